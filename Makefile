@@ -1,0 +1,138 @@
+# cmx: build, test and benchmark. `make bench` (main job), `make test`.
+# Generic files build for baseline x86-64 (or armv8-a); each ISA file
+# (*-avx2.c, *-avx512.c, *-neon.c) gets its own -m flags and the library
+# picks a level at run time. Never -march=native in the library.
+
+VERSION_MAJOR := 0
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+
+CC ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+ARCH := $(shell $(CC) -dumpmachine | cut -d- -f1)
+BUILD ?= build
+OPT ?= -O2
+SAN ?=
+
+CFLAGS_BASE := -std=gnu11 $(OPT) -g -fPIC -fvisibility=hidden -fopenmp \
+  -Wall -Wextra -Wno-unused-parameter -Iapi/include -I. $(SAN)
+LDLIBS := -lhwloc -lm -lpthread
+ISA_avx2 := -mavx2 -mfma -mf16c
+ISA_avx512 := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl \
+  -mavx512dq -mavx512vnni -mavx512bf16
+
+ALL_SRC := $(wildcard api/*.c sched/*.c arch/*.c kernels/*/*.c)
+ifeq ($(ARCH),aarch64)
+LIB_SRC := $(filter-out %-avx2.c %-avx512.c arch/x86-%.c,$(ALL_SRC))
+else
+LIB_SRC := $(filter-out %-neon.c arch/arm-%.c,$(ALL_SRC))
+endif
+LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC))
+LIB_SO := $(BUILD)/libcmx.so.$(VERSION)
+LIB_A := $(BUILD)/libcmx.a
+
+TEST_SRC := $(wildcard tests/test-*.c)
+TEST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
+TEST_BIN := $(BUILD)/cmx-tests
+BENCH_SRC := $(wildcard perf/*.c)
+BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(BENCH_SRC))
+BENCH_BIN := $(BUILD)/cmx-bench
+
+DEPS_PKGS := libhwloc-dev hwloc libblis-dev libcriterion-dev \
+  gcc-aarch64-linux-gnu qemu-user-static clang
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all deps test test-asan test-neon bench install clean lint format
+all: $(LIB_SO) $(LIB_A)
+
+# Installs the missing Debian packages (apt waits for another holder of
+# its lock). Re-run when the stamp is gone.
+deps:
+	@missing=""; for p in $(DEPS_PKGS); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq || true; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get \
+	    -o DPkg::Lock::Timeout=600 install -y -qq $$missing; \
+	else echo "make deps: all of $(DEPS_PKGS) present"; fi
+	@mkdir -p $(BUILD) && touch $(DEPS_STAMP)
+
+$(DEPS_STAMP):
+	@$(MAKE) --no-print-directory deps BUILD=$(BUILD)
+
+$(BUILD)/%.o: %.c $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(if $(findstring -avx512.c,$<),$(ISA_avx512),$(if $(findstring -avx2.c,$<),$(ISA_avx2))) -MMD -MP -c $< -o $@
+
+$(LIB_SO): $(LIB_OBJ) api/cmx.map
+	$(CC) -shared -fopenmp $(SAN) -Wl,-soname,libcmx.so.$(VERSION_MAJOR) \
+	  -Wl,--version-script=api/cmx.map -o $@ $(LIB_OBJ) $(LDLIBS)
+	ln -sf libcmx.so.$(VERSION) $(BUILD)/libcmx.so.$(VERSION_MAJOR)
+	ln -sf libcmx.so.$(VERSION) $(BUILD)/libcmx.so
+
+$(LIB_A): $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $(LIB_OBJ)
+
+# Tests link the static library: they reach the kernels and tables too.
+$(TEST_BIN): $(TEST_OBJ) $(LIB_A)
+	$(CC) -fopenmp $(SAN) -o $@ $(TEST_OBJ) $(LIB_A) -lcriterion $(LDLIBS)
+
+$(BENCH_BIN): $(BENCH_OBJ) $(LIB_A)
+	$(CC) -fopenmp -o $@ $(BENCH_OBJ) $(LIB_A) -lblis $(LDLIBS) -ldl
+
+# The suite runs once with every kernel level compared inside it, then the
+# op-level tests again with each CMX_ISA this CPU has, then NEON under qemu.
+TEST_ENV := OMP_WAIT_POLICY=passive
+test: $(TEST_BIN)
+	$(TEST_ENV) timeout 600 $(TEST_BIN) -j1
+	@for isa in $$(sh tests/isa-levels.sh); do \
+	  echo "== op tests with CMX_ISA=$$isa"; \
+	  CMX_ISA=$$isa $(TEST_ENV) timeout 300 $(TEST_BIN) -j1 \
+	    --filter 'ops*/*' || exit 1; done
+	@$(MAKE) --no-print-directory test-neon
+
+test-asan:
+	$(MAKE) --no-print-directory test BUILD=build-asan OPT=-O1 \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+
+# NEON: cross-built library and a self-checking program, run under qemu.
+NEON_CC := aarch64-linux-gnu-gcc
+test-neon: $(DEPS_STAMP)
+	@if ! command -v $(NEON_CC) >/dev/null || ! command -v qemu-aarch64-static >/dev/null; then \
+	  echo "test-neon: SKIPPED: $(NEON_CC) or qemu-aarch64-static missing (make deps)"; \
+	else \
+	  $(MAKE) --no-print-directory CC=$(NEON_CC) BUILD=build-neon build-neon/libcmx.a && \
+	  $(NEON_CC) -std=gnu11 -O2 -fopenmp -Iapi/include -I. -o build-neon/neon-check \
+	    tests/neon-check.c build-neon/libcmx.a -lm -lpthread && \
+	  CMX_NUM_THREADS=1 timeout 300 qemu-aarch64-static -cpu cortex-a72 \
+	    -L /usr/aarch64-linux-gnu build-neon/neon-check; fi
+
+bench: $(BENCH_BIN)
+	$(BENCH_BIN) $(BENCH_ARGS)
+
+install: $(LIB_SO) $(LIB_A)
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 api/include/cmx.h $(DESTDIR)$(PREFIX)/include/cmx.h
+	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libcmx.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcmx.so.$(VERSION_MAJOR)
+	ln -sf libcmx.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcmx.so
+	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' api/cmx.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/cmx.pc
+
+lint:
+	clang-tidy $(LIB_SRC) -- $(CFLAGS_BASE)
+	cppcheck --quiet --enable=warning,performance -Iapi/include $(LIB_SRC)
+
+format:
+	clang-format -i $(ALL_SRC) $(wildcard */*.h */*/*.h tests/*.c perf/*.c)
+
+clean:
+	rm -rf build build-asan build-neon
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)

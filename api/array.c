@@ -1,0 +1,198 @@
+/* Arrays: descriptors (shape, strides, offset, dtype), reference counting,
+ * creation from data or a caller's buffer, and accessors. An array is also
+ * its own graph node until evaluated (graph.c). Freeing walks the graph
+ * iteratively, so long chains of unevaluated ops cannot overflow the stack. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+int cmx_array_check(cmx_array a, const char *who, const char *what) {
+  if (!a) return cmx_err(CMX_EINVAL, "%s: %s is NULL", who, what);
+  if (atomic_load_explicit(&a->refs, memory_order_relaxed) <= 0)
+    return cmx_err(CMX_ESTATE, "%s: %s was already freed", who, what);
+  return CMX_OK;
+}
+
+int cmx_check_shape(const int64_t *shape, int ndim, int64_t *size,
+                    const char *who) {
+  if (ndim < 0 || ndim > CMX_MAX_DIMS)
+    return cmx_err(CMX_EINVAL, "%s: ndim %d is outside [0, %d]", who, ndim,
+                   CMX_MAX_DIMS);
+  if (ndim > 0 && !shape)
+    return cmx_err(CMX_EINVAL, "%s: shape is NULL with ndim %d", who, ndim);
+  int64_t n = 1;
+  for (int i = 0; i < ndim; i++) {
+    if (shape[i] < 0)
+      return cmx_err(CMX_EINVAL, "%s: dimension %d is negative (%lld)", who,
+                     i, (long long)shape[i]);
+    if (shape[i] && n > INT64_MAX / 16 / shape[i]) {
+      char b[200];
+      return cmx_err(CMX_EINVAL, "%s: shape %s has more elements than fit in "
+                     "memory (int64 overflow)", who,
+                     cmx_fmt_shape(b, shape, ndim));
+    }
+    n *= shape[i];
+  }
+  /* A zero dimension anywhere makes the size 0 even after an overflow
+   * check on the dimensions before it. */
+  for (int i = 0; i < ndim; i++)
+    if (shape[i] == 0) n = 0;
+  *size = n;
+  return CMX_OK;
+}
+
+void cmx_row_major_strides(const int64_t *shape, int ndim, int64_t *strides) {
+  int64_t s = 1;
+  for (int i = ndim - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i] > 0 ? shape[i] : 1;
+  }
+}
+
+int cmx_is_row_major(const int64_t *shape, const int64_t *strides, int ndim) {
+  int64_t s = 1;
+  for (int i = ndim - 1; i >= 0; i--) {
+    if (shape[i] != 1 && strides[i] != s) return 0;
+    s *= shape[i];
+  }
+  return 1;
+}
+
+cmx_array cmx_array_alloc(cmx_dtype dtype, const int64_t *shape, int ndim,
+                          const char *who) {
+  int64_t size;
+  if (!cmx_dtype_valid(dtype))
+    return (void)cmx_err(CMX_EINVAL, "%s: dtype %d is not a cmx_dtype", who,
+                         (int)dtype),
+           NULL;
+  if (cmx_check_shape(shape, ndim, &size, who)) return NULL;
+  if ((uint64_t)size > (uint64_t)INT64_MAX / cmx_dtype_size(dtype))
+    return (void)cmx_err(CMX_EINVAL, "%s: %lld elements overflow", who,
+                         (long long)size),
+           NULL;
+  cmx_array a = calloc(1, sizeof *a);
+  if (!a) return (void)cmx_err(CMX_ENOMEM, "%s: out of memory", who), NULL;
+  atomic_init(&a->refs, 1);
+  atomic_init(&a->state, CMX_STATE_PENDING);
+  atomic_init(&a->dense, NULL);
+  a->dtype = dtype;
+  a->ndim = ndim;
+  a->size = size;
+  if (ndim) memcpy(a->shape, shape, (size_t)ndim * sizeof *shape);
+  cmx_row_major_strides(a->shape, ndim, a->strides);
+  return a;
+}
+
+int cmx_array_alloc_data(cmx_array a) {
+  size_t nbytes = (size_t)a->size * cmx_dtype_size(a->dtype);
+  a->buf = cmx_buffer_new(nbytes, cmx_op_name[a->op]);
+  a->offset = 0;
+  return a->buf ? CMX_OK : CMX_ENOMEM;
+}
+
+int cmx_array_from_data(cmx_array *out, const void *data, cmx_dtype dtype,
+                        const int64_t *shape, int ndim) {
+  static const char who[] = "cmx_array_from_data";
+  if (!out) return cmx_err(CMX_EINVAL, "%s: out is NULL", who);
+  *out = NULL;
+  cmx_array a = cmx_array_alloc(dtype, shape, ndim, who);
+  if (!a) return cmx_last_status();
+  if (!data && a->size) {
+    free(a);
+    return cmx_err(CMX_EINVAL, "%s: data is NULL", who);
+  }
+  size_t nbytes = (size_t)a->size * cmx_dtype_size(dtype);
+  a->buf = cmx_buffer_new(nbytes, who);
+  if (!a->buf) {
+    free(a);
+    return CMX_ENOMEM;
+  }
+  if (nbytes) memcpy(a->buf->data, data, nbytes);
+  a->op = CMX_OP_none;
+  atomic_store_explicit(&a->state, CMX_STATE_DONE, memory_order_release);
+  *out = a;
+  return CMX_OK;
+}
+
+int cmx_array_from_buffer(cmx_array *out, void *data, cmx_dtype dtype,
+                          const int64_t *shape, int ndim,
+                          void (*release)(void *ctx), void *ctx) {
+  static const char who[] = "cmx_array_from_buffer";
+  if (!out) return cmx_err(CMX_EINVAL, "%s: out is NULL", who);
+  *out = NULL;
+  cmx_array a = cmx_array_alloc(dtype, shape, ndim, who);
+  if (!a) return cmx_last_status();
+  if (!data && a->size) {
+    free(a);
+    return cmx_err(CMX_EINVAL, "%s: data is NULL", who);
+  }
+  if ((uintptr_t)data % cmx_dtype_size(dtype)) {
+    free(a);
+    return cmx_err(CMX_EINVAL, "%s: data %p is not aligned to the %zu-byte "
+                   "%s element", who, data, cmx_dtype_size(dtype),
+                   cmx_dtype_name(dtype));
+  }
+  a->buf = cmx_buffer_wrap(data, (size_t)a->size * cmx_dtype_size(dtype),
+                           release, ctx);
+  if (!a->buf) {
+    free(a);
+    return cmx_err(CMX_ENOMEM, "%s: out of memory", who);
+  }
+  a->op = CMX_OP_none;
+  atomic_store_explicit(&a->state, CMX_STATE_DONE, memory_order_release);
+  *out = a;
+  return CMX_OK;
+}
+
+cmx_array cmx_array_retain(cmx_array a) {
+  if (a) atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
+  return a;
+}
+
+/* Frees a and, iteratively, the inputs whose last reference it held. */
+void cmx_array_free(cmx_array a) {
+  cmx_array stack[64];
+  cmx_array *st = stack;
+  size_t n = 0, cap = 64;
+  if (!a) return;
+  if (atomic_fetch_sub_explicit(&a->refs, 1, memory_order_acq_rel) != 1)
+    return;
+  st[n++] = a;
+  while (n) {
+    cmx_array x = st[--n];
+    for (int i = 0; i < x->nin; i++) {
+      cmx_array in = x->in[i];
+      if (!in) continue;
+      if (atomic_fetch_sub_explicit(&in->refs, 1, memory_order_acq_rel) != 1)
+        continue;
+      if (n == cap) {
+        cmx_array *bigger = malloc(2 * cap * sizeof *bigger);
+        if (!bigger) continue; /* leak rather than crash */
+        memcpy(bigger, st, n * sizeof *st);
+        if (st != stack) free(st);
+        st = bigger;
+        cap *= 2;
+      }
+      st[n++] = in;
+    }
+    cmx_buffer_release(x->buf);
+    cmx_buffer_release(atomic_load(&x->dense));
+    free(x->msg);
+    free(x);
+  }
+  if (st != stack) free(st);
+}
+
+int cmx_array_ndim(cmx_array a) { return a ? a->ndim : 0; }
+const int64_t *cmx_array_shape(cmx_array a) { return a ? a->shape : NULL; }
+const int64_t *cmx_array_strides(cmx_array a) { return a ? a->strides : NULL; }
+cmx_dtype cmx_array_dtype(cmx_array a) { return a ? a->dtype : CMX_F32; }
+int64_t cmx_array_size(cmx_array a) { return a ? a->size : 0; }
+size_t cmx_array_nbytes(cmx_array a) {
+  return a ? (size_t)a->size * cmx_dtype_size(a->dtype) : 0;
+}
+int cmx_array_is_evaluated(cmx_array a) {
+  return a && atomic_load_explicit(&a->state, memory_order_acquire) ==
+                  CMX_STATE_DONE;
+}

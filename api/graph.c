@@ -1,0 +1,254 @@
+/* The lazy graph: making nodes, and eval. cmx_eval walks the graph from its
+ * outputs, claims the pending nodes under one short scheduling lock (so
+ * that claimed nodes are always enqueued in an order consistent with their
+ * dependencies, whichever threads evaluate), and either runs a small batch
+ * inline on the calling thread (serially: no team is forked) or hands each
+ * stream its run of nodes in one submit. A node that fails records its
+ * status and message; its dependents are skipped and carry the same. */
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Batches with fewer elements than this run inline on the caller: a hand-
+ * off to a worker costs about as much as the work (NOTES.md: a parallel
+ * region costs 0.7-1.2 us). */
+#define INLINE_ELEMS (1 << 15)
+
+static pthread_mutex_t g_sched = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t g_done_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_done_cv = PTHREAD_COND_INITIALIZER;
+static atomic_int g_waiters;
+
+static void mark_done(cmx_array a) {
+  atomic_store(&a->state, CMX_STATE_DONE);
+  if (atomic_load(&g_waiters)) {
+    pthread_mutex_lock(&g_done_mu);
+    pthread_cond_broadcast(&g_done_cv);
+    pthread_mutex_unlock(&g_done_mu);
+  }
+}
+
+static void wait_done(cmx_array a) {
+  uint64_t t0 = cmx_now_ns();
+  unsigned i = 0;
+  while (atomic_load(&a->state) != CMX_STATE_DONE) {
+    if ((++i & 63) == 0 && cmx_now_ns() - t0 > CMX_SPIN_NS) break;
+    cmx_cpu_relax();
+  }
+  if (atomic_load(&a->state) == CMX_STATE_DONE) return;
+  atomic_fetch_add(&g_waiters, 1);
+  pthread_mutex_lock(&g_done_mu);
+  while (atomic_load(&a->state) != CMX_STATE_DONE)
+    pthread_cond_wait(&g_done_cv, &g_done_mu);
+  pthread_mutex_unlock(&g_done_mu);
+  atomic_fetch_sub(&g_waiters, 1);
+}
+
+static void set_failure(cmx_array a, int status, const char *msg) {
+  a->status = status;
+  a->msg = strdup(msg ? msg : "");
+}
+
+void cmx_node_run(cmx_array a, int nthreads) {
+  int status = CMX_OK;
+  for (int i = 0; i < a->nin && !status; i++) {
+    cmx_array in = a->in[i];
+    if (atomic_load(&in->state) != CMX_STATE_DONE) wait_done(in);
+    if (in->status) {
+      status = in->status;
+      set_failure(a, in->status, in->msg);
+    }
+  }
+  if (!status && cmx_op_eval[a->op]) {
+    status = cmx_op_eval[a->op](a, nthreads);
+    if (status) set_failure(a, status, cmx_last_error());
+  }
+  /* Drop the graph edges: inputs may now be freed. */
+  for (int i = 0; i < a->nin; i++) cmx_array_free(a->in[i]);
+  a->nin = 0;
+  mark_done(a);
+}
+
+int cmx_node_finish(cmx_array *out, cmx_array a, enum cmx_op op,
+                    const cmx_array *in, int nin, cmx_stream s,
+                    const char *who) {
+  a->op = op;
+  a->stream = s;
+  a->nin = nin;
+  for (int i = 0; i < nin; i++) a->in[i] = cmx_array_retain(in[i]);
+  if (op != CMX_OP_view) {
+    size_t nbytes = (size_t)a->size * cmx_dtype_size(a->dtype);
+    if (cmx_mem_would_exceed(nbytes)) {
+      cmx_array_free(a);
+      return cmx_err(CMX_ENOMEM, "%s: the %zu-byte result would exceed the "
+                     "memory limit", who, nbytes);
+    }
+  }
+  if (cmx_eager_for(s)) {
+    int st = cmx_eval(&a, 1);
+    if (st) {
+      cmx_array_free(a);
+      return st;
+    }
+  }
+  *out = a;
+  return CMX_OK;
+}
+
+/* ---- eval ---- */
+struct batch {
+  size_t n;
+  cmx_array nodes[];
+};
+
+static void batch_run(void *ctx, int nthreads) {
+  struct batch *b = ctx;
+  for (size_t i = 0; i < b->n; i++) {
+    cmx_array a = b->nodes[i];
+    cmx_node_run(a, nthreads);
+    struct cmx_stream_s *s = a->stream;
+    if (a->status && s) {
+      pthread_mutex_lock(&s->mu);
+      if (!s->first_status) {
+        s->first_status = a->status;
+        s->first_msg = strdup(a->msg ? a->msg : "");
+      }
+      pthread_mutex_unlock(&s->mu);
+    }
+    cmx_array_free(a);
+  }
+  free(b);
+}
+
+struct dfs { cmx_array a; int next; };
+
+/* Claims every pending node reachable from roots, in dependency order.
+ * Called with g_sched held. Returns the count, or -1 without memory. */
+static long collect(const cmx_array *roots, size_t nroots, cmx_array **order,
+                    size_t *work) {
+  size_t cap = 64, n = 0, scap = 64, sn = 0;
+  cmx_array *ord = malloc(cap * sizeof *ord);
+  struct dfs *st = malloc(scap * sizeof *st);
+  if (!ord || !st) goto oom;
+  *work = 0;
+  for (size_t r = 0; r < nroots; r++) {
+    int pend = CMX_STATE_PENDING;
+    if (!atomic_compare_exchange_strong(&roots[r]->state, &pend,
+                                        CMX_STATE_QUEUED))
+      continue;
+    st[sn++] = (struct dfs){roots[r], 0};
+    while (sn) {
+      struct dfs *top = &st[sn - 1];
+      if (top->next < top->a->nin) {
+        cmx_array c = top->a->in[top->next++];
+        pend = CMX_STATE_PENDING;
+        if (!atomic_compare_exchange_strong(&c->state, &pend,
+                                            CMX_STATE_QUEUED))
+          continue;
+        if (sn == scap) {
+          struct dfs *b = realloc(st, 2 * scap * sizeof *st);
+          if (!b) goto oom;
+          st = b;
+          scap *= 2;
+        }
+        st[sn++] = (struct dfs){c, 0};
+        continue;
+      }
+      if (n == cap) {
+        cmx_array *b = realloc(ord, 2 * cap * sizeof *ord);
+        if (!b) goto oom;
+        ord = b;
+        cap *= 2;
+      }
+      cmx_array a = top->a;
+      ord[n++] = cmx_array_retain(a);
+      *work += (size_t)a->size;
+      for (int i = 0; i < a->nin; i++) *work += (size_t)a->in[i]->size;
+      sn--;
+    }
+  }
+  free(st);
+  *order = ord;
+  return (long)n;
+oom:
+  /* Claimed nodes must still run: the caller runs what was ordered, and
+   * nothing unordered was claimed without being on the stack. */
+  for (size_t i = 0; i < sn; i++)
+    atomic_store(&st[i].a->state, CMX_STATE_PENDING);
+  free(st);
+  /* Already ordered nodes are complete subgraphs: the caller runs them. */
+  *order = ord;
+  return ord ? (long)n : -1;
+}
+
+static int eval_impl(const cmx_array *arrays, size_t n, int wait,
+                     const char *who) {
+  if (n && !arrays) return cmx_err(CMX_EINVAL, "%s: arrays is NULL", who);
+  for (size_t i = 0; i < n; i++) {
+    int st = cmx_array_check(arrays[i], who, "an array");
+    if (st) return st;
+  }
+  cmx_array *order = NULL;
+  size_t work = 0;
+  pthread_mutex_lock(&g_sched);
+  long cnt = collect(arrays, n, &order, &work);
+  if (cnt < 0) {
+    pthread_mutex_unlock(&g_sched);
+    return cmx_err(CMX_ENOMEM, "%s: out of memory walking the graph", who);
+  }
+  int inline_run = wait && (work < INLINE_ELEMS || omp_in_parallel() ||
+                            omp_get_level() > 0);
+  int st = CMX_OK;
+  if (!inline_run) {
+    size_t i = 0;
+    while (i < (size_t)cnt) {
+      struct cmx_stream_s *s = order[i]->stream;
+      size_t j = i;
+      while (j < (size_t)cnt && order[j]->stream == s) j++;
+      struct batch *b = malloc(sizeof *b + (j - i) * sizeof(cmx_array));
+      if (s && s->magic != CMX_STREAM_MAGIC) s = NULL;
+      if (!s) s = cmx_default_stream();
+      for (size_t k = i; k < j; k++) order[k]->stream = s;
+      struct cmx_task t = {batch_run, b};
+      if (b) {
+        b->n = j - i;
+        memcpy(b->nodes, order + i, (j - i) * sizeof(cmx_array));
+      }
+      if (!b || cmx_sched_submit(s, &t, 1) != 0) {
+        /* Run here rather than lose claimed nodes. */
+        free(b);
+        for (size_t k = i; k < j; k++) {
+          cmx_node_run(order[k], 1);
+          cmx_array_free(order[k]);
+        }
+      }
+      i = j;
+    }
+  }
+  pthread_mutex_unlock(&g_sched);
+  if (inline_run) {
+    for (long i = 0; i < cnt; i++) {
+      cmx_node_run(order[i], 1);
+      cmx_array_free(order[i]);
+    }
+  }
+  free(order);
+  if (!wait) return CMX_OK;
+  for (size_t i = 0; i < n; i++) {
+    if (atomic_load(&arrays[i]->state) != CMX_STATE_DONE)
+      wait_done(arrays[i]);
+    if (arrays[i]->status && !st)
+      st = cmx_err(arrays[i]->status, "%s", arrays[i]->msg);
+  }
+  return st;
+}
+
+int cmx_eval(const cmx_array *arrays, size_t n) {
+  return eval_impl(arrays, n, 1, "cmx_eval");
+}
+
+int cmx_async_eval(const cmx_array *arrays, size_t n) {
+  return eval_impl(arrays, n, 0, "cmx_async_eval");
+}

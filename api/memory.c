@@ -1,0 +1,215 @@
+/* Memory: 64-byte aligned buffers from a size-class cache, with accounting
+ * (active, peak, cache), a memory limit checked at every allocation, a
+ * cache limit, and fault injection (CMX_FAULT_ALLOC=N fails the N-th
+ * allocation, counting from 1) for tests. Size classes are powers of two
+ * and their midpoints, so rounding wastes at most a third. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define NCLASS 96
+struct free_node { struct free_node *next; };
+
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct free_node *g_free[NCLASS];
+static size_t g_active, g_peak, g_cache;
+static size_t g_limit = SIZE_MAX;
+static size_t g_cache_limit = (size_t)1 << 30;
+static atomic_long g_alloc_count;
+static long g_fault_at = -1;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void mem_init(void) {
+  const char *f = getenv("CMX_FAULT_ALLOC");
+  if (f && *f) g_fault_at = strtol(f, NULL, 10);
+}
+
+/* Class index and its byte size; huge sizes get no class (-1). */
+static int size_class(size_t n, size_t *bytes) {
+  if (n < 64) n = 64;
+  int k = 63 - __builtin_clzll((unsigned long long)n);
+  size_t base = (size_t)1 << k;
+  if (n == base) {
+    *bytes = base;
+    return 2 * k < NCLASS ? 2 * k : -1;
+  }
+  size_t mid = base + base / 2;
+  if (n <= mid) {
+    *bytes = mid;
+    return 2 * k + 1 < NCLASS ? 2 * k + 1 : -1;
+  }
+  *bytes = base * 2;
+  return 2 * (k + 1) < NCLASS ? 2 * (k + 1) : -1;
+}
+
+int cmx_mem_would_exceed(size_t nbytes) {
+  pthread_mutex_lock(&g_mu);
+  int r = g_limit != SIZE_MAX && (nbytes > g_limit || g_active > g_limit - nbytes);
+  pthread_mutex_unlock(&g_mu);
+  return r;
+}
+
+static size_t class_bytes(int c) {
+  size_t base = (size_t)1 << (c / 2);
+  return c % 2 ? base + base / 2 : base;
+}
+
+static void trim_cache_locked(size_t keep) {
+  for (int c = NCLASS - 1; c >= 0 && g_cache > keep; c--) {
+    while (g_free[c] && g_cache > keep) {
+      struct free_node *f = g_free[c];
+      g_free[c] = f->next;
+      g_cache -= class_bytes(c);
+      free(f);
+    }
+  }
+}
+
+static void *raw_alloc(size_t bytes) {
+  void *p = NULL;
+  return posix_memalign(&p, 64, bytes) == 0 ? p : NULL;
+}
+
+struct cmx_buffer *cmx_buffer_new(size_t nbytes, const char *who) {
+  pthread_once(&g_once, mem_init);
+  long nth = atomic_fetch_add(&g_alloc_count, 1) + 1;
+  if (g_fault_at > 0 && nth == g_fault_at)
+    return (void)cmx_err(CMX_ENOMEM, "%s: allocation %ld of %zu bytes failed "
+                         "(injected by CMX_FAULT_ALLOC)", who, nth, nbytes),
+           NULL;
+  size_t bytes;
+  int c = size_class(nbytes, &bytes);
+  if (c < 0) bytes = (nbytes + 63) & ~(size_t)63;
+  struct cmx_buffer *b = malloc(sizeof *b);
+  if (!b)
+    return (void)cmx_err(CMX_ENOMEM, "%s: out of memory", who), NULL;
+  void *p = NULL;
+  pthread_mutex_lock(&g_mu);
+  if (g_limit != SIZE_MAX && (bytes > g_limit || g_active > g_limit - bytes)) {
+    size_t act = g_active, lim = g_limit;
+    pthread_mutex_unlock(&g_mu);
+    free(b);
+    return (void)cmx_err(CMX_ENOMEM, "%s: %zu bytes more would exceed the "
+                         "memory limit of %zu bytes (%zu active)", who,
+                         nbytes, lim, act),
+           NULL;
+  }
+  if (c >= 0 && g_free[c]) {
+    p = g_free[c];
+    g_free[c] = g_free[c]->next;
+    g_cache -= bytes;
+  }
+  g_active += bytes;
+  if (g_active > g_peak) g_peak = g_active;
+  pthread_mutex_unlock(&g_mu);
+  if (!p) p = raw_alloc(bytes);
+  if (!p) {
+    /* Give the cache back to the system and try once more. */
+    cmx_clear_cache();
+    p = raw_alloc(bytes);
+  }
+  if (!p) {
+    pthread_mutex_lock(&g_mu);
+    g_active -= bytes;
+    pthread_mutex_unlock(&g_mu);
+    free(b);
+    return (void)cmx_err(CMX_ENOMEM, "%s: the system could not allocate "
+                         "%zu bytes", who, bytes),
+           NULL;
+  }
+  atomic_init(&b->refs, 1);
+  b->data = p;
+  b->nbytes = bytes;
+  b->owned = 1;
+  b->release = NULL;
+  b->ctx = NULL;
+  return b;
+}
+
+struct cmx_buffer *cmx_buffer_wrap(void *data, size_t nbytes,
+                                   void (*release)(void *), void *ctx) {
+  struct cmx_buffer *b = malloc(sizeof *b);
+  if (!b) return NULL;
+  atomic_init(&b->refs, 1);
+  b->data = data;
+  b->nbytes = nbytes;
+  b->owned = 0;
+  b->release = release;
+  b->ctx = ctx;
+  return b;
+}
+
+void cmx_buffer_retain(struct cmx_buffer *b) {
+  atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+}
+
+void cmx_buffer_release(struct cmx_buffer *b) {
+  if (!b || atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+    return;
+  if (!b->owned) {
+    if (b->release) b->release(b->ctx);
+    free(b);
+    return;
+  }
+  size_t bytes;
+  int c = size_class(b->nbytes, &bytes);
+  pthread_mutex_lock(&g_mu);
+  g_active -= b->nbytes;
+  if (c >= 0 && bytes == b->nbytes && g_cache + bytes <= g_cache_limit) {
+    struct free_node *f = b->data;
+    f->next = g_free[c];
+    g_free[c] = f;
+    g_cache += bytes;
+    pthread_mutex_unlock(&g_mu);
+  } else {
+    pthread_mutex_unlock(&g_mu);
+    free(b->data);
+  }
+  free(b);
+}
+
+size_t cmx_get_active_memory(void) {
+  pthread_mutex_lock(&g_mu);
+  size_t r = g_active;
+  pthread_mutex_unlock(&g_mu);
+  return r;
+}
+size_t cmx_get_peak_memory(void) {
+  pthread_mutex_lock(&g_mu);
+  size_t r = g_peak;
+  pthread_mutex_unlock(&g_mu);
+  return r;
+}
+void cmx_reset_peak_memory(void) {
+  pthread_mutex_lock(&g_mu);
+  g_peak = g_active;
+  pthread_mutex_unlock(&g_mu);
+}
+size_t cmx_get_cache_memory(void) {
+  pthread_mutex_lock(&g_mu);
+  size_t r = g_cache;
+  pthread_mutex_unlock(&g_mu);
+  return r;
+}
+size_t cmx_set_memory_limit(size_t bytes) {
+  pthread_mutex_lock(&g_mu);
+  size_t old = g_limit;
+  g_limit = bytes == 0 ? SIZE_MAX : bytes;
+  pthread_mutex_unlock(&g_mu);
+  return old;
+}
+size_t cmx_set_cache_limit(size_t bytes) {
+  pthread_mutex_lock(&g_mu);
+  size_t old = g_cache_limit;
+  g_cache_limit = bytes;
+  trim_cache_locked(bytes);
+  pthread_mutex_unlock(&g_mu);
+  return old;
+}
+void cmx_clear_cache(void) {
+  pthread_mutex_lock(&g_mu);
+  trim_cache_locked(0);
+  pthread_mutex_unlock(&g_mu);
+}

@@ -1,0 +1,251 @@
+/* Reductions: axis checks, output shape and dtype rules, and the choice of
+ * layout for the reduction driver: the reduced axes as one contiguous run
+ * (inner), the kept axes as one contiguous run (outer, the leading-axis
+ * case), or else a copy of the permuted view that makes it inner. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../arch/dispatch.h"
+#include "../kernels/elementwise/elementwise.h"
+#include "../kernels/reduce/reduce.h"
+#include "internal.h"
+
+void cmx_copy_into(void *dst, cmx_dtype dtype, cmx_array x, int nthreads);
+
+static cmx_dtype out_dtype(enum cmx_red_op op, cmx_dtype d) {
+  switch (op) {
+    case CMX_RED_SUM: case CMX_RED_PROD: return d == CMX_BOOL ? CMX_I32 : d;
+    case CMX_RED_MEAN: case CMX_RED_VAR: case CMX_RED_LOGSUMEXP:
+      return cmx_float_of(d);
+    case CMX_RED_ALL: case CMX_RED_ANY: return CMX_BOOL;
+    case CMX_RED_ARGMAX: case CMX_RED_ARGMIN: return CMX_U32;
+    default: return d;
+  }
+}
+
+static int reduce_node(cmx_array *out, cmx_array a, const int *axes,
+                       int naxes, bool keepdims, enum cmx_red_op op,
+                       cmx_stream s, const char *who) {
+  if (!out) return cmx_err(CMX_EINVAL, "%s: out is NULL", who);
+  *out = NULL;
+  int st = cmx_array_check(a, who, "a");
+  if (st) return st;
+  st = cmx_stream_resolve(&s, who);
+  if (st) return st;
+  if (naxes < 0 || (naxes > 0 && !axes))
+    return cmx_err(CMX_EINVAL, "%s: axes is NULL with naxes %d", who, naxes);
+  int mask[CMX_MAX_DIMS] = {0};
+  if (naxes == 0) {
+    for (int d = 0; d < a->ndim; d++) mask[d] = 1;
+  }
+  for (int i = 0; i < naxes; i++) {
+    int ax = axes[i] < 0 ? axes[i] + a->ndim : axes[i];
+    if (ax < 0 || ax >= a->ndim)
+      return cmx_err(CMX_EINVAL, "%s: axis %d is out of range for an array "
+                     "of %d dimensions", who, axes[i], a->ndim);
+    if (mask[ax])
+      return cmx_err(CMX_EINVAL, "%s: axis %d appears twice", who, axes[i]);
+    mask[ax] = 1;
+  }
+  int64_t R = 1, sh[CMX_MAX_DIMS];
+  int nd = 0;
+  for (int d = 0; d < a->ndim; d++) {
+    if (mask[d]) R *= a->shape[d];
+    if (!mask[d]) sh[nd++] = a->shape[d];
+    else if (keepdims) sh[nd++] = 1;
+  }
+  if (R == 0 && a->size == 0 && (op == CMX_RED_MAX || op == CMX_RED_MIN ||
+                                 op == CMX_RED_ARGMAX || op == CMX_RED_ARGMIN))
+    return cmx_err(CMX_EINVAL, "%s: reduction over an empty axis has no "
+                   "identity", who);
+  cmx_array r = cmx_array_alloc(out_dtype(op, a->dtype), sh, nd, who);
+  if (!r) return cmx_last_status();
+  r->p.sub = op;
+  r->p.naxes = 0;
+  for (int d = 0; d < a->ndim; d++)
+    if (mask[d]) r->p.axes[r->p.naxes++] = d;
+  r->p.keepdims = keepdims;
+  return cmx_node_finish(out, r, CMX_OP_reduce, &a, 1, s, who);
+}
+
+/* Merges adjacent dims walked contiguously; drops size-1 dims. */
+static int collapse(int n, const int64_t *sh, const int64_t *st, int64_t *osh,
+                    int64_t *ost) {
+  int m = 0;
+  for (int i = 0; i < n; i++) {
+    if (sh[i] == 1) continue;
+    if (m && ost[m - 1] == st[i] * sh[i]) {
+      osh[m - 1] *= sh[i];
+      ost[m - 1] = st[i];
+    } else {
+      osh[m] = sh[i];
+      ost[m++] = st[i];
+    }
+  }
+  return m;
+}
+
+static double identity(enum cmx_red_op op) {
+  switch (op) {
+    case CMX_RED_PROD: case CMX_RED_ALL: return 1;
+    case CMX_RED_MEAN: case CMX_RED_VAR: return NAN;
+    case CMX_RED_LOGSUMEXP: return -INFINITY;
+    default: return 0;
+  }
+}
+
+int cmx_eval_reduce(cmx_array r, int nthreads) {
+  enum cmx_red_op op = (enum cmx_red_op)r->p.sub;
+  cmx_array a = r->in[0];
+  int st = cmx_array_alloc_data(r);
+  if (st) return st;
+  const struct cmx_dispatch *t = cmx_dispatch();
+  /* The permuted view: kept axes first, then reduced ones. */
+  int isred[CMX_MAX_DIMS] = {0};
+  for (int i = 0; i < r->p.naxes; i++) isred[r->p.axes[i]] = 1;
+  int64_t ksh[CMX_MAX_DIMS], kst[CMX_MAX_DIMS], rsh[CMX_MAX_DIMS],
+      rst[CMX_MAX_DIMS];
+  int nk = 0, nr = 0;
+  size_t O = 1, R = 1;
+  for (int d = 0; d < a->ndim; d++) {
+    if (isred[d]) {
+      rsh[nr] = a->shape[d];
+      rst[nr++] = a->strides[d];
+      R *= (size_t)a->shape[d];
+    } else {
+      ksh[nk] = a->shape[d];
+      kst[nk++] = a->strides[d];
+      O *= (size_t)a->shape[d];
+    }
+  }
+  size_t osz = (size_t)r->size;
+  double *res = malloc((osz ? osz : 1) * sizeof *res);
+  int64_t *ires = malloc((osz ? osz : 1) * sizeof *ires);
+  if (!res || !ires) {
+    free(res);
+    free(ires);
+    return cmx_err(CMX_ENOMEM, "%s: out of memory for %zu results",
+                   cmx_op_name[r->op], osz);
+  }
+  int use_int = 0, fail = 0;
+  if (O == 0) goto store;
+  if (R == 0) {
+    for (size_t i = 0; i < O; i++) res[i] = identity(op);
+    goto store;
+  }
+  int f32 = (a->dtype == CMX_F32 || a->dtype == CMX_F16 ||
+             a->dtype == CMX_BF16) && op != CMX_RED_ALL && op != CMX_RED_ANY;
+  struct cmx_red_kernels k;
+  memcpy(k.rinner, t->f32_rinner, sizeof k.rinner);
+  memcpy(k.router, t->f32_router, sizeof k.router);
+  k.rsumsqdev = t->f32_rsumsqdev;
+  k.rsumexp = t->f32_rsumexp;
+  k.rargmax = t->f32_rargmax;
+  k.rargmin = t->f32_rargmin;
+  int64_t cks[CMX_MAX_DIMS], ckt[CMX_MAX_DIMS], crs[CMX_MAX_DIMS],
+      crt[CMX_MAX_DIMS];
+  int ck = collapse(nk, ksh, kst, cks, ckt);
+  int cr = collapse(nr, rsh, rst, crs, crt);
+  const float *x = (const float *)cmx_array_ptr(a);
+  if (f32 && a->dtype == CMX_F32 && cr <= 1 && (cr == 0 || crt[0] == 1) &&
+      ck <= 1) {
+    fail = cmx_red_f32_inner(op, x, O, R, ck ? (size_t)ckt[0] : 0, res, ires,
+                             &k, nthreads);
+  } else if (f32 && a->dtype == CMX_F32 && ck == 1 && ckt[0] == 1 && cr == 1 &&
+             op <= CMX_RED_MEAN) {
+    fail = cmx_red_f32_outer(op, x, R, O, (size_t)crt[0], res, &k, nthreads);
+  } else {
+    /* Copy the permuted view into a row-major O x R scratch array. */
+    cmx_dtype cd = f32 ? CMX_F32
+                   : (cmx_dtype_is_float(a->dtype) &&
+                      op != CMX_RED_ALL && op != CMX_RED_ANY) ? CMX_F64
+                   : CMX_I64;
+    use_int = cd == CMX_I64;
+    struct cmx_array_s v = *a;
+    memcpy(v.shape, ksh, (size_t)nk * sizeof *ksh);
+    memcpy(v.shape + nk, rsh, (size_t)nr * sizeof *rsh);
+    memcpy(v.strides, kst, (size_t)nk * sizeof *kst);
+    memcpy(v.strides + nk, rst, (size_t)nr * sizeof *rst);
+    if (op == CMX_RED_ALL || op == CMX_RED_ANY) v.dtype = a->dtype;
+    struct cmx_buffer *tmp = cmx_buffer_new(O * R * cmx_dtype_size(cd),
+                                            cmx_op_name[r->op]);
+    if (!tmp) {
+      free(res);
+      free(ires);
+      return CMX_ENOMEM;
+    }
+    if (op == CMX_RED_ALL || op == CMX_RED_ANY) {
+      /* Truth values: bool first, then widened. */
+      struct cmx_buffer *b = cmx_buffer_new(O * R, cmx_op_name[r->op]);
+      if (!b) {
+        cmx_buffer_release(tmp);
+        free(res);
+        free(ires);
+        return CMX_ENOMEM;
+      }
+      cmx_copy_into(b->data, CMX_BOOL, &v, nthreads);
+      struct cmx_array_s bv = {0};
+      bv.dtype = CMX_BOOL;
+      bv.ndim = 1;
+      bv.shape[0] = (int64_t)(O * R);
+      bv.strides[0] = 1;
+      bv.size = (int64_t)(O * R);
+      bv.buf = b;
+      cmx_copy_into(tmp->data, CMX_I64, &bv, nthreads);
+      cmx_buffer_release(b);
+    } else {
+      cmx_copy_into(tmp->data, cd, &v, nthreads);
+    }
+    if (cd == CMX_F32)
+      fail = cmx_red_f32_inner(op, tmp->data, O, R, R, res, ires, &k,
+                               nthreads);
+    else
+      cmx_red_generic(op, tmp->data, use_int, O, R, res, ires, nthreads);
+    cmx_buffer_release(tmp);
+  }
+store:
+  if (fail) {
+    free(res);
+    free(ires);
+    return cmx_err(CMX_ENOMEM, "%s: out of memory for partial results",
+                   cmx_op_name[r->op]);
+  }
+  int int_result = op == CMX_RED_ARGMAX || op == CMX_RED_ARGMIN ||
+                   (use_int && R > 0 && op != CMX_RED_MEAN &&
+                    op != CMX_RED_VAR && op != CMX_RED_LOGSUMEXP);
+  if (int_result)
+    cmx_ew_store_i64(t->cvt, ires, osz, r->dtype, cmx_array_ptr(r));
+  else
+    cmx_ew_store_f64(t->cvt, res, osz, r->dtype, cmx_array_ptr(r));
+  free(res);
+  free(ires);
+  return CMX_OK;
+}
+
+#define REDUCE(fn, op)                                                    \
+  int fn(cmx_array *out, cmx_array a, const int *axes, int naxes,         \
+         bool keepdims, cmx_stream s) {                                   \
+    return reduce_node(out, a, axes, naxes, keepdims, op, s, #fn);        \
+  }
+REDUCE(cmx_sum, CMX_RED_SUM)
+REDUCE(cmx_mean, CMX_RED_MEAN)
+REDUCE(cmx_prod, CMX_RED_PROD)
+REDUCE(cmx_max, CMX_RED_MAX)
+REDUCE(cmx_min, CMX_RED_MIN)
+REDUCE(cmx_all, CMX_RED_ALL)
+REDUCE(cmx_any, CMX_RED_ANY)
+REDUCE(cmx_logsumexp, CMX_RED_LOGSUMEXP)
+REDUCE(cmx_var, CMX_RED_VAR)
+
+int cmx_argmax(cmx_array *out, cmx_array a, int axis, bool keepdims,
+               cmx_stream s) {
+  return reduce_node(out, a, &axis, 1, keepdims, CMX_RED_ARGMAX, s,
+                     "cmx_argmax");
+}
+
+int cmx_argmin(cmx_array *out, cmx_array a, int axis, bool keepdims,
+               cmx_stream s) {
+  return reduce_node(out, a, &axis, 1, keepdims, CMX_RED_ARGMIN, s,
+                     "cmx_argmin");
+}

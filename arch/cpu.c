@@ -1,0 +1,114 @@
+/* CPU feature detection (CPUID through __builtin_cpu_supports on x86,
+ * HWCAP on Arm) and the choice of the dispatch table: the best level, or
+ * CMX_ISA=generic|avx2|avx512|neon. A level the CPU lacks is an error that
+ * every op reports (CMX_EUNSUPPORTED), never a SIGILL. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#if defined(__aarch64__)
+#include <sys/auxv.h>
+#endif
+
+#include "dispatch.h"
+
+static const char *const g_names[CMX_ISA_COUNT] = {"generic", "avx2",
+                                                   "avx512", "neon"};
+static struct cmx_dispatch g_tables[CMX_ISA_COUNT];
+static _Atomic(const struct cmx_dispatch *) g_current;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static char g_env_error[160];
+
+int cmx_cpu_has(enum cmx_isa_level isa) {
+  switch (isa) {
+    case CMX_ISA_GENERIC: return 1;
+#if defined(__x86_64__)
+    case CMX_ISA_AVX2:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+             __builtin_cpu_supports("f16c");
+    case CMX_ISA_AVX512:
+      return cmx_cpu_has(CMX_ISA_AVX2) &&
+             __builtin_cpu_supports("avx512f") &&
+             __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl") &&
+             __builtin_cpu_supports("avx512dq");
+#endif
+#if defined(__aarch64__)
+    case CMX_ISA_NEON: return 1; /* Advanced SIMD is mandatory in armv8-a */
+#endif
+    default: return 0;
+  }
+}
+
+enum cmx_isa_level cmx_cpu_best(void) {
+  if (cmx_cpu_has(CMX_ISA_AVX512)) return CMX_ISA_AVX512;
+  if (cmx_cpu_has(CMX_ISA_AVX2)) return CMX_ISA_AVX2;
+  if (cmx_cpu_has(CMX_ISA_NEON)) return CMX_ISA_NEON;
+  return CMX_ISA_GENERIC;
+}
+
+int cmx_dispatch_for(struct cmx_dispatch *t, enum cmx_isa_level isa) {
+  if ((int)isa < 0 || isa >= CMX_ISA_COUNT || !cmx_cpu_has(isa)) return -1;
+  memset(t, 0, sizeof *t);
+  switch (isa) {
+    case CMX_ISA_GENERIC: cmx_dispatch_init_generic(t); break;
+#if defined(__x86_64__)
+    case CMX_ISA_AVX2: cmx_dispatch_init_x86_avx2(t); break;
+    case CMX_ISA_AVX512: cmx_dispatch_init_x86_avx512(t); break;
+#endif
+#if defined(__aarch64__)
+    case CMX_ISA_NEON: cmx_dispatch_init_arm_neon(t); break;
+#endif
+    default: return -1;
+  }
+  t->isa = isa;
+  t->name = g_names[isa];
+  return 0;
+}
+
+static int select_level(const char *name) {
+  for (int i = 0; i < CMX_ISA_COUNT; i++)
+    if (!strcmp(name, g_names[i]) && cmx_cpu_has((enum cmx_isa_level)i)) {
+      atomic_store(&g_current, &g_tables[i]);
+      g_env_error[0] = 0;
+      return 0;
+    }
+  return -1;
+}
+
+static void arch_init(void) {
+  for (int i = 0; i < CMX_ISA_COUNT; i++)
+    cmx_dispatch_for(&g_tables[i], (enum cmx_isa_level)i);
+  enum cmx_isa_level best = cmx_cpu_best();
+  atomic_store(&g_current, &g_tables[best]);
+  const char *e = getenv("CMX_ISA");
+  if (e && *e && select_level(e) != 0) {
+    int known = 0;
+    for (int i = 0; i < CMX_ISA_COUNT; i++) known |= !strcmp(e, g_names[i]);
+    snprintf(g_env_error, sizeof g_env_error,
+             known ? "CMX_ISA=%s: this CPU cannot run it (best: %s)"
+                   : "CMX_ISA=%s: unknown level (generic, avx2, avx512, "
+                     "neon; best here: %s)",
+             e, g_names[best]);
+  }
+}
+
+const struct cmx_dispatch *cmx_dispatch(void) {
+  pthread_once(&g_once, arch_init);
+  return atomic_load_explicit(&g_current, memory_order_acquire);
+}
+
+const char *cmx_arch_env_error(void) {
+  pthread_once(&g_once, arch_init);
+  return g_env_error[0] ? g_env_error : NULL;
+}
+
+int cmx_arch_select(const char *name) {
+  pthread_once(&g_once, arch_init);
+  if (!name) {
+    atomic_store(&g_current, &g_tables[cmx_cpu_best()]);
+    return 0;
+  }
+  return select_level(name);
+}

@@ -1,0 +1,57 @@
+/* The dispatch table: which microkernel fills each slot on this CPU.
+ * arch/generic.c fills every slot with the portable reference; each ISA
+ * table (x86-avx2.c, x86-avx512.c, arm-neon.c) starts from the level below
+ * it and overrides the slots it has kernels for. Chosen once at start-up
+ * (or by cmx_set_isa) and read-only while kernels run. */
+#ifndef CMX_ARCH_DISPATCH_H
+#define CMX_ARCH_DISPATCH_H
+
+#include "../kernels/cvt/cvt.h"
+#include "../kernels/f32-reduce/f32-reduce.h"
+#include "../kernels/f32-vbinary/f32-vbinary.h"
+#include "../kernels/f32-vunary/f32-vunary.h"
+#include "../kernels/f32-where/f32-where.h"
+
+enum cmx_isa_level {
+  CMX_ISA_GENERIC, CMX_ISA_AVX2, CMX_ISA_AVX512, CMX_ISA_NEON,
+  CMX_ISA_COUNT
+};
+
+struct cmx_dispatch {
+  enum cmx_isa_level isa;
+  const char *name;
+  cmx_f32_vunary_ukr_fn f32_vunary[CMX_VUNARY_COUNT];
+  cmx_f32_vbinary_ukr_fn f32_vbinary[CMX_VBINARY_COUNT];
+  cmx_f32_where_ukr_fn f32_where;
+  cmx_f32_rinner_ukr_fn f32_rinner[CMX_ROP_COUNT];
+  cmx_f32_router_ukr_fn f32_router[CMX_ROP_COUNT];
+  cmx_f32_rsumsqdev_ukr_fn f32_rsumsqdev;
+  cmx_f32_rsumexp_ukr_fn f32_rsumexp;
+  cmx_f32_rarg_ukr_fn f32_rargmax;
+  cmx_f32_rarg_ukr_fn f32_rargmin;
+  cmx_cvt_ukr_fn cvt[CMX_CVT_COUNT];
+};
+
+/* Table fillers, one per file. Each starts from the one below it. */
+void cmx_dispatch_init_generic(struct cmx_dispatch *t);
+void cmx_dispatch_init_x86_avx2(struct cmx_dispatch *t);
+void cmx_dispatch_init_x86_avx512(struct cmx_dispatch *t);
+void cmx_dispatch_init_arm_neon(struct cmx_dispatch *t);
+
+/* 1 when this CPU can run the level (CPUID / HWCAP, checked once). */
+int cmx_cpu_has(enum cmx_isa_level isa);
+/* Best level this CPU has. */
+enum cmx_isa_level cmx_cpu_best(void);
+/* The table in use (never NULL once cmx_arch_init ran). */
+const struct cmx_dispatch *cmx_dispatch(void);
+/* Chooses the table: level by name ("generic", "avx2", ...) or NULL for
+ * the best. Returns 0, or -1 when the level is unknown or unavailable. */
+int cmx_arch_select(const char *name);
+/* Fills t for the named level without installing it (tests compare the
+ * reference and every level side by side). -1 if unavailable. */
+int cmx_dispatch_for(struct cmx_dispatch *t, enum cmx_isa_level isa);
+/* The message for a CMX_ISA the CPU lacks (or an unknown one); NULL if
+ * none. Ops fail with CMX_EUNSUPPORTED while it is set. */
+const char *cmx_arch_env_error(void);
+
+#endif

@@ -1,0 +1,106 @@
+/* Thin AVX-512 wrappers (16 x f32) behind the portable vf/vm/vi API that
+ * kernels/common/vmath.h and the elementwise bodies are written against.
+ * Same names and semantics in simd-scalar.h, simd-avx2.h, simd-neon.h.
+ * vm is a __mmask16; tails use masked loads/stores (no fault past n). */
+#ifndef CMX_SIMD_AVX512_H
+#define CMX_SIMD_AVX512_H
+#if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512VL__) || \
+    !defined(__AVX512DQ__)
+#error "arch/simd-avx512.h needs -mavx512f/bw/vl/dq (only *-avx512.c files)"
+#endif
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define VF_N 16
+#define CMX_SIMD_INLINE static inline __attribute__((always_inline))
+
+typedef __m512 vf;
+typedef __mmask16 vm;
+typedef __m512i vi;
+
+CMX_SIMD_INLINE __mmask16 cmx_avx512_tail_mask(size_t n) {
+  return (__mmask16)((1u << n) - 1u);
+}
+
+CMX_SIMD_INLINE vf vf_load(const float *p) { return _mm512_loadu_ps(p); }
+CMX_SIMD_INLINE void vf_store(float *p, vf v) { _mm512_storeu_ps(p, v); }
+CMX_SIMD_INLINE vf vf_load_n(const float *p, size_t n) {
+  return _mm512_maskz_loadu_ps(cmx_avx512_tail_mask(n), p);
+}
+CMX_SIMD_INLINE void vf_store_n(float *p, vf v, size_t n) {
+  _mm512_mask_storeu_ps(p, cmx_avx512_tail_mask(n), v);
+}
+CMX_SIMD_INLINE vf vf_set1(float x) { return _mm512_set1_ps(x); }
+CMX_SIMD_INLINE vf vf_zero(void) { return _mm512_setzero_ps(); }
+
+CMX_SIMD_INLINE vf vf_add(vf a, vf b) { return _mm512_add_ps(a, b); }
+CMX_SIMD_INLINE vf vf_sub(vf a, vf b) { return _mm512_sub_ps(a, b); }
+CMX_SIMD_INLINE vf vf_mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+CMX_SIMD_INLINE vf vf_div(vf a, vf b) { return _mm512_div_ps(a, b); }
+CMX_SIMD_INLINE vf vf_min(vf a, vf b) { return _mm512_min_ps(a, b); }
+CMX_SIMD_INLINE vf vf_max(vf a, vf b) { return _mm512_max_ps(a, b); }
+CMX_SIMD_INLINE vf vf_fmadd(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
+CMX_SIMD_INLINE vf vf_fnmadd(vf a, vf b, vf c) { return _mm512_fnmadd_ps(a, b, c); }
+CMX_SIMD_INLINE vf vf_sqrt(vf a) { return _mm512_sqrt_ps(a); }
+CMX_SIMD_INLINE vf vf_abs(vf a) { return _mm512_abs_ps(a); }
+CMX_SIMD_INLINE vf vf_neg(vf a) { return _mm512_xor_ps(a, _mm512_set1_ps(-0.0f)); }
+CMX_SIMD_INLINE vf vf_floor(vf a) {
+  return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+}
+CMX_SIMD_INLINE vf vf_ceil(vf a) {
+  return _mm512_roundscale_ps(a, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+}
+CMX_SIMD_INLINE vf vf_round(vf a) {
+  return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+CMX_SIMD_INLINE vf vf_and(vf a, vf b) { return _mm512_and_ps(a, b); }
+CMX_SIMD_INLINE vf vf_or(vf a, vf b) { return _mm512_or_ps(a, b); }
+CMX_SIMD_INLINE vf vf_xor(vf a, vf b) { return _mm512_xor_ps(a, b); }
+
+/* Ordered compares (false on NaN) except neq, which is true on NaN as in C. */
+CMX_SIMD_INLINE vm vf_lt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+CMX_SIMD_INLINE vm vf_le(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ); }
+CMX_SIMD_INLINE vm vf_gt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+CMX_SIMD_INLINE vm vf_ge(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
+CMX_SIMD_INLINE vm vf_eq(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
+CMX_SIMD_INLINE vm vf_neq(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ); }
+CMX_SIMD_INLINE vm vf_isnan(vf a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
+CMX_SIMD_INLINE vf vf_select(vm m, vf t, vf f) { return _mm512_mask_blend_ps(m, f, t); }
+CMX_SIMD_INLINE vm vm_and(vm a, vm b) { return (vm)(a & b); }
+CMX_SIMD_INLINE vm vm_or(vm a, vm b) { return (vm)(a | b); }
+CMX_SIMD_INLINE vm vm_not(vm a) { return (vm)~a; }
+CMX_SIMD_INLINE int vm_any(vm a) { return a != 0; }
+CMX_SIMD_INLINE vm vm_from_u8(const uint8_t *p) {
+  __m128i b = _mm_loadu_si128((const __m128i *)p);
+  return _mm_test_epi8_mask(b, b);
+}
+CMX_SIMD_INLINE vm vm_from_u8_n(const uint8_t *p, size_t n) {
+  __m128i b = _mm_maskz_loadu_epi8(cmx_avx512_tail_mask(n), p);
+  return _mm_test_epi8_mask(b, b);
+}
+
+CMX_SIMD_INLINE vi vf_as_vi(vf a) { return _mm512_castps_si512(a); }
+CMX_SIMD_INLINE vf vi_as_vf(vi a) { return _mm512_castsi512_ps(a); }
+/* Round to nearest even (MXCSR default); out of range gives INT32_MIN. */
+CMX_SIMD_INLINE vi vf_cvt_vi(vf a) { return _mm512_cvtps_epi32(a); }
+CMX_SIMD_INLINE vi vf_cvtt_vi(vf a) { return _mm512_cvttps_epi32(a); }
+CMX_SIMD_INLINE vf vi_cvt_vf(vi a) { return _mm512_cvtepi32_ps(a); }
+CMX_SIMD_INLINE vi vi_set1(int32_t x) { return _mm512_set1_epi32(x); }
+CMX_SIMD_INLINE vi vi_add(vi a, vi b) { return _mm512_add_epi32(a, b); }
+CMX_SIMD_INLINE vi vi_sub(vi a, vi b) { return _mm512_sub_epi32(a, b); }
+CMX_SIMD_INLINE vi vi_and(vi a, vi b) { return _mm512_and_si512(a, b); }
+CMX_SIMD_INLINE vi vi_or(vi a, vi b) { return _mm512_or_si512(a, b); }
+CMX_SIMD_INLINE vi vi_xor(vi a, vi b) { return _mm512_xor_si512(a, b); }
+CMX_SIMD_INLINE vi vi_sll(vi a, int imm) { return _mm512_slli_epi32(a, (unsigned)imm); }
+CMX_SIMD_INLINE vi vi_srl(vi a, int imm) { return _mm512_srli_epi32(a, (unsigned)imm); }
+CMX_SIMD_INLINE vi vi_sra(vi a, int imm) { return _mm512_srai_epi32(a, (unsigned)imm); }
+CMX_SIMD_INLINE vm vi_eq(vi a, vi b) { return _mm512_cmpeq_epi32_mask(a, b); }
+CMX_SIMD_INLINE vm vi_gt(vi a, vi b) { return _mm512_cmpgt_epi32_mask(a, b); }
+
+CMX_SIMD_INLINE float vf_hsum(vf a) { return _mm512_reduce_add_ps(a); }
+CMX_SIMD_INLINE float vf_hmax(vf a) { return _mm512_reduce_max_ps(a); }
+CMX_SIMD_INLINE float vf_hmin(vf a) { return _mm512_reduce_min_ps(a); }
+
+#endif

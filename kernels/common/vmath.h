@@ -1,0 +1,383 @@
+/* Vector transcendentals written once against the vf/vm/vi API of
+ * arch/simd-*.h: include one simd header first. The scalar reference and
+ * every ISA run the same algorithm, so they differ only where gcc contracts
+ * a*b+c differently. No libm in the hot path; sin/cos call libm per lane
+ * only for vectors holding |x| > 1e5 (or inf).
+ *
+ * Measured max error in ulp against float64 libm: kernels/sweep lines of
+ * tests/test-kernels-elementwise.c (1M random points per function, half
+ * uniform, half log-uniform in magnitude; same figure on ref/AVX2/AVX-512);
+ * the test asserts the bound in the last column.
+ *   function   domain swept                        measured  asserted
+ *   exp        [-104, 89] (denormal results too)     0.96      1
+ *   expm1      [-30, 89]                             1.42      2
+ *   log        [1e-45, 3e38]                         0.75      1
+ *   log1p      (-1, 1e30]                            1.31      2
+ *   sin, cos   [-1e5, 1e5] (libm beyond)             1.52      2
+ *   tanh       [-20, 20]                             2.34      3
+ *   sigmoid    [-110, 110]                           2.28      3
+ *   silu       [-100, 100]                           2.83      3
+ *   erf        [-10, 10]                             2.42      3
+ *   gelu       [-20, 20]                             6.82      7
+ *   gelu_tanh  [-3, 20]                              11.1      12
+ *   pow        a in [1e-30, 1e4], |b log a| < 87     4.19      5
+ * gelu: the erfc tail (Numerical Recipes form, 1.1e-7 relative) dominates.
+ * gelu_tanh = x sigmoid(2z), z = sqrt(2/pi)(x + 0.044715x^3): for x < 0 the
+ * result is ~e^(2z), so the ~2 ulp rounding of 2z is amplified |2z|-fold;
+ * unchecked below -3, where the error keeps growing (~100 ulp near -10).
+ * pow: log|a| is a double-float good to ~2^-30, so the error grows with
+ * |b log a| (worst near overflow/underflow). */
+#ifndef CMX_VMATH_H
+#define CMX_VMATH_H
+#include <math.h>
+
+#ifndef VF_N
+#error "include an arch/simd-*.h header before kernels/common/vmath.h"
+#endif
+
+#define CMX_VMATH_INLINE static inline __attribute__((always_inline))
+
+/* ln2 split so k*LN2_HI is exact for |k| < 2^8 under fma (Cody-Waite). */
+#define CMX_VM_LOG2E 0x1.715476p+0f
+#define CMX_VM_LN2_HI 0x1.62e43p-1f
+#define CMX_VM_LN2_LO -0x1.05c61p-29f
+
+/* 2^n for n in [-126, 127], built in the exponent field. */
+CMX_VMATH_INLINE vf cmx_vm_pow2i(vi n) {
+  return vi_as_vf(vi_sll(vi_add(n, vi_set1(127)), 23));
+}
+
+/* expm1(r) = r + r^2 P(r) on |r| <= ln2/2: minimax fit, 0.1 ulp. */
+CMX_VMATH_INLINE vf cmx_vm_expm1_poly(vf r) {
+  vf p = vf_set1(0x1.9d8b86p-13f);
+  p = vf_fmadd(p, r, vf_set1(0x1.6d508cp-10f));
+  p = vf_fmadd(p, r, vf_set1(0x1.11135ap-7f));
+  p = vf_fmadd(p, r, vf_set1(0x1.5554d8p-5f));
+  p = vf_fmadd(p, r, vf_set1(0x1.555554p-3f));
+  p = vf_fmadd(p, r, vf_set1(0.5f));
+  return vf_fmadd(vf_mul(r, r), p, r);
+}
+
+/* k = round(x / ln2), returns r = x - k ln2 (|r| <= ln2/2). */
+CMX_VMATH_INLINE vf cmx_vm_exp_reduce(vf x, vf *k) {
+  *k = vf_round(vf_mul(x, vf_set1(CMX_VM_LOG2E)));
+  vf r = vf_fnmadd(*k, vf_set1(CMX_VM_LN2_HI), x);
+  return vf_fnmadd(*k, vf_set1(CMX_VM_LN2_LO), r);
+}
+
+/* 2^(k + bias) (1 + em1) with k in [-150, 144]: scaled in two halves so
+ * results in the denormal range round once and large k overflows cleanly to
+ * inf. bias = 24 keeps a tiny result normal for a caller that multiplies it
+ * further (silu, gelu) and rounds into the denormals only at its end. */
+CMX_VMATH_INLINE vf cmx_vm_exp_scale(vf k, vf em1, int bias) {
+  vi n = vi_add(vf_cvt_vi(k), vi_set1(bias));
+  vi n1 = vi_sra(n, 1);
+  vf s1 = cmx_vm_pow2i(n1);
+  vf s2 = cmx_vm_pow2i(vi_sub(n, n1));
+  return vf_mul(vf_fmadd(em1, s1, s1), s2);
+}
+
+/* Clamping keeps k in range; x is the second operand of min/max so a NaN x
+ * survives on x86 (minps returns its second operand), NEON and scalar. */
+CMX_VMATH_INLINE vf cmx_vm_exp_bias(vf x, int bias) {
+  float lo = -104.0f - 0.6931f * (float)bias; /* 2^-150 after the bias */
+  x = vf_max(vf_set1(lo), vf_min(vf_set1(100.0f), x));
+  vf k;
+  vf r = cmx_vm_exp_reduce(x, &k);
+  return cmx_vm_exp_scale(k, cmx_vm_expm1_poly(r), bias);
+}
+CMX_VMATH_INLINE vf vm_exp(vf x) { return cmx_vm_exp_bias(x, 0); }
+
+/* exp(x + xlo) for |xlo| << 1 (pow feeds its double-float product here). */
+CMX_VMATH_INLINE vf cmx_vm_exp_lo(vf x, vf xlo) {
+  vf xc = vf_max(vf_set1(-104.0f), vf_min(vf_set1(100.0f), x));
+  xlo = vf_select(vf_eq(xc, x), xlo, vf_zero());
+  vf k;
+  vf r = vf_add(cmx_vm_exp_reduce(xc, &k), xlo);
+  return cmx_vm_exp_scale(k, cmx_vm_expm1_poly(r), 0);
+}
+
+/* expm1 = 2^k expm1(r) + (2^k - 1), evaluated as 2 (t p + (t - 1/2)) with
+ * t = 2^(k-1) so k = 128 (x near ln FLT_MAX) does not overflow t itself. */
+CMX_VMATH_INLINE vf vm_expm1(vf x) {
+  vf xc = vf_max(vf_set1(-25.0f), vf_min(vf_set1(89.0f), x));
+  vf k;
+  vf r = cmx_vm_exp_reduce(xc, &k);
+  vf p = cmx_vm_expm1_poly(r);
+  vf t = cmx_vm_pow2i(vi_sub(vf_cvt_vi(k), vi_set1(1)));
+  vf y = vf_fmadd(t, p, vf_sub(t, vf_set1(0.5f)));
+  y = vf_add(y, y);
+  return vf_select(vf_eq(x, vf_zero()), x, y); /* keeps -0 */
+}
+
+/* x = m 2^e with m in [sqrt(1/2), sqrt(2)); returns f = m - 1 (exact). */
+CMX_VMATH_INLINE vf cmx_vm_log_decomp(vf x, vi *e) {
+  vi b = vi_sub(vf_as_vi(x), vi_set1(0x3f3504f3));
+  *e = vi_sra(b, 23);
+  vf m = vi_as_vf(vi_add(vi_and(b, vi_set1(0x007fffff)), vi_set1(0x3f3504f3)));
+  return vf_sub(m, vf_set1(1.0f));
+}
+
+/* e ln2 + log1p(f) for f in [sqrt(1/2)-1, sqrt(2)-1] (Cephes logf
+ * polynomial), the e ln2 split in two so the sum rounds once. */
+CMX_VMATH_INLINE vf cmx_vm_log_core(vf f, vf e) {
+  vf z = vf_mul(f, f);
+  vf p = vf_set1(7.0376836292e-2f);
+  p = vf_fmadd(p, f, vf_set1(-1.1514610310e-1f));
+  p = vf_fmadd(p, f, vf_set1(1.1676998740e-1f));
+  p = vf_fmadd(p, f, vf_set1(-1.2420140846e-1f));
+  p = vf_fmadd(p, f, vf_set1(1.4249322787e-1f));
+  p = vf_fmadd(p, f, vf_set1(-1.6668057665e-1f));
+  p = vf_fmadd(p, f, vf_set1(2.0000714765e-1f));
+  p = vf_fmadd(p, f, vf_set1(-2.4999993993e-1f));
+  p = vf_fmadd(p, f, vf_set1(3.3333331174e-1f));
+  vf y = vf_mul(vf_mul(f, z), p);
+  y = vf_fmadd(e, vf_set1(CMX_VM_LN2_LO), y);
+  y = vf_fnmadd(vf_set1(0.5f), z, y);
+  return vf_fmadd(e, vf_set1(CMX_VM_LN2_HI), vf_add(f, y));
+}
+
+CMX_VMATH_INLINE vf vm_log(vf x) {
+  vm tiny = vf_lt(x, vf_set1(0x1p-126f)); /* denormals: scale up by 2^23 */
+  vf xs = vf_select(tiny, vf_mul(x, vf_set1(0x1p23f)), x);
+  vi ei;
+  vf f = cmx_vm_log_decomp(xs, &ei);
+  vf e = vi_cvt_vf(ei);
+  e = vf_select(tiny, vf_sub(e, vf_set1(23.0f)), e);
+  vf y = cmx_vm_log_core(f, e);
+  y = vf_select(vm_not(vf_ge(x, vf_zero())), vf_set1(NAN), y);
+  y = vf_select(vf_eq(x, vf_zero()), vf_set1(-INFINITY), y);
+  return vf_select(vf_eq(x, vf_set1(INFINITY)), x, y);
+}
+
+/* u = 1 + x rounds; c = (1 + x) - u is recovered exactly (musl's log1pf
+ * correction) and, scaled by 2^-e instead of divided by u, added to f so
+ * the polynomial sees the unrounded m - 1. For e >= 25, c is below half an
+ * ulp of the result and is dropped. */
+CMX_VMATH_INLINE vf vm_log1p(vf x) {
+  vf one = vf_set1(1.0f);
+  vf u = vf_add(x, one);
+  vi ei;
+  vf f = cmx_vm_log_decomp(u, &ei);
+  vf e = vi_cvt_vf(ei);
+  vf c = vf_select(vf_ge(e, vf_set1(2.0f)), vf_sub(one, vf_sub(u, x)),
+                   vf_sub(x, vf_sub(u, one)));
+  vf scale = vi_as_vf(vi_sub(vi_set1(0x3f800000), vi_sll(ei, 23)));
+  c = vf_select(vf_lt(e, vf_set1(25.0f)), vf_mul(c, scale), vf_zero());
+  vf y = cmx_vm_log_core(vf_add(f, c), e);
+  y = vf_select(vm_not(vf_ge(x, vf_set1(-1.0f))), vf_set1(NAN), y);
+  y = vf_select(vf_eq(x, vf_set1(-1.0f)), vf_set1(-INFINITY), y);
+  y = vf_select(vf_eq(x, vf_set1(INFINITY)), x, y);
+  return vf_select(vf_eq(x, vf_zero()), x, y); /* keeps -0 */
+}
+
+/* tanh|x| = e / (e + 2), e = expm1(2|x|): no cancellation near 0. Beyond
+ * 9.1 tanh rounds to 1 (and e would overflow). */
+CMX_VMATH_INLINE vf vm_tanh(vf x) {
+  vf ax = vf_abs(x);
+  vf e = vm_expm1(vf_add(ax, ax));
+  vf t = vf_div(e, vf_add(e, vf_set1(2.0f)));
+  t = vf_select(vf_gt(ax, vf_set1(9.1f)), vf_set1(1.0f), t);
+  return vf_or(t, vf_and(x, vf_set1(-0.0f)));
+}
+
+/* e = exp(-|x|) never overflows; x < 0 gives e / (1 + e), which keeps
+ * denormal results down to x = -103 instead of flushing at -88. */
+CMX_VMATH_INLINE vf vm_sigmoid(vf x) {
+  vf one = vf_set1(1.0f);
+  vf e = vm_exp(vf_neg(vf_abs(x)));
+  vf num = vf_select(vf_lt(x, vf_zero()), e, one);
+  return vf_div(num, vf_add(one, e));
+}
+
+/* x sigmoid(x) with e = 2^24 exp(-|x|): for x < -87 the product is denormal
+ * and must round once, at the end, not in e (|x| would amplify that error).
+ * x clamped at -200 (result -0) so -inf gives -0, not -inf * 0 = NaN. */
+CMX_VMATH_INLINE vf vm_silu(vf x) {
+  x = vf_max(vf_set1(-200.0f), x);
+  vf one = vf_set1(1.0f);
+  vf e24 = cmx_vm_exp_bias(vf_neg(vf_abs(x)), 24);
+  vf e = vf_mul(e24, vf_set1(0x1p-24f));
+  vm neg = vf_lt(x, vf_zero());
+  vf q = vf_div(vf_select(neg, vf_mul(x, e24), x), vf_add(one, e));
+  return vf_select(neg, vf_mul(q, vf_set1(0x1p-24f)), q);
+}
+
+/* erfc(t) for t in [0, 14.2] with t^2 = sq_hi + sq_lo exactly:
+ * erfc(t) = tau exp(-t^2 + B(tau)), tau = 1 / (1 + t/2) (Numerical Recipes'
+ * erfcc, 1.1e-7 relative). -t^2 + B is summed as a double-float (TwoSum)
+ * because its rounding error would be amplified by up to |t^2| ~ 100. */
+CMX_VMATH_INLINE vf cmx_vm_erfc_core(vf t, vf sq_hi, vf sq_lo, int bias) {
+  vf tau = vf_div(vf_set1(1.0f), vf_fmadd(t, vf_set1(0.5f), vf_set1(1.0f)));
+  vf b = vf_set1(0.17087277f);
+  b = vf_fmadd(b, tau, vf_set1(-0.82215223f));
+  b = vf_fmadd(b, tau, vf_set1(1.48851587f));
+  b = vf_fmadd(b, tau, vf_set1(-1.13520398f));
+  b = vf_fmadd(b, tau, vf_set1(0.27886807f));
+  b = vf_fmadd(b, tau, vf_set1(-0.18628806f));
+  b = vf_fmadd(b, tau, vf_set1(0.09678418f));
+  b = vf_fmadd(b, tau, vf_set1(0.37409196f));
+  b = vf_fmadd(b, tau, vf_set1(1.00002368f));
+  b = vf_fmadd(b, tau, vf_set1(-1.26551223f));
+  vf a = vf_neg(sq_hi);
+  vf s = vf_add(a, b);
+  vf bb = vf_sub(s, a);
+  vf err = vf_add(vf_sub(a, vf_sub(s, bb)), vf_sub(b, bb));
+  err = vf_sub(err, sq_lo);
+  vf ex = cmx_vm_exp_bias(s, bias); /* 2^bias scaled, see exp_scale */
+  return vf_mul(tau, vf_fmadd(ex, err, ex));
+}
+
+/* |x| < 1: odd polynomial (fit, 0.3 ulp); else 1 - erfc(|x|), where erfc
+ * is below 0.16 so its relative error shrinks in the result. */
+CMX_VMATH_INLINE vf vm_erf(vf x) {
+  vf ax = vf_abs(x);
+  vf z = vf_mul(x, x);
+  vf p = vf_set1(7.900670607341453e-05f);
+  p = vf_fmadd(p, z, vf_set1(-0.0008022785768844187f));
+  p = vf_fmadd(p, z, vf_set1(0.005189546849578619f));
+  p = vf_fmadd(p, z, vf_set1(-0.02685430832207203f));
+  p = vf_fmadd(p, z, vf_set1(0.11283592134714127f));
+  p = vf_fmadd(p, z, vf_set1(-0.3761262595653534f));
+  p = vf_fmadd(p, z, vf_set1(1.1283791065216064f));
+  vf small = vf_mul(x, p);
+  vf t = vf_min(vf_set1(10.0f), ax);
+  vf t2 = vf_mul(t, t);
+  vf e = cmx_vm_erfc_core(t, t2, vf_fmadd(t, t, vf_neg(t2)), 0);
+  vf big = vf_sub(vf_set1(1.0f), e);
+  big = vf_or(big, vf_and(x, vf_set1(-0.0f)));
+  return vf_select(vf_lt(ax, vf_set1(1.0f)), small, big);
+}
+
+/* x Phi(x), Phi(x) = erfc(-x/sqrt2)/2: for x < 0 this is a small erfc with
+ * no cancellation. t^2 = x^2/2 is formed from x exactly, so the rounding of
+ * x/sqrt2 never reaches the exponent. Clamps: below -20 the result is -0,
+ * above 20 Phi is 1. */
+CMX_VMATH_INLINE vf vm_gelu(vf x) {
+  x = vf_max(vf_set1(-20.0f), x);
+  vf ax = vf_min(vf_set1(20.0f), vf_abs(x));
+  vf sq = vf_mul(ax, ax);
+  vf sql = vf_fmadd(ax, ax, vf_neg(sq));
+  vf e24 = cmx_vm_erfc_core(vf_mul(ax, vf_set1(0x1.6a09e6p-1f)),
+                            vf_mul(sq, vf_set1(0.5f)),
+                            vf_mul(sql, vf_set1(0.5f)), 24);
+  vf h24 = vf_mul(e24, vf_set1(0.5f)); /* 2^24 Phi(-|x|), normal */
+  vf neg = vf_mul(vf_mul(x, h24), vf_set1(0x1p-24f));
+  vf pos = vf_mul(x, vf_fnmadd(h24, vf_set1(0x1p-24f), vf_set1(1.0f)));
+  return vf_select(vf_lt(x, vf_zero()), neg, pos);
+}
+
+/* 0.5 x (1 + tanh z) = x sigmoid(2z), 2z = x (c1 + c2 x^2): no cancellation
+ * for negative x. Below -20 the result is -0 (and -inf gives -0). */
+CMX_VMATH_INLINE vf vm_gelu_tanh(vf x) {
+  x = vf_max(vf_set1(-20.0f), x);
+  vf w = vf_mul(x, vf_fmadd(vf_set1(0.0713548162726f), vf_mul(x, x),
+                            vf_set1(1.5957691216057308f)));
+  return vf_mul(x, vm_sigmoid(w));
+}
+
+/* Lanes with |x| > 1e5 (or inf) leave the 3-part Cody-Waite range: those
+ * vectors only are redone lane by lane with libm. */
+CMX_VMATH_INLINE vf cmx_vm_sincos_slow(vf x, vf y, int cosine) {
+  float xb[VF_N], yb[VF_N];
+  vf_store(xb, x);
+  vf_store(yb, y);
+  for (int i = 0; i < VF_N; i++)
+    if (__builtin_fabsf(xb[i]) > 1e5f) yb[i] = cosine ? cosf(xb[i]) : sinf(xb[i]);
+  return vf_load(yb);
+}
+
+/* k = round(2x/pi), r = x - k pi/2 in three fma steps (exact enough for
+ * |k| < 2^17), then sin or cos polynomial by quadrant (Cephes sinf/cosf
+ * coefficients, |r| <= pi/4). cos(x) = sin(x + pi/2): quadrant + 1. */
+CMX_VMATH_INLINE vf cmx_vm_sincos(vf x, int cosine) {
+  vf k = vf_round(vf_mul(x, vf_set1(0x1.45f306p-1f)));
+  vf r = vf_fnmadd(k, vf_set1(0x1.921fb6p+0f), x);
+  r = vf_fnmadd(k, vf_set1(-0x1.777a5cp-25f), r);
+  r = vf_fnmadd(k, vf_set1(-0x1.ee59dap-50f), r);
+  vi q = vf_cvt_vi(k);
+  if (cosine) q = vi_add(q, vi_set1(1));
+  vf z = vf_mul(r, r);
+  vf s = vf_fmadd(vf_set1(-1.9515295891e-4f), z, vf_set1(8.3321608736e-3f));
+  s = vf_fmadd(s, z, vf_set1(-1.6666654611e-1f));
+  s = vf_fmadd(vf_mul(s, z), r, r);
+  vf c = vf_fmadd(vf_set1(2.443315711809948e-5f), z, vf_set1(-1.388731625493765e-3f));
+  c = vf_fmadd(c, z, vf_set1(4.166664568298827e-2f));
+  c = vf_fmadd(vf_mul(c, z), z, vf_fnmadd(vf_set1(0.5f), z, vf_set1(1.0f)));
+  vf y = vf_select(vi_eq(vi_and(q, vi_set1(1)), vi_set1(1)), c, s);
+  y = vi_as_vf(vi_xor(vf_as_vi(y), vi_sll(vi_and(q, vi_set1(2)), 30)));
+  if (vm_any(vf_gt(vf_abs(x), vf_set1(1e5f)))) y = cmx_vm_sincos_slow(x, y, cosine);
+  return y;
+}
+
+CMX_VMATH_INLINE vf vm_sin(vf x) { return cmx_vm_sincos(x, 0); }
+CMX_VMATH_INLINE vf vm_cos(vf x) { return cmx_vm_sincos(x, 1); }
+
+/* log|a| as a double-float hi + lo (about 2^-30 relative) for pow:
+ * log m = 2 atanh(s), s = (m - 1)/(m + 1) carried as s_hi + s_lo, the series
+ * tail in float; e ln2 with a 16-bit ln2 head so e * head is exact. */
+CMX_VMATH_INLINE vf cmx_vm_log_df(vf a, vf *lo) {
+  vm tiny = vf_lt(a, vf_set1(0x1p-126f));
+  vf as = vf_select(tiny, vf_mul(a, vf_set1(0x1p23f)), a);
+  vi ei;
+  vf f = cmx_vm_log_decomp(as, &ei);
+  vf e = vi_cvt_vf(ei);
+  e = vf_select(tiny, vf_sub(e, vf_set1(23.0f)), e);
+  vf one = vf_set1(1.0f);
+  vf m = vf_add(f, one);
+  vf den = vf_add(m, one);
+  vf bb = vf_sub(den, m);
+  vf den_lo = vf_add(vf_sub(m, vf_sub(den, bb)), vf_sub(one, bb));
+  vf rcp = vf_div(one, den);
+  vf s = vf_div(f, den); /* correctly rounded, so the residual is exact */
+  vf res = vf_fnmadd(s, den, f);
+  res = vf_fnmadd(s, den_lo, res);
+  vf s_lo = vf_mul(res, rcp);
+  vf z = vf_mul(s, s);
+  vf p = vf_set1(2.0f / 15);
+  p = vf_fmadd(p, z, vf_set1(2.0f / 13));
+  p = vf_fmadd(p, z, vf_set1(2.0f / 11));
+  p = vf_fmadd(p, z, vf_set1(2.0f / 9));
+  p = vf_fmadd(p, z, vf_set1(2.0f / 7));
+  p = vf_fmadd(p, z, vf_set1(2.0f / 5));
+  p = vf_fmadd(p, z, vf_set1(2.0f / 3));
+  vf tail = vf_mul(vf_mul(s, z), p);
+  vf small = vf_add(vf_fmadd(e, vf_set1(0x1.7f7d1cp-20f), tail), vf_add(s_lo, s_lo));
+  vf h1 = vf_mul(e, vf_set1(0x1.62e4p-1f));
+  vf h2 = vf_add(s, s);
+  vf h = vf_add(h1, h2);
+  vf hb = vf_sub(h, h1);
+  vf l = vf_add(vf_sub(h1, vf_sub(h, hb)), vf_sub(h2, hb));
+  l = vf_add(l, small);
+  vf hi = vf_add(h, l);
+  *lo = vf_sub(l, vf_sub(hi, h));
+  return hi;
+}
+
+/* a^b = exp(b log|a|) with b log|a| as a double-float, then C99 pow special
+ * cases by selects: b == 0 or a == 1 -> 1; a < 0 needs an integral b (odd b
+ * flips the sign); zeros, infinities and |b| = inf by their limits. */
+CMX_VMATH_INLINE vf vm_pow(vf a, vf b) {
+  vf aa = vf_abs(a), ab = vf_abs(b);
+  vf zero = vf_zero(), one = vf_set1(1.0f), inf = vf_set1(INFINITY);
+  vf llo;
+  vf lhi = cmx_vm_log_df(aa, &llo);
+  vf phi = vf_mul(b, lhi);
+  vf plo = vf_fmadd(b, llo, vf_fmadd(b, lhi, vf_neg(phi)));
+  vf y = cmx_vm_exp_lo(phi, plo);
+  vm edge = vm_or(vm_or(vf_eq(aa, zero), vf_eq(aa, inf)), vf_eq(ab, inf));
+  vf toward = vf_select(vf_gt(aa, one), b, vf_neg(b));
+  y = vf_select(edge, vf_select(vf_gt(toward, zero), inf, zero), y);
+  vf hb = vf_mul(b, vf_set1(0.5f));
+  vm bint = vf_eq(vf_floor(b), b);
+  vm odd = vm_and(bint, vf_neq(vf_floor(hb), hb));
+  vm aneg = vi_gt(vi_set1(0), vf_as_vi(a));
+  y = vf_select(vm_and(aneg, odd), vf_neg(y), y);
+  vm bad = vm_and(vm_and(vf_lt(a, zero), vf_gt(a, vf_neg(inf))), vm_not(bint));
+  y = vf_select(vm_or(bad, vm_or(vf_isnan(a), vf_isnan(b))), vf_set1(NAN), y);
+  vm unit = vm_or(vm_or(vf_eq(b, zero), vf_eq(a, one)),
+                  vm_and(vf_eq(aa, one), vf_eq(ab, inf)));
+  return vf_select(unit, one, y);
+}
+
+#endif

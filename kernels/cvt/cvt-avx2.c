@@ -1,0 +1,126 @@
+/* f32 <-> f16 / bf16 conversions for AVX2 + F16C, 8 lanes. f16 uses the
+ * F16C instructions (round to nearest even, NaN quietened as cvt-ref.c
+ * does); bf16 is integer work: a 16-bit shift one way, a rounding bias
+ * and shift the other. Tails go through a one-vector stack buffer. */
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels/cvt/cvt.h"
+
+void cmx_f16_f32_cvt_ukr__avx2(size_t n, const void *x, void *y) {
+  const uint16_t *h = x;
+  float *f = y;
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m128i a = _mm_loadu_si128((const __m128i *)(h + i));
+    __m128i b = _mm_loadu_si128((const __m128i *)(h + i + 8));
+    _mm256_storeu_ps(f + i, _mm256_cvtph_ps(a));
+    _mm256_storeu_ps(f + i + 8, _mm256_cvtph_ps(b));
+  }
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(
+        f + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))));
+  if (i < n) {
+    uint16_t buf[8] = {0};
+    float out[8];
+    memcpy(buf, h + i, (n - i) * sizeof *h);
+    _mm256_storeu_ps(out,
+                     _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)buf)));
+    memcpy(f + i, out, (n - i) * sizeof *f);
+  }
+}
+
+void cmx_f32_f16_cvt_ukr__avx2(size_t n, const void *x, void *y) {
+  const float *f = x;
+  uint16_t *h = y;
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m128i a =
+        _mm256_cvtps_ph(_mm256_loadu_ps(f + i), _MM_FROUND_TO_NEAREST_INT);
+    __m128i b =
+        _mm256_cvtps_ph(_mm256_loadu_ps(f + i + 8), _MM_FROUND_TO_NEAREST_INT);
+    _mm_storeu_si128((__m128i *)(h + i), a);
+    _mm_storeu_si128((__m128i *)(h + i + 8), b);
+  }
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(
+        (__m128i *)(h + i),
+        _mm256_cvtps_ph(_mm256_loadu_ps(f + i), _MM_FROUND_TO_NEAREST_INT));
+  if (i < n) {
+    float buf[8] = {0};
+    uint16_t out[8];
+    memcpy(buf, f + i, (n - i) * sizeof *f);
+    _mm_storeu_si128(
+        (__m128i *)out,
+        _mm256_cvtps_ph(_mm256_loadu_ps(buf), _MM_FROUND_TO_NEAREST_INT));
+    memcpy(h + i, out, (n - i) * sizeof *h);
+  }
+}
+
+static inline __m256i bf16_widen(__m128i h) {
+  return _mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16);
+}
+
+void cmx_bf16_f32_cvt_ukr__avx2(size_t n, const void *x, void *y) {
+  const uint16_t *h = x;
+  float *f = y;
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m128i a = _mm_loadu_si128((const __m128i *)(h + i));
+    __m128i b = _mm_loadu_si128((const __m128i *)(h + i + 8));
+    _mm256_storeu_si256((__m256i *)(f + i), bf16_widen(a));
+    _mm256_storeu_si256((__m256i *)(f + i + 8), bf16_widen(b));
+  }
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_si256((__m256i *)(f + i),
+                        bf16_widen(_mm_loadu_si128((const __m128i *)(h + i))));
+  if (i < n) {
+    uint16_t buf[8] = {0};
+    float out[8];
+    memcpy(buf, h + i, (n - i) * sizeof *h);
+    _mm256_storeu_si256((__m256i *)out,
+                        bf16_widen(_mm_loadu_si128((const __m128i *)buf)));
+    memcpy(f + i, out, (n - i) * sizeof *f);
+  }
+}
+
+/* Round to nearest even in the 32-bit lanes, result in the low 16 bits:
+ * (u + 0x7fff + lsb) >> 16; NaN lanes take (u >> 16) | 0x40 instead, since
+ * the bias could carry a NaN into infinity. */
+static inline __m256i bf16_round(__m256 v) {
+  const __m256i u = _mm256_castps_si256(v);
+  const __m256i hi = _mm256_srli_epi32(u, 16);
+  const __m256i lsb = _mm256_and_si256(hi, _mm256_set1_epi32(1));
+  const __m256i r = _mm256_srli_epi32(
+      _mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), lsb),
+      16);
+  const __m256i q = _mm256_or_si256(hi, _mm256_set1_epi32(0x40));
+  const __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+  return _mm256_castps_si256(
+      _mm256_blendv_ps(_mm256_castsi256_ps(r), _mm256_castsi256_ps(q), nan));
+}
+
+/* Two vectors of 32-bit results packed to 16 u16 in order: packus works per
+ * 128-bit half, the permute puts the halves back in sequence. */
+static inline __m256i bf16_pack(__m256 a, __m256 b) {
+  return _mm256_permute4x64_epi64(
+      _mm256_packus_epi32(bf16_round(a), bf16_round(b)), 0xd8);
+}
+
+void cmx_f32_bf16_cvt_ukr__avx2(size_t n, const void *x, void *y) {
+  const float *f = x;
+  uint16_t *h = y;
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256(
+        (__m256i *)(h + i),
+        bf16_pack(_mm256_loadu_ps(f + i), _mm256_loadu_ps(f + i + 8)));
+  if (i < n) {
+    float buf[16] = {0};
+    uint16_t out[16];
+    memcpy(buf, f + i, (n - i) * sizeof *f);
+    _mm256_storeu_si256((__m256i *)out, bf16_pack(_mm256_loadu_ps(buf),
+                                                  _mm256_loadu_ps(buf + 8)));
+    memcpy(h + i, out, (n - i) * sizeof *h);
+  }
+}

@@ -1,0 +1,481 @@
+/* The elementwise driver (contract in elementwise.h). Work is the flat
+ * range of output elements, split across the team by cmx_range in
+ * cache-line multiples; each thread walks its range in chunks of at most
+ * TILE elements that never cross a row of the (collapsed) output, so each
+ * chunk is one microkernel call on pointers or L1-resident tiles. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../../sched/sched.h"
+#include "elementwise.h"
+
+#define TILE 1024 /* elements: 4 f32 tiles = 16 KiB, half of L1d */
+#define SERIAL_BELOW (1 << 16) /* elements: below this one thread wins */
+
+const struct cmx_ew_info cmx_ew_info[CMX_EW_COUNT] = {
+#define CMX_EW(name, arity, rule, slot) {#name, arity, CMX_EW_##rule, slot},
+#include "elementwise.def"
+#undef CMX_EW
+};
+
+struct job {
+  enum cmx_ew_op op;
+  int nin;
+  struct cmx_ew_operand in[3];
+  char *out;
+  cmx_dtype out_dtype, compute;
+  int ndim;
+  int64_t shape[CMX_MAX_DIMS];
+  const struct cmx_ew_kernels *k;
+};
+
+/* ---- scalar references ---- */
+static double gelu_ref(double x) { return 0.5 * x * erfc(-x / sqrt(2.0)); }
+
+double cmx_ew_f64(enum cmx_ew_op op, double a, double b) {
+  switch (op) {
+    case CMX_EW_identity: return a;
+    case CMX_EW_abs: return fabs(a);
+    case CMX_EW_neg: return -a;
+    case CMX_EW_sign: return a > 0 ? 1.0 : a < 0 ? -1.0 : a;
+    case CMX_EW_exp: return exp(a);
+    case CMX_EW_expm1: return expm1(a);
+    case CMX_EW_log: return log(a);
+    case CMX_EW_log1p: return log1p(a);
+    case CMX_EW_sqrt: return sqrt(a);
+    case CMX_EW_rsqrt: return 1.0 / sqrt(a);
+    case CMX_EW_square: return a * a;
+    case CMX_EW_reciprocal: return 1.0 / a;
+    case CMX_EW_sin: return sin(a);
+    case CMX_EW_cos: return cos(a);
+    case CMX_EW_tanh: return tanh(a);
+    case CMX_EW_sigmoid: return 1.0 / (1.0 + exp(-a));
+    case CMX_EW_erf: return erf(a);
+    case CMX_EW_gelu: return gelu_ref(a);
+    case CMX_EW_gelu_tanh: {
+      double z = sqrt(2.0 / M_PI) * (a + 0.044715 * a * a * a);
+      return a / (1.0 + exp(-2.0 * z));
+    }
+    case CMX_EW_silu: return a / (1.0 + exp(-a));
+    case CMX_EW_relu: return a > 0 ? a : (a == a ? 0.0 : a);
+    case CMX_EW_floor: return floor(a);
+    case CMX_EW_ceil: return ceil(a);
+    case CMX_EW_round: return nearbyint(a);
+    case CMX_EW_logical_not: return a == 0;
+    case CMX_EW_add: return a + b;
+    case CMX_EW_subtract: return a - b;
+    case CMX_EW_multiply: return a * b;
+    case CMX_EW_divide: return a / b;
+    case CMX_EW_maximum: return a != a || b != b ? a + b : a > b ? a : b;
+    case CMX_EW_minimum: return a != a || b != b ? a + b : a < b ? a : b;
+    case CMX_EW_power: return pow(a, b);
+    case CMX_EW_remainder: {
+      double r = fmod(a, b);
+      if (r != 0 && ((r < 0) != (b < 0))) r += b;
+      return r;
+    }
+    case CMX_EW_floor_divide: return floor(a / b);
+    case CMX_EW_equal: return a == b;
+    case CMX_EW_not_equal: return a != b;
+    case CMX_EW_less: return a < b;
+    case CMX_EW_less_equal: return a <= b;
+    case CMX_EW_greater: return a > b;
+    case CMX_EW_greater_equal: return a >= b;
+    case CMX_EW_logical_and: return a != 0 && b != 0;
+    case CMX_EW_logical_or: return a != 0 || b != 0;
+    default: return a;
+  }
+}
+
+static int64_t ipow(int64_t a, int64_t b) {
+  if (b < 0) return a == 1 ? 1 : a == -1 ? (b & 1 ? -1 : 1) : 0;
+  uint64_t r = 1, x = (uint64_t)a;
+  while (b) {
+    if (b & 1) r *= x;
+    x *= x;
+    b >>= 1;
+  }
+  return (int64_t)r;
+}
+
+int64_t cmx_ew_i64(enum cmx_ew_op op, int64_t a, int64_t b) {
+  /* Wrapping arithmetic goes through uint64_t: no signed overflow UB. */
+  uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
+  switch (op) {
+    case CMX_EW_identity: return a;
+    case CMX_EW_abs: return a < 0 ? (int64_t)(0 - ua) : a;
+    case CMX_EW_neg: return (int64_t)(0 - ua);
+    case CMX_EW_sign: return (a > 0) - (a < 0);
+    case CMX_EW_square: return (int64_t)(ua * ua);
+    case CMX_EW_relu: return a > 0 ? a : 0;
+    case CMX_EW_floor: case CMX_EW_ceil: case CMX_EW_round: return a;
+    case CMX_EW_logical_not: return a == 0;
+    case CMX_EW_add: return (int64_t)(ua + ub);
+    case CMX_EW_subtract: return (int64_t)(ua - ub);
+    case CMX_EW_multiply: return (int64_t)(ua * ub);
+    case CMX_EW_maximum: return a > b ? a : b;
+    case CMX_EW_minimum: return a < b ? a : b;
+    case CMX_EW_power: return ipow(a, b);
+    case CMX_EW_floor_divide: {
+      if (b == 0) return 0;
+      if (b == -1) return (int64_t)(0 - ua);
+      int64_t q = a / b;
+      if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
+      return q;
+    }
+    case CMX_EW_remainder: {
+      if (b == 0 || b == -1) return 0;
+      int64_t r = a % b;
+      if (r != 0 && ((r < 0) != (b < 0))) r += b;
+      return r;
+    }
+    case CMX_EW_equal: return a == b;
+    case CMX_EW_not_equal: return a != b;
+    case CMX_EW_less: return a < b;
+    case CMX_EW_less_equal: return a <= b;
+    case CMX_EW_greater: return a > b;
+    case CMX_EW_greater_equal: return a >= b;
+    case CMX_EW_logical_and: return a != 0 && b != 0;
+    case CMX_EW_logical_or: return a != 0 || b != 0;
+    default: return a;
+  }
+}
+
+/* ---- loading and storing tiles ---- */
+/* Reads n elements of any dtype at stride s (elements) as f32. */
+static void load_f32(const struct cmx_ew_kernels *k, const char *p,
+                     cmx_dtype d, int64_t s, size_t n, float *y) {
+  switch (d) {
+    case CMX_F32:
+      for (size_t i = 0; i < n; i++) y[i] = ((const float *)p)[i * s];
+      return;
+    case CMX_F16: case CMX_BF16: {
+      const uint16_t *h = (const uint16_t *)p;
+      int op = d == CMX_BF16 ? CMX_CVT_BF16_F32 : CMX_CVT_F16_F32;
+      if (s == 1) {
+        k->cvt[op](n, h, y);
+      } else {
+        uint16_t t[TILE];
+        for (size_t i = 0; i < n; i++) t[i] = h[i * s];
+        k->cvt[op](n, t, y);
+      }
+      return;
+    }
+    case CMX_F64:
+      for (size_t i = 0; i < n; i++) y[i] = (float)((const double *)p)[i * s];
+      return;
+    case CMX_BOOL: case CMX_U8:
+      for (size_t i = 0; i < n; i++) y[i] = ((const uint8_t *)p)[i * s];
+      return;
+    case CMX_I8:
+      for (size_t i = 0; i < n; i++) y[i] = ((const int8_t *)p)[i * s];
+      return;
+    case CMX_I16:
+      for (size_t i = 0; i < n; i++) y[i] = ((const int16_t *)p)[i * s];
+      return;
+    case CMX_I32:
+      for (size_t i = 0; i < n; i++) y[i] = (float)((const int32_t *)p)[i * s];
+      return;
+    case CMX_U32:
+      for (size_t i = 0; i < n; i++) y[i] = (float)((const uint32_t *)p)[i * s];
+      return;
+    case CMX_I64:
+      for (size_t i = 0; i < n; i++) y[i] = (float)((const int64_t *)p)[i * s];
+      return;
+  }
+}
+
+static void load_f64(const struct cmx_ew_kernels *k, const char *p,
+                     cmx_dtype d, int64_t s, size_t n, double *y) {
+  switch (d) {
+    case CMX_F64:
+      for (size_t i = 0; i < n; i++) y[i] = ((const double *)p)[i * s];
+      return;
+    case CMX_I64:
+      for (size_t i = 0; i < n; i++) y[i] = (double)((const int64_t *)p)[i * s];
+      return;
+    default: {
+      float t[TILE];
+      load_f32(k, p, d, s, n, t);
+      for (size_t i = 0; i < n; i++) y[i] = t[i];
+    }
+  }
+}
+
+static void load_i64(const char *p, cmx_dtype d, int64_t s, size_t n,
+                     int64_t *y) {
+  for (size_t i = 0; i < n; i++) {
+    const char *q = p + (int64_t)i * s * (int64_t)cmx_dtype_size(d);
+    switch (d) {
+      case CMX_BOOL: case CMX_U8: y[i] = *(const uint8_t *)q; break;
+      case CMX_I8: y[i] = *(const int8_t *)q; break;
+      case CMX_I16: y[i] = *(const int16_t *)q; break;
+      case CMX_I32: y[i] = *(const int32_t *)q; break;
+      case CMX_U32: y[i] = *(const uint32_t *)q; break;
+      case CMX_I64: y[i] = *(const int64_t *)q; break;
+      case CMX_F64: y[i] = *(const double *)q != 0; break; /* logical */
+      case CMX_F32: y[i] = *(const float *)q != 0; break;
+      case CMX_F16: case CMX_BF16: y[i] = (*(const uint16_t *)q & 0x7fff) != 0;
+        break;
+    }
+  }
+}
+
+/* Float -> integer: truncate toward zero, saturate, NaN -> 0. */
+static int64_t sat(double v, double lo, double hi) {
+  if (v != v) return 0;
+  if (v <= lo) return (int64_t)lo;
+  if (v >= hi) return (int64_t)hi;
+  return (int64_t)v;
+}
+
+static void store_f64(const struct cmx_ew_kernels *k, const double *x,
+                      size_t n, cmx_dtype d, char *p) {
+  switch (d) {
+    case CMX_F64: memcpy(p, x, n * 8); return;
+    case CMX_F32: case CMX_F16: case CMX_BF16: {
+      float t[TILE];
+      for (size_t i = 0; i < n; i++) t[i] = (float)x[i];
+      if (d == CMX_F32) memcpy(p, t, n * 4);
+      else k->cvt[d == CMX_F16 ? CMX_CVT_F32_F16 : CMX_CVT_F32_BF16](n, t, p);
+      return;
+    }
+    case CMX_BOOL:
+      for (size_t i = 0; i < n; i++) ((uint8_t *)p)[i] = x[i] != 0;
+      return;
+    case CMX_U8:
+      for (size_t i = 0; i < n; i++) ((uint8_t *)p)[i] = (uint8_t)sat(x[i], 0, 255);
+      return;
+    case CMX_I8:
+      for (size_t i = 0; i < n; i++) ((int8_t *)p)[i] = (int8_t)sat(x[i], -128, 127);
+      return;
+    case CMX_I16:
+      for (size_t i = 0; i < n; i++)
+        ((int16_t *)p)[i] = (int16_t)sat(x[i], -32768, 32767);
+      return;
+    case CMX_I32:
+      for (size_t i = 0; i < n; i++)
+        ((int32_t *)p)[i] = (int32_t)sat(x[i], -2147483648.0, 2147483647.0);
+      return;
+    case CMX_U32:
+      for (size_t i = 0; i < n; i++)
+        ((uint32_t *)p)[i] = (uint32_t)sat(x[i], 0, 4294967295.0);
+      return;
+    case CMX_I64:
+      for (size_t i = 0; i < n; i++) {
+        double v = x[i];
+        ((int64_t *)p)[i] = v != v ? 0 : v >= 9223372036854775807.0 ? INT64_MAX
+                            : v <= -9223372036854775808.0 ? INT64_MIN
+                            : (int64_t)v;
+      }
+      return;
+  }
+}
+
+static void store_i64(const struct cmx_ew_kernels *k, const int64_t *x,
+                      size_t n, cmx_dtype d, char *p) {
+  switch (d) {
+    case CMX_BOOL: for (size_t i = 0; i < n; i++) ((uint8_t *)p)[i] = x[i] != 0; return;
+    case CMX_U8: for (size_t i = 0; i < n; i++) ((uint8_t *)p)[i] = (uint8_t)x[i]; return;
+    case CMX_I8: for (size_t i = 0; i < n; i++) ((int8_t *)p)[i] = (int8_t)x[i]; return;
+    case CMX_I16: for (size_t i = 0; i < n; i++) ((int16_t *)p)[i] = (int16_t)x[i]; return;
+    case CMX_I32: for (size_t i = 0; i < n; i++) ((int32_t *)p)[i] = (int32_t)x[i]; return;
+    case CMX_U32: for (size_t i = 0; i < n; i++) ((uint32_t *)p)[i] = (uint32_t)x[i]; return;
+    case CMX_I64: memcpy(p, x, n * 8); return;
+    default: {
+      double t[TILE];
+      for (size_t i = 0; i < n; i++) t[i] = (double)x[i];
+      store_f64(k, t, n, d, p);
+    }
+  }
+}
+
+/* ---- one chunk: n elements, operands at p[] with inner strides s[] ---- */
+static void chunk_f32(const struct job *j, const char **p, const int64_t *s,
+                      size_t n, char *out) {
+  float tin[3][TILE], tout[TILE], scal[3];
+  const float *x[3];
+  size_t xs[3];
+  const struct cmx_ew_kernels *k = j->k;
+  int first = j->op == CMX_EW_where ? 1 : 0;
+  for (int i = first; i < j->nin; i++) {
+    const struct cmx_ew_operand *o = &j->in[i];
+    if (s[i] == 0) {
+      load_f32(k, p[i], o->dtype, 0, 1, &scal[i]);
+      x[i] = &scal[i];
+      xs[i] = 0;
+    } else if (o->dtype == CMX_F32 && s[i] == 1) {
+      x[i] = (const float *)p[i];
+      xs[i] = 1;
+    } else {
+      load_f32(k, p[i], o->dtype, s[i], n, tin[i]);
+      x[i] = tin[i];
+      xs[i] = 1;
+    }
+  }
+  float *y = j->out_dtype == CMX_F32 ? (float *)out : tout;
+  if (j->op == CMX_EW_where) {
+    uint8_t cb[TILE];
+    const uint8_t *c;
+    size_t cs = 1;
+    cmx_dtype cd = j->in[0].dtype;
+    if ((cd == CMX_BOOL || cd == CMX_U8 || cd == CMX_I8) && s[0] <= 1) {
+      c = (const uint8_t *)p[0];
+      cs = (size_t)s[0];
+    } else {
+      int64_t t[TILE];
+      size_t m = s[0] == 0 ? 1 : n;
+      load_i64(p[0], cd, s[0], m, t);
+      for (size_t i = 0; i < m; i++) cb[i] = t[i] != 0;
+      c = cb;
+      cs = s[0] == 0 ? 0 : 1;
+    }
+    k->where(n, c, cs, x[1], xs[1], x[2], xs[2], y);
+  } else if (j->nin == 1) {
+    if (k->vunary) k->vunary(n, x[0], y);
+    else if (y != x[0]) {
+      for (size_t i = 0; i < n; i++) y[i] = x[0][i * xs[0]];
+    }
+  } else {
+    k->vbinary(n, x[0], xs[0], x[1], xs[1], y);
+  }
+  switch (j->out_dtype) {
+    case CMX_F32: break;
+    case CMX_F16: k->cvt[CMX_CVT_F32_F16](n, y, out); break;
+    case CMX_BF16: k->cvt[CMX_CVT_F32_BF16](n, y, out); break;
+    case CMX_BOOL:
+      for (size_t i = 0; i < n; i++) ((uint8_t *)out)[i] = y[i] != 0;
+      break;
+    default: {
+      double t[TILE];
+      for (size_t i = 0; i < n; i++) t[i] = y[i];
+      store_f64(k, t, n, j->out_dtype, out);
+    }
+  }
+}
+
+static void chunk_f64(const struct job *j, const char **p, const int64_t *s,
+                      size_t n, char *out) {
+  double t[3][TILE];
+  int64_t c[TILE];
+  for (int i = 0; i < j->nin; i++) {
+    if (j->op == CMX_EW_where && i == 0) load_i64(p[0], j->in[0].dtype, s[0], n, c);
+    else load_f64(j->k, p[i], j->in[i].dtype, s[i], n, t[i]);
+  }
+  if (j->op == CMX_EW_where)
+    for (size_t i = 0; i < n; i++) t[0][i] = c[i] ? t[1][i] : t[2][i];
+  else if (j->nin == 1)
+    for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_f64(j->op, t[0][i], 0);
+  else
+    for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_f64(j->op, t[0][i], t[1][i]);
+  store_f64(j->k, t[0], n, j->out_dtype, out);
+}
+
+static void chunk_i64(const struct job *j, const char **p, const int64_t *s,
+                      size_t n, char *out) {
+  int64_t t[3][TILE];
+  for (int i = 0; i < j->nin; i++) load_i64(p[i], j->in[i].dtype, s[i], n, t[i]);
+  if (j->op == CMX_EW_where)
+    for (size_t i = 0; i < n; i++) t[0][i] = t[0][i] ? t[1][i] : t[2][i];
+  else if (j->nin == 1)
+    for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_i64(j->op, t[0][i], 0);
+  else
+    for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_i64(j->op, t[0][i], t[1][i]);
+  store_i64(j->k, t[0], n, j->out_dtype, out);
+}
+
+static void run_range(void *ctx, size_t begin, size_t end) {
+  const struct job *j = ctx;
+  int nd = j->ndim, last = nd - 1;
+  size_t osz = cmx_dtype_size(j->out_dtype);
+  int64_t idx[CMX_MAX_DIMS];
+  size_t rem = begin;
+  for (int d = last; d >= 0; d--) {
+    idx[d] = (int64_t)(rem % (size_t)j->shape[d]);
+    rem /= (size_t)j->shape[d];
+  }
+  size_t pos = begin;
+  while (pos < end) {
+    const char *p[3];
+    int64_t s[3];
+    for (int i = 0; i < j->nin; i++) {
+      int64_t off = 0;
+      for (int d = 0; d < nd; d++) off += idx[d] * j->in[i].strides[d];
+      p[i] = j->in[i].data + off * (int64_t)cmx_dtype_size(j->in[i].dtype);
+      s[i] = j->in[i].strides[last];
+    }
+    size_t n = (size_t)(j->shape[last] - idx[last]);
+    if (n > end - pos) n = end - pos;
+    if (n > TILE) n = TILE;
+    char *out = j->out + pos * osz;
+    if (j->compute == CMX_F32 || j->compute == CMX_F16 || j->compute == CMX_BF16)
+      chunk_f32(j, p, s, n, out);
+    else if (j->compute == CMX_F64)
+      chunk_f64(j, p, s, n, out);
+    else
+      chunk_i64(j, p, s, n, out);
+    pos += n;
+    idx[last] += (int64_t)n;
+    for (int d = last; d > 0 && idx[d] == j->shape[d]; d--) {
+      idx[d] = 0;
+      idx[d - 1]++;
+    }
+  }
+}
+
+void cmx_ew_run(enum cmx_ew_op op, const struct cmx_ew_operand *in,
+                void *out, cmx_dtype out_dtype, cmx_dtype compute,
+                const int64_t *shape, int ndim,
+                const struct cmx_ew_kernels *k, int nthreads) {
+  struct job j = {.op = op, .nin = cmx_ew_info[op].arity, .out = out,
+                  .out_dtype = out_dtype, .compute = compute, .k = k};
+  /* Collapse adjacent axes that every operand walks contiguously, and drop
+   * axes of size 1, so rows are as long as possible. */
+  int nd = 0;
+  size_t total = 1;
+  for (int d = 0; d < ndim; d++) {
+    total *= (size_t)shape[d];
+    if (shape[d] == 1) continue;
+    int merge = nd > 0;
+    for (int i = 0; i < j.nin && merge; i++)
+      merge = j.in[i].strides[nd - 1] == in[i].strides[d] * shape[d];
+    if (merge) {
+      j.shape[nd - 1] *= shape[d];
+      for (int i = 0; i < j.nin; i++) j.in[i].strides[nd - 1] = in[i].strides[d];
+    } else {
+      j.shape[nd] = shape[d];
+      for (int i = 0; i < j.nin; i++) j.in[i].strides[nd] = in[i].strides[d];
+      nd++;
+    }
+  }
+  if (total == 0) return;
+  if (nd == 0) {
+    j.shape[0] = 1;
+    for (int i = 0; i < j.nin; i++) j.in[i].strides[0] = 0;
+    nd = 1;
+  }
+  j.ndim = nd;
+  for (int i = 0; i < j.nin; i++) {
+    j.in[i].data = in[i].data;
+    j.in[i].dtype = in[i].dtype;
+  }
+  /* Threads split at 64-element boundaries: whole cache lines of f32 out. */
+  cmx_parallel_for(nthreads, total, 64, SERIAL_BELOW / 2, run_range, &j);
+}
+
+void cmx_ew_store_f64(const cmx_cvt_ukr_fn *cvt, const double *x, size_t n,
+                      cmx_dtype d, void *dst) {
+  struct cmx_ew_kernels k = {.cvt = cvt};
+  size_t esz = cmx_dtype_size(d);
+  for (size_t i = 0; i < n; i += TILE)
+    store_f64(&k, x + i, n - i < TILE ? n - i : TILE, d, (char *)dst + i * esz);
+}
+
+void cmx_ew_store_i64(const cmx_cvt_ukr_fn *cvt, const int64_t *x, size_t n,
+                      cmx_dtype d, void *dst) {
+  struct cmx_ew_kernels k = {.cvt = cvt};
+  size_t esz = cmx_dtype_size(d);
+  for (size_t i = 0; i < n; i += TILE)
+    store_i64(&k, x + i, n - i < TILE ? n - i : TILE, d, (char *)dst + i * esz);
+}

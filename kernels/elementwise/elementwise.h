@@ -1,0 +1,68 @@
+/* The elementwise driver: broadcasting and strided iteration for unary,
+ * binary and ternary ops over any dtype, split across the team.
+ * Operands come with strides already broadcast to the output shape (0 on a
+ * broadcast axis), in elements. The output is a fresh row-major buffer.
+ * f16/bf16/f32 work runs the f32 microkernels on L1-sized tiles: operands
+ * that are contiguous f32 are passed through, a broadcast scalar is passed
+ * with stride 0, anything else (other dtypes, strides) is converted into a
+ * tile first; f64 and integer work runs portable typed loops. */
+#ifndef CMX_ELEMENTWISE_H
+#define CMX_ELEMENTWISE_H
+
+#include "../../api/include/cmx.h"
+#include "../cvt/cvt.h"
+#include "../f32-vbinary/f32-vbinary.h"
+#include "../f32-vunary/f32-vunary.h"
+#include "../f32-where/f32-where.h"
+
+enum cmx_ew_rule { CMX_EW_SAME, CMX_EW_FLOAT, CMX_EW_PROMOTE, CMX_EW_DIVIDE,
+                   CMX_EW_CMP, CMX_EW_LOGICAL };
+
+enum cmx_ew_op {
+#define CMX_EW(name, arity, rule, slot) CMX_EW_##name,
+#include "elementwise.def"
+#undef CMX_EW
+  CMX_EW_COUNT
+};
+
+struct cmx_ew_info {
+  const char *name;  /* "add" */
+  int arity;
+  enum cmx_ew_rule rule;
+  int slot;          /* index into the f32 unary / binary ukr table, or -1 */
+};
+extern const struct cmx_ew_info cmx_ew_info[CMX_EW_COUNT];
+
+struct cmx_ew_operand {
+  const char *data;                 /* element 0 */
+  cmx_dtype dtype;
+  int64_t strides[CMX_MAX_DIMS];    /* elements, broadcast to out's shape */
+};
+
+/* The microkernels the driver may call, handed over by api/. */
+struct cmx_ew_kernels {
+  cmx_f32_vunary_ukr_fn vunary;     /* the op's unary slot, or NULL */
+  cmx_f32_vbinary_ukr_fn vbinary;   /* the op's binary slot, or NULL */
+  cmx_f32_where_ukr_fn where;
+  const cmx_cvt_ukr_fn *cvt;        /* CMX_CVT_COUNT entries */
+};
+
+/* out[i] = op(in[0][i], ...) over shape, computing in `compute` (f16, bf16
+ * and f32 compute in f32; f64 in double; integers and bool in int64) and
+ * storing as out_dtype. Never fails. */
+void cmx_ew_run(enum cmx_ew_op op, const struct cmx_ew_operand *in,
+                void *out, cmx_dtype out_dtype, cmx_dtype compute,
+                const int64_t *shape, int ndim,
+                const struct cmx_ew_kernels *k, int nthreads);
+
+/* Stores n doubles / int64s as dtype d, converting as astype does. */
+void cmx_ew_store_f64(const cmx_cvt_ukr_fn *cvt, const double *x, size_t n,
+                      cmx_dtype d, void *dst);
+void cmx_ew_store_i64(const cmx_cvt_ukr_fn *cvt, const int64_t *x, size_t n,
+                      cmx_dtype d, void *dst);
+
+/* Scalar references used by the typed loops (and by tests). */
+double cmx_ew_f64(enum cmx_ew_op op, double a, double b);
+int64_t cmx_ew_i64(enum cmx_ew_op op, int64_t a, int64_t b);
+
+#endif

@@ -1,0 +1,20 @@
+/* f32 elementwise binary kernels for AVX2+FMA (8 lanes): the shared body of
+ * f32-vbinary-body.h (vv, vs, sv loops) over arch/simd-avx2.h. */
+#include "arch/simd-avx2.h"
+#include "kernels/f32-vbinary/f32-vbinary-body.h"
+
+CMX_VBINARY_DEFINE(cmx_f32_vadd_ukr__avx2, cmx_vb_add)
+CMX_VBINARY_DEFINE(cmx_f32_vsub_ukr__avx2, cmx_vb_sub)
+CMX_VBINARY_DEFINE(cmx_f32_vmul_ukr__avx2, cmx_vb_mul)
+CMX_VBINARY_DEFINE(cmx_f32_vdiv_ukr__avx2, cmx_vb_div)
+CMX_VBINARY_DEFINE(cmx_f32_vmaximum_ukr__avx2, cmx_vb_max)
+CMX_VBINARY_DEFINE(cmx_f32_vminimum_ukr__avx2, cmx_vb_min)
+CMX_VBINARY_DEFINE(cmx_f32_vpow_ukr__avx2, cmx_vb_pow)
+CMX_VBINARY_DEFINE(cmx_f32_vremainder_ukr__avx2, cmx_vb_rem)
+CMX_VBINARY_DEFINE(cmx_f32_vfloor_divide_ukr__avx2, cmx_vb_floordiv)
+CMX_VBINARY_DEFINE(cmx_f32_veq_ukr__avx2, cmx_vb_eq)
+CMX_VBINARY_DEFINE(cmx_f32_vne_ukr__avx2, cmx_vb_ne)
+CMX_VBINARY_DEFINE(cmx_f32_vlt_ukr__avx2, cmx_vb_lt)
+CMX_VBINARY_DEFINE(cmx_f32_vle_ukr__avx2, cmx_vb_le)
+CMX_VBINARY_DEFINE(cmx_f32_vgt_ukr__avx2, cmx_vb_gt)
+CMX_VBINARY_DEFINE(cmx_f32_vge_ukr__avx2, cmx_vb_ge)

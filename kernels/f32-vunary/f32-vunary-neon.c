@@ -1,0 +1,28 @@
+/* f32 elementwise unary kernels for AArch64 NEON (4 lanes): the shared body of
+ * f32-vunary-body.h and the vmath.h polynomials over arch/simd-neon.h. */
+#include "arch/simd-neon.h"
+#include "kernels/f32-vunary/f32-vunary-body.h"
+
+CMX_VUNARY_DEFINE(cmx_f32_vabs_ukr__neon, cmx_vu_abs)
+CMX_VUNARY_DEFINE(cmx_f32_vneg_ukr__neon, cmx_vu_neg)
+CMX_VUNARY_DEFINE(cmx_f32_vsign_ukr__neon, cmx_vu_sign)
+CMX_VUNARY_DEFINE(cmx_f32_vexp_ukr__neon, vm_exp)
+CMX_VUNARY_DEFINE(cmx_f32_vexpm1_ukr__neon, vm_expm1)
+CMX_VUNARY_DEFINE(cmx_f32_vlog_ukr__neon, vm_log)
+CMX_VUNARY_DEFINE(cmx_f32_vlog1p_ukr__neon, vm_log1p)
+CMX_VUNARY_DEFINE(cmx_f32_vsqrt_ukr__neon, cmx_vu_sqrt)
+CMX_VUNARY_DEFINE(cmx_f32_vrsqrt_ukr__neon, cmx_vu_rsqrt)
+CMX_VUNARY_DEFINE(cmx_f32_vsquare_ukr__neon, cmx_vu_square)
+CMX_VUNARY_DEFINE(cmx_f32_vreciprocal_ukr__neon, cmx_vu_reciprocal)
+CMX_VUNARY_DEFINE(cmx_f32_vsin_ukr__neon, vm_sin)
+CMX_VUNARY_DEFINE(cmx_f32_vcos_ukr__neon, vm_cos)
+CMX_VUNARY_DEFINE(cmx_f32_vtanh_ukr__neon, vm_tanh)
+CMX_VUNARY_DEFINE(cmx_f32_vsigmoid_ukr__neon, vm_sigmoid)
+CMX_VUNARY_DEFINE(cmx_f32_verf_ukr__neon, vm_erf)
+CMX_VUNARY_DEFINE(cmx_f32_vgelu_ukr__neon, vm_gelu)
+CMX_VUNARY_DEFINE(cmx_f32_vgelu_tanh_ukr__neon, vm_gelu_tanh)
+CMX_VUNARY_DEFINE(cmx_f32_vsilu_ukr__neon, vm_silu)
+CMX_VUNARY_DEFINE(cmx_f32_vrelu_ukr__neon, cmx_vu_relu)
+CMX_VUNARY_DEFINE(cmx_f32_vfloor_ukr__neon, cmx_vu_floor)
+CMX_VUNARY_DEFINE(cmx_f32_vceil_ukr__neon, cmx_vu_ceil)
+CMX_VUNARY_DEFINE(cmx_f32_vround_ukr__neon, cmx_vu_round)

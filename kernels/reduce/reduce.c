@@ -1,0 +1,293 @@
+/* The reduction driver (contract in reduce.h). Inner reductions compute a
+ * partial per (row, block) over the flat (row, block) space split across
+ * the team, then combine each row's partials in block order; outer
+ * reductions split the columns across the team and accumulate blocks of
+ * rows into a double accumulator. Neither depends on the thread count. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../sched/sched.h"
+#include "reduce.h"
+
+#define BLOCK 4096   /* elements per partial: 16 KiB of f32 */
+#define OROWS 256    /* rows per outer block before folding into double */
+#define OCOLS 1024   /* columns per outer tile: 4 KiB of accumulators */
+
+struct inner {
+  enum cmx_red_op op;
+  const float *x;
+  size_t R, ld, nb;
+  const double *stat;   /* per-row mean (var) or max (logsumexp) */
+  double *part;         /* O * nb partials */
+  int64_t *ipart;       /* argmax/argmin block indexes */
+  const struct cmx_red_kernels *k;
+};
+
+static void inner_range(void *ctx, size_t b, size_t e) {
+  const struct inner *c = ctx;
+  for (size_t t = b; t < e; t++) {
+    size_t row = t / c->nb, blk = t % c->nb;
+    size_t off = blk * BLOCK, n = c->R - off < BLOCK ? c->R - off : BLOCK;
+    const float *p = c->x + row * c->ld + off;
+    switch (c->op) {
+      case CMX_RED_SUM: case CMX_RED_MEAN:
+        c->part[t] = c->k->rinner[CMX_ROP_SUM](n, p);
+        break;
+      case CMX_RED_PROD: c->part[t] = c->k->rinner[CMX_ROP_PROD](n, p); break;
+      case CMX_RED_MAX: c->part[t] = c->k->rinner[CMX_ROP_MAX](n, p); break;
+      case CMX_RED_MIN: c->part[t] = c->k->rinner[CMX_ROP_MIN](n, p); break;
+      case CMX_RED_VAR:
+        c->part[t] = c->k->rsumsqdev(n, p, (float)c->stat[row]);
+        break;
+      case CMX_RED_LOGSUMEXP:
+        c->part[t] = c->k->rsumexp(n, p, (float)c->stat[row]);
+        break;
+      case CMX_RED_ARGMAX: case CMX_RED_ARGMIN: {
+        size_t i = (c->op == CMX_RED_ARGMAX ? c->k->rargmax : c->k->rargmin)(n, p);
+        c->part[t] = p[i];
+        c->ipart[t] = (int64_t)(off + i);
+        break;
+      }
+      default: break;
+    }
+  }
+}
+
+static double combine(enum cmx_red_op op, const double *p, size_t nb) {
+  double r = p[0];
+  for (size_t i = 1; i < nb; i++) {
+    double v = p[i];
+    switch (op) {
+      case CMX_RED_PROD: r *= v; break;
+      case CMX_RED_MAX: r = r != r || v != v ? r + v : (v > r ? v : r); break;
+      case CMX_RED_MIN: r = r != r || v != v ? r + v : (v < r ? v : r); break;
+      default: r += v; break;
+    }
+  }
+  return r;
+}
+
+static int run_pass(struct inner *c, size_t O, int nthreads) {
+  size_t n = O * c->nb;
+  /* Split only when each thread gets at least ~4 blocks of work. */
+  cmx_parallel_for(nthreads, n, 1, 4, inner_range, c);
+  return 0;
+}
+
+int cmx_red_f32_inner(enum cmx_red_op op, const float *x, size_t O,
+                      size_t R, size_t ld, double *out, int64_t *iout,
+                      const struct cmx_red_kernels *k, int nthreads) {
+  size_t nb = (R + BLOCK - 1) / BLOCK;
+  double *part = malloc(O * nb * sizeof *part);
+  int64_t *ipart = op == CMX_RED_ARGMAX || op == CMX_RED_ARGMIN
+                       ? malloc(O * nb * sizeof *ipart) : NULL;
+  double *stat = op == CMX_RED_VAR || op == CMX_RED_LOGSUMEXP
+                     ? malloc(O * sizeof *stat) : NULL;
+  int fail = !part || ((op == CMX_RED_ARGMAX || op == CMX_RED_ARGMIN) && !ipart) ||
+             ((op == CMX_RED_VAR || op == CMX_RED_LOGSUMEXP) && !stat);
+  if (fail) {
+    free(part);
+    free(ipart);
+    free(stat);
+    return -1;
+  }
+  struct inner c = {.x = x, .R = R, .ld = ld, .nb = nb, .part = part,
+                    .ipart = ipart, .k = k};
+  if (op == CMX_RED_VAR || op == CMX_RED_LOGSUMEXP) {
+    /* First pass: the row's mean or max. */
+    c.op = op == CMX_RED_VAR ? CMX_RED_SUM : CMX_RED_MAX;
+    run_pass(&c, O, nthreads);
+    for (size_t i = 0; i < O; i++) {
+      double r = combine(c.op, part + i * nb, nb);
+      stat[i] = op == CMX_RED_VAR ? r / (double)R : r;
+    }
+    c.stat = stat;
+  }
+  c.op = op;
+  if (op == CMX_RED_LOGSUMEXP) {
+    /* Rows whose max is infinite or NaN are finished by the first pass. */
+    run_pass(&c, O, nthreads);
+    for (size_t i = 0; i < O; i++) {
+      double m = stat[i];
+      out[i] = isfinite(m) ? m + log(combine(CMX_RED_SUM, part + i * nb, nb))
+                           : m;
+    }
+  } else {
+    run_pass(&c, O, nthreads);
+    for (size_t i = 0; i < O; i++) {
+      const double *p = part + i * nb;
+      if (op == CMX_RED_ARGMAX || op == CMX_RED_ARGMIN) {
+        size_t best = 0;
+        for (size_t b = 1; b < nb && p[best] == p[best]; b++) {
+          int better = p[b] != p[b] ||
+                       (op == CMX_RED_ARGMAX ? p[b] > p[best] : p[b] < p[best]);
+          if (better) best = b;
+        }
+        iout[i] = ipart[i * nb + best];
+      } else {
+        double r = combine(op == CMX_RED_MEAN || op == CMX_RED_VAR
+                               ? CMX_RED_SUM : op, p, nb);
+        out[i] = op == CMX_RED_MEAN || op == CMX_RED_VAR ? r / (double)R : r;
+      }
+    }
+  }
+  free(part);
+  free(ipart);
+  free(stat);
+  return 0;
+}
+
+struct outer {
+  enum cmx_red_op op;
+  const float *x;
+  size_t R, C, ld;
+  double *out;
+  const struct cmx_red_kernels *k;
+};
+
+static void outer_range(void *ctx, size_t b, size_t e) {
+  const struct outer *c = ctx;
+  enum cmx_rop rop = c->op == CMX_RED_PROD ? CMX_ROP_PROD
+                     : c->op == CMX_RED_MAX ? CMX_ROP_MAX
+                     : c->op == CMX_RED_MIN ? CMX_ROP_MIN : CMX_ROP_SUM;
+  float acc[OCOLS];
+  for (size_t j0 = b; j0 < e; j0 += OCOLS) {
+    size_t n = e - j0 < OCOLS ? e - j0 : OCOLS;
+    for (size_t r0 = 0; r0 < c->R; r0 += OROWS) {
+      size_t rows = c->R - r0 < OROWS ? c->R - r0 : OROWS;
+      /* Seed with the first row: no identity needed for max/min. */
+      const float *p = c->x + r0 * c->ld + j0;
+      memcpy(acc, p, n * sizeof *acc);
+      if (rows > 1) c->k->router[rop](rows - 1, n, p + c->ld, c->ld, acc);
+      double *o = c->out + j0;
+      if (r0 == 0) {
+        for (size_t j = 0; j < n; j++) o[j] = acc[j];
+        continue;
+      }
+      for (size_t j = 0; j < n; j++) {
+        double v = acc[j];
+        switch (rop) {
+          case CMX_ROP_PROD: o[j] *= v; break;
+          case CMX_ROP_MAX: o[j] = o[j] != o[j] || v != v ? o[j] + v
+                                   : (v > o[j] ? v : o[j]); break;
+          case CMX_ROP_MIN: o[j] = o[j] != o[j] || v != v ? o[j] + v
+                                   : (v < o[j] ? v : o[j]); break;
+          default: o[j] += v; break;
+        }
+      }
+    }
+    if (c->op == CMX_RED_MEAN)
+      for (size_t j = 0; j < n; j++) c->out[j0 + j] /= (double)c->R;
+  }
+}
+
+int cmx_red_f32_outer(enum cmx_red_op op, const float *x, size_t R,
+                      size_t C, size_t ld, double *out,
+                      const struct cmx_red_kernels *k, int nthreads) {
+  struct outer c = {op, x, R, C, ld, out, k};
+  size_t grain = (1 << 15) / (R ? R : 1);
+  cmx_parallel_for(nthreads, C, 16, grain < 16 ? 16 : grain, outer_range, &c);
+  return 0;
+}
+
+struct generic {
+  enum cmx_red_op op;
+  const void *x;
+  int is_int;
+  size_t R;
+  double *out;
+  int64_t *iout;
+};
+
+static void generic_range(void *ctx, size_t b, size_t e) {
+  const struct generic *c = ctx;
+  size_t R = c->R;
+  for (size_t o = b; o < e; o++) {
+    if (c->is_int) {
+      const int64_t *p = (const int64_t *)c->x + o * R;
+      int64_t r = p[0];
+      size_t arg = 0;
+      double sum = (double)p[0];
+      for (size_t i = 1; i < R; i++) {
+        int64_t v = p[i];
+        switch (c->op) {
+          case CMX_RED_SUM: r = (int64_t)((uint64_t)r + (uint64_t)v); break;
+          case CMX_RED_PROD: r = (int64_t)((uint64_t)r * (uint64_t)v); break;
+          case CMX_RED_MAX: r = v > r ? v : r; break;
+          case CMX_RED_MIN: r = v < r ? v : r; break;
+          case CMX_RED_ALL: r = r && v; break;
+          case CMX_RED_ANY: r = r || v; break;
+          case CMX_RED_ARGMAX: if (v > p[arg]) arg = i; break;
+          case CMX_RED_ARGMIN: if (v < p[arg]) arg = i; break;
+          default: sum += (double)v; break;
+        }
+      }
+      if (c->op == CMX_RED_ARGMAX || c->op == CMX_RED_ARGMIN) r = (int64_t)arg;
+      if (c->op == CMX_RED_ALL || c->op == CMX_RED_ANY) r = r != 0;
+      c->iout[o] = r;
+      if (c->op == CMX_RED_MEAN || c->op == CMX_RED_VAR ||
+          c->op == CMX_RED_LOGSUMEXP) {
+        double m = sum / (double)R, acc = 0;
+        if (c->op == CMX_RED_VAR) {
+          for (size_t i = 0; i < R; i++)
+            acc += ((double)p[i] - m) * ((double)p[i] - m);
+          m = acc / (double)R;
+        } else if (c->op == CMX_RED_LOGSUMEXP) {
+          int64_t mx = p[0];
+          for (size_t i = 1; i < R; i++) mx = p[i] > mx ? p[i] : mx;
+          for (size_t i = 0; i < R; i++) acc += exp((double)(p[i] - mx));
+          m = (double)mx + log(acc);
+        }
+        c->out[o] = m;
+      }
+      continue;
+    }
+    const double *p = (const double *)c->x + o * R;
+    double r = p[0], m = 0, acc = 0;
+    size_t arg = 0;
+    switch (c->op) {
+      case CMX_RED_ARGMAX: case CMX_RED_ARGMIN:
+        for (size_t i = 1; i < R && p[arg] == p[arg]; i++)
+          if (p[i] != p[i] || (c->op == CMX_RED_ARGMAX ? p[i] > p[arg]
+                                                        : p[i] < p[arg]))
+            arg = i;
+        c->iout[o] = (int64_t)arg;
+        continue;
+      case CMX_RED_VAR:
+        for (size_t i = 0; i < R; i++) m += p[i];
+        m /= (double)R;
+        for (size_t i = 0; i < R; i++) acc += (p[i] - m) * (p[i] - m);
+        c->out[o] = acc / (double)R;
+        continue;
+      case CMX_RED_LOGSUMEXP:
+        for (size_t i = 1; i < R; i++)
+          r = r != r || p[i] != p[i] ? r + p[i] : (p[i] > r ? p[i] : r);
+        if (isfinite(r)) {
+          for (size_t i = 0; i < R; i++) acc += exp(p[i] - r);
+          r += log(acc);
+        }
+        c->out[o] = r;
+        continue;
+      default:
+        for (size_t i = 1; i < R; i++) {
+          double v = p[i];
+          switch (c->op) {
+            case CMX_RED_PROD: r *= v; break;
+            case CMX_RED_MAX: r = r != r || v != v ? r + v : (v > r ? v : r); break;
+            case CMX_RED_MIN: r = r != r || v != v ? r + v : (v < r ? v : r); break;
+            default: r += v; break;
+          }
+        }
+        c->out[o] = c->op == CMX_RED_MEAN ? r / (double)R : r;
+    }
+  }
+}
+
+void cmx_red_generic(enum cmx_red_op op, const void *x, int is_int,
+                     size_t O, size_t R, double *out, int64_t *iout,
+                     int nthreads) {
+  struct generic c = {op, x, is_int, R, out, iout};
+  size_t grain = (1 << 15) / (R ? R : 1);
+  cmx_parallel_for(nthreads, O, 1, grain ? grain : 1, generic_range, &c);
+}

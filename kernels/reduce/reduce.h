@@ -1,0 +1,47 @@
+/* The reduction driver. Layouts it takes (api/ makes anything else into
+ * the first by a copy):
+ *   inner: O rows of R contiguous elements, row i at x + i * ld;
+ *   outer: R rows of C contiguous elements (the leading-axis reduction),
+ *          row r at x + r * ld, reducing over r.
+ * f32 data runs the f32-reduce microkernels on fixed blocks of BLOCK
+ * elements whose partial results are combined in double in block order, so
+ * the result is the same for any thread count (the determinism contract);
+ * f64 and integer data run portable loops. Results come back as double
+ * (and as int64 for integer sums, products, max/min and arg-reductions),
+ * one per output, for the caller to store in the output dtype. */
+#ifndef CMX_REDUCE_H
+#define CMX_REDUCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../f32-reduce/f32-reduce.h"
+
+enum cmx_red_op { CMX_RED_SUM, CMX_RED_PROD, CMX_RED_MAX, CMX_RED_MIN,
+                  CMX_RED_MEAN, CMX_RED_VAR, CMX_RED_LOGSUMEXP, CMX_RED_ALL,
+                  CMX_RED_ANY, CMX_RED_ARGMAX, CMX_RED_ARGMIN,
+                  CMX_RED_COUNT };
+
+struct cmx_red_kernels {
+  cmx_f32_rinner_ukr_fn rinner[CMX_ROP_COUNT];
+  cmx_f32_router_ukr_fn router[CMX_ROP_COUNT];
+  cmx_f32_rsumsqdev_ukr_fn rsumsqdev;
+  cmx_f32_rsumexp_ukr_fn rsumexp;
+  cmx_f32_rarg_ukr_fn rargmax, rargmin;
+};
+
+/* Returns 0, or -1 when scratch memory ran out. R >= 1. */
+int cmx_red_f32_inner(enum cmx_red_op op, const float *x, size_t O,
+                      size_t R, size_t ld, double *out, int64_t *iout,
+                      const struct cmx_red_kernels *k, int nthreads);
+/* Only sum, prod, max, min, mean. */
+int cmx_red_f32_outer(enum cmx_red_op op, const float *x, size_t R,
+                      size_t C, size_t ld, double *out,
+                      const struct cmx_red_kernels *k, int nthreads);
+/* Contiguous O x R data in double (is_int 0) or int64 (is_int 1); bool
+ * data for all/any is passed as int64 0/1. */
+void cmx_red_generic(enum cmx_red_op op, const void *x, int is_int,
+                     size_t O, size_t R, double *out, int64_t *iout,
+                     int nthreads);
+
+#endif

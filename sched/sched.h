@@ -1,0 +1,117 @@
+/* sched/: where and when work runs. The hwloc topology (loaded once),
+ * teams of OpenMP threads pinned one per core, streams (a FIFO work queue
+ * with one worker thread and a team each), and the range splitter every
+ * driver uses. sched/ depends on nothing else inside cmx. */
+#ifndef CMX_SCHED_H
+#define CMX_SCHED_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- topology (topo.c) ---- */
+struct cmx_topo {
+  int ncores;        /* cores with at least one PU in the process mask */
+  int *core_pu;      /* OS index of the first allowed PU of each core */
+  size_t l1d, l2, l3; /* bytes per core (L1d, L2) and per package (L3) */
+  int numa_nodes;
+};
+/* Loaded once from the process affinity mask; never NULL (a fallback of
+ * one core is used if hwloc fails). */
+const struct cmx_topo *cmx_topo(void);
+/* Parses an hwloc list ("0-3,6") of OS PU indexes into the cores that
+ * contain them, as indexes into topo->core_pu; returns the count, or -1 if
+ * the string is malformed or names no allowed PU. */
+int cmx_topo_parse_cpus(const char *list, int *cores, int max);
+
+/* ---- ranges (range.c) ---- */
+/* Splits [0, n) into nthreads contiguous parts whose boundaries are
+ * multiples of align (the last part takes the rest); thread tid gets
+ * [*begin, *end), possibly empty. */
+void cmx_range(int tid, int nthreads, size_t n, size_t align, size_t *begin,
+               size_t *end);
+
+/* ---- teams (team.c) ---- */
+struct cmx_team {
+  int nthreads;       /* team size */
+  int cores[256];     /* core index (into topo) of each team thread */
+  int bind;           /* 0: CMX_BIND=none */
+  unsigned gen;       /* changes when the core list changes */
+};
+typedef void (*cmx_range_fn)(void *ctx, size_t begin, size_t end);
+/* Runs fn over [0, n) on up to nthreads threads of the calling worker's
+ * team. Serial equivalent: fn(ctx, 0, n). Each thread gets one range from
+ * cmx_range(tid, nt, n, align); nt = min(nthreads, n / grain) so each
+ * thread gets at least grain items; nt <= 1 runs on the caller with no
+ * parallel region. */
+void cmx_parallel_for(int nthreads, size_t n, size_t align, size_t grain,
+                      cmx_range_fn fn, void *ctx);
+/* The team of the stream whose worker is the calling thread (NULL on an
+ * application thread). */
+const struct cmx_team *cmx_current_team(void);
+void cmx_set_current_team(const struct cmx_team *t);
+/* Binds the calling team thread tid to its core (once per team gen). */
+void cmx_team_bind(const struct cmx_team *t, int tid);
+
+/* ---- streams (stream.c) ---- */
+/* A task: run(ctx) on the stream's worker. */
+struct cmx_task {
+  void (*run)(void *ctx, int nthreads);
+  void *ctx;
+};
+
+struct cmx_stream_s {
+  unsigned magic;            /* CMX_STREAM_MAGIC while live */
+  atomic_uint gen;           /* bumped on free (stale-handle check) */
+  pthread_mutex_t mu;        /* guards the queue and the fields below */
+  pthread_cond_t cv_work;    /* worker waits for tasks */
+  pthread_cond_t cv_idle;    /* synchronize waits for an empty queue */
+  struct cmx_task *q;        /* ring buffer of tasks */
+  size_t qcap, qhead, qlen;
+  atomic_size_t pending;     /* queued + running tasks */
+  atomic_int worker_sleeping;
+  int running;               /* worker thread started */
+  int stop;                  /* free in progress */
+  pthread_t worker;
+  struct cmx_team team;
+  int flags;
+  int is_default;
+  int first_status;          /* first failure since last synchronize */
+  char *first_msg;
+  struct cmx_stream_s *dead_next; /* list of freed shells */
+};
+#define CMX_STREAM_MAGIC 0xc5717eabu
+#define CMX_STREAM_DEAD 0xdeadc5u
+
+/* Creates a stream with n_threads team threads on the cores listed (NULL:
+ * all allowed cores). Returns NULL with *err set to a message when cpus is
+ * malformed or allocation fails. */
+struct cmx_stream_s *cmx_sched_stream_new(int n_threads, const char *cpus,
+                                          int flags, const char **err);
+/* Appends tasks in order in one hand-off; 0, or -1 if the stream stopped
+ * or memory ran out. */
+int cmx_sched_submit(struct cmx_stream_s *s, const struct cmx_task *t,
+                     size_t n);
+/* Waits until every task submitted before the call has finished. */
+void cmx_sched_drain(struct cmx_stream_s *s);
+/* Drains, stops and joins the worker, frees s. */
+void cmx_sched_stream_destroy(struct cmx_stream_s *s);
+/* Changes a stream's team size (between 1 and its cores). */
+void cmx_sched_set_threads(struct cmx_stream_s *s, int n);
+/* 1 when the calling thread is s's worker. */
+int cmx_sched_on_worker(const struct cmx_stream_s *s);
+
+/* Waiting: spin up to CMX_SPIN_NS on cond() then block on cv (with mu).
+ * Used by workers and by eval; bounded in time, not iterations. */
+#define CMX_SPIN_NS 50000
+uint64_t cmx_now_ns(void);
+static inline void cmx_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+#endif

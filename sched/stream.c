@@ -1,0 +1,197 @@
+/* Streams: a FIFO queue of tasks, one worker thread that runs them in order,
+ * and a team the worker forks for parallel kernels. The worker starts on the
+ * first submit; when idle it spins for at most CMX_SPIN_NS (measured with a
+ * monotonic clock), then sleeps on a condition variable. Any thread may
+ * submit to, drain or destroy any stream. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched.h"
+
+static _Thread_local const struct cmx_stream_s *tls_worker_of;
+static pthread_mutex_t g_dead_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct cmx_stream_s *g_dead;
+
+int cmx_sched_on_worker(const struct cmx_stream_s *s) {
+  return tls_worker_of == s;
+}
+
+static int env_bind(void) {
+  const char *b = getenv("CMX_BIND");
+  return !(b && strcmp(b, "none") == 0);
+}
+
+struct cmx_stream_s *cmx_sched_stream_new(int n_threads, const char *cpus,
+                                          int flags, const char **err) {
+  const struct cmx_topo *topo = cmx_topo();
+  struct cmx_stream_s *s = calloc(1, sizeof *s);
+  if (!s) {
+    *err = "out of memory";
+    return NULL;
+  }
+  int cores[256], nc;
+  if (cpus) {
+    nc = cmx_topo_parse_cpus(cpus, cores, 256);
+    if (nc < 0) {
+      free(s);
+      *err = "cpu list is malformed or names no CPU of the process mask";
+      return NULL;
+    }
+  } else {
+    nc = topo->ncores < 256 ? topo->ncores : 256;
+    for (int i = 0; i < nc; i++) cores[i] = i;
+  }
+  if (n_threads <= 0 || n_threads > nc) n_threads = nc;
+  s->team.nthreads = n_threads;
+  for (int i = 0; i < 256; i++) s->team.cores[i] = cores[i % nc];
+  s->team.bind = env_bind();
+  s->team.gen = 1;
+  s->qcap = 64;
+  s->q = calloc(s->qcap, sizeof *s->q);
+  if (!s->q) {
+    free(s);
+    *err = "out of memory";
+    return NULL;
+  }
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->cv_work, NULL);
+  pthread_cond_init(&s->cv_idle, NULL);
+  s->flags = flags;
+  s->magic = CMX_STREAM_MAGIC;
+  atomic_store(&s->gen, 1);
+  return s;
+}
+
+static void *worker_main(void *arg) {
+  struct cmx_stream_s *s = arg;
+  tls_worker_of = s;
+  cmx_set_current_team(&s->team);
+  pthread_mutex_lock(&s->mu);
+  for (;;) {
+    if (s->qlen == 0) {
+      if (s->stop) break;
+      /* Bounded spin: stay hot for back-to-back work, then sleep. */
+      pthread_mutex_unlock(&s->mu);
+      uint64_t t0 = cmx_now_ns();
+      unsigned i = 0;
+      while (atomic_load_explicit(&s->pending, memory_order_acquire) == 0) {
+        if ((++i & 63) == 0 && cmx_now_ns() - t0 > CMX_SPIN_NS) break;
+        cmx_cpu_relax();
+      }
+      pthread_mutex_lock(&s->mu);
+      while (s->qlen == 0 && !s->stop) {
+        atomic_store(&s->worker_sleeping, 1);
+        pthread_cond_wait(&s->cv_work, &s->mu);
+        atomic_store(&s->worker_sleeping, 0);
+      }
+      continue;
+    }
+    struct cmx_task t = s->q[s->qhead];
+    s->qhead = (s->qhead + 1) % s->qcap;
+    s->qlen--;
+    int nt = s->team.nthreads;
+    pthread_mutex_unlock(&s->mu);
+    t.run(t.ctx, nt);
+    pthread_mutex_lock(&s->mu);
+    if (atomic_fetch_sub(&s->pending, 1) == 1)
+      pthread_cond_broadcast(&s->cv_idle);
+  }
+  pthread_mutex_unlock(&s->mu);
+  return NULL;
+}
+
+int cmx_sched_submit(struct cmx_stream_s *s, const struct cmx_task *t,
+                     size_t n) {
+  pthread_mutex_lock(&s->mu);
+  if (s->stop) {
+    pthread_mutex_unlock(&s->mu);
+    return -1;
+  }
+  if (s->qlen + n > s->qcap) {
+    size_t cap = s->qcap;
+    while (cap < s->qlen + n) cap *= 2;
+    struct cmx_task *q = malloc(cap * sizeof *q);
+    if (!q) {
+      pthread_mutex_unlock(&s->mu);
+      return -1;
+    }
+    for (size_t i = 0; i < s->qlen; i++) q[i] = s->q[(s->qhead + i) % s->qcap];
+    free(s->q);
+    s->q = q;
+    s->qcap = cap;
+    s->qhead = 0;
+  }
+  for (size_t i = 0; i < n; i++)
+    s->q[(s->qhead + s->qlen + i) % s->qcap] = t[i];
+  s->qlen += n;
+  atomic_fetch_add_explicit(&s->pending, n, memory_order_release);
+  if (!s->running) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 8u << 20);
+    if (pthread_create(&s->worker, &attr, worker_main, s) != 0) {
+      pthread_attr_destroy(&attr);
+      s->qlen -= n;
+      atomic_fetch_sub(&s->pending, n);
+      pthread_mutex_unlock(&s->mu);
+      return -1;
+    }
+    pthread_attr_destroy(&attr);
+    s->running = 1;
+  } else if (atomic_load(&s->worker_sleeping)) {
+    pthread_cond_signal(&s->cv_work);
+  }
+  pthread_mutex_unlock(&s->mu);
+  return 0;
+}
+
+void cmx_sched_drain(struct cmx_stream_s *s) {
+  uint64_t t0 = cmx_now_ns();
+  unsigned i = 0;
+  while (atomic_load_explicit(&s->pending, memory_order_acquire) != 0) {
+    if ((++i & 63) == 0 && cmx_now_ns() - t0 > CMX_SPIN_NS) break;
+    cmx_cpu_relax();
+  }
+  pthread_mutex_lock(&s->mu);
+  while (atomic_load(&s->pending) != 0) pthread_cond_wait(&s->cv_idle, &s->mu);
+  pthread_mutex_unlock(&s->mu);
+}
+
+void cmx_sched_stream_destroy(struct cmx_stream_s *s) {
+  cmx_sched_drain(s);
+  pthread_mutex_lock(&s->mu);
+  s->stop = 1;
+  int running = s->running;
+  pthread_cond_broadcast(&s->cv_work);
+  pthread_mutex_unlock(&s->mu);
+  if (running) pthread_join(s->worker, NULL);
+  /* The shell stays (magic cleared, on a list so leak checkers see it
+   * reachable) so that a stale handle is detected, never dereferenced
+   * after free; its queue and sync objects are released. */
+  s->magic = CMX_STREAM_DEAD;
+  atomic_fetch_add(&s->gen, 1);
+  pthread_mutex_destroy(&s->mu);
+  pthread_cond_destroy(&s->cv_work);
+  pthread_cond_destroy(&s->cv_idle);
+  free(s->q);
+  s->q = NULL;
+  free(s->first_msg);
+  s->first_msg = NULL;
+  pthread_mutex_lock(&g_dead_mu);
+  s->dead_next = g_dead;
+  g_dead = s;
+  pthread_mutex_unlock(&g_dead_mu);
+}
+
+void cmx_sched_set_threads(struct cmx_stream_s *s, int n) {
+  pthread_mutex_lock(&s->mu);
+  int most = 0;
+  const struct cmx_topo *t = cmx_topo();
+  most = t->ncores < 256 ? t->ncores : 256;
+  if (n < 1) n = 1;
+  if (n > most) n = most;
+  s->team.nthreads = n;
+  s->team.gen++;
+  pthread_mutex_unlock(&s->mu);
+}

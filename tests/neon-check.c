@@ -1,0 +1,227 @@
+/* Self-check of the NEON dispatch table against GENERIC, built by
+ * `make test-neon` with aarch64-linux-gnu-gcc and run under qemu: every slot
+ * of struct cmx_dispatch on random data, odd sizes and special values.
+ * Prints PASS/FAIL per family and exits nonzero on any failure. Exact ops
+ * must match bit for bit; transcendentals and sums within small tolerances
+ * (fma contraction and summation order differ between the two levels). */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "arch/dispatch.h"
+
+static const size_t SIZES[] = {1, 3, 4, 5, 17, 67};
+#define NSIZES (sizeof SIZES / sizeof SIZES[0])
+#define NMAX 67
+#define PAD 8
+static int g_fail;
+
+static uint64_t rng_state = 88172645463325252ull;
+static uint32_t rng(void) {
+  rng_state ^= rng_state << 13, rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (uint32_t)(rng_state >> 16);
+}
+static const float SPECIAL[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-40f,
+                                1.0f, -1.0f, 0.5f, 2.0f, 100.0f, -100.0f};
+/* Mostly in [-4, 4], some specials, never all equal. */
+static void fill(float *x, size_t n, int specials) {
+  for (size_t i = 0; i < n; i++) {
+    x[i] = ((float)(rng() % 100000) / 100000.0f - 0.5f) * 8.0f;
+    if (specials && rng() % 7 == 0) x[i] = SPECIAL[rng() % 12];
+  }
+}
+static int same(float a, float b) {
+  return memcmp(&a, &b, 4) == 0 || (isnan(a) && isnan(b));
+}
+/* ulps between two floats of the same sign (inf only equals inf). */
+static int close_ulp(float a, float b, uint32_t tol) {
+  if (same(a, b)) return 1;
+  if (isnan(a) || isnan(b) || isinf(a) || isinf(b)) return 0;
+  int32_t ia, ib;
+  memcpy(&ia, &a, 4), memcpy(&ib, &b, 4);
+  if ((ia < 0) != (ib < 0)) return fabsf(a - b) < 1e-37f;
+  return (uint32_t)(ia > ib ? ia - ib : ib - ia) <= tol;
+}
+static int close_rel(float a, float b, float rel) {
+  return same(a, b) || fabsf(a - b) <= rel * fmaxf(1.0f, fabsf(b));
+}
+static void report(const char *family, int bad) {
+  printf("neon-check: %-14s %s\n", family, bad ? "FAIL" : "PASS");
+  g_fail |= bad;
+}
+
+static int is_exact_unary(int op) {
+  switch (op) {
+    case CMX_VUNARY_ABS: case CMX_VUNARY_NEG: case CMX_VUNARY_SIGN:
+    case CMX_VUNARY_SQRT: case CMX_VUNARY_SQUARE: case CMX_VUNARY_RECIPROCAL:
+    case CMX_VUNARY_RELU: case CMX_VUNARY_FLOOR: case CMX_VUNARY_CEIL:
+    case CMX_VUNARY_ROUND: return 1;
+    default: return 0;
+  }
+}
+
+static void check_vunary(const struct cmx_dispatch *t, const struct cmx_dispatch *v) {
+  float x[NMAX], yt[NMAX + PAD], yv[NMAX + PAD];
+  int bad = 0;
+  for (int op = 0; op < CMX_VUNARY_COUNT; op++)
+    for (size_t s = 0; s < NSIZES; s++) {
+      size_t n = SIZES[s];
+      fill(x, n, 1);
+      for (size_t i = 0; i < n + PAD; i++) yt[i] = yv[i] = -5.5f;
+      t->f32_vunary[op](n, x, yt);
+      v->f32_vunary[op](n, x, yv);
+      for (size_t i = 0; i < n + PAD; i++) {
+        int ok = is_exact_unary(op) || i >= n ? same(yv[i], yt[i])
+                                              : close_ulp(yv[i], yt[i], 4);
+        if (!ok && bad++ < 5)
+          printf("  vunary op %d n=%zu i=%zu x=%a: neon %a generic %a\n", op,
+                 n, i, i < n ? x[i] : 0.0f, yv[i], yt[i]);
+      }
+    }
+  report("f32_vunary", bad);
+}
+
+static void check_vbinary(const struct cmx_dispatch *t, const struct cmx_dispatch *v) {
+  float a[NMAX], b[NMAX], yt[NMAX + PAD], yv[NMAX + PAD];
+  int bad = 0;
+  for (int op = 0; op < CMX_VBINARY_COUNT; op++)
+    for (size_t s = 0; s < NSIZES; s++)
+      for (int form = 0; form < 3; form++) {
+        size_t n = SIZES[s], sa = form != 2, sb = form != 1;
+        fill(a, n, 1), fill(b, n, 1);
+        for (size_t i = 0; i < n; i += 3) b[i] = a[i]; /* ties */
+        for (size_t i = 0; i < n + PAD; i++) yt[i] = yv[i] = -5.5f;
+        t->f32_vbinary[op](n, a, sa, b, sb, yt);
+        v->f32_vbinary[op](n, a, sa, b, sb, yv);
+        for (size_t i = 0; i < n + PAD; i++) {
+          int ok = op == CMX_VBINARY_POW && i < n ? close_ulp(yv[i], yt[i], 4)
+                                                  : same(yv[i], yt[i]);
+          if (!ok && bad++ < 5)
+            printf("  vbinary op %d sa=%zu sb=%zu n=%zu i=%zu: neon %a generic %a\n",
+                   op, sa, sb, n, i, yv[i], yt[i]);
+        }
+      }
+  report("f32_vbinary", bad);
+}
+
+static void check_where(const struct cmx_dispatch *t, const struct cmx_dispatch *v) {
+  float a[NMAX], b[NMAX], yt[NMAX + PAD], yv[NMAX + PAD];
+  uint8_t c[NMAX];
+  int bad = 0;
+  for (size_t s = 0; s < NSIZES; s++)
+    for (int form = 0; form < 8; form++) {
+      size_t n = SIZES[s], sc = !(form & 1), sa = !(form & 2), sb = !(form & 4);
+      fill(a, n, 1), fill(b, n, 1);
+      for (size_t i = 0; i < n; i++) c[i] = (uint8_t)(rng() % 3 ? rng() : 0);
+      for (size_t i = 0; i < n + PAD; i++) yt[i] = yv[i] = -5.5f;
+      t->f32_where(n, c, sc, a, sa, b, sb, yt);
+      v->f32_where(n, c, sc, a, sa, b, sb, yv);
+      for (size_t i = 0; i < n + PAD; i++)
+        if (!same(yv[i], yt[i]) && bad++ < 5)
+          printf("  where form %d n=%zu i=%zu: neon %a generic %a\n", form, n,
+                 i, yv[i], yt[i]);
+    }
+  report("f32_where", bad);
+}
+
+static void check_reduce(const struct cmx_dispatch *t, const struct cmx_dispatch *v) {
+  float x[NMAX * 5], at[NMAX + PAD], av[NMAX + PAD];
+  int bad = 0;
+  for (size_t s = 0; s < NSIZES; s++) {
+    size_t n = SIZES[s];
+    for (int op = 0; op < CMX_ROP_COUNT; op++) {
+      int sp = op == CMX_ROP_MAX || op == CMX_ROP_MIN; /* NaN must propagate */
+      fill(x, n, sp);
+      if (op == CMX_ROP_PROD)
+        for (size_t i = 0; i < n; i++) x[i] = 0.75f + fabsf(x[i]) / 16;
+      float rt = t->f32_rinner[op](n, x), rv = v->f32_rinner[op](n, x);
+      if (!(sp ? same(rv, rt) : close_rel(rv, rt, 1e-5f)) && bad++ < 5)
+        printf("  rinner op %d n=%zu: neon %a generic %a\n", op, n, rv, rt);
+      size_t rows = 5, ld = n + 2;
+      fill(x, rows * ld, sp);
+      if (op == CMX_ROP_PROD)
+        for (size_t i = 0; i < rows * ld; i++) x[i] = 0.75f + fabsf(x[i]) / 16;
+      fill(at, n, 0);
+      for (size_t i = 0; i < n; i++) av[i] = at[i];
+      for (size_t i = n; i < n + PAD; i++) at[i] = av[i] = -5.5f;
+      t->f32_router[op](rows, n, x, ld, at);
+      v->f32_router[op](rows, n, x, ld, av);
+      for (size_t i = 0; i < n + PAD; i++)
+        if (!(sp || i >= n ? same(av[i], at[i]) : close_rel(av[i], at[i], 1e-5f)) &&
+            bad++ < 5)
+          printf("  router op %d n=%zu i=%zu: neon %a generic %a\n", op, n, i,
+                 av[i], at[i]);
+    }
+    fill(x, n, 0);
+    float c = 0.25f;
+    float qt = t->f32_rsumsqdev(n, x, c), qv = v->f32_rsumsqdev(n, x, c);
+    if (!close_rel(qv, qt, 1e-5f) && bad++ < 5)
+      printf("  rsumsqdev n=%zu: neon %a generic %a\n", n, qv, qt);
+    qt = t->f32_rsumexp(n, x, c), qv = v->f32_rsumexp(n, x, c);
+    if (!close_rel(qv, qt, 1e-5f) && bad++ < 5)
+      printf("  rsumexp n=%zu: neon %a generic %a\n", n, qv, qt);
+    fill(x, n, 1);
+    if (n > 4) x[n - 2] = x[1]; /* ties: first index must win */
+    size_t it = t->f32_rargmax(n, x), iv = v->f32_rargmax(n, x);
+    if (it != iv && bad++ < 5) printf("  rargmax n=%zu: neon %zu generic %zu\n", n, iv, it);
+    it = t->f32_rargmin(n, x), iv = v->f32_rargmin(n, x);
+    if (it != iv && bad++ < 5) printf("  rargmin n=%zu: neon %zu generic %zu\n", n, iv, it);
+  }
+  report("f32_reduce", bad);
+}
+
+static void check_cvt(const struct cmx_dispatch *t, const struct cmx_dispatch *v) {
+  /* 16-bit -> f32: every pattern once; f32 -> 16-bit: random bits plus
+   * specials and values near rounding ties. */
+  static uint16_t h[65536], ht[4096 + PAD], hv[4096 + PAD];
+  static float f[65536], ft[65536], fv[65536];
+  int bad = 0;
+  for (uint32_t i = 0; i < 65536; i++) h[i] = (uint16_t)i;
+  for (int op = 0; op < CMX_CVT_COUNT; op++) {
+    int to16 = op == CMX_CVT_F32_F16 || op == CMX_CVT_F32_BF16;
+    if (!to16) {
+      t->cvt[op](65536, h, ft);
+      v->cvt[op](65536, h, fv);
+      for (size_t i = 0; i < 65536; i++)
+        if (!same(fv[i], ft[i]) && bad++ < 5)
+          printf("  cvt op %d x=%04zx: neon %a generic %a\n", op, i, fv[i], ft[i]);
+      continue;
+    }
+    size_t n = 4093;
+    for (size_t i = 0; i < n; i++) {
+      uint32_t u = rng() << 8 ^ rng();
+      memcpy(&f[i], &u, 4);
+      if (i % 5 == 0) f[i] = SPECIAL[i / 5 % 12];
+      if (i % 5 == 1) f[i] = ((float)(rng() % 100000) - 50000.0f) / 1024.0f;
+    }
+    for (size_t i = n; i < n + PAD; i++) ht[i] = hv[i] = 0xabcd;
+    t->cvt[op](n, f, ht);
+    v->cvt[op](n, f, hv);
+    for (size_t i = 0; i < n + PAD; i++) {
+      int nan16 = i < n && isnan(f[i]); /* any quiet NaN pattern is fine */
+      if (ht[i] != hv[i] && !(nan16 && (ht[i] & 0x7fff) > 0x7c00 &&
+                              (hv[i] & 0x7fff) > 0x7c00) && bad++ < 5)
+        printf("  cvt op %d x=%a: neon %04x generic %04x\n", op, i < n ? f[i] : 0.0f,
+               hv[i], ht[i]);
+    }
+  }
+  report("cvt", bad);
+}
+
+int main(void) {
+  struct cmx_dispatch t, v;
+  if (cmx_dispatch_for(&t, CMX_ISA_GENERIC) != 0 ||
+      cmx_dispatch_for(&v, CMX_ISA_NEON) != 0) {
+    printf("neon-check: FAIL: cannot fill the GENERIC or NEON table\n");
+    return 1;
+  }
+  check_vunary(&t, &v);
+  check_vbinary(&t, &v);
+  check_where(&t, &v);
+  check_reduce(&t, &v);
+  check_cvt(&t, &v);
+  printf("neon-check: %s\n", g_fail ? "FAIL" : "all PASS");
+  return g_fail;
+}
