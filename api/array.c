@@ -194,5 +194,5 @@ size_t cmx_array_nbytes(cmx_array a) {
 }
 int cmx_array_is_evaluated(cmx_array a) {
   return a && atomic_load_explicit(&a->state, memory_order_acquire) ==
-                  CMX_STATE_DONE;
+                  CMX_STATE_DONE && a->status == CMX_OK;
 }

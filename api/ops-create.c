@@ -21,9 +21,9 @@ static void store_scalar(void *dst, cmx_dtype d, double v) {
   cmx_copy_into(dst, d, &x, 1);
 }
 
-int cmx_full(cmx_array *out, const int64_t *shape, int ndim, double value,
-             cmx_dtype dtype, cmx_stream s) {
-  static const char who[] = "cmx_full";
+static int full_node(cmx_array *out, const int64_t *shape, int ndim,
+                     double value, cmx_dtype dtype, cmx_stream s,
+                     const char *who) {
   if (!out) return cmx_err(CMX_EINVAL, "%s: out is NULL", who);
   *out = NULL;
   int st = cmx_stream_resolve(&s, who);
@@ -34,14 +34,19 @@ int cmx_full(cmx_array *out, const int64_t *shape, int ndim, double value,
   return cmx_node_finish(out, a, CMX_OP_full, NULL, 0, s, who);
 }
 
+int cmx_full(cmx_array *out, const int64_t *shape, int ndim, double value,
+             cmx_dtype dtype, cmx_stream s) {
+  return full_node(out, shape, ndim, value, dtype, s, "cmx_full");
+}
+
 int cmx_zeros(cmx_array *out, const int64_t *shape, int ndim,
               cmx_dtype dtype, cmx_stream s) {
-  return cmx_full(out, shape, ndim, 0.0, dtype, s);
+  return full_node(out, shape, ndim, 0.0, dtype, s, "cmx_zeros");
 }
 
 int cmx_ones(cmx_array *out, const int64_t *shape, int ndim, cmx_dtype dtype,
              cmx_stream s) {
-  return cmx_full(out, shape, ndim, 1.0, dtype, s);
+  return full_node(out, shape, ndim, 1.0, dtype, s, "cmx_ones");
 }
 
 struct fill { char *dst; size_t esz; unsigned char elem[8]; };

@@ -48,7 +48,7 @@ static int ew_node(cmx_array *out, enum cmx_ew_op op, const cmx_array *in,
   int st = cmx_stream_resolve(&s, who);
   if (st) return st;
   int64_t shape[CMX_MAX_DIMS];
-  int ndim;
+  int ndim = 0;
   st = broadcast(in, info->arity, shape, &ndim, who);
   if (st) return st;
   cmx_dtype p = in[0]->dtype, compute, odt;
@@ -120,6 +120,8 @@ void cmx_copy_into(void *dst, cmx_dtype dtype, cmx_array x, int nthreads) {
   int fs = x->dtype == CMX_F32 || x->dtype == CMX_F16 || x->dtype == CMX_BF16;
   int fd = dtype == CMX_F32 || dtype == CMX_F16 || dtype == CMX_BF16;
   if (fs && fd) compute = CMX_F32;
+  else if (!cmx_dtype_is_float(x->dtype) && dtype != CMX_F64)
+    compute = CMX_I64; /* integers to f32/f16/bf16 round once */
   else if (cmx_dtype_is_float(x->dtype) || cmx_dtype_is_float(dtype))
     compute = CMX_F64;
   else compute = CMX_I64;

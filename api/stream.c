@@ -102,8 +102,7 @@ int cmx_stream_synchronize(cmx_stream s) {
   return st;
 }
 
-int cmx_stream_free_checked(cmx_stream s) {
-  static const char who[] = "cmx_stream_free";
+static int stream_free(cmx_stream s, const char *who) {
   if (!s) return cmx_err(CMX_EINVAL, "%s: stream is NULL", who);
   pthread_mutex_lock(&g_live_mu);
   if (s->magic != CMX_STREAM_MAGIC) {
@@ -123,7 +122,11 @@ int cmx_stream_free_checked(cmx_stream s) {
   return CMX_OK;
 }
 
-void cmx_stream_free(cmx_stream s) { (void)cmx_stream_free_checked(s); }
+int cmx_stream_free_checked(cmx_stream s) {
+  return stream_free(s, "cmx_stream_free_checked");
+}
+
+void cmx_stream_free(cmx_stream s) { (void)stream_free(s, "cmx_stream_free"); }
 
 int cmx_set_default_stream(cmx_stream s) {
   if (s) {

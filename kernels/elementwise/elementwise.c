@@ -148,7 +148,7 @@ static void load_f32(const struct cmx_ew_kernels *k, const char *p,
                      cmx_dtype d, int64_t s, size_t n, float *y) {
   switch (d) {
     case CMX_F32:
-      for (size_t i = 0; i < n; i++) y[i] = ((const float *)p)[i * s];
+      for (size_t i = 0; i < n; i++) y[i] = ((const float *)p)[(int64_t)i * s];
       return;
     case CMX_F16: case CMX_BF16: {
       const uint16_t *h = (const uint16_t *)p;
@@ -157,31 +157,31 @@ static void load_f32(const struct cmx_ew_kernels *k, const char *p,
         k->cvt[op](n, h, y);
       } else {
         uint16_t t[TILE];
-        for (size_t i = 0; i < n; i++) t[i] = h[i * s];
+        for (size_t i = 0; i < n; i++) t[i] = h[(int64_t)i * s];
         k->cvt[op](n, t, y);
       }
       return;
     }
     case CMX_F64:
-      for (size_t i = 0; i < n; i++) y[i] = (float)((const double *)p)[i * s];
+      for (size_t i = 0; i < n; i++) y[i] = (float)((const double *)p)[(int64_t)i * s];
       return;
     case CMX_BOOL: case CMX_U8:
-      for (size_t i = 0; i < n; i++) y[i] = ((const uint8_t *)p)[i * s];
+      for (size_t i = 0; i < n; i++) y[i] = ((const uint8_t *)p)[(int64_t)i * s];
       return;
     case CMX_I8:
-      for (size_t i = 0; i < n; i++) y[i] = ((const int8_t *)p)[i * s];
+      for (size_t i = 0; i < n; i++) y[i] = ((const int8_t *)p)[(int64_t)i * s];
       return;
     case CMX_I16:
-      for (size_t i = 0; i < n; i++) y[i] = ((const int16_t *)p)[i * s];
+      for (size_t i = 0; i < n; i++) y[i] = ((const int16_t *)p)[(int64_t)i * s];
       return;
     case CMX_I32:
-      for (size_t i = 0; i < n; i++) y[i] = (float)((const int32_t *)p)[i * s];
+      for (size_t i = 0; i < n; i++) y[i] = (float)((const int32_t *)p)[(int64_t)i * s];
       return;
     case CMX_U32:
-      for (size_t i = 0; i < n; i++) y[i] = (float)((const uint32_t *)p)[i * s];
+      for (size_t i = 0; i < n; i++) y[i] = (float)((const uint32_t *)p)[(int64_t)i * s];
       return;
     case CMX_I64:
-      for (size_t i = 0; i < n; i++) y[i] = (float)((const int64_t *)p)[i * s];
+      for (size_t i = 0; i < n; i++) y[i] = (float)((const int64_t *)p)[(int64_t)i * s];
       return;
   }
 }
@@ -190,10 +190,10 @@ static void load_f64(const struct cmx_ew_kernels *k, const char *p,
                      cmx_dtype d, int64_t s, size_t n, double *y) {
   switch (d) {
     case CMX_F64:
-      for (size_t i = 0; i < n; i++) y[i] = ((const double *)p)[i * s];
+      for (size_t i = 0; i < n; i++) y[i] = ((const double *)p)[(int64_t)i * s];
       return;
     case CMX_I64:
-      for (size_t i = 0; i < n; i++) y[i] = (double)((const int64_t *)p)[i * s];
+      for (size_t i = 0; i < n; i++) y[i] = (double)((const int64_t *)p)[(int64_t)i * s];
       return;
     default: {
       float t[TILE];
@@ -230,15 +230,32 @@ static int64_t sat(double v, double lo, double hi) {
   return (int64_t)v;
 }
 
+/* double -> float rounding to odd: truncate, then set the last bit if
+ * anything was lost. Rounding that float to f16/bf16 (>= 2 bits shorter)
+ * then equals one correct rounding of the double. */
+static float f32_round_odd(double v) {
+  float f = (float)v;
+  if (!(fabs(v) <= 3.4028234663852886e38) || (double)f == v) return f;
+  if (fabs((double)f) > fabs(v)) f = nextafterf(f, 0.0f);
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  u |= 1;
+  memcpy(&f, &u, 4);
+  return f;
+}
+
 static void store_f64(const struct cmx_ew_kernels *k, const double *x,
                       size_t n, cmx_dtype d, char *p) {
   switch (d) {
     case CMX_F64: memcpy(p, x, n * 8); return;
     case CMX_F32: case CMX_F16: case CMX_BF16: {
       float t[TILE];
-      for (size_t i = 0; i < n; i++) t[i] = (float)x[i];
-      if (d == CMX_F32) memcpy(p, t, n * 4);
-      else k->cvt[d == CMX_F16 ? CMX_CVT_F32_F16 : CMX_CVT_F32_BF16](n, t, p);
+      if (d == CMX_F32) {
+        for (size_t i = 0; i < n; i++) ((float *)p)[i] = (float)x[i];
+        return;
+      }
+      for (size_t i = 0; i < n; i++) t[i] = f32_round_odd(x[i]);
+      k->cvt[d == CMX_F16 ? CMX_CVT_F32_F16 : CMX_CVT_F32_BF16](n, t, p);
       return;
     }
     case CMX_BOOL:
@@ -283,6 +300,16 @@ static void store_i64(const struct cmx_ew_kernels *k, const int64_t *x,
     case CMX_I32: for (size_t i = 0; i < n; i++) ((int32_t *)p)[i] = (int32_t)x[i]; return;
     case CMX_U32: for (size_t i = 0; i < n; i++) ((uint32_t *)p)[i] = (uint32_t)x[i]; return;
     case CMX_I64: memcpy(p, x, n * 8); return;
+    case CMX_F32: case CMX_F16: case CMX_BF16: {
+      /* One rounding int64 -> float (exact below 2^24, so f16 rounds once;
+       * bf16 of integers beyond 2^24 may round twice). */
+      float t[TILE];
+      float *y = d == CMX_F32 ? (float *)p : t;
+      for (size_t i = 0; i < n; i++) y[i] = (float)x[i];
+      if (d != CMX_F32)
+        k->cvt[d == CMX_F16 ? CMX_CVT_F32_F16 : CMX_CVT_F32_BF16](n, t, p);
+      return;
+    }
     default: {
       double t[TILE];
       for (size_t i = 0; i < n; i++) t[i] = (double)x[i];
@@ -320,7 +347,8 @@ static void chunk_f32(const struct job *j, const char **p, const int64_t *s,
     const uint8_t *c;
     size_t cs = 1;
     cmx_dtype cd = j->in[0].dtype;
-    if ((cd == CMX_BOOL || cd == CMX_U8 || cd == CMX_I8) && s[0] <= 1) {
+    if ((cd == CMX_BOOL || cd == CMX_U8 || cd == CMX_I8) &&
+        (s[0] == 0 || s[0] == 1)) {
       c = (const uint8_t *)p[0];
       cs = (size_t)s[0];
     } else {
