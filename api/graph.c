@@ -6,15 +6,20 @@
  * stream its run of nodes in one submit. A node that fails records its
  * status and message; its dependents are skipped and carry the same. */
 #include <omp.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-/* Batches with fewer elements than this run inline on the caller: a hand-
- * off to a worker costs about as much as the work (NOTES.md: a parallel
- * region costs 0.7-1.2 us). */
+/* Batches touching fewer elements than this run inline on the caller: a
+ * hand-off to a spinning worker costs about as much as the work (NOTES.md:
+ * a parallel region costs 0.7-1.2 us). */
 #define INLINE_ELEMS (1 << 15)
+/* When the worker is asleep, waking it costs 50-150 us on this VM (futex
+ * wake of an idle vCPU), the time one core needs for ~1M elements of a
+ * memory-bound op: below that, the caller runs the batch itself. */
+#define INLINE_SLEEPING_ELEMS (1 << 20)
 
 static pthread_mutex_t g_sched = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t g_done_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -30,12 +35,15 @@ static void mark_done(cmx_array a) {
   }
 }
 
+/* Spins briefly, then yields (so a waiting caller never steals a core
+ * from the team doing its work), then sleeps: bounded in time. */
 static void wait_done(cmx_array a) {
-  uint64_t t0 = cmx_now_ns();
+  uint64_t t0 = cmx_now_ns(), dt = 0;
   unsigned i = 0;
-  while (atomic_load(&a->state) != CMX_STATE_DONE) {
-    if ((++i & 63) == 0 && cmx_now_ns() - t0 > CMX_SPIN_NS) break;
-    cmx_cpu_relax();
+  while (atomic_load(&a->state) != CMX_STATE_DONE && dt < CMX_SPIN_NS) {
+    if (dt < 2000) cmx_cpu_relax();
+    else sched_yield();
+    if ((++i & 15) == 0) dt = cmx_now_ns() - t0;
   }
   if (atomic_load(&a->state) == CMX_STATE_DONE) return;
   atomic_fetch_add(&g_waiters, 1);
@@ -198,8 +206,14 @@ static int eval_impl(const cmx_array *arrays, size_t n, int wait,
     pthread_mutex_unlock(&g_sched);
     return cmx_err(CMX_ENOMEM, "%s: out of memory walking the graph", who);
   }
-  int inline_run = wait && (work < INLINE_ELEMS || omp_in_parallel() ||
-                            omp_get_level() > 0);
+  struct cmx_stream_s *s0 = cnt ? order[0]->stream : NULL;
+  if (s0 && s0->magic != CMX_STREAM_MAGIC) s0 = NULL;
+  if (!s0) s0 = cmx_default_stream();
+  int inline_run =
+      wait && (work < INLINE_ELEMS || omp_in_parallel() ||
+               omp_get_level() > 0 || (s0 && s0->team.nthreads == 1) ||
+               (work < INLINE_SLEEPING_ELEMS && s0 &&
+                (!s0->running || atomic_load(&s0->worker_sleeping))));
   int st = CMX_OK;
   if (!inline_run) {
     size_t i = 0;
