@@ -1,0 +1,517 @@
+/* Reductions against a float64 reference written here: sum mean prod max
+ * min all any logsumexp var argmax argmin over every axis, pairs of axes,
+ * all axes (NULL), negative axes, keepdims on and off, 1-D to 4-D odd
+ * shapes, transposed and strided views, f32/f16/bf16/f64/i32/bool; result
+ * dtypes, first-index ties, NaN, empty reductions and bad axes. */
+#include "test-util.h"
+
+typedef int (*red_fn)(cmx_array *, cmx_array, const int *, int, bool,
+                      cmx_stream);
+typedef int (*arg_fn)(cmx_array *, cmx_array, int, bool, cmx_stream);
+
+enum { R_SUM, R_MEAN, R_PROD, R_MAX, R_MIN, R_ALL, R_ANY, R_LSE, R_VAR,
+       R_ARGMAX, R_ARGMIN, R_COUNT };
+static const char *RNAME[] = {"sum", "mean", "prod", "max", "min", "all",
+                              "any", "logsumexp", "var", "argmax", "argmin"};
+static const red_fn RFN[] = {cmx_sum, cmx_mean, cmx_prod, cmx_max, cmx_min,
+                             cmx_all, cmx_any, cmx_logsumexp, cmx_var};
+
+static cmx_dtype out_dtype(int op, cmx_dtype t) {
+  switch (op) {
+  case R_SUM: case R_PROD: return t == CMX_BOOL ? CMX_I32 : t;
+  case R_MEAN: case R_LSE: case R_VAR: return tu_is_float(t) ? t : CMX_F32;
+  case R_ALL: case R_ANY: return CMX_BOOL;
+  case R_ARGMAX: case R_ARGMIN: return CMX_U32;
+  default: return t;
+  }
+}
+
+/* Reference: out[o] and the scale |x| summed per output (for tolerances).
+ * mask[d] != 0 for reduced axes; argmax/argmin have one reduced axis. */
+static void ref_reduce(int op, const double *x, const int64_t *sh, int nd,
+                       const int *mask, double *out, double *scale,
+                       int64_t *cnt_out) {
+  int64_t n = 1, no = 1, cnt = 1;
+  for (int d = 0; d < nd; d++) {
+    n *= sh[d];
+    if (mask[d]) cnt *= sh[d];
+    else no *= sh[d];
+  }
+  int64_t *oi = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+  int64_t *ai = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+  int64_t idx[CMX_MAX_DIMS] = {0};
+  for (int64_t k = 0; k < n; k++) {
+    int64_t o = 0, a = 0;
+    for (int d = 0; d < nd; d++) {
+      if (mask[d]) a = a * sh[d] + idx[d];
+      else o = o * sh[d] + idx[d];
+    }
+    oi[k] = o;
+    ai[k] = a;
+    for (int d = nd - 1; d >= 0; d--) {
+      if (++idx[d] < sh[d]) break;
+      idx[d] = 0;
+    }
+  }
+  double *m = calloc((size_t)no, sizeof(double));
+  for (int64_t o = 0; o < no; o++) {
+    scale[o] = 0;
+    out[o] = op == R_PROD || op == R_ALL ? 1
+             : op == R_MAX || op == R_LSE ? -INFINITY
+             : op == R_MIN ? INFINITY : 0;
+    m[o] = op == R_ARGMAX ? -INFINITY : INFINITY; /* best value so far */
+  }
+  for (int64_t k = 0; k < n; k++) {
+    double v = x[k], *r = &out[oi[k]];
+    scale[oi[k]] += fabs(v);
+    switch (op) {
+    case R_SUM: case R_MEAN: case R_VAR: *r += v; break;
+    case R_PROD: *r *= v; break;
+    case R_MAX: *r = (isnan(*r) || isnan(v)) ? NAN : fmax(*r, v); break;
+    case R_MIN: *r = (isnan(*r) || isnan(v)) ? NAN : fmin(*r, v); break;
+    case R_ALL: *r = *r && v != 0; break;
+    case R_ANY: *r = *r || v != 0; break;
+    case R_LSE: *r = fmax(*r, v); break;
+    case R_ARGMAX: case R_ARGMIN: {
+      double *b = &m[oi[k]];
+      int better = op == R_ARGMAX ? v > *b : v < *b;
+      if (ai[k] == 0 || (!isnan(*b) && (isnan(v) || better))) {
+        *b = v;
+        *r = (double)ai[k];
+      }
+    }
+    }
+  }
+  if (op == R_MEAN || op == R_VAR)
+    for (int64_t o = 0; o < no; o++) out[o] /= (double)cnt;
+  if (op == R_VAR || op == R_LSE) {
+    for (int64_t o = 0; o < no; o++) m[o] = out[o], out[o] = 0, scale[o] = 0;
+    for (int64_t k = 0; k < n; k++) {
+      double c = m[oi[k]], d = x[k] - c;
+      if (op == R_VAR) out[oi[k]] += d * d, scale[oi[k]] += d * d + x[k] * x[k];
+      else out[oi[k]] += exp(x[k] - c), scale[oi[k]] = 1;
+    }
+    for (int64_t o = 0; o < no; o++)
+      out[o] = op == R_VAR ? out[o] / (double)cnt : m[o] + log(out[o]);
+  }
+  if (op == R_MEAN)
+    for (int64_t o = 0; o < no; o++) scale[o] /= (double)cnt;
+  if (op == R_VAR)
+    for (int64_t o = 0; o < no; o++) scale[o] /= (double)cnt;
+  *cnt_out = cnt;
+  free(m);
+  free(oi);
+  free(ai);
+}
+
+static int red_close(int op, cmx_dtype rt, double got, double ref,
+                     double scale, int64_t cnt) {
+  if (isnan(ref) || isnan(got)) return isnan(ref) && isnan(got);
+  double lg = log2((double)cnt + 1);
+  double tol;
+  switch (rt) {
+  case CMX_F32: tol = 4 * lg * tu_eps(CMX_F32) * scale; break;
+  case CMX_F64: tol = 8 * lg * tu_eps(CMX_F64) * scale; break;
+  case CMX_F16: case CMX_BF16:
+    tol = 2 * tu_eps(rt) * fabs(ref) + lg * tu_eps(rt) * scale;
+    break;
+  default: return got == ref;
+  }
+  if (op == R_PROD) tol = 2 * (double)cnt * tu_eps(rt) * fabs(ref) + 1e-30;
+  if (op == R_LSE) tol += 4 * tu_eps(rt) * fabs(ref);
+  if (op == R_MAX || op == R_MIN || op >= R_ARGMAX) tol = 0;
+  return fabs(got - ref) <= tol * 1.0001 + 1e-300;
+}
+
+/* Runs op on x (logical values xv, shape sh) and checks shape, dtype and
+ * values. axes NULL: all axes; for argmax/argmin axes[0] is the axis. */
+static void check_reduce(int op, cmx_array x, const double *xv,
+                         const int64_t *sh, int nd, cmx_dtype t,
+                         const int *axes, int naxes, bool keep,
+                         const char *ctx) {
+  int mask[CMX_MAX_DIMS] = {0};
+  for (int i = 0; i < (axes ? naxes : nd); i++)
+    mask[axes ? (axes[i] + nd) % nd : i] = 1;
+  int64_t osh[CMX_MAX_DIMS], no = 1;
+  int ond = 0;
+  for (int d = 0; d < nd; d++) {
+    if (!mask[d]) osh[ond++] = sh[d], no *= sh[d];
+    else if (keep) osh[ond++] = 1;
+  }
+  cmx_array y;
+  if (op >= R_ARGMAX)
+    TU_OK((op == R_ARGMAX ? cmx_argmax : cmx_argmin)(&y, x, axes[0], keep, NULL));
+  else
+    TU_OK(RFN[op](&y, x, axes, naxes, keep, NULL));
+  char axs[64] = "all";
+  if (axes) {
+    int p = 0;
+    for (int i = 0; i < naxes; i++)
+      p += snprintf(axs + p, sizeof axs - (size_t)p, "%d,", axes[i]);
+  }
+  cr_assert_eq(cmx_array_dtype(y), out_dtype(op, t),
+               "%s(%s) axes %s: dtype %s want %s", RNAME[op], cmx_dtype_name(t),
+               axs, cmx_dtype_name(cmx_array_dtype(y)),
+               cmx_dtype_name(out_dtype(op, t)));
+  cr_assert_eq(cmx_array_ndim(y), ond, "%s %s axes %s keep %d: ndim %d want %d",
+               RNAME[op], ctx, axs, keep, cmx_array_ndim(y), ond);
+  for (int d = 0; d < ond; d++)
+    cr_assert_eq(cmx_array_shape(y)[d], osh[d], "%s axes %s: dim %d", RNAME[op],
+                 axs, d);
+  double *ref = malloc(sizeof(double) * (size_t)(3 * no + 1));
+  double *scale = ref + no, *got = scale + no;
+  int64_t cnt;
+  ref_reduce(op, xv, sh, nd, mask, ref, scale, &cnt);
+  tu_read(y, got);
+  for (int64_t o = 0; o < no; o++)
+    cr_assert(red_close(op, out_dtype(op, t), got[o], ref[o], scale[o], cnt),
+              "%s(%s) %s shape nd=%d axes %s keep %d: [%lld] got %.9g want %.9g",
+              RNAME[op], cmx_dtype_name(t), ctx, nd, axs, keep, (long long)o,
+              got[o], ref[o]);
+  free(ref);
+  cmx_array_free(y);
+}
+
+static void values_for(int op, cmx_dtype t, double *v, int64_t n,
+                       uint64_t seed) {
+  if (op == R_PROD) {
+    tu_rand(v, n, t, tu_is_float(t) ? 0.85 : -1, tu_is_float(t) ? 1.15 : 1,
+            seed);
+    if (!tu_is_float(t) && t != CMX_BOOL)
+      for (int64_t i = 0; i < n; i++) v[i] = v[i] == 0 ? 1 : v[i];
+  } else if (tu_is_float(t)) {
+    tu_rand(v, n, t, -3, 3, seed);
+  } else {
+    tu_rand(v, n, t, -50, 50, seed);
+  }
+  if ((op == R_ALL || op == R_ANY) && t != CMX_BOOL) /* some zeros */
+    for (int64_t i = 0; i < n; i += 3) v[i] = 0;
+}
+
+static const int64_t SHAPES[][4] = {{17}, {1023}, {5, 7}, {3, 5, 7},
+                                    {2, 3, 5, 3}};
+static const int NDS[] = {1, 1, 2, 3, 4};
+
+/* Every single axis (positive and negative), every pair, all axes. */
+static void all_axis_sets(int op, cmx_dtype t) {
+  for (int s = 0; s < 5; s++) {
+    const int64_t *sh = SHAPES[s];
+    int nd = NDS[s];
+    int64_t n = 1;
+    for (int d = 0; d < nd; d++) n *= sh[d];
+    double *v = malloc(sizeof(double) * (size_t)n);
+    values_for(op, t, v, n, (uint64_t)(s * 100 + op * 7 + t));
+    cmx_array x;
+    TU_OK(tu_array(&x, v, t, sh, nd));
+    for (int keep = 0; keep < 2; keep++) {
+      for (int a = 0; a < nd; a++) {
+        int ax = keep ? a - nd : a; /* negative axes with keepdims */
+        check_reduce(op, x, v, sh, nd, t, &ax, 1, keep, "one axis");
+      }
+      if (op >= R_ARGMAX) continue;
+      for (int a = 0; a < nd; a++)
+        for (int b = a + 1; b < nd; b++) {
+          int ab[2] = {b, a - (keep ? nd : 0)};
+          check_reduce(op, x, v, sh, nd, t, ab, 2, keep, "two axes");
+        }
+      check_reduce(op, x, v, sh, nd, t, NULL, 0, keep, "all axes");
+      if (nd == 4) {
+        int three[3] = {3, 0, -2};
+        check_reduce(op, x, v, sh, nd, t, three, 3, keep, "three axes");
+      }
+    }
+    cmx_array_free(x);
+    free(v);
+  }
+}
+
+static const cmx_dtype FLOATS_INT[] = {CMX_F32, CMX_F16, CMX_BF16, CMX_F64,
+                                       CMX_I32};
+static void op_all_dtypes(int op, int with_bool) {
+  for (int t = 0; t < 5; t++) all_axis_sets(op, FLOATS_INT[t]);
+  if (with_bool) all_axis_sets(op, CMX_BOOL);
+}
+
+Test(ops_reduce, sum) { op_all_dtypes(R_SUM, 1); }
+Test(ops_reduce, mean) { op_all_dtypes(R_MEAN, 1); }
+Test(ops_reduce, prod) { op_all_dtypes(R_PROD, 1); }
+Test(ops_reduce, max) { op_all_dtypes(R_MAX, 1); }
+Test(ops_reduce, min) { op_all_dtypes(R_MIN, 1); }
+Test(ops_reduce, all) { op_all_dtypes(R_ALL, 1); }
+Test(ops_reduce, any) { op_all_dtypes(R_ANY, 1); }
+Test(ops_reduce, logsumexp) { op_all_dtypes(R_LSE, 0); }
+Test(ops_reduce, var) { op_all_dtypes(R_VAR, 0); }
+Test(ops_reduce, argmax) { op_all_dtypes(R_ARGMAX, 1); }
+Test(ops_reduce, argmin) { op_all_dtypes(R_ARGMIN, 1); }
+
+/* Transposed 3-D, step-2 and negative-step 2-D views: every op, axis. */
+Test(ops_reduce, noncontiguous_views) {
+  int64_t b3[3] = {7, 3, 5}, b2[2] = {11, 9};
+  int perm[3] = {2, 0, 1};
+  for (int op = 0; op < R_COUNT; op++)
+    for (int t = 0; t < 3; t++) {
+      cmx_dtype dt = FLOATS_INT[t == 2 ? 4 : t];
+      double bv[105], vv[105];
+      cmx_array base, x;
+      values_for(op, dt, bv, 105, op * 3 + t);
+      TU_OK(tu_array(&base, bv, dt, b3, 3));
+      TU_OK(cmx_transpose(&x, base, perm, 3, NULL));
+      tu_view v = tu_view_T(tu_view_contig(b3, 3), perm);
+      tu_view_gather(&v, bv, vv);
+      for (int a = -1; a < 3; a++) {
+        if (a < 0 && op >= R_ARGMAX) continue;
+        check_reduce(op, x, vv, v.shape, 3, dt, a < 0 ? NULL : &a, 0 + (a >= 0),
+                     a & 1, "transposed");
+      }
+      cmx_array_free(x);
+      cmx_array_free(base);
+      TU_OK(tu_array(&base, bv, dt, b2, 2));
+      int64_t st[2][2] = {{2, -2}, {-1, 3}}, s0[2][2] = {{1, 8}, {10, 0}},
+              s1[2][2] = {{11, -12}, {-12, 9}};
+      for (int k = 0; k < 2; k++) {
+        TU_OK(cmx_slice(&x, base, s0[k], s1[k], st[k], 2, NULL));
+        v = tu_view_slice(tu_view_contig(b2, 2), s0[k], s1[k], st[k]);
+        tu_assert_shape(x, v.shape, 2);
+        tu_view_gather(&v, bv, vv);
+        for (int a = -1; a < 2; a++) {
+          if (a < 0 && op >= R_ARGMAX) continue;
+          check_reduce(op, x, vv, v.shape, 2, dt, a < 0 ? NULL : &a,
+                       a >= 0, a == 0, k ? "slice -1,3" : "slice 2,-2");
+        }
+        cmx_array_free(x);
+      }
+      cmx_array_free(base);
+    }
+}
+
+Test(ops_reduce, arg_first_index_ties_and_nan) {
+  double v1[] = {1, 5, 3, 5, 5, -2, -2, 0};
+  double v2[] = {2, NAN, 7, NAN, -9};
+  int64_t n1 = 8, n2 = 5;
+  static const cmx_dtype ts[] = {CMX_F32, CMX_F16, CMX_F64, CMX_I32, CMX_BF16};
+  for (int t = 0; t < 5; t++) {
+    cmx_array x, y;
+    double got;
+    TU_OK(tu_array(&x, v1, ts[t], &n1, 1));
+    TU_OK(cmx_argmax(&y, x, 0, false, NULL));
+    cr_assert_eq(cmx_array_ndim(y), 0);
+    TU_OK(cmx_array_item(&got, y));
+    cr_assert_eq(got, 1.0, "argmax ties %s: %g", cmx_dtype_name(ts[t]), got);
+    cmx_array_free(y);
+    TU_OK(cmx_argmin(&y, x, -1, true, NULL));
+    cr_assert_eq(cmx_array_ndim(y), 1);
+    TU_OK(cmx_array_item(&got, y));
+    cr_assert_eq(got, 5.0, "argmin ties %s: %g", cmx_dtype_name(ts[t]), got);
+    cmx_array_free(y);
+    cmx_array_free(x);
+    if (!tu_is_float(ts[t])) continue;
+    TU_OK(tu_array(&x, v2, ts[t], &n2, 1));
+    for (int f = 0; f < 2; f++) {
+      TU_OK((f ? cmx_argmin : cmx_argmax)(&y, x, 0, false, NULL));
+      TU_OK(cmx_array_item(&got, y));
+      cr_assert_eq(got, 1.0, "%s with NaN %s: %g (first NaN wins)",
+                   f ? "argmin" : "argmax", cmx_dtype_name(ts[t]), got);
+      cmx_array_free(y);
+    }
+    cmx_array_free(x);
+  }
+  /* Long rows (vector kernels): ties far apart, across tail boundaries. */
+  for (int64_t n = 1; n <= 1100; n += 97) {
+    double *v = calloc((size_t)n, sizeof(double));
+    for (int64_t i = 0; i < n; i++) v[i] = (double)((i * 37) % 11) - 5;
+    cmx_array x, y;
+    TU_OK(tu_array(&x, v, CMX_F32, &n, 1));
+    int ax = 0;
+    check_reduce(R_ARGMAX, x, v, &n, 1, CMX_F32, &ax, 1, false, "ties");
+    check_reduce(R_ARGMIN, x, v, &n, 1, CMX_F32, &ax, 1, false, "ties");
+    v[n - 1] = NAN;
+    cmx_array_free(x);
+    TU_OK(tu_array(&x, v, CMX_F32, &n, 1));
+    TU_OK(cmx_argmax(&y, x, 0, false, NULL));
+    double got;
+    TU_OK(cmx_array_item(&got, y));
+    cr_assert_eq(got, (double)(n - 1), "argmax NaN at end n=%lld: %g",
+                 (long long)n, got);
+    cmx_array_free(y);
+    cmx_array_free(x);
+    free(v);
+  }
+}
+
+Test(ops_reduce, nan_propagates_in_max_min_sum) {
+  double v[] = {1, 2, NAN, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17};
+  int64_t sh[2] = {1, 17};
+  cmx_array x;
+  TU_OK(tu_array(&x, v, CMX_F32, sh, 2));
+  for (int op = 0; op < R_ARGMAX; op++) {
+    if (op == R_ALL || op == R_ANY) continue;
+    int ax = 1;
+    check_reduce(op, x, v, sh, 2, CMX_F32, &ax, 1, false, "NaN");
+  }
+  cmx_array_free(x);
+}
+
+Test(ops_reduce, empty_reductions) {
+  int64_t sh[2] = {0, 3};
+  cmx_array x, y = (cmx_array)&x;
+  TU_OK(cmx_zeros(&x, sh, 2, CMX_F32, NULL));
+  int ax0 = 0;
+  double got[3];
+  TU_OK(cmx_sum(&y, x, &ax0, 1, false, NULL));
+  cr_assert_eq(cmx_array_size(y), 3);
+  tu_read(y, got);
+  for (int i = 0; i < 3; i++) cr_assert_eq(got[i], 0.0, "empty sum");
+  cmx_array_free(y);
+  TU_OK(cmx_prod(&y, x, &ax0, 1, true, NULL));
+  tu_read(y, got);
+  for (int i = 0; i < 3; i++) cr_assert_eq(got[i], 1.0, "empty prod");
+  cmx_array_free(y);
+  TU_OK(cmx_sum(&y, x, NULL, 0, false, NULL));
+  TU_OK(cmx_array_item(&got[0], y));
+  cr_assert_eq(got[0], 0.0);
+  cmx_array_free(y);
+  TU_OK(cmx_all(&y, x, &ax0, 1, false, NULL));
+  tu_read(y, got);
+  cr_assert(got[0] == 1 && got[2] == 1, "all() of nothing is true");
+  cmx_array_free(y);
+  TU_OK(cmx_any(&y, x, &ax0, 1, false, NULL));
+  tu_read(y, got);
+  cr_assert(got[0] == 0 && got[2] == 0, "any() of nothing is false");
+  cmx_array_free(y);
+  int ax1 = 1; /* reducing the non-empty axis: empty result, fine */
+  TU_OK(cmx_max(&y, x, &ax1, 1, false, NULL));
+  cr_assert_eq(cmx_array_size(y), 0);
+  cmx_array_free(y);
+  y = (cmx_array)&x;
+  TU_FAILS(CMX_EINVAL, "cmx_max", cmx_max(&y, x, &ax0, 1, false, NULL));
+  cr_assert_null(y);
+  y = (cmx_array)&x;
+  TU_FAILS(CMX_EINVAL, "cmx_min", cmx_min(&y, x, NULL, 0, false, NULL));
+  cr_assert_null(y);
+  cmx_array_free(x);
+}
+
+Test(ops_reduce, bad_axes) {
+  int64_t sh[2] = {3, 4};
+  cmx_array x, y = (cmx_array)&sh;
+  TU_OK(cmx_ones(&x, sh, 2, CMX_F32, NULL));
+  int a2 = 2, am3 = -3, dup[2] = {0, -2};
+  TU_FAILS(CMX_EINVAL, "cmx_sum", cmx_sum(&y, x, &a2, 1, false, NULL));
+  cr_assert_null(y);
+  TU_FAILS(CMX_EINVAL, "cmx_mean", cmx_mean(&y, x, &am3, 1, true, NULL));
+  TU_FAILS(CMX_EINVAL, "cmx_var", cmx_var(&y, x, dup, 2, false, NULL));
+  TU_FAILS(CMX_EINVAL, "cmx_argmax", cmx_argmax(&y, x, 2, false, NULL));
+  TU_FAILS(CMX_EINVAL, "cmx_argmin", cmx_argmin(&y, x, -3, false, NULL));
+  TU_FAILS(CMX_EINVAL, "cmx_logsumexp",
+           cmx_logsumexp(&y, x, NULL, 3, false, NULL));
+  cmx_array_free(x);
+}
+
+/* Accumulation quality: 2^20 values in [0, 1); a plain running f32 sum is
+ * off by ~1e-4 relative, pairwise or lane-split sums by ~1e-6. */
+Test(ops_reduce, large_sum_accuracy) {
+  int64_t n = 1 << 20;
+  double *v = malloc(sizeof(double) * (size_t)n), ref = 0;
+  tu_rand(v, n, CMX_F32, 0, 1, 5);
+  for (int64_t i = 0; i < n; i++) ref += v[i];
+  cmx_array x, y;
+  TU_OK(tu_array(&x, v, CMX_F32, &n, 1));
+  double got;
+  TU_OK(cmx_sum(&y, x, NULL, 0, false, NULL));
+  TU_OK(cmx_array_item(&got, y));
+  cr_assert(fabs(got - ref) <= 2e-5 * ref, "sum of 2^20: %.9g want %.9g",
+            got, ref);
+  cmx_array_free(y);
+  TU_OK(cmx_mean(&y, x, NULL, 0, false, NULL));
+  TU_OK(cmx_array_item(&got, y));
+  cr_assert(fabs(got - ref / (double)n) <= 2e-5 * ref / (double)n);
+  cmx_array_free(y);
+  TU_OK(cmx_var(&y, x, NULL, 0, false, NULL));
+  TU_OK(cmx_array_item(&got, y));
+  double mu = ref / (double)n, s2 = 0;
+  for (int64_t i = 0; i < n; i++) s2 += (v[i] - mu) * (v[i] - mu);
+  cr_assert(fabs(got - s2 / (double)n) <= 1e-4 * s2 / (double)n,
+            "var: %.9g want %.9g", got, s2 / (double)n);
+  cmx_array_free(y);
+  cmx_array_free(x);
+  free(v);
+}
+
+/* var with a large common offset: a one-pass E[x^2]-E[x]^2 loses it all. */
+Test(ops_reduce, var_is_stable_with_offset) {
+  int64_t n = 1001;
+  double v[1001], mu = 0, s2 = 0;
+  tu_rand(v, n, CMX_F32, 1000, 1001, 9);
+  for (int i = 0; i < n; i++) mu += v[i];
+  mu /= (double)n;
+  for (int i = 0; i < n; i++) s2 += (v[i] - mu) * (v[i] - mu);
+  cmx_array x, y;
+  TU_OK(tu_array(&x, v, CMX_F32, &n, 1));
+  TU_OK(cmx_var(&y, x, NULL, 0, false, NULL));
+  double got;
+  TU_OK(cmx_array_item(&got, y));
+  cr_assert(fabs(got - s2 / (double)n) <= 1e-3 * s2 / (double)n,
+            "var offset 1000: %.9g want %.9g", got, s2 / (double)n);
+  cmx_array_free(y);
+  cmx_array_free(x);
+}
+
+Test(ops_reduce, logsumexp_large_and_inf) {
+  double v[6] = {1000, 1000, 999, -INFINITY, -INFINITY, -INFINITY};
+  int64_t sh[2] = {2, 3};
+  cmx_array x, y;
+  TU_OK(tu_array(&x, v, CMX_F32, sh, 2));
+  int ax = 1;
+  TU_OK(cmx_logsumexp(&y, x, &ax, 1, false, NULL));
+  double got[2];
+  tu_read(y, got);
+  double ref = 1000 + log(2 + exp(-1.0));
+  cr_assert(fabs(got[0] - ref) <= 1e-4, "lse(1000,1000,999) = %.9g", got[0]);
+  cr_assert(isinf(got[1]) && got[1] < 0, "lse(-inf...) = %g", got[1]);
+  cmx_array_free(y);
+  cmx_array_free(x);
+}
+
+/* Shapes past the vector widths and tile sizes: inner and outer kernels,
+ * their tails, and transposed and broadcast (stride 0) inputs. */
+Test(ops_reduce, larger_shapes_kernel_paths) {
+  static const int64_t shs[][2] = {{257, 33}, {33, 257}, {7, 1025}, {1, 4099},
+                                   {4099, 1}, {64, 64}};
+  static const int ops[] = {R_SUM, R_MAX, R_ARGMAX, R_LSE, R_VAR, R_MIN,
+                            R_ARGMIN, R_MEAN, R_ANY};
+  for (int s = 0; s < 6; s++)
+    for (int o = 0; o < 9; o++) {
+      int op = ops[o];
+      int64_t n = shs[s][0] * shs[s][1];
+      double *v = malloc(sizeof(double) * (size_t)n * 2), *tv = v + n;
+      values_for(op, CMX_F32, v, n, (uint64_t)(s * 9 + o));
+      cmx_array x, t;
+      TU_OK(tu_array(&x, v, CMX_F32, shs[s], 2));
+      TU_OK(cmx_transpose(&t, x, NULL, 0, NULL));
+      tu_view w = tu_view_T(tu_view_contig(shs[s], 2), NULL);
+      tu_view_gather(&w, v, tv);
+      for (int a = 0; a < 2; a++) {
+        check_reduce(op, x, v, shs[s], 2, CMX_F32, &a, 1, a == 1, "large");
+        check_reduce(op, t, tv, w.shape, 2, CMX_F32, &a, 1, false, "large T");
+      }
+      cmx_array_free(t);
+      cmx_array_free(x);
+      free(v);
+    }
+  int64_t row[2] = {1, 1025}, big[3] = {3, 5, 1025};
+  double v[1025], e[3 * 5 * 1025];
+  tu_rand(v, 1025, CMX_F32, -3, 3, 99);
+  cmx_array x, b;
+  TU_OK(tu_array(&x, v, CMX_F32, row, 2));
+  TU_OK(cmx_broadcast_to(&b, x, big, 3, NULL));
+  tu_view w = tu_view_bcast(tu_view_contig(row, 2), big, 3);
+  tu_view_gather(&w, v, e);
+  for (int op = 0; op < R_COUNT; op++)
+    for (int a = 0; a < 3 - (op == R_PROD); a++) /* 3^1025 overflows */
+      check_reduce(op, b, e, big, 3, CMX_F32, &a, 1, false, "broadcast");
+  int keep_all[2] = {0, 1};
+  check_reduce(R_SUM, b, e, big, 3, CMX_F32, NULL, 0, true, "bcast all");
+  check_reduce(R_PROD, b, e, big, 3, CMX_F32, keep_all, 2, true, "bcast 2");
+  cmx_array_free(b);
+  cmx_array_free(x);
+}

@@ -1,0 +1,296 @@
+/* Threading contract: results bitwise identical for 1 and 2 team threads
+ * (elementwise, reductions, matmul); four application pthreads building
+ * and evaluating independent graphs on one shared input at once; a stream
+ * made on one thread, used and freed on another; cmx called from inside an
+ * OpenMP parallel region; per-thread default streams and last errors. */
+#include "test-util.h"
+#include <omp.h>
+#include <pthread.h>
+
+#define NBIG (1 << 20)
+
+/* Results of a fixed set of computations on x (1024 x 1024 f32) as bytes. */
+static size_t run_suite(cmx_array x, cmx_array w, unsigned char *out) {
+  int ax0 = 0, ax1 = 1;
+  cmx_array r[12];
+  int64_t flat = NBIG;
+  cmx_array xf;
+  TU_OK(cmx_reshape(&xf, x, &flat, 1, NULL));
+  TU_OK(cmx_sum(&r[0], xf, NULL, 0, false, NULL));
+  TU_OK(cmx_sum(&r[1], x, &ax0, 1, false, NULL));
+  TU_OK(cmx_sum(&r[2], x, &ax1, 1, false, NULL));
+  TU_OK(cmx_mean(&r[3], xf, NULL, 0, false, NULL));
+  TU_OK(cmx_var(&r[4], x, &ax1, 1, false, NULL));
+  TU_OK(cmx_logsumexp(&r[5], x, &ax0, 1, false, NULL));
+  TU_OK(cmx_max(&r[6], xf, NULL, 0, false, NULL));
+  TU_OK(cmx_argmax(&r[7], x, 1, false, NULL));
+  TU_OK(cmx_exp(&r[8], x, NULL));
+  cmx_array t;
+  TU_OK(cmx_transpose(&t, x, NULL, 0, NULL));
+  TU_OK(cmx_add(&r[9], x, t, NULL));
+  cmx_array_free(t);
+  TU_OK(cmx_matmul(&r[10], w, w, NULL));
+  TU_OK(cmx_prod(&r[11], w, &ax1, 1, true, NULL));
+  TU_OK(cmx_eval(r, 12));
+  size_t off = 0;
+  for (int i = 0; i < 12; i++) {
+    size_t nb = cmx_array_nbytes(r[i]);
+    if (out) TU_OK(cmx_array_read(r[i], out + off, nb));
+    off += nb;
+    cmx_array_free(r[i]);
+  }
+  cmx_array_free(xf);
+  return off;
+}
+
+static void make_inputs(cmx_array *x, cmx_array *w) {
+  float *v = malloc(sizeof(float) * NBIG);
+  uint64_t s = 77;
+  for (int i = 0; i < NBIG; i++) v[i] = (float)(tu_unif(&s) * 4 - 2);
+  int64_t sh[2] = {1024, 1024}, sw[2] = {200, 200};
+  TU_OK(cmx_array_from_data(x, v, CMX_F32, sh, 2));
+  for (int i = 0; i < 200 * 200; i++) v[i] = 0.5f + (float)tu_unif(&s);
+  TU_OK(cmx_array_from_data(w, v, CMX_F32, sw, 2));
+  free(v);
+}
+
+Test(threads, bitwise_identical_for_1_and_2_threads) {
+  cmx_array x, w;
+  make_inputs(&x, &w);
+  size_t nb = run_suite(x, w, NULL);
+  unsigned char *r1 = malloc(nb), *r2 = malloc(nb);
+  TU_OK(cmx_set_num_threads(1));
+  cr_assert_eq(cmx_get_num_threads(), 1);
+  run_suite(x, w, r1);
+  TU_OK(cmx_set_num_threads(2));
+  run_suite(x, w, r2);
+  if (cmx_get_num_threads() < 2)
+    cr_log_info("only %d core(s): the comparison is 1 vs 1",
+                cmx_get_num_threads());
+  size_t diff = 0, first = 0;
+  for (size_t i = 0; i < nb; i++)
+    if (r1[i] != r2[i] && !diff++) first = i;
+  cr_assert_eq(diff, 0, "%zu of %zu result bytes differ between 1 and 2 "
+               "threads (first at byte %zu)", diff, nb, first);
+  /* And the same again with 2 threads: no run-to-run variation. */
+  run_suite(x, w, r1);
+  cr_assert_eq(memcmp(r1, r2, nb), 0, "two runs with 2 threads differ");
+  free(r1);
+  free(r2);
+  cmx_array_free(x);
+  cmx_array_free(w);
+}
+
+Test(threads, sum_of_1m_is_accurate_with_any_team) {
+  cmx_array x, w;
+  make_inputs(&x, &w);
+  const void *p;
+  TU_OK(cmx_array_data(&p, x));
+  double ref = 0;
+  for (int i = 0; i < NBIG; i++) ref += ((const float *)p)[i];
+  for (int nt = 1; nt <= 2; nt++) {
+    TU_OK(cmx_set_num_threads(nt));
+    cmx_array s;
+    TU_OK(cmx_sum(&s, x, NULL, 0, false, NULL));
+    double got;
+    TU_OK(cmx_array_item(&got, s));
+    cr_assert(fabs(got - ref) <= 1e-3 * sqrt((double)NBIG) * 2,
+              "threads %d: %.9g want %.9g", nt, got, ref);
+    cmx_array_free(s);
+  }
+  cmx_array_free(x);
+  cmx_array_free(w);
+}
+
+/* ---- application threads ---------------------------------------------- */
+struct job {
+  cmx_array x;      /* shared input, written by main before start */
+  cmx_array shared; /* shared lazy node or NULL */
+  int id, iters;
+  int rc;           /* first failure: status, or 1 for a wrong value */
+  char why[160];
+};
+
+static void *worker(void *arg) {
+  struct job *j = arg;
+  for (int it = 0; it < j->iters && j->rc == 0; it++) {
+    float k = (float)(j->id + 1 + it);
+    cmx_array kk, m, s, e = NULL;
+    int rc = cmx_full(&kk, NULL, 0, k, CMX_F32, NULL);
+    if (!rc) rc = cmx_multiply(&m, j->shared ? j->shared : j->x, kk, NULL);
+    int ax = 1;
+    if (!rc) rc = cmx_sum(&s, m, &ax, 1, false, NULL);
+    float got[64];
+    if (!rc) rc = cmx_array_read(s, got, sizeof got);
+    if (rc) {
+      j->rc = rc;
+      snprintf(j->why, sizeof j->why, "thread %d: %s", j->id, cmx_last_error());
+      break;
+    }
+    /* Row i of x is i + c/64 for c < 64 (or exp of that, shared). */
+    for (int i = 0; i < 64; i++) {
+      double ref = 0;
+      for (int c = 0; c < 64; c++) {
+        double v = i + c / 64.0;
+        ref += (double)k * (j->shared ? (float)exp(v / 64) : v);
+      }
+      if (fabs(got[i] - ref) > 1e-5 * fabs(ref) + 1e-4) {
+        j->rc = 1;
+        snprintf(j->why, sizeof j->why, "thread %d it %d row %d: %g want %g",
+                 j->id, it, i, got[i], ref);
+        break;
+      }
+    }
+    cmx_array_free(e);
+    cmx_array_free(s);
+    cmx_array_free(m);
+    cmx_array_free(kk);
+  }
+  return NULL;
+}
+
+static void run_workers(int with_shared_lazy) {
+  float v[64 * 64];
+  for (int i = 0; i < 64; i++)
+    for (int c = 0; c < 64; c++) v[i * 64 + c] = (float)i + (float)c / 64.0f;
+  int64_t sh[2] = {64, 64};
+  cmx_array x, shared = NULL, scaled, div;
+  TU_OK(cmx_array_from_data(&x, v, CMX_F32, sh, 2));
+  if (with_shared_lazy) { /* exp(x / 64), not evaluated before the threads */
+    TU_OK(cmx_full(&div, NULL, 0, 64.0, CMX_F32, NULL));
+    TU_OK(cmx_divide(&scaled, x, div, NULL));
+    TU_OK(cmx_exp(&shared, scaled, NULL));
+    cmx_array_free(scaled);
+    cmx_array_free(div);
+    if (!getenv("CMX_EAGER")) cr_assert_eq(cmx_array_is_evaluated(shared), 0);
+  }
+  struct job jobs[4];
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++) {
+    jobs[i] = (struct job){x, shared, i, 25, 0, ""};
+    pthread_create(&th[i], NULL, worker, &jobs[i]);
+  }
+  for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+  for (int i = 0; i < 4; i++)
+    cr_assert_eq(jobs[i].rc, 0, "%s (rc %d)", jobs[i].why, jobs[i].rc);
+  cmx_array_free(shared);
+  cmx_array_free(x);
+}
+
+Test(threads, four_pthreads_share_an_evaluated_input) { run_workers(0); }
+Test(threads, four_pthreads_share_a_lazy_node) { run_workers(1); }
+
+struct handoff {
+  cmx_stream s;
+  int rc;
+  double sum;
+  char why[160];
+};
+static void *make_stream(void *arg) {
+  struct handoff *h = arg;
+  cmx_stream_config cfg = {2, NULL, 0};
+  h->rc = cmx_stream_new(&h->s, &cfg);
+  return NULL;
+}
+static void *use_and_free_stream(void *arg) {
+  struct handoff *h = arg;
+  cmx_array a, b, s;
+  int rc = cmx_arange(&a, 0, 5000, 1, CMX_F64, h->s);
+  if (!rc) rc = cmx_sqrt(&b, a, h->s);
+  if (!rc) rc = cmx_sum(&s, b, NULL, 0, false, h->s);
+  if (!rc) rc = cmx_array_item(&h->sum, s);
+  if (!rc) rc = cmx_stream_synchronize(h->s);
+  if (!rc) {
+    cmx_array_free(s);
+    cmx_array_free(b);
+    cmx_array_free(a);
+    rc = cmx_stream_free_checked(h->s);
+  }
+  h->rc = rc;
+  if (rc) snprintf(h->why, sizeof h->why, "%s", cmx_last_error());
+  return NULL;
+}
+
+Test(threads, stream_made_on_one_thread_used_and_freed_on_another) {
+  struct handoff h = {NULL, 0, 0, ""};
+  pthread_t t1, t2;
+  pthread_create(&t1, NULL, make_stream, &h);
+  pthread_join(t1, NULL);
+  cr_assert_eq(h.rc, CMX_OK);
+  pthread_create(&t2, NULL, use_and_free_stream, &h);
+  pthread_join(t2, NULL);
+  cr_assert_eq(h.rc, CMX_OK, "%d %s", h.rc, h.why);
+  double ref = 0;
+  for (int i = 0; i < 5000; i++) ref += sqrt((double)i);
+  cr_assert(fabs(h.sum - ref) <= 1e-10 * ref, "%.17g want %.17g", h.sum, ref);
+  TU_FAILS(CMX_ESTATE, "cmx_stream_free_checked", cmx_stream_free_checked(h.s));
+}
+
+Test(threads, called_from_inside_omp_parallel) {
+  int bad[2] = {0, 0}, ran[2] = {0, 0};
+  double got[2] = {0, 0};
+#pragma omp parallel num_threads(2)
+  {
+    int t = omp_get_thread_num();
+    ran[t] = 1;
+    for (int it = 0; it < 10 && !bad[t]; it++) {
+      cmx_array a, b, s;
+      int rc = cmx_arange(&a, 0, 10000 + t, 1, CMX_F32, NULL);
+      if (!rc) rc = cmx_square(&b, a, NULL);
+      if (!rc) rc = cmx_sum(&s, b, NULL, 0, false, NULL);
+      if (!rc) rc = cmx_array_item(&got[t], s);
+      if (rc) bad[t] = rc;
+      if (!rc) {
+        double n = 10000 + t, ref = (n - 1) * n * (2 * n - 1) / 6;
+        if (fabs(got[t] - ref) > 1e-5 * ref) bad[t] = 1;
+        cmx_array_free(s);
+        cmx_array_free(b);
+        cmx_array_free(a);
+      }
+    }
+  }
+  for (int t = 0; t < 2; t++)
+    if (ran[t])
+      cr_assert_eq(bad[t], 0, "omp thread %d: %d (sum %.9g) %s", t, bad[t],
+                   got[t], cmx_last_error());
+}
+
+struct own_default {
+  int rc, same_as_main;
+  cmx_stream main_default, mine;
+  char err[160];
+};
+static void *own_default_stream(void *arg) {
+  struct own_default *o = arg;
+  o->same_as_main = cmx_default_stream() == o->main_default;
+  int rc = cmx_stream_new(&o->mine, NULL);
+  if (!rc) rc = cmx_set_default_stream(o->mine);
+  cmx_array y;
+  cmx_exp(&y, NULL, NULL); /* an error on this thread only */
+  snprintf(o->err, sizeof o->err, "%s", cmx_last_error());
+  cmx_array a;
+  double d = 0;
+  if (!rc) rc = cmx_full(&a, NULL, 0, 3, CMX_I32, NULL);
+  if (!rc) rc = cmx_array_item(&d, a);
+  if (!rc && d != 3) rc = 1;
+  if (!rc) cmx_array_free(a);
+  if (!rc) rc = cmx_set_default_stream(NULL);
+  if (!rc) rc = cmx_stream_free_checked(o->mine);
+  o->rc = rc;
+  return NULL;
+}
+
+Test(threads, default_stream_and_last_error_are_per_thread) {
+  cmx_array y;
+  TU_FAILS(CMX_EINVAL, "cmx_sum", cmx_sum(&y, NULL, NULL, 0, false, NULL));
+  struct own_default o = {0, 0, cmx_default_stream(), NULL, ""};
+  pthread_t th;
+  pthread_create(&th, NULL, own_default_stream, &o);
+  pthread_join(th, NULL);
+  cr_assert_eq(o.rc, CMX_OK);
+  cr_assert(o.same_as_main, "a new thread starts on the process default");
+  cr_assert(strstr(o.err, "cmx_exp"), "other thread's error: '%s'", o.err);
+  cr_assert(strstr(cmx_last_error(), "cmx_sum"), "main's error replaced: '%s'",
+            cmx_last_error());
+  cr_assert_eq(cmx_default_stream(), o.main_default);
+}
