@@ -54,6 +54,33 @@ static void wait_done(cmx_array a) {
   atomic_fetch_sub(&g_waiters, 1);
 }
 
+/* The op each thread is running, and the last one any thread started, for
+ * the crash handler's report. */
+static _Thread_local const char *tls_op;
+static _Atomic(const char *) g_last_op;
+const char *cmx_running_op(void) {
+  return tls_op ? tls_op : atomic_load_explicit(&g_last_op,
+                                                memory_order_relaxed);
+}
+
+void cmx_graph_fork_prepare(void) {
+  pthread_mutex_lock(&g_sched);
+  cmx_sched_fork_prepare();
+  pthread_mutex_lock(&g_done_mu);
+}
+void cmx_graph_fork_parent(void) {
+  pthread_mutex_unlock(&g_done_mu);
+  cmx_sched_fork_parent();
+  pthread_mutex_unlock(&g_sched);
+}
+void cmx_graph_fork_child(void) {
+  pthread_mutex_init(&g_done_mu, NULL);
+  pthread_cond_init(&g_done_cv, NULL);
+  atomic_store(&g_waiters, 0);
+  cmx_sched_fork_child();
+  pthread_mutex_init(&g_sched, NULL);
+}
+
 static void set_failure(cmx_array a, int status, const char *msg) {
   a->status = status;
   a->msg = strdup(msg ? msg : "");
@@ -70,7 +97,11 @@ void cmx_node_run(cmx_array a, int nthreads) {
     }
   }
   if (!status && cmx_op_eval[a->op]) {
+    const char *prev = tls_op;
+    tls_op = cmx_op_name[a->op];
+    atomic_store_explicit(&g_last_op, tls_op, memory_order_relaxed);
     status = cmx_op_eval[a->op](a, nthreads);
+    tls_op = prev;
     if (status) set_failure(a, status, cmx_last_error());
   }
   /* Drop the graph edges: inputs may now be freed. */
@@ -243,10 +274,13 @@ static int eval_impl(const cmx_array *arrays, size_t n, int wait,
   }
   pthread_mutex_unlock(&g_sched);
   if (inline_run) {
+    /* The caller's floating-point mode is restored afterwards. */
+    unsigned fp = cmx_fp_mode_enter();
     for (long i = 0; i < cnt; i++) {
       cmx_node_run(order[i], 1);
       cmx_array_free(order[i]);
     }
+    cmx_fp_mode_leave(fp);
   }
   free(order);
   if (!wait) return CMX_OK;

@@ -127,6 +127,16 @@ void cmx_node_run(cmx_array a, int nthreads);
 /* 1 when the thread is in eager mode (env, thread or stream flag). */
 int cmx_eager_for(cmx_stream s);
 
+/* ---- fork, crash reports, denormals ---- */
+void cmx_graph_fork_prepare(void);
+void cmx_graph_fork_parent(void);
+void cmx_graph_fork_child(void);
+void cmx_mem_fork_prepare(void);
+void cmx_mem_fork_parent(void);
+void cmx_mem_fork_child(void);
+/* Name of the op the calling thread (else the process) last started. */
+const char *cmx_running_op(void);
+
 /* ---- op evaluation functions, one per row of ops.def ---- */
 /* Each computes a (whose inputs are all DONE and succeeded) with up to
  * nthreads threads, and returns a status with the error message set. */

@@ -26,6 +26,14 @@ static void mem_init(void) {
   if (f && *f) g_fault_at = strtol(f, NULL, 10);
 }
 
+/* Tests: make the n-th allocation from now fail (0: none), as
+ * CMX_FAULT_ALLOC=n does at start-up. */
+void cmx_mem_inject_fault(long n) {
+  pthread_once(&g_once, mem_init);
+  atomic_store(&g_alloc_count, 0);
+  g_fault_at = n > 0 ? n : -1;
+}
+
 /* Class index and its byte size; huge sizes get no class (-1). */
 static int size_class(size_t n, size_t *bytes) {
   if (n < 64) n = 64;
@@ -213,3 +221,8 @@ void cmx_clear_cache(void) {
   trim_cache_locked(0);
   pthread_mutex_unlock(&g_mu);
 }
+
+/* fork(): hold the allocator lock across it so the child's is consistent. */
+void cmx_mem_fork_prepare(void) { pthread_mutex_lock(&g_mu); }
+void cmx_mem_fork_parent(void) { pthread_mutex_unlock(&g_mu); }
+void cmx_mem_fork_child(void) { pthread_mutex_init(&g_mu, NULL); }

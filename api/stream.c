@@ -23,10 +23,26 @@ static int env_threads(void) {
   return n > 0 ? n : 0;
 }
 
+static void fork_prepare(void) {
+  cmx_graph_fork_prepare();
+  cmx_mem_fork_prepare();
+}
+static void fork_parent(void) {
+  cmx_mem_fork_parent();
+  cmx_graph_fork_parent();
+}
+static void fork_child(void) {
+  cmx_mem_fork_child();
+  cmx_graph_fork_child();
+}
+
 static void default_init(void) {
   const char *err = NULL;
+  pthread_atfork(fork_prepare, fork_parent, fork_child);
   const char *eager = getenv("CMX_EAGER");
   g_env_eager = eager && strcmp(eager, "1") == 0;
+  const char *ftz = getenv("CMX_FTZ");
+  if (ftz && strcmp(ftz, "1") == 0) atomic_store(&cmx_sched_ftz, 1);
   g_default = cmx_sched_stream_new(env_threads(), NULL, 0, &err);
   if (g_default) g_default->is_default = 1;
 }
@@ -154,6 +170,16 @@ int cmx_get_num_threads(void) {
 int cmx_stream_num_threads(cmx_stream s) {
   if (cmx_stream_resolve(&s, "cmx_stream_num_threads")) return 0;
   return s->team.nthreads;
+}
+
+void cmx_set_ftz(bool on) {
+  process_default();
+  atomic_store(&cmx_sched_ftz, on ? 1 : 0);
+}
+
+bool cmx_get_ftz(void) {
+  process_default();
+  return atomic_load(&cmx_sched_ftz) != 0;
 }
 
 const char *cmx_version(void) { return "0.1.0"; }

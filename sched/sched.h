@@ -51,6 +51,12 @@ void cmx_parallel_for(int nthreads, size_t n, size_t align, size_t grain,
  * application thread). */
 const struct cmx_team *cmx_current_team(void);
 void cmx_set_current_team(const struct cmx_team *t);
+/* Denormal mode: cmx_sched_ftz (process scope) asks for flush-to-zero on
+ * cmx's own threads. enter applies it to the calling thread and returns the
+ * previous mode for leave (used around work run on a caller's thread). */
+extern atomic_int cmx_sched_ftz;
+unsigned cmx_fp_mode_enter(void);
+void cmx_fp_mode_leave(unsigned old);
 /* Binds the calling team thread tid to its core (once per team gen). */
 void cmx_team_bind(const struct cmx_team *t, int tid);
 
@@ -79,7 +85,7 @@ struct cmx_stream_s {
   int is_default;
   int first_status;          /* first failure since last synchronize */
   char *first_msg;
-  struct cmx_stream_s *dead_next; /* list of freed shells */
+  struct cmx_stream_s *next_all; /* registry of every stream made */
 };
 #define CMX_STREAM_MAGIC 0xc5717eabu
 #define CMX_STREAM_DEAD 0xdeadc5u
@@ -99,6 +105,10 @@ void cmx_sched_drain(struct cmx_stream_s *s);
 void cmx_sched_stream_destroy(struct cmx_stream_s *s);
 /* Changes a stream's team size (between 1 and its cores). */
 void cmx_sched_set_threads(struct cmx_stream_s *s, int n);
+/* fork() support, called by api/'s pthread_atfork handlers. */
+void cmx_sched_fork_prepare(void);
+void cmx_sched_fork_parent(void);
+void cmx_sched_fork_child(void);
 /* 1 when the calling thread is s's worker. */
 int cmx_sched_on_worker(const struct cmx_stream_s *s);
 

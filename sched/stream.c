@@ -10,8 +10,10 @@
 #include "sched.h"
 
 static _Thread_local const struct cmx_stream_s *tls_worker_of;
-static pthread_mutex_t g_dead_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct cmx_stream_s *g_dead;
+/* Every stream ever made, live or freed (freed shells stay, see destroy),
+ * so fork handling can reach the live ones. */
+static pthread_mutex_t g_reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct cmx_stream_s *g_all;
 
 int cmx_sched_on_worker(const struct cmx_stream_s *s) {
   return tls_worker_of == s;
@@ -60,6 +62,10 @@ struct cmx_stream_s *cmx_sched_stream_new(int n_threads, const char *cpus,
   s->flags = flags;
   s->magic = CMX_STREAM_MAGIC;
   atomic_store(&s->gen, 1);
+  pthread_mutex_lock(&g_reg_mu);
+  s->next_all = g_all;
+  g_all = s;
+  pthread_mutex_unlock(&g_reg_mu);
   return s;
 }
 
@@ -92,6 +98,7 @@ static void *worker_main(void *arg) {
     s->qlen--;
     int nt = s->team.nthreads;
     pthread_mutex_unlock(&s->mu);
+    cmx_fp_mode_enter();
     t.run(t.ctx, nt);
     pthread_mutex_lock(&s->mu);
     if (atomic_fetch_sub(&s->pending, 1) == 1)
@@ -178,10 +185,39 @@ void cmx_sched_stream_destroy(struct cmx_stream_s *s) {
   s->q = NULL;
   free(s->first_msg);
   s->first_msg = NULL;
-  pthread_mutex_lock(&g_dead_mu);
-  s->dead_next = g_dead;
-  g_dead = s;
-  pthread_mutex_unlock(&g_dead_mu);
+}
+
+/* fork(): the prepare step drains every live stream and holds its lock, so
+ * the child inherits empty queues and consistent locks; the child has none
+ * of the parent's threads, so its streams start their workers (and
+ * libgomp its pools) afresh on first use. */
+void cmx_sched_fork_prepare(void) {
+  pthread_mutex_lock(&g_reg_mu);
+  for (struct cmx_stream_s *s = g_all; s; s = s->next_all)
+    if (s->magic == CMX_STREAM_MAGIC) {
+      cmx_sched_drain(s);
+      pthread_mutex_lock(&s->mu);
+    }
+}
+
+void cmx_sched_fork_parent(void) {
+  for (struct cmx_stream_s *s = g_all; s; s = s->next_all)
+    if (s->magic == CMX_STREAM_MAGIC) pthread_mutex_unlock(&s->mu);
+  pthread_mutex_unlock(&g_reg_mu);
+}
+
+void cmx_sched_fork_child(void) {
+  for (struct cmx_stream_s *s = g_all; s; s = s->next_all)
+    if (s->magic == CMX_STREAM_MAGIC) {
+      pthread_mutex_init(&s->mu, NULL);
+      pthread_cond_init(&s->cv_work, NULL);
+      pthread_cond_init(&s->cv_idle, NULL);
+      s->running = 0;
+      s->stop = 0;
+      atomic_store(&s->worker_sleeping, 0);
+      s->team.gen++;
+    }
+  pthread_mutex_init(&g_reg_mu, NULL);
 }
 
 void cmx_sched_set_threads(struct cmx_stream_s *s, int n) {

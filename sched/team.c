@@ -5,6 +5,9 @@
  * every region names its thread count explicitly. */
 #include <omp.h>
 #include <time.h>
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
 
 #include "sched.h"
 
@@ -14,6 +17,40 @@ static _Thread_local const struct cmx_team *tls_team;
 static _Thread_local const struct cmx_team *tls_bound_team;
 static _Thread_local unsigned tls_bound_gen;
 static _Thread_local int tls_bound_tid = -1;
+
+atomic_int cmx_sched_ftz;
+
+unsigned cmx_fp_mode_enter(void) {
+#if defined(__x86_64__)
+  unsigned old = _mm_getcsr();
+  /* FTZ (bit 15) and DAZ (bit 6) on cmx threads only when asked. */
+  unsigned want = atomic_load_explicit(&cmx_sched_ftz, memory_order_relaxed)
+                      ? old | 0x8040u : old & ~0x8040u;
+  if (want != old) _mm_setcsr(want);
+  return old;
+#elif defined(__aarch64__)
+  unsigned long old;
+  __asm__ __volatile__("mrs %0, fpcr" : "=r"(old));
+  unsigned long want = atomic_load_explicit(&cmx_sched_ftz,
+                                            memory_order_relaxed)
+                           ? old | (1ul << 24) : old & ~(1ul << 24);
+  if (want != old) __asm__ __volatile__("msr fpcr, %0" : : "r"(want));
+  return (unsigned)old;
+#else
+  return 0;
+#endif
+}
+
+void cmx_fp_mode_leave(unsigned old) {
+#if defined(__x86_64__)
+  if (_mm_getcsr() != old) _mm_setcsr(old);
+#elif defined(__aarch64__)
+  unsigned long v = old;
+  __asm__ __volatile__("msr fpcr, %0" : : "r"(v));
+#else
+  (void)old;
+#endif
+}
 
 const struct cmx_team *cmx_current_team(void) { return tls_team; }
 void cmx_set_current_team(const struct cmx_team *t) { tls_team = t; }
@@ -52,6 +89,7 @@ void cmx_parallel_for(int nthreads, size_t n, size_t align, size_t grain,
   {
     int tid = omp_get_thread_num(), got = omp_get_num_threads();
     cmx_team_bind(team, tid);
+    if (tid) cmx_fp_mode_enter(); /* team threads are cmx's own */
     size_t b, e;
     cmx_range(tid, got, n, align, &b, &e);
     if (b < e) fn(ctx, b, e);

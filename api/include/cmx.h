@@ -45,6 +45,12 @@ CMX_API const char *cmx_last_error(void);
  * that returns it, after the thread's last error is set. NULL: none. */
 typedef void (*cmx_error_handler)(int status, const char *msg, void *ctx);
 CMX_API void cmx_set_error_handler(cmx_error_handler h, void *ctx);
+/* Opt-in (process scope), idempotent: on SIGSEGV, SIGBUS, SIGABRT or SIGILL
+ * prints the op being executed and the thread's last cmx error to stderr
+ * (async-signal-safe writes only), then hands the signal to the disposition
+ * installed before (its handler runs, or the default action kills the
+ * process with the original signal). */
+CMX_API int cmx_install_crash_handler(void);
 
 /* ---- Arrays ----------------------------------------------------------- */
 typedef enum {
@@ -275,6 +281,11 @@ CMX_API int cmx_stream_num_threads(cmx_stream s);
 /* Eager mode for the calling thread (thread scope), in addition to
  * CMX_EAGER=1 (process) and CMX_STREAM_EAGER (stream). */
 CMX_API void cmx_set_eager(bool on);
+/* Flush-to-zero and denormals-are-zero on cmx's worker and team threads
+ * only (process scope; CMX_FTZ=1 at start-up). Work cmx runs on a caller's
+ * thread uses it too and restores the caller's mode after. Default: IEEE. */
+CMX_API void cmx_set_ftz(bool on);
+CMX_API bool cmx_get_ftz(void);
 /* The instruction set in use: "avx512", "avx2", "neon", "generic". */
 CMX_API const char *cmx_isa(void);
 /* Switches the kernel level for the whole process ("generic", "avx2",
