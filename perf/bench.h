@@ -1,0 +1,132 @@
+/* cmx-bench: shared declarations of the microbenchmark harness.
+ * Every measurement becomes one row (median time, rate, ratio to a peak
+ * measured in the same run, target and verdict); main.c prints the rows as a
+ * table and as JSON. Peaks are indexed by thread count and by size tier so
+ * that each op is compared with the bandwidth of the same cache level. */
+#ifndef CMX_PERF_BENCH_H
+#define CMX_PERF_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BENCH_MAX_THREADS 64
+#define BENCH_MAX_ROWS 1024
+
+/* Size tiers of the deck: 4K elements, 64K (256 KB of f32: L2), 16M. */
+enum bench_tier { TIER_SMALL, TIER_L2, TIER_BIG, TIER_COUNT };
+
+struct bench_opts {
+  int quick;                      /* --quick: fewer reps, less memory */
+  int no_peaks;                   /* --no-peaks: skip FMA and STREAM */
+  const char *filter;             /* --filter SUBSTR or NULL */
+  const char *json;               /* --json FILE or NULL */
+  int threads[BENCH_MAX_THREADS]; /* --threads LIST */
+  int nthreads;                   /* entries in threads[] */
+  int mem_mb;                     /* --mem-mb: STREAM arrays in total */
+  double row_budget_s;            /* time spent per op row */
+  int min_reps, max_reps;         /* repetitions per op row */
+  const char *argv0;              /* to find perf/torch_peer.py */
+};
+
+/* Same-run peaks; 0 where not measured. [t] is the thread count. */
+struct bench_peaks {
+  double fma_f32[BENCH_MAX_THREADS + 1]; /* GFLOP/s */
+  double fma_f64[BENCH_MAX_THREADS + 1];
+  double bf16[BENCH_MAX_THREADS + 1];             /* vdpbf16ps, GFLOP/s */
+  double copy[TIER_COUNT][BENCH_MAX_THREADS + 1]; /* GB/s */
+  double triad[TIER_COUNT][BENCH_MAX_THREADS + 1];
+  double read[TIER_COUNT][BENCH_MAX_THREADS + 1];
+  double copy_nt[BENCH_MAX_THREADS + 1];  /* big tier only */
+  double triad_nt[BENCH_MAX_THREADS + 1]; /* big tier only */
+  const char *fma_isa;                    /* "avx512", ... */
+};
+
+enum bench_unit { UNIT_GBPS, UNIT_GFLOPS, UNIT_US, UNIT_X };
+
+struct bench_row {
+  char family[16]; /* "peak", "stream", "binary", "latency", ... */
+  char name[40];   /* "exp", "sum axis=-1", ... */
+  char shape[24];  /* "4096x4096", "16M", ... */
+  int threads;
+  double median_s; /* median time of one repetition */
+  double rate;     /* in unit */
+  enum bench_unit unit;
+  double ratio;    /* rate / same-run peak; < 0: none */
+  char ref[16];    /* what ratio divides by: "triad", "copy", "fma" */
+  char target[16]; /* ">=85%", "<=1us", "" */
+  int pass;        /* 1 PASS, 0 MISS, -1 no target, -2 error */
+  char note[96];   /* peer figures or the error message */
+};
+
+extern struct bench_opts g_opts;
+extern struct bench_peaks g_peaks;
+
+/* Rows (main.c). bench_add_row copies r and returns the stored row. */
+struct bench_row *bench_add_row(const struct bench_row *r);
+struct bench_row *bench_rows(int *n);
+
+/* Progress (main.c): bench_step returns 1 when label passes --filter and
+ * then prints "[i/total] label ..." to stderr; bench_progress prints
+ * whatever the filter (peaks); bench_wants only tests the filter. */
+int bench_wants(const char *label);
+int bench_step(const char *label);
+int bench_progress(const char *label);
+void bench_add_total(int steps);
+
+/* Timing helpers (main.c). */
+double bench_now(void);                /* seconds, monotonic */
+double bench_median(double *v, int n); /* sorts v */
+/* Repetitions for a row whose one run took est seconds: the row budget
+ * over est within [min_reps, max_reps]; rows slower than the budget get
+ * fewer (at least 1) so that no row takes more than about 4 budgets. */
+int bench_reps(double est);
+const char *bench_tier_shape(enum bench_tier t);
+
+/* Modules, in the order main.c runs them. *_steps counts progress steps. */
+int peak_steps(void);
+void peak_run(void);
+int stream_steps(void);
+void stream_run(void);
+int ops_steps(void);
+void ops_run(void);
+void ops_speedups(void);
+int matmul_steps(void);
+void matmul_run(void);
+int ukr_steps(void);
+void ukr_run(void);
+int latency_steps(void);
+void latency_run(void);
+int torch_steps(void);
+void torch_run(void);
+
+/* FMA probes (peak-avx2.c, peak-avx512.c): run iters iterations of 12
+ * independent chains; return a value that depends on every chain. */
+float bench_fma_f32__avx2(long iters);
+double bench_fma_f64__avx2(long iters);
+float bench_fma_f32__avx512(long iters);
+double bench_fma_f64__avx512(long iters);
+float bench_dpbf16__avx512(long iters);
+/* Flops per iteration of each probe. */
+#define BENCH_FMA_F32_AVX2_FLOPS (12 * 8 * 2)
+#define BENCH_FMA_F64_AVX2_FLOPS (12 * 4 * 2)
+#define BENCH_FMA_F32_AVX512_FLOPS (12 * 16 * 2)
+#define BENCH_FMA_F64_AVX512_FLOPS (12 * 8 * 2)
+#define BENCH_DPBF16_AVX512_FLOPS (12 * 32 * 2)
+
+/* STREAM kernels on [0, n) (stream-avx2.c, stream-avx512.c; portable ones
+ * in stream.c). Pointers 64-byte aligned, n a multiple of 16. The _nt
+ * variants store with non-temporal hints and end with an sfence. */
+struct bench_stream_kernels {
+  const char *isa;
+  void (*copy)(float *restrict dst, const float *restrict src, size_t n);
+  void (*copy_nt)(float *restrict dst, const float *restrict src, size_t n);
+  void (*triad)(float *restrict a, const float *restrict b,
+                const float *restrict c, float s, size_t n);
+  void (*triad_nt)(float *restrict a, const float *restrict b,
+                   const float *restrict c, float s, size_t n);
+  float (*read)(const float *restrict a, size_t n);
+};
+void bench_stream_kernels__avx2(struct bench_stream_kernels *k);
+void bench_stream_kernels__avx512(struct bench_stream_kernels *k);
+
+#endif

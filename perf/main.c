@@ -1,0 +1,325 @@
+/* cmx-bench entry point: options, progress lines, the row store, the final
+ * table on stdout and the JSON file. Runs the modules in order: peaks (FMA,
+ * STREAM) first, because every later row is a ratio to them, then the op
+ * deck, matmul with peers, tiny-op latency and the 2-thread speedups.
+ * Exit status: 0, or 1 when some row failed with a cmx error. */
+#include <cmx.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+
+struct bench_opts g_opts;
+struct bench_peaks g_peaks;
+
+static struct bench_row g_rows[BENCH_MAX_ROWS];
+static int g_nrows;
+static int g_step, g_total;
+static int g_pending; /* rows added since the last progress line */
+
+struct bench_row *bench_add_row(const struct bench_row *r) {
+  if (g_nrows == BENCH_MAX_ROWS) {
+    fprintf(stderr, "cmx-bench: more than %d rows, dropping %s\n",
+            BENCH_MAX_ROWS, r->name);
+    return NULL;
+  }
+  g_rows[g_nrows] = *r;
+  if (g_step) {
+    static const char *u[] = {"GB/s", "GFLOP/s", "us", "x"};
+    if (r->pass == -2)
+      fprintf(stderr, "%s%s ERR", g_pending ? ", " : " ", r->name);
+    else
+      fprintf(stderr, "%s%.2f %s%s", g_pending ? ", " : " ", r->rate,
+              u[r->unit], r->pass == 0 ? " MISS" : "");
+    g_pending = 1;
+  }
+  return &g_rows[g_nrows++];
+}
+
+struct bench_row *bench_rows(int *n) {
+  *n = g_nrows;
+  return g_rows;
+}
+
+int bench_wants(const char *label) {
+  return !g_opts.filter || strstr(label, g_opts.filter) != NULL;
+}
+
+int bench_step(const char *label) {
+  return bench_wants(label) && bench_progress(label);
+}
+
+int bench_progress(const char *label) {
+  g_step++;
+  fprintf(stderr, "%s[%d/%d] %s ...", g_pending || g_step > 1 ? "\n" : "",
+          g_step, g_total > g_step ? g_total : g_step, label);
+  g_pending = 0;
+  return 1;
+}
+
+void bench_add_total(int steps) { g_total += steps; }
+
+double bench_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+double bench_median(double *v, int n) {
+  if (n <= 0)
+    return 0.0;
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int bench_reps(double est) {
+  double budget = g_opts.row_budget_s;
+  if (est * g_opts.min_reps > 4 * budget) {
+    int r = (int)(4 * budget / est);
+    return r < 1 ? 1 : r;
+  }
+  double reps = budget / (est + 1e-7);
+  if (reps < g_opts.min_reps)
+    return g_opts.min_reps;
+  return reps > g_opts.max_reps ? g_opts.max_reps : (int)reps;
+}
+
+const char *bench_tier_shape(enum bench_tier t) {
+  static const char *names[TIER_COUNT] = {"64x64", "256x256", "4096x4096"};
+  return names[t];
+}
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: cmx-bench [--quick] [--filter SUBSTR] [--threads 1,2]\n"
+          "                 [--mem-mb N] [--json FILE] [--no-peaks] [--reps N]\n"
+          "  --quick     fewer repetitions and less STREAM memory (< 30 s)\n"
+          "  --filter    only rows whose label contains SUBSTR (peaks and\n"
+          "              STREAM always run: ratios need them)\n"
+          "  --threads   thread counts to run (default 1 and the team size)\n"
+          "  --mem-mb    STREAM arrays in total, MiB (default 256)\n"
+          "  --json      also write every row to FILE\n"
+          "  --no-peaks  skip the FMA and STREAM probes (no ratios; for\n"
+          "              profiling under perf or valgrind)\n"
+          "  --reps N    exactly N timed repetitions per op row (profiling)\n");
+}
+
+static int parse_threads(const char *s) {
+  g_opts.nthreads = 0;
+  while (*s && g_opts.nthreads < BENCH_MAX_THREADS) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || v < 1 || v > BENCH_MAX_THREADS)
+      return -1;
+    g_opts.threads[g_opts.nthreads++] = (int)v;
+    s = *end == ',' ? end + 1 : end;
+    if (*end && *end != ',')
+      return -1;
+  }
+  return g_opts.nthreads > 0 ? 0 : -1;
+}
+
+static int parse_args(int argc, char **argv) {
+  const char *threads = NULL;
+  int reps = 0;
+  g_opts.mem_mb = 0;
+  g_opts.argv0 = argv[0];
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    int more = i + 1 < argc;
+    if (!strcmp(a, "--quick")) {
+      g_opts.quick = 1;
+    } else if (!strcmp(a, "--filter") && more) {
+      g_opts.filter = argv[++i];
+    } else if (!strcmp(a, "--reps") && more) {
+      reps = atoi(argv[++i]);
+      if (reps < 1) return -1;
+    } else if (!strcmp(a, "--no-peaks")) {
+      g_opts.no_peaks = 1;
+    } else if (!strcmp(a, "--json") && more) {
+      g_opts.json = argv[++i];
+    } else if (!strcmp(a, "--threads") && more) {
+      threads = argv[++i];
+    } else if (!strcmp(a, "--mem-mb") && more) {
+      g_opts.mem_mb = atoi(argv[++i]);
+      if (g_opts.mem_mb < 3)
+        return -1;
+    } else {
+      return -1;
+    }
+  }
+  if (threads) {
+    if (parse_threads(threads))
+      return -1;
+  } else {
+    int n = cmx_get_num_threads();
+    g_opts.threads[0] = 1;
+    g_opts.nthreads = 1;
+    if (n > 1)
+      g_opts.threads[g_opts.nthreads++] = n;
+  }
+  if (!g_opts.mem_mb)
+    g_opts.mem_mb = g_opts.quick ? 96 : 256;
+  g_opts.row_budget_s = g_opts.quick ? 0.03 : 0.25;
+  g_opts.min_reps = g_opts.quick ? 3 : 7;
+  g_opts.max_reps = g_opts.quick ? 400 : 4000;
+  if (reps) {
+    g_opts.min_reps = g_opts.max_reps = reps < 4000 ? reps : 4000;
+    g_opts.row_budget_s = 1e30; /* never cut a forced count short */
+  }
+  return 0;
+}
+
+static const char *unit_name(enum bench_unit u) {
+  static const char *n[] = {"GB/s", "GFLOP/s", "us", "x"};
+  return n[u];
+}
+
+static const char *verdict(int pass) {
+  return pass == 1 ? "PASS" : pass == 0 ? "MISS" : pass == -2 ? "ERR" : "";
+}
+
+static void fmt_time(char *buf, size_t n, double s) {
+  if (s <= 0)
+    snprintf(buf, n, "-");
+  else if (s < 1e-3)
+    snprintf(buf, n, "%.2f us", s * 1e6);
+  else
+    snprintf(buf, n, "%.3f ms", s * 1e3);
+}
+
+static void print_table(void) {
+  printf("\n%-8s %-26s %-10s %3s %11s %15s %7s %-7s %-7s %-4s %s\n", "family",
+         "name", "shape", "thr", "median", "rate", "ratio", "vs", "target",
+         "res", "note");
+  const char *last = "";
+  for (int i = 0; i < g_nrows; i++) {
+    const struct bench_row *r = &g_rows[i];
+    char t[24], rate[24], ratio[16];
+    if (strcmp(last, r->family))
+      printf("\n");
+    last = r->family;
+    fmt_time(t, sizeof t, r->median_s);
+    if (r->pass == -2)
+      snprintf(rate, sizeof rate, "-");
+    else if (r->unit == UNIT_X)
+      snprintf(rate, sizeof rate, "%.2f x", r->rate);
+    else
+      snprintf(rate, sizeof rate, "%.2f %s", r->rate, unit_name(r->unit));
+    if (r->ratio >= 0)
+      snprintf(ratio, sizeof ratio, "%.0f%%", 100 * r->ratio);
+    else
+      snprintf(ratio, sizeof ratio, "-");
+    printf("%-8s %-26s %-10s %3d %11s %15s %7s %-7s %-7s %-4s %s\n", r->family,
+           r->name, r->shape, r->threads, t, rate, ratio,
+           r->ref[0] ? r->ref : "-", r->target[0] ? r->target : "-",
+           verdict(r->pass), r->note);
+  }
+}
+
+static void json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\')
+      fprintf(f, "\\%c", *s);
+    else if ((unsigned char)*s < 0x20)
+      fprintf(f, "\\u%04x", *s);
+    else
+      fputc(*s, f);
+  }
+  fputc('"', f);
+}
+
+static int write_json(const char *path) {
+  static const char *key[] = {"gbps", "gflops", "us", "speedup"};
+  FILE *f = fopen(path, "w");
+  if (!f)
+    return -1;
+  fprintf(f, "{\"cmx_version\": ");
+  json_string(f, cmx_version());
+  fprintf(f, ", \"isa\": ");
+  json_string(f, cmx_isa());
+  fprintf(f, ", \"quick\": %s, \"rows\": [\n", g_opts.quick ? "true" : "false");
+  for (int i = 0; i < g_nrows; i++) {
+    const struct bench_row *r = &g_rows[i];
+    fprintf(f, "  {\"family\": ");
+    json_string(f, r->family);
+    fprintf(f, ", \"name\": ");
+    json_string(f, r->name);
+    fprintf(f, ", \"shape\": ");
+    json_string(f, r->shape);
+    fprintf(f, ", \"threads\": %d, \"median_s\": %.9g, \"%s\": %.6g",
+            r->threads, r->median_s, key[r->unit], r->rate);
+    if (r->ratio >= 0)
+      fprintf(f, ", \"ratio\": %.4f, \"ref\": ", r->ratio);
+    else
+      fprintf(f, ", \"ratio\": null, \"ref\": ");
+    json_string(f, r->ref);
+    fprintf(f, ", \"target\": ");
+    json_string(f, r->target);
+    fprintf(f, ", \"pass\": %s, \"note\": ",
+            r->pass == 1   ? "true"
+            : r->pass == 0 ? "false"
+                           : "null");
+    json_string(f, r->note);
+    fprintf(f, "}%s\n", i + 1 < g_nrows ? "," : "");
+  }
+  fprintf(f, "]}\n");
+  return fclose(f);
+}
+
+int main(int argc, char **argv) {
+  if (parse_args(argc, argv)) {
+    usage();
+    return 2;
+  }
+  fprintf(stderr, "cmx-bench: cmx %s, isa %s, team %d, threads", cmx_version(),
+          cmx_isa(), cmx_get_num_threads());
+  for (int i = 0; i < g_opts.nthreads; i++)
+    fprintf(stderr, "%s%d", i ? "," : " ", g_opts.threads[i]);
+  fprintf(stderr, "%s\n", g_opts.quick ? " (quick)" : "");
+
+  if (!g_opts.no_peaks)
+    bench_add_total(peak_steps() + stream_steps());
+  bench_add_total(ops_steps() + ukr_steps() + matmul_steps() + latency_steps() +
+                  torch_steps());
+  double t0 = bench_now();
+  if (!g_opts.no_peaks) {
+    peak_run();
+    stream_run();
+  }
+  ops_run();
+  ukr_run();
+  matmul_run();
+  torch_run();
+  latency_run();
+  if (g_step)
+    fprintf(stderr, "\n");
+  g_step = 0; /* the speedup rows are no step */
+  ops_speedups();
+  cmx_set_num_threads(g_opts.threads[g_opts.nthreads - 1]);
+
+  print_table();
+  int npass = 0, nmiss = 0, nerr = 0;
+  for (int i = 0; i < g_nrows; i++) {
+    npass += g_rows[i].pass == 1;
+    nmiss += g_rows[i].pass == 0;
+    nerr += g_rows[i].pass == -2;
+  }
+  printf("\n%d rows: %d PASS, %d MISS, %d ERR; %.1f s\n", g_nrows, npass, nmiss,
+         nerr, bench_now() - t0);
+  if (g_opts.json) {
+    if (write_json(g_opts.json))
+      fprintf(stderr, "cmx-bench: cannot write %s\n", g_opts.json);
+    else
+      fprintf(stderr, "cmx-bench: wrote %s\n", g_opts.json);
+  }
+  return nerr ? 1 : 0;
+}
