@@ -133,14 +133,13 @@ static double ubound(enum cmx_vunary_op op) {
     case CMX_VUNARY_TANH: return 3;
     case CMX_VUNARY_SIGMOID: return 3;
     case CMX_VUNARY_ERF: return 3;
-    case CMX_VUNARY_GELU: return 7;
-    case CMX_VUNARY_GELU_TANH: return 12;
+    case CMX_VUNARY_GELU: return 5;
+    case CMX_VUNARY_GELU_TANH: return 4;
     case CMX_VUNARY_SILU: return 3;
     default: return 0.5;
   }
 }
-/* Domain swept densely and where random data comes from. gelu_tanh is
- * ill-conditioned below -3 (see vmath.h): checked only above. */
+/* Domain swept densely and where random data comes from. */
 static void udomain(enum cmx_vunary_op op, double *lo, double *hi) {
   *lo = -100, *hi = 100;
   switch (op) {
@@ -154,12 +153,9 @@ static void udomain(enum cmx_vunary_op op, double *lo, double *hi) {
     case CMX_VUNARY_SIGMOID: *lo = -110, *hi = 110; break;
     case CMX_VUNARY_ERF: *lo = -10, *hi = 10; break;
     case CMX_VUNARY_GELU: *lo = -20, *hi = 20; break;
-    case CMX_VUNARY_GELU_TANH: *lo = -3, *hi = 20; break;
+    case CMX_VUNARY_GELU_TANH: *lo = -20, *hi = 20; break;
     default: break;
   }
-}
-static int uchecked(enum cmx_vunary_op op, float x) {
-  return op != CMX_VUNARY_GELU_TANH || !(x < -3.0f) || isinf(x);
 }
 static int utranscendental(enum cmx_vunary_op op) { return ubound(op) > 0.5; }
 
@@ -187,7 +183,6 @@ static void ucheck(const struct urow *row, size_t n, const float *x,
     else
       cr_assert(ulp_err(y[i], g[i]) <= 2, "%s n=%zu x[%zu]=%a: %a, ref row %a",
                 row->name, n, i, x[i], y[i], g[i]);
-    if (!uchecked(row->op, x[i])) continue;
     double e = ulp_err(y[i], uref(row->op, x[i]));
     cr_assert(e <= bound, "%s x=%a (%g): got %a want %a (%.2f ulp > %.1f)",
               row->name, x[i], x[i], y[i], uref(row->op, x[i]), e, bound);

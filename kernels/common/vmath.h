@@ -16,15 +16,18 @@
  *   sin, cos   [-1e5, 1e5] (libm beyond)             1.52      2
  *   tanh       [-20, 20]                             2.34      3
  *   sigmoid    [-110, 110]                           2.28      3
- *   silu       [-100, 100]                           2.83      3
+ *   silu       [-100, 100]                           2.98      3
  *   erf        [-10, 10]                             2.42      3
- *   gelu       [-20, 20]                             6.82      7
- *   gelu_tanh  [-3, 20]                              11.1      12
+ *   gelu       [-20, 20]                             4.71      5
+ *   gelu_tanh  [-20, 20]                             3.12      4
  *   pow        a in [1e-30, 1e4], |b log a| < 87     4.19      5
- * gelu: the erfc tail (Numerical Recipes form, 1.1e-7 relative) dominates.
- * gelu_tanh = x sigmoid(2z), z = sqrt(2/pi)(x + 0.044715x^3): for x < 0 the
- * result is ~e^(2z), so the ~2 ulp rounding of 2z is amplified |2z|-fold;
- * unchecked below -3, where the error keeps growing (~100 ulp near -10).
+ * gelu: roundings of exp, tau, Q and the products near Phi = 1/2 (worst at
+ * |x| ~ 0.015); the erfc tail itself is 7.5e-9 relative.
+ * gelu_tanh = x sigmoid(w), w = 2z: for x < 0 the result is ~e^w, so w is
+ * carried as a double-float (an error d in w would cost |d| 2^24 ulp).
+ * sigmoid, silu, gelu, gelu_tanh, erf keep every intermediate normal (a
+ * 2^48-biased exp); only lanes whose result is itself denormal still pay
+ * Intel's ~100-cycle assist (gelu on [-20, 20]: 17% such lanes, 6x slower).
  * pow: log|a| is a double-float good to ~2^-30, so the error grows with
  * |b log a| (worst near overflow/underflow). */
 #ifndef CMX_VMATH_H
@@ -65,12 +68,10 @@ CMX_VMATH_INLINE vf cmx_vm_exp_reduce(vf x, vf *k) {
   return vf_fnmadd(*k, vf_set1(CMX_VM_LN2_LO), r);
 }
 
-/* 2^(k + bias) (1 + em1) with k in [-150, 144]: scaled in two halves so
- * results in the denormal range round once and large k overflows cleanly to
- * inf. bias = 24 keeps a tiny result normal for a caller that multiplies it
- * further (silu, gelu) and rounds into the denormals only at its end. */
-CMX_VMATH_INLINE vf cmx_vm_exp_scale(vf k, vf em1, int bias) {
-  vi n = vi_add(vf_cvt_vi(k), vi_set1(bias));
+/* 2^k (1 + em1) with k in [-150, 144]: scaled in two halves so results in
+ * the denormal range round once and large k overflows cleanly to inf. */
+CMX_VMATH_INLINE vf cmx_vm_exp_scale(vf k, vf em1) {
+  vi n = vf_cvt_vi(k);
   vi n1 = vi_sra(n, 1);
   vf s1 = cmx_vm_pow2i(n1);
   vf s2 = cmx_vm_pow2i(vi_sub(n, n1));
@@ -79,14 +80,12 @@ CMX_VMATH_INLINE vf cmx_vm_exp_scale(vf k, vf em1, int bias) {
 
 /* Clamping keeps k in range; x is the second operand of min/max so a NaN x
  * survives on x86 (minps returns its second operand), NEON and scalar. */
-CMX_VMATH_INLINE vf cmx_vm_exp_bias(vf x, int bias) {
-  float lo = -104.0f - 0.6931f * (float)bias; /* 2^-150 after the bias */
-  x = vf_max(vf_set1(lo), vf_min(vf_set1(100.0f), x));
+CMX_VMATH_INLINE vf vm_exp(vf x) {
+  x = vf_max(vf_set1(-104.0f), vf_min(vf_set1(100.0f), x));
   vf k;
   vf r = cmx_vm_exp_reduce(x, &k);
-  return cmx_vm_exp_scale(k, cmx_vm_expm1_poly(r), bias);
+  return cmx_vm_exp_scale(k, cmx_vm_expm1_poly(r));
 }
-CMX_VMATH_INLINE vf vm_exp(vf x) { return cmx_vm_exp_bias(x, 0); }
 
 /* exp(x + xlo) for |xlo| << 1 (pow feeds its double-float product here). */
 CMX_VMATH_INLINE vf cmx_vm_exp_lo(vf x, vf xlo) {
@@ -94,7 +93,7 @@ CMX_VMATH_INLINE vf cmx_vm_exp_lo(vf x, vf xlo) {
   xlo = vf_select(vf_eq(xc, x), xlo, vf_zero());
   vf k;
   vf r = vf_add(cmx_vm_exp_reduce(xc, &k), xlo);
-  return cmx_vm_exp_scale(k, cmx_vm_expm1_poly(r), 0);
+  return cmx_vm_exp_scale(k, cmx_vm_expm1_poly(r));
 }
 
 /* expm1 = 2^k expm1(r) + (2^k - 1), evaluated as 2 (t p + (t - 1/2)) with
@@ -171,65 +170,90 @@ CMX_VMATH_INLINE vf vm_log1p(vf x) {
   return vf_select(vf_eq(x, vf_zero()), x, y); /* keeps -0 */
 }
 
-/* tanh|x| = e / (e + 2), e = expm1(2|x|): no cancellation near 0. Beyond
- * 9.1 tanh rounds to 1 (and e would overflow). */
+/* tanh|x| = e / (e + 2), e = expm1(2|x|): no cancellation near 0. 2|x| is
+ * clamped at 18.4, where e + 2 rounds to e and the quotient to exactly 1, so
+ * no select is needed; the min keeps NaN and x = 0 gives 0 / 2 = 0. */
 CMX_VMATH_INLINE vf vm_tanh(vf x) {
   vf ax = vf_abs(x);
-  vf e = vm_expm1(vf_add(ax, ax));
-  vf t = vf_div(e, vf_add(e, vf_set1(2.0f)));
-  t = vf_select(vf_gt(ax, vf_set1(9.1f)), vf_set1(1.0f), t);
-  return vf_or(t, vf_and(x, vf_set1(-0.0f)));
+  vf k;
+  vf r = cmx_vm_exp_reduce(vf_min(vf_set1(18.4f), vf_add(ax, ax)), &k);
+  vf t = cmx_vm_pow2i(vi_sub(vf_cvt_vi(k), vi_set1(1)));
+  vf e = vf_fmadd(t, cmx_vm_expm1_poly(r), vf_sub(t, vf_set1(0.5f)));
+  e = vf_add(e, e);
+  vf y = vf_div(e, vf_add(e, vf_set1(2.0f)));
+  return vf_or(y, vf_and(x, vf_set1(-0.0f)));
 }
 
-/* e = exp(-|x|) never overflows; x < 0 gives e / (1 + e), which keeps
- * denormal results down to x = -103 instead of flushing at -88. */
+/* 2^48 exp(a + alo) for a in [-120, 0]: k in [-174, 0], so one exponent-field
+ * scale stays normal. The bias keeps every intermediate normal down to the
+ * underflow of sigmoid/silu/gelu: a denormal operand or result costs ~100
+ * cycles on Intel (gelu ran 10x slower on [-20, 20] before the bias). */
+#define CMX_VM_NEG_UNBIAS 0x1p-48f
+CMX_VMATH_INLINE vf cmx_vm_exp_neg_b48(vf a, vf alo) {
+  vf k;
+  vf r = vf_add(cmx_vm_exp_reduce(a, &k), alo);
+  vf s = vi_as_vf(vi_sll(vi_add(vf_cvt_vi(k), vi_set1(127 + 48)), 23));
+  return vf_fmadd(cmx_vm_expm1_poly(r), s, s);
+}
+
+/* 2^48 sigmoid(w + wlo) for w < 0 (selected by neg), sigmoid(w) otherwise,
+ * from e = exp(-|w|): no overflow, and e / (1 + e) keeps x < 0 accurate
+ * down to underflow. inf and NaN pass the clamp (w second operand of max). */
+CMX_VMATH_INLINE vf cmx_vm_sigmoid_b48(vf w, vf wlo, vm neg) {
+  vf a = vf_max(vf_set1(-120.0f), vf_or(w, vf_set1(-0.0f)));
+  vf e48 = cmx_vm_exp_neg_b48(a, wlo);
+  vf den = vf_fmadd(e48, vf_set1(CMX_VM_NEG_UNBIAS), vf_set1(1.0f));
+  return vf_div(vf_select(neg, e48, vf_set1(1.0f)), den);
+}
+
 CMX_VMATH_INLINE vf vm_sigmoid(vf x) {
-  vf one = vf_set1(1.0f);
-  vf e = vm_exp(vf_neg(vf_abs(x)));
-  vf num = vf_select(vf_lt(x, vf_zero()), e, one);
-  return vf_div(num, vf_add(one, e));
-}
-
-/* x sigmoid(x) with e = 2^24 exp(-|x|): for x < -87 the product is denormal
- * and must round once, at the end, not in e (|x| would amplify that error).
- * x clamped at -200 (result -0) so -inf gives -0, not -inf * 0 = NaN. */
-CMX_VMATH_INLINE vf vm_silu(vf x) {
-  x = vf_max(vf_set1(-200.0f), x);
-  vf one = vf_set1(1.0f);
-  vf e24 = cmx_vm_exp_bias(vf_neg(vf_abs(x)), 24);
-  vf e = vf_mul(e24, vf_set1(0x1p-24f));
   vm neg = vf_lt(x, vf_zero());
-  vf q = vf_div(vf_select(neg, vf_mul(x, e24), x), vf_add(one, e));
-  return vf_select(neg, vf_mul(q, vf_set1(0x1p-24f)), q);
+  vf q = cmx_vm_sigmoid_b48(x, vf_zero(), neg);
+  return vf_select(neg, vf_mul(q, vf_set1(CMX_VM_NEG_UNBIAS)), q);
 }
 
-/* erfc(t) for t in [0, 14.2] with t^2 = sq_hi + sq_lo exactly:
- * erfc(t) = tau exp(-t^2 + B(tau)), tau = 1 / (1 + t/2) (Numerical Recipes'
- * erfcc, 1.1e-7 relative). -t^2 + B is summed as a double-float (TwoSum)
- * because its rounding error would be amplified by up to |t^2| ~ 100. */
-CMX_VMATH_INLINE vf cmx_vm_erfc_core(vf t, vf sq_hi, vf sq_lo, int bias) {
-  vf tau = vf_div(vf_set1(1.0f), vf_fmadd(t, vf_set1(0.5f), vf_set1(1.0f)));
-  vf b = vf_set1(0.17087277f);
-  b = vf_fmadd(b, tau, vf_set1(-0.82215223f));
-  b = vf_fmadd(b, tau, vf_set1(1.48851587f));
-  b = vf_fmadd(b, tau, vf_set1(-1.13520398f));
-  b = vf_fmadd(b, tau, vf_set1(0.27886807f));
-  b = vf_fmadd(b, tau, vf_set1(-0.18628806f));
-  b = vf_fmadd(b, tau, vf_set1(0.09678418f));
-  b = vf_fmadd(b, tau, vf_set1(0.37409196f));
-  b = vf_fmadd(b, tau, vf_set1(1.00002368f));
-  b = vf_fmadd(b, tau, vf_set1(-1.26551223f));
-  vf a = vf_neg(sq_hi);
-  vf s = vf_add(a, b);
-  vf bb = vf_sub(s, a);
-  vf err = vf_add(vf_sub(a, vf_sub(s, bb)), vf_sub(b, bb));
-  err = vf_sub(err, sq_lo);
-  vf ex = cmx_vm_exp_bias(s, bias); /* 2^bias scaled, see exp_scale */
-  return vf_mul(tau, vf_fmadd(ex, err, ex));
+/* x sigmoid(x): for x < 0, x * (2^48 sigmoid) is normal and rounds into the
+ * denormals only at the final power-of-two scale. x clamped at -120 (result
+ * -0) so -inf gives -0, not -inf * 0 = NaN. */
+CMX_VMATH_INLINE vf vm_silu(vf x) {
+  x = vf_max(vf_set1(-120.0f), x);
+  vm neg = vf_lt(x, vf_zero());
+  vf q = vf_mul(x, cmx_vm_sigmoid_b48(x, vf_zero(), neg));
+  return vf_select(neg, vf_mul(q, vf_set1(CMX_VM_NEG_UNBIAS)), q);
 }
 
-/* |x| < 1: odd polynomial (fit, 0.3 ulp); else 1 - erfc(|x|), where erfc
- * is below 0.16 so its relative error shrinks in the result. */
+/* 2^48 Phi(-a) = 2^48 erfc(a/sqrt2)/2 for a in [0, 14.5] (14.5 Phi(-14.5)
+ * underflows): exp(-a^2/2) tau Q(tau), tau = 1/(1 + 0.3a), Q a degree-9 fit
+ * of Phi(-a) e^(a^2/2) / tau (7.5e-9 relative with float coefficients: least
+ * squares on Chebyshev nodes, refit after rounding each coefficient). a^2/2
+ * is split exactly into nh + lo (fma) and lo joins the exp reduction, so the
+ * rounding of a^2/2 is not amplified up to 100-fold. One division, no
+ * erf/erfc case split. */
+CMX_VMATH_INLINE vf cmx_vm_phi_neg_b48(vf a) {
+  vf d = vf_fmadd(a, vf_set1(0.3f), vf_set1(1.0f));
+  vf dl = vf_fmadd(a, vf_set1(0.3f), vf_sub(vf_set1(1.0f), d)); /* exact */
+  vf tau = vf_div(vf_set1(1.0f), d);
+  tau = vf_fnmadd(vf_mul(tau, dl), tau, tau);
+  vf q = vf_set1(-0.0208613686f);
+  q = vf_fmadd(q, tau, vf_set1(0.113714792f));
+  q = vf_fmadd(q, tau, vf_set1(-0.23118481f));
+  q = vf_fmadd(q, tau, vf_set1(0.195687428f));
+  q = vf_fmadd(q, tau, vf_set1(-0.0826098993f));
+  q = vf_fmadd(q, tau, vf_set1(0.097828798f));
+  q = vf_fmadd(q, tau, vf_set1(0.0778274015f));
+  q = vf_fmadd(q, tau, vf_set1(0.110351957f));
+  q = vf_fmadd(q, tau, vf_set1(0.119558342f));
+  q = vf_fmadd(q, tau, vf_set1(0.119687356f));
+  vf ah = vf_mul(a, vf_set1(-0.5f));
+  vf nh = vf_mul(ah, a);
+  vf lo = vf_fnmadd(ah, a, nh); /* nh + a^2/2, exact */
+  vf e48 = cmx_vm_exp_neg_b48(nh, vf_neg(lo));
+  return vf_mul(e48, vf_mul(q, tau));
+}
+
+/* |x| < 1: odd polynomial (fit, 0.3 ulp); else 1 - erfc(|x|) =
+ * 1 - 2 Phi(-sqrt2 |x|): erfc is below 0.16 there, so its relative error
+ * (and the rounding of sqrt2 |x|) shrinks in the result; erfc(4.5) < 2^-30. */
 CMX_VMATH_INLINE vf vm_erf(vf x) {
   vf ax = vf_abs(x);
   vf z = vf_mul(x, x);
@@ -241,39 +265,50 @@ CMX_VMATH_INLINE vf vm_erf(vf x) {
   p = vf_fmadd(p, z, vf_set1(-0.3761262595653534f));
   p = vf_fmadd(p, z, vf_set1(1.1283791065216064f));
   vf small = vf_mul(x, p);
-  vf t = vf_min(vf_set1(10.0f), ax);
-  vf t2 = vf_mul(t, t);
-  vf e = cmx_vm_erfc_core(t, t2, vf_fmadd(t, t, vf_neg(t2)), 0);
-  vf big = vf_sub(vf_set1(1.0f), e);
+  vf a = vf_mul(vf_min(vf_set1(4.5f), ax), vf_set1(0x1.6a09e6p+0f));
+  vf big = vf_fnmadd(cmx_vm_phi_neg_b48(a), vf_set1(0x1p-47f), vf_set1(1.0f));
   big = vf_or(big, vf_and(x, vf_set1(-0.0f)));
   return vf_select(vf_lt(ax, vf_set1(1.0f)), small, big);
 }
 
-/* x Phi(x), Phi(x) = erfc(-x/sqrt2)/2: for x < 0 this is a small erfc with
- * no cancellation. t^2 = x^2/2 is formed from x exactly, so the rounding of
- * x/sqrt2 never reaches the exponent. Clamps: below -20 the result is -0,
- * above 20 Phi is 1. */
+/* x Phi(x) = x (1 - Phi(-|x|)) for x >= 0 (Phi(-|x|) <= 1/2: no
+ * cancellation) and x Phi(-|x|) for x < 0, that product formed biased and
+ * scaled once at the end. x clamped to [-14.5, 14.5] in the product and
+ * in Phi (beyond, the x < 0 result is -0 and Phi(x) rounds to 1), so -inf
+ * gives -0 and inf - tiny stays inf. */
 CMX_VMATH_INLINE vf vm_gelu(vf x) {
-  x = vf_max(vf_set1(-20.0f), x);
-  vf ax = vf_min(vf_set1(20.0f), vf_abs(x));
-  vf sq = vf_mul(ax, ax);
-  vf sql = vf_fmadd(ax, ax, vf_neg(sq));
-  vf e24 = cmx_vm_erfc_core(vf_mul(ax, vf_set1(0x1.6a09e6p-1f)),
-                            vf_mul(sq, vf_set1(0.5f)),
-                            vf_mul(sql, vf_set1(0.5f)), 24);
-  vf h24 = vf_mul(e24, vf_set1(0.5f)); /* 2^24 Phi(-|x|), normal */
-  vf neg = vf_mul(vf_mul(x, h24), vf_set1(0x1p-24f));
-  vf pos = vf_mul(x, vf_fnmadd(h24, vf_set1(0x1p-24f), vf_set1(1.0f)));
-  return vf_select(vf_lt(x, vf_zero()), neg, pos);
+  vf xc = vf_max(vf_set1(-14.5f), vf_min(vf_set1(14.5f), x));
+  vf h48 = cmx_vm_phi_neg_b48(vf_min(vf_set1(14.5f), vf_abs(x)));
+  vf t = vf_mul(xc, h48);
+  vm neg = vf_lt(x, vf_zero());
+  vf pos = vf_fnmadd(t, vf_set1(CMX_VM_NEG_UNBIAS), x);
+  /* x >= 0 lanes scale 0, not their tiny t: no denormal product there. */
+  vf m = vf_mul(vf_select(neg, t, vf_zero()), vf_set1(CMX_VM_NEG_UNBIAS));
+  return vf_select(neg, m, pos);
 }
 
-/* 0.5 x (1 + tanh z) = x sigmoid(2z), 2z = x (c1 + c2 x^2): no cancellation
- * for negative x. Below -20 the result is -0 (and -inf gives -0). */
+/* 0.5 x (1 + tanh z) = x sigmoid(w), w = 2z = x (c1 + c2 x^2). For x < 0 the
+ * result is ~x e^w, so an absolute error d in w costs |d| 2^24 ulp: w is
+ * carried as wh - nwl (c1, c2 split in two floats; x^2, c2 x^2, c1 + c2 x^2
+ * and x u each with their exact rounding error) and the low part joins the
+ * exp reduction (x >= 0 does not need it). Below -20 the result is -0. */
 CMX_VMATH_INLINE vf vm_gelu_tanh(vf x) {
   x = vf_max(vf_set1(-20.0f), x);
-  vf w = vf_mul(x, vf_fmadd(vf_set1(0.0713548162726f), vf_mul(x, x),
-                            vf_set1(1.5957691216057308f)));
-  return vf_mul(x, vm_sigmoid(w));
+  vf c1h = vf_set1(0x1.988454p+0f), c2h = vf_set1(0x1.2444f2p-4f);
+  vf s = vf_mul(x, x);
+  vf nsl = vf_fnmadd(x, x, s); /* s - x^2 */
+  vf p = vf_mul(c2h, s);
+  vf nl = vf_fmadd(c2h, nsl, vf_fnmadd(c2h, s, p));
+  nl = vf_fnmadd(vf_set1(0x1.49b16ap-29f), s, nl); /* p - c2 x^2 */
+  vf uh = vf_add(c1h, p);                          /* TwoSum c1h + p */
+  vf bb = vf_sub(uh, c1h);
+  vf ue = vf_add(vf_sub(c1h, vf_sub(uh, bb)), vf_sub(p, bb));
+  vf ul = vf_sub(vf_add(ue, vf_set1(-0x1.857936p-25f)), nl); /* u - uh */
+  vf wh = vf_mul(x, uh);
+  vf nwl = vf_fnmadd(x, ul, vf_fnmadd(x, uh, wh)); /* wh - w */
+  vm neg = vf_lt(x, vf_zero());
+  vf q = vf_mul(x, cmx_vm_sigmoid_b48(wh, vf_select(neg, vf_neg(nwl), vf_zero()), neg));
+  return vf_select(neg, vf_mul(q, vf_set1(CMX_VM_NEG_UNBIAS)), q);
 }
 
 /* Lanes with |x| > 1e5 (or inf) leave the 3-part Cody-Waite range: those
