@@ -18,12 +18,15 @@ struct inner {
   enum cmx_red_op op;
   const float *x;
   size_t R, ld, nb;
-  const double *stat;   /* per-row mean (var) or max (logsumexp) */
-  double *part;         /* O * nb partials */
+  double *part;         /* O * nb partials: sum, product, max, min, ... */
+  double *part2;        /* var: block M2; logsumexp: block sum of exp */
   int64_t *ipart;       /* argmax/argmin block indexes */
   const struct cmx_red_kernels *k;
 };
 
+/* One (row, block) partial. var and logsumexp take a second pass over the
+ * block while it is still in L1 (block mean / block max first), so memory
+ * is read once; blocks are merged in double by the caller. */
 static void inner_range(void *ctx, size_t b, size_t e) {
   const struct inner *c = ctx;
   for (size_t t = b; t < e; t++) {
@@ -37,12 +40,18 @@ static void inner_range(void *ctx, size_t b, size_t e) {
       case CMX_RED_PROD: c->part[t] = c->k->rinner[CMX_ROP_PROD](n, p); break;
       case CMX_RED_MAX: c->part[t] = c->k->rinner[CMX_ROP_MAX](n, p); break;
       case CMX_RED_MIN: c->part[t] = c->k->rinner[CMX_ROP_MIN](n, p); break;
-      case CMX_RED_VAR:
-        c->part[t] = c->k->rsumsqdev(n, p, (float)c->stat[row]);
+      case CMX_RED_VAR: {
+        float sum = c->k->rinner[CMX_ROP_SUM](n, p);
+        c->part[t] = sum;
+        c->part2[t] = c->k->rsumsqdev(n, p, sum / (float)n);
         break;
-      case CMX_RED_LOGSUMEXP:
-        c->part[t] = c->k->rsumexp(n, p, (float)c->stat[row]);
+      }
+      case CMX_RED_LOGSUMEXP: {
+        float m = c->k->rinner[CMX_ROP_MAX](n, p);
+        c->part[t] = m;
+        c->part2[t] = isfinite(m) ? c->k->rsumexp(n, p, m) : 0.0;
         break;
+      }
       case CMX_RED_ARGMAX: case CMX_RED_ARGMIN: {
         size_t i = (c->op == CMX_RED_ARGMAX ? c->k->rargmax : c->k->rargmin)(n, p);
         c->part[t] = p[i];
@@ -68,73 +77,71 @@ static double combine(enum cmx_red_op op, const double *p, size_t nb) {
   return r;
 }
 
-static int run_pass(struct inner *c, size_t O, int nthreads) {
-  size_t n = O * c->nb;
-  /* Split only when each thread gets at least ~4 blocks of work. */
-  cmx_parallel_for(nthreads, n, 1, 4, inner_range, c);
-  return 0;
+/* Chan et al.'s merge of block (count, sum, M2) into the row variance. */
+static double merge_var(const double *sum, const double *m2, size_t nb,
+                        size_t R) {
+  double total = 0, acc = 0;
+  for (size_t b = 0; b < nb; b++) total += sum[b];
+  double mean = total / (double)R;
+  for (size_t b = 0; b < nb; b++) {
+    double nbk = (double)(b + 1 < nb ? BLOCK : R - b * BLOCK);
+    double d = sum[b] / nbk - mean;
+    acc += m2[b] + nbk * d * d;
+  }
+  return acc / (double)R;
+}
+
+/* max over blocks, then sum of block sums rescaled to it. */
+static double merge_lse(const double *mx, const double *se, size_t nb) {
+  double m = combine(CMX_RED_MAX, mx, nb);
+  if (!isfinite(m)) return m;
+  double acc = 0;
+  for (size_t b = 0; b < nb; b++)
+    if (se[b] > 0) acc += se[b] * exp(mx[b] - m);
+  return m + log(acc);
 }
 
 int cmx_red_f32_inner(enum cmx_red_op op, const float *x, size_t O,
                       size_t R, size_t ld, double *out, int64_t *iout,
                       const struct cmx_red_kernels *k, int nthreads) {
   size_t nb = (R + BLOCK - 1) / BLOCK;
+  int arg = op == CMX_RED_ARGMAX || op == CMX_RED_ARGMIN;
+  int two = op == CMX_RED_VAR || op == CMX_RED_LOGSUMEXP;
   double *part = malloc(O * nb * sizeof *part);
-  int64_t *ipart = op == CMX_RED_ARGMAX || op == CMX_RED_ARGMIN
-                       ? malloc(O * nb * sizeof *ipart) : NULL;
-  double *stat = op == CMX_RED_VAR || op == CMX_RED_LOGSUMEXP
-                     ? malloc(O * sizeof *stat) : NULL;
-  int fail = !part || ((op == CMX_RED_ARGMAX || op == CMX_RED_ARGMIN) && !ipart) ||
-             ((op == CMX_RED_VAR || op == CMX_RED_LOGSUMEXP) && !stat);
-  if (fail) {
+  double *part2 = two ? malloc(O * nb * sizeof *part2) : NULL;
+  int64_t *ipart = arg ? malloc(O * nb * sizeof *ipart) : NULL;
+  if (!part || (two && !part2) || (arg && !ipart)) {
     free(part);
+    free(part2);
     free(ipart);
-    free(stat);
     return -1;
   }
-  struct inner c = {.x = x, .R = R, .ld = ld, .nb = nb, .part = part,
-                    .ipart = ipart, .k = k};
-  if (op == CMX_RED_VAR || op == CMX_RED_LOGSUMEXP) {
-    /* First pass: the row's mean or max. */
-    c.op = op == CMX_RED_VAR ? CMX_RED_SUM : CMX_RED_MAX;
-    run_pass(&c, O, nthreads);
-    for (size_t i = 0; i < O; i++) {
-      double r = combine(c.op, part + i * nb, nb);
-      stat[i] = op == CMX_RED_VAR ? r / (double)R : r;
-    }
-    c.stat = stat;
-  }
-  c.op = op;
-  if (op == CMX_RED_LOGSUMEXP) {
-    /* Rows whose max is infinite or NaN are finished by the first pass. */
-    run_pass(&c, O, nthreads);
-    for (size_t i = 0; i < O; i++) {
-      double m = stat[i];
-      out[i] = isfinite(m) ? m + log(combine(CMX_RED_SUM, part + i * nb, nb))
-                           : m;
-    }
-  } else {
-    run_pass(&c, O, nthreads);
-    for (size_t i = 0; i < O; i++) {
-      const double *p = part + i * nb;
-      if (op == CMX_RED_ARGMAX || op == CMX_RED_ARGMIN) {
-        size_t best = 0;
-        for (size_t b = 1; b < nb && p[best] == p[best]; b++) {
-          int better = p[b] != p[b] ||
-                       (op == CMX_RED_ARGMAX ? p[b] > p[best] : p[b] < p[best]);
-          if (better) best = b;
-        }
-        iout[i] = ipart[i * nb + best];
-      } else {
-        double r = combine(op == CMX_RED_MEAN || op == CMX_RED_VAR
-                               ? CMX_RED_SUM : op, p, nb);
-        out[i] = op == CMX_RED_MEAN || op == CMX_RED_VAR ? r / (double)R : r;
+  struct inner c = {.op = op, .x = x, .R = R, .ld = ld, .nb = nb,
+                    .part = part, .part2 = part2, .ipart = ipart, .k = k};
+  /* Split only when each thread gets at least ~4 blocks of work. */
+  cmx_parallel_for(nthreads, O * nb, 1, 4, inner_range, &c);
+  for (size_t i = 0; i < O; i++) {
+    const double *p = part + i * nb;
+    if (arg) {
+      size_t best = 0;
+      for (size_t b = 1; b < nb && p[best] == p[best]; b++) {
+        int better = p[b] != p[b] ||
+                     (op == CMX_RED_ARGMAX ? p[b] > p[best] : p[b] < p[best]);
+        if (better) best = b;
       }
+      iout[i] = ipart[i * nb + best];
+    } else if (op == CMX_RED_VAR) {
+      out[i] = merge_var(p, part2 + i * nb, nb, R);
+    } else if (op == CMX_RED_LOGSUMEXP) {
+      out[i] = merge_lse(p, part2 + i * nb, nb);
+    } else {
+      double r = combine(op == CMX_RED_MEAN ? CMX_RED_SUM : op, p, nb);
+      out[i] = op == CMX_RED_MEAN ? r / (double)R : r;
     }
   }
   free(part);
+  free(part2);
   free(ipart);
-  free(stat);
   return 0;
 }
 
