@@ -1,22 +1,56 @@
-/* matmul: NumPy semantics (1-D operands get a dimension added and removed,
- * batch dimensions broadcast), promotion of the operand dtypes. Eval copies
- * each operand's broadcast view into a contiguous buffer of the compute
- * type and runs the matmul driver. */
+/* matmul and addmm: NumPy semantics (1-D operands get a dimension added and
+ * removed, batch dimensions broadcast), promotion of the operand dtypes.
+ * f32 / f16 / bf16 results run the packed GEMM driver in kernels/f32-gemm
+ * straight from the operands' strided views (f16 / bf16 converted while
+ * packing, f32 accumulation); f64 and integer results copy each operand's
+ * broadcast view into a contiguous buffer and run the reference driver.
+ * cmx_set_gemm_backend("blis") / CMX_GEMM=blis route f32 results to BLIS's
+ * bli_sgemm instead (the comparison baseline). */
+#include <blis.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../arch/dispatch.h"
 #include "../kernels/elementwise/elementwise.h"
+#include "../kernels/f32-gemm/f32-gemm.h"
 #include "../kernels/matmul/matmul.h"
 #include "internal.h"
 
 void cmx_copy_into(void *dst, cmx_dtype dtype, cmx_array x, int nthreads);
 
-int cmx_matmul(cmx_array *out, cmx_array a, cmx_array b, cmx_stream s) {
-  static const char who[] = "cmx_matmul";
+/* ---- backend choice: 0 cmx, 1 blis; -1 until CMX_GEMM is read ---- */
+static atomic_int g_backend = -1;
+
+static int gemm_backend(void) {
+  int b = atomic_load(&g_backend);
+  if (b < 0) {
+    const char *e = getenv("CMX_GEMM");
+    int want = e && !strcmp(e, "blis");
+    atomic_compare_exchange_strong(&g_backend, &b, want);
+    b = atomic_load(&g_backend);
+  }
+  return b;
+}
+
+int cmx_set_gemm_backend(const char *name) {
+  if (!name || (strcmp(name, "cmx") && strcmp(name, "blis")))
+    return cmx_err(CMX_EINVAL, "cmx_set_gemm_backend: unknown backend "
+                   "'%s' (cmx, blis)", name ? name : "(null)");
+  atomic_store(&g_backend, !strcmp(name, "blis"));
+  return CMX_OK;
+}
+
+/* The node of a @ b (c: NULL for matmul, the addend for addmm). */
+static int matmul_node(cmx_array *out, cmx_array a, cmx_array b, cmx_array cin,
+                       float alpha, float beta, cmx_stream s,
+                       const char *who) {
   if (!out) return cmx_err(CMX_EINVAL, "%s: out is NULL", who);
   *out = NULL;
   int st = cmx_array_check(a, who, "a");
   if (!st) st = cmx_array_check(b, who, "b");
+  if (!st && cin) st = cmx_array_check(cin, who, "c");
   if (!st) st = cmx_stream_resolve(&s, who);
   if (st) return st;
   char b0[200], b1[200];
@@ -47,11 +81,37 @@ int cmx_matmul(cmx_array *out, cmx_array a, cmx_array b, cmx_stream s) {
   if (a->ndim >= 2) sh[nd++] = a->shape[a->ndim - 2];
   if (b->ndim >= 2) sh[nd++] = b->shape[b->ndim - 1];
   cmx_dtype dt = cmx_promote(a->dtype, b->dtype);
+  if (cin) {
+    /* addmm: c broadcasts to the product's shape; the result is float. */
+    int ok = cin->ndim <= nd;
+    for (int d = 0; ok && d < cin->ndim; d++) {
+      int64_t x = cin->shape[cin->ndim - 1 - d];
+      ok = x == 1 || x == sh[nd - 1 - d];
+    }
+    if (!ok)
+      return cmx_err(CMX_ESHAPE, "%s: c of shape %s does not broadcast to "
+                     "the product's shape %s", who,
+                     cmx_fmt_shape(b0, cin->shape, cin->ndim),
+                     cmx_fmt_shape(b1, sh, nd));
+    dt = cmx_float_of(cmx_promote(dt, cin->dtype));
+  }
   cmx_array c = cmx_array_alloc(dt, sh, nd, who);
   if (!c) return cmx_last_status();
   c->p.naxes = nb;
-  cmx_array in[2] = {a, b};
-  return cmx_node_finish(out, c, CMX_OP_matmul, in, 2, s, who);
+  c->p.sub = cin != NULL;
+  c->p.value = alpha;
+  c->p.step = beta;
+  cmx_array in[3] = {a, b, cin};
+  return cmx_node_finish(out, c, CMX_OP_matmul, in, cin ? 3 : 2, s, who);
+}
+
+int cmx_matmul(cmx_array *out, cmx_array a, cmx_array b, cmx_stream s) {
+  return matmul_node(out, a, b, NULL, 1.0f, 0.0f, s, "cmx_matmul");
+}
+
+int cmx_addmm(cmx_array *out, cmx_array c, cmx_array a, cmx_array b,
+              float alpha, float beta, cmx_stream s) {
+  return matmul_node(out, a, b, c, alpha, beta, s, "cmx_addmm");
 }
 
 /* x viewed as (batch..., rows, cols) broadcast to the batch shape bsh. */
@@ -89,6 +149,203 @@ static void batch_view(struct cmx_array_s *v, cmx_array x, const int64_t *bsh,
   v->size *= rows * cols;
 }
 
+
+/* c's addend (in[2]) broadcast to the result's shape, as a view. */
+static void addend_view(struct cmx_array_s *v, cmx_array res, cmx_array x) {
+  memset(v, 0, sizeof *v);
+  v->dtype = x->dtype;
+  v->buf = x->buf;
+  v->offset = x->offset;
+  v->ndim = res->ndim;
+  v->size = res->size;
+  for (int d = 0; d < res->ndim; d++) {
+    int k = d - (res->ndim - x->ndim);
+    v->shape[d] = res->shape[d];
+    v->strides[d] = k < 0 || x->shape[k] == 1 ? 0 : x->strides[k];
+  }
+}
+
+/* A flat contiguous view of n elements of buffer b. */
+static void flat_view(struct cmx_array_s *v, struct cmx_buffer *b,
+                      cmx_dtype dt, int64_t n) {
+  memset(v, 0, sizeof *v);
+  v->dtype = dt;
+  v->ndim = 1;
+  v->shape[0] = n;
+  v->strides[0] = 1;
+  v->size = n;
+  v->buf = b;
+}
+
+/* Element offsets of each batch of view v (nb batch dims). */
+static void batch_offsets(const struct cmx_array_s *v, int nb, size_t batch,
+                          int64_t *off) {
+  int64_t idx[CMX_MAX_DIMS] = {0};
+  for (size_t t = 0; t < batch; t++) {
+    int64_t o = v->offset;
+    for (int d = 0; d < nb; d++) o += idx[d] * v->strides[d];
+    off[t] = o;
+    for (int d = nb - 1; d >= 0; d--) {
+      if (++idx[d] < v->shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+static int gemm_dtype(cmx_dtype d) {
+  return d == CMX_F32 ? CMX_GEMM_F32 : d == CMX_F16 ? CMX_GEMM_F16
+         : d == CMX_BF16 ? CMX_GEMM_BF16 : -1;
+}
+
+/* An operand the driver reads: the view itself when its dtype is one the
+ * packer converts (f32, f16, bf16; only f32 for BLIS), else a contiguous
+ * f32 copy of it (*copy holds the buffer). */
+static int gemm_operand(struct cmx_gemm_operand *o, int64_t *boff,
+                        const struct cmx_array_s *v, int nb, size_t batch,
+                        int f32_only, struct cmx_buffer **copy,
+                        int nthreads) {
+  int64_t rows = v->shape[nb], cols = v->shape[nb + 1];
+  int gd = gemm_dtype(v->dtype);
+  *copy = NULL;
+  if (gd < 0 || (f32_only && gd != CMX_GEMM_F32)) {
+    *copy = cmx_buffer_new(batch * (size_t)(rows * cols) * sizeof(float),
+                           "cmx_matmul");
+    if (!*copy) return CMX_ENOMEM;
+    cmx_copy_into((*copy)->data, CMX_F32, (cmx_array)v, nthreads);
+    o->data = (*copy)->data;
+    o->dtype = CMX_GEMM_F32;
+    o->rs = cols;
+    o->cs = 1;
+    for (size_t t = 0; t < batch; t++) boff[t] = (int64_t)t * rows * cols;
+  } else {
+    o->data = v->buf->data;
+    o->dtype = (enum cmx_gemm_dtype)gd;
+    o->rs = v->strides[nb];
+    o->cs = v->strides[nb + 1];
+    batch_offsets(v, nb, batch, boff);
+  }
+  o->boff = boff;
+  return CMX_OK;
+}
+
+/* BLIS wants positive strides; a dimension of 1 may carry any stride, so
+ * give it one BLIS accepts. 0 when the operand must be copied instead. */
+static int blis_strides(int64_t rows, int64_t cols, ptrdiff_t *rs,
+                        ptrdiff_t *cs) {
+  if (rows == 1) *rs = cols * (*cs > 0 ? *cs : 1);
+  if (cols == 1) *cs = rows * (*rs > 0 ? *rs : 1);
+  if (rows == 1 && cols == 1) *rs = *cs = 1;
+  return *rs > 0 && *cs > 0;
+}
+
+static pthread_once_t g_blis_once = PTHREAD_ONCE_INIT;
+static void blis_init_once(void) { bli_init(); }
+
+/* The problem on BLIS, one bli_sgemm_ex per batch with the team's size in
+ * its runtime object (BLIS forks its own OpenMP team from this worker
+ * thread, which is not inside any region of ours). */
+static void run_blis(const struct cmx_gemm_problem *p, int nthreads) {
+  pthread_once(&g_blis_once, blis_init_once);
+  rntm_t rntm = BLIS_RNTM_INITIALIZER;
+  bli_rntm_set_num_threads(nthreads, &rntm);
+  float alpha = p->alpha, beta = p->beta;
+  for (size_t t = 0; t < p->batch; t++)
+    bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, (dim_t)p->m,
+                 (dim_t)p->n, (dim_t)p->k, &alpha,
+                 (float *)p->a.data + p->a.boff[t], p->a.rs, p->a.cs,
+                 (float *)p->b.data + p->b.boff[t], p->b.rs, p->b.cs, &beta,
+                 p->c + t * p->ldcb, (inc_t)p->ldc, 1, NULL, &rntm);
+}
+
+/* f32 / f16 / bf16 results: the packed driver (or BLIS) into an f32 buffer,
+ * which is the output itself for f32. */
+static int eval_f32(cmx_array c, struct cmx_array_s *va,
+                    struct cmx_array_s *vb, int nb, size_t batch,
+                    int nthreads) {
+  const struct cmx_dispatch *t = cmx_dispatch();
+  int blis = gemm_backend() == 1;
+  size_t M = (size_t)va->shape[nb], K = (size_t)va->shape[nb + 1],
+         N = (size_t)vb->shape[nb + 1];
+  struct cmx_gemm_problem p = {.batch = batch, .m = M, .n = N, .k = K,
+                               .ldc = N, .ldcb = M * N, .alpha = 1.0f,
+                               .beta = 0.0f,
+                               .cvt_f16 = t->cvt[CMX_CVT_F16_F32],
+                               .cvt_bf16 = t->cvt[CMX_CVT_BF16_F32]};
+  if (c->nin == 3) {
+    p.alpha = (float)c->p.value;
+    p.beta = (float)c->p.step;
+  }
+  int64_t *boff = malloc(2 * batch * sizeof(int64_t));
+  struct cmx_buffer *ca = NULL, *cb = NULL, *bc = NULL;
+  int st = boff ? CMX_OK : CMX_ENOMEM;
+  if (blis && !st) {
+    /* BLIS takes f32 with positive strides; anything else is copied. */
+    ptrdiff_t rs = va->strides[nb], cs = va->strides[nb + 1];
+    int oka = va->dtype == CMX_F32 && blis_strides(va->shape[nb],
+                                                   va->shape[nb + 1], &rs,
+                                                   &cs);
+    ptrdiff_t rsb = vb->strides[nb], csb = vb->strides[nb + 1];
+    int okb = vb->dtype == CMX_F32 && blis_strides(vb->shape[nb],
+                                                   vb->shape[nb + 1], &rsb,
+                                                   &csb);
+    st = gemm_operand(&p.a, boff, va, nb, batch, 1, &ca, nthreads);
+    if (!st) st = gemm_operand(&p.b, boff + batch, vb, nb, batch, 1, &cb,
+                               nthreads);
+    if (!st && oka) p.a.rs = rs, p.a.cs = cs;
+    if (!st && okb) p.b.rs = rsb, p.b.cs = csb;
+    if (!st && !oka && !ca) { /* positive strides needed: copy */
+      ca = cmx_buffer_new(batch * M * K * sizeof(float), "cmx_matmul");
+      if (!ca) st = CMX_ENOMEM;
+      else {
+        cmx_copy_into(ca->data, CMX_F32, (cmx_array)va, nthreads);
+        p.a.data = ca->data, p.a.rs = (ptrdiff_t)K, p.a.cs = 1;
+        for (size_t i = 0; i < batch; i++) boff[i] = (int64_t)(i * M * K);
+        blis_strides((int64_t)M, (int64_t)K, &p.a.rs, &p.a.cs);
+      }
+    }
+    if (!st && !okb && !cb) {
+      cb = cmx_buffer_new(batch * K * N * sizeof(float), "cmx_matmul");
+      if (!cb) st = CMX_ENOMEM;
+      else {
+        cmx_copy_into(cb->data, CMX_F32, (cmx_array)vb, nthreads);
+        p.b.data = cb->data, p.b.rs = (ptrdiff_t)N, p.b.cs = 1;
+        for (size_t i = 0; i < batch; i++)
+          boff[batch + i] = (int64_t)(i * K * N);
+        blis_strides((int64_t)K, (int64_t)N, &p.b.rs, &p.b.cs);
+      }
+    }
+  } else if (!st) {
+    st = gemm_operand(&p.a, boff, va, nb, batch, 0, &ca, nthreads);
+    if (!st) st = gemm_operand(&p.b, boff + batch, vb, nb, batch, 0, &cb,
+                               nthreads);
+  }
+  if (!st && c->dtype != CMX_F32) {
+    bc = cmx_buffer_new((size_t)c->size * sizeof(float), "cmx_matmul");
+    if (!bc) st = CMX_ENOMEM;
+  }
+  if (!st) {
+    p.c = bc ? (float *)bc->data : (float *)cmx_array_ptr(c);
+    if (c->nin == 3 && p.beta != 0.0f) {
+      struct cmx_array_s vc;
+      addend_view(&vc, c, c->in[2]);
+      cmx_copy_into(p.c, CMX_F32, &vc, nthreads);
+    }
+    if (blis) run_blis(&p, nthreads);
+    else if (cmx_f32_gemm(&t->gemm_f32, &p, nthreads))
+      st = cmx_err(CMX_ENOMEM, "cmx_matmul: no memory for packing buffers");
+  }
+  if (!st && bc) {
+    struct cmx_array_s vc;
+    flat_view(&vc, bc, CMX_F32, c->size);
+    cmx_copy_into(cmx_array_ptr(c), c->dtype, &vc, nthreads);
+  }
+  cmx_buffer_release(ca);
+  cmx_buffer_release(cb);
+  cmx_buffer_release(bc);
+  free(boff);
+  return st;
+}
+
 int cmx_eval_matmul(cmx_array c, int nthreads) {
   cmx_array a = c->in[0], b = c->in[1];
   int st = cmx_array_alloc_data(c);
@@ -102,8 +359,10 @@ int cmx_eval_matmul(cmx_array c, int nthreads) {
   size_t M = (size_t)va.shape[nb], K = (size_t)va.shape[nb + 1],
          N = (size_t)vb.shape[nb + 1];
   if ((size_t)c->size == 0) return CMX_OK;
-  int kind = cmx_dtype_is_float(c->dtype) ? (c->dtype == CMX_F64 ? 1 : 0) : 2;
-  cmx_dtype cd = kind == 0 ? CMX_F32 : kind == 1 ? CMX_F64 : CMX_I64;
+  if (c->dtype == CMX_F32 || c->dtype == CMX_F16 || c->dtype == CMX_BF16)
+    return eval_f32(c, &va, &vb, nb, batch, nthreads);
+  int kind = c->dtype == CMX_F64 ? 1 : 2;
+  cmx_dtype cd = kind == 1 ? CMX_F64 : CMX_I64;
   size_t esz = cmx_dtype_size(cd);
   struct cmx_buffer *ba = cmx_buffer_new(batch * M * K * esz, "cmx_matmul");
   struct cmx_buffer *bb = ba ? cmx_buffer_new(batch * K * N * esz,
@@ -111,23 +370,36 @@ int cmx_eval_matmul(cmx_array c, int nthreads) {
   struct cmx_buffer *bc = bb && cd != c->dtype
                               ? cmx_buffer_new(batch * M * N * esz,
                                                "cmx_matmul") : NULL;
-  if (!ba || !bb || (cd != c->dtype && !bc)) {
+  struct cmx_buffer *bx = bb && c->nin == 3 && c->p.step != 0.0
+                              ? cmx_buffer_new((size_t)c->size * esz,
+                                               "cmx_addmm") : NULL;
+  if (!ba || !bb || (cd != c->dtype && !bc) ||
+      (c->nin == 3 && c->p.step != 0.0 && !bx)) {
     cmx_buffer_release(ba);
     cmx_buffer_release(bb);
+    cmx_buffer_release(bc);
     return CMX_ENOMEM;
   }
   cmx_copy_into(ba->data, cd, &va, nthreads);
   cmx_copy_into(bb->data, cd, &vb, nthreads);
   void *dst = bc ? bc->data : cmx_array_ptr(c);
   cmx_matmul_ref(kind, ba->data, bb->data, dst, batch, M, N, K, nthreads);
+  if (c->nin == 3) { /* addmm in f64 (results are float, so kind 1) */
+    double *y = dst, al = c->p.value, be = c->p.step;
+    const double *x = NULL;
+    if (bx) {
+      struct cmx_array_s vc;
+      addend_view(&vc, c, c->in[2]);
+      cmx_copy_into(bx->data, CMX_F64, &vc, nthreads);
+      x = bx->data;
+    }
+    for (int64_t i = 0; i < c->size; i++)
+      y[i] = x ? al * y[i] + be * x[i] : al * y[i];
+    cmx_buffer_release(bx);
+  }
   if (bc) {
-    struct cmx_array_s vc = {0};
-    vc.dtype = cd;
-    vc.ndim = 1;
-    vc.shape[0] = c->size;
-    vc.strides[0] = 1;
-    vc.size = c->size;
-    vc.buf = bc;
+    struct cmx_array_s vc;
+    flat_view(&vc, bc, cd, c->size);
     cmx_copy_into(cmx_array_ptr(c), c->dtype, &vc, nthreads);
     cmx_buffer_release(bc);
   }

@@ -1,0 +1,90 @@
+/* f32 GEMM microkernel for AVX-512, 14 x 32 (contract in f32-gemm.h).
+ * Tile choice: 28 zmm accumulators (14 rows x 2 vectors) + 2 for B + 1-2
+ * broadcasts use the 32 registers. Per step: 28 FMAs against 16 loads (2 of
+ * B, 14 broadcasts of A), so FMA issue, not loads, bounds it; 28 chains far
+ * exceed the latency * throughput (4 x 2 = 8) needed. On Zen 4 the 512-bit
+ * FMA is split in two so peak equals AVX2, but the doubled register file
+ * halves the loads and broadcasts per FMA versus 6x16. 14 rows rather than
+ * 6x64: B micro-panel (kc x 32) stays half the size, so kc can be larger.
+ * Edges: k-masked loads/stores (AVX-512 mask registers). */
+#include <immintrin.h>
+
+#include "kernels/f32-gemm/f32-gemm.h"
+
+#define MR 14
+#define NR 32
+
+static inline __mmask16 lanes(size_t n) {
+  return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
+}
+
+static inline __attribute__((always_inline)) void
+body(size_t m, size_t n, size_t k, const float *a, const float *b,
+     size_t ldb, int bmask, float *c, size_t ldc,
+     const struct cmx_f32_gemm_aux *aux) {
+  __m512 acc[MR][2];
+#pragma GCC unroll 14
+  for (int i = 0; i < MR; i++)
+    acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  __mmask16 m0 = lanes(n), m1 = lanes(n > 16 ? n - 16 : 0);
+  if (aux->a_next) _mm_prefetch((const char *)aux->a_next, _MM_HINT_T0);
+  for (size_t p = 0; p < k; p++) {
+    __m512 b0, b1;
+    if (bmask) {
+      b0 = _mm512_maskz_loadu_ps(m0, b);
+      b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+    } else {
+      b0 = _mm512_loadu_ps(b);
+      b1 = _mm512_loadu_ps(b + 16);
+    }
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; i++) {
+      __m512 ai = _mm512_set1_ps(a[i]);
+      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+    }
+    a += MR;
+    b += ldb;
+  }
+  __m512 alpha = _mm512_set1_ps(aux->alpha), beta = _mm512_set1_ps(aux->beta);
+  int rd = aux->beta != 0.0f;
+  if (m == MR && n == NR) {
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; i++) {
+      float *ci = c + i * ldc;
+      __m512 r0 = _mm512_mul_ps(alpha, acc[i][0]);
+      __m512 r1 = _mm512_mul_ps(alpha, acc[i][1]);
+      if (rd) {
+        r0 = _mm512_fmadd_ps(beta, _mm512_loadu_ps(ci), r0);
+        r1 = _mm512_fmadd_ps(beta, _mm512_loadu_ps(ci + 16), r1);
+      }
+      _mm512_storeu_ps(ci, r0);
+      _mm512_storeu_ps(ci + 16, r1);
+    }
+    return;
+  }
+#pragma GCC unroll 14
+  for (int i = 0; i < MR; i++) {
+    if ((size_t)i < m) {
+    float *ci = c + i * ldc;
+    __m512 r0 = _mm512_mul_ps(alpha, acc[i][0]);
+    __m512 r1 = _mm512_mul_ps(alpha, acc[i][1]);
+    if (rd) {
+      r0 = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(m0, ci), r0);
+      r1 = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(m1, ci + 16), r1);
+    }
+    _mm512_mask_storeu_ps(ci, m0, r0);
+    _mm512_mask_storeu_ps(ci + 16, m1, r1);
+    }
+  }
+}
+
+void cmx_f32_gemm_ukr_14x32__avx512(size_t m, size_t n, size_t k,
+                                    const float *a, const float *b, float *c,
+                                    size_t ldc,
+                                    const struct cmx_f32_gemm_aux *aux) {
+  if (aux->ldb && n < NR)
+    body(m, n, k, a, b, aux->ldb, 1, c, ldc, aux);
+  else
+    body(m, n, k, a, b, aux->ldb ? aux->ldb : NR, 0, c, ldc, aux);
+}

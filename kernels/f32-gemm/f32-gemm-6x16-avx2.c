@@ -1,0 +1,90 @@
+/* f32 GEMM microkernel for AVX2+FMA, 6 x 16 (contract in f32-gemm.h).
+ * 12 ymm accumulators (6 rows x 2 vectors), 2 for B, 1 broadcast of A:
+ * 15 of the 16 registers. 12 independent FMA chains cover the 4-cycle
+ * latency at 2 FMA/cycle (>= 8 needed). Edges: masked loads/stores of C
+ * (vmaskmov), and of B when it is unpacked (small-problem path). */
+#include <immintrin.h>
+
+#include "kernels/f32-gemm/f32-gemm.h"
+
+#define MR 6
+#define NR 16
+
+static const int32_t g_mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                       0,  0,  0,  0,  0,  0,  0,  0};
+
+/* Lanes j < n of an 8-lane vector (n clamped to [0, 8]). */
+static inline __m256i lanes(size_t n) {
+  size_t s = n >= 8 ? 0 : 8 - n;
+  return _mm256_loadu_si256((const __m256i *)(g_mask_src + s));
+}
+
+static inline __attribute__((always_inline)) void
+body(size_t m, size_t n, size_t k, const float *a, const float *b,
+     size_t ldb, int bmask, float *c, size_t ldc,
+     const struct cmx_f32_gemm_aux *aux) {
+  __m256 acc[MR][2];
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; i++)
+    acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  __m256i m0 = lanes(n), m1 = lanes(n > 8 ? n - 8 : 0);
+  for (size_t p = 0; p < k; p++) {
+    __m256 b0, b1;
+    if (bmask) {
+      b0 = _mm256_maskload_ps(b, m0);
+      b1 = _mm256_maskload_ps(b + 8, m1);
+    } else {
+      b0 = _mm256_loadu_ps(b);
+      b1 = _mm256_loadu_ps(b + 8);
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++) {
+      __m256 ai = _mm256_broadcast_ss(a + i);
+      acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+    }
+    a += MR;
+    b += ldb;
+  }
+  __m256 alpha = _mm256_set1_ps(aux->alpha), beta = _mm256_set1_ps(aux->beta);
+  int rd = aux->beta != 0.0f;
+  if (m == MR && n == NR) {
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++) {
+      float *ci = c + i * ldc;
+      __m256 r0 = _mm256_mul_ps(alpha, acc[i][0]);
+      __m256 r1 = _mm256_mul_ps(alpha, acc[i][1]);
+      if (rd) {
+        r0 = _mm256_fmadd_ps(beta, _mm256_loadu_ps(ci), r0);
+        r1 = _mm256_fmadd_ps(beta, _mm256_loadu_ps(ci + 8), r1);
+      }
+      _mm256_storeu_ps(ci, r0);
+      _mm256_storeu_ps(ci + 8, r1);
+    }
+    return;
+  }
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; i++) {
+    if ((size_t)i < m) {
+    float *ci = c + i * ldc;
+    __m256 r0 = _mm256_mul_ps(alpha, acc[i][0]);
+    __m256 r1 = _mm256_mul_ps(alpha, acc[i][1]);
+    if (rd) {
+      r0 = _mm256_fmadd_ps(beta, _mm256_maskload_ps(ci, m0), r0);
+      r1 = _mm256_fmadd_ps(beta, _mm256_maskload_ps(ci + 8, m1), r1);
+    }
+    _mm256_maskstore_ps(ci, m0, r0);
+    _mm256_maskstore_ps(ci + 8, m1, r1);
+    }
+  }
+}
+
+void cmx_f32_gemm_ukr_6x16__avx2(size_t m, size_t n, size_t k,
+                                 const float *a, const float *b, float *c,
+                                 size_t ldc,
+                                 const struct cmx_f32_gemm_aux *aux) {
+  if (aux->ldb && n < NR)
+    body(m, n, k, a, b, aux->ldb, 1, c, ldc, aux);
+  else
+    body(m, n, k, a, b, aux->ldb ? aux->ldb : NR, 0, c, ldc, aux);
+}

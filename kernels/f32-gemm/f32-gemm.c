@@ -1,0 +1,480 @@
+/* The f32 GEMM driver (contract in f32-gemm.h), BLIS-style: the five loops
+ * jc (NC columns of B, L3), pc (KC deep), ic (MC rows of A, L2), jr (NR),
+ * ir (MR) around the microkernel, with A and B packed from any strides and
+ * f16/bf16 converted to f32 while packing (through the cvt microkernels).
+ * Work is split over m and n only (a 2-D grid of ic x jc ways, or whole
+ * batches), never over k, so every element of C sees the same sequence of
+ * microkernel calls whatever the thread count. m == 1 or n == 1 takes a
+ * GEMV path that streams the matrix once; tiny problems take one thread
+ * and do not pack B. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/f32-gemm/f32-gemm.h"
+#include "sched/sched.h"
+
+/* Small-problem threshold in flops (2 m n k): below it one thread runs and
+ * B is not packed. Measured with a /tmp harness (median of 51 cmx_matmul +
+ * cmx_eval calls, 2 threads, AVX-512 level, CMX_GEMM_SMALL=0 against
+ * CMX_GEMM_SMALL=1e12 in one run on the shared 2-core Xeon VM): the
+ * one-thread unpacked path was 10-17% faster at 32^3..96^3 (64K..1.8M
+ * flops) and still 8% at 128^3 under load from other jobs; 1M flops (64^3)
+ * is the conservative crossover for an idle second core. CMX_GEMM_SMALL or
+ * the tuning key "small" overrides it. */
+#define SMALL_FLOPS_DEFAULT (1u << 20)
+
+/* ---- tuning: built-in from cache sizes, then CMX_TUNING, then env ---- */
+struct tuning {
+  size_t mc, kc, nc; /* 0: not set */
+  int split;         /* 0 auto, 1 ic (m), 2 jc (n) */
+  double small;      /* < 0: not set */
+};
+static struct tuning g_tune = {0, 0, 0, 0, -1.0};
+static pthread_once_t g_tune_once = PTHREAD_ONCE_INIT;
+
+static void tune_set(const char *key, const char *val) {
+  char *end;
+  double v = strtod(val, &end);
+  int num = end != val;
+  if (!strcmp(key, "mc") && num && v > 0) g_tune.mc = (size_t)v;
+  else if (!strcmp(key, "kc") && num && v > 0) g_tune.kc = (size_t)v;
+  else if (!strcmp(key, "nc") && num && v > 0) g_tune.nc = (size_t)v;
+  else if (!strcmp(key, "small") && num && v >= 0) g_tune.small = v;
+  else if (!strcmp(key, "split"))
+    g_tune.split = !strncmp(val, "ic", 2) || !strncmp(val, "m", 1) ? 1
+                   : !strncmp(val, "jc", 2) || !strncmp(val, "n", 1) ? 2 : 0;
+}
+
+/* The tuning file: lines "key = value" (or "key value"), '#' comments;
+ * keys mc, kc, nc, split (auto | ic | jc), small (flops). Unknown keys are
+ * ignored so one file can carry other families' knobs. */
+static void tune_load(void) {
+  const char *path = getenv("CMX_TUNING");
+  FILE *f = path && *path ? fopen(path, "r") : NULL;
+  char line[256];
+  while (f && fgets(line, sizeof line, f)) {
+    char *h = strchr(line, '#');
+    if (h) *h = 0;
+    char key[32], val[64];
+    if (sscanf(line, " %31[a-z_] = %63s", key, val) == 2 ||
+        sscanf(line, " %31[a-z_] %63s", key, val) == 2)
+      tune_set(key, val);
+  }
+  if (f) fclose(f);
+  static const char *const env[][2] = {{"CMX_GEMM_MC", "mc"},
+                                       {"CMX_GEMM_KC", "kc"},
+                                       {"CMX_GEMM_NC", "nc"},
+                                       {"CMX_GEMM_SPLIT", "split"},
+                                       {"CMX_GEMM_SMALL", "small"}};
+  for (size_t i = 0; i < sizeof env / sizeof env[0]; i++) {
+    const char *v = getenv(env[i][0]);
+    if (v && *v) tune_set(env[i][1], v);
+  }
+}
+
+static size_t round_down(size_t x, size_t r) { return x / r * r; }
+static size_t round_up(size_t x, size_t r) { return (x + r - 1) / r * r; }
+
+void cmx_f32_gemm_blocking(const struct cmx_gemm_config *cfg, size_t *mc,
+                           size_t *kc, size_t *nc, int *split) {
+  pthread_once(&g_tune_once, tune_load);
+  const struct cmx_topo *topo = cmx_topo();
+  size_t l1 = topo->l1d ? topo->l1d : 32768, l2 = topo->l2 ? topo->l2 : 1 << 20,
+         l3 = topo->l3 ? topo->l3 : 8 << 20;
+  /* KC: the B micro-panel (kc x nr) fills about half of L1, the other half
+   * streams A micro-panels and C. MC: the A block (mc x kc) fills about
+   * half of L2. NC: the B block (kc x nc) of each of two threads takes a
+   * quarter of L3. */
+  size_t k = g_tune.kc ? g_tune.kc : cfg->kc;
+  if (!k) k = round_down(l1 / 2 / (cfg->nr * sizeof(float)), 16);
+  if (k < 16) k = 16;
+  size_t m = g_tune.mc ? g_tune.mc : cfg->mc;
+  if (!m) m = l2 / 2 / (k * sizeof(float));
+  m = round_down(m, cfg->mr);
+  if (m < cfg->mr) m = cfg->mr;
+  size_t n = g_tune.nc ? g_tune.nc : cfg->nc;
+  if (!n) n = l3 / 4 / (k * sizeof(float));
+  if (n > 8192) n = 8192;
+  n = round_down(n, cfg->nr);
+  if (n < cfg->nr) n = cfg->nr;
+  *mc = m, *kc = k, *nc = n;
+  if (split) *split = g_tune.split;
+}
+
+/* ---- per-thread workspace (kept between calls; freed at thread exit) ---- */
+static pthread_key_t g_ws_key;
+static pthread_once_t g_ws_once = PTHREAD_ONCE_INIT;
+struct ws { float *p; size_t cap; };
+static void ws_free(void *w) {
+  free(((struct ws *)w)->p);
+  free(w);
+}
+static void ws_key_init(void) { pthread_key_create(&g_ws_key, ws_free); }
+static float *ws_get(size_t nfloats) {
+  pthread_once(&g_ws_once, ws_key_init);
+  struct ws *w = pthread_getspecific(g_ws_key);
+  if (!w) {
+    w = calloc(1, sizeof *w);
+    if (!w || pthread_setspecific(g_ws_key, w)) {
+      free(w);
+      return NULL;
+    }
+  }
+  if (w->cap < nfloats) {
+    void *p = NULL;
+    if (posix_memalign(&p, 64, nfloats * sizeof(float))) return NULL;
+    free(w->p);
+    w->p = p;
+    w->cap = nfloats;
+  }
+  return w->p;
+}
+
+/* ---- packing ---- */
+/* One operand seen as rows along the panel dimension (m of A, n of B) and
+ * columns along k: element (q, p) at base + q * sq + p * sk elements. */
+struct src {
+  const void *data;
+  enum cmx_gemm_dtype dt;
+  ptrdiff_t base, sq, sk;
+  cmx_cvt_ukr_fn cvt; /* 16-bit -> f32, NULL for f32 */
+};
+
+static const float *f32_at(const struct src *s, ptrdiff_t e) {
+  return (const float *)s->data + e;
+}
+static const uint16_t *u16_at(const struct src *s, ptrdiff_t e) {
+  return (const uint16_t *)s->data + e;
+}
+
+/* n elements starting at element e with stride st, as contiguous f32:
+ * a direct pointer when they already are, else gathered / converted into
+ * tmp (tmp16 holds a 16-bit gather). */
+static const float *line(const struct src *s, ptrdiff_t e, ptrdiff_t st,
+                         size_t n, float *tmp, uint16_t *tmp16) {
+  if (s->dt == CMX_GEMM_F32) {
+    if (st == 1) return f32_at(s, e);
+    const float *x = f32_at(s, e);
+    for (size_t i = 0; i < n; i++) tmp[i] = x[(ptrdiff_t)i * st];
+    return tmp;
+  }
+  const uint16_t *x = u16_at(s, e);
+  if (st != 1) {
+    for (size_t i = 0; i < n; i++) tmp16[i] = x[(ptrdiff_t)i * st];
+    x = tmp16;
+  }
+  s->cvt(n, x, tmp);
+  return tmp;
+}
+
+/* Packs rows [q0, q0 + len) x columns [p0, p0 + kc) into panels of r rows:
+ * dst[(q / r) * r * kc + p * r + q % r], the last panel zero-padded.
+ * tmp / tmp16 hold max(len, kc) elements. */
+static void pack(const struct src *s, size_t q0, size_t len, size_t p0,
+                 size_t kc, size_t r, float *dst, float *tmp,
+                 uint16_t *tmp16) {
+  ptrdiff_t e0 = s->base + (ptrdiff_t)q0 * s->sq + (ptrdiff_t)p0 * s->sk;
+  if (s->sq == 1) {
+    /* Unit stride along the panel: each k-column is a contiguous line. */
+    for (size_t p = 0; p < kc; p++) {
+      const float *x = line(s, e0 + (ptrdiff_t)p * s->sk, 1, len, tmp, tmp16);
+      for (size_t q = 0; q < len; q += r) {
+        float *d = dst + q * kc + p * r;
+        size_t w = len - q < r ? len - q : r;
+        memcpy(d, x + q, w * sizeof(float));
+        for (size_t i = w; i < r; i++) d[i] = 0.0f;
+      }
+    }
+    return;
+  }
+  /* Otherwise walk rows (contiguous along k when sk == 1) and scatter each
+   * into its panel with stride r, four rows at a time where they share a
+   * panel. tmp / tmp16 hold 4 kc elements here. */
+  size_t q = 0;
+  while (q < len) {
+    float *d = dst + (q / r) * r * kc + q % r;
+    if (q + 4 <= len && q % r + 4 <= r) {
+      const float *x[4];
+      for (int u = 0; u < 4; u++)
+        x[u] = line(s, e0 + (ptrdiff_t)(q + u) * s->sq, s->sk, kc,
+                    tmp + u * kc, tmp16 + u * kc);
+      for (size_t p = 0; p < kc; p++) {
+        d[p * r + 0] = x[0][p];
+        d[p * r + 1] = x[1][p];
+        d[p * r + 2] = x[2][p];
+        d[p * r + 3] = x[3][p];
+      }
+      q += 4;
+    } else {
+      const float *y = line(s, e0 + (ptrdiff_t)q * s->sq, s->sk, kc, tmp,
+                            tmp16);
+      for (size_t p = 0; p < kc; p++) d[p * r] = y[p];
+      q++;
+    }
+  }
+  for (; q % r; q++) {
+    float *d = dst + (q / r) * r * kc + q % r;
+    for (size_t p = 0; p < kc; p++) d[p * r] = 0.0f;
+  }
+}
+
+/* ---- the blocked GEMM of one thread's part of C ---- */
+struct job {
+  const struct cmx_gemm_config *cfg;
+  const struct cmx_gemm_problem *p;
+  size_t mc, kc, nc;
+  size_t tm, tn;   /* thread grid: ic ways x jc ways */
+  int batch_split; /* 1: threads take whole batches */
+  int small;       /* 1: B used unpacked (one thread) */
+  atomic_int failed; /* set by any thread whose workspace failed */
+};
+
+static struct src src_a(const struct cmx_gemm_problem *p, size_t t) {
+  struct src s = {p->a.data, p->a.dtype, p->a.boff ? p->a.boff[t] : 0,
+                  p->a.rs, p->a.cs,
+                  p->a.dtype == CMX_GEMM_F16 ? p->cvt_f16 : p->cvt_bf16};
+  return s;
+}
+static struct src src_b(const struct cmx_gemm_problem *p, size_t t) {
+  struct src s = {p->b.data, p->b.dtype, p->b.boff ? p->b.boff[t] : 0,
+                  p->b.cs, p->b.rs,
+                  p->b.dtype == CMX_GEMM_F16 ? p->cvt_f16 : p->cvt_bf16};
+  return s;
+}
+
+/* C[t][m0:m1, n0:n1] by the five loops. Returns -1 without workspace. */
+static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
+                     size_t n0, size_t n1) {
+  const struct cmx_gemm_problem *p = j->p;
+  const struct cmx_gemm_config *cfg = j->cfg;
+  size_t mr = cfg->mr, nr = cfg->nr, k = p->k;
+  if (m0 >= m1 || n0 >= n1) return 0;
+  size_t kc = j->kc < k ? j->kc : (k ? k : 1);
+  size_t mc = j->mc < m1 - m0 ? j->mc : round_up(m1 - m0, mr);
+  size_t nc = j->nc < n1 - n0 ? j->nc : round_up(n1 - n0, nr);
+  size_t la = round_up(mc, mr) * kc, lb = j->small ? 0 : round_up(nc, nr) * kc;
+  size_t lt = 4 * (kc > mc ? (kc > nc ? kc : nc) : (mc > nc ? mc : nc));
+  float *w = ws_get(la + lb + lt + lt / 2 + 64);
+  if (!w) return -1;
+  float *ap = w, *bp = ap + la, *tmp = bp + lb;
+  uint16_t *tmp16 = (uint16_t *)(tmp + lt);
+  struct src sa = src_a(p, t), sb = src_b(p, t);
+  float *c = p->c + t * p->ldcb;
+  struct cmx_f32_gemm_aux aux = {p->alpha, p->beta, 0, mr, nr, NULL};
+  const float *bu = NULL; /* unpacked B (small path) */
+  if (j->small) {
+    aux.ldb = (size_t)p->b.rs;
+    bu = (const float *)p->b.data + sb.base;
+  }
+  for (size_t jc = n0; jc < n1; jc += nc) {
+    size_t ncur = n1 - jc < nc ? n1 - jc : nc;
+    for (size_t pc = 0; pc < k || pc == 0; pc += kc) {
+      size_t kcur = k - pc < kc ? k - pc : kc;
+      aux.beta = pc == 0 ? p->beta : 1.0f;
+      if (!j->small) pack(&sb, jc, ncur, pc, kcur, nr, bp, tmp, tmp16);
+      for (size_t ic = m0; ic < m1; ic += mc) {
+        size_t mcur = m1 - ic < mc ? m1 - ic : mc;
+        pack(&sa, ic, mcur, pc, kcur, mr, ap, tmp, tmp16);
+        for (size_t jr = 0; jr < ncur; jr += nr) {
+          size_t nrr = ncur - jr < nr ? ncur - jr : nr;
+          const float *bpan = j->small ? bu + pc * aux.ldb + jc + jr
+                                       : bp + jr * kcur;
+          for (size_t ir = 0; ir < mcur; ir += mr) {
+            size_t mrr = mcur - ir < mr ? mcur - ir : mr;
+            aux.a_next = ir + mr < mcur ? ap + (ir + mr) * kcur : ap;
+            cfg->ukr(mrr, nrr, kcur, ap + ir * kcur, bpan,
+                     c + (ic + ir) * p->ldc + jc + jr, p->ldc, &aux);
+          }
+        }
+      }
+      if (k == 0) break;
+    }
+  }
+  return 0;
+}
+
+static void gemm_thread(void *ctx, size_t b, size_t e) {
+  struct job *j = ctx;
+  const struct cmx_gemm_problem *p = j->p;
+  size_t nt = j->tm * j->tn;
+  for (size_t tid = b; tid < e; tid++) {
+    int rc = 0;
+    if (j->batch_split) {
+      size_t t0, t1;
+      cmx_range((int)tid, (int)nt, p->batch, 1, &t0, &t1);
+      for (size_t t = t0; t < t1 && !rc; t++)
+        rc = gemm_part(j, t, 0, p->m, 0, p->n);
+    } else {
+      size_t m0, m1, n0, n1;
+      cmx_range((int)(tid / j->tn), (int)j->tm, p->m, j->cfg->mr, &m0, &m1);
+      cmx_range((int)(tid % j->tn), (int)j->tn, p->n, j->cfg->nr, &n0, &n1);
+      for (size_t t = 0; t < p->batch && !rc; t++)
+        rc = gemm_part(j, t, m0, m1, n0, n1);
+    }
+    if (rc) atomic_store(&j->failed, 1);
+  }
+}
+
+/* The ic x jc grid for nt threads that minimises the modelled time of the
+ * slowest thread: its FMA work (tiles rounded up to mr x nr) at about 64
+ * flop/cycle plus its packing at about one element per cycle. Ties go to
+ * the split over m (threads then share nothing but read the same B). */
+static void choose_grid(const struct job *j, size_t nt, int split,
+                        size_t *tm, size_t *tn) {
+  size_t m = j->p->m, n = j->p->n, k = j->p->k ? j->p->k : 1;
+  size_t mr = j->cfg->mr, nr = j->cfg->nr;
+  if (split == 1 || split == 2) {
+    *tm = split == 1 ? nt : 1;
+    *tn = split == 1 ? 1 : nt;
+    return;
+  }
+  double best = -1;
+  for (size_t a = nt; a >= 1; a--) {
+    if (nt % a) continue;
+    size_t bw = nt / a;
+    double pm = (double)((m + mr * a - 1) / (mr * a) * mr);
+    double pn = (double)((n + nr * bw - 1) / (nr * bw) * nr);
+    double ablocks = (pn + j->nc - 1) / (double)j->nc;
+    double cost = 2.0 * pm * pn * (double)k / 64.0 +
+                  (pm * ablocks + pn) * (double)k;
+    if (best < 0 || cost < best - 1e-9) {
+      best = cost;
+      *tm = a;
+      *tn = bw;
+    }
+  }
+}
+
+/* ---- GEMV: m == 1 or n == 1 ---- */
+/* y[i] (i < len) = alpha * sum_p M(i, p) v(p) + beta * y[i]: for n == 1,
+ * M = A and v = B's column; for m == 1, M = B^T and v = A's row. Each y is
+ * summed by one thread in an order fixed by the strides alone. */
+struct gemv {
+  const struct cmx_gemm_problem *p;
+  size_t len;
+  atomic_int failed;
+};
+
+#define GV_CHUNK 1024 /* k elements converted per step (16-bit or strided) */
+#define GV_ROWS 256   /* rows accumulated together in the column form */
+
+/* s[u] += x[p] v[p] over p = u mod 16: 16 partial sums (vectorisable) */
+static void dot16(float *s, const float *x, const float *v, size_t n) {
+  size_t p = 0;
+  for (; p + 16 <= n; p += 16)
+    for (int u = 0; u < 16; u++) s[u] += x[p + u] * v[p + u];
+  for (int u = 0; p < n; p++, u++) s[u] += x[p] * v[p];
+}
+
+static void gemv_batch(struct gemv *g, size_t t, size_t i0, size_t i1,
+                       float *ws) {
+  const struct cmx_gemm_problem *p = g->p;
+  size_t k = p->k;
+  int ncol = p->n == 1; /* y is C's column (else C's row) */
+  struct src sm = ncol ? src_a(p, t) : src_b(p, t);
+  struct src sv = ncol ? src_b(p, t) : src_a(p, t);
+  /* sm: rows along y (m of A, n of B^T), columns along k. */
+  /* v(p) = element p along k of sv: for src_b, k is the row (sk = rs);
+   * for src_a, k is the column (sk = cs). */
+  ptrdiff_t vstride = ncol ? p->b.rs : p->a.cs;
+  float *vbuf = ws, *tmp = ws + round_up(k, 16), *acc = tmp + GV_CHUNK;
+  uint16_t *tmp16 = (uint16_t *)(acc + GV_ROWS);
+  size_t done = 0;
+  while (done < k) { /* v as contiguous f32 */
+    size_t w = k - done < GV_CHUNK ? k - done : GV_CHUNK;
+    const float *x = line(&sv, sv.base + (ptrdiff_t)done * vstride, vstride,
+                          w, tmp, tmp16);
+    memcpy(vbuf + done, x, w * sizeof(float));
+    done += w;
+  }
+  float *c = p->c + t * p->ldcb;
+  size_t ys = ncol ? p->ldc : 1;
+  float alpha = p->alpha, beta = p->beta;
+  if (sm.sq == 1 && sm.sk != 1) {
+    /* Column form: y[i0:i1] += M[:, p] v[p], GV_ROWS rows at a time. */
+    for (size_t r0 = i0; r0 < i1; r0 += GV_ROWS) {
+      size_t nr = i1 - r0 < GV_ROWS ? i1 - r0 : GV_ROWS;
+      for (size_t i = 0; i < nr; i++) acc[i] = 0.0f;
+      for (size_t q = 0; q < k; q++) {
+        const float *x = line(&sm, sm.base + (ptrdiff_t)r0 +
+                                       (ptrdiff_t)q * sm.sk, 1, nr, tmp,
+                              tmp16);
+        float vq = vbuf[q];
+        for (size_t i = 0; i < nr; i++) acc[i] += x[i] * vq;
+      }
+      for (size_t i = 0; i < nr; i++) {
+        float *y = c + (r0 + i) * ys;
+        *y = beta == 0.0f ? alpha * acc[i] : alpha * acc[i] + beta * *y;
+      }
+    }
+    return;
+  }
+  /* Row form: one dot product per y, the row converted or gathered in
+   * chunks (a multiple of 16, so the partial sums see the same order). */
+  for (size_t i = i0; i < i1; i++) {
+    float s[16] = {0};
+    ptrdiff_t e = sm.base + (ptrdiff_t)i * sm.sq;
+    for (size_t q = 0; q < k; q += GV_CHUNK) {
+      size_t w = k - q < GV_CHUNK ? k - q : GV_CHUNK;
+      const float *x = line(&sm, e + (ptrdiff_t)q * sm.sk, sm.sk, w, tmp,
+                            tmp16);
+      dot16(s, x, vbuf + q, w);
+    }
+    for (int h = 8; h >= 1; h /= 2)
+      for (int u = 0; u < h; u++) s[u] += s[u + h];
+    float *y = c + i * ys;
+    *y = beta == 0.0f ? alpha * s[0] : alpha * s[0] + beta * *y;
+  }
+}
+
+static void gemv_thread(void *ctx, size_t b, size_t e) {
+  struct gemv *g = ctx;
+  size_t k = g->p->k;
+  float *ws = ws_get(round_up(k, 16) + GV_CHUNK + GV_ROWS + GV_CHUNK / 2);
+  if (!ws) {
+    atomic_store(&g->failed, 1);
+    return;
+  }
+  /* [b, e) runs over the flat (batch, row) space. */
+  while (b < e) {
+    size_t t = b / g->len, i0 = b % g->len;
+    size_t i1 = (e - t * g->len) < g->len ? e - t * g->len : g->len;
+    gemv_batch(g, t, i0, i1, ws);
+    b = t * g->len + i1;
+  }
+}
+
+/* ---- entry ---- */
+int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
+                 const struct cmx_gemm_problem *p, int nthreads) {
+  if (!p->batch || !p->m || !p->n) return 0;
+  if (nthreads < 1) nthreads = 1;
+  if (p->m == 1 || p->n == 1) {
+    struct gemv g = {p, p->m == 1 ? p->n : p->m, 0};
+    size_t k = p->k ? p->k : 1;
+    /* at least ~64K multiply-adds per thread before a region opens */
+    size_t grain = (1u << 16) / k + 1;
+    cmx_parallel_for(nthreads, p->batch * g.len, 16, grain, gemv_thread, &g);
+    return atomic_load(&g.failed) ? -1 : 0;
+  }
+  struct job j = {cfg, p, 0, 0, 0, 1, 1, 0, 0, 0};
+  int split;
+  cmx_f32_gemm_blocking(cfg, &j.mc, &j.kc, &j.nc, &split);
+  double flops = 2.0 * (double)p->m * (double)p->n * (double)p->k *
+                 (double)p->batch;
+  double small = g_tune.small >= 0 ? g_tune.small : SMALL_FLOPS_DEFAULT;
+  size_t nt = (size_t)nthreads;
+  if (flops < small) {
+    nt = 1;
+    j.small = p->b.dtype == CMX_GEMM_F32 && p->b.cs == 1 && p->b.rs > 0;
+  }
+  if (nt > 1 && p->batch >= nt && (p->batch % nt == 0 || p->batch >= 4 * nt))
+    j.batch_split = 1, j.tm = nt, j.tn = 1;
+  else if (nt > 1)
+    choose_grid(&j, nt, split, &j.tm, &j.tn);
+  cmx_parallel_for((int)nt, nt, 1, 1, gemm_thread, &j);
+  return atomic_load(&j.failed) ? -1 : 0;
+}

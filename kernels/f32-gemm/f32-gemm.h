@@ -1,0 +1,102 @@
+/* f32 GEMM: register-blocked microkernels and the BLIS-style driver that
+ * blocks, packs and splits C = alpha * A B + beta * C across a team.
+ *
+ * Microkernel contract (every row of f32-gemm.inc, and the reference):
+ *   ukr(m, n, k, a, b, c, ldc, aux) computes, for 0 <= i < m, 0 <= j < n,
+ *     C[i * ldc + j] = alpha * sum_{p < k} A(i, p) * B(p, j) + beta * C[...]
+ *   with m <= MR, n <= NR, k >= 0, all sizes and strides in ELEMENTS.
+ *   - A is a packed panel: A(i, p) = a[p * MR + i] (k columns of MR
+ *     floats, "column-of-A-panel" layout); rows m..MR-1 exist and hold
+ *     anything finite (the packer writes zeros).
+ *   - B is a packed panel, B(p, j) = b[p * NR + j], rows zero-padded to NR,
+ *     when aux->ldb == 0; otherwise it is an unpacked row-major f32 matrix,
+ *     B(p, j) = b[p * aux->ldb + j], of which only columns j < n may be
+ *     read (the small-problem path passes the caller's B this way).
+ *   - C is row-major with row stride ldc; only the m x n tile is read or
+ *     written. beta == 0 means C is write-only: it is never read, so NaN or
+ *     garbage there does not propagate.
+ *   - Edges (m < MR, n < NR) are handled inside the kernel with masked
+ *     loads and stores (NEON: a tile in registers stored through a small
+ *     buffer); the FMAs always run on the full tile, so there is no scalar
+ *     path over a whole tile.
+ *   - Summation over p is in increasing order, one FMA per step, so a
+ *     kernel's result depends only on its inputs (never on the thread
+ *     count or on the position of the tile).
+ * A microkernel is a leaf: no allocation, no threads, no errors. */
+#ifndef CMX_F32_GEMM_H
+#define CMX_F32_GEMM_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/cvt/cvt.h"
+
+/* Extras that keep the signature stable (BLIS's auxinfo_t). */
+struct cmx_f32_gemm_aux {
+  float alpha, beta;   /* C = alpha * A B + beta * C; beta 0: C not read */
+  size_t ldb;          /* 0: B packed (row stride NR); else B's row stride */
+  size_t mr, nr;       /* tile the panels were packed for: read only by the
+                          reference kernel, which serves every tile */
+  const float *a_next; /* prefetch hint: the next A panel (may be NULL) */
+};
+
+typedef void (*cmx_f32_gemm_ukr_fn)(size_t m, size_t n, size_t k,
+                                    const float *a, const float *b, float *c,
+                                    size_t ldc,
+                                    const struct cmx_f32_gemm_aux *aux);
+
+#define CMX_UKR(isa, name, mr, nr)                                         \
+  void name(size_t m, size_t n, size_t k, const float *a, const float *b,  \
+            float *c, size_t ldc, const struct cmx_f32_gemm_aux *aux);
+#include "f32-gemm.inc"
+#undef CMX_UKR
+
+/* What arch/ hands the driver: the microkernel, its tile, and the block
+ * sizes that go with it (0: derived from the cache sizes of sched's
+ * topology at run time; a tuning file overrides either). */
+struct cmx_gemm_config {
+  cmx_f32_gemm_ukr_fn ukr;
+  size_t mr, nr; /* register tile */
+  size_t mc;     /* rows of A per packed block (L2), multiple of mr */
+  size_t kc;     /* depth of a packed block (B micro-panel in L1) */
+  size_t nc;     /* columns of B per packed block (L3), multiple of nr */
+};
+
+/* ---- the driver (f32-gemm.c) ---- */
+enum cmx_gemm_dtype { CMX_GEMM_F32, CMX_GEMM_F16, CMX_GEMM_BF16 };
+
+/* One operand of a batched GEMM: element (i, j) of batch t lies at element
+ * boff[t] + i * rs + j * cs of data (boff NULL: 0 for every batch). Any
+ * strides work (transposed, sliced, negative, broadcast 0); f16 and bf16
+ * are converted to f32 while packing. */
+struct cmx_gemm_operand {
+  const void *data;
+  enum cmx_gemm_dtype dtype;
+  ptrdiff_t rs, cs;
+  const int64_t *boff;
+};
+
+/* C[t] (m x n, f32, row stride ldc, batch stride ldcb) =
+ *   alpha * A[t] (m x k) B[t] (k x n) + beta * C[t]   for t < batch. */
+struct cmx_gemm_problem {
+  size_t batch, m, n, k;
+  struct cmx_gemm_operand a, b;
+  float *c;
+  size_t ldc, ldcb;
+  float alpha, beta;
+  cmx_cvt_ukr_fn cvt_f16, cvt_bf16; /* f16 -> f32, bf16 -> f32 */
+};
+
+/* Runs the problem with up to nthreads threads of the calling worker's
+ * team (the split never divides k, so results do not depend on nthreads).
+ * Returns 0, or -1 when packing memory cannot be had. */
+int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
+                 const struct cmx_gemm_problem *p, int nthreads);
+
+/* The block sizes and split the driver will use for cfg on this machine:
+ * built-in from cache sizes, then the tuning file (CMX_TUNING), then the
+ * env overrides CMX_GEMM_MC / _KC / _NC / _SPLIT. split: 0 auto, 1 over m
+ * (ic), 2 over n (jc). For tests and the tuning script. */
+void cmx_f32_gemm_blocking(const struct cmx_gemm_config *cfg, size_t *mc,
+                           size_t *kc, size_t *nc, int *split);
+
+#endif

@@ -1,0 +1,125 @@
+/* Every row of f32-gemm.inc this CPU can run, against the reference
+ * microkernel: m in {1, MR-1, MR}, n in {1, NR-1, NR}, k in {0, 1, 2, odd,
+ * large}, packed and unpacked B, alpha/beta including beta = 0 over NaN,
+ * C with a row stride wider than the tile and canaries around every C
+ * element the kernel must not touch. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/dispatch.h"
+
+struct grow {
+  enum cmx_isa_level isa;
+  const char *name;
+  cmx_f32_gemm_ukr_fn fn;
+  size_t mr, nr;
+};
+#define CMX_UKR(isa, name, mr, nr) {isa, #name, name, mr, nr},
+static const struct grow ROWS[] = {
+#include "kernels/f32-gemm/f32-gemm.inc"
+};
+#undef CMX_UKR
+#define NROWS (sizeof ROWS / sizeof ROWS[0])
+static const float CANARY = -7777.25f;
+
+static uint64_t rng_next(uint64_t *s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+static float rnd(uint64_t *s) {
+  return (float)((double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0) *
+                 2.0 - 1.0);
+}
+
+/* One case: the row against the reference on the same packed operands. */
+static void check(const struct grow *r, size_t m, size_t n, size_t k,
+                  int unpacked_b, float alpha, float beta, uint64_t seed) {
+  size_t mr = r->mr, nr = r->nr, ldc = nr + 5, ldb = nr + 3;
+  size_t kk = k ? k : 1;
+  float *a = aligned_alloc(64, ((mr * kk * 4 + 15) / 16) * 64);
+  float *b = aligned_alloc(64, ((ldb * kk * 4 + 15) / 16) * 64 + 64);
+  size_t csz = (mr + 2) * ldc;
+  float *c0 = malloc(csz * 4), *c1 = malloc(csz * 4);
+  uint64_t s = seed;
+  for (size_t i = 0; i < mr * kk; i++) a[i] = rnd(&s);
+  for (size_t p = 0; p < kk; p++)
+    for (size_t j = 0; j < ldb; j++)
+      b[p * ldb + j] = unpacked_b ? (j < n ? rnd(&s) : NAN)
+                                  : (j < nr ? rnd(&s) : 0.0f);
+  if (!unpacked_b) /* packed: rows of nr */
+    for (size_t p = 0; p < kk; p++)
+      memmove(b + p * nr, b + p * ldb, nr * 4);
+  /* rows m..mr-1 of the packed A panel hold anything finite */
+  for (size_t i = 0; i < csz; i++) c0[i] = CANARY;
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++)
+      c0[(i + 1) * ldc + j] = beta == 0.0f ? NAN : rnd(&s);
+  memcpy(c1, c0, csz * 4);
+  struct cmx_f32_gemm_aux ref = {alpha, beta, unpacked_b ? ldb : 0, mr, nr,
+                                 NULL};
+  struct cmx_f32_gemm_aux aux = ref;
+  cmx_f32_gemm_ukr_ref(m, n, k, a, b, c0 + ldc, ldc, &ref);
+  r->fn(m, n, k, a, b, c1 + ldc, ldc, &aux);
+  for (size_t i = 0; i < mr + 2; i++)
+    for (size_t j = 0; j < ldc; j++) {
+      float g = c1[i * ldc + j], w = c0[i * ldc + j];
+      int inside = i >= 1 && i <= m && j < n;
+      if (!inside) {
+        cr_assert(g == CANARY, "%s m=%zu n=%zu k=%zu: canary (%zu,%zu) = %g",
+                  r->name, m, n, k, i, j, g);
+        continue;
+      }
+      cr_assert(!isnan(g), "%s m=%zu n=%zu k=%zu beta=%g: NaN at (%zu,%zu)",
+                r->name, m, n, k, beta, i - 1, j);
+      float tol = 1e-5f * (float)(k + 2) * (1.0f + fabsf(w));
+      cr_assert(fabsf(g - w) <= tol,
+                "%s m=%zu n=%zu k=%zu ldb=%d: (%zu,%zu) got %.9g want %.9g",
+                r->name, m, n, k, unpacked_b, i - 1, j, g, w);
+    }
+  free(a);
+  free(b);
+  free(c0);
+  free(c1);
+}
+
+Test(kernels_gemm, every_row_against_ref) {
+  for (size_t ri = 0; ri < NROWS; ri++) {
+    const struct grow *r = &ROWS[ri];
+    if (!cmx_cpu_has(r->isa)) {
+      printf("kernels_gemm: skipping %s (CPU lacks its ISA)\n", r->name);
+      continue;
+    }
+    size_t ms[] = {1, r->mr - 1, r->mr}, ns[] = {1, r->nr - 1, r->nr};
+    size_t ks[] = {0, 1, 2, 37, 515};
+    uint64_t seed = 1;
+    for (int mi = 0; mi < 3; mi++)
+      for (int ni = 0; ni < 3; ni++)
+        for (int ki = 0; ki < 5; ki++)
+          for (int ub = 0; ub < 2; ub++) {
+            check(r, ms[mi], ns[ni], ks[ki], ub, 1.0f, 0.0f, seed++);
+            check(r, ms[mi], ns[ni], ks[ki], ub, -0.5f, 1.5f, seed++);
+          }
+  }
+}
+
+Test(kernels_gemm, tables_hold_listed_kernels) {
+  for (int isa = 0; isa < CMX_ISA_COUNT; isa++) {
+    struct cmx_dispatch t;
+    if (cmx_dispatch_for(&t, (enum cmx_isa_level)isa)) continue;
+    cr_assert(t.gemm_f32.ukr != NULL, "level %d has no gemm kernel", isa);
+    int listed = 0;
+    for (size_t ri = 0; ri < NROWS; ri++)
+      listed |= ROWS[ri].fn == t.gemm_f32.ukr &&
+                ROWS[ri].mr == t.gemm_f32.mr && ROWS[ri].nr == t.gemm_f32.nr;
+    cr_assert(listed, "level %d: gemm slot not a row of f32-gemm.inc", isa);
+    size_t mc, kc, nc;
+    cmx_f32_gemm_blocking(&t.gemm_f32, &mc, &kc, &nc, NULL);
+    cr_assert(mc % t.gemm_f32.mr == 0 && nc % t.gemm_f32.nr == 0 && kc > 0);
+  }
+}

@@ -1,0 +1,325 @@
+/* matmul and addmm against a float64 reference written here: 2-D shapes
+ * with 0, 1, primes and two of 1000+, every combination of transposed,
+ * sliced (step 2) and broadcast operands, batched with broadcasting, 1-D
+ * operands, GEMV shapes, f16/bf16 inputs, addmm (alpha, beta, broadcast c,
+ * beta = 0 over NaN), the BLIS backend (env and call) within tolerance, and
+ * 1 vs 2 threads bitwise identical. Runs under each CMX_ISA. */
+#include "test-util.h"
+
+/* a (m x k, any view) as doubles read through the library (views are
+ * tested by test-ops-views); the product is computed here in float64. */
+static double *read_all(cmx_array a) {
+  double *v = malloc(sizeof(double) * (size_t)(cmx_array_size(a) + 1));
+  tu_read(a, v);
+  return v;
+}
+
+/* y[t] = A[ta] @ B[tb] for NumPy-broadcast batches given flat doubles. */
+static void ref_matmul(const double *A, const int64_t *as, int an,
+                       const double *B, const int64_t *bs, int bn,
+                       double *y, double *scale, int64_t *outn) {
+  int64_t m = an >= 2 ? as[an - 2] : 1, k = as[an - 1];
+  int64_t n = bn >= 2 ? bs[bn - 1] : 1;
+  int ab = an > 2 ? an - 2 : 0, bb = bn > 2 ? bn - 2 : 0;
+  int nb = ab > bb ? ab : bb;
+  int64_t bsh[CMX_MAX_DIMS], batch = 1;
+  for (int d = 0; d < nb; d++) {
+    int ia = d - (nb - ab), ib = d - (nb - bb);
+    int64_t da = ia >= 0 ? as[ia] : 1, db = ib >= 0 ? bs[ib] : 1;
+    bsh[d] = da == 1 ? db : da;
+    batch *= bsh[d];
+  }
+  int64_t idx[CMX_MAX_DIMS] = {0};
+  for (int64_t t = 0; t < batch; t++) {
+    int64_t ta = 0, tb = 0;
+    for (int d = 0; d < nb; d++) {
+      int ia = d - (nb - ab), ib = d - (nb - bb);
+      if (ia >= 0) ta = ta * as[ia] + (as[ia] == 1 ? 0 : idx[d]);
+      if (ib >= 0) tb = tb * bs[ib] + (bs[ib] == 1 ? 0 : idx[d]);
+    }
+    const double *Ap = A + ta * m * k, *Bp = B + tb * k * n;
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < n; j++) {
+        double s = 0, sc = 0;
+        for (int64_t p = 0; p < k; p++) {
+          s += Ap[i * k + p] * Bp[p * n + j];
+          sc += fabs(Ap[i * k + p] * Bp[p * n + j]);
+        }
+        y[(t * m + i) * n + j] = s;
+        scale[(t * m + i) * n + j] = sc;
+      }
+    for (int d = nb - 1; d >= 0; d--) {
+      if (++idx[d] < bsh[d]) break;
+      idx[d] = 0;
+    }
+  }
+  *outn = batch * m * n;
+}
+
+static double eps_of(cmx_dtype t) { return tu_eps(t); }
+
+/* Checks out = alpha * (a @ b) + beta * cadd (cadd NULL: none, already
+ * broadcast to out's size as doubles). */
+static void check_product(cmx_array out, cmx_array a, cmx_array b,
+                          double alpha, double beta, const double *cadd,
+                          const char *what) {
+  double *A = read_all(a), *B = read_all(b);
+  int64_t on = cmx_array_size(out);
+  double *y = malloc(sizeof(double) * (size_t)(on + 1));
+  double *sc = malloc(sizeof(double) * (size_t)(on + 1));
+  double *got = malloc(sizeof(double) * (size_t)(on + 1));
+  int64_t n;
+  ref_matmul(A, cmx_array_shape(a), cmx_array_ndim(a), B, cmx_array_shape(b),
+             cmx_array_ndim(b), y, sc, &n);
+  cr_assert_eq(n, on, "%s: size %lld want %lld", what, (long long)on,
+               (long long)n);
+  tu_read(out, got);
+  double e = eps_of(cmx_array_dtype(out));
+  for (int64_t i = 0; i < n; i++) {
+    double want = alpha * y[i] + (cadd && beta != 0 ? beta * cadd[i] : 0);
+    double tol = 4 * e * fabs(want) +
+                 (fabs(alpha) * sc[i] + fabs(beta) * (cadd ? 1 : 0)) * 1e-6 +
+                 1e-30;
+    cr_assert(fabs(got[i] - want) <= tol,
+              "%s: [%lld] got %.9g want %.9g (tol %g)", what, (long long)i,
+              got[i], want, tol);
+  }
+  free(A), free(B), free(y), free(sc), free(got);
+}
+
+static cmx_array rand_array(const int64_t *sh, int nd, cmx_dtype t,
+                            uint64_t seed) {
+  int64_t n = 1;
+  for (int i = 0; i < nd; i++) n *= sh[i];
+  double *v = malloc(sizeof(double) * (size_t)(n + 1));
+  tu_rand(v, n, t, -1.0, 1.0, seed);
+  cmx_array a;
+  TU_OK(tu_array(&a, v, t, sh, nd));
+  free(v);
+  return a;
+}
+
+static void matmul_check(cmx_array a, cmx_array b, const char *what) {
+  cmx_array c;
+  TU_OK(cmx_matmul(&c, a, b, NULL));
+  check_product(c, a, b, 1, 0, NULL, what);
+  cmx_array_free(c);
+}
+
+Test(ops_matmul, shapes_2d) {
+  static const int64_t S[][3] = {
+      {0, 5, 3},   {4, 0, 3},   {4, 5, 0},    {1, 1, 1},    {2, 3, 1},
+      {7, 13, 11}, {17, 31, 5}, {31, 29, 67}, {64, 64, 64}, {97, 101, 103},
+      {130, 70, 300}, {257, 33, 129}, {1000, 1003, 61}, {9, 1031, 1201}};
+  for (size_t i = 0; i < sizeof S / sizeof S[0]; i++) {
+    int64_t as[2] = {S[i][0], S[i][2]}, bs[2] = {S[i][2], S[i][1]};
+    cmx_array a = rand_array(as, 2, CMX_F32, 10 + i);
+    cmx_array b = rand_array(bs, 2, CMX_F32, 50 + i);
+    char what[64];
+    snprintf(what, sizeof what, "%lldx%lldx%lld", (long long)S[i][0],
+             (long long)S[i][1], (long long)S[i][2]);
+    matmul_check(a, b, what);
+    cmx_array_free(a), cmx_array_free(b);
+  }
+}
+
+/* x (rows x cols) in mode: 0 plain, 1 transposed, 2 sliced step 2 on both
+ * axes, 3 transposed and sliced, 4 broadcast (a row or column repeated). */
+static cmx_array operand(int mode, int64_t rows, int64_t cols, int is_b,
+                         uint64_t seed) {
+  cmx_array x, v;
+  if (mode == 0) return rand_array((int64_t[]){rows, cols}, 2, CMX_F32, seed);
+  if (mode == 1) {
+    x = rand_array((int64_t[]){cols, rows}, 2, CMX_F32, seed);
+    TU_OK(cmx_transpose(&v, x, NULL, 0, NULL));
+  } else if (mode == 2) {
+    x = rand_array((int64_t[]){2 * rows + 1, 2 * cols}, 2, CMX_F32, seed);
+    TU_OK(cmx_slice(&v, x, (int64_t[]){1, 0}, (int64_t[]){2 * rows + 1,
+                                                         2 * cols},
+                    (int64_t[]){2, 2}, 2, NULL));
+  } else if (mode == 3) {
+    cmx_array y;
+    x = rand_array((int64_t[]){2 * cols, 2 * rows}, 2, CMX_F32, seed);
+    TU_OK(cmx_slice(&y, x, NULL, NULL, (int64_t[]){2, 2}, 2, NULL));
+    TU_OK(cmx_transpose(&v, y, NULL, 0, NULL));
+    cmx_array_free(y);
+  } else {
+    int64_t sh[2] = {is_b ? rows : 1, is_b ? 1 : cols};
+    x = rand_array(sh, 2, CMX_F32, seed);
+    TU_OK(cmx_broadcast_to(&v, x, (int64_t[]){rows, cols}, 2, NULL));
+  }
+  cmx_array_free(x);
+  return v;
+}
+
+Test(ops_matmul, views_every_combination) {
+  static const int64_t S[][3] = {{37, 45, 29}, {1, 45, 29}, {37, 1, 29},
+                                 {70, 90, 300}};
+  for (size_t s = 0; s < 4; s++)
+    for (int ma = 0; ma < 5; ma++)
+      for (int mb = 0; mb < 5; mb++) {
+        int64_t m = S[s][0], n = S[s][1], k = S[s][2];
+        cmx_array a = operand(ma, m, k, 0, 7 * ma + s);
+        cmx_array b = operand(mb, k, n, 1, 11 * mb + s);
+        char what[64];
+        snprintf(what, sizeof what, "shape %zu a mode %d b mode %d", s, ma,
+                 mb);
+        matmul_check(a, b, what);
+        cmx_array_free(a), cmx_array_free(b);
+      }
+}
+
+Test(ops_matmul, batched_and_1d) {
+  struct { int64_t a[4], b[4]; int an, bn; } C[] = {
+      {{2, 1, 5, 7}, {3, 7, 4}, 4, 3},  {{3, 6, 9}, {9, 4}, 3, 2},
+      {{6, 9}, {2, 9, 20}, 2, 3},       {{9}, {9, 5}, 1, 2},
+      {{6, 9}, {9}, 2, 1},              {{9}, {9}, 1, 1},
+      {{4, 3, 17}, {17}, 3, 1},         {{40}, {5, 40, 33}, 1, 3},
+      {{8, 40, 50}, {8, 50, 30}, 3, 3}, {{1, 1, 30, 20}, {2, 3, 20, 1}, 4, 4}};
+  for (size_t i = 0; i < sizeof C / sizeof C[0]; i++) {
+    cmx_array a = rand_array(C[i].a, C[i].an, CMX_F32, 3 + i);
+    cmx_array b = rand_array(C[i].b, C[i].bn, CMX_F32, 30 + i);
+    char what[32];
+    snprintf(what, sizeof what, "case %zu", i);
+    matmul_check(a, b, what);
+    cmx_array_free(a), cmx_array_free(b);
+  }
+}
+
+Test(ops_matmul, gemv_shapes) {
+  static const int64_t S[][3] = {{1, 300, 500}, {300, 1, 500}, {1, 1, 77},
+                                 {1, 2000, 3}, {513, 1, 2050}};
+  for (size_t s = 0; s < 5; s++)
+    for (int ma = 0; ma < 4; ma++)
+      for (int mb = 0; mb < 4; mb++) {
+        cmx_array a = operand(ma, S[s][0], S[s][2], 0, 5 + ma);
+        cmx_array b = operand(mb, S[s][2], S[s][1], 1, 9 + mb);
+        char what[48];
+        snprintf(what, sizeof what, "gemv %zu modes %d %d", s, ma, mb);
+        matmul_check(a, b, what);
+        cmx_array_free(a), cmx_array_free(b);
+      }
+}
+
+Test(ops_matmul, f16_bf16_inputs) {
+  cmx_dtype T[][2] = {{CMX_F16, CMX_F16}, {CMX_BF16, CMX_BF16},
+                      {CMX_F16, CMX_F32}, {CMX_BF16, CMX_F32},
+                      {CMX_I32, CMX_F32}};
+  static const int64_t S[][3] = {{33, 47, 70}, {1, 40, 300}, {50, 1, 300},
+                                 {130, 100, 300}};
+  for (int t = 0; t < 5; t++)
+    for (int s = 0; s < 4; s++)
+      for (int tr = 0; tr < 2; tr++) {
+        int64_t m = S[s][0], n = S[s][1], k = S[s][2];
+        cmx_array a = rand_array((int64_t[]){m, k}, 2, T[t][0], 1 + s);
+        cmx_array b0 = rand_array(tr ? (int64_t[]){n, k} : (int64_t[]){k, n},
+                                  2, T[t][1], 2 + s), b;
+        if (tr) TU_OK(cmx_transpose(&b, b0, NULL, 0, NULL));
+        else b = cmx_array_retain(b0);
+        cmx_array c;
+        TU_OK(cmx_matmul(&c, a, b, NULL));
+        cr_assert_eq(cmx_array_dtype(c),
+                     T[t][0] == T[t][1] ? T[t][0] : CMX_F32);
+        char what[48];
+        snprintf(what, sizeof what, "dtypes %d shape %d tr %d", t, s, tr);
+        check_product(c, a, b, 1, 0, NULL, what);
+        cmx_array_free(a), cmx_array_free(b0), cmx_array_free(b);
+        cmx_array_free(c);
+      }
+}
+
+Test(ops_matmul, addmm) {
+  int64_t m = 45, n = 38, k = 53;
+  cmx_array a = rand_array((int64_t[]){m, k}, 2, CMX_F32, 1);
+  cmx_array b = rand_array((int64_t[]){k, n}, 2, CMX_F32, 2);
+  int64_t cs[][2] = {{m, n}, {1, n}, {m, 1}};
+  int cn[] = {2, 1, 2};
+  const int64_t *csp[] = {cs[0], &cs[1][1], cs[2]};
+  float ab[][2] = {{1, 1}, {0.5f, -2}, {-1.5f, 0}, {2, 0}};
+  for (int ci = 0; ci < 3; ci++)
+    for (int q = 0; q < 4; q++) {
+      int64_t cnel = cn[ci] == 1 ? csp[ci][0] : csp[ci][0] * csp[ci][1];
+      double *cv = malloc(sizeof(double) * (size_t)cnel);
+      tu_rand(cv, cnel, CMX_F32, -1, 1, 77 + ci);
+      if (ab[q][1] == 0) cv[0] = NAN, cv[cnel - 1] = INFINITY;
+      cmx_array c, y;
+      TU_OK(tu_array(&c, cv, CMX_F32, csp[ci], cn[ci]));
+      TU_OK(cmx_addmm(&y, c, a, b, ab[q][0], ab[q][1], NULL));
+      double *cb = malloc(sizeof(double) * (size_t)(m * n));
+      for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++)
+          cb[i * n + j] = ci == 0 ? cv[i * n + j] : ci == 1 ? cv[j] : cv[i];
+      char what[48];
+      snprintf(what, sizeof what, "addmm c %d alpha %g beta %g", ci, ab[q][0],
+               ab[q][1]);
+      check_product(y, a, b, ab[q][0], ab[q][1], cb, what);
+      free(cv), free(cb);
+      cmx_array_free(c), cmx_array_free(y);
+    }
+  /* bad broadcast of c */
+  cmx_array c, y;
+  c = rand_array((int64_t[]){m + 1, n}, 2, CMX_F32, 3);
+  TU_FAILS(CMX_ESHAPE, "cmx_addmm", cmx_addmm(&y, c, a, b, 1, 1, NULL));
+  cmx_array_free(c), cmx_array_free(a), cmx_array_free(b);
+}
+
+/* The BLIS backend matches the cmx one within tolerance. */
+static void blis_vs_cmx(void) {
+  static const int64_t S[][3] = {{37, 45, 29}, {1, 45, 29}, {37, 1, 29},
+                                 {200, 150, 300}};
+  for (size_t s = 0; s < 4; s++)
+    for (int ma = 0; ma < 5; ma++)
+      for (int mb = 0; mb < 5; mb += 2) {
+        cmx_array a = operand(ma, S[s][0], S[s][2], 0, 3 + ma);
+        cmx_array b = operand(mb, S[s][2], S[s][1], 1, 4 + mb);
+        char what[48];
+        snprintf(what, sizeof what, "blis shape %zu modes %d %d", s, ma, mb);
+        matmul_check(a, b, what);
+        cmx_array_free(a), cmx_array_free(b);
+      }
+  cmx_array a = rand_array((int64_t[]){3, 20, 30}, 3, CMX_F16, 1);
+  cmx_array b = rand_array((int64_t[]){30, 10}, 2, CMX_F32, 2);
+  matmul_check(a, b, "blis f16 batched");
+  cmx_array_free(a), cmx_array_free(b);
+}
+
+Test(ops_matmul, blis_backend_call) {
+  TU_OK(cmx_set_gemm_backend("blis"));
+  blis_vs_cmx();
+  TU_FAILS(CMX_EINVAL, "cmx_set_gemm_backend", cmx_set_gemm_backend("mkl"));
+  TU_OK(cmx_set_gemm_backend("cmx"));
+}
+
+Test(ops_matmul, blis_backend_env) {
+  setenv("CMX_GEMM", "blis", 1);
+  blis_vs_cmx();
+}
+
+/* Results do not depend on the thread count, on every path. */
+Test(ops_matmul, threads_bitwise) {
+  static const int64_t S[][4] = {{300, 200, 150, 1}, {1000, 20, 64, 1},
+                                 {20, 1000, 64, 1},  {1, 3000, 700, 1},
+                                 {3000, 1, 700, 1},  {40, 50, 60, 8},
+                                 {64, 64, 64, 3},    {250, 260, 600, 1}};
+  for (size_t s = 0; s < 8; s++) {
+    int64_t bt = S[s][3];
+    int64_t as[3] = {bt, S[s][0], S[s][2]}, bs[2] = {S[s][2], S[s][1]};
+    cmx_array a = rand_array(as, 3, CMX_F32, s + 1);
+    cmx_array b = rand_array(bs, 2, CMX_F32, s + 2);
+    float *r[2];
+    for (int t = 0; t < 2; t++) {
+      TU_OK(cmx_set_num_threads(t + 1));
+      cmx_array c;
+      TU_OK(cmx_matmul(&c, a, b, NULL));
+      size_t nb = cmx_array_nbytes(c);
+      r[t] = malloc(nb);
+      TU_OK(cmx_array_read(c, r[t], nb));
+      if (t)
+        cr_assert(memcmp(r[0], r[1], nb) == 0,
+                  "shape %zu: 1 and 2 threads differ", s);
+      cmx_array_free(c);
+    }
+    free(r[0]), free(r[1]);
+    cmx_array_free(a), cmx_array_free(b);
+  }
+}
