@@ -18,7 +18,7 @@ SAN ?=
 
 CFLAGS_BASE := -std=gnu11 $(OPT) -g -fPIC -fvisibility=hidden -fopenmp \
   -Wall -Wextra -Wno-unused-parameter -Iapi/include -I. $(SAN)
-LDLIBS := -lhwloc -lm -lpthread
+LDLIBS := -lblis -lhwloc -lm -lpthread
 ISA_avx2 := -mavx2 -mfma -mf16c
 ISA_avx512 := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl \
   -mavx512dq -mavx512vnni -mavx512bf16
@@ -105,8 +105,13 @@ test-asan:
 # aarch64 and checked against the generic level by a self-checking program
 # under qemu (the runtime needs hwloc, which has no aarch64 build here).
 NEON_CC := aarch64-linux-gnu-gcc
-NEON_SRC := $(filter-out %-avx2.c %-avx512.c,$(wildcard kernels/f32-*/*.c \
-  kernels/cvt/*.c)) arch/cpu.c arch/generic.c arch/arm-neon.c tests/neon-check.c
+# Every family's microkernels (not its driver, kernels/<f>/<f>.c, which
+# needs sched/), the dispatch tables and the self-checking program.
+NEON_FAMILIES := $(wildcard kernels/f32-*/ kernels/x32-*/ kernels/cvt/)
+NEON_SRC := $(filter-out %-avx2.c %-avx512.c \
+  $(foreach f,$(NEON_FAMILIES),$(f)$(notdir $(f:/=)).c), \
+  $(foreach f,$(NEON_FAMILIES),$(wildcard $(f)*.c))) \
+  arch/cpu.c arch/generic.c arch/arm-neon.c tests/neon-check.c
 test-neon: $(DEPS_STAMP)
 	@if ! command -v $(NEON_CC) >/dev/null || ! command -v qemu-aarch64-static >/dev/null; then \
 	  echo "test-neon: SKIPPED: $(NEON_CC) or qemu-aarch64-static missing (make deps)"; \
@@ -143,3 +148,45 @@ clean:
 	rm -rf build build-asan build-neon
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
+
+# ---- Sanitizer and fuzz targets (not part of `make test`: CI budget) ----
+# TSan needs clang and libomp (gcc's TSan with libgomp reports false races):
+# the library and the thread tests, built in build-tsan/. Criterion cannot
+# start under TSan (Snaipe/Criterion#274): the tests build against the
+# stand-in in tests/tsan-shim/, which forks per test the same way.
+# clang 14 rejects __builtin_cpu_supports("f16c"): arch/cpu.c (start-up
+# CPU detection, no shared state worth instrumenting) is built with gcc.
+gcc_cpu_o = $(MAKE) --no-print-directory $(1)/.deps-ok BUILD=$(1) && \
+  mkdir -p $(1)/arch && gcc -std=gnu11 -O1 -g -fPIC \
+  -fvisibility=hidden -Iapi/include -I. -c arch/cpu.c -o $(1)/arch/cpu.o
+TSAN_DIR := build-tsan
+TSAN_SAN := -fsanitize=thread -fopenmp=libomp -fno-omit-frame-pointer
+TSAN_TESTS := tests/test-concurrency.c tests/test-threads.c
+.PHONY: test-tsan fuzz
+test-tsan:
+	$(call gcc_cpu_o,$(TSAN_DIR))
+	$(MAKE) --no-print-directory $(TSAN_DIR)/libcmx.a BUILD=$(TSAN_DIR) \
+	  CC=clang OPT=-O1 SAN="$(TSAN_SAN)"
+	clang -std=gnu11 -O1 -g $(TSAN_SAN) -Itests/tsan-shim -Iapi/include -I. \
+	  -o $(TSAN_DIR)/cmx-tsan-tests $(TSAN_TESTS) tests/tsan-shim/runner.c \
+	  $(TSAN_DIR)/libcmx.a $(LDLIBS)
+	TSAN_OPTIONS="ignore_noninstrumented_modules=1 halt_on_error=1" \
+	  OMP_WAIT_POLICY=passive timeout 900 $(TSAN_DIR)/cmx-tsan-tests -j1
+
+# libFuzzer on tests/fuzz-api.c with ASan and UBSan; the library is built
+# with coverage in build-fuzz/. `make fuzz FUZZ_SECONDS=N` (default 60).
+FUZZ_DIR := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+  -fno-omit-frame-pointer -fopenmp=libomp
+fuzz:
+	$(call gcc_cpu_o,$(FUZZ_DIR))
+	$(MAKE) --no-print-directory $(FUZZ_DIR)/libcmx.a BUILD=$(FUZZ_DIR) \
+	  CC=clang OPT=-O1 SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link"
+	clang -std=gnu11 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -Iapi/include \
+	  -o $(FUZZ_DIR)/fuzz-api tests/fuzz-api.c $(FUZZ_DIR)/libcmx.a $(LDLIBS)
+	mkdir -p $(FUZZ_DIR)/corpus
+	ASAN_OPTIONS=allocator_may_return_null=1 OMP_WAIT_POLICY=passive \
+	  $(FUZZ_DIR)/fuzz-api -max_total_time=$(FUZZ_SECONDS) -timeout=20 \
+	  -rss_limit_mb=4096 -malloc_limit_mb=1024 -print_final_stats=1 \
+	  -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus

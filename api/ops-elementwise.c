@@ -2,6 +2,7 @@
  * broadcasting and dtype rules (kernels/elementwise/elementwise.def), and
  * the eval function that hands the elementwise driver its operands with
  * broadcast strides and the microkernels of the current dispatch table. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../arch/dispatch.h"
@@ -75,6 +76,17 @@ static int ew_node(cmx_array *out, enum cmx_ew_op op, const cmx_array *in,
   return cmx_node_finish(out, a, CMX_OP_elementwise, in, info->arity, s, who);
 }
 
+/* Outputs larger than the last-level cache are written once with
+ * streaming stores: no read-for-ownership, no eviction of the inputs. */
+static int stream_out(cmx_dtype d, int64_t size) {
+  static int mode = -1; /* CMX_NT_STORES=0 turns them off (A/B timing) */
+  if (mode < 0) {
+    const char *e = getenv("CMX_NT_STORES");
+    mode = !(e && strcmp(e, "0") == 0);
+  }
+  return mode && d == CMX_F32 && (size_t)size * 4 > cmx_topo()->l3;
+}
+
 /* Strides of x broadcast to a's shape (0 on broadcast axes). */
 static void broadcast_strides(cmx_array x, cmx_array a, int64_t *st) {
   int off = a->ndim - x->ndim;
@@ -102,7 +114,8 @@ int cmx_eval_elementwise(cmx_array a, int nthreads) {
       .vbinary = cmx_ew_info[op].arity == 2 && slot >= 0 ? t->f32_vbinary[slot]
                                                          : NULL,
       .where = t->f32_where,
-      .cvt = t->cvt};
+      .cvt = t->cvt,
+      .stream = stream_out(a->dtype, a->size) ? t->x32_stream : NULL};
   cmx_ew_run(op, in, cmx_array_ptr(a), a->dtype, (cmx_dtype)a->p.compute,
              a->shape, a->ndim, &k, nthreads);
   return CMX_OK;
@@ -113,7 +126,14 @@ int cmx_eval_elementwise(cmx_array a, int nthreads) {
  * and cmx_array_data. The walk follows x's own shape. */
 void cmx_copy_into(void *dst, cmx_dtype dtype, cmx_array x, int nthreads) {
   const struct cmx_dispatch *t = cmx_dispatch();
-  struct cmx_ew_kernels k = {.cvt = t->cvt, .where = t->f32_where};
+  /* Same-dtype transposed / permuted views: blocked tile transpose. */
+  if (dtype == x->dtype &&
+      cmx_transpose_copy(dst, cmx_array_ptr(x), x->shape, x->strides, x->ndim,
+                         cmx_dtype_size(dtype), &t->x32_transpose, nthreads))
+    return;
+  struct cmx_ew_kernels k = {
+      .cvt = t->cvt, .where = t->f32_where,
+      .stream = stream_out(dtype, x->size) ? t->x32_stream : NULL};
   struct cmx_ew_operand in = {.data = cmx_array_ptr(x), .dtype = x->dtype};
   memcpy(in.strides, x->strides, sizeof in.strides);
   cmx_dtype compute;
@@ -162,6 +182,7 @@ UNARY(cmx_relu, CMX_EW_relu)
 UNARY(cmx_floor, CMX_EW_floor)
 UNARY(cmx_ceil, CMX_EW_ceil)
 UNARY(cmx_round, CMX_EW_round)
+UNARY(cmx_softplus, CMX_EW_softplus)
 UNARY(cmx_logical_not, CMX_EW_logical_not)
 BINARY(cmx_add, CMX_EW_add)
 BINARY(cmx_subtract, CMX_EW_subtract)
@@ -178,6 +199,7 @@ BINARY(cmx_less, CMX_EW_less)
 BINARY(cmx_less_equal, CMX_EW_less_equal)
 BINARY(cmx_greater, CMX_EW_greater)
 BINARY(cmx_greater_equal, CMX_EW_greater_equal)
+BINARY(cmx_silu_mul, CMX_EW_silu_mul)
 BINARY(cmx_logical_and, CMX_EW_logical_and)
 BINARY(cmx_logical_or, CMX_EW_logical_or)
 

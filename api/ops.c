@@ -9,6 +9,14 @@ int cmx_eval_reduce(cmx_array a, int nthreads);
 int cmx_eval_view(cmx_array a, int nthreads);
 int cmx_eval_copy(cmx_array a, int nthreads);
 int cmx_eval_matmul(cmx_array a, int nthreads);
+int cmx_eval_take(cmx_array a, int nthreads);
+int cmx_eval_place(cmx_array a, int nthreads);
+int cmx_eval_tri(cmx_array a, int nthreads);
+int cmx_eval_cumsum(cmx_array a, int nthreads);
+int cmx_eval_random(cmx_array a, int nthreads);
+int cmx_eval_softmax(cmx_array a, int nthreads);
+int cmx_eval_norm(cmx_array a, int nthreads);
+int cmx_eval_rope(cmx_array a, int nthreads);
 
 const cmx_eval_fn cmx_op_eval[CMX_OP_COUNT] = {
 #define CMX_OP(name, eval) eval,

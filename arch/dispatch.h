@@ -7,10 +7,16 @@
 #define CMX_ARCH_DISPATCH_H
 
 #include "../kernels/cvt/cvt.h"
+#include "../kernels/f32-gemm/f32-gemm.h"
+#include "../kernels/f32-norm/f32-norm.h"
 #include "../kernels/f32-reduce/f32-reduce.h"
+#include "../kernels/f32-rope/f32-rope.h"
+#include "../kernels/f32-softmax/f32-softmax.h"
 #include "../kernels/f32-vbinary/f32-vbinary.h"
 #include "../kernels/f32-vunary/f32-vunary.h"
 #include "../kernels/f32-where/f32-where.h"
+#include "../kernels/x32-transpose/x32-transpose.h"
+#include "../kernels/x32-stream/x32-stream.h"
 
 enum cmx_isa_level {
   CMX_ISA_GENERIC, CMX_ISA_AVX2, CMX_ISA_AVX512, CMX_ISA_NEON,
@@ -30,6 +36,12 @@ struct cmx_dispatch {
   cmx_f32_rarg_ukr_fn f32_rargmax;
   cmx_f32_rarg_ukr_fn f32_rargmin;
   cmx_cvt_ukr_fn cvt[CMX_CVT_COUNT];
+  cmx_f32_softmax_ukr_fn f32_softmax[CMX_SOFTMAX_COUNT];
+  cmx_f32_norm_ukr_fn f32_norm[CMX_NORM_COUNT];
+  cmx_f32_rope_ukr_fn f32_rope[CMX_ROPE_COUNT];
+  struct cmx_gemm_config gemm_f32; /* microkernel, tile, block sizes */
+  struct cmx_transpose_config x32_transpose;
+  cmx_x32_stream_ukr_fn x32_stream;
 };
 
 /* Table fillers, one per file. Each starts from the one below it. */

@@ -20,6 +20,27 @@ void cmx_dispatch_init_x86_avx2(struct cmx_dispatch *t) {
   if (isa == CMX_ISA_AVX2) t->cvt[op] = name;
 #include "../kernels/cvt/cvt.inc"
 #undef CMX_UKR
+#define CMX_UKR(isa, op, name) \
+  if (isa == CMX_ISA_AVX2) t->f32_softmax[op] = name;
+#include "../kernels/f32-softmax/f32-softmax.inc"
+#undef CMX_UKR
+#define CMX_UKR(isa, op, name) \
+  if (isa == CMX_ISA_AVX2) t->f32_norm[op] = name;
+#include "../kernels/f32-norm/f32-norm.inc"
+#undef CMX_UKR
+#define CMX_UKR(isa, op, name) \
+  if (isa == CMX_ISA_AVX2) t->f32_rope[op] = name;
+#include "../kernels/f32-rope/f32-rope.inc"
+#undef CMX_UKR
+#define CMX_UKR(isa, name, edge) \
+  if (isa == CMX_ISA_AVX2) t->x32_transpose = \
+      (struct cmx_transpose_config){.ukr = name, .tile = edge};
+#include "../kernels/x32-transpose/x32-transpose.inc"
+#undef CMX_UKR
+#define CMX_UKR(isa, name) \
+  if (isa == CMX_ISA_AVX2) t->x32_stream = name;
+#include "../kernels/x32-stream/x32-stream.inc"
+#undef CMX_UKR
 #define CMX_RINNER(isa, rop, name) \
   if (isa == CMX_ISA_AVX2) t->f32_rinner[rop] = name;
 #define CMX_ROUTER(isa, rop, name) \
@@ -39,4 +60,10 @@ void cmx_dispatch_init_x86_avx2(struct cmx_dispatch *t) {
 #undef CMX_RSUMEXP
 #undef CMX_RARGMAX
 #undef CMX_RARGMIN
+  /* KC = 256: the 256 x 16 B micro-panel is 16 KiB, half of L1d. MC and
+   * NC from L2 / L3 at run time (about 512 and 2048 on a 1 MiB / 32 MiB
+   * core). */
+  t->gemm_f32 = (struct cmx_gemm_config){
+      .ukr = cmx_f32_gemm_ukr_6x16__avx2, .mr = 6, .nr = 16, .mc = 0,
+      .kc = 256, .nc = 0};
 }

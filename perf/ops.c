@@ -104,6 +104,67 @@ static int c_transpose(cmx_array *o, const struct inputs *in) {
   return st;
 }
 
+static int n_softmax(cmx_array *o, const struct inputs *in) {
+  return cmx_softmax(o, in->x, -1, NULL);
+}
+static int n_log_softmax(cmx_array *o, const struct inputs *in) {
+  return cmx_log_softmax(o, in->x, -1, NULL);
+}
+static int n_layer_norm(cmx_array *o, const struct inputs *in) {
+  return cmx_layer_norm(o, in->x, in->row, in->row, 1e-5f, NULL);
+}
+static int n_rms_norm(cmx_array *o, const struct inputs *in) {
+  return cmx_rms_norm(o, in->x, in->row, 1e-5f, NULL);
+}
+static int n_silu_mul(cmx_array *o, const struct inputs *in) {
+  return cmx_silu_mul(o, in->x, in->p, NULL);
+}
+static int n_softplus(cmx_array *o, const struct inputs *in) {
+  return cmx_softplus(o, in->x, NULL);
+}
+/* x as (1, H, L, 128) heads, L = 2048 where x is big enough (the big tier
+ * is (1, 64, 2048, 128): all of x, so the byte count stays exact). */
+static int n_rope(cmx_array *o, const struct inputs *in) {
+  int64_t n = cmx_array_size(in->x), L = n / 128 < 2048 ? n / 128 : 2048;
+  int64_t sh[4] = {1, n / (L * 128), L, 128};
+  cmx_array v;
+  int st = cmx_reshape(&v, in->x, sh, 4, NULL);
+  if (st)
+    return st;
+  st = cmx_rope(o, v, 128, false, 10000.0f, 1.0f, 0, NULL);
+  cmx_array_free(v);
+  return st;
+}
+
+/* x as (D/8, D/8, 64) permuted to (64, D/8, D/8): at the big tier the
+ * (512, 512, 64) member of the (2048, 512, 64) family of the issue. */
+static int c_permute(cmx_array *o, const struct inputs *in) {
+  int64_t d = cmx_array_shape(in->x)[0], sh[3] = {-1, d / 8, 64};
+  static const int perm[3] = {2, 1, 0};
+  cmx_array r, t;
+  int st = cmx_reshape(&r, in->x, sh, 3, NULL);
+  if (st)
+    return st;
+  st = cmx_transpose(&t, r, perm, 3, NULL);
+  cmx_array_free(r);
+  if (st)
+    return st;
+  st = cmx_contiguous(o, t, NULL);
+  cmx_array_free(t);
+  return st;
+}
+/* Embedding lookup: every row of the (D, D) table, in reverse order. */
+static int g_take(cmx_array *o, const struct inputs *in) {
+  int64_t d = cmx_array_shape(in->x)[0];
+  cmx_array ix;
+  int st = cmx_arange(&ix, (double)(d - 1), -1, -1, CMX_I32, NULL);
+  if (st)
+    return st;
+  st = cmx_take(o, in->x, ix, 0, NULL);
+  cmx_array_free(ix);
+  return st;
+}
+
 static const struct opcase k_cases[] = {
     {"binary", "add", b_add, IN_X | IN_P, REF_TRIAD, 1},
     {"binary", "multiply", b_mul, IN_X | IN_P, REF_TRIAD, 1},
@@ -127,6 +188,16 @@ static const struct opcase k_cases[] = {
     {"cvt", "astype f32->bf16", c_bf16, IN_X, REF_COPY, 0},
     {"cvt", "astype f32->f16", c_f16, IN_X, REF_COPY, 0},
     {"copy", "contiguous(x.T)", c_transpose, IN_X, REF_COPY, 0},
+    {"copy", "permute (D/8,D/8,64)->(64,D/8,D/8)", c_permute, IN_X, REF_COPY,
+     0},
+    {"index", "take rows (embedding)", g_take, IN_X, REF_COPY, 0},
+    {"nn", "softmax axis=-1", n_softmax, IN_X, REF_COPY, 1},
+    {"nn", "log_softmax axis=-1", n_log_softmax, IN_X, REF_COPY, 1},
+    {"nn", "layer_norm w+b", n_layer_norm, IN_X | IN_ROW, REF_COPY, 1},
+    {"nn", "rms_norm w", n_rms_norm, IN_X | IN_ROW, REF_COPY, 1},
+    {"nn", "rope L=2048 D=128", n_rope, IN_X, REF_COPY, 1},
+    {"nn", "silu_mul", n_silu_mul, IN_X | IN_P, REF_TRIAD, 1},
+    {"nn", "softplus", n_softplus, IN_X, REF_COPY, 0},
 };
 #define NCASES (int)(sizeof k_cases / sizeof k_cases[0])
 

@@ -96,7 +96,8 @@ static void check_vbinary(const struct cmx_dispatch *t, const struct cmx_dispatc
         t->f32_vbinary[op](n, a, sa, b, sb, yt);
         v->f32_vbinary[op](n, a, sa, b, sb, yv);
         for (size_t i = 0; i < n + PAD; i++) {
-          int ok = op == CMX_VBINARY_POW && i < n ? close_ulp(yv[i], yt[i], 4)
+          int ok = (op == CMX_VBINARY_POW || op == CMX_VBINARY_SILU_MUL) && i < n
+                       ? close_ulp(yv[i], yt[i], 4)
                                                   : same(yv[i], yt[i]);
           if (!ok && bad++ < 5)
             printf("  vbinary op %d sa=%zu sb=%zu n=%zu i=%zu: neon %a generic %a\n",
@@ -210,6 +211,102 @@ static void check_cvt(const struct cmx_dispatch *t, const struct cmx_dispatch *v
   report("cvt", bad);
 }
 
+/* gemm: the NEON microkernel against the generic (reference) one on the
+ * same packed panels, full and edge tiles, packed and unpacked B, beta 0
+ * over NaN and beta 1.5. */
+static void check_gemm(const struct cmx_dispatch *t, const struct cmx_dispatch *v) {
+  const struct cmx_gemm_config *g = &v->gemm_f32;
+  size_t mr = g->mr, nr = g->nr, ldc = nr + 3;
+  static float a[16 * 67], b[(64 + 3) * 67], c0[18 * 67], c1[18 * 67];
+  size_t ms[] = {1, mr - 1, mr}, ns[] = {1, nr - 1, nr}, ks[] = {0, 1, 2, 67};
+  int bad = 0;
+  for (int mi = 0; mi < 3; mi++)
+    for (int ni = 0; ni < 3; ni++)
+      for (int ki = 0; ki < 4; ki++)
+        for (int q = 0; q < 4; q++) {
+          size_t m = ms[mi], n = ns[ni], k = ks[ki];
+          int unpacked = q & 1;
+          float beta = q & 2 ? 1.5f : 0.0f;
+          size_t ldb = unpacked ? nr + 3 : 0;
+          fill(a, mr * 67, 0);
+          fill(b, (nr + 3) * 67, 0);
+          for (size_t i = 0; i < (mr + 2) * ldc; i++)
+            c0[i] = beta == 0.0f ? NAN : (float)(i % 7) - 3.0f;
+          memcpy(c1, c0, sizeof c0);
+          struct cmx_f32_gemm_aux aux = {0.75f, beta, ldb, mr, nr, NULL};
+          t->gemm_f32.ukr(m, n, k, a, b, c0, ldc, &aux);
+          g->ukr(m, n, k, a, b, c1, ldc, &aux);
+          for (size_t i = 0; i < (mr + 2) * ldc; i++) {
+            int in = i / ldc < m && i % ldc < n;
+            int ok = in ? close_rel(c1[i], c0[i], 1e-4f) : same(c1[i], c0[i]);
+            if (!ok && bad++ < 5)
+              printf("  gemm m=%zu n=%zu k=%zu q=%d [%zu]: neon %a ref %a\n",
+                     m, n, k, q, i, c1[i], c0[i]);
+          }
+        }
+  report("gemm", bad);
+}
+
+/* x32 transpose tile: NEON against the scalar reference on one tile with
+ * padded leading dimensions, both store modes. */
+static void check_transpose(const struct cmx_dispatch *t,
+                            const struct cmx_dispatch *v) {
+  uint32_t src[16 * 24], a[16 * 20], b[16 * 20];
+  int T = v->x32_transpose.tile, bad = T != t->x32_transpose.tile;
+  for (size_t i = 0; i < 16 * 24; i++) src[i] = rng();
+  for (int nt = 0; nt < 2 && !bad; nt++) {
+    memset(a, 0, sizeof a);
+    memset(b, 0, sizeof b);
+    for (int i = 0; i < 16; i += T)
+      for (int j = 0; j < 16; j += T) {
+        t->x32_transpose.ukr(src + j * 24 + i, 24, a + i * 20 + j, 20, nt);
+        v->x32_transpose.ukr(src + j * 24 + i, 24, b + i * 20 + j, 20, nt);
+      }
+    bad |= memcmp(a, b, sizeof a) != 0 || a[1 * 20 + 0] != src[0 * 24 + 1];
+  }
+  report("x32-transpose", bad);
+}
+
+/* softmax, norms and rope rows (kernels/f32-softmax, -norm, -rope): random
+ * rows of odd sizes, softmax past its 16384-float cached limit too. */
+static void check_nn(const struct cmx_dispatch *t, const struct cmx_dispatch *v) {
+  static float x[20011], w[20011], b[20011], yt[20011 + PAD], yv[20011 + PAD];
+  static const size_t NNS[] = {1, 3, 4, 5, 17, 67, 1023, 20011};
+  int bad = 0;
+  for (size_t k = 0; k < sizeof NNS / sizeof NNS[0]; k++) {
+    size_t n = NNS[k];
+    fill(x, n, 0), fill(w, n, 0), fill(b, n, 0);
+    for (int op = 0; op < CMX_SOFTMAX_COUNT + CMX_NORM_COUNT; op++) {
+      for (size_t i = 0; i < n + PAD; i++) yt[i] = yv[i] = -5.5f;
+      if (op < CMX_SOFTMAX_COUNT) {
+        t->f32_softmax[op](n, x, yt);
+        v->f32_softmax[op](n, x, yv);
+      } else {
+        t->f32_norm[op - CMX_SOFTMAX_COUNT](n, x, yt, w, b, 1e-5f);
+        v->f32_norm[op - CMX_SOFTMAX_COUNT](n, x, yv, w, b, 1e-5f);
+      }
+      for (size_t i = 0; i < n + PAD; i++)
+        if (!(i >= n ? same(yv[i], yt[i]) : close_rel(yv[i], yt[i], 2e-5f)) &&
+            bad++ < 5)
+          printf("  nn op %d n=%zu i=%zu: neon %a generic %a\n", op, n, i,
+                 yv[i], yt[i]);
+    }
+    for (int op = 0; op < CMX_ROPE_COUNT && n >= 2; op++) {
+      size_t dims = n & ~(size_t)1;
+      if (dims > 256) dims = 256;
+      for (size_t i = 0; i < n + PAD; i++) yt[i] = yv[i] = -5.5f;
+      t->f32_rope[op](n, dims, x, w, b, yt);
+      v->f32_rope[op](n, dims, x, w, b, yv);
+      for (size_t i = 0; i < n + PAD; i++)
+        if (!(i >= n ? same(yv[i], yt[i]) : close_ulp(yv[i], yt[i], 2)) &&
+            bad++ < 5)
+          printf("  rope op %d n=%zu i=%zu: neon %a generic %a\n", op, n, i,
+                 yv[i], yt[i]);
+    }
+  }
+  report("f32_nn", bad);
+}
+
 int main(void) {
   struct cmx_dispatch t, v;
   if (cmx_dispatch_for(&t, CMX_ISA_GENERIC) != 0 ||
@@ -222,6 +319,9 @@ int main(void) {
   check_where(&t, &v);
   check_reduce(&t, &v);
   check_cvt(&t, &v);
+  check_nn(&t, &v);
+  check_gemm(&t, &v);
+  check_transpose(&t, &v);
   printf("neon-check: %s\n", g_fail ? "FAIL" : "all PASS");
   return g_fail;
 }

@@ -241,9 +241,130 @@ CMX_API int cmx_contiguous(cmx_array *out, cmx_array a, cmx_stream s);
 CMX_API int cmx_astype(cmx_array *out, cmx_array a, cmx_dtype dtype,
                        cmx_stream s);
 
+/* Indexing, joining and layout (MLX semantics, every dtype). */
+/* Gathers along axis: the result has a's shape with axis replaced by the
+ * indices' shape. Indices are any integer dtype; negative ones count from
+ * the end. An index outside [-n, n) fails the node: CMX_EINVAL from the
+ * eval that computes it, naming the index (never an out-of-bounds read). */
+CMX_API int cmx_take(cmx_array *out, cmx_array a, cmx_array indices,
+                     int axis, cmx_stream s);
+/* out[..., j, ...] = a[..., indices[..., j, ...], ...] along axis; indices
+ * have a's ndim and broadcast with a on the other axes. Errors as take. */
+CMX_API int cmx_take_along_axis(cmx_array *out, cmx_array a,
+                                cmx_array indices, int axis, cmx_stream s);
+/* Joins n >= 1 arrays along axis; all other dimensions must match
+ * (CMX_ESHAPE otherwise). The dtype is the promotion of all inputs. */
+CMX_API int cmx_concatenate(cmx_array *out, const cmx_array *arrays,
+                            size_t n, int axis, cmx_stream s);
+/* Joins n >= 1 arrays of one shape along a new axis (in [-ndim-1, ndim]). */
+CMX_API int cmx_stack(cmx_array *out, const cmx_array *arrays, size_t n,
+                      int axis, cmx_stream s);
+/* Splits a into n_out equal sections along axis (CMX_ESHAPE if the size
+ * does not divide); outs[0..n_out) are views (slices), no copy. */
+CMX_API int cmx_split(cmx_array *outs, size_t n_out, cmx_array a, int axis,
+                      cmx_stream s);
+/* Splits at the n_indices positions along axis (NumPy array_split with
+ * indices: clamped, negative from the end); fills n_indices + 1 views. */
+CMX_API int cmx_split_at(cmx_array *outs, cmx_array a,
+                         const int64_t *indices, size_t n_indices, int axis,
+                         cmx_stream s);
+/* Constant padding: low[d] / high[d] >= 0 elements before / after axis d
+ * (ndim must equal a's), filled with value converted to a's dtype. */
+CMX_API int cmx_pad(cmx_array *out, cmx_array a, const int64_t *low,
+                    const int64_t *high, int ndim, double value,
+                    cmx_stream s);
+/* Lower / upper triangle of the last two axes: tril keeps j - i <= k,
+ * triu keeps j - i >= k; the rest is zero. a needs ndim >= 2. */
+CMX_API int cmx_tril(cmx_array *out, cmx_array a, int k, cmx_stream s);
+CMX_API int cmx_triu(cmx_array *out, cmx_array a, int k, cmx_stream s);
+/* Cumulative sum along axis. reverse: from the end; inclusive false: each
+ * element is the sum of those strictly before it. f16/bf16/f32 accumulate
+ * sequentially in f32 (f64 in f64); integers in int64, stored wrapped to
+ * the input dtype; bool gives int32. */
+CMX_API int cmx_cumsum(cmx_array *out, cmx_array a, int axis, bool reverse,
+                       bool inclusive, cmx_stream s);
+
+/* ---- Random ------------------------------------------------------------ */
+/* Counter-based (Threefry-2x32-20): element i depends only on the key and
+ * i, so results are identical for any thread count and instruction set.
+ * A key is a (2,) uint32 array: {seed >> 32, seed & 0xffffffff}. */
+CMX_API int cmx_random_key(cmx_array *out, uint64_t seed);
+/* num new keys, shape (num, 2): the first 2 * num random words of key. */
+CMX_API int cmx_random_split(cmx_array *out, cmx_array key, int num,
+                             cmx_stream s);
+/* Uniform in [low, high) (clamped below high after rounding to dtype);
+ * dtype f16, bf16, f32 (24 random bits) or f64 (53 bits). */
+CMX_API int cmx_random_uniform(cmx_array *out, double low, double high,
+                               const int64_t *shape, int ndim,
+                               cmx_dtype dtype, cmx_array key, cmx_stream s);
+/* Normal(loc, scale^2) by Box-Muller: elements 2j and 2j+1 share one
+ * Threefry block (r cos t and r sin t). */
+CMX_API int cmx_random_normal(cmx_array *out, const int64_t *shape,
+                              int ndim, cmx_dtype dtype, double loc,
+                              double scale, cmx_array key, cmx_stream s);
+
 /* Linear algebra: matmul as NumPy (1-D operands, broadcast batch dims). */
 CMX_API int cmx_matmul(cmx_array *out, cmx_array a, cmx_array b,
                        cmx_stream s);
+/* alpha * (a @ b) + beta * c, with a @ b as cmx_matmul and c broadcast to
+ * its shape; the result dtype is the float type of a, b and c promoted.
+ * beta == 0 ignores c entirely (NaN or inf in c do not propagate). */
+CMX_API int cmx_addmm(cmx_array *out, cmx_array c, cmx_array a, cmx_array b,
+                      float alpha, float beta, cmx_stream s);
+/* Which library computes float32 matmul and addmm: "cmx" (the default, the
+ * packed microkernels) or "blis" (BLIS's bli_sgemm with the stream's team
+ * size; for comparisons). The environment variable CMX_GEMM=blis sets it at
+ * start-up. Block sizes come from the cache sizes unless CMX_TUNING names a
+ * file of "key = value" lines (mc, kc, nc, split = auto|ic|jc, small) or
+ * CMX_GEMM_MC / _KC / _NC / _SPLIT / _SMALL are set. CMX_EINVAL for an
+ * unknown name. */
+CMX_API int cmx_set_gemm_backend(const char *name);
+
+/* ---- Neural-network ops (fused; semantics as MLX) --------------------- */
+/* softplus(x) = log(1 + exp(x)), computed as max(x, 0) + log1p(exp(-|x|))
+ * so it never overflows. Integer inputs give float32. */
+CMX_API int cmx_softplus(cmx_array *out, cmx_array a, cmx_stream s);
+/* silu(a) * b = a * sigmoid(a) * b in one pass (the SwiGLU gate of
+ * Llama-style MLPs); a and b broadcast as in cmx_multiply; the result is
+ * the float type of their promoted dtype. */
+CMX_API int cmx_silu_mul(cmx_array *out, cmx_array a, cmx_array b,
+                         cmx_stream s);
+/* softmax along axis (negative counts from the end): exp(x - max) /
+ * sum(exp(x - max)). log_softmax: x - max - log(sum(exp(x - max))).
+ * f16/bf16 compute in float32 and return their own dtype; integers and
+ * bool give float32. A row holding NaN or +inf gives NaN; -inf entries
+ * give 0 (log_softmax: -inf). CMX_EINVAL for an axis out of range. */
+CMX_API int cmx_softmax(cmx_array *out, cmx_array a, int axis, cmx_stream s);
+CMX_API int cmx_log_softmax(cmx_array *out, cmx_array a, int axis,
+                            cmx_stream s);
+/* Over the last axis of x (size D): layer_norm gives
+ * (x - mean) / sqrt(var + eps) * weight + bias (var the population
+ * variance), rms_norm gives x / sqrt(mean(x^2) + eps) * weight. weight and
+ * bias may be NULL (1 and 0); otherwise their last dimension is D and any
+ * others are 1 (CMX_ESHAPE else). Statistics accumulate in float32 (float64
+ * for float64 x); the result has x's float type (float32 for integers). */
+CMX_API int cmx_layer_norm(cmx_array *out, cmx_array x, cmx_array weight,
+                           cmx_array bias, float eps, cmx_stream s);
+CMX_API int cmx_rms_norm(cmx_array *out, cmx_array x, cmx_array weight,
+                         float eps, cmx_stream s);
+/* Rotary position embedding as MLX fast.rope. x has shape (..., L, D) with
+ * at least 2 dimensions; the first dims features (even, 0 < dims <= D) of
+ * each row are rotated, the rest copied. Row l of the L axis is at position
+ * p = offset + l; pair i (i < dims/2) turns by the angle
+ * scale * p * base^(-2i/dims). traditional: the pairs are adjacent features
+ * (2i, 2i+1); else they are (i, i + dims/2). The sin/cos table is computed
+ * once per (dims, base, scale, traditional, positions) and kept in a small
+ * process-wide cache. CMX_EINVAL for a bad dims or ndim. */
+CMX_API int cmx_rope(cmx_array *out, cmx_array x, int dims, bool traditional,
+                     float base, float scale, int offset, cmx_stream s);
+/* cmx_rope with a position offset per batch: offsets is an integer array
+ * of shape () or (1,) (one offset for all) or (B,) with B = x's first
+ * dimension (row l of batch b is at position offsets[b] + l). Its values
+ * are read when the result is evaluated. CMX_ESHAPE for another shape,
+ * CMX_EDTYPE for a float offsets array. */
+CMX_API int cmx_rope_offsets(cmx_array *out, cmx_array x, int dims,
+                             bool traditional, float base, float scale,
+                             cmx_array offsets, cmx_stream s);
 
 /* ---- Streams and runtime ---------------------------------------------- */
 #define CMX_STREAM_EAGER 1 /* every op on this stream evaluates at once */

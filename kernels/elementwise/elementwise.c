@@ -58,6 +58,9 @@ double cmx_ew_f64(enum cmx_ew_op op, double a, double b) {
       return a / (1.0 + exp(-2.0 * z));
     }
     case CMX_EW_silu: return a / (1.0 + exp(-a));
+    case CMX_EW_softplus: return (a > 0 ? a : (a == a ? 0.0 : a)) +
+                                 log1p(exp(-fabs(a)));
+    case CMX_EW_silu_mul: return a / (1.0 + exp(-a)) * b;
     case CMX_EW_relu: return a > 0 ? a : (a == a ? 0.0 : a);
     case CMX_EW_floor: return floor(a);
     case CMX_EW_ceil: return ceil(a);
@@ -341,7 +344,7 @@ static void chunk_f32(const struct job *j, const char **p, const int64_t *s,
       xs[i] = 1;
     }
   }
-  float *y = j->out_dtype == CMX_F32 ? (float *)out : tout;
+  float *y = j->out_dtype == CMX_F32 && !k->stream ? (float *)out : tout;
   if (j->op == CMX_EW_where) {
     uint8_t cb[TILE];
     const uint8_t *c;
@@ -369,7 +372,9 @@ static void chunk_f32(const struct job *j, const char **p, const int64_t *s,
     k->vbinary(n, x[0], xs[0], x[1], xs[1], y);
   }
   switch (j->out_dtype) {
-    case CMX_F32: break;
+    case CMX_F32:
+      if (y != (float *)out) k->stream(n, y, out);
+      break;
     case CMX_F16: k->cvt[CMX_CVT_F32_F16](n, y, out); break;
     case CMX_BF16: k->cvt[CMX_CVT_F32_BF16](n, y, out); break;
     case CMX_BOOL:

@@ -14,6 +14,7 @@
 #include "../f32-vbinary/f32-vbinary.h"
 #include "../f32-vunary/f32-vunary.h"
 #include "../f32-where/f32-where.h"
+#include "../x32-stream/x32-stream.h"
 
 enum cmx_ew_rule { CMX_EW_SAME, CMX_EW_FLOAT, CMX_EW_PROMOTE, CMX_EW_DIVIDE,
                    CMX_EW_CMP, CMX_EW_LOGICAL };
@@ -45,6 +46,9 @@ struct cmx_ew_kernels {
   cmx_f32_vbinary_ukr_fn vbinary;   /* the op's binary slot, or NULL */
   cmx_f32_where_ukr_fn where;
   const cmx_cvt_ukr_fn *cvt;        /* CMX_CVT_COUNT entries */
+  /* Non-NULL: write f32 outputs through this streaming copy (for outputs
+   * larger than the last-level cache, written once). */
+  cmx_x32_stream_ukr_fn stream;
 };
 
 /* out[i] = op(in[0][i], ...) over shape, computing in `compute` (f16, bf16

@@ -44,6 +44,7 @@ CMX_VMATH_INLINE vf cmx_vb_lt(vf a, vf b) { return cmx_vb_bool(vf_lt(a, b)); }
 CMX_VMATH_INLINE vf cmx_vb_le(vf a, vf b) { return cmx_vb_bool(vf_le(a, b)); }
 CMX_VMATH_INLINE vf cmx_vb_gt(vf a, vf b) { return cmx_vb_bool(vf_gt(a, b)); }
 CMX_VMATH_INLINE vf cmx_vb_ge(vf a, vf b) { return cmx_vb_bool(vf_ge(a, b)); }
+CMX_VMATH_INLINE vf cmx_vb_silu_mul(vf a, vf b) { return vf_mul(vm_silu(a), b); }
 
 /* One strided loop; LA(k)/LB(k) load the operands at element k, LAN/LBN
  * the partial tail. */

@@ -1,0 +1,115 @@
+/* The layer_norm / rms_norm loops, written once against the vf/vm API of
+ * arch/simd-*.h: each ISA file includes its SIMD header, then this, and
+ * defines its listed kernels as one-line calls. Contract in f32-norm.h. */
+#ifndef CMX_F32_NORM_BODY_H
+#define CMX_F32_NORM_BODY_H
+#include <math.h>
+#include <stddef.h>
+
+#include "kernels/f32-norm/f32-norm.h"
+
+static const float cmx_nm_iota[16] = {0, 1, 2,  3,  4,  5,  6,  7,
+                                      8, 9, 10, 11, 12, 13, 14, 15};
+
+/* Statistics of one chunk (n <= CMX_NORM_CHUNK): sum of d and of d^2 with
+ * d = x - c (layer_norm: c = x[0]) or sum of x^2 (rms: *s1 untouched).
+ * Two accumulator pairs keep the adds off the critical path; the masked
+ * tail loads zeros, and d is masked back to 0 there. */
+CMX_SIMD_INLINE void cmx_nm_chunk(int rms, size_t n, const float *x, vf c,
+                                  double *s1, double *s2) {
+  vf a0 = vf_zero(), a1 = vf_zero(), q0 = vf_zero(), q1 = vf_zero();
+  vf a2 = vf_zero(), a3 = vf_zero(), q2 = vf_zero(), q3 = vf_zero();
+  size_t i = 0;
+  for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
+    vf d0 = vf_load(x + i), d1 = vf_load(x + i + VF_N);
+    vf d2 = vf_load(x + i + 2 * VF_N), d3 = vf_load(x + i + 3 * VF_N);
+    if (!rms) {
+      d0 = vf_sub(d0, c), d1 = vf_sub(d1, c);
+      d2 = vf_sub(d2, c), d3 = vf_sub(d3, c);
+      a0 = vf_add(a0, d0), a1 = vf_add(a1, d1);
+      a2 = vf_add(a2, d2), a3 = vf_add(a3, d3);
+    }
+    q0 = vf_fmadd(d0, d0, q0), q1 = vf_fmadd(d1, d1, q1);
+    q2 = vf_fmadd(d2, d2, q2), q3 = vf_fmadd(d3, d3, q3);
+  }
+  for (; i < n; i += VF_N) {
+    size_t k = n - i < VF_N ? n - i : VF_N;
+    vf d = vf_load_n(x + i, k);
+    if (!rms) {
+      d = vf_sub(d, c);
+      if (k < VF_N) d = vf_select(vf_lt(vf_load(cmx_nm_iota), vf_set1((float)k)),
+                                  d, vf_zero());
+      a0 = vf_add(a0, d);
+    }
+    q0 = vf_fmadd(d, d, q0);
+  }
+  if (!rms) *s1 += vf_hsum(vf_add(vf_add(a0, a1), vf_add(a2, a3)));
+  *s2 += vf_hsum(vf_add(vf_add(q0, q1), vf_add(q2, q3)));
+}
+
+/* y = t * w + b with t = ((x - c) - m1) * rstd (layer: c = x[0], m1 =
+ * mean - c, so a large offset cancels exactly in x - c and the rounding
+ * of m1 is relative to the small m1, not to the mean) or x * rstd (rms);
+ * has_w / has_b are constants at each call, so each variant compiles to
+ * its own loop. */
+CMX_SIMD_INLINE vf cmx_nm_t(int rms, vf v, vf c, vf m1, vf rstd) {
+  return rms ? vf_mul(v, rstd) : vf_mul(vf_sub(vf_sub(v, c), m1), rstd);
+}
+
+CMX_SIMD_INLINE vf cmx_nm_one(int rms, int has_w, int has_b, vf v, vf c,
+                              vf m1, vf rstd, const float *w, const float *b,
+                              size_t i) {
+  vf t = cmx_nm_t(rms, v, c, m1, rstd);
+  if (has_w && has_b) return vf_fmadd(t, vf_load(w + i), vf_load(b + i));
+  if (has_w) return vf_mul(t, vf_load(w + i));
+  if (has_b) return vf_add(t, vf_load(b + i));
+  return t;
+}
+
+CMX_SIMD_INLINE void cmx_nm_apply(int rms, int has_w, int has_b, size_t n,
+                                  const float *x, float *y, const float *w,
+                                  const float *b, vf c, vf m1, vf rstd) {
+  size_t i = 0;
+  for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
+    vf v0 = vf_load(x + i), v1 = vf_load(x + i + VF_N);
+    vf v2 = vf_load(x + i + 2 * VF_N), v3 = vf_load(x + i + 3 * VF_N);
+    vf_store(y + i, cmx_nm_one(rms, has_w, has_b, v0, c, m1, rstd, w, b, i));
+    vf_store(y + i + VF_N,
+             cmx_nm_one(rms, has_w, has_b, v1, c, m1, rstd, w, b, i + VF_N));
+    vf_store(y + i + 2 * VF_N, cmx_nm_one(rms, has_w, has_b, v2, c, m1, rstd,
+                                          w, b, i + 2 * VF_N));
+    vf_store(y + i + 3 * VF_N, cmx_nm_one(rms, has_w, has_b, v3, c, m1, rstd,
+                                          w, b, i + 3 * VF_N));
+  }
+  for (; i + VF_N <= n; i += VF_N)
+    vf_store(y + i,
+             cmx_nm_one(rms, has_w, has_b, vf_load(x + i), c, m1, rstd, w, b, i));
+  if (i < n) {
+    size_t k = n - i;
+    vf t = vf_load_n(x + i, k);
+    t = cmx_nm_t(rms, t, c, m1, rstd);
+    if (has_w) t = vf_mul(t, vf_load_n(w + i, k));
+    if (has_b) t = vf_add(t, vf_load_n(b + i, k));
+    vf_store_n(y + i, t, k);
+  }
+}
+
+CMX_SIMD_INLINE void cmx_nm_norm(int rms, size_t n, const float *x, float *y,
+                                 const float *w, const float *b, float eps) {
+  const float c = rms ? 0.0f : x[0];
+  double s1 = 0.0, s2 = 0.0;
+  for (size_t i = 0; i < n; i += CMX_NORM_CHUNK)
+    cmx_nm_chunk(rms, n - i < CMX_NORM_CHUNK ? n - i : CMX_NORM_CHUNK, x + i,
+                 vf_set1(c), &s1, &s2);
+  double m1 = s1 / (double)n, var = s2 / (double)n - m1 * m1;
+  if (var < 0.0) var = 0.0;
+  const vf vc = vf_set1(c), vm1 = vf_set1((float)m1);
+  const vf rstd = vf_set1((float)(1.0 / sqrt(var + (double)eps)));
+  if (rms) b = NULL;
+  if (w && b) cmx_nm_apply(rms, 1, 1, n, x, y, w, b, vc, vm1, rstd);
+  else if (w) cmx_nm_apply(rms, 1, 0, n, x, y, w, b, vc, vm1, rstd);
+  else if (b) cmx_nm_apply(rms, 0, 1, n, x, y, w, b, vc, vm1, rstd);
+  else cmx_nm_apply(rms, 0, 0, n, x, y, w, b, vc, vm1, rstd);
+}
+
+#endif

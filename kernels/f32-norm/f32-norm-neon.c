@@ -1,0 +1,13 @@
+/* f32 layer_norm / rms_norm for AArch64 NEON (4 lanes): the shared loops of
+ * f32-norm-body.h over arch/simd-neon.h. Contract in f32-norm.h. */
+#include "arch/simd-neon.h"
+#include "kernels/f32-norm/f32-norm-body.h"
+
+void cmx_f32_layer_norm_ukr__neon(size_t n, const float *x, float *y,
+                                  const float *w, const float *b, float eps) {
+  cmx_nm_norm(0, n, x, y, w, b, eps);
+}
+void cmx_f32_rms_norm_ukr__neon(size_t n, const float *x, float *y,
+                                const float *w, const float *b, float eps) {
+  cmx_nm_norm(1, n, x, y, w, b, eps);
+}

@@ -1,0 +1,33 @@
+/* f32 normalisation microkernels over one row of n >= 1 contiguous floats.
+ * Contract:
+ *   layer_norm: y[i] = (x[i] - mean) * rstd * w[i] + b[i],
+ *               rstd = 1 / sqrt(var + eps), var the population variance
+ *   rms_norm:   y[i] = x[i] * rstd * w[i], rstd = 1 / sqrt(mean(x^2) + eps)
+ *               (b is ignored)
+ * w and b are n contiguous floats, or NULL for 1 and 0. n in elements; y
+ * may equal x exactly, no other overlap; no alignment needed. The
+ * statistics take one vectorised read pass accumulating in f32 lanes that
+ * are folded into double every CMX_NORM_CHUNK elements; layer_norm sums
+ * x - x[0] and its square (shifted sums: a large common offset cancels
+ * exactly, x - x[0] being exact for nearby values), never raw x^2. The
+ * second pass normalises, scales and shifts in one go. Tails inside. */
+#ifndef CMX_F32_NORM_H
+#define CMX_F32_NORM_H
+#include <stddef.h>
+
+enum cmx_norm_op { CMX_NORM_LAYER, CMX_NORM_RMS, CMX_NORM_COUNT };
+
+/* Elements summed in f32 lanes before a fold into double. */
+#define CMX_NORM_CHUNK 4096
+
+typedef void (*cmx_f32_norm_ukr_fn)(size_t n, const float *x, float *y,
+                                    const float *w, const float *b,
+                                    float eps);
+
+#define CMX_UKR(isa, op, name)                                       \
+  void name(size_t n, const float *x, float *y, const float *w,      \
+            const float *b, float eps);
+#include "f32-norm.inc"
+#undef CMX_UKR
+
+#endif

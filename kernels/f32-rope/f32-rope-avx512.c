@@ -1,0 +1,18 @@
+/* f32 rope for AVX-512 (16 lanes): the shared loops of f32-rope-body.h
+ * over arch/simd-avx512.h. Contract in f32-rope.h. */
+#include "arch/simd-avx512.h"
+
+CMX_SIMD_INLINE vf cmx_rope_swap_pairs(vf v) {
+  return _mm512_permute_ps(v, 0xb1);
+}
+
+#include "kernels/f32-rope/f32-rope-body.h"
+
+void cmx_f32_rope_ukr__avx512(size_t n, size_t dims, const float *x,
+                            const float *c, const float *s, float *y) {
+  cmx_rope_split(n, dims, x, c, s, y);
+}
+void cmx_f32_rope_trad_ukr__avx512(size_t n, size_t dims, const float *x,
+                                 const float *c, const float *s, float *y) {
+  cmx_rope_trad(n, dims, x, c, s, y);
+}

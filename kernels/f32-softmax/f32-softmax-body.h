@@ -1,0 +1,186 @@
+/* The softmax loops, written once against the vf/vm API of arch/simd-*.h:
+ * each ISA file includes its SIMD header, then this, and defines its listed
+ * kernels as one-line calls. Contract in f32-softmax.h. */
+#ifndef CMX_F32_SOFTMAX_BODY_H
+#define CMX_F32_SOFTMAX_BODY_H
+#include <float.h>
+#include <math.h>
+#include <stddef.h>
+
+#include "kernels/common/vmath.h"
+#include "kernels/f32-softmax/f32-softmax.h"
+
+static const float cmx_sm_iota[16] = {0, 1, 2,  3,  4,  5,  6,  7,
+                                      8, 9, 10, 11, 12, 13, 14, 15};
+
+/* The tail's n valid lanes, the rest -inf (exp gives 0 there). */
+CMX_SIMD_INLINE vf cmx_sm_load_tail(const float *x, size_t n) {
+  vm live = vf_lt(vf_load(cmx_sm_iota), vf_set1((float)n));
+  return vf_select(live, vf_load_n(x, n), vf_set1(-INFINITY));
+}
+
+/* Per-lane state (m, s0..s3): s holds sum exp(x - m) of the lane's values.
+ * The running max starts at -FLT_MAX, not -inf, so m - m_new is never
+ * -inf - -inf. A block of four vectors moves m only when a lane's block
+ * max exceeds it (rare after the first blocks on real data), so the read
+ * pass costs about one exp per element. The compare is false for NaN: a
+ * NaN never enters m and reaches S through its own exp instead. */
+CMX_SIMD_INLINE void cmx_sm_stats(size_t n, const float *x, float *pm,
+                                  float *ps) {
+  vf m = vf_set1(-FLT_MAX);
+  vf s0 = vf_zero(), s1 = vf_zero(), s2 = vf_zero(), s3 = vf_zero();
+  size_t i = 0;
+  for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
+    vf v0 = vf_load(x + i), v1 = vf_load(x + i + VF_N);
+    vf v2 = vf_load(x + i + 2 * VF_N), v3 = vf_load(x + i + 3 * VF_N);
+    vf bm = vf_max(vf_max(v0, v1), vf_max(v2, v3));
+    vm grow = vf_gt(bm, m);
+    if (vm_any(grow)) {
+      vf mn = vf_select(grow, bm, m);
+      vf r = vm_exp(vf_sub(m, mn));
+      s0 = vf_mul(s0, r), s1 = vf_mul(s1, r);
+      s2 = vf_mul(s2, r), s3 = vf_mul(s3, r);
+      m = mn;
+    }
+    s0 = vf_add(s0, vm_exp(vf_sub(v0, m)));
+    s1 = vf_add(s1, vm_exp(vf_sub(v1, m)));
+    s2 = vf_add(s2, vm_exp(vf_sub(v2, m)));
+    s3 = vf_add(s3, vm_exp(vf_sub(v3, m)));
+  }
+  s0 = vf_add(vf_add(s0, s1), vf_add(s2, s3));
+  for (; i < n; i += VF_N) {
+    vf v = n - i >= VF_N ? vf_load(x + i) : cmx_sm_load_tail(x + i, n - i);
+    vm grow = vf_gt(v, m);
+    if (vm_any(grow)) {
+      vf mn = vf_select(grow, v, m);
+      s0 = vf_mul(s0, vm_exp(vf_sub(m, mn)));
+      m = mn;
+    }
+    s0 = vf_add(s0, vm_exp(vf_sub(v, m)));
+  }
+  /* Merge the lanes: S = sum_l s_l exp(m_l - M). */
+  float M = vf_hmax(m);
+  *pm = M;
+  *ps = vf_hsum(vf_mul(s0, vm_exp(vf_sub(m, vf_set1(M)))));
+}
+
+/* Rows up to this many floats (64 KiB) stay in L2 between passes: they
+ * take a max pass (the one read from memory), an exp pass that stores
+ * exp(x - M) into y while summing it, and a scaling pass over y, so each
+ * element costs one exp. Longer rows take the online statistics pass and
+ * recompute exp in the write pass, so memory sees one read and one write
+ * whatever n is. */
+#define CMX_SOFTMAX_CACHED_N 16384
+
+CMX_SIMD_INLINE float cmx_sm_max(size_t n, const float *x) {
+  vf m0 = vf_set1(-FLT_MAX), m1 = m0, m2 = m0, m3 = m0;
+  size_t i = 0;
+  for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
+    m0 = vf_max(m0, vf_load(x + i));
+    m1 = vf_max(m1, vf_load(x + i + VF_N));
+    m2 = vf_max(m2, vf_load(x + i + 2 * VF_N));
+    m3 = vf_max(m3, vf_load(x + i + 3 * VF_N));
+  }
+  for (; i < n; i += VF_N)
+    m0 = vf_max(m0, n - i >= VF_N ? vf_load(x + i)
+                                  : cmx_sm_load_tail(x + i, n - i));
+  return vf_hmax(vf_max(vf_max(m0, m1), vf_max(m2, m3)));
+}
+
+/* sum exp(x - M), storing the terms into y when y is not NULL. A NaN in x
+ * (skipped by the max) reaches the sum here. */
+CMX_SIMD_INLINE float cmx_sm_expsum(size_t n, const float *x, float M,
+                                    float *y) {
+  const vf vmx = vf_set1(M);
+  vf s0 = vf_zero(), s1 = vf_zero(), s2 = vf_zero(), s3 = vf_zero();
+  size_t i = 0;
+  for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
+    vf e0 = vm_exp(vf_sub(vf_load(x + i), vmx));
+    vf e1 = vm_exp(vf_sub(vf_load(x + i + VF_N), vmx));
+    vf e2 = vm_exp(vf_sub(vf_load(x + i + 2 * VF_N), vmx));
+    vf e3 = vm_exp(vf_sub(vf_load(x + i + 3 * VF_N), vmx));
+    s0 = vf_add(s0, e0), s1 = vf_add(s1, e1);
+    s2 = vf_add(s2, e2), s3 = vf_add(s3, e3);
+    if (y) {
+      vf_store(y + i, e0);
+      vf_store(y + i + VF_N, e1);
+      vf_store(y + i + 2 * VF_N, e2);
+      vf_store(y + i + 3 * VF_N, e3);
+    }
+  }
+  for (; i < n; i += VF_N) {
+    size_t k = n - i < VF_N ? n - i : VF_N;
+    vf e = vm_exp(vf_sub(k == VF_N ? vf_load(x + i)
+                                   : cmx_sm_load_tail(x + i, k), vmx));
+    s0 = vf_add(s0, e);
+    if (y) vf_store_n(y + i, e, k);
+  }
+  return vf_hsum(vf_add(vf_add(s0, s1), vf_add(s2, s3)));
+}
+
+/* y = y * c in place (the cached softmax's last pass). */
+CMX_SIMD_INLINE void cmx_sm_scale(size_t n, float *y, float c) {
+  const vf vc = vf_set1(c);
+  size_t i = 0;
+  for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
+    vf_store(y + i, vf_mul(vf_load(y + i), vc));
+    vf_store(y + i + VF_N, vf_mul(vf_load(y + i + VF_N), vc));
+    vf_store(y + i + 2 * VF_N, vf_mul(vf_load(y + i + 2 * VF_N), vc));
+    vf_store(y + i + 3 * VF_N, vf_mul(vf_load(y + i + 3 * VF_N), vc));
+  }
+  for (; i + VF_N <= n; i += VF_N) vf_store(y + i, vf_mul(vf_load(y + i), vc));
+  if (i < n) vf_store_n(y + i, vf_mul(vf_load_n(y + i, n - i), vc), n - i);
+}
+
+CMX_SIMD_INLINE void cmx_sm_softmax(size_t n, const float *x, float *y) {
+  float M, S;
+  if (n <= CMX_SOFTMAX_CACHED_N) {
+    M = cmx_sm_max(n, x);
+    S = cmx_sm_expsum(n, x, M, y);
+    cmx_sm_scale(n, y, 1.0f / S);
+    return;
+  }
+  cmx_sm_stats(n, x, &M, &S);
+  const vf vm_ = vf_set1(M), inv = vf_set1(1.0f / S);
+  size_t i = 0;
+  for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
+    vf v0 = vf_load(x + i), v1 = vf_load(x + i + VF_N);
+    vf v2 = vf_load(x + i + 2 * VF_N), v3 = vf_load(x + i + 3 * VF_N);
+    vf_store(y + i, vf_mul(vm_exp(vf_sub(v0, vm_)), inv));
+    vf_store(y + i + VF_N, vf_mul(vm_exp(vf_sub(v1, vm_)), inv));
+    vf_store(y + i + 2 * VF_N, vf_mul(vm_exp(vf_sub(v2, vm_)), inv));
+    vf_store(y + i + 3 * VF_N, vf_mul(vm_exp(vf_sub(v3, vm_)), inv));
+  }
+  for (; i + VF_N <= n; i += VF_N)
+    vf_store(y + i, vf_mul(vm_exp(vf_sub(vf_load(x + i), vm_)), inv));
+  if (i < n)
+    vf_store_n(y + i, vf_mul(vm_exp(vf_sub(vf_load_n(x + i, n - i), vm_)), inv),
+               n - i);
+}
+
+CMX_SIMD_INLINE void cmx_sm_log_softmax(size_t n, const float *x, float *y) {
+  float M, S;
+  if (n <= CMX_SOFTMAX_CACHED_N) {
+    M = cmx_sm_max(n, x);
+    S = cmx_sm_expsum(n, x, M, NULL);
+  } else {
+    cmx_sm_stats(n, x, &M, &S);
+  }
+  const vf vm_ = vf_set1(M), lse = vf_set1(logf(S));
+  size_t i = 0;
+  for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
+    vf v0 = vf_load(x + i), v1 = vf_load(x + i + VF_N);
+    vf v2 = vf_load(x + i + 2 * VF_N), v3 = vf_load(x + i + 3 * VF_N);
+    vf_store(y + i, vf_sub(vf_sub(v0, vm_), lse));
+    vf_store(y + i + VF_N, vf_sub(vf_sub(v1, vm_), lse));
+    vf_store(y + i + 2 * VF_N, vf_sub(vf_sub(v2, vm_), lse));
+    vf_store(y + i + 3 * VF_N, vf_sub(vf_sub(v3, vm_), lse));
+  }
+  for (; i + VF_N <= n; i += VF_N)
+    vf_store(y + i, vf_sub(vf_sub(vf_load(x + i), vm_), lse));
+  if (i < n)
+    vf_store_n(y + i, vf_sub(vf_sub(vf_load_n(x + i, n - i), vm_), lse),
+               n - i);
+}
+
+#endif

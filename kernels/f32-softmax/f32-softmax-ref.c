@@ -1,0 +1,37 @@
+/* Portable reference softmax (the generic level and what the SIMD rows are
+ * tested against): a max pass, a sum pass accumulating in double, and the
+ * write pass. exp is the scalar instantiation of kernels/common/vmath.h,
+ * the polynomial the SIMD rows evaluate. Contract in f32-softmax.h. */
+#include <float.h>
+#include <math.h>
+
+#include "arch/simd-scalar.h"
+#include "kernels/common/vmath.h"
+#include "kernels/f32-softmax/f32-softmax.h"
+
+/* M and S; the max starts at -FLT_MAX and skips NaN (which reaches S). */
+static void stats(size_t n, const float *x, float *m, double *s) {
+  float mx = -FLT_MAX;
+  for (size_t i = 0; i < n; i++)
+    if (x[i] > mx) mx = x[i];
+  double sum = 0.0;
+  for (size_t i = 0; i < n; i++) sum += vm_exp(x[i] - mx);
+  *m = mx;
+  *s = sum;
+}
+
+void cmx_f32_softmax_ukr__ref(size_t n, const float *x, float *y) {
+  float m;
+  double s;
+  stats(n, x, &m, &s);
+  const float inv = (float)(1.0 / s);
+  for (size_t i = 0; i < n; i++) y[i] = vm_exp(x[i] - m) * inv;
+}
+
+void cmx_f32_log_softmax_ukr__ref(size_t n, const float *x, float *y) {
+  float m;
+  double s;
+  stats(n, x, &m, &s);
+  const float lse = (float)log(s);
+  for (size_t i = 0; i < n; i++) y[i] = (x[i] - m) - lse;
+}

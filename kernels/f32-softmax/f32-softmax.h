@@ -1,0 +1,25 @@
+/* f32 softmax microkernels, one row per call.
+ * Contract: over n >= 1 contiguous floats x, with M = max x[i] and
+ * S = sum exp(x[i] - M):
+ *   softmax:     y[i] = exp(x[i] - M) / S
+ *   log_softmax: y[i] = (x[i] - M) - log S
+ * n in elements; y may equal x exactly (in place), no other overlap; no
+ * alignment needed. The SIMD rows read x once for the statistics (per-lane
+ * running max and a sum rescaled when that max grows, merged across lanes
+ * at the end: online softmax) and once more to write y, from cache when
+ * the row fits. A row holding NaN or +inf gives NaN everywhere; -inf
+ * entries give 0 (log_softmax: -inf); an all -inf row gives NaN. Tails are
+ * handled inside the kernels with masked loads and stores. */
+#ifndef CMX_F32_SOFTMAX_H
+#define CMX_F32_SOFTMAX_H
+#include <stddef.h>
+
+enum cmx_softmax_op { CMX_SOFTMAX_EXP, CMX_SOFTMAX_LOG, CMX_SOFTMAX_COUNT };
+
+typedef void (*cmx_f32_softmax_ukr_fn)(size_t n, const float *x, float *y);
+
+#define CMX_UKR(isa, op, name) void name(size_t n, const float *x, float *y);
+#include "f32-softmax.inc"
+#undef CMX_UKR
+
+#endif

@@ -1,0 +1,310 @@
+/* The indexing, copy, triangle and scan drivers (contracts in index.h).
+ * Each splits independent rows across the team with cmx_parallel_for. */
+#include <string.h>
+
+#include "../../sched/sched.h"
+#include "index.h"
+
+int64_t cmx_index_load(const void *base, cmx_dtype d, int64_t i) {
+  switch (d) {
+    case CMX_BOOL: case CMX_U8: return ((const uint8_t *)base)[i];
+    case CMX_I8: return ((const int8_t *)base)[i];
+    case CMX_I16: return ((const int16_t *)base)[i];
+    case CMX_I32: return ((const int32_t *)base)[i];
+    case CMX_U32: return ((const uint32_t *)base)[i];
+    case CMX_I64: return ((const int64_t *)base)[i];
+    default: return 0;
+  }
+}
+
+/* ---- take ---- */
+struct take { char *out; const char *a; const int64_t *idx;
+              int64_t n, nidx; size_t rb; };
+
+static void take_rows(void *ctx, size_t b, size_t e) {
+  const struct take *t = ctx;
+  for (size_t r = b; r < e; r++) {
+    int64_t o = (int64_t)r / t->nidx, j = (int64_t)r % t->nidx;
+    memcpy(t->out + r * t->rb, t->a + (o * t->n + t->idx[j]) * (int64_t)t->rb,
+           t->rb);
+  }
+}
+
+void cmx_index_take(char *out, const char *a, const int64_t *idx,
+                    int64_t outer, int64_t n, int64_t nidx, size_t rowbytes,
+                    int nthreads) {
+  struct take t = {out, a, idx, n, nidx, rowbytes};
+  size_t rows = (size_t)(outer * nidx);
+  /* grain: about 256 KiB of rows per thread before another joins. */
+  size_t grain = rowbytes ? (1u << 18) / rowbytes + 1 : rows + 1;
+  cmx_parallel_for(nthreads, rows, 1, grain, take_rows, &t);
+}
+
+/* ---- gather along an axis ---- */
+struct along { char *out; const char *a; const int64_t *a_st, *shape;
+               int nd, axis; const int64_t *idx; size_t esz; };
+
+static void along_range(void *ctx, size_t b, size_t e) {
+  const struct along *g = ctx;
+  int64_t ix[CMX_MAX_DIMS];
+  size_t rem = b;
+  for (int d = g->nd - 1; d >= 0; d--) {
+    ix[d] = (int64_t)(rem % (size_t)g->shape[d]);
+    rem /= (size_t)g->shape[d];
+  }
+  for (size_t k = b; k < e; k++) {
+    int64_t off = 0;
+    for (int d = 0; d < g->nd; d++)
+      off += (d == g->axis ? g->idx[k] : ix[d]) * g->a_st[d];
+    memcpy(g->out + k * g->esz, g->a + off * (int64_t)g->esz, g->esz);
+    for (int d = g->nd - 1; d >= 0; d--) {
+      if (++ix[d] < g->shape[d]) break;
+      ix[d] = 0;
+    }
+  }
+}
+
+void cmx_index_gather_along(char *out, const char *a, const int64_t *a_st,
+                            const int64_t *shape, int ndim, int axis,
+                            const int64_t *idx, size_t esz, int nthreads) {
+  struct along g = {out, a, a_st, shape, ndim, axis, idx, esz};
+  size_t n = 1;
+  for (int d = 0; d < ndim; d++) n *= (size_t)shape[d];
+  cmx_parallel_for(nthreads, n, 64, 1 << 15, along_range, &g);
+}
+
+/* ---- strided block copy ---- */
+struct copy { char *dst; const char *src; int64_t dst_st[CMX_MAX_DIMS],
+              src_st[CMX_MAX_DIMS], shape[CMX_MAX_DIMS]; int nd; size_t esz; };
+
+static void copy_rows(void *ctx, size_t b, size_t e) {
+  const struct copy *c = ctx;
+  int last = c->nd - 1;
+  int64_t n = c->shape[last], ds = c->dst_st[last], ss = c->src_st[last];
+  for (size_t r = b; r < e; r++) {
+    int64_t rem = (int64_t)r, doff = 0, soff = 0;
+    for (int d = last - 1; d >= 0; d--) {
+      int64_t k = rem % c->shape[d];
+      rem /= c->shape[d];
+      doff += k * c->dst_st[d];
+      soff += k * c->src_st[d];
+    }
+    char *d = c->dst + doff * (int64_t)c->esz;
+    const char *s = c->src + soff * (int64_t)c->esz;
+    if (ds == 1 && ss == 1) {
+      memcpy(d, s, (size_t)n * c->esz);
+    } else {
+      for (int64_t i = 0; i < n; i++)
+        memcpy(d + i * ds * (int64_t)c->esz, s + i * ss * (int64_t)c->esz,
+               c->esz);
+    }
+  }
+}
+
+void cmx_index_copy(char *dst, const int64_t *dst_st, const char *src,
+                    const int64_t *src_st, const int64_t *shape, int ndim,
+                    size_t esz, int nthreads) {
+  struct copy c = {.dst = dst, .src = src, .esz = esz};
+  size_t rows = 1;
+  for (int d = 0; d < ndim; d++) {
+    if (shape[d] == 0) return;
+    /* Merge axes that are contiguous on both sides. */
+    if (c.nd && c.dst_st[c.nd - 1] == dst_st[d] * shape[d] &&
+        c.src_st[c.nd - 1] == src_st[d] * shape[d]) {
+      c.shape[c.nd - 1] *= shape[d];
+      c.dst_st[c.nd - 1] = dst_st[d];
+      c.src_st[c.nd - 1] = src_st[d];
+    } else {
+      c.shape[c.nd] = shape[d];
+      c.dst_st[c.nd] = dst_st[d];
+      c.src_st[c.nd++] = src_st[d];
+    }
+  }
+  if (c.nd == 0) {
+    memcpy(dst, src, esz);
+    return;
+  }
+  for (int d = 0; d < c.nd - 1; d++) rows *= (size_t)c.shape[d];
+  size_t rb = (size_t)c.shape[c.nd - 1] * esz;
+  cmx_parallel_for(nthreads, rows, 1, (1u << 18) / (rb ? rb : 1) + 1,
+                   copy_rows, &c);
+}
+
+/* ---- tril / triu ---- */
+struct tri { char *out; const char *a; int64_t rows, cols, k; int upper;
+             size_t esz; };
+
+static void tri_rows(void *ctx, size_t b, size_t e) {
+  const struct tri *t = ctx;
+  size_t rb = (size_t)t->cols * t->esz;
+  for (size_t r = b; r < e; r++) {
+    int64_t i = (int64_t)r % t->rows;
+    /* lower keeps j <= i + k; upper keeps j >= i + k */
+    int64_t c = i + t->k + (t->upper ? 0 : 1);
+    c = c < 0 ? 0 : c > t->cols ? t->cols : c;
+    size_t cb = (size_t)c * t->esz;
+    char *o = t->out + r * rb;
+    const char *s = t->a + r * rb;
+    if (t->upper) {
+      memset(o, 0, cb);
+      memcpy(o + cb, s + cb, rb - cb);
+    } else {
+      memcpy(o, s, cb);
+      memset(o + cb, 0, rb - cb);
+    }
+  }
+}
+
+void cmx_index_tri(char *out, const char *a, int64_t batch, int64_t rows,
+                   int64_t cols, int64_t k, int upper, size_t esz,
+                   int nthreads) {
+  struct tri t = {out, a, rows, cols, k, upper, esz};
+  size_t rb = (size_t)cols * esz;
+  cmx_parallel_for(nthreads, (size_t)(batch * rows), 1,
+                   (1u << 18) / (rb ? rb : 1) + 1, tri_rows, &t);
+}
+
+/* ---- cumsum ---- */
+#define CT 256 /* elements of inner handled per pass (L1-resident) */
+
+struct scan { void *out; const void *in; cmx_dtype od, id; int64_t n, inner;
+              int reverse, exclusive; const cmx_cvt_ukr_fn *cvt; };
+
+static void ld_f32(const struct scan *c, int64_t at, size_t m, float *y) {
+  const char *p = (const char *)c->in;
+  if (c->id == CMX_F32) memcpy(y, p + at * 4, m * 4);
+  else c->cvt[c->id == CMX_F16 ? CMX_CVT_F16_F32 : CMX_CVT_BF16_F32](
+      m, p + at * 2, y);
+}
+static void st_f32(const struct scan *c, int64_t at, size_t m,
+                   const float *y) {
+  char *p = (char *)c->out;
+  if (c->od == CMX_F32) memcpy(p + at * 4, y, m * 4);
+  else c->cvt[c->od == CMX_F16 ? CMX_CVT_F32_F16 : CMX_CVT_F32_BF16](
+      m, y, p + at * 2);
+}
+static void st_i64(const struct scan *c, int64_t at, size_t m,
+                   const int64_t *y) {
+  char *p = (char *)c->out;
+  for (size_t i = 0; i < m; i++) {
+    int64_t v = y[i];
+    switch (c->od) {
+      case CMX_U8: ((uint8_t *)p)[at + i] = (uint8_t)v; break;
+      case CMX_I8: ((int8_t *)p)[at + i] = (int8_t)v; break;
+      case CMX_I16: ((int16_t *)p)[at + i] = (int16_t)v; break;
+      case CMX_I32: ((int32_t *)p)[at + i] = (int32_t)v; break;
+      case CMX_U32: ((uint32_t *)p)[at + i] = (uint32_t)v; break;
+      default: ((int64_t *)p)[at + i] = v; break;
+    }
+  }
+}
+
+/* One (outer, inner-chunk) column block: acc[m] walks the axis. */
+static void scan_block(const struct scan *c, int64_t o, int64_t i0,
+                       size_t m) {
+  int fl = c->id == CMX_F32 || c->id == CMX_F16 || c->id == CMX_BF16;
+  float af[CT], xf[CT], of[CT];
+  double ad[CT];
+  int64_t ai[CT], oi[CT];
+  memset(af, 0, sizeof af);
+  memset(ad, 0, sizeof ad);
+  memset(ai, 0, sizeof ai);
+  for (int64_t s = 0; s < c->n; s++) {
+    int64_t k = c->reverse ? c->n - 1 - s : s;
+    int64_t at = (o * c->n + k) * c->inner + i0;
+    if (fl) {
+      ld_f32(c, at, m, xf);
+      for (size_t i = 0; i < m; i++) {
+        of[i] = c->exclusive ? af[i] : af[i] + xf[i];
+        af[i] += xf[i];
+      }
+      st_f32(c, at, m, of);
+    } else if (c->id == CMX_F64) {
+      const double *x = (const double *)c->in + at;
+      double *y = (double *)c->out + at;
+      for (size_t i = 0; i < m; i++) {
+        double v = ad[i];
+        ad[i] += x[i];
+        y[i] = c->exclusive ? v : ad[i];
+      }
+    } else {
+      for (size_t i = 0; i < m; i++) {
+        int64_t v = ai[i];
+        ai[i] = (int64_t)((uint64_t)ai[i] +
+                          (uint64_t)cmx_index_load(c->in, c->id, at + (int64_t)i));
+        oi[i] = c->exclusive ? v : ai[i];
+      }
+      st_i64(c, at, m, oi);
+    }
+  }
+}
+
+/* inner == 1: one sequential scan per row, in tiles of CT. */
+static void scan_row(const struct scan *c, int64_t o) {
+  int fl = c->id == CMX_F32 || c->id == CMX_F16 || c->id == CMX_BF16;
+  float xf[CT], of[CT], af = 0;
+  double ad = 0;
+  int64_t ai = 0, oi[CT];
+  for (int64_t s0 = 0; s0 < c->n; s0 += CT) {
+    size_t m = (size_t)(c->n - s0 < CT ? c->n - s0 : CT);
+    /* Forward: tile [s0, s0+m); reverse: the mirrored tile, walked back. */
+    int64_t at = c->reverse ? o * c->n + (c->n - s0 - (int64_t)m)
+                            : o * c->n + s0;
+    if (fl) {
+      ld_f32(c, at, m, xf);
+      for (size_t t = 0; t < m; t++) {
+        size_t i = c->reverse ? m - 1 - t : t;
+        of[i] = c->exclusive ? af : af + xf[i];
+        af += xf[i];
+      }
+      st_f32(c, at, m, of);
+    } else if (c->id == CMX_F64) {
+      const double *x = (const double *)c->in + at;
+      double *y = (double *)c->out + at;
+      for (size_t t = 0; t < m; t++) {
+        size_t i = c->reverse ? m - 1 - t : t;
+        double v = ad;
+        ad += x[i];
+        y[i] = c->exclusive ? v : ad;
+      }
+    } else {
+      for (size_t t = 0; t < m; t++) {
+        size_t i = c->reverse ? m - 1 - t : t;
+        int64_t v = ai;
+        ai = (int64_t)((uint64_t)ai +
+                       (uint64_t)cmx_index_load(c->in, c->id, at + (int64_t)i));
+        oi[i] = c->exclusive ? v : ai;
+      }
+      st_i64(c, at, m, oi);
+    }
+  }
+}
+
+struct scanjob { struct scan c; int64_t chunks; };
+
+static void scan_range(void *ctx, size_t b, size_t e) {
+  const struct scanjob *j = ctx;
+  for (size_t r = b; r < e; r++) {
+    if (j->c.inner == 1) {
+      scan_row(&j->c, (int64_t)r);
+    } else {
+      int64_t o = (int64_t)r / j->chunks, i0 = (int64_t)r % j->chunks * CT;
+      size_t m = (size_t)(j->c.inner - i0 < CT ? j->c.inner - i0 : CT);
+      scan_block(&j->c, o, i0, m);
+    }
+  }
+}
+
+void cmx_index_cumsum(void *out, cmx_dtype od, const void *in, cmx_dtype id,
+                      int64_t outer, int64_t n, int64_t inner, int reverse,
+                      int exclusive, const cmx_cvt_ukr_fn *cvt, int nthreads) {
+  struct scanjob j = {{out, in, od, id, n, inner, reverse, exclusive, cvt}, 1};
+  if (outer == 0 || n == 0 || inner == 0) return;
+  size_t items = (size_t)outer;
+  if (inner > 1) {
+    j.chunks = (inner + CT - 1) / CT;
+    items *= (size_t)j.chunks;
+  }
+  size_t per = (size_t)(n * (inner > 1 ? CT : 1));
+  cmx_parallel_for(nthreads, items, 1, (1u << 15) / per + 1, scan_range, &j);
+}

@@ -1,0 +1,68 @@
+/* Drivers of the NN op families: softmax, log_softmax, layer_norm and
+ * rms_norm over rows (kernels/f32-softmax, kernels/f32-norm), and rope with
+ * its cached sin/cos tables (kernels/f32-rope). Rows are split across the
+ * team with cmx_parallel_for; f16/bf16 rows are converted into an f32 tile
+ * with the cvt microkernels, run in place, and converted back; f64 rows
+ * run portable double loops. The microkernels come from api/. */
+#ifndef CMX_NN_H
+#define CMX_NN_H
+#include <stddef.h>
+
+#include "../../api/include/cmx.h"
+#include "../cvt/cvt.h"
+#include "../f32-norm/f32-norm.h"
+#include "../f32-rope/f32-rope.h"
+#include "../f32-softmax/f32-softmax.h"
+
+enum cmx_rows_op { CMX_ROWS_SOFTMAX, CMX_ROWS_LOG_SOFTMAX,
+                   CMX_ROWS_LAYER_NORM, CMX_ROWS_RMS_NORM };
+
+/* rows x n elements: row r of x starts at x + r * ldx (elements), row r of
+ * y at y + r * n. xt and yt are f32, f16 or bf16 (any pair), or both f64. */
+struct cmx_rows_io {
+  const void *x;
+  cmx_dtype xt;
+  size_t ldx;
+  void *y;
+  cmx_dtype yt;
+  size_t rows, n;
+};
+
+struct cmx_rows_kernels {
+  cmx_f32_softmax_ukr_fn softmax; /* the op's softmax slot, or NULL */
+  cmx_f32_norm_ukr_fn norm;       /* the op's norm slot, or NULL */
+  const cmx_cvt_ukr_fn *cvt;      /* CMX_CVT_COUNT entries */
+};
+
+/* Runs op on every row. w and b (norms only) hold n floats (doubles when
+ * xt is f64) or are NULL. Returns 0, or -1 when a tile could not be
+ * allocated (the output is then incomplete). */
+int cmx_rows_run(enum cmx_rows_op op, const struct cmx_rows_io *io,
+                 const void *w, const void *b, float eps,
+                 const struct cmx_rows_kernels *k, int nthreads);
+
+/* Rope over x viewed as rows x n, row r at sequence position r % L of
+ * batch r / (rows / nb): its position is off[batch] + r % L. x and y are
+ * contiguous; types as for cmx_rows_io. */
+struct cmx_rope_io {
+  const void *x;
+  cmx_dtype xt;
+  void *y;
+  cmx_dtype yt;
+  size_t rows, n, L;
+  size_t nb;             /* batches: 1 or x's first dimension */
+  const int64_t *off;    /* nb offsets */
+};
+
+struct cmx_rope_params {
+  size_t dims;
+  int traditional;
+  float base, scale;
+};
+
+/* Returns 0, or -1 when a table or tile could not be allocated. */
+int cmx_rope_run(const struct cmx_rope_io *io, const struct cmx_rope_params *p,
+                 const cmx_f32_rope_ukr_fn *ukr, const cmx_cvt_ukr_fn *cvt,
+                 int nthreads);
+
+#endif

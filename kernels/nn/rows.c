@@ -1,0 +1,115 @@
+/* The row driver of softmax, log_softmax, layer_norm and rms_norm
+ * (contract in nn.h): the rows are split across the team, each row is one
+ * microkernel call. f32 rows run straight from x into y; f16/bf16 rows go
+ * through one f32 tile per thread (convert, run in place, convert back);
+ * f64 rows run the double loops below. */
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../sched/sched.h"
+#include "nn.h"
+
+struct job {
+  enum cmx_rows_op op;
+  const struct cmx_rows_io *io;
+  const void *w, *b;
+  float eps;
+  const struct cmx_rows_kernels *k;
+  atomic_int fail; /* set by any thread whose tile allocation failed */
+};
+
+static size_t dsize(cmx_dtype t) {
+  return t == CMX_F64 ? 8 : t == CMX_F32 ? 4 : 2;
+}
+
+static void run_f32(const struct job *j, const float *x, float *y) {
+  const size_t n = j->io->n;
+  if (j->op == CMX_ROWS_SOFTMAX || j->op == CMX_ROWS_LOG_SOFTMAX)
+    j->k->softmax(n, x, y);
+  else
+    j->k->norm(n, x, y, j->w, j->b, j->eps);
+}
+
+/* The f64 path: the f32 kernels' algorithms in double. */
+static void run_f64(const struct job *j, const double *x, double *y) {
+  const size_t n = j->io->n;
+  const double *w = j->w, *b = j->b;
+  if (j->op == CMX_ROWS_SOFTMAX || j->op == CMX_ROWS_LOG_SOFTMAX) {
+    double m = -INFINITY, s = 0.0;
+    for (size_t i = 0; i < n; i++)
+      if (x[i] > m) m = x[i];
+    if (m == -INFINITY) m = -1.0; /* all -inf: S = 0, result NaN */
+    for (size_t i = 0; i < n; i++) s += exp(x[i] - m);
+    const double lse = log(s);
+    for (size_t i = 0; i < n; i++)
+      y[i] = j->op == CMX_ROWS_SOFTMAX ? exp(x[i] - m) / s : x[i] - m - lse;
+    return;
+  }
+  double mean = 0.0, q = 0.0;
+  if (j->op == CMX_ROWS_LAYER_NORM) {
+    for (size_t i = 0; i < n; i++) mean += x[i];
+    mean /= (double)n;
+  }
+  for (size_t i = 0; i < n; i++) q += (x[i] - mean) * (x[i] - mean);
+  const double rstd = 1.0 / sqrt(q / (double)n + (double)j->eps);
+  for (size_t i = 0; i < n; i++) {
+    double t = (x[i] - mean) * rstd;
+    if (w) t *= w[i];
+    if (b && j->op == CMX_ROWS_LAYER_NORM) t += b[i];
+    y[i] = t;
+  }
+}
+
+static void rows_range(void *ctx, size_t r0, size_t r1) {
+  struct job *j = ctx;
+  const struct cmx_rows_io *io = j->io;
+  const size_t n = io->n, xs = dsize(io->xt), ys = dsize(io->yt);
+  const char *x = io->x;
+  char *y = io->y;
+  if (io->xt == CMX_F64) {
+    for (size_t r = r0; r < r1; r++)
+      run_f64(j, (const double *)(x + r * io->ldx * xs),
+              (double *)(y + r * n * ys));
+    return;
+  }
+  if (io->xt == CMX_F32 && io->yt == CMX_F32) {
+    for (size_t r = r0; r < r1; r++)
+      run_f32(j, (const float *)(x + r * io->ldx * 4), (float *)(y + r * n * 4));
+    return;
+  }
+  float *tile = malloc(n * sizeof *tile);
+  if (!tile) {
+    atomic_store(&j->fail, 1);
+    return;
+  }
+  const cmx_cvt_ukr_fn *cvt = j->k->cvt;
+  for (size_t r = r0; r < r1; r++) {
+    const void *xr = x + r * io->ldx * xs;
+    void *yr = y + r * n * ys;
+    const float *in = tile;
+    if (io->xt == CMX_F32) in = xr;
+    else cvt[io->xt == CMX_F16 ? CMX_CVT_F16_F32 : CMX_CVT_BF16_F32](n, xr, tile);
+    if (io->yt == CMX_F32) {
+      run_f32(j, in, yr);
+      continue;
+    }
+    run_f32(j, in, tile);
+    cvt[io->yt == CMX_F16 ? CMX_CVT_F32_F16 : CMX_CVT_F32_BF16](n, tile, yr);
+  }
+  free(tile);
+}
+
+int cmx_rows_run(enum cmx_rows_op op, const struct cmx_rows_io *io,
+                 const void *w, const void *b, float eps,
+                 const struct cmx_rows_kernels *k, int nthreads) {
+  struct job j = {.op = op, .io = io, .w = w, .b = b, .eps = eps, .k = k};
+  atomic_init(&j.fail, 0);
+  if (io->rows == 0 || io->n == 0) return 0;
+  /* Fork only when each thread gets at least ~32K elements. */
+  size_t grain = ((size_t)1 << 15) / io->n;
+  cmx_parallel_for(nthreads, io->rows, 1, grain ? grain : 1, rows_range, &j);
+  return atomic_load(&j.fail) ? -1 : 0;
+}

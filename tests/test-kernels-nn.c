@@ -1,0 +1,160 @@
+/* Every row of f32-softmax.inc, f32-norm.inc and f32-rope.inc that this CPU
+ * runs, against the GENERIC row: odd and large sizes (both softmax paths:
+ * rows cached between passes and the online one past 16384), inputs sized
+ * exactly and one float off alignment (ASan sees any read past n),
+ * canaries past each output, in-place calls, NULL weight/bias. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/dispatch.h"
+
+static const size_t SIZES[] = {1, 2, 7, 16, 17, 33, 128, 1023, 4099, 20011,
+                               100003};
+#define NSIZES (sizeof SIZES / sizeof SIZES[0])
+#define CANARY 16
+static const float FCANARY = -12345.5f;
+
+struct row {
+  enum cmx_isa_level isa;
+  int op;
+  const char *name;
+  void (*fn)(void);
+};
+#define CMX_UKR(isa, op, name) {isa, op, #name, (void (*)(void))name},
+static const struct row SROWS[] = {
+#include "kernels/f32-softmax/f32-softmax.inc"
+};
+static const struct row NROWS[] = {
+#include "kernels/f32-norm/f32-norm.inc"
+};
+static const struct row PROWS[] = {
+#include "kernels/f32-rope/f32-rope.inc"
+};
+#undef CMX_UKR
+
+static int runs(const struct row *r) {
+  if (cmx_cpu_has(r->isa)) return 1;
+  printf("kernels_nn: skipped %s (this CPU lacks its ISA)\n", r->name);
+  return 0;
+}
+static const struct row *ref_of(const struct row *rows, size_t n, int op) {
+  for (size_t i = 0; i < n; i++)
+    if (rows[i].isa == CMX_ISA_GENERIC && rows[i].op == op) return &rows[i];
+  cr_assert_fail("no GENERIC row for op %d", op);
+  return NULL;
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static float rnd(float lo, float hi) {
+  rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+  return lo + (hi - lo) * (float)(rng >> 40) * 0x1p-24f;
+}
+static float *input(size_t n) { /* n floats ending the allocation */
+  float *b = malloc((n + 1) * sizeof *b);
+  cr_assert_not_null(b);
+  return b + 1;
+}
+static void release(float *x) { free(x - 1); }
+static float *output(size_t n) {
+  float *y = malloc((n + CANARY) * sizeof *y);
+  cr_assert_not_null(y);
+  for (size_t i = 0; i < n + CANARY; i++) y[i] = FCANARY;
+  return y;
+}
+static void canaries(const float *y, size_t n, const char *name) {
+  for (size_t i = n; i < n + CANARY; i++)
+    cr_assert(y[i] == FCANARY, "%s n=%zu: wrote past n at %zu", name, n, i);
+}
+static int close_to(float got, float want, float rel, float abs_) {
+  if (got == want) return 1;
+  if (isnan(want) || isnan(got)) return isnan(want) && isnan(got);
+  return fabsf(got - want) <= abs_ + rel * fabsf(want);
+}
+
+Test(kernels_nn, softmax_rows) {
+  for (size_t r = 0; r < sizeof SROWS / sizeof SROWS[0]; r++) {
+    const struct row *row = &SROWS[r];
+    if (!runs(row)) continue;
+    const struct row *ref = ref_of(SROWS, sizeof SROWS / sizeof SROWS[0], row->op);
+    for (size_t s = 0; s < NSIZES; s++) {
+      size_t n = SIZES[s];
+      float *x = input(n), *y = output(n), *g = output(n), *ip = input(n);
+      for (size_t i = 0; i < n; i++) x[i] = rnd(-20, 20 + (float)(i % 5));
+      if (n > 9) x[n / 2] = -INFINITY, x[n - 1] = 25.0f; /* late max */
+      ((cmx_f32_softmax_ukr_fn)ref->fn)(n, x, g);
+      ((cmx_f32_softmax_ukr_fn)row->fn)(n, x, y);
+      memcpy(ip, x, n * sizeof *x);
+      ((cmx_f32_softmax_ukr_fn)row->fn)(n, ip, ip);
+      canaries(y, n, row->name);
+      for (size_t i = 0; i < n; i++) {
+        int ok = row->op == CMX_SOFTMAX_LOG ? close_to(y[i], g[i], 2e-6f, 2e-5f)
+                                            : close_to(y[i], g[i], 2e-5f, 1e-37f);
+        cr_assert(ok, "%s n=%zu [%zu] x=%a: %a, ref %a", row->name, n, i, x[i],
+                  y[i], g[i]);
+        cr_assert(ip[i] == y[i] || (isnan(ip[i]) && isnan(y[i])),
+                  "%s in place n=%zu [%zu]", row->name, n, i);
+      }
+      release(x), release(ip), free(y), free(g);
+    }
+  }
+}
+
+Test(kernels_nn, norm_rows) {
+  for (size_t r = 0; r < sizeof NROWS / sizeof NROWS[0]; r++) {
+    const struct row *row = &NROWS[r];
+    if (!runs(row)) continue;
+    const struct row *ref = ref_of(NROWS, sizeof NROWS / sizeof NROWS[0], row->op);
+    for (size_t s = 0; s < NSIZES; s++)
+      for (int form = 0; form < 4; form++) {
+        size_t n = SIZES[s];
+        float *x = input(n), *w = input(n), *b = input(n), *y = output(n),
+              *g = output(n);
+        float off = form == 3 ? 1e4f : 0.0f; /* large common offset */
+        for (size_t i = 0; i < n; i++) {
+          x[i] = off + rnd(-3, 3);
+          w[i] = rnd(0.5f, 2);
+          b[i] = rnd(-1, 1);
+        }
+        const float *wp = form & 1 ? w : NULL, *bp = form & 2 ? b : NULL;
+        ((cmx_f32_norm_ukr_fn)ref->fn)(n, x, g, wp, bp, 1e-5f);
+        ((cmx_f32_norm_ukr_fn)row->fn)(n, x, y, wp, bp, 1e-5f);
+        canaries(y, n, row->name);
+        for (size_t i = 0; i < n; i++)
+          cr_assert(close_to(y[i], g[i], 1e-5f, n == 1 ? 1e-2f : 4e-5f),
+                    "%s n=%zu form %d [%zu]: %a, ref %a", row->name, n, form,
+                    i, y[i], g[i]);
+        release(x), release(w), release(b), free(y), free(g);
+      }
+  }
+}
+
+Test(kernels_nn, rope_rows) {
+  for (size_t r = 0; r < sizeof PROWS / sizeof PROWS[0]; r++) {
+    const struct row *row = &PROWS[r];
+    if (!runs(row)) continue;
+    const struct row *ref = ref_of(PROWS, sizeof PROWS / sizeof PROWS[0], row->op);
+    static const size_t NS[] = {2, 8, 18, 64, 80, 128, 130, 256};
+    for (size_t s = 0; s < sizeof NS / sizeof NS[0]; s++)
+      for (size_t dims = 2; dims <= NS[s]; dims += dims < 40 ? 2 : 38) {
+        size_t n = NS[s];
+        float *x = input(n), *c = input(dims), *sn = input(dims),
+              *y = output(n), *g = output(n);
+        for (size_t i = 0; i < n; i++) x[i] = rnd(-2, 2);
+        for (size_t i = 0; i < dims; i++) {
+          float a = rnd(-3.2f, 3.2f);
+          c[i] = cosf(a), sn[i] = sinf(a);
+        }
+        ((cmx_f32_rope_ukr_fn)ref->fn)(n, dims, x, c, sn, g);
+        ((cmx_f32_rope_ukr_fn)row->fn)(n, dims, x, c, sn, y);
+        canaries(y, n, row->name);
+        for (size_t i = 0; i < n; i++)
+          cr_assert(close_to(y[i], g[i], 2e-7f, 1e-7f), "%s n=%zu dims=%zu "
+                    "[%zu]: %a, ref %a", row->name, n, dims, i, y[i], g[i]);
+        release(x), release(c), release(sn), free(y), free(g);
+      }
+  }
+}
