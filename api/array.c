@@ -21,6 +21,8 @@ int cmx_check_shape(const int64_t *shape, int ndim, int64_t *size,
                    CMX_MAX_DIMS);
   if (ndim > 0 && !shape)
     return cmx_err(CMX_EINVAL, "%s: shape is NULL with ndim %d", who, ndim);
+  /* The product of the non-zero dims bounds every stride, so it must fit
+   * even when a zero dim makes the size 0. */
   int64_t n = 1;
   for (int i = 0; i < ndim; i++) {
     if (shape[i] < 0)
@@ -32,10 +34,8 @@ int cmx_check_shape(const int64_t *shape, int ndim, int64_t *size,
                      "memory (int64 overflow)", who,
                      cmx_fmt_shape(b, shape, ndim));
     }
-    n *= shape[i];
+    if (shape[i]) n *= shape[i];
   }
-  /* A zero dimension anywhere makes the size 0 even after an overflow
-   * check on the dimensions before it. */
   for (int i = 0; i < ndim; i++)
     if (shape[i] == 0) n = 0;
   *size = n;
@@ -43,10 +43,12 @@ int cmx_check_shape(const int64_t *shape, int ndim, int64_t *size,
 }
 
 void cmx_row_major_strides(const int64_t *shape, int ndim, int64_t *strides) {
-  int64_t s = 1;
+  /* Shapes passed cmx_check_shape, so this fits; unsigned keeps it
+   * defined even for the strides of an empty array. */
+  uint64_t s = 1;
   for (int i = ndim - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i] > 0 ? shape[i] : 1;
+    strides[i] = (int64_t)s;
+    s *= shape[i] > 0 ? (uint64_t)shape[i] : 1;
   }
 }
 

@@ -1,15 +1,20 @@
 /* Status codes, the thread-local last error and the error handler. Every
  * failing public call goes through cmx_err, so the message is set and the
  * handler called in one place. */
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
 static _Thread_local char tls_msg[1024];
 static _Thread_local int tls_status;
-static cmx_error_handler g_handler;
-static void *g_handler_ctx;
+/* The handler and its context change together: one immutable pair,
+ * published with an atomic pointer (replaced pairs are kept: a racing
+ * reader may still hold one; they are a few bytes per call). */
+struct handler { cmx_error_handler fn; void *ctx; struct handler *prev; };
+static _Atomic(struct handler *) g_handler;
 
 const char *cmx_status_string(int status) {
   switch (status) {
@@ -29,8 +34,12 @@ const char *cmx_status_string(int status) {
 const char *cmx_last_error(void) { return tls_msg; }
 
 void cmx_set_error_handler(cmx_error_handler h, void *ctx) {
-  g_handler_ctx = ctx;
-  g_handler = h;
+  struct handler *n = malloc(sizeof *n);
+  if (!n) return;
+  n->fn = h;
+  n->ctx = ctx;
+  n->prev = atomic_load(&g_handler);
+  atomic_store(&g_handler, n);
 }
 
 int cmx_err(int status, const char *fmt, ...) {
@@ -39,8 +48,8 @@ int cmx_err(int status, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(tls_msg, sizeof tls_msg, fmt, ap);
   va_end(ap);
-  cmx_error_handler h = g_handler;
-  if (h) h(status, tls_msg, g_handler_ctx);
+  struct handler *h = atomic_load(&g_handler);
+  if (h && h->fn) h->fn(status, tls_msg, h->ctx);
   return status;
 }
 

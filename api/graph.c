@@ -63,6 +63,12 @@ const char *cmx_running_op(void) {
                                                 memory_order_relaxed);
 }
 
+/* Stream free marks a stream dead under the scheduling lock, so an eval
+ * that saw it live has already submitted to it (and the drain runs that
+ * work), and later evals see it dead. */
+void cmx_graph_lock(void) { pthread_mutex_lock(&g_sched); }
+void cmx_graph_unlock(void) { pthread_mutex_unlock(&g_sched); }
+
 void cmx_graph_fork_prepare(void) {
   pthread_mutex_lock(&g_sched);
   cmx_sched_fork_prepare();

@@ -36,6 +36,7 @@ cmx_dtype cmx_float_of(cmx_dtype d);
 struct cmx_buffer {
   atomic_long refs;
   void *data;
+  void *raw;      /* owned: the allocation data lies in (see memory.c) */
   size_t nbytes;  /* bytes accounted (the size class for owned buffers) */
   int owned;      /* 1: from cmx_mem_alloc, 0: caller's buffer */
   void (*release)(void *ctx);
@@ -128,6 +129,8 @@ void cmx_node_run(cmx_array a, int nthreads);
 int cmx_eager_for(cmx_stream s);
 
 /* ---- fork, crash reports, denormals ---- */
+void cmx_graph_lock(void);
+void cmx_graph_unlock(void);
 void cmx_graph_fork_prepare(void);
 void cmx_graph_fork_parent(void);
 void cmx_graph_fork_child(void);

@@ -75,9 +75,23 @@ static void trim_cache_locked(size_t keep) {
   }
 }
 
+/* Buffers of 1 MiB and more start at a varying multiple of 128 bytes
+ * into a page ("colouring"): otherwise every large array starts at the same
+ * offset in a 4 KiB page, and on Intel cores the loads of a + b and the
+ * stores of c in c = a + b alias (4K aliasing) and stall. */
+#define COLOR_MIN ((size_t)1 << 20)
+static atomic_uint g_color;
+
 static void *raw_alloc(size_t bytes) {
   void *p = NULL;
-  return posix_memalign(&p, 64, bytes) == 0 ? p : NULL;
+  size_t pad = bytes >= COLOR_MIN ? 4096 : 0;
+  return posix_memalign(&p, 64, bytes + pad) == 0 ? p : NULL;
+}
+
+static void *colored(void *raw, size_t bytes) {
+  if (bytes < COLOR_MIN) return raw;
+  unsigned c = atomic_fetch_add_explicit(&g_color, 1, memory_order_relaxed);
+  return (char *)raw + (c % 31) * 128;
 }
 
 struct cmx_buffer *cmx_buffer_new(size_t nbytes, const char *who) {
@@ -128,7 +142,8 @@ struct cmx_buffer *cmx_buffer_new(size_t nbytes, const char *who) {
            NULL;
   }
   atomic_init(&b->refs, 1);
-  b->data = p;
+  b->raw = p;
+  b->data = colored(p, bytes);
   b->nbytes = bytes;
   b->owned = 1;
   b->release = NULL;
@@ -142,6 +157,7 @@ struct cmx_buffer *cmx_buffer_wrap(void *data, size_t nbytes,
   if (!b) return NULL;
   atomic_init(&b->refs, 1);
   b->data = data;
+  b->raw = data;
   b->nbytes = nbytes;
   b->owned = 0;
   b->release = release;
@@ -166,14 +182,14 @@ void cmx_buffer_release(struct cmx_buffer *b) {
   pthread_mutex_lock(&g_mu);
   g_active -= b->nbytes;
   if (c >= 0 && bytes == b->nbytes && g_cache + bytes <= g_cache_limit) {
-    struct free_node *f = b->data;
+    struct free_node *f = b->raw;
     f->next = g_free[c];
     g_free[c] = f;
     g_cache += bytes;
     pthread_mutex_unlock(&g_mu);
   } else {
     pthread_mutex_unlock(&g_mu);
-    free(b->data);
+    free(b->raw);
   }
   free(b);
 }

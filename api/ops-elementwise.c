@@ -79,12 +79,16 @@ static int ew_node(cmx_array *out, enum cmx_ew_op op, const cmx_array *in,
 /* Outputs larger than the last-level cache are written once with
  * streaming stores: no read-for-ownership, no eviction of the inputs. */
 static int stream_out(cmx_dtype d, int64_t size) {
-  static int mode = -1; /* CMX_NT_STORES=0 turns them off (A/B timing) */
-  if (mode < 0) {
+  /* CMX_NT_STORES=0 turns them off (A/B timing); read once, racing
+   * first readers store the same value. */
+  static atomic_int mode = -1;
+  int m = atomic_load_explicit(&mode, memory_order_relaxed);
+  if (m < 0) {
     const char *e = getenv("CMX_NT_STORES");
-    mode = !(e && strcmp(e, "0") == 0);
+    m = !(e && strcmp(e, "0") == 0);
+    atomic_store_explicit(&mode, m, memory_order_relaxed);
   }
-  return mode && d == CMX_F32 && (size_t)size * 4 > cmx_topo()->l3;
+  return m && d == CMX_F32 && (size_t)size * 4 > cmx_topo()->l3;
 }
 
 /* Strides of x broadcast to a's shape (0 on broadcast axes). */

@@ -120,7 +120,9 @@ int cmx_reshape(cmx_array *out, cmx_array a, const int64_t *shape, int ndim,
                    who, cmx_fmt_shape(b0, a->shape, a->ndim),
                    (long long)a->size, cmx_fmt_shape(b1, ns, ndim));
   }
-  int64_t nst[CMX_MAX_DIMS];
+  int64_t nst[CMX_MAX_DIMS], checked;
+  st = cmx_check_shape(ns, ndim, &checked, who);
+  if (st) return st;
   if (a->size == 0) {
     cmx_row_major_strides(ns, ndim, nst);
     return view_node(out, a, ns, nst, ndim, 0, s, who);

@@ -131,7 +131,9 @@ static int stream_free(cmx_stream s, const char *who) {
     return cmx_err(CMX_EINVAL, "%s: the process default stream cannot be "
                    "freed", who);
   }
-  s->magic = CMX_STREAM_DEAD; /* no new work from here on */
+  cmx_graph_lock();
+  atomic_store(&s->magic, CMX_STREAM_DEAD); /* no new work from here on */
+  cmx_graph_unlock();
   pthread_mutex_unlock(&g_live_mu);
   if (tls_default == s) tls_default = NULL;
   cmx_sched_stream_destroy(s);

@@ -10,6 +10,9 @@
 #if defined(__aarch64__)
 #include <sys/auxv.h>
 #endif
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #include "dispatch.h"
 
@@ -20,13 +23,21 @@ static _Atomic(const struct cmx_dispatch *) g_current;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static char g_env_error[160];
 
+#if defined(__x86_64__)
+/* CPUID.1:ECX bit 29 (clang 14's __builtin_cpu_supports has no "f16c"). */
+static int has_f16c(void) {
+  unsigned a, b, c, d;
+  return __get_cpuid(1, &a, &b, &c, &d) && (c >> 29 & 1);
+}
+#endif
+
 int cmx_cpu_has(enum cmx_isa_level isa) {
   switch (isa) {
     case CMX_ISA_GENERIC: return 1;
 #if defined(__x86_64__)
     case CMX_ISA_AVX2:
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-             __builtin_cpu_supports("f16c");
+             has_f16c();
     case CMX_ISA_AVX512:
       return cmx_cpu_has(CMX_ISA_AVX2) &&
              __builtin_cpu_supports("avx512f") &&

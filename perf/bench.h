@@ -96,6 +96,7 @@ int ukr_steps(void);
 void ukr_run(void);
 int latency_steps(void);
 void latency_run(void);
+void streams_run(void); /* adds its own steps to the total */
 int torch_steps(void);
 void torch_run(void);
 

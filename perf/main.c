@@ -300,6 +300,7 @@ int main(int argc, char **argv) {
   matmul_run();
   torch_run();
   latency_run();
+  streams_run(); /* perf/bench-streams.c */
   if (g_step)
     fprintf(stderr, "\n");
   g_step = 0; /* the speedup rows are no step */

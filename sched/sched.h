@@ -68,7 +68,7 @@ struct cmx_task {
 };
 
 struct cmx_stream_s {
-  unsigned magic;            /* CMX_STREAM_MAGIC while live */
+  atomic_uint magic;         /* CMX_STREAM_MAGIC while live */
   atomic_uint gen;           /* bumped on free (stale-handle check) */
   pthread_mutex_t mu;        /* guards the queue and the fields below */
   pthread_cond_t cv_work;    /* worker waits for tasks */
@@ -86,6 +86,7 @@ struct cmx_stream_s {
   int first_status;          /* first failure since last synchronize */
   char *first_msg;
   struct cmx_stream_s *next_all; /* registry of every stream made */
+  struct cmx_stream_s *next_dead; /* quarantine of freed shells, FIFO */
 };
 #define CMX_STREAM_MAGIC 0xc5717eabu
 #define CMX_STREAM_DEAD 0xdeadc5u

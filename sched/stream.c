@@ -14,6 +14,12 @@ static _Thread_local const struct cmx_stream_s *tls_worker_of;
  * so fork handling can reach the live ones. */
 static pthread_mutex_t g_reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct cmx_stream_s *g_all;
+/* Freed shells wait in a FIFO quarantine; past QUARANTINE of them the
+ * oldest is reused, so memory stays bounded (about 1.3 KB a shell) while a
+ * stale handle is still detected unless QUARANTINE later frees happened. */
+#define QUARANTINE 4096
+static struct cmx_stream_s *g_dead_head, *g_dead_tail;
+static size_t g_dead_count;
 
 int cmx_sched_on_worker(const struct cmx_stream_s *s) {
   return tls_worker_of == s;
@@ -27,16 +33,11 @@ static int env_bind(void) {
 struct cmx_stream_s *cmx_sched_stream_new(int n_threads, const char *cpus,
                                           int flags, const char **err) {
   const struct cmx_topo *topo = cmx_topo();
-  struct cmx_stream_s *s = calloc(1, sizeof *s);
-  if (!s) {
-    *err = "out of memory";
-    return NULL;
-  }
+  /* Everything that can fail comes before a shell is taken. */
   int cores[256], nc;
   if (cpus) {
     nc = cmx_topo_parse_cpus(cpus, cores, 256);
     if (nc < 0) {
-      free(s);
       *err = "cpu list is malformed or names no CPU of the process mask";
       return NULL;
     }
@@ -44,28 +45,55 @@ struct cmx_stream_s *cmx_sched_stream_new(int n_threads, const char *cpus,
     nc = topo->ncores < 256 ? topo->ncores : 256;
     for (int i = 0; i < nc; i++) cores[i] = i;
   }
+  struct cmx_task *q = calloc(64, sizeof *q);
+  if (!q) {
+    *err = "out of memory";
+    return NULL;
+  }
+  struct cmx_stream_s *s = NULL;
+  int reused = 0;
+  pthread_mutex_lock(&g_reg_mu);
+  if (g_dead_count > QUARANTINE) {
+    s = g_dead_head;
+    g_dead_head = s->next_dead;
+    if (!g_dead_head) g_dead_tail = NULL;
+    g_dead_count--;
+    reused = 1;
+  }
+  pthread_mutex_unlock(&g_reg_mu);
+  if (s) {
+    struct cmx_stream_s *keep = s->next_all;
+    unsigned gen = atomic_load(&s->gen);
+    memset(s, 0, sizeof *s);
+    s->next_all = keep;
+    atomic_store(&s->gen, gen + 1);
+  } else {
+    s = calloc(1, sizeof *s);
+  }
+  if (!s) {
+    free(q);
+    *err = "out of memory";
+    return NULL;
+  }
   if (n_threads <= 0 || n_threads > nc) n_threads = nc;
   s->team.nthreads = n_threads;
   for (int i = 0; i < 256; i++) s->team.cores[i] = cores[i % nc];
   s->team.bind = env_bind();
   s->team.gen = 1;
   s->qcap = 64;
-  s->q = calloc(s->qcap, sizeof *s->q);
-  if (!s->q) {
-    free(s);
-    *err = "out of memory";
-    return NULL;
-  }
+  s->q = q;
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->cv_work, NULL);
   pthread_cond_init(&s->cv_idle, NULL);
   s->flags = flags;
-  s->magic = CMX_STREAM_MAGIC;
-  atomic_store(&s->gen, 1);
-  pthread_mutex_lock(&g_reg_mu);
-  s->next_all = g_all;
-  g_all = s;
-  pthread_mutex_unlock(&g_reg_mu);
+  atomic_store(&s->magic, CMX_STREAM_MAGIC);
+  if (!reused) {
+    atomic_store(&s->gen, 1);
+    pthread_mutex_lock(&g_reg_mu);
+    s->next_all = g_all;
+    g_all = s;
+    pthread_mutex_unlock(&g_reg_mu);
+  }
   return s;
 }
 
@@ -176,7 +204,7 @@ void cmx_sched_stream_destroy(struct cmx_stream_s *s) {
   /* The shell stays (magic cleared, on a list so leak checkers see it
    * reachable) so that a stale handle is detected, never dereferenced
    * after free; its queue and sync objects are released. */
-  s->magic = CMX_STREAM_DEAD;
+  atomic_store(&s->magic, CMX_STREAM_DEAD);
   atomic_fetch_add(&s->gen, 1);
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->cv_work);
@@ -185,6 +213,13 @@ void cmx_sched_stream_destroy(struct cmx_stream_s *s) {
   s->q = NULL;
   free(s->first_msg);
   s->first_msg = NULL;
+  pthread_mutex_lock(&g_reg_mu);
+  s->next_dead = NULL;
+  if (g_dead_tail) g_dead_tail->next_dead = s;
+  else g_dead_head = s;
+  g_dead_tail = s;
+  g_dead_count++;
+  pthread_mutex_unlock(&g_reg_mu);
 }
 
 /* fork(): the prepare step drains every live stream and holds its lock, so

@@ -72,7 +72,8 @@ CMX_API int cmx_array_from_data(cmx_array *out, const void *data,
 /* No copy. release == NULL borrows: the caller keeps data alive and
  * unchanged while any array built on it lives; otherwise release(ctx) is
  * called when the last array using data is gone. data must be aligned to
- * the dtype's size. */
+ * the dtype's size. On failure release is not called: the caller keeps
+ * ownership of data. */
 CMX_API int cmx_array_from_buffer(cmx_array *out, void *data,
                                   cmx_dtype dtype, const int64_t *shape,
                                   int ndim, void (*release)(void *ctx),
