@@ -40,7 +40,7 @@ static void mark_done(cmx_array a) {
 static void wait_done(cmx_array a) {
   uint64_t t0 = cmx_now_ns(), dt = 0;
   unsigned i = 0;
-  while (atomic_load(&a->state) != CMX_STATE_DONE && dt < CMX_SPIN_NS) {
+  while (atomic_load(&a->state) != CMX_STATE_DONE && dt < CMX_WAIT_YIELD_NS) {
     if (dt < 2000) cmx_cpu_relax();
     else sched_yield();
     if ((++i & 15) == 0) dt = cmx_now_ns() - t0;

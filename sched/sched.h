@@ -113,9 +113,14 @@ void cmx_sched_fork_child(void);
 /* 1 when the calling thread is s's worker. */
 int cmx_sched_on_worker(const struct cmx_stream_s *s);
 
-/* Waiting: spin up to CMX_SPIN_NS on cond() then block on cv (with mu).
- * Used by workers and by eval; bounded in time, not iterations. */
+/* Waiting, bounded in time (monotonic clock), not iterations. An idle
+ * worker spins CMX_SPIN_NS, then sleeps. A caller blocked in cmx_eval on
+ * work that is running spins 2 us, then yields the core (sched_yield: any
+ * team thread that needs it runs first) for up to CMX_WAIT_YIELD_NS before
+ * it sleeps: waking a sleeping caller costs 50-150 us on these VMs, more
+ * than a batch of L2-sized ops takes. */
 #define CMX_SPIN_NS 50000
+#define CMX_WAIT_YIELD_NS 2000000
 uint64_t cmx_now_ns(void);
 static inline void cmx_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
