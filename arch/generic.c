@@ -1,65 +1,11 @@
-/* Dispatch table for the GENERIC level:  fills
- * the slots listed for CMX_ISA_GENERIC in each family's .inc file. */
+/* Dispatch table for the GENERIC level: fills every slot with the
+ * portable reference rows of each family's .inc file. */
 #include "dispatch.h"
 
 void cmx_dispatch_init_generic(struct cmx_dispatch *t) {
-
-#define CMX_UKR(isa, op, name) \
-  if (isa == CMX_ISA_GENERIC) t->f32_vunary[op] = name;
-#include "../kernels/f32-vunary/f32-vunary.inc"
-#undef CMX_UKR
-#define CMX_UKR(isa, op, name) \
-  if (isa == CMX_ISA_GENERIC) t->f32_vbinary[op] = name;
-#include "../kernels/f32-vbinary/f32-vbinary.inc"
-#undef CMX_UKR
-#define CMX_UKR(isa, name) \
-  if (isa == CMX_ISA_GENERIC) t->f32_where = name;
-#include "../kernels/f32-where/f32-where.inc"
-#undef CMX_UKR
-#define CMX_UKR(isa, op, name) \
-  if (isa == CMX_ISA_GENERIC) t->cvt[op] = name;
-#include "../kernels/cvt/cvt.inc"
-#undef CMX_UKR
-#define CMX_UKR(isa, op, name) \
-  if (isa == CMX_ISA_GENERIC) t->f32_softmax[op] = name;
-#include "../kernels/f32-softmax/f32-softmax.inc"
-#undef CMX_UKR
-#define CMX_UKR(isa, op, name) \
-  if (isa == CMX_ISA_GENERIC) t->f32_norm[op] = name;
-#include "../kernels/f32-norm/f32-norm.inc"
-#undef CMX_UKR
-#define CMX_UKR(isa, op, name) \
-  if (isa == CMX_ISA_GENERIC) t->f32_rope[op] = name;
-#include "../kernels/f32-rope/f32-rope.inc"
-#undef CMX_UKR
-#define CMX_UKR(isa, name, edge) \
-  if (isa == CMX_ISA_GENERIC) t->x32_transpose = \
-      (struct cmx_transpose_config){.ukr = name, .tile = edge};
-#include "../kernels/x32-transpose/x32-transpose.inc"
-#undef CMX_UKR
-#define CMX_UKR(isa, name) \
-  if (isa == CMX_ISA_GENERIC) t->x32_stream = name;
-#include "../kernels/x32-stream/x32-stream.inc"
-#undef CMX_UKR
-#define CMX_RINNER(isa, rop, name) \
-  if (isa == CMX_ISA_GENERIC) t->f32_rinner[rop] = name;
-#define CMX_ROUTER(isa, rop, name) \
-  if (isa == CMX_ISA_GENERIC) t->f32_router[rop] = name;
-#define CMX_RSUMSQDEV(isa, name) \
-  if (isa == CMX_ISA_GENERIC) t->f32_rsumsqdev = name;
-#define CMX_RSUMEXP(isa, name) \
-  if (isa == CMX_ISA_GENERIC) t->f32_rsumexp = name;
-#define CMX_RARGMAX(isa, name) \
-  if (isa == CMX_ISA_GENERIC) t->f32_rargmax = name;
-#define CMX_RARGMIN(isa, name) \
-  if (isa == CMX_ISA_GENERIC) t->f32_rargmin = name;
-#include "../kernels/f32-reduce/f32-reduce.inc"
-#undef CMX_RINNER
-#undef CMX_ROUTER
-#undef CMX_RSUMSQDEV
-#undef CMX_RSUMEXP
-#undef CMX_RARGMAX
-#undef CMX_RARGMIN
+#define CMX_LEVEL CMX_ISA_GENERIC
+#include "fill-from-lists.h"
+#undef CMX_LEVEL
   /* Reference tile; block sizes from the cache sizes at run time. */
   t->gemm_f32 = (struct cmx_gemm_config){
       .ukr = cmx_f32_gemm_ukr_ref, .mr = 4, .nr = 8, .mc = 0, .kc = 256,

@@ -4,62 +4,9 @@
 
 void cmx_dispatch_init_x86_avx2(struct cmx_dispatch *t) {
   cmx_dispatch_init_generic(t);
-#define CMX_UKR(isa, op, name) \
-  if (isa == CMX_ISA_AVX2) t->f32_vunary[op] = name;
-#include "../kernels/f32-vunary/f32-vunary.inc"
-#undef CMX_UKR
-#define CMX_UKR(isa, op, name) \
-  if (isa == CMX_ISA_AVX2) t->f32_vbinary[op] = name;
-#include "../kernels/f32-vbinary/f32-vbinary.inc"
-#undef CMX_UKR
-#define CMX_UKR(isa, name) \
-  if (isa == CMX_ISA_AVX2) t->f32_where = name;
-#include "../kernels/f32-where/f32-where.inc"
-#undef CMX_UKR
-#define CMX_UKR(isa, op, name) \
-  if (isa == CMX_ISA_AVX2) t->cvt[op] = name;
-#include "../kernels/cvt/cvt.inc"
-#undef CMX_UKR
-#define CMX_UKR(isa, op, name) \
-  if (isa == CMX_ISA_AVX2) t->f32_softmax[op] = name;
-#include "../kernels/f32-softmax/f32-softmax.inc"
-#undef CMX_UKR
-#define CMX_UKR(isa, op, name) \
-  if (isa == CMX_ISA_AVX2) t->f32_norm[op] = name;
-#include "../kernels/f32-norm/f32-norm.inc"
-#undef CMX_UKR
-#define CMX_UKR(isa, op, name) \
-  if (isa == CMX_ISA_AVX2) t->f32_rope[op] = name;
-#include "../kernels/f32-rope/f32-rope.inc"
-#undef CMX_UKR
-#define CMX_UKR(isa, name, edge) \
-  if (isa == CMX_ISA_AVX2) t->x32_transpose = \
-      (struct cmx_transpose_config){.ukr = name, .tile = edge};
-#include "../kernels/x32-transpose/x32-transpose.inc"
-#undef CMX_UKR
-#define CMX_UKR(isa, name) \
-  if (isa == CMX_ISA_AVX2) t->x32_stream = name;
-#include "../kernels/x32-stream/x32-stream.inc"
-#undef CMX_UKR
-#define CMX_RINNER(isa, rop, name) \
-  if (isa == CMX_ISA_AVX2) t->f32_rinner[rop] = name;
-#define CMX_ROUTER(isa, rop, name) \
-  if (isa == CMX_ISA_AVX2) t->f32_router[rop] = name;
-#define CMX_RSUMSQDEV(isa, name) \
-  if (isa == CMX_ISA_AVX2) t->f32_rsumsqdev = name;
-#define CMX_RSUMEXP(isa, name) \
-  if (isa == CMX_ISA_AVX2) t->f32_rsumexp = name;
-#define CMX_RARGMAX(isa, name) \
-  if (isa == CMX_ISA_AVX2) t->f32_rargmax = name;
-#define CMX_RARGMIN(isa, name) \
-  if (isa == CMX_ISA_AVX2) t->f32_rargmin = name;
-#include "../kernels/f32-reduce/f32-reduce.inc"
-#undef CMX_RINNER
-#undef CMX_ROUTER
-#undef CMX_RSUMSQDEV
-#undef CMX_RSUMEXP
-#undef CMX_RARGMAX
-#undef CMX_RARGMIN
+#define CMX_LEVEL CMX_ISA_AVX2
+#include "fill-from-lists.h"
+#undef CMX_LEVEL
   /* KC = 256: the 256 x 16 B micro-panel is 16 KiB, half of L1d. MC and
    * NC from L2 / L3 at run time (about 512 and 2048 on a 1 MiB / 32 MiB
    * core). */
