@@ -169,6 +169,20 @@ static void batch_run(void *ctx, int nthreads) {
 
 struct dfs { cmx_array a; int next; };
 
+/* A node's cost in element-touches of a memory-bound op: elements read
+ * and written, and for the ops that do O(k) flops per output element
+ * (matmul, conv, attention) the inner length as well, so a small but
+ * compute-heavy node still goes to the team. */
+static size_t node_work(cmx_array a) {
+  size_t w = (size_t)a->size;
+  for (int i = 0; i < a->nin; i++) w += (size_t)a->in[i]->size;
+  if (a->op == CMX_OP_matmul && a->nin > 0 && a->in[0]->ndim > 0)
+    w += (size_t)a->size * (size_t)a->in[0]->shape[a->in[0]->ndim - 1] / 8;
+  if (a->op == CMX_OP_conv || a->op == CMX_OP_scaled_dot_product_attention)
+    w += a->nin > 1 ? (size_t)a->size * (size_t)a->in[1]->size / 64 : 0;
+  return w;
+}
+
 /* Claims every pending node reachable from roots, in dependency order.
  * Called with g_sched held. Returns the count, or -1 without memory. */
 static long collect(const cmx_array *roots, size_t nroots, cmx_array **order,
@@ -209,8 +223,7 @@ static long collect(const cmx_array *roots, size_t nroots, cmx_array **order,
       }
       cmx_array a = top->a;
       ord[n++] = cmx_array_retain(a);
-      *work += (size_t)a->size;
-      for (int i = 0; i < a->nin; i++) *work += (size_t)a->in[i]->size;
+      *work += node_work(a);
       sn--;
     }
   }

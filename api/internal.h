@@ -89,7 +89,7 @@ struct cmx_array_s {
   /* Graph edge, dropped after eval so inputs can be freed. */
   enum cmx_op op;
   int nin;
-  cmx_array in[3];
+  cmx_array in[4]; /* up to 4: attention's q, k, v and mask */
   struct cmx_params p;
   struct cmx_stream_s *stream;
   /* Result of eval: status and message of the first failure. */

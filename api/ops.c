@@ -17,6 +17,8 @@ int cmx_eval_random(cmx_array a, int nthreads);
 int cmx_eval_softmax(cmx_array a, int nthreads);
 int cmx_eval_norm(cmx_array a, int nthreads);
 int cmx_eval_rope(cmx_array a, int nthreads);
+int cmx_eval_scaled_dot_product_attention(cmx_array a, int nthreads);
+int cmx_eval_conv(cmx_array a, int nthreads);
 
 const cmx_eval_fn cmx_op_eval[CMX_OP_COUNT] = {
 #define CMX_OP(name, eval) eval,

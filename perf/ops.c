@@ -213,8 +213,9 @@ static void label_of(char *buf, size_t n, const struct opcase *c, int tier,
            k_tier_short[tier], nt, nt > 1 ? "s" : "");
 }
 
+static int acases_steps(void);
 int ops_steps(void) {
-  int n = 0;
+  int n = acases_steps();
   char label[96];
   for (int i = 0; i < NCASES; i++)
     for (int t = 0; t < TIER_COUNT; t++)
@@ -376,6 +377,163 @@ static void run_one(int ci, int tier, int ti, const struct inputs *in) {
   bench_add_row(&r);
 }
 
+/* ---- attention and convolution at the fixed shapes ------------ */
+/* Inputs are made and evaluated once per case; each repetition times
+ * cmx_eval of a fresh node. GFLOP/s (causal prefill counts the keys each
+ * query sees); decode also gives GB/s over the KV bytes, depthwise over
+ * input plus output bytes. Ratio: the same-run FMA peak (decode: STREAM
+ * read of the big tier). */
+struct acase {
+  const char *name, *shape;
+  int64_t sh[3][4]; /* inputs: q, k, v or x, w (ndim 4) */
+  int nin;
+  int kind;         /* 0 prefill causal, 1 decode, 2 conv 7x7/2, 3 dw 3x3 */
+  double flops, bytes;
+};
+static const struct acase k_acases[] = {
+    {"sdpa prefill causal", "1x32x2048x128",
+     {{1, 32, 2048, 128}, {1, 32, 2048, 128}, {1, 32, 2048, 128}}, 3, 0,
+     4.0 * 128 * 32 * 2048.0 * 2049 / 2, 0},
+    {"sdpa decode KV=4096", "1x32x1x128",
+     {{1, 32, 1, 128}, {1, 32, 4096, 128}, {1, 32, 4096, 128}}, 3, 1,
+     4.0 * 32 * 4096 * 128, 2.0 * 32 * 4096 * 128 * 4},
+    {"conv2d 7x7/2 3->64", "1x224x224x3",
+     {{1, 224, 224, 3}, {64, 7, 7, 3}}, 2, 2, 2.0 * 112 * 112 * 64 * 147, 0},
+    {"conv2d dw 3x3 128", "1x56x56x128",
+     {{1, 56, 56, 128}, {128, 3, 3, 1}}, 2, 3, 2.0 * 56 * 56 * 128 * 9,
+     2.0 * 56 * 56 * 128 * 4},
+};
+#define NACASES (int)(sizeof k_acases / sizeof k_acases[0])
+
+static int a_build(const struct acase *c, cmx_array *in, cmx_array *o) {
+  static const int s2[2] = {2, 2}, p3[2] = {3, 3}, p1[2] = {1, 1},
+                   one[2] = {1, 1};
+  switch (c->kind) {
+  case 0:
+    return cmx_scaled_dot_product_attention(o, in[0], in[1], in[2],
+                                            0.08838835f, "causal", NULL,
+                                            NULL);
+  case 1:
+    return cmx_scaled_dot_product_attention(o, in[0], in[1], in[2],
+                                            0.08838835f, "", NULL, NULL);
+  case 2:
+    return cmx_conv2d(o, in[0], in[1], s2, p3, one, 1, NULL);
+  default:
+    return cmx_conv2d(o, in[0], in[1], one, p1, one, 128, NULL);
+  }
+}
+
+static void a_run_one(const struct acase *c, int nt, cmx_array *in) {
+  struct bench_row r = {.threads = nt, .unit = UNIT_GFLOPS, .ratio = -1,
+                        .pass = -1};
+  snprintf(r.family, sizeof r.family, "nn");
+  snprintf(r.name, sizeof r.name, "%s", c->name);
+  snprintf(r.shape, sizeof r.shape, "%s", c->shape);
+  snprintf(r.ref, sizeof r.ref, "%s", c->kind == 1 ? "read" : "fma");
+  int st = cmx_set_num_threads(nt);
+  static double v[1024];
+  double est = 0;
+  int reps = 0;
+  for (int pass = 0; pass < 2 && !st; pass++) {
+    int n = pass ? reps : 1;
+    for (int i = 0; i < n && !st; i++) {
+      cmx_array o;
+      if ((st = a_build(c, in, &o)))
+        break;
+      double t0 = bench_now();
+      st = cmx_eval(&o, 1);
+      double t = bench_now() - t0;
+      cmx_array_free(o);
+      if (pass)
+        v[i] = t;
+      else
+        est = t;
+    }
+    if (!pass)
+      reps = bench_reps(est) < 1024 ? bench_reps(est) : 1024;
+  }
+  if (st) {
+    set_error(&r, st);
+    bench_add_row(&r);
+    return;
+  }
+  r.threads = cmx_get_num_threads();
+  r.median_s = bench_median(v, reps);
+  r.rate = c->flops / r.median_s / 1e9;
+  double gbs = c->bytes / r.median_s / 1e9;
+  if (c->kind == 1) {
+    double pk = nt <= BENCH_MAX_THREADS ? g_peaks.read[TIER_BIG][nt] : 0;
+    r.unit = UNIT_GBPS;
+    r.rate = gbs;
+    if (pk > 0)
+      r.ratio = gbs / pk;
+    snprintf(r.note, sizeof r.note, "%.1f GFLOP/s", c->flops / r.median_s / 1e9);
+  } else {
+    double pk = nt <= BENCH_MAX_THREADS ? g_peaks.fma_f32[nt] : 0;
+    if (pk > 0)
+      r.ratio = r.rate / pk;
+    if (c->bytes > 0)
+      snprintf(r.note, sizeof r.note, "%.1f GB/s in+out", gbs);
+  }
+  bench_add_row(&r);
+}
+
+static void acases_run(void) {
+  char label[96];
+  for (int ci = 0; ci < NACASES; ci++) {
+    const struct acase *c = &k_acases[ci];
+    cmx_array in[3] = {0};
+    int made = 0, st = CMX_OK;
+    for (int ti = 0; ti < g_opts.nthreads; ti++) {
+      int nt = g_opts.threads[ti];
+      snprintf(label, sizeof label, "nn %s %d thread%s", c->name, nt,
+               nt > 1 ? "s" : "");
+      if (!bench_step(label))
+        continue;
+      for (int i = 0; i < c->nin && !made && !st; i++) {
+        size_t n = 1;
+        for (int d = 0; d < 4; d++)
+          n *= (size_t)c->sh[i][d];
+        float *buf = malloc(n * sizeof *buf);
+        if (!buf) {
+          st = CMX_ENOMEM;
+          break;
+        }
+        fill(buf, n, -1.0f, 1.0f, 7u + (uint32_t)i);
+        st = cmx_array_from_data(&in[i], buf, CMX_F32, c->sh[i], 4);
+        free(buf);
+      }
+      if (!made && !st)
+        st = cmx_eval(in, (size_t)c->nin);
+      made = 1;
+      if (st) {
+        struct bench_row r = {.threads = nt, .ratio = -1};
+        snprintf(r.family, sizeof r.family, "nn");
+        snprintf(r.name, sizeof r.name, "%s", c->name);
+        set_error(&r, st);
+        bench_add_row(&r);
+        continue;
+      }
+      a_run_one(c, nt, in);
+    }
+    for (int i = 0; i < 3; i++)
+      cmx_array_free(in[i]);
+  }
+}
+
+static int acases_steps(void) {
+  char label[96];
+  int n = 0;
+  for (int ci = 0; ci < NACASES; ci++)
+    for (int ti = 0; ti < g_opts.nthreads; ti++) {
+      int nt = g_opts.threads[ti];
+      snprintf(label, sizeof label, "nn %s %d thread%s", k_acases[ci].name,
+               nt, nt > 1 ? "s" : "");
+      n += bench_wants(label);
+    }
+  return n;
+}
+
 void ops_run(void) {
   char label[96];
   for (int tier = 0; tier < TIER_COUNT; tier++) {
@@ -410,6 +568,7 @@ void ops_run(void) {
     if (made)
       free_inputs(&in);
   }
+  acases_run();
 }
 
 /* n-thread over 1-thread speedup of every L2-tier case measured both ways

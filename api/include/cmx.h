@@ -315,10 +315,14 @@ CMX_API int cmx_addmm(cmx_array *out, cmx_array c, cmx_array a, cmx_array b,
 /* Which library computes float32 matmul and addmm: "cmx" (the default, the
  * packed microkernels) or "blis" (BLIS's bli_sgemm with the stream's team
  * size; for comparisons). The environment variable CMX_GEMM=blis sets it at
- * start-up. Block sizes come from the cache sizes unless CMX_TUNING names a
- * file of "key = value" lines (mc, kc, nc, split = auto|ic|jc, small) or
- * CMX_GEMM_MC / _KC / _NC / _SPLIT / _SMALL are set. CMX_EINVAL for an
- * unknown name. */
+ * start-up. Block sizes come from the cache sizes unless a tuning file of
+ * "key = value" lines (tile = MRxNR, mc, kc, nc, split = auto|ic|jc, small)
+ * is found or CMX_GEMM_MC / _KC / _NC / _SPLIT / _SMALL are set. The file:
+ * CMX_TUNING=<path> (empty: none), else <cpu-slug>.conf in $CMX_TUNING_DIR,
+ * else in <dir of the executable>/../perf/tuning, where cpu-slug is the
+ * /proc/cpuinfo model name in lower case, "(r)"/"(tm)" dropped, other runs
+ * of characters '-' (perf/tune-gemm writes it). CMX_EINVAL for an unknown
+ * name. */
 CMX_API int cmx_set_gemm_backend(const char *name);
 
 /* ---- Neural-network ops (fused; semantics as MLX) --------------------- */
@@ -366,6 +370,43 @@ CMX_API int cmx_rope(cmx_array *out, cmx_array x, int dims, bool traditional,
 CMX_API int cmx_rope_offsets(cmx_array *out, cmx_array x, int dims,
                              bool traditional, float base, float scale,
                              cmx_array offsets, cmx_stream s);
+/* Attention as MLX fast.scaled_dot_product_attention:
+ * softmax(q k^T * scale + mask) v over the last axis of the scores. q has
+ * shape (B, Hq, Lq, D), k (B, Hkv, Lk, D), v (B, Hkv, Lk, Dv) with Hq a
+ * multiple of Hkv (grouped-query attention: q head h reads KV head
+ * h / (Hq / Hkv)); the result is (B, Hq, Lq, Dv) in the promoted float
+ * dtype of q, k, v (computed in float32 whatever the dtype). mask_mode:
+ * "" or NULL (no mask, mask must be NULL); "causal" (mask NULL; query i
+ * sees keys j <= i + max(0, Lk - Lq), the mask aligned to the end as MLX
+ * does); "array" (mask broadcastable to (B, Hq, Lq, Lk): a bool mask keeps
+ * the scores where true and sets the rest to -FLT_MAX, any other dtype is
+ * added to the scores). A row whose scores are all -inf gives NaN.
+ * Flash-style tiling (the score matrix is never materialised); Lq == 1
+ * splits the keys into fixed chunks across the team. Results do not depend
+ * on the thread count. CMX_ESHAPE for mismatched shapes, CMX_EINVAL for a
+ * bad mask_mode or a mask that does not go with it, CMX_EDTYPE for
+ * non-float inputs. */
+CMX_API int cmx_scaled_dot_product_attention(cmx_array *out, cmx_array q,
+                                             cmx_array k, cmx_array v,
+                                             float scale,
+                                             const char *mask_mode,
+                                             cmx_array mask, cmx_stream s);
+/* Convolution as MLX conv1d / conv2d, channels last: x (N, L, C_in) or
+ * (N, H, W, C_in), w (C_out, K, C_in / groups) or (C_out, KH, KW,
+ * C_in / groups); the result is (N, L_out, C_out) or (N, H_out, W_out,
+ * C_out) with H_out = (H + 2 padding - dilation (KH - 1) - 1) / stride + 1
+ * (zero padding on both sides), in the float type of the promoted dtype of
+ * x and w (computed in float32). Output channel o reads the input channels
+ * of group o / (C_out / groups); groups == C_in is depthwise. conv2d's
+ * stride, padding and dilation are (H, W) pairs; NULL means 1, 0 and 1.
+ * CMX_ESHAPE when ndims or channels do not match or the kernel does not fit
+ * the padded input; CMX_EINVAL for stride or dilation < 1, padding < 0 or
+ * groups < 1. */
+CMX_API int cmx_conv1d(cmx_array *out, cmx_array x, cmx_array w, int stride,
+                       int padding, int dilation, int groups, cmx_stream s);
+CMX_API int cmx_conv2d(cmx_array *out, cmx_array x, cmx_array w,
+                       const int stride[2], const int padding[2],
+                       const int dilation[2], int groups, cmx_stream s);
 
 /* ---- Streams and runtime ---------------------------------------------- */
 #define CMX_STREAM_EAGER 1 /* every op on this stream evaluates at once */

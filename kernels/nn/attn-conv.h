@@ -1,0 +1,70 @@
+/* Drivers of scaled dot-product attention (attn.c) and convolution
+ * (conv.c). Both build on the f32 GEMM microkernel contract of
+ * kernels/f32-gemm/f32-gemm.h: they pack their own A and B panels (query
+ * rows, key panels, softmax weights; input patches, weight panels) and call
+ * cfg->ukr on mr x nr tiles. Work is split across the team with
+ * cmx_parallel_for over items whose size never depends on the thread
+ * count, and every output element is summed in one fixed order, so results
+ * are bitwise the same for any nthreads. Operands are f32; api/ converts. */
+#ifndef CMX_NN_ATTN_CONV_H
+#define CMX_NN_ATTN_CONV_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../f32-gemm/f32-gemm.h"
+#include "../f32-reduce/f32-reduce.h"
+#include "../f32-vunary/f32-vunary.h"
+
+/* ---- attention ---- */
+/* q (B, Hq, Lq, D), k (B, Hkv, Lk, D), v (B, Hkv, Lk, Dv): f32, element
+ * (b, h, l, d) at b * s[0] + h * s[1] + l * s[2] + d (elements; d is
+ * contiguous). o (B, Hq, Lq, Dv) row-major f32. Head h of q reads KV head
+ * h / (Hq / Hkv). Scores are (q * scale) . k; with causal set, query i sees
+ * keys j <= i + max(0, Lk - Lq) (MLX's alignment); mask (NULL: none) holds
+ * f32 values at b * ms[0] + h * ms[1] + i * ms[2] + j * ms[3] (strides 0
+ * where broadcast), added to the scores, or when mask_bool, a 0 entry
+ * replaces the score by -FLT_MAX (MLX: finfo.min). */
+struct cmx_attn_io {
+  const float *q, *k, *v;
+  int64_t qs[3], ks[3], vs[3];
+  float *o;
+  size_t B, Hq, Hkv, Lq, Lk, D, Dv;
+  float scale;
+  int causal;
+  const float *mask;
+  int64_t ms[4];
+  int mask_bool;
+};
+
+struct cmx_attn_kernels {
+  const struct cmx_gemm_config *gemm;
+  cmx_f32_vunary_ukr_fn exp;    /* y = exp(x) */
+  cmx_f32_rinner_ukr_fn max, sum;
+};
+
+/* Flash-style: query blocks x key blocks with an online softmax; Lq == 1
+ * (decode) splits the keys into fixed chunks merged in chunk order.
+ * Returns 0, or -1 when workspace could not be allocated. */
+int cmx_attn_run(const struct cmx_attn_io *io, const struct cmx_attn_kernels *k,
+                 int nthreads);
+
+/* ---- convolution ---- */
+/* x (N, H, W, Cin) and w (Cout, KH, KW, Cin / groups) row-major f32; y
+ * (N, Ho, Wo, Cout) row-major f32 with Ho = (H + 2 pad[0] - dil[0] (KH - 1)
+ * - 1) / stride[0] + 1 (Wo likewise). Output channel o reads input channels
+ * of group o / (Cout / groups). */
+struct cmx_conv_io {
+  const float *x, *w;
+  float *y;
+  size_t N, H, W, Cin, Cout, KH, KW, Ho, Wo, groups;
+  int stride[2], pad[2], dil[2];
+};
+
+/* Depthwise (groups == Cin) runs a direct loop vectorised over channels;
+ * the rest an implicit GEMM (input patches packed per row tile into the
+ * microkernel's A panels; no im2col buffer). Returns 0, or -1 when
+ * workspace could not be allocated. */
+int cmx_conv_run(const struct cmx_conv_io *io, const struct cmx_gemm_config *g,
+                 int nthreads);
+
+#endif

@@ -1,0 +1,355 @@
+/* Scaled dot-product attention (contract in attn-conv.h), flash-style: a
+ * block of query rows (packed, pre-scaled, as GEMM A panels) meets key
+ * blocks (packed as B panels); the score tile S = Q K^T comes from the
+ * GEMM microkernel, each row gets its mask and an online softmax (running
+ * max m and sum l; the accumulator is rescaled when m grows), and the
+ * weights P, packed as A panels, multiply the unpacked V rows straight
+ * from memory (the microkernel's ldb form) into the accumulator. Only one
+ * bq x bk score tile per thread ever exists.
+ * Prefill: items are (batch, head, query block). Decode (Lq == 1): items
+ * are (batch, KV head, key chunk of CHUNK keys) holding the Hq / Hkv query
+ * heads that share the KV head; partial (m, l, acc) triples are merged per
+ * head in chunk order, so the sum order is fixed by the shapes alone. */
+#include <float.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../sched/sched.h"
+#include "attn-conv.h"
+
+/* Keys per decode chunk: 256 keys x 128 dims x 2 (K and V) x 4 bytes =
+ * 256 KB streamed per item, enough to hide the merge and the packing. */
+#define CHUNK 256
+
+static size_t rup(size_t x, size_t r) { return (x + r - 1) / r * r; }
+static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+
+/* One query row: its q, how many leading keys it may see (causal), and
+ * its mask row (NULL: none). */
+struct row {
+  const float *q;
+  size_t lim;
+  const float *mrow;
+};
+
+/* Per-thread workspace: owned and written by the one thread that made it. */
+struct ws {
+  float *qp;  /* bq x D query rows, scaled, as mr-row A panels */
+  float *kp;  /* bk x D keys as nr-column B panels */
+  float *s;   /* bq x bk scores, row stride bk, then the weights P */
+  float *pp;  /* P as mr-row A panels (k = keys of the block) */
+  float *acc; /* bq x Dv output accumulator */
+  float *m, *l; /* bq running maxima and sums */
+  struct row *rows;
+};
+
+struct job {
+  const struct cmx_attn_io *io;
+  const struct cmx_attn_kernels *k;
+  size_t mr, nr, bq, bk;
+  size_t coff;   /* causal offset: query i sees keys j <= i + coff */
+  size_t nqb;    /* prefill: query blocks per head */
+  size_t nch;    /* decode: key chunks */
+  float *pm, *pl, *pacc; /* decode partials, per (b, hq, chunk) */
+  atomic_int fail;
+};
+
+static int ws_new(const struct job *j, struct ws *w) {
+  const size_t D = j->io->D ? j->io->D : 1, Dv = j->io->Dv ? j->io->Dv : 1;
+  const size_t bqp = rup(j->bq, j->mr);
+  size_t n = bqp * D + j->bk * D + bqp * j->bk * 2 + bqp * Dv + 2 * bqp;
+  float *p = NULL;
+  w->rows = malloc(j->bq * sizeof *w->rows);
+  if (!w->rows || posix_memalign((void **)&p, 64, n * sizeof(float))) {
+    free(w->rows);
+    return -1;
+  }
+  w->qp = p;
+  w->kp = w->qp + bqp * D;
+  w->s = w->kp + j->bk * D;
+  w->pp = w->s + bqp * j->bk;
+  w->acc = w->pp + bqp * j->bk;
+  w->m = w->acc + bqp * Dv;
+  w->l = w->m + bqp;
+  return 0;
+}
+
+static void ws_free(struct ws *w) {
+  free(w->qp);
+  free(w->rows);
+}
+
+/* Masks, causal limit and online softmax of row r's nk scores at keys
+ * [kb, kb + nk); leaves the weights P in place (zeros past the limit). */
+static void softmax_row(const struct job *j, struct ws *w, size_t r,
+                        size_t kb, size_t nk) {
+  const struct cmx_attn_io *io = j->io;
+  const size_t Dv = io->Dv;
+  float *sr = w->s + r * j->bk;
+  const struct row *rw = &w->rows[r];
+  size_t vis = rw->lim > kb ? min_sz(nk, rw->lim - kb) : 0;
+  if (rw->mrow) {
+    const float *mk = rw->mrow + (int64_t)kb * io->ms[3];
+    const int64_t st = io->ms[3];
+    if (io->mask_bool) {
+      for (size_t c = 0; c < vis; c++)
+        if (mk[(int64_t)c * st] == 0.0f) sr[c] = -FLT_MAX;
+    } else {
+      for (size_t c = 0; c < vis; c++) sr[c] += mk[(int64_t)c * st];
+    }
+  }
+  for (size_t c = vis; c < nk; c++) sr[c] = 0.0f;
+  if (!vis) return;
+  float mx = j->k->max(vis, sr), mold = w->m[r];
+  float mnew = isnan(mx) || mx > mold ? mx : mold;
+  if (mnew == -INFINITY) { /* every score so far is -inf: weights 0 */
+    memset(sr, 0, vis * sizeof *sr);
+    return;
+  }
+  for (size_t c = 0; c < vis; c++) sr[c] -= mnew;
+  j->k->exp(vis, sr, sr);
+  float sum = j->k->sum(vis, sr);
+  float alpha = mold == -INFINITY ? 0.0f : expf(mold - mnew);
+  w->l[r] = w->l[r] * alpha + sum;
+  w->m[r] = mnew;
+  if (alpha != 1.0f) {
+    float *a = w->acc + r * Dv;
+    for (size_t d = 0; d < Dv; d++) a[d] *= alpha;
+  }
+}
+
+static size_t kv_end(const struct ws *w, size_t nrows, size_t j1) {
+  size_t kend = 0;
+  for (size_t r = 0; r < nrows; r++)
+    if (w->rows[r].lim > kend) kend = w->rows[r].lim;
+  return min_sz(kend, j1);
+}
+
+/* block() for fewer rows than half a microkernel tile (decode without
+ * grouped heads): each key row is read once from memory for direct dot
+ * products and each value row for axpys; no panels, no wasted FMAs.
+ * (omp simd: the baseline build's -O2 would not vectorise these loops.) */
+static void block_few(const struct job *j, struct ws *w, size_t nrows,
+                      size_t j0, size_t j1, const float *kh,
+                      const float *vh) {
+  const struct cmx_attn_io *io = j->io;
+  const size_t D = io->D, Dv = io->Dv, bk = j->bk;
+  float *qs = w->qp;
+  for (size_t r = 0; r < nrows; r++)
+    for (size_t p = 0; p < D; p++) qs[r * D + p] = w->rows[r].q[p] * io->scale;
+  const size_t kend = kv_end(w, nrows, j1);
+  for (size_t kb = j0; kb < kend; kb += bk) {
+    const size_t nk = min_sz(bk, kend - kb);
+    for (size_t c = 0; c < nk; c++) {
+      const float *kr = kh + (int64_t)(kb + c) * io->ks[2];
+      for (size_t r = 0; r < nrows; r++) {
+        const float *q = qs + r * D;
+        float d = 0.0f;
+#pragma omp simd reduction(+ : d)
+        for (size_t p = 0; p < D; p++) d += q[p] * kr[p];
+        w->s[r * bk + c] = d;
+      }
+    }
+    for (size_t r = 0; r < nrows; r++) softmax_row(j, w, r, kb, nk);
+    for (size_t c = 0; c < nk; c++) {
+      const float *vr = vh + (int64_t)(kb + c) * io->vs[2];
+      for (size_t r = 0; r < nrows; r++) {
+        const float pr = w->s[r * bk + c];
+        float *a = w->acc + r * Dv;
+#pragma omp simd
+        for (size_t d = 0; d < Dv; d++) a[d] += pr * vr[d];
+      }
+    }
+  }
+}
+
+/* Rows w->rows[0, nrows) against keys [j0, j1) of the KV head at kh / vh;
+ * leaves their unnormalised (m, l, acc) in w. */
+static void block(const struct job *j, struct ws *w, size_t nrows, size_t j0,
+                  size_t j1, const float *kh, const float *vh) {
+  const struct cmx_attn_io *io = j->io;
+  const size_t mr = j->mr, nr = j->nr, D = io->D, Dv = io->Dv, bk = j->bk;
+  const size_t nrp = rup(nrows, mr);
+  const cmx_f32_gemm_ukr_fn ukr = j->k->gemm->ukr;
+  for (size_t r = 0; r < nrows; r++) w->m[r] = -INFINITY, w->l[r] = 0.0f;
+  memset(w->acc, 0, nrows * Dv * sizeof(float));
+  if (nrows * 2 <= mr) {
+    block_few(j, w, nrows, j0, j1, kh, vh);
+    return;
+  }
+  /* Q rows, scaled, into mr-row panels (pad rows zero). */
+  for (size_t r = 0; r < nrp; r++) {
+    float *d = w->qp + (r / mr) * mr * D + r % mr;
+    if (r < nrows)
+      for (size_t p = 0; p < D; p++) d[p * mr] = w->rows[r].q[p] * io->scale;
+    else
+      for (size_t p = 0; p < D; p++) d[p * mr] = 0.0f;
+  }
+  const size_t kend = kv_end(w, nrows, j1);
+  struct cmx_f32_gemm_aux qk = {1.0f, 0.0f, 0, mr, nr, NULL};
+  struct cmx_f32_gemm_aux pv = {1.0f, 1.0f, (size_t)io->vs[2], mr, nr, NULL};
+  for (size_t kb = j0; kb < kend; kb += bk) {
+    const size_t nk = min_sz(bk, kend - kb), nkp = rup(nk, nr);
+    /* Keys [kb, kb + nk) into nr-column panels: kp[c / nr][p][c % nr]. */
+    for (size_t c = 0; c < nkp; c++) {
+      float *d = w->kp + (c / nr) * nr * D + c % nr;
+      if (c < nk) {
+        const float *kr = kh + (int64_t)(kb + c) * io->ks[2];
+        for (size_t p = 0; p < D; p++) d[p * nr] = kr[p];
+      } else {
+        for (size_t p = 0; p < D; p++) d[p * nr] = 0.0f;
+      }
+    }
+    for (size_t ir = 0; ir < nrows; ir += mr)
+      for (size_t jr = 0; jr < nk; jr += nr)
+        ukr(min_sz(mr, nrows - ir), min_sz(nr, nk - jr), D, w->qp + ir * D,
+            w->kp + jr * D, w->s + ir * bk + jr, bk, &qk);
+    for (size_t r = 0; r < nrows; r++) softmax_row(j, w, r, kb, nk);
+    /* P into mr-row panels of depth nk (pad rows zero). */
+    for (size_t r = 0; r < nrp; r++) {
+      float *d = w->pp + (r / mr) * mr * nk + r % mr;
+      const float *sr = w->s + r * bk;
+      if (r < nrows)
+        for (size_t c = 0; c < nk; c++) d[c * mr] = sr[c];
+      else
+        for (size_t c = 0; c < nk; c++) d[c * mr] = 0.0f;
+    }
+    const float *vb = vh + (int64_t)kb * io->vs[2];
+    for (size_t ir = 0; ir < nrows; ir += mr)
+      for (size_t jd = 0; jd < Dv; jd += nr)
+        ukr(min_sz(mr, nrows - ir), min_sz(nr, Dv - jd), nk,
+            w->pp + ir * nk, vb + jd, w->acc + ir * Dv + jd, Dv, &pv);
+  }
+}
+
+static const float *mask_row(const struct cmx_attn_io *io, size_t b,
+                             size_t h, size_t i) {
+  if (!io->mask) return NULL;
+  return io->mask + (int64_t)b * io->ms[0] + (int64_t)h * io->ms[1] +
+         (int64_t)i * io->ms[2];
+}
+
+static size_t row_lim(const struct job *j, size_t i) {
+  return j->io->causal ? min_sz(j->io->Lk, i + j->coff + 1) : j->io->Lk;
+}
+
+/* Prefill items [b0, e0): (batch, head, query block). */
+static void prefill(void *ctx, size_t b0, size_t e0) {
+  struct job *j = ctx;
+  const struct cmx_attn_io *io = j->io;
+  const size_t G = io->Hq / io->Hkv, Dv = io->Dv;
+  struct ws w;
+  if (ws_new(j, &w)) {
+    atomic_store(&j->fail, 1);
+    return;
+  }
+  for (size_t it = b0; it < e0; it++) {
+    const size_t b = it / (io->Hq * j->nqb), h = it / j->nqb % io->Hq;
+    const size_t i0 = it % j->nqb * j->bq, n = min_sz(j->bq, io->Lq - i0);
+    const float *qh = io->q + (int64_t)b * io->qs[0] + (int64_t)h * io->qs[1];
+    for (size_t r = 0; r < n; r++)
+      w.rows[r] = (struct row){qh + (int64_t)(i0 + r) * io->qs[2],
+                               row_lim(j, i0 + r), mask_row(io, b, h, i0 + r)};
+    const size_t hk = h / G;
+    block(j, &w, n, 0, io->Lk,
+          io->k + (int64_t)b * io->ks[0] + (int64_t)hk * io->ks[1],
+          io->v + (int64_t)b * io->vs[0] + (int64_t)hk * io->vs[1]);
+    float *o = io->o + ((b * io->Hq + h) * io->Lq + i0) * Dv;
+    for (size_t r = 0; r < n; r++)
+      for (size_t d = 0; d < Dv; d++)
+        o[r * Dv + d] = w.acc[r * Dv + d] / w.l[r];
+  }
+  ws_free(&w);
+}
+
+/* Decode items [b0, e0): (batch, KV head, key chunk), the G query heads of
+ * the KV head as rows (bq at a time); writes the partials. */
+static void decode(void *ctx, size_t b0, size_t e0) {
+  struct job *j = ctx;
+  const struct cmx_attn_io *io = j->io;
+  const size_t G = io->Hq / io->Hkv, Dv = io->Dv;
+  struct ws w;
+  if (ws_new(j, &w)) {
+    atomic_store(&j->fail, 1);
+    return;
+  }
+  for (size_t it = b0; it < e0; it++) {
+    const size_t b = it / (io->Hkv * j->nch), hk = it / j->nch % io->Hkv;
+    const size_t c = it % j->nch, k0 = c * CHUNK;
+    const size_t k1 = min_sz(io->Lk, k0 + CHUNK);
+    for (size_t g0 = 0; g0 < G; g0 += j->bq) {
+      const size_t n = min_sz(j->bq, G - g0);
+      for (size_t r = 0; r < n; r++) {
+        const size_t h = hk * G + g0 + r;
+        w.rows[r] = (struct row){
+            io->q + (int64_t)b * io->qs[0] + (int64_t)h * io->qs[1],
+            row_lim(j, 0), mask_row(io, b, h, 0)};
+      }
+      block(j, &w, n, k0, k1,
+            io->k + (int64_t)b * io->ks[0] + (int64_t)hk * io->ks[1],
+            io->v + (int64_t)b * io->vs[0] + (int64_t)hk * io->vs[1]);
+      for (size_t r = 0; r < n; r++) {
+        const size_t at = (b * io->Hq + hk * G + g0 + r) * j->nch + c;
+        j->pm[at] = w.m[r];
+        j->pl[at] = w.l[r];
+        memcpy(j->pacc + at * Dv, w.acc + r * Dv, Dv * sizeof(float));
+      }
+    }
+  }
+  ws_free(&w);
+}
+
+/* Rows [b0, e0) of (batch, head): the chunks' partials merged in order. */
+static void merge(void *ctx, size_t b0, size_t e0) {
+  struct job *j = ctx;
+  const size_t Dv = j->io->Dv, nch = j->nch;
+  for (size_t bh = b0; bh < e0; bh++) {
+    const float *pm = j->pm + bh * nch, *pl = j->pl + bh * nch;
+    float M = -INFINITY, L = 0.0f;
+    for (size_t c = 0; c < nch; c++)
+      if (isnan(pm[c]) || pm[c] > M) M = pm[c];
+    float *o = j->io->o + bh * Dv;
+    for (size_t d = 0; d < Dv; d++) o[d] = 0.0f;
+    for (size_t c = 0; c < nch; c++) {
+      if (pm[c] == -INFINITY) continue;
+      const float wc = expf(pm[c] - M);
+      const float *a = j->pacc + (bh * nch + c) * Dv;
+      L += pl[c] * wc;
+      for (size_t d = 0; d < Dv; d++) o[d] += a[d] * wc;
+    }
+    for (size_t d = 0; d < Dv; d++) o[d] /= L;
+  }
+}
+
+int cmx_attn_run(const struct cmx_attn_io *io, const struct cmx_attn_kernels *k,
+                 int nthreads) {
+  const struct cmx_gemm_config *g = k->gemm;
+  struct job j = {.io = io, .k = k, .mr = g->mr, .nr = g->nr};
+  /* bq ~64 rows amortises each key panel over enough microkernel calls;
+   * bk ~256 keys keeps the bq x bk score tile and a bk x D key block
+   * (128 KB at D = 128) in L2. */
+  j.bq = g->mr * (64 / g->mr ? 64 / g->mr : 1);
+  j.bk = g->nr * (256 / g->nr ? 256 / g->nr : 1);
+  j.coff = io->Lk > io->Lq ? io->Lk - io->Lq : 0;
+  atomic_init(&j.fail, 0);
+  if (!io->B || !io->Hq || !io->Lq || !io->Dv) return 0;
+  if (io->Lq > 1) {
+    j.nqb = (io->Lq + j.bq - 1) / j.bq;
+    cmx_parallel_for(nthreads, io->B * io->Hq * j.nqb, 1, 1, prefill, &j);
+    return atomic_load(&j.fail) ? -1 : 0;
+  }
+  j.nch = io->Lk ? (io->Lk + CHUNK - 1) / CHUNK : 1;
+  const size_t rows = io->B * io->Hq;
+  float *p = malloc(rows * j.nch * (io->Dv + 2) * sizeof(float));
+  if (!p) return -1;
+  j.pm = p;
+  j.pl = p + rows * j.nch;
+  j.pacc = j.pl + rows * j.nch;
+  cmx_parallel_for(nthreads, io->B * io->Hkv * j.nch, 1, 1, decode, &j);
+  if (!atomic_load(&j.fail))
+    cmx_parallel_for(nthreads, rows, 1, 16, merge, &j);
+  free(p);
+  return atomic_load(&j.fail) ? -1 : 0;
+}

@@ -1,0 +1,446 @@
+/* scaled_dot_product_attention against an unfused float64
+ * softmax(q k^T scale + mask) v written here: odd lengths (1, 7, 17, 33,
+ * 129), D in {8, 64, 80}, causal with Lq != Lk, additive and boolean masks
+ * broadcast from smaller shapes, grouped-query heads, decode against long
+ * caches, transposed q and bf16 inputs; conv1d / conv2d against a direct
+ * float64 loop with stride, padding, dilation, groups and depthwise; 1 and
+ * 2 threads bitwise equal; the error paths. */
+#include <float.h>
+
+#include "test-util.h"
+
+static double *dalloc(int64_t n) {
+  double *p = malloc((size_t)(n ? n : 1) * sizeof *p);
+  cr_assert_not_null(p);
+  return p;
+}
+
+/* ---- attention reference ------------------------------------------------ */
+struct sdpa_case {
+  int64_t B, Hq, Hkv, Lq, Lk, D, Dv;
+  int mode;          /* 0 none, 1 causal, 2 additive mask, 3 bool mask */
+  int64_t msh[4];    /* mask shape (mode 2, 3), right-aligned */
+  int mnd;
+};
+
+/* o (B, Hq, Lq, Dv) = softmax(q k^T scale + mask) v in float64; mask (m,
+ * broadcast through mv) as additive or boolean. */
+static void ref_sdpa(const struct sdpa_case *c, const double *q,
+                     const double *k, const double *v, const double *m,
+                     const tu_view *mv, double scale, double *o) {
+  double *s = dalloc(c->Lk);
+  int64_t coff = c->Lk > c->Lq ? c->Lk - c->Lq : 0;
+  for (int64_t b = 0; b < c->B; b++)
+    for (int64_t h = 0; h < c->Hq; h++) {
+      int64_t hk = h / (c->Hq / c->Hkv);
+      const double *qh = q + (b * c->Hq + h) * c->Lq * c->D;
+      const double *kh = k + (b * c->Hkv + hk) * c->Lk * c->D;
+      const double *vh = v + (b * c->Hkv + hk) * c->Lk * c->Dv;
+      for (int64_t i = 0; i < c->Lq; i++) {
+        double mx = -INFINITY;
+        for (int64_t j = 0; j < c->Lk; j++) {
+          double d = 0;
+          for (int64_t p = 0; p < c->D; p++)
+            d += qh[i * c->D + p] * kh[j * c->D + p];
+          d *= scale;
+          if (c->mode == 1 && j > i + coff) d = -INFINITY;
+          if (c->mode >= 2) {
+            int64_t off = mv->offset + b * mv->strides[0] +
+                          h * mv->strides[1] + i * mv->strides[2] +
+                          j * mv->strides[3];
+            if (c->mode == 2) d += m[off];
+            else if (m[off] == 0) d = -FLT_MAX;
+          }
+          s[j] = d;
+          if (d > mx) mx = d;
+        }
+        double sum = 0;
+        for (int64_t j = 0; j < c->Lk; j++) sum += s[j] = exp(s[j] - mx);
+        double *oi = o + ((b * c->Hq + h) * c->Lq + i) * c->Dv;
+        for (int64_t d = 0; d < c->Dv; d++) {
+          double acc = 0;
+          for (int64_t j = 0; j < c->Lk; j++) acc += s[j] * vh[j * c->Dv + d];
+          oi[d] = mx == -INFINITY ? NAN : acc / sum;
+        }
+      }
+    }
+  free(s);
+}
+
+static cmx_stream g_st[2];
+static void streams_up(void) {
+  for (int i = 0; i < 2; i++) {
+    cmx_stream_config cfg = {.n_threads = i + 1};
+    TU_OK(cmx_stream_new(&g_st[i], &cfg));
+  }
+}
+static void streams_down(void) {
+  for (int i = 0; i < 2; i++) cmx_stream_free(g_st[i]);
+}
+
+/* Runs case c in dtype t (q transposed from (B, Lq, Hq, D) when tq) on 1
+ * and 2 threads: both must agree bitwise and match the reference. */
+static void check_sdpa(const struct sdpa_case *c, cmx_dtype t, int tq,
+                       uint64_t seed) {
+  const int64_t nq = c->B * c->Hq * c->Lq * c->D,
+                nk = c->B * c->Hkv * c->Lk * c->D,
+                nv = c->B * c->Hkv * c->Lk * c->Dv,
+                no = c->B * c->Hq * c->Lq * c->Dv;
+  double *q = dalloc(nq), *k = dalloc(nk), *v = dalloc(nv), *m = NULL;
+  tu_rand(q, nq, t, -1, 1, seed);
+  tu_rand(k, nk, t, -1, 1, seed + 1);
+  tu_rand(v, nv, t, -1, 1, seed + 2);
+  int64_t qsh[4] = {c->B, c->Hq, c->Lq, c->D},
+          ksh[4] = {c->B, c->Hkv, c->Lk, c->D},
+          vsh[4] = {c->B, c->Hkv, c->Lk, c->Dv};
+  cmx_array qa, ka, va, ma = NULL;
+  if (tq) { /* q stored (B, Lq, Hq, D), viewed as (B, Hq, Lq, D) */
+    int64_t tsh[4] = {c->B, c->Lq, c->Hq, c->D};
+    double *qt = dalloc(nq);
+    static const int perm[4] = {0, 2, 1, 3};
+    tu_view tv = tu_view_T(tu_view_contig(qsh, 4), perm);
+    tu_view_gather(&tv, q, qt); /* qt in (B, Lq, Hq, D) order */
+    cmx_array raw;
+    TU_OK(tu_array(&raw, qt, t, tsh, 4));
+    TU_OK(cmx_transpose(&qa, raw, perm, 4, NULL));
+    cmx_array_free(raw);
+    free(qt);
+  } else {
+    TU_OK(tu_array(&qa, q, t, qsh, 4));
+  }
+  TU_OK(tu_array(&ka, k, t, ksh, 4));
+  TU_OK(tu_array(&va, v, t, vsh, 4));
+  tu_view mv = {0};
+  if (c->mode >= 2) {
+    int64_t n = 1;
+    for (int d = 0; d < c->mnd; d++) n *= c->msh[d];
+    m = dalloc(n);
+    cmx_dtype mt = c->mode == 3 ? CMX_BOOL : CMX_F32;
+    tu_rand(m, n, mt, -2, 2, seed + 3);
+    if (c->mode == 2)
+      for (int64_t i = 5; i < n; i += 11) m[i] = -INFINITY;
+    TU_OK(tu_array(&ma, m, mt, c->msh, c->mnd));
+    int64_t full[4] = {c->B, c->Hq, c->Lq, c->Lk};
+    mv = tu_view_bcast(tu_view_contig(c->msh, c->mnd), full, 4);
+  }
+  double scale = 1 / sqrt((double)c->D);
+  static const char *const modes[] = {"", "causal", "array", "array"};
+  double *ref = dalloc(no), *got = dalloc(no);
+  ref_sdpa(c, q, k, v, m, &mv, (float)scale, ref);
+  void *bits[2];
+  for (int i = 0; i < 2; i++) {
+    cmx_array o;
+    TU_OK(cmx_scaled_dot_product_attention(&o, qa, ka, va, (float)scale,
+                                           modes[c->mode], ma, g_st[i]));
+    cr_assert_eq(cmx_array_dtype(o), t);
+    int64_t osh[4] = {c->B, c->Hq, c->Lq, c->Dv};
+    tu_assert_shape(o, osh, 4);
+    size_t nb = cmx_array_nbytes(o);
+    bits[i] = malloc(nb ? nb : 1);
+    TU_OK(cmx_array_read(o, bits[i], nb));
+    if (i == 1) {
+      cr_assert(!memcmp(bits[0], bits[1], nb),
+                "sdpa B%lld Hq%lld Hkv%lld Lq%lld Lk%lld D%lld mode %d: 1 and "
+                "2 threads differ", (long long)c->B, (long long)c->Hq,
+                (long long)c->Hkv, (long long)c->Lq, (long long)c->Lk,
+                (long long)c->D, c->mode);
+      tu_read(o, got);
+    }
+    cmx_array_free(o);
+  }
+  double e = t == CMX_F32 ? 0 : 4 * tu_eps(t);
+  for (int64_t i = 0; i < no; i++)
+    cr_assert(tu_close(got[i], ref[i], 1e-5 + e, 2e-6 + e),
+              "sdpa B%lld Hq%lld Hkv%lld Lq%lld Lk%lld D%lld Dv%lld mode %d "
+              "tq %d dtype %d [%lld]: got %.9g want %.9g", (long long)c->B,
+              (long long)c->Hq, (long long)c->Hkv, (long long)c->Lq,
+              (long long)c->Lk, (long long)c->D, (long long)c->Dv, c->mode,
+              tq, (int)t, (long long)i, got[i], ref[i]);
+  free(bits[0]), free(bits[1]);
+  cmx_array_free(qa), cmx_array_free(ka), cmx_array_free(va);
+  cmx_array_free(ma);
+  free(q), free(k), free(v), free(m), free(ref), free(got);
+}
+
+TestSuite(ops_nn_attn, .init = streams_up, .fini = streams_down,
+          .timeout = 120);
+
+Test(ops_nn_attn, lengths_and_dims) {
+  static const int64_t L[] = {1, 7, 17, 33, 129}, D[] = {8, 64, 80};
+  uint64_t seed = 1;
+  for (size_t a = 0; a < 5; a++)
+    for (size_t d = 0; d < 3; d++) {
+      int64_t lq = L[a], lk = L[(a + d + 1) % 5];
+      struct sdpa_case c = {1, 2, 2, lq, lk, D[d], D[d], 0, {0}, 0};
+      check_sdpa(&c, CMX_F32, 0, seed++);
+    }
+  struct sdpa_case dv = {2, 3, 3, 17, 33, 64, 8, 0, {0}, 0};
+  check_sdpa(&dv, CMX_F32, 0, 99);
+}
+
+Test(ops_nn_attn, causal) {
+  static const int64_t LL[][2] = {{7, 17}, {17, 7}, {33, 33}, {129, 129},
+                                  {1, 129}, {65, 300}};
+  for (size_t i = 0; i < sizeof LL / sizeof LL[0]; i++) {
+    struct sdpa_case c = {1, 2, 1, LL[i][0], LL[i][1], 64, 64, 1, {0}, 0};
+    check_sdpa(&c, CMX_F32, 0, 10 + i);
+  }
+}
+
+Test(ops_nn_attn, masks_broadcast) {
+  struct sdpa_case cs[] = {
+      {2, 2, 2, 17, 33, 8, 8, 2, {17, 33}, 2},
+      {2, 2, 1, 7, 17, 64, 64, 2, {2, 1, 7, 17}, 4},
+      {1, 4, 2, 33, 129, 80, 80, 2, {4, 1, 129}, 3},
+      {2, 2, 2, 17, 33, 8, 8, 3, {17, 33}, 2},
+      {1, 4, 4, 7, 300, 64, 64, 3, {1, 4, 7, 1}, 4},
+      {1, 2, 2, 1, 129, 64, 64, 3, {2, 1, 129}, 3},
+      {1, 2, 2, 1, 700, 8, 8, 2, {700}, 1},
+  };
+  for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+    check_sdpa(&cs[i], CMX_F32, 0, 30 + i);
+}
+
+Test(ops_nn_attn, gqa_and_decode) {
+  struct sdpa_case cs[] = {
+      {1, 8, 2, 17, 33, 64, 64, 0, {0}, 0},
+      {2, 8, 2, 33, 33, 8, 8, 1, {0}, 0},
+      {1, 8, 2, 1, 1000, 64, 64, 0, {0}, 0}, /* decode, 4 chunks */
+      {2, 4, 1, 1, 513, 80, 80, 1, {0}, 0},
+      {1, 4, 4, 1, 1, 8, 8, 0, {0}, 0},
+  };
+  for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+    check_sdpa(&cs[i], CMX_F32, 0, 50 + i);
+}
+
+Test(ops_nn_attn, transposed_and_bf16) {
+  struct sdpa_case c = {2, 4, 2, 17, 33, 64, 64, 1, {0}, 0};
+  check_sdpa(&c, CMX_F32, 1, 70);
+  check_sdpa(&c, CMX_BF16, 0, 71);
+  struct sdpa_case d = {1, 4, 2, 1, 300, 64, 64, 0, {0}, 0};
+  check_sdpa(&d, CMX_F16, 1, 72);
+}
+
+/* Over 1M elements touched, so eval hands the node to the stream's team
+ * (smaller graphs run inline on one thread) and the 2-thread run splits. */
+Test(ops_nn_attn, team_sized) {
+  struct sdpa_case cs[] = {
+      {1, 4, 2, 64, 4096, 64, 64, 1, {0}, 0},
+      {1, 8, 2, 1, 4096, 64, 64, 0, {0}, 0},
+      {1, 2, 2, 1, 4100, 64, 64, 0, {0}, 0},
+  };
+  for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+    check_sdpa(&cs[i], CMX_F32, 0, 80 + i);
+}
+
+Test(ops_nn_attn, errors) {
+  static const char fn[] = "cmx_scaled_dot_product_attention";
+  int64_t sq[4] = {1, 4, 5, 8}, sk[4] = {1, 2, 6, 8}, bad[4] = {1, 3, 6, 8},
+          sd[4] = {1, 2, 6, 7}, m2[2] = {4, 6};
+  cmx_array q, k, kb, kd, m, o = (cmx_array)1;
+  double z[64] = {1};
+  TU_OK(tu_array(&q, z, CMX_F32, sq, 4));
+  TU_OK(tu_array(&k, z, CMX_F32, sk, 4));
+  TU_OK(tu_array(&kb, z, CMX_F32, bad, 4));
+  TU_OK(tu_array(&kd, z, CMX_F32, sd, 4));
+  TU_OK(tu_array(&m, z, CMX_F32, m2, 2));
+  TU_FAILS(CMX_ESHAPE, fn,
+           cmx_scaled_dot_product_attention(&o, q, kb, kb, 1, "", NULL, NULL));
+  cr_assert_null(o);
+  TU_FAILS(CMX_ESHAPE, fn,
+           cmx_scaled_dot_product_attention(&o, q, kd, kd, 1, "", NULL, NULL));
+  TU_FAILS(CMX_ESHAPE, fn,
+           cmx_scaled_dot_product_attention(&o, q, k, kb, 1, "", NULL, NULL));
+  TU_FAILS(CMX_EINVAL, fn,
+           cmx_scaled_dot_product_attention(&o, q, k, k, 1, "causl", NULL,
+                                            NULL));
+  TU_FAILS(CMX_EINVAL, fn,
+           cmx_scaled_dot_product_attention(&o, q, k, k, 1, "array", NULL,
+                                            NULL));
+  TU_FAILS(CMX_EINVAL, fn,
+           cmx_scaled_dot_product_attention(&o, q, k, k, 1, "causal", m,
+                                            NULL));
+  TU_FAILS(CMX_ESHAPE, fn,
+           cmx_scaled_dot_product_attention(&o, q, k, k, 1, "array", m, NULL));
+  TU_FAILS(CMX_ESHAPE, fn,
+           cmx_scaled_dot_product_attention(&o, m, k, k, 1, "", NULL, NULL));
+  cmx_array_free(q), cmx_array_free(k), cmx_array_free(kb);
+  cmx_array_free(kd), cmx_array_free(m);
+}
+
+/* ---- convolution --------------------------------------------------------- */
+struct conv_case {
+  int64_t N, H, W, Cin, Cout, KH, KW;
+  int stride[2], pad[2], dil[2], groups;
+  int one; /* conv1d: H = KH = 1 */
+};
+
+/* y and the sum of |x w| per output (the rounding scale). */
+static void ref_conv(const struct conv_case *c, const double *x,
+                     const double *w, int64_t Ho, int64_t Wo, double *y,
+                     double *mag) {
+  int64_t Cg = c->Cin / c->groups, Ng = c->Cout / c->groups;
+  for (int64_t n = 0; n < c->N; n++)
+    for (int64_t ho = 0; ho < Ho; ho++)
+      for (int64_t wo = 0; wo < Wo; wo++)
+        for (int64_t o = 0; o < c->Cout; o++) {
+          double s = 0, a = 0;
+          int64_t g = o / Ng;
+          for (int64_t kh = 0; kh < c->KH; kh++)
+            for (int64_t kw = 0; kw < c->KW; kw++) {
+              int64_t ih = ho * c->stride[0] - c->pad[0] + kh * c->dil[0];
+              int64_t iw = wo * c->stride[1] - c->pad[1] + kw * c->dil[1];
+              if (ih < 0 || ih >= c->H || iw < 0 || iw >= c->W) continue;
+              for (int64_t ci = 0; ci < Cg; ci++) {
+                double p = x[((n * c->H + ih) * c->W + iw) * c->Cin +
+                             g * Cg + ci] *
+                           w[((o * c->KH + kh) * c->KW + kw) * Cg + ci];
+                s += p;
+                a += fabs(p);
+              }
+            }
+          int64_t at = ((n * Ho + ho) * Wo + wo) * c->Cout + o;
+          y[at] = s;
+          mag[at] = a;
+        }
+}
+
+static void check_conv(const struct conv_case *c, cmx_dtype t,
+                       uint64_t seed) {
+  int64_t Ho = (c->H + 2 * c->pad[0] - c->dil[0] * (c->KH - 1) - 1) /
+                   c->stride[0] + 1,
+          Wo = (c->W + 2 * c->pad[1] - c->dil[1] * (c->KW - 1) - 1) /
+                   c->stride[1] + 1;
+  int64_t Cg = c->Cin / c->groups;
+  int64_t nx = c->N * c->H * c->W * c->Cin,
+          nw = c->Cout * c->KH * c->KW * Cg, ny = c->N * Ho * Wo * c->Cout;
+  double *x = dalloc(nx), *w = dalloc(nw), *ref = dalloc(ny),
+         *mag = dalloc(ny), *got = dalloc(ny);
+  tu_rand(x, nx, t, -1, 1, seed);
+  tu_rand(w, nw, t, -1, 1, seed + 1);
+  ref_conv(c, x, w, Ho, Wo, ref, mag);
+  cmx_array xa, wa;
+  if (c->one) {
+    int64_t xs[3] = {c->N, c->W, c->Cin}, ws[3] = {c->Cout, c->KW, Cg};
+    TU_OK(tu_array(&xa, x, t, xs, 3));
+    TU_OK(tu_array(&wa, w, t, ws, 3));
+  } else {
+    int64_t xs[4] = {c->N, c->H, c->W, c->Cin},
+            ws[4] = {c->Cout, c->KH, c->KW, Cg};
+    TU_OK(tu_array(&xa, x, t, xs, 4));
+    TU_OK(tu_array(&wa, w, t, ws, 4));
+  }
+  void *bits[2];
+  for (int i = 0; i < 2; i++) {
+    cmx_array y;
+    if (c->one)
+      TU_OK(cmx_conv1d(&y, xa, wa, c->stride[1], c->pad[1], c->dil[1],
+                       c->groups, g_st[i]));
+    else
+      TU_OK(cmx_conv2d(&y, xa, wa, c->stride, c->pad, c->dil, c->groups,
+                       g_st[i]));
+    if (c->one) {
+      int64_t ysh[3] = {c->N, Wo, c->Cout};
+      tu_assert_shape(y, ysh, 3);
+    } else {
+      int64_t ysh[4] = {c->N, Ho, Wo, c->Cout};
+      tu_assert_shape(y, ysh, 4);
+    }
+    size_t nb = cmx_array_nbytes(y);
+    bits[i] = malloc(nb ? nb : 1);
+    TU_OK(cmx_array_read(y, bits[i], nb));
+    if (i == 1) {
+      cr_assert(!memcmp(bits[0], bits[1], nb), "conv: 1 and 2 threads differ");
+      tu_read(y, got);
+    }
+    cmx_array_free(y);
+  }
+  double e = t == CMX_F32 ? 4 * tu_eps(CMX_F32) : 2 * tu_eps(t);
+  for (int64_t i = 0; i < ny; i++) {
+    double r = tu_quant(t, ref[i]);
+    cr_assert(tu_close(got[i], r, 0, e * (mag[i] + fabs(r)) * 8 + 1e-30),
+              "conv N%lld H%lld W%lld Cin%lld Cout%lld K%lldx%lld s%d,%d "
+              "p%d,%d d%d,%d g%d [%lld]: got %.9g want %.9g",
+              (long long)c->N, (long long)c->H, (long long)c->W,
+              (long long)c->Cin, (long long)c->Cout, (long long)c->KH,
+              (long long)c->KW, c->stride[0], c->stride[1], c->pad[0],
+              c->pad[1], c->dil[0], c->dil[1], c->groups, (long long)i,
+              got[i], r);
+  }
+  free(bits[0]), free(bits[1]);
+  cmx_array_free(xa), cmx_array_free(wa);
+  free(x), free(w), free(ref), free(mag), free(got);
+}
+
+TestSuite(ops_nn_conv, .init = streams_up, .fini = streams_down,
+          .timeout = 120);
+
+Test(ops_nn_conv, conv2d_general) {
+  struct conv_case cs[] = {
+      {2, 9, 11, 6, 8, 3, 3, {2, 1}, {1, 2}, {1, 2}, 1, 0},
+      {2, 9, 11, 6, 8, 3, 3, {1, 2}, {0, 1}, {2, 1}, 2, 0},
+      {1, 10, 7, 6, 9, 2, 3, {1, 1}, {1, 1}, {1, 1}, 3, 0},
+      {1, 23, 19, 16, 37, 3, 3, {1, 1}, {1, 1}, {1, 1}, 1, 0},
+      {1, 8, 9, 40, 17, 3, 3, {1, 1}, {1, 1}, {1, 1}, 1, 0}, /* K = 360 */
+      {1, 15, 15, 3, 5, 7, 7, {2, 2}, {3, 3}, {1, 1}, 1, 0},
+      {1, 1, 1, 4, 3, 1, 1, {1, 1}, {0, 0}, {1, 1}, 1, 0},
+  };
+  for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+    check_conv(&cs[i], CMX_F32, 100 + i);
+}
+
+Test(ops_nn_conv, depthwise) {
+  struct conv_case cs[] = {
+      {2, 9, 11, 5, 5, 3, 3, {1, 1}, {1, 1}, {1, 1}, 5, 0},
+      {1, 13, 8, 7, 14, 3, 2, {2, 1}, {1, 0}, {1, 2}, 7, 0}, /* mult 2 */
+      {1, 12, 12, 33, 33, 5, 5, {2, 2}, {2, 2}, {1, 1}, 33, 0},
+  };
+  for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+    check_conv(&cs[i], CMX_F32, 200 + i);
+}
+
+Test(ops_nn_conv, conv1d_and_dtypes) {
+  struct conv_case cs[] = {
+      {2, 1, 29, 7, 9, 1, 5, {1, 2}, {0, 3}, {1, 2}, 1, 1},
+      {1, 1, 17, 8, 8, 1, 3, {1, 1}, {0, 1}, {1, 1}, 8, 1},
+      {3, 1, 31, 6, 4, 1, 4, {1, 3}, {0, 0}, {1, 1}, 2, 1},
+  };
+  for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+    check_conv(&cs[i], CMX_F32, 300 + i);
+  check_conv(&cs[0], CMX_BF16, 310);
+  struct conv_case h = {1, 6, 7, 4, 6, 3, 3, {1, 1}, {1, 1}, {1, 1}, 2, 0};
+  check_conv(&h, CMX_F16, 311);
+}
+
+Test(ops_nn_conv, team_sized) {
+  struct conv_case g = {2, 96, 96, 16, 64, 3, 3, {1, 1}, {1, 1}, {1, 1}, 1, 0};
+  check_conv(&g, CMX_F32, 400);
+  struct conv_case d = {2, 128, 128, 32, 32, 3, 3, {1, 1}, {1, 1}, {1, 1},
+                        32, 0};
+  check_conv(&d, CMX_F32, 401);
+}
+
+Test(ops_nn_conv, errors) {
+  int64_t xs[4] = {1, 5, 5, 4}, ws[4] = {6, 3, 3, 3}, w2[4] = {6, 7, 3, 2},
+          x1[3] = {1, 5, 4};
+  double z[512] = {1};
+  cmx_array x, w, wb, x3, o = (cmx_array)1;
+  TU_OK(tu_array(&x, z, CMX_F32, xs, 4));
+  TU_OK(tu_array(&w, z, CMX_F32, ws, 4));
+  TU_OK(tu_array(&wb, z, CMX_F32, w2, 4));
+  TU_OK(tu_array(&x3, z, CMX_F32, x1, 3));
+  const int one[2] = {1, 1}, zero[2] = {0, 0}, bad[2] = {0, 1};
+  TU_FAILS(CMX_ESHAPE, "cmx_conv2d",
+           cmx_conv2d(&o, x, w, one, zero, one, 1, NULL)); /* 4 vs 3 */
+  cr_assert_null(o);
+  TU_FAILS(CMX_ESHAPE, "cmx_conv2d",
+           cmx_conv2d(&o, x, wb, one, zero, one, 2, NULL)); /* 7 > 5 */
+  TU_FAILS(CMX_EINVAL, "cmx_conv2d",
+           cmx_conv2d(&o, x, wb, bad, zero, one, 2, NULL));
+  TU_FAILS(CMX_ESHAPE, "cmx_conv2d",
+           cmx_conv2d(&o, x3, w, one, zero, one, 1, NULL));
+  TU_FAILS(CMX_ESHAPE, "cmx_conv1d", cmx_conv1d(&o, x, w, 1, 0, 1, 1, NULL));
+  TU_FAILS(CMX_EINVAL, "cmx_conv1d", cmx_conv1d(&o, x3, x3, 1, 0, 1, 0, NULL));
+  cmx_array_free(x), cmx_array_free(w), cmx_array_free(wb);
+  cmx_array_free(x3);
+}
