@@ -26,6 +26,9 @@ struct bench_opts {
   double row_budget_s;            /* time spent per op row */
   int min_reps, max_reps;         /* repetitions per op row */
   const char *argv0;              /* to find perf/torch_peer.py */
+  const char *suite;              /* --suite NAME ("gemm") or NULL: all */
+  int cmx_only;                   /* --cmx-only: gemm rows without peers */
+  int exact_reps;                 /* --reps N, else 0 */
 };
 
 /* Same-run peaks; 0 where not measured. [t] is the thread count. */
@@ -99,6 +102,8 @@ void latency_run(void);
 void streams_run(void); /* adds its own steps to the total */
 int torch_steps(void);
 void torch_run(void);
+int gemm_steps(void); /* perf/gemm.c: the deck of issue 3 */
+void gemm_run(void);
 
 /* FMA probes (peak-avx2.c, peak-avx512.c): run iters iterations of 12
  * independent chains; return a value that depends on every chain. */

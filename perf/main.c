@@ -43,8 +43,20 @@ struct bench_row *bench_rows(int *n) {
   return g_rows;
 }
 
+/* --filter A|B|C: a label passes when it contains any of the parts. */
 int bench_wants(const char *label) {
-  return !g_opts.filter || strstr(label, g_opts.filter) != NULL;
+  if (!g_opts.filter)
+    return 1;
+  for (const char *f = g_opts.filter;;) {
+    const char *bar = strchr(f, '|');
+    size_t n = bar ? (size_t)(bar - f) : strlen(f);
+    for (const char *l = label; n && strlen(l) >= n; l++)
+      if (!strncmp(l, f, n))
+        return 1;
+    if (!bar)
+      return 0;
+    f = bar + 1;
+  }
 }
 
 int bench_step(const char *label) {
@@ -101,14 +113,17 @@ static void usage(void) {
           "usage: cmx-bench [--quick] [--filter SUBSTR] [--threads 1,2]\n"
           "                 [--mem-mb N] [--json FILE] [--no-peaks] [--reps N]\n"
           "  --quick     fewer repetitions and less STREAM memory (< 30 s)\n"
-          "  --filter    only rows whose label contains SUBSTR (peaks and\n"
-          "              STREAM always run: ratios need them)\n"
+          "  --filter    only rows whose label contains SUBSTR (A|B: either;\n"
+          "              peaks and STREAM always run: ratios need them)\n"
           "  --threads   thread counts to run (default 1 and the team size)\n"
           "  --mem-mb    STREAM arrays in total, MiB (default 256)\n"
           "  --json      also write every row to FILE\n"
           "  --no-peaks  skip the FMA and STREAM probes (no ratios; for\n"
           "              profiling under perf or valgrind)\n"
-          "  --reps N    exactly N timed repetitions per op row (profiling)\n");
+          "  --reps N    exactly N timed repetitions per op row (profiling)\n"
+          "  --suite gemm  only the FMA peaks, STREAM read and the GEMM deck\n"
+          "              of issue 3 (cmx, BLIS, OpenBLAS, oneDNN side by side)\n"
+          "  --cmx-only  gemm rows without the peers (perf/tune-gemm)\n");
 }
 
 static int parse_threads(const char *s) {
@@ -141,6 +156,12 @@ static int parse_args(int argc, char **argv) {
     } else if (!strcmp(a, "--reps") && more) {
       reps = atoi(argv[++i]);
       if (reps < 1) return -1;
+    } else if (!strcmp(a, "--suite") && more) {
+      g_opts.suite = argv[++i];
+      if (strcmp(g_opts.suite, "gemm"))
+        return -1;
+    } else if (!strcmp(a, "--cmx-only")) {
+      g_opts.cmx_only = 1;
     } else if (!strcmp(a, "--no-peaks")) {
       g_opts.no_peaks = 1;
     } else if (!strcmp(a, "--json") && more) {
@@ -173,6 +194,7 @@ static int parse_args(int argc, char **argv) {
   if (reps) {
     g_opts.min_reps = g_opts.max_reps = reps < 4000 ? reps : 4000;
     g_opts.row_budget_s = 1e30; /* never cut a forced count short */
+    g_opts.exact_reps = reps;
   }
   return 0;
 }
@@ -276,6 +298,10 @@ static int write_json(const char *path) {
 }
 
 int main(int argc, char **argv) {
+  /* OpenBLAS (perf/gemm.c, perf/matmul.c) must pick its own core type:
+   * unset before any dlopen or thread start. */
+  unsetenv("OPENBLAS_CORETYPE");
+  unsetenv("OPENBLAS_L2_SIZE");
   if (parse_args(argc, argv)) {
     usage();
     return 2;
@@ -288,16 +314,24 @@ int main(int argc, char **argv) {
 
   if (!g_opts.no_peaks)
     bench_add_total(peak_steps() + stream_steps());
-  bench_add_total(ops_steps() + ukr_steps() + matmul_steps() + latency_steps() +
-                  torch_steps());
+  if (g_opts.suite) /* --suite gemm: peaks, STREAM read, the GEMM deck */
+    bench_add_total(gemm_steps());
+  else
+    bench_add_total(ops_steps() + ukr_steps() + matmul_steps() +
+                    latency_steps() + torch_steps() + gemm_steps());
   double t0 = bench_now();
   if (!g_opts.no_peaks) {
     peak_run();
     stream_run();
   }
+  if (g_opts.suite) {
+    gemm_run();
+    goto report;
+  }
   ops_run();
   ukr_run();
   matmul_run();
+  gemm_run();
   torch_run();
   latency_run();
   streams_run(); /* perf/bench-streams.c */
@@ -305,6 +339,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "\n");
   g_step = 0; /* the speedup rows are no step */
   ops_speedups();
+report:
+  if (g_step)
+    fprintf(stderr, "\n");
+  g_step = 0;
   cmx_set_num_threads(g_opts.threads[g_opts.nthreads - 1]);
 
   print_table();

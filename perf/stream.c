@@ -152,7 +152,12 @@ static void set_peak(enum skern k, enum bench_tier t, int nt, double gbps) {
     g_peaks.read[t][nt] = gbps;
 }
 
-int stream_steps(void) { return TIER_COUNT * g_opts.nthreads; }
+/* --suite gemm needs only the big-tier read (the skinny-GEMM roofline). */
+static int read_only(void) { return g_opts.suite != NULL; }
+
+int stream_steps(void) {
+  return (read_only() ? 1 : TIER_COUNT) * g_opts.nthreads;
+}
 
 void stream_run(void) {
   pick_kernels();
@@ -185,7 +190,7 @@ void stream_run(void) {
   int reps = g_opts.quick ? 5 : 11;
   double v[32], best;
   static const size_t tier_n[2] = {4096, 65536};
-  for (int tier = 0; tier < TIER_COUNT; tier++) {
+  for (int tier = read_only() ? TIER_BIG : 0; tier < TIER_COUNT; tier++) {
     size_t n = tier == TIER_BIG ? big : tier_n[tier];
     char shape[24];
     if (tier == TIER_BIG)
@@ -200,6 +205,8 @@ void stream_run(void) {
       bench_progress(label);
       for (int k = 0; k < K_COUNT; k++) {
         if ((k == K_COPY_NT || k == K_TRIAD_NT) && tier != TIER_BIG)
+          continue;
+        if (read_only() && k != K_READ)
           continue;
         /* In-cache tiers: about 2 ms of passes per sample. */
         int passes = (int)(2e-3 * 50e9 / (k_bytes[k] * (double)n)) + 1;

@@ -108,6 +108,61 @@ Test(kernels_gemm, every_row_against_ref) {
   }
 }
 
+struct prow {
+  enum cmx_isa_level isa;
+  const char *name;
+  cmx_f32_gemm_pack_fn fn;
+  size_t rmax;
+};
+#define CMX_PACK(isa, name, rmax) {isa, #name, name, rmax},
+static const struct prow PROWS[] = {
+#include "kernels/f32-gemm/f32-gemm.inc"
+};
+#undef CMX_PACK
+
+/* Every pack row against the reference: r in {1, rmax-1, rmax} and the
+ * GEMM tiles' mr, m in {0, 1, r-1, r}, k around the vector width, a panel
+ * stride wider than r, canaries around the lanes it may write; rows of src
+ * past m are NaN (they must not be read). Packing is a copy: exact. */
+Test(kernels_gemm, every_pack_row_against_ref) {
+  for (size_t ri = 0; ri < sizeof PROWS / sizeof PROWS[0]; ri++) {
+    const struct prow *w = &PROWS[ri];
+    if (!cmx_cpu_has(w->isa)) {
+      printf("kernels_gemm: skipping %s (CPU lacks its ISA)\n", w->name);
+      continue;
+    }
+    size_t rs[] = {1, w->rmax - 1, w->rmax, 4, 6, 8, 14};
+    size_t ks[] = {0, 1, 7, 8, 15, 16, 17, 33, 300};
+    uint64_t seed = 7;
+    for (size_t ri2 = 0; ri2 < sizeof rs / sizeof rs[0]; ri2++) {
+      size_t r = rs[ri2];
+      if (r < 1 || r > w->rmax) continue;
+      size_t msz[] = {0, 1, r - 1, r};
+      for (int mi = 0; mi < 4; mi++)
+        for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+          size_t m = msz[mi], k = ks[ki], lds = k + 3, ldd = r + 2;
+          float *src = malloc((r * lds + 1) * 4);
+          float *d0 = malloc((k * ldd + 1) * 4), *d1 = malloc((k * ldd + 1) * 4);
+          for (size_t i = 0; i < r * lds; i++)
+            src[i] = i / lds < m ? rnd(&seed) : NAN;
+          for (size_t i = 0; i < k * ldd; i++) d0[i] = d1[i] = CANARY;
+          cmx_f32_gemm_pack_ukr__ref(r, m, k, src, lds, d0, ldd);
+          w->fn(r, m, k, src, lds, d1, ldd);
+          cr_assert(!memcmp(d0, d1, k * ldd * 4),
+                    "%s r=%zu m=%zu k=%zu differs from the reference",
+                    w->name, r, m, k);
+          for (size_t p = 0; p < k; p++)
+            for (size_t i = 0; i < ldd; i++)
+              cr_assert(i < r ? !isnan(d1[p * ldd + i])
+                              : d1[p * ldd + i] == CANARY,
+                        "%s r=%zu m=%zu k=%zu: lane (%zu,%zu)", w->name, r,
+                        m, k, p, i);
+          free(src), free(d0), free(d1);
+        }
+    }
+  }
+}
+
 Test(kernels_gemm, tables_hold_listed_kernels) {
   for (int isa = 0; isa < CMX_ISA_COUNT; isa++) {
     struct cmx_dispatch t;

@@ -44,11 +44,27 @@ typedef void (*cmx_f32_gemm_ukr_fn)(size_t m, size_t n, size_t k,
                                     size_t ldc,
                                     const struct cmx_f32_gemm_aux *aux);
 
+/* Packing microkernel contract (CMX_PACK rows of f32-gemm.inc):
+ *   pack(r, m, k, src, lds, dst, ldd) writes, for 0 <= p < k, 0 <= i < r,
+ *     dst[p * ldd + i] = i < m ? src[i * lds + p] : 0
+ *   with m <= r <= the row's rmax and ldd >= r, in ELEMENTS: r rows of a
+ *   row-major f32 block (unit stride along k) transposed into r lanes of a
+ *   packed panel of row stride ldd (the driver packs a panel wider than rmax
+ *   in pieces). Rows m..r-1 of src are never read. Only the r x k lanes
+ *   named are written. A leaf, like the GEMM microkernel. */
+typedef void (*cmx_f32_gemm_pack_fn)(size_t r, size_t m, size_t k,
+                                     const float *src, size_t lds,
+                                     float *dst, size_t ldd);
+
 #define CMX_UKR(isa, name, mr, nr)                                         \
   void name(size_t m, size_t n, size_t k, const float *a, const float *b,  \
             float *c, size_t ldc, const struct cmx_f32_gemm_aux *aux);
+#define CMX_PACK(isa, name, rmax)                                          \
+  void name(size_t r, size_t m, size_t k, const float *src, size_t lds,    \
+            float *dst, size_t ldd);
 #include "f32-gemm.inc"
 #undef CMX_UKR
+#undef CMX_PACK
 
 /* What arch/ hands the driver: the microkernel, its tile, and the block
  * sizes that go with it (0: derived from the cache sizes of sched's
@@ -59,6 +75,8 @@ struct cmx_gemm_config {
   size_t mc;     /* rows of A per packed block (L2), multiple of mr */
   size_t kc;     /* depth of a packed block (B micro-panel in L1) */
   size_t nc;     /* columns of B per packed block (L3), multiple of nr */
+  cmx_f32_gemm_pack_fn pack; /* packs row-major f32 panels (A; B^T) */
+  size_t pack_r;             /* its rmax (0: no pack kernel) */
 };
 
 /* ---- the driver (f32-gemm.c) ---- */
@@ -93,7 +111,8 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
                  const struct cmx_gemm_problem *p, int nthreads);
 
 /* The block sizes and split the driver will use for cfg on this machine:
- * built-in from cache sizes, then the tuning file (CMX_TUNING), then the
+ * built-in from cache sizes, then the tuning file (CMX_TUNING, else
+ * <cpu-slug>.conf in CMX_TUNING_DIR or <exe dir>/../perf/tuning), then the
  * env overrides CMX_GEMM_MC / _KC / _NC / _SPLIT. split: 0 auto, 1 over m
  * (ic), 2 over n (jc). For tests and the tuning script. */
 void cmx_f32_gemm_blocking(const struct cmx_gemm_config *cfg, size_t *mc,
