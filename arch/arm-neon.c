@@ -10,5 +10,6 @@ void cmx_dispatch_init_arm_neon(struct cmx_dispatch *t) {
   /* KC = 256: the 256 x 12 B micro-panel is 12 KiB of a 32+ KiB L1d. */
   t->gemm_f32 = (struct cmx_gemm_config){
       .ukr = cmx_f32_gemm_ukr_8x12__neon, .mr = 8, .nr = 12, .mc = 0,
-      .kc = 256, .nc = 0, .pack = cmx_f32_gemm_pack_ukr__ref, .pack_r = 64};
+      .kc = 256, .nc = 0, .pack = cmx_f32_gemm_pack_ukr__ref, .pack_r = 64,
+      .gemv4 = cmx_f32_gemv4_ukr__neon};
 }

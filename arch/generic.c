@@ -9,5 +9,6 @@ void cmx_dispatch_init_generic(struct cmx_dispatch *t) {
   /* Reference tile; block sizes from the cache sizes at run time. */
   t->gemm_f32 = (struct cmx_gemm_config){
       .ukr = cmx_f32_gemm_ukr_ref, .mr = 4, .nr = 8, .mc = 0, .kc = 256,
-      .nc = 0, .pack = cmx_f32_gemm_pack_ukr__ref, .pack_r = 64};
+      .nc = 0, .pack = cmx_f32_gemm_pack_ukr__ref, .pack_r = 64,
+      .gemv4 = cmx_f32_gemv4_ukr__ref};
 }

@@ -13,5 +13,6 @@ void cmx_dispatch_init_x86_avx512(struct cmx_dispatch *t) {
   t->gemm_f32 = (struct cmx_gemm_config){
       .ukr = cmx_f32_gemm_ukr_14x32__avx512, .mr = 14, .nr = 32, .mc = 0,
       .kc = 256, .nc = 0, .pack = cmx_f32_gemm_pack_ukr__avx512,
-      .pack_r = 16};
+      .pack_r = 16,
+      .gemv4 = cmx_f32_gemv4_ukr__avx512};
 }

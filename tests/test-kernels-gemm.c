@@ -178,3 +178,56 @@ Test(kernels_gemm, tables_hold_listed_kernels) {
     cr_assert(mc % t.gemm_f32.mr == 0 && nc % t.gemm_f32.nr == 0 && kc > 0);
   }
 }
+
+struct vrow {
+  enum cmx_isa_level isa;
+  const char *name;
+  cmx_f32_gemv4_ukr_fn fn;
+};
+#define CMX_GEMV4(isa, name) {isa, #name, name},
+static const struct vrow VROWS[] = {
+#include "kernels/f32-gemm/f32-gemm.inc"
+};
+#undef CMX_GEMV4
+
+/* Every GEMV accumulate row against the reference (bitwise: same order of
+ * four fused multiply-adds per element) and a float64 model, n around the
+ * vector widths, with canaries past acc[n]; a zero weight on a row holding
+ * inf would be NaN, so rows here are finite and the driver pads with a
+ * zero row. */
+Test(kernels_gemm, every_gemv4_row_against_ref) {
+  size_t ns[] = {1, 7, 8, 15, 16, 17, 31, 33, 64, 1023, 4096};
+  for (size_t gi = 0; gi < sizeof VROWS / sizeof VROWS[0]; gi++) {
+    const struct vrow *g = &VROWS[gi];
+    if (!cmx_cpu_has(g->isa)) {
+      printf("kernels_gemm: skipping %s (CPU lacks its ISA)\n", g->name);
+      continue;
+    }
+    for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++) {
+      size_t n = ns[t];
+      float *r[4], acc[4096 + 8], ref[4096 + 8];
+      double want[4096];
+      float w[4] = {0.75f, -1.25f, 0.5f, 2.0f};
+      for (int u = 0; u < 4; u++) {
+        r[u] = malloc(n * sizeof(float));
+        for (size_t i = 0; i < n; i++)
+          r[u][i] = (float)((i * 7 + (size_t)u * 13) % 29) / 7.0f - 2.0f;
+      }
+      for (size_t i = 0; i < n + 8; i++) acc[i] = ref[i] = i < n ? 0.5f : 99.0f;
+      for (size_t i = 0; i < n; i++) {
+        want[i] = 0.5;
+        for (int u = 0; u < 4; u++) want[i] += (double)w[u] * r[u][i];
+      }
+      g->fn(n, (const float *const *)r, w, acc);
+      cmx_f32_gemv4_ukr__ref(n, (const float *const *)r, w, ref);
+      for (size_t i = 0; i < n + 8; i++) {
+        cr_assert_eq(acc[i], ref[i], "%s n=%zu i=%zu: %g vs ref %g", g->name,
+                     n, i, (double)acc[i], (double)ref[i]);
+        if (i < n)
+          cr_assert_float_eq(acc[i], want[i], 1e-5, "%s n=%zu i=%zu",
+                             g->name, n, i);
+      }
+      for (int u = 0; u < 4; u++) free(r[u]);
+    }
+  }
+}

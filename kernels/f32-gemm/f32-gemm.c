@@ -454,6 +454,7 @@ static void choose_grid(const struct job *j, size_t nt, int split,
  * M = A and v = B's column; for m == 1, M = B^T and v = A's row. Each y is
  * summed by one thread in an order fixed by the strides alone. */
 struct gemv {
+  const struct cmx_gemm_config *cfg;
   const struct cmx_gemm_problem *p;
   size_t len;
   atomic_int failed;
@@ -487,7 +488,9 @@ static void gemv_batch(struct gemv *g, size_t t, size_t i0, size_t i1,
    * for src_a, k is the column (sk = cs). */
   ptrdiff_t vstride = ncol ? p->b.rs : p->a.cs;
   float *vbuf = ws, *tmp = ws + round_up(k, 16), *acc = tmp + GV_CHUNK;
-  uint16_t *tmp16 = (uint16_t *)(acc + GV_ROWS);
+  /* zero: the row that pads a group of four (0 * inf would be NaN). */
+  float *zero = acc + GV_ROWS;
+  uint16_t *tmp16 = (uint16_t *)(zero + GV_ROWS);
   size_t done = 0;
   while (done < k) { /* v as contiguous f32 */
     size_t w = k - done < GV_CHUNK ? k - done : GV_CHUNK;
@@ -503,13 +506,34 @@ static void gemv_batch(struct gemv *g, size_t t, size_t i0, size_t i1,
     /* Column form: y[i0:i1] += M[:, p] v[p], GV_ROWS rows at a time. */
     for (size_t r0 = i0; r0 < i1; r0 += GV_ROWS) {
       size_t nr = i1 - r0 < GV_ROWS ? i1 - r0 : GV_ROWS;
-      for (size_t i = 0; i < nr; i++) acc[i] = 0.0f;
-      for (size_t q = 0; q < k; q++) {
-        const float *x = line(&sm, sm.base + (ptrdiff_t)r0 +
-                                       (ptrdiff_t)q * sm.sk, 1, nr, tmp,
-                              tmp16);
-        float vq = vbuf[q];
-        for (size_t i = 0; i < nr; i++) acc[i] += x[i] * vq;
+      for (size_t i = 0; i < nr; i++) acc[i] = zero[i] = 0.0f;
+      for (size_t q = 0; q < k; q += 4) {
+        /* Four rows per microkernel call: acc is loaded and stored once
+         * per four rows; missing rows are the zero row. Rows
+         * that need conversion go through tmp one at a time. */
+        const float *rows[4];
+        float w[4] = {0, 0, 0, 0};
+        size_t nq = k - q < 4 ? k - q : 4;
+        if (sm.dt != CMX_GEMM_F32) {
+          for (size_t u = 0; u < nq; u++) {
+            const float *x = line(&sm, sm.base + (ptrdiff_t)r0 +
+                                           (ptrdiff_t)(q + u) * sm.sk, 1,
+                                  nr, tmp, tmp16);
+            rows[0] = x;
+            rows[1] = rows[2] = rows[3] = zero;
+            float one[4] = {vbuf[q + u], 0, 0, 0};
+            g->cfg->gemv4(nr, rows, one, acc);
+          }
+          continue;
+        }
+        for (size_t u = 0; u < 4; u++) {
+          rows[u] = u < nq ? line(&sm, sm.base + (ptrdiff_t)r0 +
+                                           (ptrdiff_t)(q + u) * sm.sk,
+                                  1, nr, tmp, tmp16)
+                           : zero;
+          if (u < nq) w[u] = vbuf[q + u];
+        }
+        g->cfg->gemv4(nr, rows, w, acc);
       }
       for (size_t i = 0; i < nr; i++) {
         float *y = c + (r0 + i) * ys;
@@ -539,7 +563,7 @@ static void gemv_batch(struct gemv *g, size_t t, size_t i0, size_t i1,
 static void gemv_thread(void *ctx, size_t b, size_t e) {
   struct gemv *g = ctx;
   size_t k = g->p->k;
-  float *ws = ws_get(round_up(k, 16) + GV_CHUNK + GV_ROWS + GV_CHUNK / 2);
+  float *ws = ws_get(round_up(k, 16) + GV_CHUNK + 2 * GV_ROWS + GV_CHUNK / 2);
   if (!ws) {
     atomic_store(&g->failed, 1);
     return;
@@ -559,7 +583,7 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
   if (!p->batch || !p->m || !p->n) return 0;
   if (nthreads < 1) nthreads = 1;
   if (p->m == 1 || p->n == 1) {
-    struct gemv g = {p, p->m == 1 ? p->n : p->m, 0};
+    struct gemv g = {cfg, p, p->m == 1 ? p->n : p->m, 0};
     size_t k = p->k ? p->k : 1;
     /* at least ~64K multiply-adds per thread before a region opens */
     size_t grain = (1u << 16) / k + 1;

@@ -69,6 +69,18 @@ typedef void (*cmx_f32_gemm_pack_fn)(size_t r, size_t m, size_t k,
 /* What arch/ hands the driver: the microkernel, its tile, and the block
  * sizes that go with it (0: derived from the cache sizes of sched's
  * topology at run time; a tuning file overrides either). */
+/* GEMV accumulate microkernel contract (CMX_GEMV4 rows of f32-gemm.inc):
+ * acc[i] += w[0] r[0][i] + w[1] r[1][i] + w[2] r[2][i] + w[3] r[3][i] for
+ * i < n (elements): four rows of the matrix folded into an accumulator that
+ * stays in L1, so the matrix streams once at memory speed. The sum for each
+ * i is taken in that order (r[0] first), so results do not depend on n. */
+typedef void (*cmx_f32_gemv4_ukr_fn)(size_t n, const float *const *r,
+                                     const float *w, float *acc);
+#define CMX_GEMV4(isa, name)                                           \
+  void name(size_t n, const float *const *r, const float *w, float *acc);
+#include "f32-gemm.inc"
+#undef CMX_GEMV4
+
 struct cmx_gemm_config {
   cmx_f32_gemm_ukr_fn ukr;
   size_t mr, nr; /* register tile */
@@ -77,6 +89,7 @@ struct cmx_gemm_config {
   size_t nc;     /* columns of B per packed block (L3), multiple of nr */
   cmx_f32_gemm_pack_fn pack; /* packs row-major f32 panels (A; B^T) */
   size_t pack_r;             /* its rmax (0: no pack kernel) */
+  cmx_f32_gemv4_ukr_fn gemv4; /* GEMV row accumulation */
 };
 
 /* ---- the driver (f32-gemm.c) ---- */

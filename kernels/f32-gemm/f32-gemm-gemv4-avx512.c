@@ -1,0 +1,6 @@
+/* GEMV accumulate microkernel, avx512 (the body in f32-gemm-gemv4-body.h). */
+#include "arch/simd-avx512.h"
+#include "kernels/f32-gemm/f32-gemm.h"
+#include "kernels/f32-gemm/f32-gemm-gemv4-body.h"
+
+CMX_GEMV4_DEFINE(cmx_f32_gemv4_ukr__avx512)
