@@ -307,6 +307,27 @@ static void check_nn(const struct cmx_dispatch *t, const struct cmx_dispatch *v)
   report("f32_nn", bad);
 }
 
+/* gemv4: four rows folded into an accumulator, bitwise against generic
+ * (the same four fused multiply-adds per element), canaries past n. */
+static void check_gemv4(const struct cmx_dispatch *t, const struct cmx_dispatch *v) {
+  static float r[4][70], a0[78], a1[78];
+  size_t ns[] = {1, 3, 4, 5, 8, 13, 70};
+  float w[4] = {0.75f, -1.25f, 0.5f, 2.0f};
+  int bad = 0;
+  for (int ni = 0; ni < 7; ni++) {
+    size_t n = ns[ni];
+    for (int u = 0; u < 4; u++) fill(r[u], 70, u == 3);
+    for (size_t i = 0; i < 78; i++) a0[i] = a1[i] = i < n ? 0.25f : 99.0f;
+    const float *rows[4] = {r[0], r[1], r[2], r[3]};
+    t->gemm_f32.gemv4(n, rows, w, a0);
+    v->gemm_f32.gemv4(n, rows, w, a1);
+    for (size_t i = 0; i < 78; i++)
+      if (!same(a0[i], a1[i]) && bad++ < 5)
+        printf("  gemv4 n=%zu i=%zu: neon %a generic %a\n", n, i, a1[i], a0[i]);
+  }
+  report("gemv4", bad);
+}
+
 int main(void) {
   struct cmx_dispatch t, v;
   if (cmx_dispatch_for(&t, CMX_ISA_GENERIC) != 0 ||
@@ -321,6 +342,7 @@ int main(void) {
   check_cvt(&t, &v);
   check_nn(&t, &v);
   check_gemm(&t, &v);
+  check_gemv4(&t, &v);
   check_transpose(&t, &v);
   printf("neon-check: %s\n", g_fail ? "FAIL" : "all PASS");
   return g_fail;
