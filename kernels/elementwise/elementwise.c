@@ -363,6 +363,11 @@ static void chunk_f32(const struct job *j, const char **p, const int64_t *s,
       cs = s[0] == 0 ? 0 : 1;
     }
     k->where(n, c, cs, x[1], xs[1], x[2], xs[2], y);
+  } else if (j->nin == 1 && xs[0] == 0) {
+    /* A broadcast input: one value, computed once, repeated. */
+    float v = x[0][0];
+    if (k->vunary) k->vunary(1, &v, &v);
+    for (size_t i = 0; i < n; i++) y[i] = v;
   } else if (j->nin == 1) {
     if (k->vunary) k->vunary(n, x[0], y);
     else if (y != x[0]) {
