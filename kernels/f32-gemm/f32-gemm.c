@@ -163,10 +163,11 @@ void cmx_f32_gemm_blocking(const struct cmx_gemm_config *cfg, size_t *mc,
          l3 = topo->l3 ? topo->l3 : 8 << 20;
   /* KC: the B micro-panel (kc x nr) fills about half of L1, the other half
    * streams A micro-panels and C. MC: the A block (mc x kc) fills about
-   * half of L2. NC: the B block (kc x nc) fills about one L2: measured on
-   * the 2-core Xeon VM (same run, 1 thread), nc 1024 / 2048 against the
-   * old quarter-of-L3 (8192): 32x4096x11008 33-40 against 23 GFLOP/s,
-   * 1024^3 no worse (noisy, 61-108 either way). */
+   * half of L2. NC: the B block (kc x nc) of each of two threads takes a
+   * quarter of L3, at most 8192. An L2-sized B block (nc 1024) helped
+   * skinny shapes on the noisy 2-core VM (32x4096x11008: 23 -> 36 GFLOP/s)
+   * but cost 10% on 2048^3 on the quiet 16-core Xeon (136 -> 122 GFLOP/s,
+   * with no skinny gain there): the VM gets it from its tuning file. */
   size_t k = tuned(cfg, g_env.kc, g_file.kc);
   if (!k) k = cfg->kc;
   if (!k) k = round_down(l1 / 2 / (cfg->nr * sizeof(float)), 16);
@@ -178,8 +179,7 @@ void cmx_f32_gemm_blocking(const struct cmx_gemm_config *cfg, size_t *mc,
   if (m < cfg->mr) m = cfg->mr;
   size_t n = tuned(cfg, g_env.nc, g_file.nc);
   if (!n) n = cfg->nc;
-  if (!n) n = l2 / (k * sizeof(float));
-  (void)l3;
+  if (!n) n = l3 / 4 / (k * sizeof(float));
   if (n > 8192) n = 8192;
   n = round_down(n, cfg->nr);
   if (n < cfg->nr) n = cfg->nr;
