@@ -148,8 +148,33 @@ struct batch {
   cmx_array nodes[];
 };
 
+/* Nodes touching fewer elements than this share one parallel region when
+ * they come in a run (one fork and join per run, not per node). */
+#define BATCH_REGION_ELEMS (1 << 22)
+static size_t node_work(cmx_array a);
+
+struct batch_nodes {
+  struct batch *b;
+  int nthreads;
+};
+
+static void batch_body(void *arg);
+
 static void batch_run(void *ctx, int nthreads) {
   struct batch *b = ctx;
+  int small = b->n > 1 && nthreads > 1;
+  for (size_t i = 0; i < b->n && small; i++)
+    small = node_work(b->nodes[i]) < BATCH_REGION_ELEMS;
+  struct batch_nodes bn = {b, nthreads};
+  if (small) cmx_team_batch(nthreads, batch_body, &bn);
+  else batch_body(&bn);
+  free(b);
+}
+
+static void batch_body(void *arg) {
+  struct batch_nodes *bn = arg;
+  struct batch *b = bn->b;
+  int nthreads = bn->nthreads;
   for (size_t i = 0; i < b->n; i++) {
     cmx_array a = b->nodes[i];
     cmx_node_run(a, nthreads);
@@ -164,7 +189,6 @@ static void batch_run(void *ctx, int nthreads) {
     }
     cmx_array_free(a);
   }
-  free(b);
 }
 
 struct dfs { cmx_array a; int next; };

@@ -47,6 +47,11 @@ typedef void (*cmx_range_fn)(void *ctx, size_t begin, size_t end);
  * parallel region. */
 void cmx_parallel_for(int nthreads, size_t n, size_t align, size_t grain,
                       cmx_range_fn fn, void *ctx);
+/* Runs body(arg) on the calling thread inside one parallel region of
+ * nthreads threads: every cmx_parallel_for that body reaches is shared
+ * with the region's waiting threads (no fork and join per call). Serial
+ * equivalent: body(arg). For runs of small nodes. */
+void cmx_team_batch(int nthreads, void (*body)(void *), void *arg);
 /* The team of the stream whose worker is the calling thread (NULL on an
  * application thread). */
 const struct cmx_team *cmx_current_team(void);

@@ -4,6 +4,8 @@
  * by each thread itself). The caller's OpenMP settings are never changed:
  * every region names its thread count explicitly. */
 #include <omp.h>
+#include <sched.h>
+#include <string.h>
 #include <time.h>
 #if defined(__x86_64__)
 #include <xmmintrin.h>
@@ -73,12 +75,51 @@ void cmx_team_bind(const struct cmx_team *t, int tid) {
   tls_bound_tid = tid;
 }
 
+/* A run of small nodes shares one parallel region (cmx_team_batch): the
+ * master runs the nodes; each cmx_parallel_for it reaches publishes a job
+ * that the waiting team threads pick up, instead of a fork and join per
+ * node. The fields are written by the master before seq is bumped
+ * (release) and read by team threads after they see it (acquire). */
+struct batch_ctl {
+  atomic_uint seq;      /* master: bumped once per published job */
+  atomic_int left;      /* team threads still running the current job */
+  atomic_int stop;      /* master: the batch is over */
+  int nt;               /* team size of the region */
+  int busy;             /* master only: a job is running (no nesting) */
+  cmx_range_fn fn;      /* the current job, as cmx_parallel_for got it */
+  void *ctx;
+  size_t n, align;
+};
+static _Thread_local struct batch_ctl *tls_batch; /* set on the master */
+
+static void run_share(const struct batch_ctl *c, int tid) {
+  size_t b, e;
+  cmx_range(tid, c->nt, c->n, c->align, &b, &e);
+  if (b < e) c->fn(c->ctx, b, e);
+}
+
 void cmx_parallel_for(int nthreads, size_t n, size_t align, size_t grain,
                       cmx_range_fn fn, void *ctx) {
   if (grain == 0) grain = 1;
   size_t most = n / grain;
   int nt = nthreads;
   if ((size_t)nt > most) nt = (int)most;
+  struct batch_ctl *c = tls_batch;
+  if (c && nt > 1 && !c->busy) {
+    /* Inside a batch region: hand the job to the waiting team. */
+    c->busy = 1;
+    c->fn = fn;
+    c->ctx = ctx;
+    c->n = n;
+    c->align = align;
+    atomic_store_explicit(&c->left, c->nt - 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->seq, 1, memory_order_release);
+    run_share(c, 0);
+    while (atomic_load_explicit(&c->left, memory_order_acquire) > 0)
+      cmx_cpu_relax();
+    c->busy = 0;
+    return;
+  }
   /* Inside someone else's parallel region, never nest a team. */
   if (nt <= 1 || omp_in_parallel()) {
     if (n) fn(ctx, 0, n);
@@ -93,5 +134,47 @@ void cmx_parallel_for(int nthreads, size_t n, size_t align, size_t grain,
     size_t b, e;
     cmx_range(tid, got, n, align, &b, &e);
     if (b < e) fn(ctx, b, e);
+  }
+}
+
+void cmx_team_batch(int nthreads, void (*body)(void *), void *arg) {
+  if (nthreads <= 1 || omp_in_parallel() || tls_batch) {
+    body(arg);
+    return;
+  }
+  struct batch_ctl c;
+  memset(&c, 0, sizeof c);
+  const struct cmx_team *team = tls_team;
+#pragma omp parallel num_threads(nthreads)
+  {
+    int tid = omp_get_thread_num();
+    cmx_team_bind(team, tid);
+    if (tid == 0) {
+      c.nt = omp_get_num_threads();
+      if (c.nt > 1) tls_batch = &c;
+      body(arg);
+      tls_batch = NULL;
+      atomic_store_explicit(&c.stop, 1, memory_order_release);
+    } else {
+      cmx_fp_mode_enter();
+      unsigned seen = 0;
+      uint64_t t0 = 0;
+      for (;;) {
+        unsigned q = atomic_load_explicit(&c.seq, memory_order_acquire);
+        if (q != seen) {
+          seen = q;
+          run_share(&c, tid);
+          atomic_fetch_sub_explicit(&c.left, 1, memory_order_release);
+          t0 = 0;
+          continue;
+        }
+        if (atomic_load_explicit(&c.stop, memory_order_acquire)) break;
+        /* Waiting while the master runs serial code: pause, and after
+         * 20 us yield the core rather than burn it. */
+        if (!t0) t0 = cmx_now_ns();
+        if (cmx_now_ns() - t0 > 20000) sched_yield();
+        else cmx_cpu_relax();
+      }
+    }
   }
 }

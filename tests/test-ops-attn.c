@@ -238,7 +238,7 @@ Test(ops_nn_attn, errors) {
   int64_t sq[4] = {1, 4, 5, 8}, sk[4] = {1, 2, 6, 8}, bad[4] = {1, 3, 6, 8},
           sd[4] = {1, 2, 6, 7}, m2[2] = {4, 6};
   cmx_array q, k, kb, kd, m, o = (cmx_array)1;
-  double z[64] = {1};
+  static double z[256] = {1}; /* at least as large as every array here */
   TU_OK(tu_array(&q, z, CMX_F32, sq, 4));
   TU_OK(tu_array(&k, z, CMX_F32, sk, 4));
   TU_OK(tu_array(&kb, z, CMX_F32, bad, 4));

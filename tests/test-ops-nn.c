@@ -270,6 +270,7 @@ Test(ops_nn, layer_norm_large_offset) {
   TU_OK(tu_array(&x, v, CMX_F32, sh, 2));
   check_norm(x, v, R, D, NULL, NULL, NULL, NULL, 0, CMX_F32, "offset");
   cmx_array_free(x);
+  free(v);
 }
 
 Test(ops_nn, norms_half_int_f64) {
