@@ -45,3 +45,17 @@ Test(ops_regress, empty_array_with_huge_dimensions) {
   cr_assert_eq(cmx_eval(&a, 1), CMX_OK);
   cmx_array_free(a);
 }
+
+/* logsumexp of int64 values far apart: p[i] - max overflowed int64 (UBSan)
+ * before the difference was taken in double. */
+Test(ops_regress, logsumexp_of_int64_extremes) {
+  int64_t v[3] = {INT64_MIN + 1, 5, INT64_MAX - 1}, n = 3;
+  cmx_array a, l;
+  cr_assert_eq(cmx_array_from_data(&a, v, CMX_I64, &n, 1), CMX_OK);
+  cr_assert_eq(cmx_logsumexp(&l, a, NULL, 0, false, NULL), CMX_OK);
+  double got;
+  cr_assert_eq(cmx_array_item(&got, l), CMX_OK);
+  cr_assert_float_eq(got, (double)(INT64_MAX - 1), 1e3, "%g", got);
+  cmx_array_free(a);
+  cmx_array_free(l);
+}

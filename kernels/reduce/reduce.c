@@ -243,7 +243,7 @@ static void generic_range(void *ctx, size_t b, size_t e) {
         } else if (c->op == CMX_RED_LOGSUMEXP) {
           int64_t mx = p[0];
           for (size_t i = 1; i < R; i++) mx = p[i] > mx ? p[i] : mx;
-          for (size_t i = 0; i < R; i++) acc += exp((double)(p[i] - mx));
+          for (size_t i = 0; i < R; i++) acc += exp((double)p[i] - (double)mx);
           m = (double)mx + log(acc);
         }
         c->out[o] = m;
