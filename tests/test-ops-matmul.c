@@ -323,3 +323,53 @@ Test(ops_matmul, threads_bitwise) {
     cmx_array_free(a), cmx_array_free(b);
   }
 }
+
+/* The skinny path (m <= 16, row-major f32 B, B streamed four rows at a time
+ * through the GEMV accumulate kernel): A in every view mode, k not a
+ * multiple of 4, n not a multiple of the column chunk, batches with a
+ * broadcast B, addmm with beta 0 over NaN, and 1 vs 2 threads bitwise. */
+Test(ops_matmul, skinny_rows) {
+  static const int64_t S[][3] = {{2, 1037, 1003}, {5, 2100, 777},
+                                 {16, 1025, 1201}, {11, 3000, 333}};
+  for (size_t s = 0; s < 4; s++)
+    for (int ma = 0; ma < 4; ma++) {
+      int64_t m = S[s][0], n = S[s][1], k = S[s][2];
+      cmx_array a = operand(ma, m, k, 0, 5 * ma + s);
+      cmx_array b = rand_array((int64_t[]){k, n}, 2, CMX_F32, 90 + s);
+      char what[64];
+      snprintf(what, sizeof what, "skinny %zu a mode %d", s, ma);
+      matmul_check(a, b, what);
+      float *r[2];
+      for (int t = 0; t < 2; t++) {
+        TU_OK(cmx_set_num_threads(t + 1));
+        cmx_array c;
+        TU_OK(cmx_matmul(&c, a, b, NULL));
+        size_t nb = cmx_array_nbytes(c);
+        r[t] = malloc(nb);
+        TU_OK(cmx_array_read(c, r[t], nb));
+        if (t) cr_assert(memcmp(r[0], r[1], nb) == 0, "%s: threads", what);
+        cmx_array_free(c);
+      }
+      free(r[0]), free(r[1]);
+      cmx_array_free(a), cmx_array_free(b);
+    }
+  /* batched A against one B, and addmm with beta 0 over NaN */
+  int64_t m = 6, n = 1500, k = 517;
+  cmx_array a = rand_array((int64_t[]){3, m, k}, 3, CMX_F32, 1);
+  cmx_array b = rand_array((int64_t[]){k, n}, 2, CMX_F32, 2);
+  matmul_check(a, b, "skinny batched");
+  cmx_array_free(a);
+  a = rand_array((int64_t[]){m, k}, 2, CMX_F32, 3);
+  double *cv = malloc(sizeof(double) * (size_t)(m * n));
+  for (int64_t i = 0; i < m * n; i++) cv[i] = i % 3 ? NAN : 1.0;
+  cmx_array c, y;
+  TU_OK(tu_array(&c, cv, CMX_F32, (int64_t[]){m, n}, 2));
+  TU_OK(cmx_addmm(&y, c, a, b, 0.5f, 0.0f, NULL));
+  check_product(y, a, b, 0.5f, 0.0f, cv, "skinny addmm beta 0");
+  cmx_array_free(y);
+  TU_OK(cmx_addmm(&y, c, a, b, -1.0f, 2.0f, NULL));
+  for (int64_t i = 0; i < m * n; i++) cv[i] = i % 3 ? NAN : 1.0;
+  cmx_array_free(y);
+  free(cv);
+  cmx_array_free(c), cmx_array_free(a), cmx_array_free(b);
+}
