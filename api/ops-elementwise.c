@@ -62,12 +62,9 @@ static int ew_node(cmx_array *out, enum cmx_ew_op op, const cmx_array *in,
     case CMX_EW_CMP: compute = p; odt = CMX_BOOL; break;
     default: compute = odt = CMX_BOOL; break;
   }
-  if (p == CMX_BOOL && (op == CMX_EW_neg || op == CMX_EW_subtract))
-    return cmx_err(CMX_EDTYPE, "%s: not defined for bool (use "
-                   "cmx_logical_not / cmx_logical_xor semantics)", who);
-  if (!cmx_dtype_is_float(p) &&
-      (op == CMX_EW_power || op == CMX_EW_remainder ||
-       op == CMX_EW_floor_divide) && p == CMX_BOOL)
+  if (p == CMX_BOOL && (op == CMX_EW_neg || op == CMX_EW_subtract ||
+                        op == CMX_EW_power || op == CMX_EW_remainder ||
+                        op == CMX_EW_floor_divide))
     return cmx_err(CMX_EDTYPE, "%s: not defined for bool", who);
   cmx_array a = cmx_array_alloc(odt, shape, ndim, who);
   if (!a) return cmx_last_status();

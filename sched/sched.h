@@ -52,9 +52,7 @@ void cmx_parallel_for(int nthreads, size_t n, size_t align, size_t grain,
  * with the region's waiting threads (no fork and join per call). Serial
  * equivalent: body(arg). For runs of small nodes. */
 void cmx_team_batch(int nthreads, void (*body)(void *), void *arg);
-/* The team of the stream whose worker is the calling thread (NULL on an
- * application thread). */
-const struct cmx_team *cmx_current_team(void);
+/* Sets the team of the stream whose worker is the calling thread. */
 void cmx_set_current_team(const struct cmx_team *t);
 /* Denormal mode: cmx_sched_ftz (process scope) asks for flush-to-zero on
  * cmx's own threads. enter applies it to the calling thread and returns the
@@ -115,8 +113,6 @@ void cmx_sched_set_threads(struct cmx_stream_s *s, int n);
 void cmx_sched_fork_prepare(void);
 void cmx_sched_fork_parent(void);
 void cmx_sched_fork_child(void);
-/* 1 when the calling thread is s's worker. */
-int cmx_sched_on_worker(const struct cmx_stream_s *s);
 
 /* Waiting, bounded in time (monotonic clock), not iterations. An idle
  * worker spins CMX_SPIN_NS, then sleeps. A caller blocked in cmx_eval on

@@ -9,7 +9,6 @@
 
 #include "sched.h"
 
-static _Thread_local const struct cmx_stream_s *tls_worker_of;
 /* Every stream ever made, live or freed (freed shells stay, see destroy),
  * so fork handling can reach the live ones. */
 static pthread_mutex_t g_reg_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -20,10 +19,6 @@ static struct cmx_stream_s *g_all;
 #define QUARANTINE 4096
 static struct cmx_stream_s *g_dead_head, *g_dead_tail;
 static size_t g_dead_count;
-
-int cmx_sched_on_worker(const struct cmx_stream_s *s) {
-  return tls_worker_of == s;
-}
 
 static int env_bind(void) {
   const char *b = getenv("CMX_BIND");
@@ -99,7 +94,6 @@ struct cmx_stream_s *cmx_sched_stream_new(int n_threads, const char *cpus,
 
 static void *worker_main(void *arg) {
   struct cmx_stream_s *s = arg;
-  tls_worker_of = s;
   cmx_set_current_team(&s->team);
   pthread_mutex_lock(&s->mu);
   for (;;) {
@@ -257,9 +251,8 @@ void cmx_sched_fork_child(void) {
 
 void cmx_sched_set_threads(struct cmx_stream_s *s, int n) {
   pthread_mutex_lock(&s->mu);
-  int most = 0;
   const struct cmx_topo *t = cmx_topo();
-  most = t->ncores < 256 ? t->ncores : 256;
+  int most = t->ncores < 256 ? t->ncores : 256;
   if (n < 1) n = 1;
   if (n > most) n = most;
   s->team.nthreads = n;

@@ -54,7 +54,6 @@ void cmx_fp_mode_leave(unsigned old) {
 #endif
 }
 
-const struct cmx_team *cmx_current_team(void) { return tls_team; }
 void cmx_set_current_team(const struct cmx_team *t) { tls_team = t; }
 
 uint64_t cmx_now_ns(void) {
