@@ -96,9 +96,24 @@ test: $(TEST_BIN)
 	  CMX_ISA=$$isa $(TEST_ENV) timeout 300 $(TEST_BIN) -j1 \
 	    --filter 'ops*/*' || exit 1; done
 	@$(MAKE) --no-print-directory test-neon
+	@if [ "$(TEST_FUZZ)" = 1 ]; then $(MAKE) --no-print-directory test-fuzz; fi
+
+# CI's fuzz run: the libFuzzer target for FUZZ_SECONDS (60) from a fixed
+# seed; a finding fails the test run and leaves its input in build-fuzz/.
+TEST_FUZZ ?= 1
+test-fuzz:
+	@if ! command -v clang >/dev/null; then \
+	  echo "test-fuzz: SKIPPED: clang missing (make deps)"; \
+	else \
+	  echo "== libFuzzer API fuzzing, $(FUZZ_SECONDS) s (make fuzz)" && \
+	  rm -rf build-fuzz/ci-corpus && \
+	  $(MAKE) --no-print-directory fuzz FUZZ_SEED=1 \
+	    FUZZ_CORPUS=build-fuzz/ci-corpus >build-fuzz.log 2>&1 || \
+	  { tail -60 build-fuzz.log; exit 1; }; \
+	  grep -E "^stat::number_of_executed_units|^Done" build-fuzz.log; fi
 
 test-asan:
-	$(MAKE) --no-print-directory test BUILD=build-asan OPT=-O1 \
+	$(MAKE) --no-print-directory test BUILD=build-asan OPT=-O1 TEST_FUZZ=0 \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 
 # NEON: the microkernel families and dispatch tables, cross-built for
@@ -162,7 +177,7 @@ gcc_cpu_o = $(MAKE) --no-print-directory $(1)/.deps-ok BUILD=$(1) && \
 TSAN_DIR := build-tsan
 TSAN_SAN := -fsanitize=thread -fopenmp=libomp -fno-omit-frame-pointer
 TSAN_TESTS := tests/test-concurrency.c tests/test-threads.c
-.PHONY: test-tsan fuzz
+.PHONY: test-tsan fuzz test-fuzz
 test-tsan:
 	$(call gcc_cpu_o,$(TSAN_DIR))
 	$(MAKE) --no-print-directory $(TSAN_DIR)/libcmx.a BUILD=$(TSAN_DIR) \
@@ -177,6 +192,7 @@ test-tsan:
 # with coverage in build-fuzz/. `make fuzz FUZZ_SECONDS=N` (default 60).
 FUZZ_DIR := build-fuzz
 FUZZ_SECONDS ?= 60
+FUZZ_CORPUS ?= $(FUZZ_DIR)/corpus
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
   -fno-omit-frame-pointer -fopenmp=libomp
 fuzz:
@@ -185,8 +201,9 @@ fuzz:
 	  CC=clang OPT=-O1 SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link"
 	clang -std=gnu11 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -Iapi/include \
 	  -o $(FUZZ_DIR)/fuzz-api tests/fuzz-api.c $(FUZZ_DIR)/libcmx.a $(LDLIBS)
-	mkdir -p $(FUZZ_DIR)/corpus
+	mkdir -p $(FUZZ_CORPUS)
 	ASAN_OPTIONS=allocator_may_return_null=1 OMP_WAIT_POLICY=passive \
 	  $(FUZZ_DIR)/fuzz-api -max_total_time=$(FUZZ_SECONDS) -timeout=20 \
+	  $(if $(FUZZ_SEED),-seed=$(FUZZ_SEED)) \
 	  -rss_limit_mb=4096 -malloc_limit_mb=1024 -print_final_stats=1 \
-	  -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus
+	  -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_CORPUS)
