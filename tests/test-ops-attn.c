@@ -384,6 +384,11 @@ Test(ops_nn_conv, conv2d_general) {
       {1, 8, 9, 40, 17, 3, 3, {1, 1}, {1, 1}, {1, 1}, 1, 0}, /* K = 360 */
       {1, 15, 15, 3, 5, 7, 7, {2, 2}, {3, 3}, {1, 1}, 1, 0},
       {1, 1, 1, 4, 3, 1, 1, {1, 1}, {0, 0}, {1, 1}, 1, 0},
+      /* no padding (x read in place), strided 1x1 */
+      {2, 5, 6, 24, 40, 1, 1, {2, 2}, {0, 0}, {1, 1}, 1, 0},
+      /* merged kernel-row runs under row dilation; the stem */
+      {1, 12, 13, 5, 7, 3, 3, {1, 1}, {2, 1}, {2, 1}, 1, 0},
+      {1, 20, 31, 3, 64, 7, 7, {2, 2}, {3, 3}, {1, 1}, 1, 0},
   };
   for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
     check_conv(&cs[i], CMX_F32, 100 + i);

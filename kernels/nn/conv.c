@@ -3,9 +3,10 @@
  * the tap-major weight copy and in y, so the compiler vectorises it).
  * Otherwise an implicit GEMM per group: Y (pixels x Cout/groups) =
  * patches (pixels x KH KW Cg) W^T. The weights are packed once into nr-
- * column B panels; each item (group, tile of MT output pixels) packs its
- * patches, KC deep at a time, straight from x into mr-row A panels (zeros
- * for the padding) and runs the microkernel over the tile. No im2col
+ * column B panels and x is copied once with its zero padding; each item
+ * (group, tile of MT output pixels) packs its patches, KC deep at a time,
+ * from the padded x into mr-row A panels with the GEMM's vectorised
+ * transposing packer, and runs the microkernel over the tile. No im2col
  * buffer beyond one MT x KC block per thread. */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -23,11 +24,18 @@
 static size_t rup(size_t x, size_t r) { return (x + r - 1) / r * r; }
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
+struct run;
+
 struct job {
   const struct cmx_conv_io *io;
   const struct cmx_gemm_config *g;
   size_t Cg, Ng, Kg, mt, ntile;
   const float *wp; /* depthwise: (KH KW, Cout); else per group nr panels */
+  const float *xp; /* implicit GEMM: x, or xpad when there is padding */
+  float *xpad;     /* (N, Hp, Wp, Cin) zero-padded copy, or NULL */
+  size_t Hp, Wp;
+  struct run *runs; /* nrun runs of the patch depth */
+  size_t nrun;
   atomic_int fail;
 };
 
@@ -68,42 +76,57 @@ static void dw_rows(void *ctx, size_t b0, size_t e0) {
 }
 
 /* ---- implicit GEMM ---- */
-/* Where each pixel of a tile starts in x: its image's offset and the
- * top-left input coordinate of its window (made once per tile). */
-struct pix {
-  size_t xoff;
-  ptrdiff_t ih0, iw0;
+/* A run: depth positions [p0, p0 + len) of the patch, (kh, kw, c) order,
+ * that lie at consecutive floats of the (padded) input, off floats past a
+ * pixel's window origin. Without width dilation and with one group, a whole
+ * kernel row (KW Cin floats) is one run; otherwise a tap's Cg channels. */
+struct run {
+  size_t p0, len, off;
 };
 
-/* Patches of the tile's pixels px[0, rows) of group gi, columns
- * [pc, pc + kc) of (kh, kw, c), into mr-row panels (pad rows zero). Taps
- * outermost, so the divisions happen per tap, not per element. */
-static void pack_patches(const struct job *j, size_t gi, const struct pix *px,
+/* Packs r <= mr lanes through the pack microkernel (the reference where
+ * the table's packer is narrower than the tile). */
+static void pack_lanes(const struct job *j, size_t r, size_t m, size_t k,
+                       const float *src, size_t lds, float *dst) {
+  const struct cmx_gemm_config *g = j->g;
+  if (g->pack && r <= g->pack_r)
+    g->pack(r, m, k, src, lds, dst, g->mr);
+  else
+    cmx_f32_gemm_pack_ukr__ref(r, m, k, src, lds, dst, g->mr);
+}
+
+/* Patches of output pixels [m0, m0 + rows) of group gi, depth [pc, pc +
+ * kc), into mr-row panels (pad rows zero). The input is padded (j->xp), so
+ * every window lies inside it; pixels of one output row sit stride[1] Cin
+ * floats apart, so each (run of pixels in one row, run of depth) is one
+ * call of the vectorised transposing packer, straight from the input. */
+static void pack_patches(const struct job *j, size_t gi, size_t m0,
                          size_t rows, size_t pc, size_t kc, float *ap) {
   const struct cmx_conv_io *io = j->io;
-  const size_t mr = j->g->mr, Cg = j->Cg, rp = rup(rows, mr);
-  size_t p = 0;
-  while (p < kc) {
-    const size_t t = (pc + p) / Cg, c0 = (pc + p) % Cg;
-    const size_t len = min_sz(Cg - c0, kc - p);
-    const ptrdiff_t dh = (ptrdiff_t)(t / io->KW * io->dil[0]),
-                    dw = (ptrdiff_t)(t % io->KW * io->dil[1]);
-    for (size_t i = 0, lane = 0, pan = 0; i < rp; i++) {
-      float *d = ap + pan * kc + p * mr + lane;
-      if (++lane == mr) lane = 0, pan += mr;
-      const ptrdiff_t ih = i < rows ? px[i].ih0 + dh : -1,
-                      iw = i < rows ? px[i].iw0 + dw : -1;
-      if (ih < 0 || ih >= (ptrdiff_t)io->H || iw < 0 ||
-          iw >= (ptrdiff_t)io->W) {
-        for (size_t c = 0; c < len; c++) d[c * mr] = 0.0f;
-      } else {
-        const float *xp = io->x + px[i].xoff +
-                          ((size_t)ih * io->W + (size_t)iw) * io->Cin +
-                          gi * Cg + c0;
-        for (size_t c = 0; c < len; c++) d[c * mr] = xp[c];
+  const size_t mr = j->g->mr, Cin = io->Cin, HoWo = io->Ho * io->Wo;
+  const size_t lds = (size_t)io->stride[1] * Cin;
+  for (size_t ir = 0; ir < rows; ir += mr) {
+    float *pan = ap + ir * kc;
+    const size_t pr = min_sz(mr, rows - ir);
+    for (size_t i = 0; i < mr;) { /* pixels of one output row */
+      /* i < pr here: the last run of pixels also takes the pad lanes. */
+      const size_t m = m0 + ir + i;
+      const size_t cnt = min_sz(pr - i, io->Wo - m % io->Wo);
+      const size_t lanes = i + cnt == pr ? mr - i : cnt;
+      const size_t n = m / HoWo, ho = m / io->Wo % io->Ho, wo = m % io->Wo;
+      const float *org = j->xp + ((n * j->Hp + ho * (size_t)io->stride[0]) *
+                                      j->Wp + wo * (size_t)io->stride[1]) *
+                                     Cin + gi * j->Cg;
+      for (size_t u = 0; u < j->nrun; u++) {
+        const struct run *rn = &j->runs[u];
+        const size_t a = rn->p0 > pc ? rn->p0 : pc;
+        const size_t b = min_sz(rn->p0 + rn->len, pc + kc);
+        if (a >= b) continue;
+        pack_lanes(j, lanes, cnt, b - a, org + rn->off + (a - rn->p0), lds,
+                   pan + (a - pc) * mr + i);
       }
+      i += lanes;
     }
-    p += len;
   }
 }
 
@@ -113,10 +136,7 @@ static void gemm_tiles(void *ctx, size_t b0, size_t e0) {
   const size_t mr = j->g->mr, nr = j->g->nr, M = io->N * io->Ho * io->Wo;
   const size_t kcm = min_sz(KC, j->Kg ? j->Kg : 1);
   float *ap = NULL;
-  struct pix *px = malloc(j->mt * sizeof *px);
-  if (!px ||
-      posix_memalign((void **)&ap, 64, rup(j->mt, mr) * kcm * sizeof(float))) {
-    free(px);
+  if (posix_memalign((void **)&ap, 64, rup(j->mt, mr) * kcm * sizeof(float))) {
     atomic_store(&j->fail, 1);
     return;
   }
@@ -127,16 +147,10 @@ static void gemm_tiles(void *ctx, size_t b0, size_t e0) {
     const size_t rows = min_sz(j->mt, M - m0);
     const float *wg = j->wp + gi * npan;
     float *yt = io->y + m0 * io->Cout + gi * j->Ng;
-    for (size_t i = 0; i < rows; i++) {
-      const size_t m = m0 + i, wo = m % io->Wo, ho = m / io->Wo % io->Ho;
-      px[i] = (struct pix){m / (io->Wo * io->Ho) * io->H * io->W * io->Cin,
-                           (ptrdiff_t)(ho * io->stride[0]) - io->pad[0],
-                           (ptrdiff_t)(wo * io->stride[1]) - io->pad[1]};
-    }
     for (size_t pc = 0; pc < j->Kg || pc == 0; pc += kcm) {
       const size_t kc = min_sz(kcm, j->Kg - pc);
       aux.beta = pc == 0 ? 0.0f : 1.0f;
-      pack_patches(j, gi, px, rows, pc, kc, ap);
+      pack_patches(j, gi, m0, rows, pc, kc, ap);
       for (size_t jr = 0; jr < j->Ng; jr += nr)
         for (size_t ir = 0; ir < rows; ir += mr) {
           aux.a_next = ir + mr < rows ? ap + (ir + mr) * kc : ap;
@@ -148,7 +162,25 @@ static void gemm_tiles(void *ctx, size_t b0, size_t e0) {
     }
   }
   free(ap);
-  free(px);
+}
+
+/* Rows [b0, e0) of (n, padded row): the zero-padded copy of the input. */
+static void pad_rows(void *ctx, size_t b0, size_t e0) {
+  const struct job *j = ctx;
+  const struct cmx_conv_io *io = j->io;
+  const size_t C = io->Cin, p0 = (size_t)io->pad[0], p1 = (size_t)io->pad[1];
+  for (size_t it = b0; it < e0; it++) {
+    const size_t n = it / j->Hp, h = it % j->Hp;
+    float *d = j->xpad + it * j->Wp * C;
+    if (h < p0 || h >= p0 + io->H) {
+      memset(d, 0, j->Wp * C * sizeof(float));
+      continue;
+    }
+    memset(d, 0, p1 * C * sizeof(float));
+    memcpy(d + p1 * C, io->x + (n * io->H + h - p0) * io->W * C,
+           io->W * C * sizeof(float));
+    memset(d + (p1 + io->W) * C, 0, (j->Wp - p1 - io->W) * C * sizeof(float));
+  }
 }
 
 int cmx_conv_run(const struct cmx_conv_io *io, const struct cmx_gemm_config *g,
@@ -184,9 +216,39 @@ int cmx_conv_run(const struct cmx_conv_io *io, const struct cmx_gemm_config *g,
       for (size_t p = 0; p < j.Kg; p++) d[p * nr] = o < j.Ng ? src[p] : 0.0f;
     }
   j.wp = wp;
+  /* A zero-padded copy of x (one extra input, never the KH KW times larger
+   * im2col), so every window lies inside and the packer needs no bounds. */
+  j.xp = io->x;
+  j.Hp = io->H + 2 * (size_t)io->pad[0];
+  j.Wp = io->W + 2 * (size_t)io->pad[1];
+  const int merge = io->dil[1] == 1 && io->groups == 1;
+  j.nrun = merge ? io->KH : taps;
+  j.runs = malloc(j.nrun * sizeof *j.runs);
+  if (!j.runs) {
+    free(wp);
+    return -1;
+  }
+  for (size_t u = 0; u < j.nrun; u++) {
+    const size_t kh = merge ? u : u / io->KW, kw = merge ? 0 : u % io->KW;
+    j.runs[u] = (struct run){
+        (kh * io->KW + kw) * j.Cg, merge ? io->KW * j.Cg : j.Cg,
+        (kh * (size_t)io->dil[0] * j.Wp + kw * (size_t)io->dil[1]) * io->Cin};
+  }
+  if (io->pad[0] || io->pad[1]) {
+    if (posix_memalign((void **)&j.xpad, 64,
+                       io->N * j.Hp * j.Wp * io->Cin * sizeof(float) + 1)) {
+      free(j.runs);
+      free(wp);
+      return -1;
+    }
+    cmx_parallel_for(nthreads, io->N * j.Hp, 1, 16, pad_rows, &j);
+    j.xp = j.xpad;
+  }
   j.mt = rup(MT_ROWS, g->mr);
   j.ntile = (M + j.mt - 1) / j.mt;
   cmx_parallel_for(nthreads, io->groups * j.ntile, 1, 1, gemm_tiles, &j);
+  free(j.xpad);
+  free(j.runs);
   free(wp);
   return atomic_load(&j.fail) ? -1 : 0;
 }
