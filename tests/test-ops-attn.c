@@ -180,7 +180,7 @@ Test(ops_nn_attn, lengths_and_dims) {
 
 Test(ops_nn_attn, causal) {
   static const int64_t LL[][2] = {{7, 17}, {17, 7}, {33, 33}, {129, 129},
-                                  {1, 129}, {65, 300}};
+                                  {1, 129}, {65, 300}, {300, 300}};
   for (size_t i = 0; i < sizeof LL / sizeof LL[0]; i++) {
     struct sdpa_case c = {1, 2, 1, LL[i][0], LL[i][1], 64, 64, 1, {0}, 0};
     check_sdpa(&c, CMX_F32, 0, 10 + i);
@@ -196,6 +196,8 @@ Test(ops_nn_attn, masks_broadcast) {
       {1, 4, 4, 7, 300, 64, 64, 3, {1, 4, 7, 1}, 4},
       {1, 2, 2, 1, 129, 64, 64, 3, {2, 1, 129}, 3},
       {1, 2, 2, 1, 700, 8, 8, 2, {700}, 1},
+      /* two query row blocks, three key blocks, per-head float mask */
+      {1, 2, 1, 140, 520, 128, 64, 2, {2, 140, 520}, 3},
   };
   for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
     check_sdpa(&cs[i], CMX_F32, 0, 30 + i);

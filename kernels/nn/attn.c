@@ -34,12 +34,16 @@ struct row {
   const float *mrow;
 };
 
-/* Per-thread workspace: owned and written by the one thread that made it. */
+/* Per-thread workspace: owned and written by the one thread that made it.
+ * A row block of bq queries meets a key block of bk keys one mr-row panel
+ * at a time, so the packed keys (bk x D) and the V block are reused by
+ * every panel of the row block from L2, and a panel's scores stay in L1
+ * from the QK^T tile to the PV tile. */
 struct ws {
   float *qp;  /* bq x D query rows, scaled, as mr-row A panels */
   float *kp;  /* bk x D keys as nr-column B panels */
-  float *s;   /* bq x bk scores, row stride bk, then the weights P */
-  float *pp;  /* P as mr-row A panels (k = keys of the block) */
+  float *s;   /* one panel's mr x bk scores, row stride bk, then P */
+  float *pp;  /* P as an mr-row A panel (k = keys of the block) */
   float *acc; /* bq x Dv output accumulator */
   float *m, *l; /* bq running maxima and sums */
   struct row *rows;
@@ -59,7 +63,7 @@ struct job {
 static int ws_new(const struct job *j, struct ws *w) {
   const size_t D = j->io->D ? j->io->D : 1, Dv = j->io->Dv ? j->io->Dv : 1;
   const size_t bqp = rup(j->bq, j->mr);
-  size_t n = bqp * D + j->bk * D + bqp * j->bk * 2 + bqp * Dv + 2 * bqp;
+  size_t n = bqp * D + j->bk * D + j->mr * j->bk * 2 + bqp * Dv + 2 * bqp;
   float *p = NULL;
   w->rows = malloc(j->bq * sizeof *w->rows);
   if (!w->rows || posix_memalign((void **)&p, 64, n * sizeof(float))) {
@@ -69,11 +73,31 @@ static int ws_new(const struct job *j, struct ws *w) {
   w->qp = p;
   w->kp = w->qp + bqp * D;
   w->s = w->kp + j->bk * D;
-  w->pp = w->s + bqp * j->bk;
-  w->acc = w->pp + bqp * j->bk;
+  w->pp = w->s + j->mr * j->bk;
+  w->acc = w->pp + j->mr * j->bk;
   w->m = w->acc + bqp * Dv;
   w->l = w->m + bqp;
   return 0;
+}
+
+/* r lanes (m of them from rows of src, lds apart, the rest zero) of k
+ * floats into a panel of row stride ldd, through the GEMM's transposing
+ * packer in pieces of its width; a negative row stride takes a plain loop. */
+static void pack_t(const struct job *j, size_t r, size_t m, size_t k,
+                   const float *src, int64_t lds, float *dst, size_t ldd) {
+  const struct cmx_gemm_config *g = j->k->gemm;
+  if (lds < 0 || !g->pack || !g->pack_r) {
+    for (size_t i = 0; i < r; i++)
+      for (size_t p = 0; p < k; p++)
+        dst[p * ldd + i] = i < m ? src[(int64_t)i * lds + (int64_t)p] : 0.0f;
+    return;
+  }
+  for (size_t i = 0; i < r; i += g->pack_r) {
+    const size_t ri = min_sz(g->pack_r, r - i);
+    const size_t mi = m > i ? min_sz(ri, m - i) : 0;
+    g->pack(ri, mi, k, mi ? src + (size_t)lds * i : src, (size_t)lds, dst + i,
+            ldd);
+  }
 }
 
 static void ws_free(struct ws *w) {
@@ -81,13 +105,13 @@ static void ws_free(struct ws *w) {
   free(w->rows);
 }
 
-/* Masks, causal limit and online softmax of row r's nk scores at keys
+/* Masks, causal limit and online softmax of row r's nk scores sr at keys
  * [kb, kb + nk); leaves the weights P in place (zeros past the limit). */
 static void softmax_row(const struct job *j, struct ws *w, size_t r,
-                        size_t kb, size_t nk) {
+                        float *sr, size_t kb, size_t nk) {
   const struct cmx_attn_io *io = j->io;
+  const struct cmx_attn_kernels *kk = j->k;
   const size_t Dv = io->Dv;
-  float *sr = w->s + r * j->bk;
   const struct row *rw = &w->rows[r];
   size_t vis = rw->lim > kb ? min_sz(nk, rw->lim - kb) : 0;
   if (rw->mrow) {
@@ -100,24 +124,21 @@ static void softmax_row(const struct job *j, struct ws *w, size_t r,
       for (size_t c = 0; c < vis; c++) sr[c] += mk[(int64_t)c * st];
     }
   }
-  for (size_t c = vis; c < nk; c++) sr[c] = 0.0f;
+  if (vis < nk) memset(sr + vis, 0, (nk - vis) * sizeof *sr);
   if (!vis) return;
-  float mx = j->k->max(vis, sr), mold = w->m[r];
+  float mx = kk->max(vis, sr), mold = w->m[r];
   float mnew = isnan(mx) || mx > mold ? mx : mold;
   if (mnew == -INFINITY) { /* every score so far is -inf: weights 0 */
     memset(sr, 0, vis * sizeof *sr);
     return;
   }
-  for (size_t c = 0; c < vis; c++) sr[c] -= mnew;
-  j->k->exp(vis, sr, sr);
-  float sum = j->k->sum(vis, sr);
+  kk->sub(vis, sr, 1, &mnew, 0, sr);
+  kk->exp(vis, sr, sr);
+  float sum = kk->sum(vis, sr);
   float alpha = mold == -INFINITY ? 0.0f : expf(mold - mnew);
   w->l[r] = w->l[r] * alpha + sum;
   w->m[r] = mnew;
-  if (alpha != 1.0f) {
-    float *a = w->acc + r * Dv;
-    for (size_t d = 0; d < Dv; d++) a[d] *= alpha;
-  }
+  if (alpha != 1.0f) kk->mul(Dv, w->acc + r * Dv, 1, &alpha, 0, w->acc + r * Dv);
 }
 
 static size_t kv_end(const struct ws *w, size_t nrows, size_t j1) {
@@ -152,7 +173,8 @@ static void block_few(const struct job *j, struct ws *w, size_t nrows,
         w->s[r * bk + c] = d;
       }
     }
-    for (size_t r = 0; r < nrows; r++) softmax_row(j, w, r, kb, nk);
+    for (size_t r = 0; r < nrows; r++)
+      softmax_row(j, w, r, w->s + r * bk, kb, nk);
     for (size_t c = 0; c < nk; c++) {
       const float *vr = vh + (int64_t)(kb + c) * io->vs[2];
       for (size_t r = 0; r < nrows; r++) {
@@ -165,10 +187,12 @@ static void block_few(const struct job *j, struct ws *w, size_t nrows,
   }
 }
 
-/* Rows w->rows[0, nrows) against keys [j0, j1) of the KV head at kh / vh;
- * leaves their unnormalised (m, l, acc) in w. */
-static void block(const struct job *j, struct ws *w, size_t nrows, size_t j0,
-                  size_t j1, const float *kh, const float *vh) {
+/* Rows w->rows[0, nrows) (row r's q at rows[0].q + r * qlds) against keys
+ * [j0, j1) of the KV head at kh / vh; leaves their unnormalised (m, l,
+ * acc) in w. */
+static void block(const struct job *j, struct ws *w, size_t nrows,
+                  int64_t qlds, size_t j0, size_t j1, const float *kh,
+                  const float *vh) {
   const struct cmx_attn_io *io = j->io;
   const size_t mr = j->mr, nr = j->nr, D = io->D, Dv = io->Dv, bk = j->bk;
   const size_t nrp = rup(nrows, mr);
@@ -179,48 +203,41 @@ static void block(const struct job *j, struct ws *w, size_t nrows, size_t j0,
     block_few(j, w, nrows, j0, j1, kh, vh);
     return;
   }
-  /* Q rows, scaled, into mr-row panels (pad rows zero). */
-  for (size_t r = 0; r < nrp; r++) {
-    float *d = w->qp + (r / mr) * mr * D + r % mr;
-    if (r < nrows)
-      for (size_t p = 0; p < D; p++) d[p * mr] = w->rows[r].q[p] * io->scale;
-    else
-      for (size_t p = 0; p < D; p++) d[p * mr] = 0.0f;
-  }
+  /* Q rows into mr-row panels (pad rows zero), then scaled in place. */
+  for (size_t ir = 0; ir < nrp; ir += mr)
+    pack_t(j, mr, ir < nrows ? min_sz(mr, nrows - ir) : 0, D,
+           w->rows[0].q + (int64_t)ir * qlds, qlds, w->qp + ir * D, mr);
+  j->k->mul(nrp * D, w->qp, 1, &io->scale, 0, w->qp);
   const size_t kend = kv_end(w, nrows, j1);
   struct cmx_f32_gemm_aux qk = {1.0f, 0.0f, 0, mr, nr, NULL};
   struct cmx_f32_gemm_aux pv = {1.0f, 1.0f, (size_t)io->vs[2], mr, nr, NULL};
   for (size_t kb = j0; kb < kend; kb += bk) {
     const size_t nk = min_sz(bk, kend - kb), nkp = rup(nk, nr);
     /* Keys [kb, kb + nk) into nr-column panels: kp[c / nr][p][c % nr]. */
-    for (size_t c = 0; c < nkp; c++) {
-      float *d = w->kp + (c / nr) * nr * D + c % nr;
-      if (c < nk) {
-        const float *kr = kh + (int64_t)(kb + c) * io->ks[2];
-        for (size_t p = 0; p < D; p++) d[p * nr] = kr[p];
-      } else {
-        for (size_t p = 0; p < D; p++) d[p * nr] = 0.0f;
-      }
-    }
-    for (size_t ir = 0; ir < nrows; ir += mr)
-      for (size_t jr = 0; jr < nk; jr += nr)
-        ukr(min_sz(mr, nrows - ir), min_sz(nr, nk - jr), D, w->qp + ir * D,
-            w->kp + jr * D, w->s + ir * bk + jr, bk, &qk);
-    for (size_t r = 0; r < nrows; r++) softmax_row(j, w, r, kb, nk);
-    /* P into mr-row panels of depth nk (pad rows zero). */
-    for (size_t r = 0; r < nrp; r++) {
-      float *d = w->pp + (r / mr) * mr * nk + r % mr;
-      const float *sr = w->s + r * bk;
-      if (r < nrows)
-        for (size_t c = 0; c < nk; c++) d[c * mr] = sr[c];
-      else
-        for (size_t c = 0; c < nk; c++) d[c * mr] = 0.0f;
-    }
+    for (size_t jr = 0; jr < nkp; jr += nr)
+      pack_t(j, nr, min_sz(nr, nk - jr), D,
+             kh + (int64_t)(kb + jr) * io->ks[2], io->ks[2], w->kp + jr * D,
+             nr);
     const float *vb = vh + (int64_t)kb * io->vs[2];
-    for (size_t ir = 0; ir < nrows; ir += mr)
+    for (size_t ir = 0; ir < nrows; ir += mr) {
+      const size_t pm = min_sz(mr, nrows - ir);
+      /* Keys this panel sees in the block (causal: the later rows see
+       * more; a panel past its limit skips the block). */
+      size_t pend = 0;
+      for (size_t r = ir; r < ir + pm; r++)
+        if (w->rows[r].lim > pend) pend = w->rows[r].lim;
+      if (pend <= kb) continue;
+      const size_t pk = min_sz(nk, pend - kb);
+      for (size_t jr = 0; jr < pk; jr += nr)
+        ukr(pm, min_sz(nr, pk - jr), D, w->qp + ir * D, w->kp + jr * D,
+            w->s + jr, bk, &qk);
+      for (size_t r = 0; r < pm; r++)
+        softmax_row(j, w, ir + r, w->s + r * bk, kb, pk);
+      pack_t(j, mr, pm, pk, w->s, (int64_t)bk, w->pp, mr);
       for (size_t jd = 0; jd < Dv; jd += nr)
-        ukr(min_sz(mr, nrows - ir), min_sz(nr, Dv - jd), nk,
-            w->pp + ir * nk, vb + jd, w->acc + ir * Dv + jd, Dv, &pv);
+        ukr(pm, min_sz(nr, Dv - jd), pk, w->pp, vb + jd,
+            w->acc + ir * Dv + jd, Dv, &pv);
+    }
   }
 }
 
@@ -253,13 +270,12 @@ static void prefill(void *ctx, size_t b0, size_t e0) {
       w.rows[r] = (struct row){qh + (int64_t)(i0 + r) * io->qs[2],
                                row_lim(j, i0 + r), mask_row(io, b, h, i0 + r)};
     const size_t hk = h / G;
-    block(j, &w, n, 0, io->Lk,
+    block(j, &w, n, io->qs[2], 0, io->Lk,
           io->k + (int64_t)b * io->ks[0] + (int64_t)hk * io->ks[1],
           io->v + (int64_t)b * io->vs[0] + (int64_t)hk * io->vs[1]);
     float *o = io->o + ((b * io->Hq + h) * io->Lq + i0) * Dv;
     for (size_t r = 0; r < n; r++)
-      for (size_t d = 0; d < Dv; d++)
-        o[r * Dv + d] = w.acc[r * Dv + d] / w.l[r];
+      j->k->div(Dv, w.acc + r * Dv, 1, &w.l[r], 0, o + r * Dv);
   }
   ws_free(&w);
 }
@@ -287,7 +303,7 @@ static void decode(void *ctx, size_t b0, size_t e0) {
             io->q + (int64_t)b * io->qs[0] + (int64_t)h * io->qs[1],
             row_lim(j, 0), mask_row(io, b, h, 0)};
       }
-      block(j, &w, n, k0, k1,
+      block(j, &w, n, io->qs[1], k0, k1,
             io->k + (int64_t)b * io->ks[0] + (int64_t)hk * io->ks[1],
             io->v + (int64_t)b * io->vs[0] + (int64_t)hk * io->vs[1]);
       for (size_t r = 0; r < n; r++) {
@@ -327,10 +343,10 @@ int cmx_attn_run(const struct cmx_attn_io *io, const struct cmx_attn_kernels *k,
                  int nthreads) {
   const struct cmx_gemm_config *g = k->gemm;
   struct job j = {.io = io, .k = k, .mr = g->mr, .nr = g->nr};
-  /* bq ~64 rows amortises each key panel over enough microkernel calls;
-   * bk ~256 keys keeps the bq x bk score tile and a bk x D key block
-   * (128 KB at D = 128) in L2. */
-  j.bq = g->mr * (64 / g->mr ? 64 / g->mr : 1);
+  /* bq ~128 rows amortises each packed key block over enough panels;
+   * bk ~256 keys: the key block and the V block (128 KB each at D = 128),
+   * the bq x D queries and accumulators (64 KB each) stay in a 1 MB L2. */
+  j.bq = g->mr * (128 / g->mr ? 128 / g->mr : 1);
   j.bk = g->nr * (256 / g->nr ? 256 / g->nr : 1);
   j.coff = io->Lk > io->Lq ? io->Lk - io->Lq : 0;
   atomic_init(&j.fail, 0);
