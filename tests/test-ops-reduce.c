@@ -472,6 +472,55 @@ Test(ops_reduce, logsumexp_large_and_inf) {
   cmx_array_free(x);
 }
 
+/* logsumexp shifts each 4096-block by the max of its first 64 elements and
+ * retries with the true max when the sum overflows: rows whose maximum
+ * comes later (a ramp, a spike 200 above the prefix, -inf or NaN or +inf
+ * after the prefix, a -inf prefix) against float64, at odd lengths and
+ * across a block boundary. */
+Test(ops_reduce, logsumexp_late_maximum) {
+  static const int64_t lens[] = {65, 100, 1023, 4097, 9000};
+  for (int li = 0; li < 5; li++)
+    for (int kind = 0; kind < 6; kind++) {
+      const int64_t n = lens[li];
+      double *v = malloc(sizeof(double) * (size_t)n);
+      tu_rand(v, n, CMX_F32, -3, 3, (uint64_t)(li * 8 + kind + 1));
+      const int64_t at = n - 1 - n / 7; /* after the prefix */
+      switch (kind) {
+        case 0: for (int64_t i = 0; i < n; i++) v[i] += 0.5 * (double)i; break;
+        case 1: v[at] = 200; break;
+        case 2: v[at] = -INFINITY; v[at - 1] = 150; break;
+        case 3: v[at] = NAN; break;
+        case 4: v[at] = INFINITY; break;
+        default: for (int64_t i = 0; i < 64; i++) v[i] = -INFINITY; break;
+      }
+      double m = -INFINITY, se = 0, want;
+      int nan = 0;
+      for (int64_t i = 0; i < n; i++) {
+        nan |= isnan(v[i]);
+        if ((float)v[i] > m) m = (float)v[i];
+      }
+      for (int64_t i = 0; i < n; i++) se += exp((double)(float)v[i] - m);
+      want = nan ? NAN : isinf(m) ? m : m + log(se);
+      cmx_array x, y;
+      TU_OK(tu_array(&x, v, CMX_F32, &n, 1));
+      int ax = 0;
+      TU_OK(cmx_logsumexp(&y, x, &ax, 1, false, NULL));
+      double got;
+      TU_OK(cmx_array_item(&got, y));
+      if (isnan(want) || isinf(want))
+        cr_assert(isnan(want) ? isnan(got) : got == want,
+                  "lse n=%lld kind %d: %g, want %g", (long long)n, kind, got,
+                  want);
+      else
+        cr_assert(fabs(got - want) <= 4e-6 * fmax(1.0, fabs(want)),
+                  "lse n=%lld kind %d: %.9g, float64 %.9g", (long long)n,
+                  kind, got, want);
+      cmx_array_free(y);
+      cmx_array_free(x);
+      free(v);
+    }
+}
+
 /* Shapes past the vector widths and tile sizes: inner and outer kernels,
  * their tails, and transposed and broadcast (stride 0) inputs. */
 Test(ops_reduce, larger_shapes_kernel_paths) {

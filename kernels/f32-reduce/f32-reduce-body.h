@@ -139,7 +139,7 @@ CMX_SIMD_INLINE void cmx_rd_outer(enum cmx_rop op, size_t rows, size_t n,
 /* sum of (x - c)^2 or of exp(x - c): the sum loop with a map in front. */
 CMX_SIMD_INLINE vf cmx_rd_map(int is_exp, vf v, vf c) {
   vf d = vf_sub(v, c);
-  return is_exp ? vm_exp(d) : vf_mul(d, d);
+  return is_exp ? vm_exp_sumterm(d) : vf_mul(d, d);
 }
 
 CMX_SIMD_INLINE float cmx_rd_mapsum(int is_exp, size_t n, const float *x,

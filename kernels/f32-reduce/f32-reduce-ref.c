@@ -81,7 +81,7 @@ float cmx_f32_rsumsqdev_ukr__ref(size_t n, const float *x, float c) {
 
 float cmx_f32_rsumexp_ukr__ref(size_t n, const float *x, float c) {
   double s = 0.0;
-  for (size_t i = 0; i < n; i++) s += vm_exp(x[i] - c);
+  for (size_t i = 0; i < n; i++) s += vm_exp_sumterm(x[i] - c);
   return (float)s;
 }
 

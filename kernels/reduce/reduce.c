@@ -13,6 +13,7 @@
 #define BLOCK 4096   /* elements per partial: 16 KiB of f32 */
 #define OROWS 256    /* rows per outer block before folding into double */
 #define OCOLS 1024   /* columns per outer tile: 4 KiB of accumulators */
+#define LSE_PREFIX 64 /* elements whose max shifts a logsumexp block */
 
 struct inner {
   enum cmx_red_op op;
@@ -24,9 +25,10 @@ struct inner {
   const struct cmx_red_kernels *k;
 };
 
-/* One (row, block) partial. var and logsumexp take a second pass over the
- * block while it is still in L1 (block mean / block max first), so memory
- * is read once; blocks are merged in double by the caller. */
+/* One (row, block) partial. var takes a second pass over the block while
+ * it is still in L1 (block mean first), so memory is read once; logsumexp
+ * shifts by a prefix max (part: the shift, part2: the sum of exp(x - shift)).
+ * Blocks are merged in double by the caller. */
 static void inner_range(void *ctx, size_t b, size_t e) {
   const struct inner *c = ctx;
   for (size_t t = b; t < e; t++) {
@@ -47,9 +49,18 @@ static void inner_range(void *ctx, size_t b, size_t e) {
         break;
       }
       case CMX_RED_LOGSUMEXP: {
-        float m = c->k->rinner[CMX_ROP_MAX](n, p);
+        /* One read pass: shift by the max of a short prefix, which is
+         * right unless a later element exceeds it by more than 88 (the sum
+         * overflows): then the max pass and the sum again, in L1. */
+        const size_t np = n < LSE_PREFIX ? n : LSE_PREFIX;
+        float m = c->k->rinner[CMX_ROP_MAX](np, p);
+        float s = isfinite(m) ? c->k->rsumexp(n, p, m) : NAN;
+        if (!isfinite(s)) {
+          m = c->k->rinner[CMX_ROP_MAX](n, p);
+          s = isfinite(m) ? c->k->rsumexp(n, p, m) : 0.0f;
+        }
         c->part[t] = m;
-        c->part2[t] = isfinite(m) ? c->k->rsumexp(n, p, m) : 0.0;
+        c->part2[t] = s;
         break;
       }
       case CMX_RED_ARGMAX: case CMX_RED_ARGMIN: {
