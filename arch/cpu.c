@@ -1,7 +1,7 @@
 /* CPU feature detection (CPUID through __builtin_cpu_supports on x86,
  * HWCAP on Arm) and the choice of the dispatch table: the best level, or
- * CMX_ISA=generic|avx2|avx512|neon. A level the CPU lacks is an error that
- * every op reports (CMX_EUNSUPPORTED), never a SIGILL. */
+ * CMX_ISA=generic|avx2|avx512|avx512bf16|neon. A level the CPU lacks is an
+ * error that every op reports (CMX_EUNSUPPORTED), never a SIGILL. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -16,8 +16,8 @@
 
 #include "dispatch.h"
 
-static const char *const g_names[CMX_ISA_COUNT] = {"generic", "avx2",
-                                                   "avx512", "neon"};
+static const char *const g_names[CMX_ISA_COUNT] = {
+    "generic", "avx2", "avx512", "neon", "avx512bf16"};
 static struct cmx_dispatch g_tables[CMX_ISA_COUNT];
 static _Atomic(const struct cmx_dispatch *) g_current;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -28,6 +28,12 @@ static char g_env_error[160];
 static int has_f16c(void) {
   unsigned a, b, c, d;
   return __get_cpuid(1, &a, &b, &c, &d) && (c >> 29 & 1);
+}
+/* AVX512_BF16: CPUID.(EAX=7, ECX=1):EAX bit 5 (the zmm state is already
+ * checked by __builtin_cpu_supports("avx512f") for the avx512 level). */
+static int has_avx512bf16(void) {
+  unsigned a, b, c, d;
+  return __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a >> 5 & 1);
 }
 #endif
 
@@ -44,6 +50,8 @@ int cmx_cpu_has(enum cmx_isa_level isa) {
              __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl") &&
              __builtin_cpu_supports("avx512dq");
+    case CMX_ISA_AVX512BF16:
+      return cmx_cpu_has(CMX_ISA_AVX512) && has_avx512bf16();
 #endif
 #if defined(__aarch64__)
     case CMX_ISA_NEON: return 1; /* Advanced SIMD is mandatory in armv8-a */
@@ -53,6 +61,7 @@ int cmx_cpu_has(enum cmx_isa_level isa) {
 }
 
 enum cmx_isa_level cmx_cpu_best(void) {
+  if (cmx_cpu_has(CMX_ISA_AVX512BF16)) return CMX_ISA_AVX512BF16;
   if (cmx_cpu_has(CMX_ISA_AVX512)) return CMX_ISA_AVX512;
   if (cmx_cpu_has(CMX_ISA_AVX2)) return CMX_ISA_AVX2;
   if (cmx_cpu_has(CMX_ISA_NEON)) return CMX_ISA_NEON;
@@ -67,6 +76,7 @@ int cmx_dispatch_for(struct cmx_dispatch *t, enum cmx_isa_level isa) {
 #if defined(__x86_64__)
     case CMX_ISA_AVX2: cmx_dispatch_init_x86_avx2(t); break;
     case CMX_ISA_AVX512: cmx_dispatch_init_x86_avx512(t); break;
+    case CMX_ISA_AVX512BF16: cmx_dispatch_init_x86_avx512bf16(t); break;
 #endif
 #if defined(__aarch64__)
     case CMX_ISA_NEON: cmx_dispatch_init_arm_neon(t); break;
@@ -100,7 +110,7 @@ static void arch_init(void) {
     snprintf(g_env_error, sizeof g_env_error,
              known ? "CMX_ISA=%s: this CPU cannot run it (best: %s)"
                    : "CMX_ISA=%s: unknown level (generic, avx2, avx512, "
-                     "neon; best here: %s)",
+                     "avx512bf16, neon; best here: %s)",
              e, g_names[best]);
   }
 }

@@ -18,9 +18,12 @@
 #include "../kernels/x32-transpose/x32-transpose.h"
 #include "../kernels/x32-stream/x32-stream.h"
 
+/* CMX_ISA_AVX512BF16 is the avx512 level plus the AVX512_BF16 GEMM
+ * microkernel for bf16 x bf16 (its table starts from avx512's); it comes
+ * after NEON so that the older levels keep their numbers. */
 enum cmx_isa_level {
   CMX_ISA_GENERIC, CMX_ISA_AVX2, CMX_ISA_AVX512, CMX_ISA_NEON,
-  CMX_ISA_COUNT
+  CMX_ISA_AVX512BF16, CMX_ISA_COUNT
 };
 
 struct cmx_dispatch {
@@ -48,6 +51,7 @@ struct cmx_dispatch {
 void cmx_dispatch_init_generic(struct cmx_dispatch *t);
 void cmx_dispatch_init_x86_avx2(struct cmx_dispatch *t);
 void cmx_dispatch_init_x86_avx512(struct cmx_dispatch *t);
+void cmx_dispatch_init_x86_avx512bf16(struct cmx_dispatch *t);
 void cmx_dispatch_init_arm_neon(struct cmx_dispatch *t);
 
 /* 1 when this CPU can run the level (CPUID / HWCAP, checked once). */

@@ -111,7 +111,7 @@ float bench_fma_f32__avx2(long iters);
 double bench_fma_f64__avx2(long iters);
 float bench_fma_f32__avx512(long iters);
 double bench_fma_f64__avx512(long iters);
-float bench_dpbf16__avx512(long iters);
+float bench_dpbf16__avx512bf16(long iters);
 /* Flops per iteration of each probe. */
 #define BENCH_FMA_F32_AVX2_FLOPS (12 * 8 * 2)
 #define BENCH_FMA_F64_AVX2_FLOPS (12 * 4 * 2)

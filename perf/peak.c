@@ -52,7 +52,7 @@ static int probe_available(const struct probe *p) {
 
 static double call_probe(const struct probe *p, long iters) {
   if (p->kind == P_BF16)
-    return bench_dpbf16__avx512(iters);
+    return bench_dpbf16__avx512bf16(iters);
   if (p->avx512)
     return p->kind == P_F32 ? bench_fma_f32__avx512(iters)
                             : bench_fma_f64__avx512(iters);

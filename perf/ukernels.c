@@ -87,8 +87,9 @@ static const struct {
 #define NLISTS (int)(sizeof k_lists / sizeof k_lists[0])
 
 static const char *isa_name(enum cmx_isa_level isa) {
-  static const char *n[] = {"generic", "avx2", "avx512", "neon"};
-  return (unsigned)isa < 4 ? n[isa] : "?";
+  static const char *n[] = {"generic", "avx2", "avx512", "neon",
+                            "avx512bf16"};
+  return (unsigned)isa < 5 ? n[isa] : "?";
 }
 
 /* 1 when the kernel row or its family/ISA group passes --filter. */

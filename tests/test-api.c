@@ -102,8 +102,10 @@ Test(api, status_strings_and_dtype_names) {
   cr_assert_not_null(cmx_version());
   cr_assert(strlen(cmx_version()) > 0);
   const char *isa = cmx_isa();
-  cr_assert(!strcmp(isa, "avx512") || !strcmp(isa, "avx2") ||
-            !strcmp(isa, "neon") || !strcmp(isa, "generic"), "isa %s", isa);
+  cr_assert(!strcmp(isa, "avx512") || !strcmp(isa, "avx512bf16") ||
+                !strcmp(isa, "avx2") || !strcmp(isa, "neon") ||
+                !strcmp(isa, "generic"),
+            "isa %s", isa);
 }
 
 Test(api, bad_shapes_dims_and_dtypes) {

@@ -449,10 +449,12 @@ CMX_API void cmx_set_eager(bool on);
  * thread uses it too and restores the caller's mode after. Default: IEEE. */
 CMX_API void cmx_set_ftz(bool on);
 CMX_API bool cmx_get_ftz(void);
-/* The instruction set in use: "avx512", "avx2", "neon", "generic". */
+/* The instruction set in use: "avx512bf16", "avx512", "avx2", "neon",
+ * "generic". avx512bf16 is avx512 plus a vdpbf16ps GEMM for bf16 x bf16
+ * (AVX512_BF16); every level below it converts bf16 to f32 while packing. */
 CMX_API const char *cmx_isa(void);
 /* Switches the kernel level for the whole process ("generic", "avx2",
- * "avx512", "neon"); CMX_EUNSUPPORTED if this CPU lacks it. Call while no
+ * "avx512", "avx512bf16", "neon"); CMX_EUNSUPPORTED if this CPU lacks it. Call while no
  * eval is running. CMX_ISA sets it at start-up. */
 CMX_API int cmx_set_isa(const char *isa);
 CMX_API const char *cmx_version(void);

@@ -1,7 +1,9 @@
 /* The f32 GEMM driver (contract in f32-gemm.h), BLIS-style: the five loops
  * jc (NC columns of B, L3), pc (KC deep), ic (MC rows of A, L2), jr (NR),
  * ir (MR) around the microkernel, with A and B packed from any strides and
- * f16/bf16 converted to f32 while packing (through the cvt microkernels).
+ * f16/bf16 converted to f32 while packing (through the cvt microkernels),
+ * or, where the table has a bf16 pair microkernel (avx512bf16 level), bf16
+ * x bf16 packed as k-pairs for it.
  * Work is split over m and n only (a 2-D grid of ic x jc ways, or whole
  * batches), never over k, so every element of C sees the same sequence of
  * microkernel calls whatever the thread count. m == 1 or n == 1 takes a
@@ -321,6 +323,63 @@ static void pack(const struct src *s, size_t q0, size_t len, size_t p0,
   }
 }
 
+/* ---- bf16 k-pair packing (cfg->bf16_ukr, both operands bf16) ---- */
+/* Packs rows [q0, q0 + len) x columns [p0, p0 + kc) of a bf16 operand as
+ * k-pairs (layout in f32-gemm.h): word (q, p2) holds elements (q, 2 p2) and
+ * (q, 2 p2 + 1) at dst[(q / r) * r * kp + p2 * r + q % r], kp = ceil(kc /
+ * 2); the last panel's missing rows and an odd kc's high halves are zero.
+ * Unit stride along the panel (row-major B, column-major A): the zip kernel
+ * interleaves two k-lines. Unit stride along k in whole words (row-major A
+ * with an even row stride, even kc): each row already is its pairs, and the
+ * f32 pack kernel transposes them into the panel as 32-bit words (it only
+ * moves bits). Otherwise pack_r rows at a time are copied or gathered into
+ * tmp16 as rows of kp words, an odd kc's last half zeroed, and transposed
+ * the same way. tmp16 holds pack_r * (kc + 1) elements. */
+static void pack_pairs(const struct src *s, size_t q0, size_t len, size_t p0,
+                       size_t kc, size_t r, uint32_t *dst, uint16_t *tmp16,
+                       const struct cmx_gemm_config *cfg) {
+  ptrdiff_t e0 = s->base + (ptrdiff_t)q0 * s->sq + (ptrdiff_t)p0 * s->sk;
+  const uint16_t *x = u16_at(s, e0);
+  size_t kp = (kc + 1) / 2;
+  if (s->sq == 1) {
+    for (size_t p2 = 0; p2 < kp; p2++) {
+      const uint16_t *x0 = x + (ptrdiff_t)(2 * p2) * s->sk;
+      const uint16_t *x1 = 2 * p2 + 1 < kc ? x0 + s->sk : NULL;
+      for (size_t q = 0; q < len; q += r) {
+        size_t w = len - q < r ? len - q : r;
+        uint32_t *d = dst + q * kp + p2 * r;
+        cfg->bf16_zip(w, x0 + q, x1 ? x1 + q : NULL, d);
+        for (size_t i = w; i < r; i++) d[i] = 0;
+      }
+    }
+    return;
+  }
+  int words = s->sk == 1 && s->sq > 0 && s->sq % 2 == 0 && kc % 2 == 0;
+  for (size_t q = 0; q < len; q += r) {
+    size_t w = len - q < r ? len - q : r;
+    for (size_t c = 0; c < r; c += cfg->pack_r) {
+      size_t rr = r - c < cfg->pack_r ? r - c : cfg->pack_r;
+      size_t mm = w > c ? (w - c < rr ? w - c : rr) : 0;
+      float *d = (float *)(dst + q * kp + c);
+      if (words) {
+        cfg->pack(rr, mm, kp, (const float *)(x + (q + c) * (size_t)s->sq),
+                  (size_t)s->sq / 2, d, r);
+        continue;
+      }
+      for (size_t u = 0; u < mm; u++) {
+        const uint16_t *y = x + (ptrdiff_t)(q + c + u) * s->sq;
+        uint16_t *t = tmp16 + u * 2 * kp;
+        if (s->sk == 1)
+          memcpy(t, y, kc * sizeof(uint16_t));
+        else
+          for (size_t p = 0; p < kc; p++) t[p] = y[(ptrdiff_t)p * s->sk];
+        if (kc % 2) t[kc] = 0;
+      }
+      cfg->pack(rr, mm, kp, (const float *)tmp16, kp, d, r);
+    }
+  }
+}
+
 /* ---- the blocked GEMM of one thread's part of C ---- */
 struct job {
   const struct cmx_gemm_config *cfg;
@@ -330,6 +389,7 @@ struct job {
   int batch_split; /* 1: threads take whole batches */
   int small;       /* 1: B used unpacked (one thread) */
   atomic_int failed; /* set by any thread whose workspace failed */
+  int pairs;         /* 1: bf16 x bf16 on k-pairs (cfg->bf16_ukr) */
 };
 
 static struct src src_a(const struct cmx_gemm_problem *p, size_t t) {
@@ -357,6 +417,8 @@ static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
   size_t nc = j->nc < n1 - n0 ? j->nc : round_up(n1 - n0, nr);
   size_t la = round_up(mc, mr) * kc, lb = j->small ? 0 : round_up(nc, nr) * kc;
   size_t lt = 4 * (kc > mc ? (kc > nc ? kc : nc) : (mc > nc ? mc : nc));
+  if (j->pairs && cfg->pack_r > 4) /* pack_pairs: pack_r rows of kc + 1 */
+    lt = cfg->pack_r * (lt / 4 + 1);
   float *w = ws_get(la + lb + lt + lt / 2 + 64);
   if (!w) return -1;
   float *ap = w, *bp = ap + la, *tmp = bp + lb;
@@ -374,20 +436,31 @@ static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
     for (size_t pc = 0; pc < k || pc == 0; pc += kc) {
       size_t kcur = k - pc < kc ? k - pc : kc;
       aux.beta = pc == 0 ? p->beta : 1.0f;
-      if (!j->small)
+      size_t kw = j->pairs ? (kcur + 1) / 2 : kcur; /* words per k-line */
+      if (j->pairs)
+        pack_pairs(&sb, jc, ncur, pc, kcur, nr, (uint32_t *)bp, tmp16, cfg);
+      else if (!j->small)
         pack(&sb, jc, ncur, pc, kcur, nr, bp, tmp, tmp16, cfg);
       for (size_t ic = m0; ic < m1; ic += mc) {
         size_t mcur = m1 - ic < mc ? m1 - ic : mc;
-        pack(&sa, ic, mcur, pc, kcur, mr, ap, tmp, tmp16, cfg);
+        if (j->pairs)
+          pack_pairs(&sa, ic, mcur, pc, kcur, mr, (uint32_t *)ap, tmp16, cfg);
+        else
+          pack(&sa, ic, mcur, pc, kcur, mr, ap, tmp, tmp16, cfg);
         for (size_t jr = 0; jr < ncur; jr += nr) {
           size_t nrr = ncur - jr < nr ? ncur - jr : nr;
           const float *bpan = j->small ? bu + pc * aux.ldb + jc + jr
-                                       : bp + jr * kcur;
+                                       : bp + jr * kw;
           for (size_t ir = 0; ir < mcur; ir += mr) {
             size_t mrr = mcur - ir < mr ? mcur - ir : mr;
-            aux.a_next = ir + mr < mcur ? ap + (ir + mr) * kcur : ap;
-            cfg->ukr(mrr, nrr, kcur, ap + ir * kcur, bpan,
-                     c + (ic + ir) * p->ldc + jc + jr, p->ldc, &aux);
+            aux.a_next = ir + mr < mcur ? ap + (ir + mr) * kw : ap;
+            if (j->pairs)
+              cfg->bf16_ukr(mrr, nrr, kcur, (const uint32_t *)(ap + ir * kw),
+                            (const uint32_t *)bpan,
+                            c + (ic + ir) * p->ldc + jc + jr, p->ldc, &aux);
+            else
+              cfg->ukr(mrr, nrr, kcur, ap + ir * kcur, bpan,
+                       c + (ic + ir) * p->ldc + jc + jr, p->ldc, &aux);
           }
         }
       }
@@ -666,9 +739,14 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
                      &sk);
     return atomic_load(&sk.failed) ? -1 : 0;
   }
-  struct job j = {cfg, p, 0, 0, 0, 1, 1, 0, 0, 0};
+  struct job j = {cfg, p, 0, 0, 0, 1, 1, 0, 0, 0, 0};
   int split;
   cmx_f32_gemm_blocking(cfg, &j.mc, &j.kc, &j.nc, &split);
+  /* bf16 x bf16 with a pair microkernel: kc counts 32-bit words of a
+   * packed panel, so twice as many k elements fill the same bytes. */
+  j.pairs = cfg->bf16_ukr && cfg->bf16_zip && cfg->pack && cfg->pack_r &&
+            p->a.dtype == CMX_GEMM_BF16 && p->b.dtype == CMX_GEMM_BF16;
+  if (j.pairs) j.kc *= 2;
   double flops = 2.0 * (double)p->m * (double)p->n * (double)p->k *
                  (double)p->batch;
   double small = small_flops();

@@ -81,6 +81,39 @@ typedef void (*cmx_f32_gemv4_ukr_fn)(size_t n, const float *const *r,
 #include "f32-gemm.inc"
 #undef CMX_GEMV4
 
+/* bf16 x bf16 microkernel contract (CMX_UKR_BF16 rows, AVX512_BF16's
+ * vdpbf16ps): the same C = alpha A B + beta C on the same tile rules as the
+ * f32 microkernel, but the operands are packed as bf16 k-pairs, one 32-bit
+ * word per pair, low half first (k in ELEMENTS; kp = ceil(k / 2) pairs):
+ *   A(i, p) = bf16 half p % 2 of a[(p / 2) * MR + i],
+ *   B(p, j) = bf16 half p % 2 of b[(p / 2) * NR + j]   (B always packed).
+ *   For odd k the high half of the last pair is zero in both panels; rows
+ *   m..MR-1 of A and columns n..NR-1 of B are zero words.
+ * Products of two bf16 are exact in f32; each pair adds its high product
+ * then its low one to the f32 accumulator, rounded to nearest even (the
+ * instruction's order; it also treats subnormal inputs and results as zero,
+ * so results match the f32 path within k rounding steps, not bitwise). */
+typedef void (*cmx_f32_gemm_bf16_ukr_fn)(size_t m, size_t n, size_t k,
+                                         const uint32_t *a,
+                                         const uint32_t *b, float *c,
+                                         size_t ldc,
+                                         const struct cmx_f32_gemm_aux *aux);
+/* Pair interleaver contract (CMX_ZIP_BF16 rows): for i < n (elements),
+ * dst[i] = x0[i] | x1[i] << 16, or x0[i] alone when x1 is NULL (the zero
+ * high half of an odd k). The packer uses it on two rows of B along n (or
+ * two columns of a column-major A): packing with no scalar loop. */
+typedef void (*cmx_f32_gemm_bf16_zip_fn)(size_t n, const uint16_t *x0,
+                                         const uint16_t *x1, uint32_t *dst);
+#define CMX_UKR_BF16(isa, name, mr, nr)                                     \
+  void name(size_t m, size_t n, size_t k, const uint32_t *a,               \
+            const uint32_t *b, float *c, size_t ldc,                       \
+            const struct cmx_f32_gemm_aux *aux);
+#define CMX_ZIP_BF16(isa, name)                                             \
+  void name(size_t n, const uint16_t *x0, const uint16_t *x1, uint32_t *dst);
+#include "f32-gemm.inc"
+#undef CMX_UKR_BF16
+#undef CMX_ZIP_BF16
+
 struct cmx_gemm_config {
   cmx_f32_gemm_ukr_fn ukr;
   size_t mr, nr; /* register tile */
@@ -90,6 +123,10 @@ struct cmx_gemm_config {
   cmx_f32_gemm_pack_fn pack; /* packs row-major f32 panels (A; B^T) */
   size_t pack_r;             /* its rmax (0: no pack kernel) */
   cmx_f32_gemv4_ukr_fn gemv4; /* GEMV row accumulation */
+  /* bf16 x bf16 on k-pairs (NULL: converted to f32 while packing); same
+   * mr x nr tile as ukr, packed with zip and pack (32-bit words). */
+  cmx_f32_gemm_bf16_ukr_fn bf16_ukr;
+  cmx_f32_gemm_bf16_zip_fn bf16_zip;
 };
 
 /* ---- the driver (f32-gemm.c) ---- */

@@ -1,0 +1,69 @@
+/* bf16 x bf16 GEMM microkernel for AVX512_BF16, 14 x 32 (contract in
+ * f32-gemm.h): per k-pair, 2 loads of B (16 words = 32 bf16 each), 14 A
+ * pairs broadcast straight from memory as vdpbf16ps's {1to16} operand, and
+ * 28 vdpbf16ps into 28 zmm f32 accumulators: the f32 kernel's register plan
+ * (28 + 2 + 1-2 of 32), each instruction now worth two k steps. Edges:
+ * packed panels are zero-padded, C is read and written with lane masks. */
+#include <immintrin.h>
+
+#include "kernels/f32-gemm/f32-gemm.h"
+
+#define MR 14
+#define NR 32
+
+static inline __mmask16 lanes(size_t n) {
+  return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
+}
+
+void cmx_f32_gemm_bf16_ukr_14x32__avx512bf16(
+    size_t m, size_t n, size_t k, const uint32_t *a, const uint32_t *b,
+    float *c, size_t ldc, const struct cmx_f32_gemm_aux *aux) {
+  __m512 acc[MR][2];
+#pragma GCC unroll 14
+  for (int i = 0; i < MR; i++)
+    acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  if (aux->a_next) _mm_prefetch((const char *)aux->a_next, _MM_HINT_T0);
+  for (size_t p = 0; p < (k + 1) / 2; p++) {
+    __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
+    __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + 16);
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; i++) {
+      __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]);
+      acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
+      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
+    }
+    a += MR;
+    b += NR;
+  }
+  __m512 alpha = _mm512_set1_ps(aux->alpha), beta = _mm512_set1_ps(aux->beta);
+  int rd = aux->beta != 0.0f;
+  if (m == MR && n == NR) {
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; i++) {
+      float *ci = c + i * ldc;
+      __m512 r0 = _mm512_mul_ps(alpha, acc[i][0]);
+      __m512 r1 = _mm512_mul_ps(alpha, acc[i][1]);
+      if (rd) {
+        r0 = _mm512_fmadd_ps(beta, _mm512_loadu_ps(ci), r0);
+        r1 = _mm512_fmadd_ps(beta, _mm512_loadu_ps(ci + 16), r1);
+      }
+      _mm512_storeu_ps(ci, r0);
+      _mm512_storeu_ps(ci + 16, r1);
+    }
+    return;
+  }
+  __mmask16 m0 = lanes(n), m1 = lanes(n > 16 ? n - 16 : 0);
+#pragma GCC unroll 14
+  for (int i = 0; i < MR; i++) {
+    if ((size_t)i >= m) break;
+    float *ci = c + i * ldc;
+    __m512 r0 = _mm512_mul_ps(alpha, acc[i][0]);
+    __m512 r1 = _mm512_mul_ps(alpha, acc[i][1]);
+    if (rd) {
+      r0 = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(m0, ci), r0);
+      r1 = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(m1, ci + 16), r1);
+    }
+    _mm512_mask_storeu_ps(ci, m0, r0);
+    _mm512_mask_storeu_ps(ci + 16, m1, r1);
+  }
+}
