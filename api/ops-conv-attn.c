@@ -328,7 +328,8 @@ int cmx_eval_conv(cmx_array a, int nthreads) {
       st = cmx_last_status();
   }
   if (!st) {
-    if (cmx_conv_run(&io, &cmx_dispatch()->gemm_f32, nthreads))
+    if (cmx_conv_run(&io, &cmx_dispatch()->gemm_f32,
+                     cmx_dispatch()->f32_dwconv, nthreads))
       st = cmx_err(CMX_ENOMEM, "%s: out of memory for the packed weights or "
                    "a patch tile", who);
     else if (tmp[2])

@@ -7,6 +7,7 @@
 #define CMX_ARCH_DISPATCH_H
 
 #include "../kernels/cvt/cvt.h"
+#include "../kernels/f32-dwconv/f32-dwconv.h"
 #include "../kernels/f32-gemm/f32-gemm.h"
 #include "../kernels/f32-norm/f32-norm.h"
 #include "../kernels/f32-reduce/f32-reduce.h"
@@ -45,6 +46,7 @@ struct cmx_dispatch {
   struct cmx_gemm_config gemm_f32; /* microkernel, tile, block sizes */
   struct cmx_transpose_config x32_transpose;
   cmx_x32_stream_ukr_fn x32_stream;
+  cmx_f32_dwconv_ukr_fn f32_dwconv;
 };
 
 /* Table fillers, one per file. Each starts from the one below it. */

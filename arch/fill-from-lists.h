@@ -39,6 +39,10 @@
   if (isa == CMX_LEVEL) t->x32_stream = name;
 #include "../kernels/x32-stream/x32-stream.inc"
 #undef CMX_UKR
+#define CMX_UKR(isa, name) \
+  if (isa == CMX_LEVEL) t->f32_dwconv = name;
+#include "../kernels/f32-dwconv/f32-dwconv.inc"
+#undef CMX_UKR
 #define CMX_RINNER(isa, rop, name) \
   if (isa == CMX_LEVEL) t->f32_rinner[rop] = name;
 #define CMX_ROUTER(isa, rop, name) \

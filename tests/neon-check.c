@@ -328,6 +328,36 @@ static void check_gemv4(const struct cmx_dispatch *t, const struct cmx_dispatch 
   report("gemv4", bad);
 }
 
+/* dwconv: one output pixel over 1 to 25 tap rows, channel counts around
+ * the 4- and 16-lane steps, within the roundings of an unfused sum
+ * (generic multiplies then adds), canaries past c. */
+static void check_dwconv(const struct cmx_dispatch *t,
+                         const struct cmx_dispatch *v) {
+  static float x[25][NMAX], w[25 * NMAX], y0[NMAX + PAD], y1[NMAX + PAD];
+  size_t taps[] = {1, 2, 9, 25};
+  int bad = 0;
+  for (size_t s = 0; s < NSIZES; s++)
+    for (int ti = 0; ti < 4; ti++) {
+      size_t c = SIZES[s], nt = taps[ti];
+      const float *xs[25];
+      for (size_t u = 0; u < nt; u++) fill(x[u], c, 0), xs[u] = x[u];
+      fill(w, nt * c, 0);
+      for (size_t i = 0; i < NMAX + PAD; i++) y0[i] = y1[i] = 99.0f;
+      t->f32_dwconv(c, nt, xs, w, y0);
+      v->f32_dwconv(c, nt, xs, w, y1);
+      for (size_t i = 0; i < c + PAD && i < NMAX + PAD; i++) {
+        float mag = 0.0f;
+        for (size_t u = 0; i < c && u < nt; u++) mag += fabsf(x[u][i] * w[u * c + i]);
+        int ok = i >= c ? same(y0[i], y1[i])
+                        : fabsf(y0[i] - y1[i]) <= 1e-6f * (1.0f + mag);
+        if (!ok && bad++ < 5)
+          printf("  dwconv c=%zu taps=%zu i=%zu: neon %a generic %a\n", c, nt,
+                 i, y1[i], y0[i]);
+      }
+    }
+  report("dwconv", bad);
+}
+
 int main(void) {
   struct cmx_dispatch t, v;
   if (cmx_dispatch_for(&t, CMX_ISA_GENERIC) != 0 ||
@@ -343,6 +373,7 @@ int main(void) {
   check_nn(&t, &v);
   check_gemm(&t, &v);
   check_gemv4(&t, &v);
+  check_dwconv(&t, &v);
   check_transpose(&t, &v);
   printf("neon-check: %s\n", g_fail ? "FAIL" : "all PASS");
   return g_fail;

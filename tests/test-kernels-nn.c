@@ -1,5 +1,5 @@
 /* Every row of f32-softmax.inc, f32-norm.inc and f32-rope.inc that this CPU
- * runs, against the GENERIC row: odd and large sizes (both softmax paths:
+ * runs, and of f32-dwconv.inc, against the GENERIC row: odd and large sizes (both softmax paths:
  * rows cached between passes and the online one past 16384), inputs sized
  * exactly and one float off alignment (ASan sees any read past n),
  * canaries past each output, in-place calls, NULL weight/bias. */
@@ -33,6 +33,11 @@ static const struct row NROWS[] = {
 };
 static const struct row PROWS[] = {
 #include "kernels/f32-rope/f32-rope.inc"
+};
+#undef CMX_UKR
+#define CMX_UKR(isa, name) {isa, 0, #name, (void (*)(void))name},
+static const struct row DROWS[] = {
+#include "kernels/f32-dwconv/f32-dwconv.inc"
 };
 #undef CMX_UKR
 
@@ -155,6 +160,48 @@ Test(kernels_nn, rope_rows) {
           cr_assert(close_to(y[i], g[i], 2e-7f, 1e-7f), "%s n=%zu dims=%zu "
                     "[%zu]: %a, ref %a", row->name, n, dims, i, y[i], g[i]);
         release(x), release(c), release(sn), free(y), free(g);
+      }
+  }
+}
+
+/* Depthwise rows: channel counts around each vector width and unroll, 1 to
+ * 25 taps, every tap row and the weights exactly sized (ASan sees a read
+ * past c), canaries past y; within a few roundings of the sum of |x w|
+ * (the ISA rows fuse each step). */
+Test(kernels_nn, dwconv_rows) {
+  static const size_t C[] = {1, 3, 8, 15, 16, 17, 33, 64, 100, 128, 131};
+  static const size_t T[] = {1, 2, 9, 25};
+  for (size_t r = 0; r < sizeof DROWS / sizeof DROWS[0]; r++) {
+    const struct row *row = &DROWS[r];
+    if (!runs(row)) continue;
+    const struct row *ref = ref_of(DROWS, sizeof DROWS / sizeof DROWS[0], 0);
+    for (size_t a = 0; a < sizeof C / sizeof C[0]; a++)
+      for (size_t b = 0; b < sizeof T / sizeof T[0]; b++) {
+        const size_t c = C[a], taps = T[b];
+        float *xs[25], *w = input(taps * c), *y = output(c), *g = output(c);
+        for (size_t t = 0; t < taps; t++) {
+          xs[t] = input(c);
+          for (size_t i = 0; i < c; i++) xs[t][i] = rnd(-2, 2);
+        }
+        for (size_t i = 0; i < taps * c; i++) w[i] = rnd(-1, 1);
+        ((cmx_f32_dwconv_ukr_fn)ref->fn)(c, taps, (const float *const *)xs,
+                                         w, g);
+        ((cmx_f32_dwconv_ukr_fn)row->fn)(c, taps, (const float *const *)xs,
+                                         w, y);
+        canaries(y, c, row->name);
+        for (size_t i = 0; i < c; i++) {
+          double want = 0, mag = 0;
+          for (size_t t = 0; t < taps; t++) {
+            want += (double)xs[t][i] * w[t * c + i];
+            mag += fabs((double)xs[t][i] * w[t * c + i]);
+          }
+          cr_assert(close_to(y[i], g[i], 0, (float)(mag * 1e-6)) &&
+                        fabs(y[i] - want) <= mag * 1e-6,
+                    "%s c=%zu taps=%zu [%zu]: %a, ref %a, f64 %a", row->name,
+                    c, taps, i, y[i], g[i], want);
+        }
+        for (size_t t = 0; t < taps; t++) release(xs[t]);
+        release(w), free(y), free(g);
       }
   }
 }

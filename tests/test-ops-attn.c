@@ -401,6 +401,9 @@ Test(ops_nn_conv, depthwise) {
       {2, 9, 11, 5, 5, 3, 3, {1, 1}, {1, 1}, {1, 1}, 5, 0},
       {1, 13, 8, 7, 14, 3, 2, {2, 1}, {1, 0}, {1, 2}, 7, 0}, /* mult 2 */
       {1, 12, 12, 33, 33, 5, 5, {2, 2}, {2, 2}, {1, 1}, 33, 0},
+      /* vector tails of every ISA kernel, padding past a dilated tap */
+      {2, 9, 10, 131, 131, 3, 3, {1, 2}, {2, 1}, {2, 1}, 131, 0},
+      {1, 4, 5, 16, 16, 3, 3, {1, 1}, {3, 3}, {1, 1}, 16, 0},
   };
   for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
     check_conv(&cs[i], CMX_F32, 200 + i);

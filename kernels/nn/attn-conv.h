@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../f32-dwconv/f32-dwconv.h"
 #include "../f32-gemm/f32-gemm.h"
 #include "../f32-reduce/f32-reduce.h"
 #include "../f32-vbinary/f32-vbinary.h"
@@ -62,11 +63,13 @@ struct cmx_conv_io {
   int stride[2], pad[2], dil[2];
 };
 
-/* Depthwise (groups == Cin) runs a direct loop vectorised over channels;
+/* Depthwise (groups == Cin) runs dw (the f32-dwconv microkernel) per output
+ * pixel, taps in the padding reading zeros (a channel multiplier above 1
+ * runs a portable loop);
  * the rest an implicit GEMM (input patches packed per row tile into the
  * microkernel's A panels; no im2col buffer). Returns 0, or -1 when
  * workspace could not be allocated. */
 int cmx_conv_run(const struct cmx_conv_io *io, const struct cmx_gemm_config *g,
-                 int nthreads);
+                 cmx_f32_dwconv_ukr_fn dw, int nthreads);
 
 #endif

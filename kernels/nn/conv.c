@@ -1,6 +1,6 @@
-/* Convolution (contract in attn-conv.h). Depthwise: a direct loop per
- * output row, taps outermost and channels innermost (contiguous in x, in
- * the tap-major weight copy and in y, so the compiler vectorises it).
+/* Convolution (contract in attn-conv.h). Depthwise: per output pixel, the
+ * f32-dwconv microkernel over the pixel's tap rows (channels contiguous in
+ * x, in the tap-major weight copy and in y).
  * Otherwise an implicit GEMM per group: Y (pixels x Cout/groups) =
  * patches (pixels x KH KW Cg) W^T. The weights are packed once into nr-
  * column B panels and x is copied once with its zero padding; each item
@@ -31,6 +31,8 @@ struct job {
   const struct cmx_gemm_config *g;
   size_t Cg, Ng, Kg, mt, ntile;
   const float *wp; /* depthwise: (KH KW, Cout); else per group nr panels */
+  cmx_f32_dwconv_ukr_fn dw;
+  const float *zero; /* depthwise: Cout zeros, the padding's taps */
   const float *xp; /* implicit GEMM: x, or xpad when there is padding */
   float *xpad;     /* (N, Hp, Wp, Cin) zero-padded copy, or NULL */
   size_t Hp, Wp;
@@ -40,13 +42,39 @@ struct job {
 };
 
 /* ---- depthwise ---- */
+/* One output row: channel multiplier 1 runs the table's microkernel per
+ * output pixel over an array of tap pointers (taps in the padding point at
+ * a zero row, so the kernel has no bounds and every pixel sums its taps in
+ * the same order); a multiplier above 1 keeps the portable loop. */
 static void dw_rows(void *ctx, size_t b0, size_t e0) {
-  const struct job *j = ctx;
+  struct job *j = ctx;
   const struct cmx_conv_io *io = j->io;
-  const size_t C = io->Cout, mult = io->Cout / io->Cin;
+  const size_t C = io->Cout, mult = io->Cout / io->Cin, taps = io->KH * io->KW;
+  const float **tp = NULL;
+  if (mult == 1 && !(tp = malloc(taps * sizeof *tp))) {
+    atomic_store(&j->fail, 1);
+    return;
+  }
   for (size_t it = b0; it < e0; it++) { /* (n, ho) */
     const size_t n = it / io->Ho, ho = it % io->Ho;
     float *yrow = io->y + it * io->Wo * C;
+    if (mult == 1) {
+      for (size_t wo = 0; wo < io->Wo; wo++) {
+        for (size_t t = 0; t < taps; t++) {
+          const ptrdiff_t ih = (ptrdiff_t)(ho * io->stride[0]) - io->pad[0] +
+                               (ptrdiff_t)(t / io->KW * io->dil[0]);
+          const ptrdiff_t iw = (ptrdiff_t)(wo * io->stride[1]) - io->pad[1] +
+                               (ptrdiff_t)(t % io->KW * io->dil[1]);
+          tp[t] = ih < 0 || ih >= (ptrdiff_t)io->H || iw < 0 ||
+                          iw >= (ptrdiff_t)io->W
+                      ? j->zero
+                      : io->x + ((n * io->H + (size_t)ih) * io->W +
+                                 (size_t)iw) * C;
+        }
+        j->dw(C, taps, tp, j->wp, yrow + wo * C);
+      }
+      continue;
+    }
     memset(yrow, 0, io->Wo * C * sizeof(float));
     for (size_t kh = 0; kh < io->KH; kh++) {
       const ptrdiff_t ih = (ptrdiff_t)(ho * io->stride[0]) - io->pad[0] +
@@ -61,18 +89,12 @@ static void dw_rows(void *ctx, size_t b0, size_t e0) {
           if (iw < 0 || iw >= (ptrdiff_t)io->W) continue;
           const float *restrict xp = xrow + (size_t)iw * io->Cin;
           float *restrict yp = yrow + wo * C;
-          /* omp simd: the baseline build's -O2 cost model would not
-           * vectorise a loop of unknown trip count. */
-          if (mult == 1) {
-#pragma omp simd
-            for (size_t c = 0; c < C; c++) yp[c] += xp[c] * wt[c];
-          } else {
-            for (size_t c = 0; c < C; c++) yp[c] += xp[c / mult] * wt[c];
-          }
+          for (size_t c = 0; c < C; c++) yp[c] += xp[c / mult] * wt[c];
         }
       }
     }
   }
+  free(tp);
 }
 
 /* ---- implicit GEMM ---- */
@@ -184,7 +206,7 @@ static void pad_rows(void *ctx, size_t b0, size_t e0) {
 }
 
 int cmx_conv_run(const struct cmx_conv_io *io, const struct cmx_gemm_config *g,
-                 int nthreads) {
+                 cmx_f32_dwconv_ukr_fn dw, int nthreads) {
   struct job j = {.io = io, .g = g};
   atomic_init(&j.fail, 0);
   const size_t M = io->N * io->Ho * io->Wo, taps = io->KH * io->KW;
@@ -199,10 +221,18 @@ int cmx_conv_run(const struct cmx_conv_io *io, const struct cmx_gemm_config *g,
       return -1;
     for (size_t o = 0; o < io->Cout; o++)
       for (size_t t = 0; t < taps; t++) wp[t * io->Cout + o] = io->w[o * taps + t];
+    float *zero = calloc(io->Cout, sizeof(float));
+    if (!zero) {
+      free(wp);
+      return -1;
+    }
     j.wp = wp;
+    j.zero = zero;
+    j.dw = dw;
     cmx_parallel_for(nthreads, io->N * io->Ho, 1, 1, dw_rows, &j);
+    free(zero);
     free(wp);
-    return 0;
+    return atomic_load(&j.fail) ? -1 : 0;
   }
   /* Weights of group gi as nr-column panels over the whole depth Kg:
    * wp[gi][jr / nr][p][jr % nr] = w[gi Ng + jr][p]. */

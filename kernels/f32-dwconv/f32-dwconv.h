@@ -1,0 +1,24 @@
+/* f32 depthwise convolution microkernels: one output pixel, all channels.
+ * Contract: y[i] = sum_{t < taps} x[t][i] * w[t * c + i] for 0 <= i < c
+ * (elements), taps >= 1: x holds one input pointer per kernel tap (the
+ * driver points taps that fall in the padding at a zero row), w is the
+ * tap-major weight block (taps rows of c floats). The sum starts from the
+ * t = 0 product and adds taps in increasing t (the ISA kernels fuse each
+ * step into one FMA, the reference multiplies then adds), so a result
+ * depends only on its inputs. Tails are handled inside the kernel; y is
+ * write-only and never aliases x or w. */
+#ifndef CMX_F32_DWCONV_H
+#define CMX_F32_DWCONV_H
+#include <stddef.h>
+
+typedef void (*cmx_f32_dwconv_ukr_fn)(size_t c, size_t taps,
+                                      const float *const *x, const float *w,
+                                      float *y);
+
+#define CMX_UKR(isa, name)                                              \
+  void name(size_t c, size_t taps, const float *const *x, const float *w, \
+            float *y);
+#include "f32-dwconv.inc"
+#undef CMX_UKR
+
+#endif
