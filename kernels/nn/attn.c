@@ -46,6 +46,8 @@ struct ws {
   float *pp;  /* P as an mr-row A panel (k = keys of the block) */
   float *acc; /* bq x Dv output accumulator */
   float *m, *l; /* bq running maxima and sums */
+  float *t;     /* D floats: a dot product's terms (block_few) */
+  float *z;     /* Dv zeros: block_few's padding value row */
   struct row *rows;
 };
 
@@ -63,7 +65,8 @@ struct job {
 static int ws_new(const struct job *j, struct ws *w) {
   const size_t D = j->io->D ? j->io->D : 1, Dv = j->io->Dv ? j->io->Dv : 1;
   const size_t bqp = rup(j->bq, j->mr);
-  size_t n = bqp * D + j->bk * D + j->mr * j->bk * 2 + bqp * Dv + 2 * bqp;
+  size_t n = bqp * D + j->bk * D + j->mr * j->bk * 2 + bqp * Dv + 2 * bqp +
+             D + Dv;
   float *p = NULL;
   w->rows = malloc(j->bq * sizeof *w->rows);
   if (!w->rows || posix_memalign((void **)&p, 64, n * sizeof(float))) {
@@ -77,6 +80,9 @@ static int ws_new(const struct job *j, struct ws *w) {
   w->acc = w->pp + j->mr * j->bk;
   w->m = w->acc + bqp * Dv;
   w->l = w->m + bqp;
+  w->t = w->l + bqp;
+  w->z = w->t + D;
+  memset(w->z, 0, Dv * sizeof(float));
   return 0;
 }
 
@@ -150,38 +156,39 @@ static size_t kv_end(const struct ws *w, size_t nrows, size_t j1) {
 
 /* block() for fewer rows than half a microkernel tile (decode without
  * grouped heads): each key row is read once from memory for direct dot
- * products and each value row for axpys; no panels, no wasted FMAs.
- * (omp simd: the baseline build's -O2 would not vectorise these loops.) */
+ * products (the vbinary product, then the inner sum) and value rows four
+ * at a time fold into the accumulator through the GEMV accumulate kernel
+ * (a zero row pads the last four); no panels, no wasted FMAs. */
 static void block_few(const struct job *j, struct ws *w, size_t nrows,
                       size_t j0, size_t j1, const float *kh,
                       const float *vh) {
   const struct cmx_attn_io *io = j->io;
+  const struct cmx_attn_kernels *kk = j->k;
   const size_t D = io->D, Dv = io->Dv, bk = j->bk;
   float *qs = w->qp;
   for (size_t r = 0; r < nrows; r++)
-    for (size_t p = 0; p < D; p++) qs[r * D + p] = w->rows[r].q[p] * io->scale;
+    kk->mul(D, w->rows[r].q, 1, &io->scale, 0, qs + r * D);
   const size_t kend = kv_end(w, nrows, j1);
   for (size_t kb = j0; kb < kend; kb += bk) {
     const size_t nk = min_sz(bk, kend - kb);
     for (size_t c = 0; c < nk; c++) {
       const float *kr = kh + (int64_t)(kb + c) * io->ks[2];
       for (size_t r = 0; r < nrows; r++) {
-        const float *q = qs + r * D;
-        float d = 0.0f;
-#pragma omp simd reduction(+ : d)
-        for (size_t p = 0; p < D; p++) d += q[p] * kr[p];
-        w->s[r * bk + c] = d;
+        kk->mul(D, qs + r * D, 1, kr, 1, w->t);
+        w->s[r * bk + c] = D ? kk->sum(D, w->t) : 0.0f;
       }
     }
     for (size_t r = 0; r < nrows; r++)
       softmax_row(j, w, r, w->s + r * bk, kb, nk);
-    for (size_t c = 0; c < nk; c++) {
-      const float *vr = vh + (int64_t)(kb + c) * io->vs[2];
+    for (size_t c = 0; c < nk; c += 4) {
+      const float *vr[4];
+      for (size_t u = 0; u < 4; u++)
+        vr[u] = c + u < nk ? vh + (int64_t)(kb + c + u) * io->vs[2] : w->z;
       for (size_t r = 0; r < nrows; r++) {
-        const float pr = w->s[r * bk + c];
-        float *a = w->acc + r * Dv;
-#pragma omp simd
-        for (size_t d = 0; d < Dv; d++) a[d] += pr * vr[d];
+        float pw[4];
+        for (size_t u = 0; u < 4; u++)
+          pw[u] = c + u < nk ? w->s[r * bk + c + u] : 0.0f;
+        kk->gemm->gemv4(Dv, vr, pw, w->acc + r * Dv);
       }
     }
   }
