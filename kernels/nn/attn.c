@@ -4,8 +4,9 @@
  * GEMM microkernel, each row gets its mask and an online softmax (running
  * max m and sum l; the accumulator is rescaled when m grows), and the
  * weights P, packed as A panels, multiply the unpacked V rows straight
- * from memory (the microkernel's ldb form) into the accumulator. Only one
- * bq x bk score tile per thread ever exists.
+ * from memory (the microkernel's ldb form) into the accumulator. A key
+ * block is packed once per query block and met by its mr-row panels in
+ * turn; only one mr x bk score tile per thread ever exists.
  * Prefill: items are (batch, head, query block). Decode (Lq == 1): items
  * are (batch, KV head, key chunk of CHUNK keys) holding the Hq / Hkv query
  * heads that share the KV head; partial (m, l, acc) triples are merged per
