@@ -337,33 +337,70 @@ static void run_row(const struct gdata *d, int nt) {
   }
 }
 
-static void run_shape(const struct gshape *s) {
+static void gdata_free(struct gdata *d) {
+  cmx_array_free(d->ca);
+  cmx_array_free(d->cb);
+  free(d->a), free(d->b), free(d->c);
+}
+
+/* Random A and B of shape s, zero C, and evaluated cmx arrays of A and B
+ * (with_peers 0: no C, and A and B freed once cmx holds them). Returns 1
+ * when malloc failed, else a cmx status. */
+static int gdata_make(struct gdata *d, const struct gshape *s,
+                      int with_peers) {
   size_t na = (size_t)s->b * s->m * s->k, nb = (size_t)s->b * s->k * s->n,
          nc = (size_t)s->b * s->m * s->n;
-  struct gdata d = {s, malloc(na * 4), malloc(nb * 4), malloc(nc * 4), NULL,
-                    NULL};
-  if (!d.a || !d.b || !d.c) {
-    printf("gemm: cannot allocate for %dx%dx%d, skipped\n", s->m, s->k, s->n);
-    goto done;
-  }
+  *d = (struct gdata){s, malloc(na * 4), malloc(nb * 4),
+                      with_peers ? malloc(nc * 4) : NULL, NULL, NULL};
+  if (!d->a || !d->b || (with_peers && !d->c))
+    return 1;
   uint32_t seed = 2024;
   for (size_t i = 0; i < na; i++) {
     seed = seed * 1664525u + 1013904223u;
-    d.a[i] = (float)(seed >> 8) / 16777216.0f - 0.5f;
+    d->a[i] = (float)(seed >> 8) / 16777216.0f - 0.5f;
   }
   for (size_t i = 0; i < nb; i++) {
     seed = seed * 1664525u + 1013904223u;
-    d.b[i] = (float)(seed >> 8) / 16777216.0f - 0.5f;
+    d->b[i] = (float)(seed >> 8) / 16777216.0f - 0.5f;
   }
-  memset(d.c, 0, nc * 4);
+  if (with_peers)
+    memset(d->c, 0, nc * 4);
   int64_t sha[3] = {s->b, s->m, s->k}, shb[3] = {s->b, s->k, s->n};
   int off = s->b > 1 ? 0 : 1;
-  int st = cmx_array_from_data(&d.ca, d.a, CMX_F32, sha + off, 3 - off);
+  int st = cmx_array_from_data(&d->ca, d->a, CMX_F32, sha + off, 3 - off);
   if (!st)
-    st = cmx_array_from_data(&d.cb, d.b, CMX_F32, shb + off, 3 - off);
-  cmx_array both[2] = {d.ca, d.cb};
+    st = cmx_array_from_data(&d->cb, d->b, CMX_F32, shb + off, 3 - off);
+  cmx_array both[2] = {d->ca, d->cb};
   if (!st)
     st = cmx_eval(both, 2);
+  if (!with_peers) {
+    free(d->a), free(d->b);
+    d->a = d->b = NULL;
+  }
+  return st;
+}
+
+double gemm_cmx_time(int b, int m, int k, int n, int nt, int *st) {
+  const struct gshape s = {b, m, k, n, 0};
+  struct gdata d;
+  double t = 0;
+  *st = gdata_make(&d, &s, 0);
+  if (*st == 1)
+    *st = CMX_ENOMEM;
+  else if (!*st)
+    t = time_peer(P_CMX, &d, nt, st);
+  gdata_free(&d);
+  return t;
+}
+
+static void run_shape(const struct gshape *s) {
+  struct gdata d;
+  int st = gdata_make(&d, s, 1);
+  if (st == 1) {
+    printf("gemm: cannot allocate for %dx%dx%d, skipped\n", s->m, s->k, s->n);
+    gdata_free(&d);
+    return;
+  }
   for (int ti = 0; ti < g_opts.nthreads; ti++) {
     char label[64];
     label_of(label, sizeof label, s, g_opts.threads[ti]);
@@ -379,10 +416,7 @@ static void run_shape(const struct gshape *s) {
     }
     run_row(&d, g_opts.threads[ti]);
   }
-done:
-  cmx_array_free(d.ca);
-  cmx_array_free(d.cb);
-  free(d.a), free(d.b), free(d.c);
+  gdata_free(&d);
 }
 
 void gemm_run(void) {

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "nn.h"
 
 struct bench_opts g_opts;
 struct bench_peaks g_peaks;
@@ -123,6 +124,9 @@ static void usage(void) {
           "  --reps N    exactly N timed repetitions per op row (profiling)\n"
           "  --suite gemm  only the FMA peaks, STREAM read and the GEMM deck\n"
           "              of issue 3 (cmx, BLIS, OpenBLAS, oneDNN side by side)\n"
+          "  --suite nn  FMA peaks, big STREAM and the nn deck of issue 4\n"
+          "              (softmax ... astype; SDPA, conv2d against a same-run\n"
+          "              cmx GEMM of their shape), PyTorch side by side\n"
           "  --cmx-only  gemm rows without the peers (perf/tune-gemm)\n");
 }
 
@@ -158,7 +162,7 @@ static int parse_args(int argc, char **argv) {
       if (reps < 1) return -1;
     } else if (!strcmp(a, "--suite") && more) {
       g_opts.suite = argv[++i];
-      if (strcmp(g_opts.suite, "gemm"))
+      if (strcmp(g_opts.suite, "gemm") && strcmp(g_opts.suite, "nn"))
         return -1;
     } else if (!strcmp(a, "--cmx-only")) {
       g_opts.cmx_only = 1;
@@ -314,8 +318,8 @@ int main(int argc, char **argv) {
 
   if (!g_opts.no_peaks)
     bench_add_total(peak_steps() + stream_steps());
-  if (g_opts.suite) /* --suite gemm: peaks, STREAM read, the GEMM deck */
-    bench_add_total(gemm_steps());
+  if (g_opts.suite) /* peaks, big-tier STREAM, the suite's deck */
+    bench_add_total(strcmp(g_opts.suite, "nn") ? gemm_steps() : nn_steps());
   else
     bench_add_total(ops_steps() + ukr_steps() + matmul_steps() +
                     latency_steps() + torch_steps() + gemm_steps());
@@ -325,7 +329,10 @@ int main(int argc, char **argv) {
     stream_run();
   }
   if (g_opts.suite) {
-    gemm_run();
+    if (strcmp(g_opts.suite, "nn"))
+      gemm_run();
+    else
+      nn_run();
     goto report;
   }
   ops_run();

@@ -136,10 +136,11 @@ static int n_rope(cmx_array *o, const struct inputs *in) {
   return st;
 }
 
-/* x as (D/8, D/8, 64) permuted to (64, D/8, D/8): at the big tier the
- * (512, 512, 64) member of the (2048, 512, 64) family of the issue. */
+/* x (R, C) as (R C / (8 C), C/8, 64) permuted to (64, C/8, R C / (8 C)): at
+ * the big tier (512, 512, 64), the (2048, 512, 64) of the issue on
+ * (16384, 4096) (the nn suite). */
 static int c_permute(cmx_array *o, const struct inputs *in) {
-  int64_t d = cmx_array_shape(in->x)[0], sh[3] = {-1, d / 8, 64};
+  int64_t c = cmx_array_shape(in->x)[1], sh[3] = {-1, c / 8, 64};
   static const int perm[3] = {2, 1, 0};
   cmx_array r, t;
   int st = cmx_reshape(&r, in->x, sh, 3, NULL);
@@ -233,11 +234,13 @@ static void fill(float *v, size_t n, float lo, float hi, uint32_t seed) {
   }
 }
 
-/* Evaluated inputs of one tier; returns a cmx status. */
-static int make_inputs(struct inputs *in, int64_t dim) {
-  size_t n = (size_t)(dim * dim);
+/* Evaluated (rows, cols) inputs; p only where uses has IN_P (the nn suite's
+ * 256 MB permute input needs no twin). Returns a cmx status. */
+static int make_inputs(struct inputs *in, int64_t rows, int64_t cols,
+                       unsigned uses) {
+  size_t n = (size_t)(rows * cols);
   float *buf = malloc(n * sizeof *buf);
-  int64_t shape[2] = {dim, dim};
+  int64_t shape[2] = {rows, cols};
   int st = CMX_ENOMEM;
   memset(in, 0, sizeof *in);
   if (!buf)
@@ -248,13 +251,14 @@ static int make_inputs(struct inputs *in, int64_t dim) {
     st = cmx_array_from_data(&in->row, buf + 7, CMX_F32, shape + 1, 1);
   if (!st)
     st = cmx_array_from_data(&in->scalar, buf + 3, CMX_F32, NULL, 0);
-  fill(buf, n, 0.25f, 4.0f, 2);
-  if (!st)
+  if (!st && (uses & IN_P)) {
+    fill(buf, n, 0.25f, 4.0f, 2);
     st = cmx_array_from_data(&in->p, buf, CMX_F32, shape, 2);
+  }
   free(buf);
-  cmx_array all[4] = {in->x, in->p, in->row, in->scalar};
+  cmx_array all[4] = {in->x, in->row, in->scalar, in->p};
   if (!st)
-    st = cmx_eval(all, 4);
+    st = cmx_eval(all, (uses & IN_P) ? 4 : 3);
   return st;
 }
 
@@ -283,6 +287,17 @@ static void set_error(struct bench_row *r, int st) {
   r->pass = -2;
   snprintf(r->note, sizeof r->note, "%s: %s", cmx_status_string(st),
            cmx_last_error());
+}
+
+/* Adds the row of a case that failed with status st before timing. */
+static struct bench_row *error_row(const char *family, const char *name,
+                                   const char *shape, int nt, int st) {
+  struct bench_row r = {.threads = nt, .ratio = -1};
+  snprintf(r.family, sizeof r.family, "%s", family);
+  snprintf(r.name, sizeof r.name, "%s", name);
+  snprintf(r.shape, sizeof r.shape, "%s", shape);
+  set_error(&r, st);
+  return bench_add_row(&r);
 }
 
 /* Times one case: fresh graphs per repetition, cmx_eval timed. The L2
@@ -330,39 +345,41 @@ static double ref_peak(enum ref ref, int tier, int nt) {
                            : g_peaks.read[tier][nt];
 }
 
-static void run_one(int ci, int tier, int ti, const struct inputs *in) {
+/* Adds the row of case ci on in at nt threads, named name (NULL: the
+ * case's) with the shape label shape: GB/s, the ratio to the same-run STREAM
+ * figure of tier, target want of it (0: none). Returns the stored row. */
+static struct bench_row *run_one(int ci, int tier, int nt,
+                                 const struct inputs *in, const char *name,
+                                 const char *shape, double want) {
   const struct opcase *c = &k_cases[ci];
   static const char *ref_names[] = {"triad", "copy", "read"};
-  int nt = g_opts.threads[ti];
   struct bench_row r = {
       .threads = nt, .unit = UNIT_GBPS, .ratio = -1, .pass = -1};
   snprintf(r.family, sizeof r.family, "%s", c->family);
-  snprintf(r.name, sizeof r.name, "%s", c->name);
-  snprintf(r.shape, sizeof r.shape, "%s", bench_tier_shape(tier));
+  snprintf(r.name, sizeof r.name, "%s", name ? name : c->name);
+  snprintf(r.shape, sizeof r.shape, "%s", shape);
   snprintf(r.ref, sizeof r.ref, "%s", ref_names[c->ref]);
-  if (c->target && tier == TIER_BIG)
-    snprintf(r.target, sizeof r.target, ">=85%%");
+  if (want > 0)
+    snprintf(r.target, sizeof r.target, ">=%.0f%%", 100 * want);
   int st = cmx_set_num_threads(nt);
   if (st) {
     set_error(&r, st);
-    bench_add_row(&r);
-    return;
+    return bench_add_row(&r);
   }
   r.threads = cmx_get_num_threads();
   double med = 0, ob = 0;
   st = time_case(c, in, tier == TIER_L2 ? BATCH : 1, &med, &ob);
   if (st) {
     set_error(&r, st);
-    bench_add_row(&r);
-    return;
+    return bench_add_row(&r);
   }
   r.median_s = med;
   r.rate = (input_bytes(in, c->uses) + ob) / med / 1e9;
   double peak = ref_peak(c->ref, tier, nt);
   if (peak > 0)
     r.ratio = r.rate / peak;
-  if (r.target[0])
-    r.pass = r.ratio >= 0.85;
+  if (want > 0)
+    r.pass = r.ratio >= want;
   /* Streaming stores skip the read-for-ownership that the plain STREAM
    * figure pays, so big outputs can pass 100%: the note gives the ratio
    * to the non-temporal figure as well. */
@@ -373,8 +390,7 @@ static void run_one(int ci, int tier, int ti, const struct inputs *in) {
   if (nt_peak > 0)
     snprintf(r.note, sizeof r.note, "%.0f%% of %s nt", 100 * r.rate / nt_peak,
              ref_names[c->ref]);
-  g_med[ci][tier][ti] = med;
-  bench_add_row(&r);
+  return bench_add_row(&r);
 }
 
 /* ---- attention and convolution at the issue's fixed shapes ------------ */
@@ -423,13 +439,22 @@ static int a_build(const struct acase *c, cmx_array *in, cmx_array *o) {
   }
 }
 
-static void a_run_one(const struct acase *c, int nt, cmx_array *in) {
-  struct bench_row r = {.threads = nt, .unit = UNIT_GFLOPS, .ratio = -1,
+/* Adds the row of acase c on evaluated inputs in at nt threads, named name
+ * (NULL: the case's): unit UNIT_GFLOPS (the other rate in the note) or
+ * UNIT_GBPS over c->bytes, its ratio to ref_rate (named ref; <= 0: none),
+ * target want of it (0: none). Returns the stored row. */
+static struct bench_row *a_run_one(const struct acase *c, int nt,
+                                   cmx_array *in, const char *name,
+                                   enum bench_unit unit, const char *ref,
+                                   double ref_rate, double want) {
+  struct bench_row r = {.threads = nt, .unit = unit, .ratio = -1,
                         .pass = -1};
   snprintf(r.family, sizeof r.family, "nn");
-  snprintf(r.name, sizeof r.name, "%s", c->name);
+  snprintf(r.name, sizeof r.name, "%s", name ? name : c->name);
   snprintf(r.shape, sizeof r.shape, "%s", c->shape);
-  snprintf(r.ref, sizeof r.ref, "%s", c->kind == 1 ? "read" : "fma");
+  snprintf(r.ref, sizeof r.ref, "%s", ref);
+  if (want > 0)
+    snprintf(r.target, sizeof r.target, ">=%.0f%%", 100 * want);
   int st = cmx_set_num_threads(nt);
   static double v[1024];
   double est = 0;
@@ -454,28 +479,39 @@ static void a_run_one(const struct acase *c, int nt, cmx_array *in) {
   }
   if (st) {
     set_error(&r, st);
-    bench_add_row(&r);
-    return;
+    return bench_add_row(&r);
   }
   r.threads = cmx_get_num_threads();
   r.median_s = bench_median(v, reps);
-  r.rate = c->flops / r.median_s / 1e9;
-  double gbs = c->bytes / r.median_s / 1e9;
-  if (c->kind == 1) {
-    double pk = nt <= BENCH_MAX_THREADS ? g_peaks.read[TIER_BIG][nt] : 0;
-    r.unit = UNIT_GBPS;
-    r.rate = gbs;
-    if (pk > 0)
-      r.ratio = gbs / pk;
-    snprintf(r.note, sizeof r.note, "%.1f GFLOP/s", c->flops / r.median_s / 1e9);
-  } else {
-    double pk = nt <= BENCH_MAX_THREADS ? g_peaks.fma_f32[nt] : 0;
-    if (pk > 0)
-      r.ratio = r.rate / pk;
-    if (c->bytes > 0)
-      snprintf(r.note, sizeof r.note, "%.1f GB/s in+out", gbs);
+  double gflops = c->flops / r.median_s / 1e9,
+         gbs = c->bytes / r.median_s / 1e9;
+  r.rate = unit == UNIT_GBPS ? gbs : gflops;
+  if (ref_rate > 0)
+    r.ratio = r.rate / ref_rate;
+  if (want > 0)
+    r.pass = r.ratio >= want;
+  if (unit == UNIT_GBPS)
+    snprintf(r.note, sizeof r.note, "%.1f GFLOP/s", gflops);
+  else if (c->bytes > 0)
+    snprintf(r.note, sizeof r.note, "%.1f GB/s in+out", gbs);
+  return bench_add_row(&r);
+}
+
+/* Evaluated random inputs of acase c into in[0 .. c->nin); a cmx status. */
+static int a_make(const struct acase *c, cmx_array *in) {
+  int st = CMX_OK;
+  for (int i = 0; i < c->nin && !st; i++) {
+    size_t n = 1;
+    for (int d = 0; d < 4; d++)
+      n *= (size_t)c->sh[i][d];
+    float *buf = malloc(n * sizeof *buf);
+    if (!buf)
+      return CMX_ENOMEM;
+    fill(buf, n, -1.0f, 1.0f, 7u + (uint32_t)i);
+    st = cmx_array_from_data(&in[i], buf, CMX_F32, c->sh[i], 4);
+    free(buf);
   }
-  bench_add_row(&r);
+  return st ? st : cmx_eval(in, (size_t)c->nin);
 }
 
 static void acases_run(void) {
@@ -490,31 +526,20 @@ static void acases_run(void) {
                nt > 1 ? "s" : "");
       if (!bench_step(label))
         continue;
-      for (int i = 0; i < c->nin && !made && !st; i++) {
-        size_t n = 1;
-        for (int d = 0; d < 4; d++)
-          n *= (size_t)c->sh[i][d];
-        float *buf = malloc(n * sizeof *buf);
-        if (!buf) {
-          st = CMX_ENOMEM;
-          break;
-        }
-        fill(buf, n, -1.0f, 1.0f, 7u + (uint32_t)i);
-        st = cmx_array_from_data(&in[i], buf, CMX_F32, c->sh[i], 4);
-        free(buf);
-      }
-      if (!made && !st)
-        st = cmx_eval(in, (size_t)c->nin);
+      if (!made)
+        st = a_make(c, in);
       made = 1;
       if (st) {
-        struct bench_row r = {.threads = nt, .ratio = -1};
-        snprintf(r.family, sizeof r.family, "nn");
-        snprintf(r.name, sizeof r.name, "%s", c->name);
-        set_error(&r, st);
-        bench_add_row(&r);
+        error_row("nn", c->name, c->shape, nt, st);
         continue;
       }
-      a_run_one(c, nt, in);
+      if (c->kind == 1)
+        a_run_one(c, nt, in, NULL, UNIT_GBPS, "read",
+                  nt <= BENCH_MAX_THREADS ? g_peaks.read[TIER_BIG][nt] : 0,
+                  0);
+      else
+        a_run_one(c, nt, in, NULL, UNIT_GFLOPS, "fma",
+                  nt <= BENCH_MAX_THREADS ? g_peaks.fma_f32[nt] : 0, 0);
     }
     for (int i = 0; i < 3; i++)
       cmx_array_free(in[i]);
@@ -546,7 +571,7 @@ void ops_run(void) {
           continue;
         if (!made) {
           cmx_set_num_threads(g_opts.threads[g_opts.nthreads - 1]);
-          st = make_inputs(&in, k_dim[tier]);
+          st = make_inputs(&in, k_dim[tier], k_dim[tier], ~0u);
           made = 1;
           if (st)
             fprintf(stderr, "ops: inputs %s failed: %s: %s\n",
@@ -554,15 +579,16 @@ void ops_run(void) {
                     cmx_last_error());
         }
         if (st) {
-          struct bench_row r = {.threads = g_opts.threads[ti], .ratio = -1};
-          snprintf(r.family, sizeof r.family, "%s", k_cases[ci].family);
-          snprintf(r.name, sizeof r.name, "%s", k_cases[ci].name);
-          snprintf(r.shape, sizeof r.shape, "%s", bench_tier_shape(tier));
-          set_error(&r, st);
-          bench_add_row(&r);
+          error_row(k_cases[ci].family, k_cases[ci].name,
+                    bench_tier_shape(tier), g_opts.threads[ti], st);
           continue;
         }
-        run_one(ci, tier, ti, &in);
+        const struct bench_row *r =
+            run_one(ci, tier, g_opts.threads[ti], &in, NULL,
+                    bench_tier_shape(tier),
+                    k_cases[ci].target && tier == TIER_BIG ? 0.85 : 0);
+        if (r && r->pass != -2)
+          g_med[ci][tier][ti] = r->median_s;
       }
     }
     if (made)
@@ -603,4 +629,75 @@ void ops_speedups(void) {
       bench_add_row(&r);
     }
   }
+}
+
+/* ---- the same cases for the nn suite (perf/nn.c, perf/nn.h) ----------- */
+/* Inputs are kept from one call to the next while the case asks for the
+ * same ones, so that the thread counts of one case share them. */
+static struct {
+  struct inputs in;
+  int64_t rows, cols; /* 0: none */
+  unsigned uses;
+  const struct acase *ac; /* acase whose inputs ain holds, or NULL */
+  cmx_array ain[3];
+} g_nn;
+
+void ops_release(void) {
+  if (g_nn.rows)
+    free_inputs(&g_nn.in);
+  for (int i = 0; i < 3; i++)
+    cmx_array_free(g_nn.ain[i]);
+  memset(&g_nn, 0, sizeof g_nn);
+}
+
+/* Index of the case named op in k_cases (acase 0) or k_acases; -1, with a
+ * printed line, when there is none. */
+static int case_index(const char *op, int acase) {
+  for (int i = 0; i < (acase ? NACASES : NCASES); i++)
+    if (!strcmp(acase ? k_acases[i].name : k_cases[i].name, op))
+      return i;
+  fprintf(stderr, "ops: no case \"%s\"\n", op);
+  return -1;
+}
+
+struct bench_row *ops_case_row(const char *op, const char *name,
+                               int64_t rows, int64_t cols, const char *shape,
+                               double want, int nt) {
+  int ci = case_index(op, 0);
+  if (ci < 0)
+    return NULL;
+  const struct opcase *c = &k_cases[ci];
+  if (g_nn.rows != rows || g_nn.cols != cols || (c->uses & ~g_nn.uses)) {
+    ops_release();
+    cmx_set_num_threads(g_opts.threads[g_opts.nthreads - 1]);
+    int st = make_inputs(&g_nn.in, rows, cols, c->uses);
+    if (st) {
+      free_inputs(&g_nn.in);
+      return error_row("nn", name, shape, nt, st);
+    }
+    g_nn.rows = rows, g_nn.cols = cols, g_nn.uses = c->uses;
+  }
+  struct bench_row *r = run_one(ci, TIER_BIG, nt, &g_nn.in, name, shape, want);
+  if (r)
+    snprintf(r->family, sizeof r->family, "nn");
+  return r;
+}
+
+struct bench_row *ops_acase_row(const char *op, const char *name, int nt,
+                                enum bench_unit unit, const char *ref,
+                                double ref_rate, double want) {
+  int ci = case_index(op, 1);
+  if (ci < 0)
+    return NULL;
+  const struct acase *c = &k_acases[ci];
+  if (g_nn.ac != c) {
+    ops_release();
+    int st = a_make(c, g_nn.ain);
+    if (st) {
+      ops_release();
+      return error_row("nn", name, c->shape, nt, st);
+    }
+    g_nn.ac = c;
+  }
+  return a_run_one(c, nt, g_nn.ain, name, unit, ref, ref_rate, want);
 }

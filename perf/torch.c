@@ -2,18 +2,20 @@
  * perf/torch_peer.py once per thread count through popen and turns its lines
  * ("family name shape threads median_s rate unit") into "torch" rows, with
  * the ratio to the same-run peak and cmx's speed relative to torch in the
- * note. Otherwise prints one line saying the peer is skipped. */
+ * note. Otherwise prints one line saying the peer is skipped. torch_peer
+ * also serves the nn suite (perf/nn.c), which makes its own rows. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "bench.h"
+#include "nn.h"
 
 static int g_have = -1; /* -1: not checked yet */
 static char g_script[512];
 
-static int have_torch(void) {
+int have_torch(void) {
   if (g_have >= 0)
     return g_have;
   g_have = 0;
@@ -65,21 +67,30 @@ static const struct bench_row *cmx_row(const char *fam, const char *name,
   return NULL;
 }
 
-static void parse_line(const char *line) {
-  char fam[16], name[24], shape[24], unit[16];
-  int nt;
-  double med, rate;
-  if (sscanf(line, "%15s %23s %23s %d %lf %lf %15s", fam, name, shape, &nt,
-             &med, &rate, unit) != 7)
-    return;
-  for (char *p = name; *p; p++)
+/* One line into *l: 0, or -1 when it is no result line. */
+static int parse_line(const char *line, struct torch_line *l) {
+  int end = 0;
+  memset(l, 0, sizeof *l);
+  if (sscanf(line, "%15s %39s %23s %d %lf %lf %15s %n", l->fam, l->name,
+             l->shape, &l->threads, &l->median_s, &l->rate, l->unit, &end) != 7)
+    return -1;
+  for (char *p = l->name; *p; p++)
     if (*p == '_')
       *p = ' ';
+  snprintf(l->note, sizeof l->note, "%.*s", (int)strcspn(line + end, "\n"),
+           line + end);
+  return 0;
+}
+
+static void add_row(const struct torch_line *l, void *ctx) {
+  const char *fam = l->fam, *name = l->name, *shape = l->shape;
+  int nt = l->threads;
+  double med = l->median_s, rate = l->rate;
   struct bench_row r = {
       .threads = nt, .median_s = med, .rate = rate, .ratio = -1, .pass = -1};
-  r.unit = strcmp(unit, "GFLOP/s") ? UNIT_GBPS : UNIT_GFLOPS;
+  r.unit = strcmp(l->unit, "GFLOP/s") ? UNIT_GBPS : UNIT_GFLOPS;
   snprintf(r.family, sizeof r.family, "torch");
-  snprintf(r.name, sizeof r.name, "%s %s", fam, name);
+  snprintf(r.name, sizeof r.name, "%.15s %.23s", fam, name);
   snprintf(r.shape, sizeof r.shape, "%s", shape);
   if (nt <= BENCH_MAX_THREADS) {
     double peak = r.unit == UNIT_GFLOPS    ? g_peaks.fma_f32[nt]
@@ -100,25 +111,41 @@ static void parse_line(const char *line) {
   bench_add_row(&r);
 }
 
+int torch_peer(const char *args, int nt,
+               void (*fn)(const struct torch_line *, void *), void *ctx) {
+  char cmd[1400], line[512];
+  struct torch_line l;
+  if (!have_torch())
+    return -1;
+  snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s --threads %d%s%s%s", g_script,
+           nt, g_opts.quick ? " --quick" : "", args ? " " : "",
+           args ? args : "");
+  FILE *p = popen(cmd, "r");
+  if (!p) {
+    printf("torch: cannot run %s\n", cmd);
+    return -1;
+  }
+  int n = 0;
+  while (fgets(line, sizeof line, p))
+    if (!parse_line(line, &l)) {
+      fn(&l, ctx);
+      n++;
+    }
+  if (pclose(p)) {
+    printf("torch: %s failed\n", cmd);
+    return -1;
+  }
+  return n;
+}
+
 void torch_run(void) {
-  char label[64], cmd[700], line[256];
+  char label[64];
   if (!torch_steps())
     return;
   for (int ti = 0; ti < g_opts.nthreads; ti++) {
     int nt = g_opts.threads[ti];
     label_of(label, sizeof label, nt);
-    if (!bench_step(label))
-      continue;
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s --threads %d%s", g_script,
-             nt, g_opts.quick ? " --quick" : "");
-    FILE *p = popen(cmd, "r");
-    if (!p) {
-      printf("torch: cannot run %s\n", cmd);
+    if (bench_step(label) && torch_peer(NULL, nt, add_row, NULL) < 0)
       return;
-    }
-    while (fgets(line, sizeof line, p))
-      parse_line(line);
-    if (pclose(p))
-      printf("torch: %s failed\n", cmd);
   }
 }

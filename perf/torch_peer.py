@@ -1,22 +1,31 @@
 """PyTorch peer for cmx-bench: times a few of the deck's ops with torch on
 the given thread count and prints one line per op:
-    family name shape threads median_s rate unit
+    family name shape threads median_s rate unit [note]
 (unit GB/s counts bytes read + written once each; GFLOP/s for matmul).
-Usage: /usr/bin/python3 perf/torch_peer.py --threads N [--quick]"""
+--suite nn: the deck of issue 4 (perf/nn.c), names with '_' for ' ';
+--only A,B keeps those names.
+Usage: /usr/bin/python3 perf/torch_peer.py --threads N [--quick]
+           [--suite nn [--only NAMES]]"""
 import argparse
+import math
 import statistics
 import time
 
 import torch
+import torch.nn.functional as F
 
 
-def median_time(fn, budget):
-    fn()
-    fn()
+def median_time(fn, budget, quick=False):
     t0 = time.perf_counter()
     fn()
     est = time.perf_counter() - t0
-    reps = max(5, min(500, int(budget / max(est, 1e-6))))
+    if est < budget:  # small ops: warm up further, then measure again
+        fn()
+        t0 = time.perf_counter()
+        fn()
+        est = time.perf_counter() - t0
+    lo = 1 if quick and est > 0.5 else 3 if est > 4 * budget else 5
+    reps = max(lo, min(500, int(budget / max(est, 1e-6))))
     v = []
     for _ in range(reps):
         t0 = time.perf_counter()
@@ -25,13 +34,110 @@ def median_time(fn, budget):
     return statistics.median(v)
 
 
+def rand(*shape, g, lo=-1.0, hi=1.0):
+    return torch.rand(*shape, generator=g) * (hi - lo) + lo
+
+
+def rotate_half(x):
+    h = x.shape[-1] // 2
+    return torch.cat((-x[..., h:], x[..., :h]), -1)
+
+
+def nn_deck(g):
+    """(name, shape, fn, work, unit, note) of the issue-4 deck; work in the
+    units of perf/nn.c (bytes in + out once each, or useful flops)."""
+    x = rand(4096, 4096, g=g, lo=-3, hi=3)
+    w = rand(4096, g=g)
+    b = rand(4096, g=g)
+    nb = x.numel() * 4
+    rows = [
+        ("softmax_axis=-1", "4096x4096", lambda: torch.softmax(x, -1),
+         2 * nb, "GB/s", ""),
+        ("layer_norm_w+b", "4096x4096",
+         lambda: F.layer_norm(x, (4096,), w, b, 1e-5), 2 * nb + 4 * 4096,
+         "GB/s", ""),
+        ("rms_norm_w", "4096x4096",
+         lambda: x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5) * w,
+         2 * nb + 4 * 4096, "GB/s", "unfused: no F.rms_norm in torch 1.13"),
+        ("gelu", "4096x4096", lambda: F.gelu(x), 2 * nb, "GB/s", ""),
+        ("silu", "4096x4096", lambda: F.silu(x), 2 * nb, "GB/s", ""),
+    ]
+    # rope, non-traditional (rotate-half) over 128 dims, base 10000
+    xr = rand(1, 32, 2048, 128, g=g, lo=-3, hi=3)
+    inv = 10000.0 ** (-torch.arange(0, 64, dtype=torch.float32) / 64)
+    ang = torch.arange(2048, dtype=torch.float32)[:, None] * inv[None, :]
+    ang = torch.cat((ang, ang), -1)
+    cos, sin = torch.cos(ang), torch.sin(ang)
+    rows.append(("rope_L=2048_D=128", "1x32x2048x128",
+                 lambda: xr * cos + rotate_half(xr) * sin,
+                 2 * xr.numel() * 4, "GB/s",
+                 "unfused rotate-half, cos/sin precomputed"))
+    # SDPA: no F.scaled_dot_product_attention in torch 1.13
+    scale = 1 / math.sqrt(128)
+    q = rand(1, 32, 2048, 128, g=g)
+    k = rand(1, 32, 2048, 128, g=g)
+    v = rand(1, 32, 2048, 128, g=g)
+    mask = torch.ones(2048, 2048, dtype=torch.bool).triu(1)
+
+    def prefill():
+        s = (q @ k.transpose(-1, -2)).mul_(scale).masked_fill_(
+            mask, float("-inf"))
+        return torch.softmax(s, -1) @ v
+
+    rows.append(("sdpa_prefill_causal", "1x32x2048x128", prefill,
+                 4.0 * 128 * 32 * 2048 * 2049 / 2, "GFLOP/s",
+                 "unfused softmax(qk^T*s+mask)v"))
+    qd = rand(1, 32, 1, 128, g=g)
+    kd = rand(1, 32, 4096, 128, g=g)
+    vd = rand(1, 32, 4096, 128, g=g)
+    rows.append(("sdpa_decode_KV=4096", "1x32x1x128",
+                 lambda: torch.softmax(
+                     (qd @ kd.transpose(-1, -2)).mul_(scale), -1) @ vd,
+                 2.0 * 32 * 4096 * 128 * 4, "GB/s",
+                 "unfused softmax(qk^T*s)v"))
+    # convolutions on NCHW (cmx: NHWC), converted outside the timing
+    xc = rand(1, 224, 224, 3, g=g).permute(0, 3, 1, 2).contiguous()
+    wc = rand(64, 7, 7, 3, g=g).permute(0, 3, 1, 2).contiguous()
+    rows.append(("conv2d_7x7/2_3->64", "1x224x224x3",
+                 lambda: F.conv2d(xc, wc, stride=2, padding=3),
+                 2.0 * 112 * 112 * 64 * 147, "GFLOP/s", "NCHW"))
+    xw = rand(1, 56, 56, 128, g=g).permute(0, 3, 1, 2).contiguous()
+    ww = rand(128, 3, 3, 1, g=g).permute(0, 3, 1, 2).contiguous()
+    rows.append(("conv2d_dw_3x3_128", "1x56x56x128",
+                 lambda: F.conv2d(xw, ww, padding=1, groups=128),
+                 2.0 * 56 * 56 * 128 * 4, "GB/s", "NCHW, groups=128"))
+    xp = rand(2048, 512, 64, g=g)
+    rows.append(("permute_copy", "2048x512x64",
+                 lambda: xp.permute(2, 1, 0).contiguous(),
+                 2 * xp.numel() * 4, "GB/s", ""))
+    rows.append(("astype_f32->bf16", "16M",
+                 lambda: x.to(torch.bfloat16), 6 * x.numel(), "GB/s", ""))
+    return rows
+
+
+def run_nn(args, budget):
+    only = set(args.only.split(",")) if args.only else None
+    for name, shape, fn, work, unit, note in nn_deck(torch.Generator()
+                                                     .manual_seed(1)):
+        if only is not None and name not in only:
+            continue
+        t = median_time(fn, budget, args.quick)
+        print(f"nn {name} {shape} {args.threads} {t:.9g} "
+              f"{work / t / 1e9:.4g} {unit} {note}".rstrip(), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--suite", choices=["nn"])
+    ap.add_argument("--only")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     budget = 0.03 if args.quick else 0.25
+    if args.suite == "nn":
+        run_nn(args, budget)
+        return
     g = torch.Generator().manual_seed(1)
     x = torch.rand(4096, 4096, generator=g) * 6 - 3
     p = torch.rand(4096, 4096, generator=g) * 3.75 + 0.25
