@@ -63,10 +63,9 @@ static const struct nncase k_deck[] = {
 };
 #define NDECK (int)(sizeof k_deck / sizeof k_deck[0])
 
-/* Torch's median seconds per case and thread-list index (0: none) and its
- * note; written by on_torch_line while torch_peer runs. */
-static double g_torch_s[NDECK][BENCH_MAX_THREADS];
-static char g_torch_note[NDECK][64];
+/* Torch's result line per case and thread-list index (median_s 0: none);
+ * written by on_torch_line while torch_peer runs. */
+static struct torch_line g_torch[NDECK][BENCH_MAX_THREADS];
 /* GEMM reference GFLOP/s per k_gemm and thread-list index (0: not yet). */
 static double g_gemm[G_COUNT][BENCH_MAX_THREADS];
 
@@ -112,8 +111,7 @@ static void on_torch_line(const struct torch_line *l, void *ctx) {
   int ti = *(const int *)ctx;
   for (int ci = 0; ci < NDECK; ci++)
     if (same_key(l->name, name_of(&k_deck[ci]))) {
-      g_torch_s[ci][ti] = l->median_s;
-      snprintf(g_torch_note[ci], sizeof g_torch_note[ci], "%s", l->note);
+      g_torch[ci][ti] = *l;
     }
 }
 
@@ -163,21 +161,34 @@ static double gemm_ref(int g, int ti) {
   return g_gemm[g][ti] = r.rate;
 }
 
-/* The torch and cmx/torch rows beside cmx row c of case ci. */
+/* The torch and cmx/torch rows beside cmx row c of case ci. Without a
+ * timed cmx row, only the torch row, with the script's own rate. */
 static void torch_rows(int ci, int ti, const struct bench_row *c) {
   const struct nncase *d = &k_deck[ci];
-  double ts = g_torch_s[ci][ti];
-  if (ts <= 0 || !c || c->pass == -2 || c->median_s <= 0)
+  const struct torch_line *l = &g_torch[ci][ti];
+  double ts = l->median_s;
+  if (ts <= 0)
     return;
-  struct bench_row r = *c;
+  int timed = c && c->pass != -2 && c->median_s > 0;
+  struct bench_row r = {.threads = l->threads, .ratio = -1, .pass = -1};
+  if (timed) {
+    r = *c;
+    r.rate = c->rate * c->median_s / ts; /* cmx's count of work */
+    r.ratio = c->ratio > 0 ? c->ratio * c->median_s / ts : -1;
+    r.target[0] = 0;
+    r.pass = -1;
+  } else {
+    r.rate = l->rate;
+    r.unit = strcmp(l->unit, "GFLOP/s") ? UNIT_GBPS : UNIT_GFLOPS;
+    snprintf(r.family, sizeof r.family, "nn");
+    snprintf(r.shape, sizeof r.shape, "%s", l->shape);
+  }
   snprintf(r.name, sizeof r.name, "torch %s", name_of(d));
   r.median_s = ts;
-  r.rate = c->rate * c->median_s / ts; /* cmx's count of work */
-  r.ratio = c->ratio > 0 ? c->ratio * c->median_s / ts : -1;
-  r.target[0] = 0;
-  r.pass = -1;
-  snprintf(r.note, sizeof r.note, "%.63s", g_torch_note[ci]);
+  snprintf(r.note, sizeof r.note, "%.63s", l->note);
   bench_add_row(&r);
+  if (!timed)
+    return;
   static const char *units[] = {"GB/s", "GFLOP/s", "us", "x"};
   struct bench_row x = {.threads = c->threads,
                         .median_s = c->median_s,
