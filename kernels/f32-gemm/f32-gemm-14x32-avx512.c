@@ -28,6 +28,13 @@ body(size_t m, size_t n, size_t k, const float *a, const float *b,
     acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   __mmask16 m0 = lanes(n), m1 = lanes(n > 16 ? n - 16 : 0);
   if (aux->a_next) _mm_prefetch((const char *)aux->a_next, _MM_HINT_T0);
+  /* The C tile is touched only after the k loop: fetch its lines now so
+   * the misses overlap the FMAs instead of stalling the stores. */
+  for (size_t i = 0; i < m; i++) {
+    _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch((const char *)(c + i * ldc + (n - 1)), _MM_HINT_T0);
+    if (n > 16) _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
+  }
   for (size_t p = 0; p < k; p++) {
     __m512 b0, b1;
     if (bmask) {
