@@ -2,8 +2,11 @@
  * removed, batch dimensions broadcast), promotion of the operand dtypes.
  * f32 / f16 / bf16 results run the packed GEMM driver in kernels/f32-gemm
  * straight from the operands' strided views (f16 / bf16 converted while
- * packing, f32 accumulation); f64 and integer results copy each operand's
- * broadcast view into a contiguous buffer and run the reference driver.
+ * packing, f32 accumulation); f64 results run kernels/f64-gemm and int8 x
+ * int8 (an int32 result) kernels/i8-gemm the same way (other operand types
+ * are first converted into a contiguous f64 buffer); other integer results
+ * copy each operand's broadcast view into a contiguous buffer and run the
+ * reference driver (int64, wrapping).
  * cmx_set_gemm_backend("blis") / CMX_GEMM=blis route f32 results to BLIS's
  * bli_sgemm instead (the comparison baseline). */
 #include <blis.h>
@@ -15,6 +18,8 @@
 #include "../arch/dispatch.h"
 #include "../kernels/elementwise/elementwise.h"
 #include "../kernels/f32-gemm/f32-gemm.h"
+#include "../kernels/f64-gemm/f64-gemm.h"
+#include "../kernels/i8-gemm/i8-gemm.h"
 #include "../kernels/matmul/matmul.h"
 #include "internal.h"
 
@@ -81,6 +86,7 @@ static int matmul_node(cmx_array *out, cmx_array a, cmx_array b, cmx_array cin,
   if (a->ndim >= 2) sh[nd++] = a->shape[a->ndim - 2];
   if (b->ndim >= 2) sh[nd++] = b->shape[b->ndim - 1];
   cmx_dtype dt = cmx_promote(a->dtype, b->dtype);
+  if (a->dtype == CMX_I8 && b->dtype == CMX_I8) dt = CMX_I32;
   if (cin) {
     /* addmm: c broadcasts to the product's shape; the result is float. */
     int ok = cin->ndim <= nd;
@@ -346,6 +352,83 @@ static int eval_f32(cmx_array c, struct cmx_array_s *va,
   return st;
 }
 
+/* An operand of the f64 / i8 drivers: the view itself when its dtype is dt,
+ * else a contiguous copy converted to dt (*copy holds the buffer). */
+static int typed_operand(const void **data, ptrdiff_t *rs, ptrdiff_t *cs,
+                         int64_t *boff, const struct cmx_array_s *v, int nb,
+                         size_t batch, cmx_dtype dt, struct cmx_buffer **copy,
+                         int nthreads) {
+  int64_t rows = v->shape[nb], cols = v->shape[nb + 1];
+  *copy = NULL;
+  if (v->dtype == dt) {
+    *data = v->buf->data;
+    *rs = v->strides[nb];
+    *cs = v->strides[nb + 1];
+    batch_offsets(v, nb, batch, boff);
+    return CMX_OK;
+  }
+  *copy = cmx_buffer_new(batch * (size_t)(rows * cols) * cmx_dtype_size(dt),
+                         "cmx_matmul");
+  if (!*copy) return CMX_ENOMEM;
+  cmx_copy_into((*copy)->data, dt, (cmx_array)v, nthreads);
+  *data = (*copy)->data;
+  *rs = cols;
+  *cs = 1;
+  for (size_t t = 0; t < batch; t++) boff[t] = (int64_t)t * rows * cols;
+  return CMX_OK;
+}
+
+/* f64 results (matmul and addmm) and int8 x int8 -> int32 matmul through
+ * the packed drivers, writing the output directly. */
+static int eval_typed(cmx_array c, struct cmx_array_s *va,
+                      struct cmx_array_s *vb, int nb, size_t batch,
+                      int nthreads) {
+  const struct cmx_dispatch *t = cmx_dispatch();
+  size_t M = (size_t)va->shape[nb], K = (size_t)va->shape[nb + 1],
+         N = (size_t)vb->shape[nb + 1];
+  int f64 = c->dtype == CMX_F64;
+  cmx_dtype dt = f64 ? CMX_F64 : CMX_I8;
+  int64_t *boff = malloc(2 * batch * sizeof(int64_t));
+  struct cmx_buffer *ca = NULL, *cb = NULL;
+  const void *da = NULL, *db = NULL;
+  ptrdiff_t ars = 0, acs = 0, brs = 0, bcs = 0;
+  int st = boff ? CMX_OK : CMX_ENOMEM;
+  if (!st) st = typed_operand(&da, &ars, &acs, boff, va, nb, batch, dt, &ca,
+                              nthreads);
+  if (!st) st = typed_operand(&db, &brs, &bcs, boff + batch, vb, nb, batch,
+                              dt, &cb, nthreads);
+  int rc = 0;
+  if (!st && f64) {
+    struct cmx_f64_gemm_problem p = {
+        .batch = batch, .m = M, .n = N, .k = K,
+        .a = {da, ars, acs, boff}, .b = {db, brs, bcs, boff + batch},
+        .c = (double *)cmx_array_ptr(c), .ldc = N, .ldcb = M * N,
+        .alpha = 1.0,
+        .beta = 0.0};
+    if (c->nin == 3) {
+      p.alpha = c->p.value;
+      p.beta = c->p.step;
+      if (p.beta != 0.0) {
+        struct cmx_array_s vc;
+        addend_view(&vc, c, c->in[2]);
+        cmx_copy_into(p.c, CMX_F64, &vc, nthreads);
+      }
+    }
+    rc = cmx_f64_gemm(&t->gemm_f64, &p, nthreads);
+  } else if (!st) {
+    struct cmx_i8_gemm_problem p = {
+        .batch = batch, .m = M, .n = N, .k = K,
+        .a = {da, ars, acs, boff}, .b = {db, brs, bcs, boff + batch},
+        .c = (int32_t *)cmx_array_ptr(c), .ldc = N, .ldcb = M * N};
+    rc = cmx_i8_gemm(&t->gemm_i8, &p, nthreads);
+  }
+  if (rc) st = cmx_err(CMX_ENOMEM, "cmx_matmul: no memory for packing buffers");
+  cmx_buffer_release(ca);
+  cmx_buffer_release(cb);
+  free(boff);
+  return st;
+}
+
 int cmx_eval_matmul(cmx_array c, int nthreads) {
   cmx_array a = c->in[0], b = c->in[1];
   int st = cmx_array_alloc_data(c);
@@ -361,6 +444,9 @@ int cmx_eval_matmul(cmx_array c, int nthreads) {
   if ((size_t)c->size == 0) return CMX_OK;
   if (c->dtype == CMX_F32 || c->dtype == CMX_F16 || c->dtype == CMX_BF16)
     return eval_f32(c, &va, &vb, nb, batch, nthreads);
+  if (c->dtype == CMX_F64 ||
+      (c->dtype == CMX_I32 && a->dtype == CMX_I8 && b->dtype == CMX_I8))
+    return eval_typed(c, &va, &vb, nb, batch, nthreads);
   int kind = c->dtype == CMX_F64 ? 1 : 2;
   cmx_dtype cd = kind == 1 ? CMX_F64 : CMX_I64;
   size_t esz = cmx_dtype_size(cd);

@@ -12,4 +12,9 @@ void cmx_dispatch_init_arm_neon(struct cmx_dispatch *t) {
       .ukr = cmx_f32_gemm_ukr_8x12__neon, .mr = 8, .nr = 12, .mc = 0,
       .kc = 256, .nc = 0, .pack = cmx_f32_gemm_pack_ukr__ref, .pack_r = 64,
       .gemv4 = cmx_f32_gemv4_ukr__neon};
+  t->gemm_f64 = (struct cmx_f64_gemm_config){
+      .ukr = cmx_f64_gemm_ukr_8x6__neon, .mr = 8, .nr = 6, .kc = 256,
+      .pack = cmx_f64_gemm_pack_ukr__ref, .pack_r = 64};
+  t->gemm_i8 = (struct cmx_i8_gemm_config){
+      .ukr = cmx_i8_gemm_ukr_4x8c4__neon, .mr = 4, .nr = 8, .kc = 512};
 }

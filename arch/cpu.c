@@ -60,6 +60,16 @@ int cmx_cpu_has(enum cmx_isa_level isa) {
   }
 }
 
+int cmx_cpu_has_avx512vnni(void) {
+#if defined(__x86_64__)
+  unsigned a, b, c, d;
+  return cmx_cpu_has(CMX_ISA_AVX512) &&
+         __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 11 & 1);
+#else
+  return 0;
+#endif
+}
+
 enum cmx_isa_level cmx_cpu_best(void) {
   if (cmx_cpu_has(CMX_ISA_AVX512BF16)) return CMX_ISA_AVX512BF16;
   if (cmx_cpu_has(CMX_ISA_AVX512)) return CMX_ISA_AVX512;

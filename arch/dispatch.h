@@ -16,6 +16,8 @@
 #include "../kernels/f32-vbinary/f32-vbinary.h"
 #include "../kernels/f32-vunary/f32-vunary.h"
 #include "../kernels/f32-where/f32-where.h"
+#include "../kernels/f64-gemm/f64-gemm.h"
+#include "../kernels/i8-gemm/i8-gemm.h"
 #include "../kernels/x32-transpose/x32-transpose.h"
 #include "../kernels/x32-stream/x32-stream.h"
 
@@ -44,6 +46,8 @@ struct cmx_dispatch {
   cmx_f32_norm_ukr_fn f32_norm[CMX_NORM_COUNT];
   cmx_f32_rope_ukr_fn f32_rope[CMX_ROPE_COUNT];
   struct cmx_gemm_config gemm_f32; /* microkernel, tile, block sizes */
+  struct cmx_f64_gemm_config gemm_f64;
+  struct cmx_i8_gemm_config gemm_i8; /* VNNI kernel only where CPUID says */
   struct cmx_transpose_config x32_transpose;
   cmx_x32_stream_ukr_fn x32_stream;
   cmx_f32_dwconv_ukr_fn f32_dwconv;
@@ -58,6 +62,9 @@ void cmx_dispatch_init_arm_neon(struct cmx_dispatch *t);
 
 /* 1 when this CPU can run the level (CPUID / HWCAP, checked once). */
 int cmx_cpu_has(enum cmx_isa_level isa);
+/* 1 when this CPU has AVX512-VNNI (CPUID.7.0:ECX bit 11) and the AVX512
+ * level; 0 elsewhere (and on Arm). */
+int cmx_cpu_has_avx512vnni(void);
 /* Best level this CPU has. */
 enum cmx_isa_level cmx_cpu_best(void);
 /* The table in use (never NULL once cmx_arch_init ran). */

@@ -247,6 +247,87 @@ static void check_gemm(const struct cmx_dispatch *t, const struct cmx_dispatch *
   report("gemm", bad);
 }
 
+/* f64 gemm: the NEON microkernel against the reference on the same packed
+ * panels, full and edge tiles, beta 0 over NaN and beta 1.5. */
+static void check_gemm_f64(const struct cmx_dispatch *t,
+                           const struct cmx_dispatch *v) {
+  const struct cmx_f64_gemm_config *g = &v->gemm_f64;
+  size_t mr = g->mr, nr = g->nr, ldc = nr + 3;
+  static double a[16 * 67], b[16 * 67], c0[18 * 19], c1[18 * 19];
+  size_t ms[] = {1, mr - 1, mr}, ns[] = {1, nr - 1, nr}, ks[] = {0, 1, 2, 67};
+  int bad = mr > 16 || nr > 16;
+  for (int mi = 0; mi < 3 && !bad; mi++)
+    for (int ni = 0; ni < 3; ni++)
+      for (int ki = 0; ki < 4; ki++)
+        for (int q = 0; q < 2; q++) {
+          size_t m = ms[mi], n = ns[ni], k = ks[ki];
+          double beta = q ? 1.5 : 0.0;
+          for (size_t i = 0; i < 16 * 67; i++)
+            a[i] = (double)(rng() % 2001) / 1000.0 - 1.0,
+            b[i] = (double)(rng() % 2001) / 1000.0 - 1.0;
+          for (size_t i = 0; i < (mr + 2) * ldc; i++)
+            c0[i] = beta == 0.0 ? NAN : (double)(i % 7) - 3.0;
+          memcpy(c1, c0, sizeof c0);
+          struct cmx_f64_gemm_aux aux = {0.75, beta, mr, nr};
+          t->gemm_f64.ukr(m, n, k, a, b, c0, ldc, &aux);
+          g->ukr(m, n, k, a, b, c1, ldc, &aux);
+          for (size_t i = 0; i < (mr + 2) * ldc; i++) {
+            int in = i / ldc < m && i % ldc < n;
+            int ok = in ? fabs(c1[i] - c0[i]) <= 1e-13 * (1 + fabs(c0[i]))
+                        : memcmp(&c1[i], &c0[i], 8) == 0;
+            if (!ok && bad++ < 5)
+              printf("  gemm_f64 m=%zu n=%zu k=%zu q=%d [%zu]: neon %a ref %a\n",
+                     m, n, k, q, i, c1[i], c0[i]);
+          }
+        }
+  report("gemm_f64", bad);
+}
+
+/* i8 gemm: the NEON microkernel against the reference on the same packed
+ * panels (k groups of 4, A's row sums after it), bit for bit, C written
+ * and accumulated, sums past 2^31 (all -128) wrapping alike. */
+static void check_gemm_i8(const struct cmx_dispatch *t,
+                          const struct cmx_dispatch *v) {
+  const struct cmx_i8_gemm_config *g = &v->gemm_i8;
+  size_t mr = g->mr, nr = g->nr, ldc = nr + 3;
+  static int8_t a[16 * 140004 + 64], b[16 * 140004];
+  static int32_t c0[18 * 19], c1[18 * 19];
+  size_t ms[] = {1, mr - 1, mr}, ns[] = {1, nr - 1, nr};
+  size_t ks[] = {0, 1, 3, 4, 5, 67, 140003};
+  int bad = mr > 16 || nr > 16;
+  for (int mi = 0; mi < 3 && !bad; mi++)
+    for (int ni = 0; ni < 3; ni++)
+      for (int ki = 0; ki < 7; ki++)
+        for (int q = 0; q < 2; q++) {
+          size_t m = ms[mi], n = ns[ni], k = ks[ki], kq = (k + 3) / 4 * 4;
+          int big = k > 1000;
+          memset(a, 0, kq * mr + 4 * mr);
+          memset(b, 0, kq * nr);
+          int32_t sums[16] = {0};
+          for (size_t p = 0; p < k; p++) {
+            for (size_t i = 0; i < m; i++) {
+              int8_t x = big ? -128 : (int8_t)rng();
+              a[(p / 4) * mr * 4 + i * 4 + p % 4] = x;
+              sums[i] += x;
+            }
+            for (size_t j = 0; j < n; j++)
+              b[(p / 4) * nr * 4 + j * 4 + p % 4] = big ? -128 : (int8_t)rng();
+          }
+          memcpy(a + kq * mr, sums, 4 * mr);
+          for (size_t i = 0; i < (mr + 2) * ldc; i++)
+            c0[i] = (int32_t)rng() - (1 << 30);
+          memcpy(c1, c0, sizeof c0);
+          struct cmx_i8_gemm_aux aux = {q, mr, nr};
+          t->gemm_i8.ukr(m, n, k, a, b, c0, ldc, &aux);
+          g->ukr(m, n, k, a, b, c1, ldc, &aux);
+          for (size_t i = 0; i < (mr + 2) * ldc; i++)
+            if (c0[i] != c1[i] && bad++ < 5)
+              printf("  gemm_i8 m=%zu n=%zu k=%zu q=%d [%zu]: neon %d ref %d\n",
+                     m, n, k, q, i, c1[i], c0[i]);
+        }
+  report("gemm_i8", bad);
+}
+
 /* x32 transpose tile: NEON against the scalar reference on one tile with
  * padded leading dimensions, both store modes. */
 static void check_transpose(const struct cmx_dispatch *t,
@@ -372,6 +453,8 @@ int main(void) {
   check_cvt(&t, &v);
   check_nn(&t, &v);
   check_gemm(&t, &v);
+  check_gemm_f64(&t, &v);
+  check_gemm_i8(&t, &v);
   check_gemv4(&t, &v);
   check_dwconv(&t, &v);
   check_transpose(&t, &v);

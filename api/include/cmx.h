@@ -304,7 +304,12 @@ CMX_API int cmx_random_normal(cmx_array *out, const int64_t *shape,
                               int ndim, cmx_dtype dtype, double loc,
                               double scale, cmx_array key, cmx_stream s);
 
-/* Linear algebra: matmul as NumPy (1-D operands, broadcast batch dims). */
+/* Linear algebra: matmul as NumPy (1-D operands, broadcast batch dims).
+ * The result dtype is the operands' promoted dtype, except int8 x int8,
+ * which gives int32 (packed int8 kernels, AVX512-VNNI where the CPU has
+ * it): exact for inner dimensions up to 131071 (|a b| <= 2^14 per term),
+ * beyond that wrapping modulo 2^32 like other int32 arithmetic. Other
+ * integer results wrap modulo 2^bits too. */
 CMX_API int cmx_matmul(cmx_array *out, cmx_array a, cmx_array b,
                        cmx_stream s);
 /* alpha * (a @ b) + beta * c, with a @ b as cmx_matmul and c broadcast to

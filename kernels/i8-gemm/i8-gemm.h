@@ -1,0 +1,74 @@
+/* i8 x i8 -> i32 GEMM: microkernels over k in groups of four (the shape of
+ * vpdpbusd, vpmaddwd pairs and vpadal pairs) and the driver that packs any
+ * strided int8 operands and runs them through the shared BLIS loops
+ * (kernels/common/gemm-loops.h).
+ *
+ * Microkernel contract (every CMX_UKR row of i8-gemm.inc, and the
+ * reference): ukr(m, n, k, a, b, c, ldc, aux) computes, for i < m, j < n,
+ *     C[i * ldc + j] = (aux->accumulate ? C[...] : 0) + sum_{p < k} A(i, p) B(p, j)
+ *   in int32 arithmetic modulo 2^32, sizes and strides in ELEMENTS, m <= MR,
+ *   n <= NR. With int8 operands every product is at most 2^14 in
+ *   magnitude, so the sum is exact (never wraps) for k <= 131071; the
+ *   driver splits k into blocks whose partial sums are added the same way.
+ *   - A is a packed panel of kq = k rounded up to 4:
+ *       A(i, p) = a[(p / 4) * MR * 4 + i * 4 + p % 4]   (int8)
+ *     zero for p >= k and for rows i >= m; then, at byte a + kq * MR,
+ *     MR int32 row sums sum_{p < k} A(i, p) (read by kernels that compute
+ *     with A + 128 or B + 128, as vpdpbusd's unsigned operand needs).
+ *   - B is a packed panel, B(p, j) = b[(p / 4) * NR * 4 + j * 4 + p % 4],
+ *     zero for p >= k and for columns j >= n.
+ *   - C is int32, row-major with row stride ldc; only the m x n tile is
+ *     read (when accumulating) or written.
+ * A microkernel is a leaf: no allocation, no threads, no errors. */
+#ifndef CMX_I8_GEMM_H
+#define CMX_I8_GEMM_H
+#include <stddef.h>
+#include <stdint.h>
+
+struct cmx_i8_gemm_aux {
+  int accumulate; /* 0: C = A B (C not read); 1: C += A B */
+  size_t mr, nr;  /* tile the panels were packed for: read only by the
+                     reference kernel, which serves every tile */
+};
+
+typedef void (*cmx_i8_gemm_ukr_fn)(size_t m, size_t n, size_t k,
+                                   const int8_t *a, const int8_t *b,
+                                   int32_t *c, size_t ldc,
+                                   const struct cmx_i8_gemm_aux *aux);
+
+/* vnni: 1 when the row needs AVX512-VNNI beyond its ISA level. */
+#define CMX_UKR(isa, name, mr, nr, vnni)                                    \
+  void name(size_t m, size_t n, size_t k, const int8_t *a, const int8_t *b, \
+            int32_t *c, size_t ldc, const struct cmx_i8_gemm_aux *aux);
+#include "i8-gemm.inc"
+#undef CMX_UKR
+
+struct cmx_i8_gemm_config {
+  cmx_i8_gemm_ukr_fn ukr;
+  size_t mr, nr;
+  size_t mc, kc, nc; /* kc a multiple of 4; 0: from the cache sizes */
+};
+
+/* Element (i, j) of batch t at data[boff[t] + i * rs + j * cs] (boff NULL:
+ * 0), any strides. */
+struct cmx_i8_gemm_operand {
+  const int8_t *data;
+  ptrdiff_t rs, cs;
+  const int64_t *boff;
+};
+
+/* C[t] (m x n int32, row stride ldc, batch stride ldcb) = A[t] B[t]. */
+struct cmx_i8_gemm_problem {
+  size_t batch, m, n, k;
+  struct cmx_i8_gemm_operand a, b;
+  int32_t *c;
+  size_t ldc, ldcb;
+};
+
+/* Runs the problem with up to nthreads threads of the calling worker's
+ * team; bitwise the same result for any nthreads and ISA level. 0, or -1
+ * without packing memory. */
+int cmx_i8_gemm(const struct cmx_i8_gemm_config *cfg,
+                const struct cmx_i8_gemm_problem *p, int nthreads);
+
+#endif
