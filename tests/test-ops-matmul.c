@@ -324,8 +324,8 @@ Test(ops_matmul, threads_bitwise) {
   }
 }
 
-/* The skinny path (m <= 16, row-major f32 B, B streamed four rows at a time
- * through the GEMV accumulate kernel): A in every view mode, k not a
+/* The skinny path (m <= 32, row-major f32 B, B streamed unpacked through
+ * the microkernel): A in every view mode, k not a
  * multiple of 4, n not a multiple of the column chunk, batches with a
  * broadcast B, addmm with beta 0 over NaN, and 1 vs 2 threads bitwise. */
 Test(ops_matmul, skinny_rows) {
@@ -372,4 +372,57 @@ Test(ops_matmul, skinny_rows) {
   cmx_array_free(y);
   free(cv);
   cmx_array_free(c), cmx_array_free(a), cmx_array_free(b);
+}
+
+/* B with rows in place: row-major f32 with a row stride wider than n and
+ * an offset (every other row of a wider matrix, from column 1). */
+static cmx_array b_row_sliced(int64_t k, int64_t n, uint64_t seed) {
+  cmx_array x, v;
+  x = rand_array((int64_t[]){2 * k, n + 3}, 2, CMX_F32, seed);
+  TU_OK(cmx_slice(&v, x, (int64_t[]){0, 1}, (int64_t[]){2 * k, n + 1},
+                  (int64_t[]){2, 1}, 2, NULL));
+  cmx_array_free(x);
+  return v;
+}
+
+/* The skinny path's edges: m from 7 to 32 (the 8 x 32 tile and 14 x 32,
+ * partial row tiles), n past one column block of C and not a multiple of
+ * 32, k odd and not a multiple of the k block, B contiguous, row-sliced
+ * (row stride > n) and transposed (the packed path), broadcast batch dims,
+ * and 1 vs 2 threads bitwise. */
+Test(ops_matmul, skinny_tiles_and_batches) {
+  static const int64_t S[][3] = {{7, 4200, 37},  {8, 4107, 49},
+                                 {9, 130, 301},  {14, 70, 25},
+                                 {17, 3900, 23}, {24, 333, 97},
+                                 {31, 2100, 33}, {32, 2085, 47}};
+  for (size_t s = 0; s < 8; s++)
+    for (int mb = 0; mb < 3; mb++) {
+      int64_t m = S[s][0], n = S[s][1], k = S[s][2];
+      cmx_array a = rand_array((int64_t[]){m, k}, 2, CMX_F32, 40 + s);
+      cmx_array b = mb == 0 ? rand_array((int64_t[]){k, n}, 2, CMX_F32, 50 + s)
+                    : mb == 1 ? b_row_sliced(k, n, 60 + s)
+                              : operand(1, k, n, 1, 70 + s);
+      char what[64];
+      snprintf(what, sizeof what, "skinny m=%lld b mode %d", (long long)m,
+               mb);
+      matmul_check(a, b, what);
+      float *r[2];
+      for (int t = 0; t < 2; t++) {
+        TU_OK(cmx_set_num_threads(t + 1));
+        cmx_array c;
+        TU_OK(cmx_matmul(&c, a, b, NULL));
+        size_t nb = cmx_array_nbytes(c);
+        r[t] = malloc(nb);
+        TU_OK(cmx_array_read(c, r[t], nb));
+        if (t) cr_assert(memcmp(r[0], r[1], nb) == 0, "%s: threads", what);
+        cmx_array_free(c);
+      }
+      free(r[0]), free(r[1]);
+      cmx_array_free(a), cmx_array_free(b);
+    }
+  /* broadcast batch dims: (2, 1, m, k) @ (3, k, n) -> (2, 3, m, n) */
+  cmx_array a = rand_array((int64_t[]){2, 1, 20, 75}, 4, CMX_F32, 7);
+  cmx_array b = rand_array((int64_t[]){3, 75, 530}, 3, CMX_F32, 8);
+  matmul_check(a, b, "skinny broadcast batch");
+  cmx_array_free(a), cmx_array_free(b);
 }

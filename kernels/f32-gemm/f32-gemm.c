@@ -8,7 +8,7 @@
  * batches), never over k, so every element of C sees the same sequence of
  * microkernel calls whatever the thread count. m == 1 or n == 1 takes a
  * GEMV path that streams the matrix once; tiny problems take one thread
- * and do not pack B. */
+ * and do not pack B; skinny A (m <= 32) streams B unpacked. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -385,9 +385,11 @@ struct job {
   const struct cmx_gemm_config *cfg;
   const struct cmx_gemm_problem *p;
   size_t mc, kc, nc;
+  cmx_f32_gemm_ukr_fn ukr; /* cfg->ukr or cfg->skinny_ukr */
+  size_t mr, nr;           /* its tile */
   size_t tm, tn;   /* thread grid: ic ways x jc ways */
   int batch_split; /* 1: threads take whole batches */
-  int small;       /* 1: B used unpacked (one thread) */
+  int small;       /* 1: B used unpacked (small and skinny paths) */
   atomic_int failed; /* set by any thread whose workspace failed */
   int pairs;         /* 1: bf16 x bf16 on k-pairs (cfg->bf16_ukr) */
 };
@@ -410,7 +412,7 @@ static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
                      size_t n0, size_t n1) {
   const struct cmx_gemm_problem *p = j->p;
   const struct cmx_gemm_config *cfg = j->cfg;
-  size_t mr = cfg->mr, nr = cfg->nr, k = p->k;
+  size_t mr = j->mr, nr = j->nr, k = p->k;
   if (m0 >= m1 || n0 >= n1) return 0;
   size_t kc = j->kc < k ? j->kc : (k ? k : 1);
   size_t mc = j->mc < m1 - m0 ? j->mc : round_up(m1 - m0, mr);
@@ -459,8 +461,8 @@ static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
                             (const uint32_t *)bpan,
                             c + (ic + ir) * p->ldc + jc + jr, p->ldc, &aux);
             else
-              cfg->ukr(mrr, nrr, kcur, ap + ir * kcur, bpan,
-                       c + (ic + ir) * p->ldc + jc + jr, p->ldc, &aux);
+              j->ukr(mrr, nrr, kcur, ap + ir * kcur, bpan,
+                     c + (ic + ir) * p->ldc + jc + jr, p->ldc, &aux);
           }
         }
       }
@@ -483,8 +485,8 @@ static void gemm_thread(void *ctx, size_t b, size_t e) {
         rc = gemm_part(j, t, 0, p->m, 0, p->n);
     } else {
       size_t m0, m1, n0, n1;
-      cmx_range((int)(tid / j->tn), (int)j->tm, p->m, j->cfg->mr, &m0, &m1);
-      cmx_range((int)(tid % j->tn), (int)j->tn, p->n, j->cfg->nr, &n0, &n1);
+      cmx_range((int)(tid / j->tn), (int)j->tm, p->m, j->mr, &m0, &m1);
+      cmx_range((int)(tid % j->tn), (int)j->tn, p->n, j->nr, &n0, &n1);
       for (size_t t = 0; t < p->batch && !rc; t++)
         rc = gemm_part(j, t, m0, m1, n0, n1);
     }
@@ -499,7 +501,7 @@ static void gemm_thread(void *ctx, size_t b, size_t e) {
 static void choose_grid(const struct job *j, size_t nt, int split,
                         size_t *tm, size_t *tn) {
   size_t m = j->p->m, n = j->p->n, k = j->p->k ? j->p->k : 1;
-  size_t mr = j->cfg->mr, nr = j->cfg->nr;
+  size_t mr = j->mr, nr = j->nr;
   if (split == 1 || split == 2) {
     *tm = split == 1 ? nt : 1;
     *tn = split == 1 ? 1 : nt;
@@ -650,71 +652,24 @@ static void gemv_thread(void *ctx, size_t b, size_t e) {
   }
 }
 
-/* ---- skinny A: m small, B streamed row by row ---- */
-/* For m <= SKINNY_M the packed path moves B three times (read, packed
- * write, packed read) for a handful of microkernel calls per panel. B is
- * instead streamed once, four rows at a time, through the GEMV accumulate
- * microkernel into each of the m rows of C, over column chunks of whole
- * KiBs of each B row (short runs per row defeat the prefetchers and the
- * TLB). The sum for each C element
- * runs over k in groups of four, in order: the same for any thread count.
- * Threads split the column chunks. */
-#define SKINNY_M 16
-/* Columns per chunk (4 KiB of each B row). On the 2-core VM, 1 thread,
- * same run: 8x4096x4096 at chunks of 256 / 1024 / 2048 / 4096 columns:
- * 14 / 24 / 21 / 19 GFLOP/s against 16 for the packed path; 16x4096x4096
- * 34 against 27; 4x1024x4096 19 against 7. */
-#define SKINNY_CHUNK 1024
-
-struct skinny {
-  const struct cmx_gemm_config *cfg;
-  const struct cmx_gemm_problem *p;
-  size_t chunk, nchunks;
-  atomic_int failed;
-};
-
-static void skinny_range(void *ctx, size_t b, size_t e) {
-  struct skinny *s = ctx;
-  const struct cmx_gemm_problem *p = s->p;
-  size_t m = p->m, k = p->k, ch = s->chunk;
-  float *acc = ws_get(m * ch + ch + 16);
-  if (!acc) {
-    atomic_store(&s->failed, 1);
-    return;
-  }
-  float *zero = acc + m * ch;
-  for (size_t i = 0; i < ch; i++) zero[i] = 0.0f;
-  for (size_t w = b; w < e; w++) {
-    size_t t = w / s->nchunks, j0 = (w % s->nchunks) * ch;
-    size_t nn = p->n - j0 < ch ? p->n - j0 : ch;
-    const float *bb = (const float *)p->b.data +
-                      (p->b.boff ? p->b.boff[t] : 0) + j0;
-    const float *aa = (const float *)p->a.data + (p->a.boff ? p->a.boff[t] : 0);
-    for (size_t i = 0; i < m * ch; i++) acc[i] = 0.0f;
-    for (size_t q = 0; q < k; q += 4) {
-      size_t nq = k - q < 4 ? k - q : 4;
-      const float *rows[4];
-      for (size_t u = 0; u < 4; u++)
-        rows[u] = u < nq ? bb + (ptrdiff_t)(q + u) * p->b.rs : zero;
-      for (size_t i = 0; i < m; i++) {
-        float wv[4] = {0, 0, 0, 0};
-        for (size_t u = 0; u < nq; u++)
-          wv[u] = aa[(ptrdiff_t)i * p->a.rs + (ptrdiff_t)(q + u) * p->a.cs];
-        s->cfg->gemv4(nn, rows, wv, acc + i * ch);
-      }
-    }
-    float *c = p->c + t * p->ldcb + j0;
-    for (size_t i = 0; i < m; i++) {
-      const float *ai = acc + i * ch;
-      float *ci = c + i * p->ldc;
-      if (p->beta == 0.0f)
-        for (size_t j = 0; j < nn; j++) ci[j] = p->alpha * ai[j];
-      else
-        for (size_t j = 0; j < nn; j++)
-          ci[j] = p->alpha * ai[j] + p->beta * ci[j];
-    }
-  }
-}
+/* ---- skinny A: B streamed unpacked ---- */
+/* For m <= SKINNY_M packing B (read, packed write, packed read) serves only
+ * a few microkernel calls per panel, so the microkernel reads B in place
+ * (aux.ldb, as the small path) and B streams from memory once: C's m rows
+ * are taken nc columns at a time (long runs of each B row), SKINNY_KC rows
+ * of B per microkernel call (the 8x32 kernel prefetches each row two tiles
+ * ahead), the kc x nr tile of B reused from L1 by every row tile of A. The
+ * team splits n (jc): each thread streams its own columns of B. The sum
+ * for each C element runs over k in SKINNY_KC blocks, in order, whatever
+ * the split. Measured on the 2-core VM, 1 thread, process CPU time (other
+ * jobs loaded it), GFLOP/s for 8 / 16 / 32 x 4096 x 4096|11008:
+ *   kc 8: 26 / 35 / 48; 16: 27 / 39 / 55; 24: 27 / 38 / 58; 32: 29 / 29 / 54;
+ *   nc (kc 24) 1024: 28 / 38 / 58; 2048: 32 / 45 / 63; 4096: 34 / 48 / 47,
+ * so nc keeps the m x nc block of C to a quarter of L2 (SKINNY_C floats),
+ * at most 4096 columns; the previous GEMV-accumulate path: 22 / 31 / 36. */
+#define SKINNY_M 32
+#define SKINNY_KC 24
+#define SKINNY_C (1u << 16)
 
 /* ---- entry ---- */
 int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
@@ -729,17 +684,8 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
     cmx_parallel_for(nthreads, p->batch * g.len, 16, grain, gemv_thread, &g);
     return atomic_load(&g.failed) ? -1 : 0;
   }
-  if (p->m <= SKINNY_M && cfg->gemv4 && p->a.dtype == CMX_GEMM_F32 &&
-      p->b.dtype == CMX_GEMM_F32 && p->b.cs == 1 && p->b.rs > 0 &&
-      2.0 * (double)p->m * (double)p->n * (double)p->k >= small_flops()) {
-    size_t ch = SKINNY_CHUNK;
-    if (ch > p->n) ch = round_up(p->n, 16);
-    struct skinny sk = {cfg, p, ch, (p->n + ch - 1) / ch, 0};
-    cmx_parallel_for(nthreads, p->batch * sk.nchunks, 1, 1, skinny_range,
-                     &sk);
-    return atomic_load(&sk.failed) ? -1 : 0;
-  }
-  struct job j = {cfg, p, 0, 0, 0, 1, 1, 0, 0, 0, 0};
+  struct job j = {.cfg = cfg, .p = p, .ukr = cfg->ukr, .mr = cfg->mr,
+                  .nr = cfg->nr, .tm = 1, .tn = 1};
   int split;
   cmx_f32_gemm_blocking(cfg, &j.mc, &j.kc, &j.nc, &split);
   /* bf16 x bf16 with a pair microkernel: kc counts 32-bit words of a
@@ -755,8 +701,26 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
     nt = 1;
     j.small = p->b.dtype == CMX_GEMM_F32 && p->b.cs == 1 && p->b.rs > 0;
   }
+  /* The skinny microkernel where it pads fewer rows of A (m = 8, 16, 32 on
+   * 8 x 32 rather than 14 x 32); not for bf16 x bf16, which has its own. */
+  if (cfg->skinny_ukr && cfg->skinny_mr &&
+      !(p->a.dtype == CMX_GEMM_BF16 && p->b.dtype == CMX_GEMM_BF16) &&
+      round_up(p->m, cfg->skinny_mr) < round_up(p->m, cfg->mr)) {
+    j.ukr = cfg->skinny_ukr, j.mr = cfg->skinny_mr;
+    j.mc = j.mc < j.mr ? j.mr : round_down(j.mc, j.mr);
+  }
+  int skinny = p->m <= SKINNY_M && p->b.dtype == CMX_GEMM_F32 &&
+               p->b.cs == 1 && p->b.rs > 0;
+  if (skinny) {
+    j.small = 1;
+    j.kc = SKINNY_KC, j.mc = round_up(p->m, j.mr);
+    j.nc = round_down(SKINNY_C / p->m, j.nr);
+    if (j.nc > 4096) j.nc = 4096;
+  }
   if (nt > 1 && p->batch >= nt && (p->batch % nt == 0 || p->batch >= 4 * nt))
     j.batch_split = 1, j.tm = nt, j.tn = 1;
+  else if (nt > 1 && skinny)
+    j.tm = 1, j.tn = nt;
   else if (nt > 1)
     choose_grid(&j, nt, split, &j.tm, &j.tn);
   cmx_parallel_for((int)nt, nt, 1, 1, gemm_thread, &j);

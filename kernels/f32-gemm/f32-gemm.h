@@ -117,6 +117,11 @@ typedef void (*cmx_f32_gemm_bf16_zip_fn)(size_t n, const uint16_t *x0,
 struct cmx_gemm_config {
   cmx_f32_gemm_ukr_fn ukr;
   size_t mr, nr; /* register tile */
+  /* A second microkernel with fewer rows for short A (NULL: none): the
+   * driver takes it when m rounded up to skinny_mr pads fewer rows than m
+   * rounded up to mr. Same contract and nr as ukr. */
+  cmx_f32_gemm_ukr_fn skinny_ukr;
+  size_t skinny_mr;
   size_t mc;     /* rows of A per packed block (L2), multiple of mr */
   size_t kc;     /* depth of a packed block (B micro-panel in L1) */
   size_t nc;     /* columns of B per packed block (L3), multiple of nr */
