@@ -104,6 +104,8 @@ int torch_steps(void);
 void torch_run(void);
 int gemm_steps(void); /* perf/gemm.c: the deck of issue 3 */
 void gemm_run(void);
+int gemm_bf16_steps(void); /* perf/gemm-bf16.c: its bf16 rows */
+void gemm_bf16_run(void);
 
 /* FMA probes (peak-avx2.c, peak-avx512.c): run iters iterations of 12
  * independent chains; return a value that depends on every chain. */

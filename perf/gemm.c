@@ -191,7 +191,7 @@ int gemm_steps(void) {
       label_of(label, sizeof label, &k_deck[i], g_opts.threads[ti]);
       steps += bench_wants(label);
     }
-  return steps;
+  return steps + gemm_bf16_steps();
 }
 
 static struct bench_row base_row(const struct gshape *s, int nt) {
@@ -426,4 +426,5 @@ void gemm_run(void) {
   for (int i = 0; i < NDECK; i++)
     if (deck_has(&k_deck[i]))
       run_shape(&k_deck[i]);
+  gemm_bf16_run();
 }
