@@ -75,17 +75,24 @@ static int ew_node(cmx_array *out, enum cmx_ew_op op, const cmx_array *in,
 
 /* Outputs larger than the last-level cache are written once with
  * streaming stores: no read-for-ownership, no eviction of the inputs. */
-static int stream_out(cmx_dtype d, int64_t size) {
-  /* CMX_NT_STORES=0 turns them off (A/B timing); read once, racing
-   * first readers store the same value. */
+static int nt_wanted(size_t bytes) {
+  /* CMX_NT_STORES=0 turns them off (A/B timing), =all forces them for
+   * every size (tests of the streaming paths on small arrays); read once,
+   * racing first readers store the same value. */
   static atomic_int mode = -1;
   int m = atomic_load_explicit(&mode, memory_order_relaxed);
   if (m < 0) {
     const char *e = getenv("CMX_NT_STORES");
-    m = !(e && strcmp(e, "0") == 0);
+    m = e && strcmp(e, "all") == 0 ? 2 : !(e && strcmp(e, "0") == 0);
     atomic_store_explicit(&mode, m, memory_order_relaxed);
   }
-  return m && d == CMX_F32 && (size_t)size * 4 > cmx_topo()->l3;
+  return m == 2 || (m && bytes > cmx_topo()->l3);
+}
+
+/* f32 outputs, and f16 / bf16 ones (streamed in 32-bit pairs). */
+static int stream_out(cmx_dtype d, int64_t size) {
+  if (d != CMX_F32 && d != CMX_F16 && d != CMX_BF16) return 0;
+  return nt_wanted((size_t)size * cmx_dtype_size(d));
 }
 
 /* Strides of x broadcast to a's shape (0 on broadcast axes). */
@@ -130,7 +137,9 @@ void cmx_copy_into(void *dst, cmx_dtype dtype, cmx_array x, int nthreads) {
   /* Same-dtype transposed / permuted views: blocked tile transpose. */
   if (dtype == x->dtype &&
       cmx_transpose_copy(dst, cmx_array_ptr(x), x->shape, x->strides, x->ndim,
-                         cmx_dtype_size(dtype), &t->x32_transpose, nthreads))
+                         cmx_dtype_size(dtype), &t->x32_transpose,
+                         nt_wanted((size_t)x->size * cmx_dtype_size(dtype)),
+                         nthreads))
     return;
   struct cmx_ew_kernels k = {
       .cvt = t->cvt, .where = t->f32_where,

@@ -321,6 +321,20 @@ static void store_i64(const struct cmx_ew_kernels *k, const int64_t *x,
   }
 }
 
+/* Converts n floats with cv into an L1 tile, then writes the 16-bit
+ * results with the 32-bit streaming copy: an element that breaks the pair
+ * alignment at either end is stored alone. */
+static void store_u16_stream(const struct cmx_ew_kernels *k, cmx_cvt_ukr_fn cv,
+                             const float *y, size_t n, uint16_t *out) {
+  _Alignas(64) uint16_t hb[TILE + 2];
+  size_t i = (uintptr_t)out & 2 ? 1 : 0;
+  uint16_t *h = hb + i; /* h + i is 4-byte aligned, as out + i is */
+  cv(n, y, h);
+  if (i && n) out[0] = h[0];
+  if (n > i + 1) k->stream((n - i) / 2, h + i, out + i);
+  if (n > i && (n - i) % 2) out[n - 1] = h[n - 1];
+}
+
 /* ---- one chunk: n elements, operands at p[] with inner strides s[] ---- */
 static void chunk_f32(const struct job *j, const char **p, const int64_t *s,
                       size_t n, char *out) {
@@ -370,18 +384,26 @@ static void chunk_f32(const struct job *j, const char **p, const int64_t *s,
     for (size_t i = 0; i < n; i++) y[i] = v;
   } else if (j->nin == 1) {
     if (k->vunary) k->vunary(n, x[0], y);
+    else if (j->out_dtype != CMX_F32 || k->stream) y = (float *)x[0];
     else if (y != x[0]) {
       for (size_t i = 0; i < n; i++) y[i] = x[0][i * xs[0]];
     }
   } else {
     k->vbinary(n, x[0], xs[0], x[1], xs[1], y);
   }
+  /* An identity (astype, contiguous) stores straight from its operand: y
+   * is then x[0], contiguous (xs[0] is 1 here) and never written. */
   switch (j->out_dtype) {
     case CMX_F32:
       if (y != (float *)out) k->stream(n, y, out);
       break;
-    case CMX_F16: k->cvt[CMX_CVT_F32_F16](n, y, out); break;
-    case CMX_BF16: k->cvt[CMX_CVT_F32_BF16](n, y, out); break;
+    case CMX_F16: case CMX_BF16: {
+      cmx_cvt_ukr_fn cv =
+          k->cvt[j->out_dtype == CMX_F16 ? CMX_CVT_F32_F16 : CMX_CVT_F32_BF16];
+      if (k->stream) store_u16_stream(k, cv, y, n, (uint16_t *)out);
+      else cv(n, y, out);
+      break;
+    }
     case CMX_BOOL:
       for (size_t i = 0; i < n; i++) ((uint8_t *)out)[i] = y[i] != 0;
       break;

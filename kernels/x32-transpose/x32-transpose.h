@@ -31,9 +31,12 @@ struct cmx_transpose_config {
  * element 0 at src) into row-major dst when it is a transposing copy: after
  * dropping size-1 axes and merging runs, the innermost stride is not 1 and
  * some other axis has stride 1. Returns 1 when it copied, 0 when the view is
- * not of that kind (dst untouched). Runs on up to nthreads threads. */
+ * not of that kind (dst untouched). nt != 0 allows streaming stores (for
+ * outputs far larger than the caches); they are fenced before the return.
+ * Runs on up to nthreads threads. */
 int cmx_transpose_copy(void *dst, const void *src, const int64_t *shape,
                        const int64_t *strides, int ndim, size_t esz,
-                       const struct cmx_transpose_config *cfg, int nthreads);
+                       const struct cmx_transpose_config *cfg, int nt,
+                       int nthreads);
 
 #endif
