@@ -118,8 +118,8 @@ struct cmx_gemm_config {
   cmx_f32_gemm_ukr_fn ukr;
   size_t mr, nr; /* register tile */
   /* A second microkernel with fewer rows for short A (NULL: none): the
-   * driver takes it when m rounded up to skinny_mr pads fewer rows than m
-   * rounded up to mr. Same contract and nr as ukr. */
+   * driver takes it for skinny A (m <= 32) when m rounded up to skinny_mr
+   * pads fewer rows than m rounded up to mr. Same contract and nr as ukr. */
   cmx_f32_gemm_ukr_fn skinny_ukr;
   size_t skinny_mr;
   size_t mc;     /* rows of A per packed block (L2), multiple of mr */
