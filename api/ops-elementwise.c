@@ -74,8 +74,9 @@ static int ew_node(cmx_array *out, enum cmx_ew_op op, const cmx_array *in,
 }
 
 /* Outputs larger than the last-level cache are written once with
- * streaming stores: no read-for-ownership, no eviction of the inputs. */
-static int nt_wanted(size_t bytes) {
+ * streaming stores: no read-for-ownership, no eviction of the inputs.
+ * Also used by the row ops (ops-nn.c). */
+int cmx_nt_out(size_t bytes) {
   /* CMX_NT_STORES=0 turns them off (A/B timing), =all forces them for
    * every size (tests of the streaming paths on small arrays); read once,
    * racing first readers store the same value. */
@@ -92,7 +93,7 @@ static int nt_wanted(size_t bytes) {
 /* f32 outputs, and f16 / bf16 ones (streamed in 32-bit pairs). */
 static int stream_out(cmx_dtype d, int64_t size) {
   if (d != CMX_F32 && d != CMX_F16 && d != CMX_BF16) return 0;
-  return nt_wanted((size_t)size * cmx_dtype_size(d));
+  return cmx_nt_out((size_t)size * cmx_dtype_size(d));
 }
 
 /* Strides of x broadcast to a's shape (0 on broadcast axes). */
@@ -138,7 +139,7 @@ void cmx_copy_into(void *dst, cmx_dtype dtype, cmx_array x, int nthreads) {
   if (dtype == x->dtype &&
       cmx_transpose_copy(dst, cmx_array_ptr(x), x->shape, x->strides, x->ndim,
                          cmx_dtype_size(dtype), &t->x32_transpose,
-                         nt_wanted((size_t)x->size * cmx_dtype_size(dtype)),
+                         cmx_nt_out((size_t)x->size * cmx_dtype_size(dtype)),
                          nthreads))
     return;
   struct cmx_ew_kernels k = {

@@ -1,6 +1,8 @@
 /* f32 softmax for AVX2 + FMA (8 lanes): the shared loops of
  * f32-softmax-body.h over arch/simd-avx2.h. Contract in f32-softmax.h. */
 #include "arch/simd-avx2.h"
+#define CMX_SM_STREAM(p, v) _mm256_stream_ps(p, v)
+#define CMX_SM_FENCE() _mm_sfence()
 #include "kernels/f32-softmax/f32-softmax-body.h"
 
 void cmx_f32_softmax_ukr__avx2(size_t n, const float *x, float *y) {
@@ -8,4 +10,10 @@ void cmx_f32_softmax_ukr__avx2(size_t n, const float *x, float *y) {
 }
 void cmx_f32_log_softmax_ukr__avx2(size_t n, const float *x, float *y) {
   cmx_sm_log_softmax(n, x, y);
+}
+void cmx_f32_softmax_nt_ukr__avx2(size_t n, const float *x, float *y) {
+  cmx_sm_softmax_nt(n, x, y);
+}
+void cmx_f32_log_softmax_nt_ukr__avx2(size_t n, const float *x, float *y) {
+  cmx_sm_log_softmax_nt(n, x, y);
 }

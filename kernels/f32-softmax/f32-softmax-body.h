@@ -6,6 +6,7 @@
 #include <float.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernels/common/vmath.h"
 #include "kernels/f32-softmax/f32-softmax.h"
@@ -181,6 +182,65 @@ CMX_SIMD_INLINE void cmx_sm_log_softmax(size_t n, const float *x, float *y) {
   if (i < n)
     vf_store_n(y + i, vf_sub(vf_sub(vf_load_n(x + i, n - i), vm_), lse),
                n - i);
+}
+
+/* The streaming rows (contract in f32-softmax.h). An ISA file defines
+ * CMX_SM_STREAM(p, v), a non-temporal store of one vector at a
+ * vector-aligned p, and CMX_SM_FENCE() before including this header;
+ * without them these rows store normally (NEON: STNP is only a hint).
+ * The statistics come from the online pass for every n: its exp work
+ * overlaps the reads of x from memory, as the write pass's exp work
+ * overlaps the streaming stores; a separate max pass would be a pure read
+ * burst and a scaling pass a pure store burst. */
+#ifndef CMX_SM_STREAM
+#define CMX_SM_STREAM(p, v) vf_store(p, v)
+#define CMX_SM_FENCE() ((void)0)
+#endif
+
+/* Elements before y + h is vector-aligned, at most n. */
+CMX_SIMD_INLINE size_t cmx_sm_head(const float *y, size_t n) {
+  const size_t a = VF_N * sizeof(float);
+  const size_t h = (a - ((uintptr_t)y & (a - 1))) % a / sizeof(float);
+  return h < n ? h : n;
+}
+
+CMX_SIMD_INLINE void cmx_sm_softmax_nt(size_t n, const float *x, float *y) {
+  float M, S;
+  cmx_sm_stats(n, x, &M, &S);
+  const vf vm_ = vf_set1(M), inv = vf_set1(1.0f / S);
+  size_t i = cmx_sm_head(y, n);
+  if (i) vf_store_n(y, vf_mul(vm_exp(vf_sub(vf_load_n(x, i), vm_)), inv), i);
+  for (; i + 2 * VF_N <= n; i += 2 * VF_N) {
+    vf v0 = vf_load(x + i), v1 = vf_load(x + i + VF_N);
+    CMX_SM_STREAM(y + i, vf_mul(vm_exp(vf_sub(v0, vm_)), inv));
+    CMX_SM_STREAM(y + i + VF_N, vf_mul(vm_exp(vf_sub(v1, vm_)), inv));
+  }
+  for (; i + VF_N <= n; i += VF_N)
+    CMX_SM_STREAM(y + i, vf_mul(vm_exp(vf_sub(vf_load(x + i), vm_)), inv));
+  if (i < n)
+    vf_store_n(y + i, vf_mul(vm_exp(vf_sub(vf_load_n(x + i, n - i), vm_)), inv),
+               n - i);
+  CMX_SM_FENCE();
+}
+
+CMX_SIMD_INLINE void cmx_sm_log_softmax_nt(size_t n, const float *x,
+                                           float *y) {
+  float M, S;
+  cmx_sm_stats(n, x, &M, &S);
+  const vf vm_ = vf_set1(M), lse = vf_set1(logf(S));
+  size_t i = cmx_sm_head(y, n);
+  if (i) vf_store_n(y, vf_sub(vf_sub(vf_load_n(x, i), vm_), lse), i);
+  for (; i + 2 * VF_N <= n; i += 2 * VF_N) {
+    vf v0 = vf_load(x + i), v1 = vf_load(x + i + VF_N);
+    CMX_SM_STREAM(y + i, vf_sub(vf_sub(v0, vm_), lse));
+    CMX_SM_STREAM(y + i + VF_N, vf_sub(vf_sub(v1, vm_), lse));
+  }
+  for (; i + VF_N <= n; i += VF_N)
+    CMX_SM_STREAM(y + i, vf_sub(vf_sub(vf_load(x + i), vm_), lse));
+  if (i < n)
+    vf_store_n(y + i, vf_sub(vf_sub(vf_load_n(x + i, n - i), vm_), lse),
+               n - i);
+  CMX_SM_FENCE();
 }
 
 #endif

@@ -9,3 +9,9 @@ void cmx_f32_softmax_ukr__neon(size_t n, const float *x, float *y) {
 void cmx_f32_log_softmax_ukr__neon(size_t n, const float *x, float *y) {
   cmx_sm_log_softmax(n, x, y);
 }
+void cmx_f32_softmax_nt_ukr__neon(size_t n, const float *x, float *y) {
+  cmx_sm_softmax_nt(n, x, y);
+}
+void cmx_f32_log_softmax_nt_ukr__neon(size_t n, const float *x, float *y) {
+  cmx_sm_log_softmax_nt(n, x, y);
+}

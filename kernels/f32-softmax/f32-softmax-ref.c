@@ -35,3 +35,12 @@ void cmx_f32_log_softmax_ukr__ref(size_t n, const float *x, float *y) {
   const float lse = (float)log(s);
   for (size_t i = 0; i < n; i++) y[i] = (x[i] - m) - lse;
 }
+
+/* C has no non-temporal store: the streaming rows are the plain ones. */
+void cmx_f32_softmax_nt_ukr__ref(size_t n, const float *x, float *y) {
+  cmx_f32_softmax_ukr__ref(n, x, y);
+}
+
+void cmx_f32_log_softmax_nt_ukr__ref(size_t n, const float *x, float *y) {
+  cmx_f32_log_softmax_ukr__ref(n, x, y);
+}

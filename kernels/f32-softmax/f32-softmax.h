@@ -14,7 +14,12 @@
 #define CMX_F32_SOFTMAX_H
 #include <stddef.h>
 
-enum cmx_softmax_op { CMX_SOFTMAX_EXP, CMX_SOFTMAX_LOG, CMX_SOFTMAX_COUNT };
+/* The _NT rows compute the same, for outputs far larger than the caches:
+ * the online statistics pass for every n, then one write pass with
+ * non-temporal stores on the vector-aligned body (no read-for-ownership of
+ * y, stores overlapping the exp work), fenced before they return. */
+enum cmx_softmax_op { CMX_SOFTMAX_EXP, CMX_SOFTMAX_LOG, CMX_SOFTMAX_EXP_NT,
+                      CMX_SOFTMAX_LOG_NT, CMX_SOFTMAX_COUNT };
 
 typedef void (*cmx_f32_softmax_ukr_fn)(size_t n, const float *x, float *y);
 
