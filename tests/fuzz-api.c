@@ -283,6 +283,158 @@ static void matmul(struct state *st, struct reader *r) {
   put(st, r, cmx_matmul(&out, x, y, strm(st, r)), out);
 }
 
+/* Dimension i counted from the end (0: the last), or 0 if x has fewer:
+ * for the time-out guards of the ops below. */
+static double dim_end(cmx_array x, int i) {
+  int nd = cmx_array_ndim(x);
+  return nd > i ? (double)cmx_array_shape(x)[nd - 1 - i] : 0;
+}
+
+static int small_int(struct reader *r) { return (int)(int8_t)u8(r) % 9; }
+
+/* The model ops: softmax, norms, rope, attention, conv, activations. */
+static void nn(struct state *st, struct reader *r, int kind) {
+  cmx_array x = opnd(st, r), y = opnd(st, r), z = opnd(st, r), out = NULL;
+  cmx_stream s = strm(st, r);
+  int rc;
+  switch (kind) {
+  case 0:
+    rc = u8(r) & 1 ? cmx_softmax(&out, x, axis(r), s)
+                   : cmx_log_softmax(&out, x, axis(r), s);
+    break;
+  case 1:
+    rc = u8(r) & 1 ? cmx_layer_norm(&out, x, y, z, (float)f64(r), s)
+                   : cmx_rms_norm(&out, x, y, (float)f64(r), s);
+    break;
+  case 2: {
+    int dims = small_int(r) * 2 + (u8(r) == 1), trad = u8(r) & 1;
+    float base = u8(r) & 1 ? 10000.0f : (float)f64(r), scale = (float)f64(r);
+    rc = u8(r) & 1 ? cmx_rope(&out, x, dims, trad, base, scale,
+                              (int)(int8_t)u8(r) * 1000, s)
+                   : cmx_rope_offsets(&out, x, dims, trad, base, scale, y, s);
+    break;
+  }
+  case 3: { /* attention: work ~ size(q) Lk (1 + Dv / D) */
+    static const char *modes[] = {NULL, "", "causal", "array", "bogus"};
+    const char *mode = modes[u8(r) % 5];
+    cmx_array m = u8(r) & 1 ? opnd(st, r) : NULL;
+    double work = (double)cmx_array_size(x) * dim_end(y, 1) *
+                  (1 + dim_end(z, 0) / (dim_end(x, 0) + 1));
+    if (work > (double)MAX_FLOPS) return;
+    rc = cmx_scaled_dot_product_attention(&out, x, y, z, (float)f64(r), mode,
+                                          m, s);
+    break;
+  }
+  case 4: { /* conv: stride, padding, dilation kept small (a pad of 2^30
+             * only makes a huge output, which the memory limit refuses) */
+    int st2[2] = {1 + u8(r) % 3, 1 + u8(r) % 3};
+    int pd[2] = {u8(r) % 4, u8(r) % 4}, dl[2] = {1 + u8(r) % 3, 1 + u8(r) % 3};
+    int groups = u8(r) == 7 ? 0 : 1 + u8(r) % 4;
+    if (u8(r) == 3) pd[0] = -1;
+    double work = (double)cmx_array_size(x) * (double)cmx_array_size(y) * 4;
+    if (x && y && cmx_array_ndim(x) >= 3) {
+      int nd = cmx_array_ndim(x);
+      double c = (double)cmx_array_shape(x)[nd - 1];
+      work = work / (c > 0 ? c : 1) * 4;
+    }
+    if (work > (double)MAX_FLOPS) return;
+    rc = u8(r) & 1 ? cmx_conv1d(&out, x, y, st2[0], pd[0], dl[0], groups, s)
+                   : cmx_conv2d(&out, x, y, u8(r) & 1 ? st2 : NULL, pd,
+                                u8(r) & 1 ? dl : NULL, groups, s);
+    break;
+  }
+  case 5:
+    rc = u8(r) & 1 ? cmx_silu_mul(&out, x, y, s) : cmx_softplus(&out, x, s);
+    break;
+  default: { /* addmm under the matmul guard */
+    double work = 1;
+    if (y && z) {
+      work = (double)cmx_array_size(y) * (double)cmx_array_size(z);
+      int nd = cmx_array_ndim(z);
+      if (nd >= 2) work /= (double)cmx_array_shape(z)[nd - 2] + 1;
+    }
+    if (work > (double)MAX_FLOPS) return;
+    rc = cmx_addmm(&out, x, y, z, (float)f64(r), (float)f64(r), s);
+    break;
+  }
+  }
+  put(st, r, rc, out);
+}
+
+/* Gathers, joins, splits, padding, triangles, cumsum, random. */
+static void index_ops(struct state *st, struct reader *r, int kind) {
+  cmx_array x = opnd(st, r), y = opnd(st, r), out = NULL;
+  cmx_stream s = strm(st, r);
+  int rc;
+  switch (kind) {
+  case 0:
+    rc = u8(r) & 1 ? cmx_take(&out, x, y, axis(r), s)
+                   : cmx_take_along_axis(&out, x, y, axis(r), s);
+    break;
+  case 1: {
+    cmx_array v[4];
+    size_t n = u8(r) % 5;
+    for (size_t i = 0; i < n; i++) v[i] = opnd(st, r);
+    rc = u8(r) & 1 ? cmx_concatenate(&out, n ? v : NULL, n, axis(r), s)
+                   : cmx_stack(&out, n ? v : NULL, n, axis(r), s);
+    break;
+  }
+  case 2: { /* split: several outputs, each into a slot */
+    cmx_array outs[5] = {0};
+    int64_t at[4];
+    size_t n = u8(r) % 5;
+    for (size_t i = 0; i < n; i++) at[i] = (int8_t)u8(r);
+    int ax = axis(r);
+    if (u8(r) & 1) {
+      rc = cmx_split(outs, n, x, ax, s);
+    } else {
+      rc = cmx_split_at(outs, x, n ? at : NULL, n, ax, s);
+      n++;
+    }
+    if (rc > 0 || rc <= CMX_EINTERNAL) __builtin_trap();
+    for (size_t i = 0; i < n && i < 5; i++) {
+      if ((rc == CMX_OK) != (outs[i] != NULL)) __builtin_trap();
+      if (outs[i]) put(st, r, CMX_OK, outs[i]);
+    }
+    return;
+  }
+  case 3: {
+    int64_t lo[10], hi[10];
+    int nd = u8(r) % 10;
+    for (int i = 0; i < nd; i++) {
+      lo[i] = u8(r) % 4;
+      hi[i] = u8(r) == 200 ? -1 : u8(r) % 4;
+    }
+    rc = cmx_pad(&out, x, nd ? lo : NULL, nd ? hi : NULL, nd, f64(r), s);
+    break;
+  }
+  case 4:
+    rc = u8(r) & 1 ? cmx_tril(&out, x, small_int(r), s)
+                   : cmx_triu(&out, x, small_int(r), s);
+    break;
+  case 5: {
+    uint8_t f = u8(r);
+    rc = cmx_cumsum(&out, x, axis(r), f & 1, f & 2, s);
+    break;
+  }
+  case 6:
+    rc = u8(r) & 1 ? cmx_random_key(&out, (uint64_t)u8(r) << 40 | u8(r))
+                   : cmx_random_split(&out, x, small_int(r), s);
+    break;
+  default: {
+    int64_t sh[16];
+    int nd = shape(r, sh);
+    cmx_dtype t = dtype(r);
+    rc = u8(r) & 1 ? cmx_random_uniform(&out, f64(r), f64(r),
+                                        nd >= 0 ? sh : NULL, nd, t, x, s)
+                   : cmx_random_normal(&out, nd >= 0 ? sh : NULL, nd, t,
+                                       f64(r), f64(r), x, s);
+    break;
+  }
+  }
+  put(st, r, rc, out);
+}
+
 static void evaluate(struct state *st, struct reader *r, int kind) {
   cmx_array x = opnd(st, r);
   int rc;
@@ -413,7 +565,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   while (r.n && ncalls++ < 64) {
     uint8_t op = u8(&r);
     cmx_array out = NULL;
-    switch (op % 12) {
+    switch (op % 14) {
     case 0: create(&st, &r, u8(&r) % 5); break;
     case 1:
     case 2:
@@ -439,6 +591,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case 8: matmul(&st, &r); break;
     case 9: evaluate(&st, &r, u8(&r) % 4); break;
     case 10: streams(&st, &r, u8(&r) % 5); break;
+    case 11: nn(&st, &r, u8(&r) % 7); break;
+    case 12: index_ops(&st, &r, u8(&r) % 8); break;
     default: misc(&st, &r, u8(&r) % 6); break;
     }
   }
