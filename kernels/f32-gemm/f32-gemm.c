@@ -279,6 +279,25 @@ static void pack(const struct src *s, size_t q0, size_t len, size_t p0,
     }
     return;
   }
+  if (s->dt != CMX_GEMM_F32 && s->sk == 1 && cfg->pack && cfg->pack_r &&
+      !g_env.scalar_pack && !g_file.scalar_pack) {
+    /* 16-bit rows contiguous along k (A, or a transposed B): up to pack_r
+     * rows of one panel converted by the cvt kernel into tmp (row stride
+     * kc), then transposed into the panel by the pack kernel, so no scalar
+     * loop touches the block. tmp holds min(pack_r, r) * kc floats. */
+    for (size_t q = 0; q < len; q += r) {
+      size_t w = len - q < r ? len - q : r;
+      for (size_t c = 0; c < r; c += cfg->pack_r) {
+        size_t rr = r - c < cfg->pack_r ? r - c : cfg->pack_r;
+        size_t mm = w > c ? (w - c < rr ? w - c : rr) : 0;
+        for (size_t u = 0; u < mm; u++)
+          s->cvt(kc, u16_at(s, e0 + (ptrdiff_t)(q + c + u) * s->sq),
+                 tmp + u * kc);
+        cfg->pack(rr, mm, kc, tmp, kc, dst + q * kc + c, r);
+      }
+    }
+    return;
+  }
   if (s->sq == 1) {
     /* Unit stride along the panel: each k-column is a contiguous line. */
     for (size_t p = 0; p < kc; p++) {
@@ -419,8 +438,12 @@ static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
   size_t nc = j->nc < n1 - n0 ? j->nc : round_up(n1 - n0, nr);
   size_t la = round_up(mc, mr) * kc, lb = j->small ? 0 : round_up(nc, nr) * kc;
   size_t lt = 4 * (kc > mc ? (kc > nc ? kc : nc) : (mc > nc ? mc : nc));
-  if (j->pairs && cfg->pack_r > 4) /* pack_pairs: pack_r rows of kc + 1 */
-    lt = cfg->pack_r * (lt / 4 + 1);
+  /* 16-bit operands: pack and pack_pairs stage up to min(pack_r, tile)
+   * rows of kc (+ 1) elements */
+  size_t rows = mr > nr ? mr : nr;
+  rows = cfg->pack_r < rows ? cfg->pack_r : rows;
+  if ((p->a.dtype != CMX_GEMM_F32 || p->b.dtype != CMX_GEMM_F32) && rows > 4)
+    lt = rows * (lt / 4 + 1);
   float *w = ws_get(la + lb + lt + lt / 2 + 64);
   if (!w) return -1;
   float *ap = w, *bp = ap + la, *tmp = bp + lb;
