@@ -21,14 +21,17 @@ CFLAGS_BASE := -std=gnu11 $(OPT) -g -fPIC -fvisibility=hidden -fopenmp \
 LDLIBS := -lblis -lhwloc -lm -lpthread
 ISA_avx2 := -mavx2 -mfma -mf16c
 ISA_avx512 := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl \
-  -mavx512dq -mavx512vnni
+  -mavx512dq
+# *-avx512vnni.c: AVX512_VNNI kernels, picked at run time by CPUID; no other
+# file may emit VNNI (Skylake-X runs the avx512 level without it).
+ISA_avx512vnni := $(ISA_avx512) -mavx512vnni
 # *-avx512bf16.c: the avx512bf16 level (AVX512_BF16 on top of avx512); no
 # other file may emit its instructions.
 ISA_avx512bf16 := $(ISA_avx512) -mavx512bf16
 
 ALL_SRC := $(wildcard api/*.c sched/*.c arch/*.c kernels/*/*.c)
 ifeq ($(ARCH),aarch64)
-LIB_SRC := $(filter-out %-avx2.c %-avx512.c %-avx512bf16.c arch/x86-%.c,$(ALL_SRC))
+LIB_SRC := $(filter-out %-avx2.c %-avx512.c %-avx512bf16.c %-avx512vnni.c arch/x86-%.c,$(ALL_SRC))
 else
 LIB_SRC := $(filter-out %-neon.c arch/arm-%.c,$(ALL_SRC))
 endif
@@ -69,7 +72,7 @@ $(DEPS_STAMP):
 
 $(BUILD)/%.o: %.c $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(if $(findstring -avx512bf16.c,$<),$(ISA_avx512bf16),$(if $(findstring -avx512.c,$<),$(ISA_avx512),$(if $(findstring -avx2.c,$<),$(ISA_avx2)))) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_BASE) $(if $(findstring -avx512bf16.c,$<),$(ISA_avx512bf16),$(if $(findstring -avx512vnni.c,$<),$(ISA_avx512vnni),$(if $(findstring -avx512.c,$<),$(ISA_avx512),$(if $(findstring -avx2.c,$<),$(ISA_avx2))))) -MMD -MP -c $< -o $@
 
 $(LIB_SO): $(LIB_OBJ) api/cmx.map
 	$(CC) -shared -fopenmp $(SAN) -Wl,-soname,libcmx.so.$(VERSION_MAJOR) \
@@ -127,7 +130,7 @@ NEON_CC := aarch64-linux-gnu-gcc
 # needs sched/), the dispatch tables and the self-checking program.
 NEON_FAMILIES := $(wildcard kernels/f32-*/ kernels/f64-*/ kernels/i8-*/ \
   kernels/x32-*/ kernels/cvt/)
-NEON_SRC := $(filter-out %-avx2.c %-avx512.c %-avx512bf16.c \
+NEON_SRC := $(filter-out %-avx2.c %-avx512.c %-avx512bf16.c %-avx512vnni.c \
   $(foreach f,$(NEON_FAMILIES),$(f)$(notdir $(f:/=)).c), \
   $(foreach f,$(NEON_FAMILIES),$(wildcard $(f)*.c))) \
   arch/cpu.c arch/generic.c arch/arm-neon.c tests/neon-check.c
