@@ -58,9 +58,10 @@ static int g_pays;
 static pthread_once_t g_probe_once = PTHREAD_ONCE_INIT;
 
 /* Best of 5 interleaved runs each (about 10 us per run). Measured on the
- * 16-core Sapphire Rapids device: vdpbf16ps 82 GFLOP/s against 167 for
- * the f32 FMA on one core, so there the bf16 pair GEMM ran at 0.6-0.64x
- * the f32 GEMM and converting while packing is the faster default. */
+ * 16-core Sapphire Rapids device in three runs: vdpbf16ps 82-104 GFLOP/s
+ * against 167-220 for the f32 FMA on one core, and the pair GEMM at 2048^3
+ * ran 0.58-0.74x the f32 GEMM at 1 to 16 threads (90-95% of the vdpbf16ps
+ * probe), so there converting while packing is the faster default. */
 static void probe(void) {
   volatile float sink = 0;
   float s = 0;
