@@ -71,7 +71,10 @@ int cmx_cpu_has_avx512vnni(void) {
 }
 
 enum cmx_isa_level cmx_cpu_best(void) {
-  if (cmx_cpu_has(CMX_ISA_AVX512BF16)) return CMX_ISA_AVX512BF16;
+#if defined(__x86_64__)
+  if (cmx_cpu_has(CMX_ISA_AVX512BF16) && cmx_avx512bf16_pays())
+    return CMX_ISA_AVX512BF16;
+#endif
   if (cmx_cpu_has(CMX_ISA_AVX512)) return CMX_ISA_AVX512;
   if (cmx_cpu_has(CMX_ISA_AVX2)) return CMX_ISA_AVX2;
   if (cmx_cpu_has(CMX_ISA_NEON)) return CMX_ISA_NEON;

@@ -65,8 +65,11 @@ int cmx_cpu_has(enum cmx_isa_level isa);
 /* 1 when this CPU has AVX512-VNNI (CPUID.7.0:ECX bit 11) and the AVX512
  * level; 0 elsewhere (and on Arm). */
 int cmx_cpu_has_avx512vnni(void);
-/* Best level this CPU has. */
+/* Best level this CPU has: avx512bf16 only where a start-up probe finds
+ * vdpbf16ps faster than the f32 FMA path (cmx_avx512bf16_pays, x86 with
+ * the level only); CMX_ISA=avx512bf16 forces it. */
 enum cmx_isa_level cmx_cpu_best(void);
+int cmx_avx512bf16_pays(void);
 /* The table in use (never NULL once cmx_arch_init ran). */
 const struct cmx_dispatch *cmx_dispatch(void);
 /* Chooses the table: level by name ("generic", "avx2", ...) or NULL for
