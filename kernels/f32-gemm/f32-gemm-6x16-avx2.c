@@ -21,15 +21,24 @@ static inline __m256i lanes(size_t n) {
 
 static inline __attribute__((always_inline)) void
 body(size_t m, size_t n, size_t k, const float *a, const float *b,
-     size_t ldb, int bmask, float *c, size_t ldc,
+     size_t ldb, int bmask, int unpacked, float *c, size_t ldc,
      const struct cmx_f32_gemm_aux *aux) {
   __m256 acc[MR][2];
 #pragma GCC unroll 6
   for (int i = 0; i < MR; i++)
     acc[i][0] = acc[i][1] = _mm256_setzero_ps();
   __m256i m0 = lanes(n), m1 = lanes(n > 8 ? n - 8 : 0);
+  /* The C tile is touched only after the k loop: fetch it now. */
+  for (size_t i = 0; i < m; i++) {
+    _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch((const char *)(c + i * ldc + (n - 1)), _MM_HINT_T0);
+  }
   for (size_t p = 0; p < k; p++) {
     __m256 b0, b1;
+    /* Unpacked B (the skinny path streams it from memory, kc rows at a
+     * time, more streams than the L2 prefetcher tracks): fetch this row's
+     * segment two tiles (32 columns) to the right, the tile after next. */
+    if (unpacked) _mm_prefetch((const char *)(b + 2 * NR), _MM_HINT_T0);
     if (bmask) {
       b0 = _mm256_maskload_ps(b, m0);
       b1 = _mm256_maskload_ps(b + 8, m1);
@@ -83,8 +92,10 @@ void cmx_f32_gemm_ukr_6x16__avx2(size_t m, size_t n, size_t k,
                                  const float *a, const float *b, float *c,
                                  size_t ldc,
                                  const struct cmx_f32_gemm_aux *aux) {
-  if (aux->ldb && n < NR)
-    body(m, n, k, a, b, aux->ldb, 1, c, ldc, aux);
+  if (!aux->ldb)
+    body(m, n, k, a, b, NR, 0, 0, c, ldc, aux);
+  else if (n < NR)
+    body(m, n, k, a, b, aux->ldb, 1, 1, c, ldc, aux);
   else
-    body(m, n, k, a, b, aux->ldb ? aux->ldb : NR, 0, c, ldc, aux);
+    body(m, n, k, a, b, aux->ldb, 0, 1, c, ldc, aux);
 }
