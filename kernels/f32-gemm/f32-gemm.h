@@ -140,7 +140,8 @@ enum cmx_gemm_dtype { CMX_GEMM_F32, CMX_GEMM_F16, CMX_GEMM_BF16 };
 /* One operand of a batched GEMM: element (i, j) of batch t lies at element
  * boff[t] + i * rs + j * cs of data (boff NULL: 0 for every batch). Any
  * strides work (transposed, sliced, negative, broadcast 0); f16 and bf16
- * are converted to f32 while packing. */
+ * are converted to f32 while packing, except bf16 x bf16 where cfg has a
+ * bf16_ukr: both are then packed as bf16 k-pairs for it. */
 struct cmx_gemm_operand {
   const void *data;
   enum cmx_gemm_dtype dtype;
