@@ -39,6 +39,9 @@ CMX_SIMD_INLINE vf vf_add(vf a, vf b) { return _mm512_add_ps(a, b); }
 CMX_SIMD_INLINE vf vf_sub(vf a, vf b) { return _mm512_sub_ps(a, b); }
 CMX_SIMD_INLINE vf vf_mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
 CMX_SIMD_INLINE vf vf_div(vf a, vf b) { return _mm512_div_ps(a, b); }
+/* vf_rcp: 1/a within 2^-14 relative for a and 1/a normal (rcp14 here; every
+ * level meets that bound). Callers refine it with one fma Newton step. */
+CMX_SIMD_INLINE vf vf_rcp(vf a) { return _mm512_rcp14_ps(a); }
 CMX_SIMD_INLINE vf vf_min(vf a, vf b) { return _mm512_min_ps(a, b); }
 CMX_SIMD_INLINE vf vf_max(vf a, vf b) { return _mm512_max_ps(a, b); }
 CMX_SIMD_INLINE vf vf_fmadd(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }

@@ -38,6 +38,12 @@ CMX_SIMD_INLINE vf vf_add(vf a, vf b) { return vaddq_f32(a, b); }
 CMX_SIMD_INLINE vf vf_sub(vf a, vf b) { return vsubq_f32(a, b); }
 CMX_SIMD_INLINE vf vf_mul(vf a, vf b) { return vmulq_f32(a, b); }
 CMX_SIMD_INLINE vf vf_div(vf a, vf b) { return vdivq_f32(a, b); }
+/* vf_rcp: 1/a within 2^-14 relative for a and 1/a normal (frecpe gives 8
+ * bits, one frecps step ~16). Callers refine it with one fma Newton step. */
+CMX_SIMD_INLINE vf vf_rcp(vf a) {
+  float32x4_t r = vrecpeq_f32(a);
+  return vmulq_f32(r, vrecpsq_f32(a, r));
+}
 CMX_SIMD_INLINE vf vf_min(vf a, vf b) { return vminq_f32(a, b); }
 CMX_SIMD_INLINE vf vf_max(vf a, vf b) { return vmaxq_f32(a, b); }
 CMX_SIMD_INLINE vf vf_fmadd(vf a, vf b, vf c) { return vfmaq_f32(c, a, b); }

@@ -29,6 +29,8 @@ CMX_SIMD_INLINE vf vf_add(vf a, vf b) { return a + b; }
 CMX_SIMD_INLINE vf vf_sub(vf a, vf b) { return a - b; }
 CMX_SIMD_INLINE vf vf_mul(vf a, vf b) { return a * b; }
 CMX_SIMD_INLINE vf vf_div(vf a, vf b) { return a / b; }
+/* vf_rcp: 1/a within 2^-14 relative on every level; exact here. */
+CMX_SIMD_INLINE vf vf_rcp(vf a) { return 1.0f / a; }
 /* x86 minps/maxps semantics: the second operand when either is NaN. */
 CMX_SIMD_INLINE vf vf_min(vf a, vf b) { return a < b ? a : b; }
 CMX_SIMD_INLINE vf vf_max(vf a, vf b) { return a > b ? a : b; }

@@ -15,20 +15,22 @@
  *   log        [1e-45, 3e38]                         0.75      1
  *   log1p      (-1, 1e30]                            1.31      2
  *   sin, cos   [-1e5, 1e5] (libm beyond)             1.52      2
- *   tanh       [-20, 20]                             2.34      3
+ *   tanh       [-20, 20]                             2.35      3
  *   sigmoid    [-110, 110]                           2.28      3
- *   silu       [-100, 100]                           2.98      3
+ *   silu       [-100, 100]                           2.84      3
  *   erf        [-10, 10]                             2.42      3
- *   gelu       [-20, 20]                             4.71      5
+ *   gelu       [-20, 20]                             4.35      5
  *   gelu_tanh  [-20, 20]                             3.12      4
+ *   softplus   [-100, 100]                           1.70      3
  *   pow        a in [1e-30, 1e4], |b log a| < 87     4.19      5
- * gelu: roundings of exp, tau, Q and the products near Phi = 1/2 (worst at
- * |x| ~ 0.015); the erfc tail itself is 7.5e-9 relative.
+ * gelu: roundings of exp, tau, Q and the products (worst at x ~ -3.2, and
+ * near Phi = 1/2); the erfc tail itself is 7.5e-9 relative.
  * gelu_tanh = x sigmoid(w), w = 2z: for x < 0 the result is ~e^w, so w is
  * carried as a double-float (an error d in w would cost |d| 2^24 ulp).
- * sigmoid, silu, gelu, gelu_tanh, erf keep every intermediate normal (a
- * 2^48-biased exp); only lanes whose result is itself denormal still pay
- * Intel's ~100-cycle assist (gelu on [-20, 20]: 17% such lanes, 6x slower).
+ * sigmoid, silu, gelu, gelu_tanh, erf, softplus keep every intermediate
+ * normal (a 2^48-biased exp); only lanes whose result is itself denormal
+ * still pay Intel's ~100-cycle assist (gelu on [-20, 20]: 17% such lanes,
+ * 6x slower).
  * pow: log|a| is a double-float good to ~2^-30, so the error grows with
  * |b log a| (worst near overflow/underflow). */
 #ifndef CMX_VMATH_H
@@ -192,70 +194,119 @@ CMX_VMATH_INLINE vf vm_log1p(vf x) {
   return vf_select(vf_eq(x, vf_zero()), x, y); /* keeps -0 */
 }
 
-/* tanh|x| = e / (e + 2), e = expm1(2|x|): no cancellation near 0. 2|x| is
- * clamped at 18.4, where e + 2 rounds to e and the quotient to exactly 1, so
- * no select is needed; the min keeps NaN and x = 0 gives 0 / 2 = 0. */
+/* The activations below avoid vdivps (10-16 cycles a zmm on Intel, more
+ * than the rest of sigmoid) and vrndscaleps: k comes from the rounding
+ * trick and quotients from vf_rcp refined once. */
+
+/* e^r - 1 = r + r^2 P(r) on |r| <= ln2/2 + 2^-9, P of degree 4 (minimax
+ * for the relative error, float coefficients refit after rounding each:
+ * 1.4e-8 = 0.12 ulp at 1): one fma fewer than cmx_vm_expm1_poly, for the
+ * activations, whose bounds are a few ulp. */
+CMX_VMATH_INLINE vf cmx_vm_expm1_poly6(vf r) {
+  vf p = vf_set1(0x1.6ba214p-10f);
+  p = vf_fmadd(p, r, vf_set1(0x1.122890p-7f));
+  p = vf_fmadd(p, r, vf_set1(0x1.5556f0p-5f));
+  p = vf_fmadd(p, r, vf_set1(0x1.5554b0p-3f));
+  p = vf_fmadd(p, r, vf_set1(0x1.fffffep-2f));
+  return vf_fmadd(vf_mul(r, r), p, r);
+}
+
+/* 2^48 e^(w - nwl) for w in [-120, 40] and |nwl| << 1 (the low part of a
+ * double-float argument, else 0): k + 48 in [-125, 106], so 2^(k+48) is
+ * built from the rounding trick's bits (as vm_exp_sumterm) and stays
+ * normal. The bias keeps every intermediate of sigmoid, silu, gelu_tanh and
+ * softplus normal down to their underflow: a denormal operand or result
+ * costs ~100 cycles on Intel. A NaN w gives NaN. */
+#define CMX_VM_NEG_UNBIAS 0x1p-48f
+CMX_VMATH_INLINE vf cmx_vm_exp_b48(vf w, vf nwl) {
+  vf t = vf_fmadd(w, vf_set1(CMX_VM_LOG2E), vf_set1(CMX_VM_RND_MAGIC));
+  vf k = vf_sub(t, vf_set1(CMX_VM_RND_MAGIC));
+  vf r = vf_fnmadd(k, vf_set1(CMX_VM_LN2_HI), w);
+  r = vf_sub(vf_fnmadd(k, vf_set1(CMX_VM_LN2_LO), r), nwl);
+  vf s = vi_as_vf(vi_sll(vi_add(vf_as_vi(t), vi_set1(127 + 48 - 0x4b400000)), 23));
+  return vf_fmadd(cmx_vm_expm1_poly6(r), s, s);
+}
+
+/* n / d for normal d and n / d: q = n rcp(d), then q + rcp(d) (n - d q) (the
+ * residual is exact under fma), leaving 2^-28 + half an ulp (vdivps: half an
+ * ulp). 4 ops, none of them a division. */
+CMX_VMATH_INLINE vf cmx_vm_div(vf n, vf d) {
+  vf r = vf_rcp(d);
+  vf q = vf_mul(n, r);
+  return vf_fmadd(vf_fnmadd(d, q, n), r, q);
+}
+
+/* tanh|x| = e / (e + 1), e = expm1(2|x|) / 2 = t P + (t - 1/2) with
+ * t = 2^(k-1): no cancellation near 0. 2|x| is clamped at 18.4, where the
+ * quotient rounds to exactly 1, so no select is needed; the min keeps NaN
+ * and x = 0 gives 0 / 1 = 0. */
 CMX_VMATH_INLINE vf vm_tanh(vf x) {
   vf ax = vf_abs(x);
-  vf k;
-  vf r = cmx_vm_exp_reduce(vf_min(vf_set1(18.4f), vf_add(ax, ax)), &k);
-  vf t = cmx_vm_pow2i(vi_sub(vf_cvt_vi(k), vi_set1(1)));
-  vf e = vf_fmadd(t, cmx_vm_expm1_poly(r), vf_sub(t, vf_set1(0.5f)));
-  e = vf_add(e, e);
-  vf y = vf_div(e, vf_add(e, vf_set1(2.0f)));
+  vf z = vf_min(vf_set1(18.4f), vf_add(ax, ax));
+  vf tk = vf_fmadd(z, vf_set1(CMX_VM_LOG2E), vf_set1(CMX_VM_RND_MAGIC));
+  vf k = vf_sub(tk, vf_set1(CMX_VM_RND_MAGIC));
+  vf r = vf_fnmadd(k, vf_set1(CMX_VM_LN2_HI), z);
+  r = vf_fnmadd(k, vf_set1(CMX_VM_LN2_LO), r);
+  vf t = vi_as_vf(vi_sll(vi_add(vf_as_vi(tk), vi_set1(126 - 0x4b400000)), 23));
+  vf e = vf_fmadd(t, cmx_vm_expm1_poly6(r), vf_sub(t, vf_set1(0.5f)));
+  vf y = cmx_vm_div(e, vf_add(e, vf_set1(1.0f)));
   return vf_or(y, vf_and(x, vf_set1(-0.0f)));
 }
 
-/* 2^48 exp(a + alo) for a in [-120, 0]: k in [-174, 0], so one exponent-field
- * scale stays normal. The bias keeps every intermediate normal down to the
- * underflow of sigmoid/silu/gelu: a denormal operand or result costs ~100
- * cycles on Intel (gelu ran 10x slower on [-20, 20] before the bias). */
-#define CMX_VM_NEG_UNBIAS 0x1p-48f
-CMX_VMATH_INLINE vf cmx_vm_exp_neg_b48(vf a, vf alo) {
-  vf k;
-  vf r = vf_add(cmx_vm_exp_reduce(a, &k), alo);
-  vf s = vi_as_vf(vi_sll(vi_add(vf_cvt_vi(k), vi_set1(127 + 48)), 23));
-  return vf_fmadd(cmx_vm_expm1_poly(r), s, s);
+/* 2^48 sigmoid(w - nwl) = e / (1 + 2^-48 e), e = 2^48 e^(w - nwl), for w
+ * clamped to [-120, 40] by the caller (e^40 / (1 + e^40) rounds to 1; below
+ * -120 every caller's result underflows). For w > 0 the error of e shrinks
+ * by 1 - sigmoid, so no exp(-|w|) and no select. */
+CMX_VMATH_INLINE vf cmx_vm_sigmoid_b48(vf w, vf nwl) {
+  vf e48 = cmx_vm_exp_b48(w, nwl);
+  return cmx_vm_div(e48, vf_fmadd(e48, vf_set1(CMX_VM_NEG_UNBIAS), vf_set1(1.0f)));
 }
 
-/* 2^48 sigmoid(w + wlo) for w < 0 (selected by neg), sigmoid(w) otherwise,
- * from e = exp(-|w|): no overflow, and e / (1 + e) keeps x < 0 accurate
- * down to underflow. inf and NaN pass the clamp (w second operand of max). */
-CMX_VMATH_INLINE vf cmx_vm_sigmoid_b48(vf w, vf wlo, vm neg) {
-  vf a = vf_max(vf_set1(-120.0f), vf_or(w, vf_set1(-0.0f)));
-  vf e48 = cmx_vm_exp_neg_b48(a, wlo);
-  vf den = vf_fmadd(e48, vf_set1(CMX_VM_NEG_UNBIAS), vf_set1(1.0f));
-  return vf_div(vf_select(neg, e48, vf_set1(1.0f)), den);
+/* Clamp to [-120, 40] for cmx_vm_sigmoid_b48; x second so NaN survives. */
+CMX_VMATH_INLINE vf cmx_vm_sigmoid_clamp(vf x) {
+  return vf_min(vf_set1(40.0f), vf_max(vf_set1(-120.0f), x));
 }
 
 CMX_VMATH_INLINE vf vm_sigmoid(vf x) {
-  vm neg = vf_lt(x, vf_zero());
-  vf q = cmx_vm_sigmoid_b48(x, vf_zero(), neg);
-  return vf_select(neg, vf_mul(q, vf_set1(CMX_VM_NEG_UNBIAS)), q);
+  vf q = cmx_vm_sigmoid_b48(cmx_vm_sigmoid_clamp(x), vf_zero());
+  return vf_mul(q, vf_set1(CMX_VM_NEG_UNBIAS));
 }
 
-/* x sigmoid(x): for x < 0, x * (2^48 sigmoid) is normal and rounds into the
- * denormals only at the final power-of-two scale. x clamped at -120 (result
- * -0) so -inf gives -0, not -inf * 0 = NaN. */
+/* x sigmoid48 2^-48 with x * sigmoid48 normal, scaled once at the end (the
+ * fma rounds a denormal result once). x is clamped to [lo, 2^64] in the
+ * product (lo: the caller's underflow clamp, so -inf gives -0), and the part
+ * of x above 2^64 (exact, and there sigmoid48 = 2^48 exactly) is added back
+ * so x * 2^48 never overflows and inf stays inf. */
+CMX_VMATH_INLINE vf cmx_vm_times_b48(vf xlo, vf x, vf q48) {
+  vf xc = vf_min(vf_set1(0x1p64f), xlo);
+  vf xd = vf_max(vf_zero(), vf_sub(x, vf_set1(0x1p64f)));
+  return vf_fmadd(vf_mul(xc, q48), vf_set1(CMX_VM_NEG_UNBIAS), xd);
+}
+
+/* x sigmoid(x); below -120 the result is -0. */
 CMX_VMATH_INLINE vf vm_silu(vf x) {
-  x = vf_max(vf_set1(-120.0f), x);
-  vm neg = vf_lt(x, vf_zero());
-  vf q = vf_mul(x, cmx_vm_sigmoid_b48(x, vf_zero(), neg));
-  return vf_select(neg, vf_mul(q, vf_set1(CMX_VM_NEG_UNBIAS)), q);
+  vf xlo = vf_max(vf_set1(-120.0f), x);
+  vf q = cmx_vm_sigmoid_b48(vf_min(vf_set1(40.0f), xlo), vf_zero());
+  return cmx_vm_times_b48(xlo, x, q);
 }
 
 /* 2^48 Phi(-a) = 2^48 erfc(a/sqrt2)/2 for a in [0, 14.5] (14.5 Phi(-14.5)
  * underflows): exp(-a^2/2) tau Q(tau), tau = 1/(1 + 0.3a), Q a degree-9 fit
  * of Phi(-a) e^(a^2/2) / tau (7.5e-9 relative with float coefficients: least
- * squares on Chebyshev nodes, refit after rounding each coefficient). a^2/2
- * is split exactly into nh + lo (fma) and lo joins the exp reduction, so the
- * rounding of a^2/2 is not amplified up to 100-fold. One division, no
- * erf/erfc case split. */
+ * squares on Chebyshev nodes, refit after rounding each coefficient). tau
+ * is vf_rcp of d = 1 + 0.3a refined by two Newton steps, the second with d's
+ * rounding dl, so it is the correctly rounded 1/(1 + 0.3a) as a division
+ * would give: near a = 0 one ulp of tau costs 2.7 ulp of Phi (the reference
+ * and the SIMD levels would drift apart by 3 ulp with one step). The exponent -a^2/2 enters the reduction
+ * unrounded: r = fma(-a/2, a, -k ln2_h) (ln2_h has 13 bits and k <= 152,
+ * so k ln2_h is exact), so its rounding is not amplified up to 100-fold. No erf/erfc case split. */
 CMX_VMATH_INLINE vf cmx_vm_phi_neg_b48(vf a) {
   vf d = vf_fmadd(a, vf_set1(0.3f), vf_set1(1.0f));
   vf dl = vf_fmadd(a, vf_set1(0.3f), vf_sub(vf_set1(1.0f), d)); /* exact */
-  vf tau = vf_div(vf_set1(1.0f), d);
-  tau = vf_fnmadd(vf_mul(tau, dl), tau, tau);
+  vf tau = vf_rcp(d);
+  tau = vf_fmadd(tau, vf_fnmadd(d, tau, vf_set1(1.0f)), tau);
+  vf res = vf_fnmadd(dl, tau, vf_fnmadd(d, tau, vf_set1(1.0f)));
+  tau = vf_fmadd(tau, res, tau);
   vf q = vf_set1(-0.0208613686f);
   q = vf_fmadd(q, tau, vf_set1(0.113714792f));
   q = vf_fmadd(q, tau, vf_set1(-0.23118481f));
@@ -267,9 +318,12 @@ CMX_VMATH_INLINE vf cmx_vm_phi_neg_b48(vf a) {
   q = vf_fmadd(q, tau, vf_set1(0.119558342f));
   q = vf_fmadd(q, tau, vf_set1(0.119687356f));
   vf ah = vf_mul(a, vf_set1(-0.5f));
-  vf nh = vf_mul(ah, a);
-  vf lo = vf_fnmadd(ah, a, nh); /* nh + a^2/2, exact */
-  vf e48 = cmx_vm_exp_neg_b48(nh, vf_neg(lo));
+  vf t = vf_fmadd(vf_mul(ah, a), vf_set1(CMX_VM_LOG2E), vf_set1(CMX_VM_RND_MAGIC));
+  vf k = vf_sub(t, vf_set1(CMX_VM_RND_MAGIC));
+  vf r = vf_fmadd(ah, a, vf_mul(k, vf_set1(-0x1.62ep-1f))); /* 13-bit ln2 */
+  r = vf_fnmadd(k, vf_set1(0x1.0bfbe8p-15f), r);
+  vf s = vi_as_vf(vi_sll(vi_add(vf_as_vi(t), vi_set1(127 + 48 - 0x4b400000)), 23));
+  vf e48 = vf_fmadd(cmx_vm_expm1_poly6(r), s, s);
   return vf_mul(e48, vf_mul(q, tau));
 }
 
@@ -293,44 +347,65 @@ CMX_VMATH_INLINE vf vm_erf(vf x) {
   return vf_select(vf_lt(ax, vf_set1(1.0f)), small, big);
 }
 
-/* x Phi(x) = x (1 - Phi(-|x|)) for x >= 0 (Phi(-|x|) <= 1/2: no
- * cancellation) and x Phi(-|x|) for x < 0, that product formed biased and
- * scaled once at the end. x clamped to [-14.5, 14.5] in the product and
- * in Phi (beyond, the x < 0 result is -0 and Phi(x) rounds to 1), so -inf
- * gives -0 and inf - tiny stays inf. */
+/* x Phi(x) = max(x, 0) - |x| Phi(-|x|) (x >= 0: x (1 - Phi(-x)), with
+ * Phi(-x) <= 1/2 no cancellation; x < 0: x Phi(x)), the product |x| 2^48
+ * Phi(-|x|) normal and scaled once inside the fma. |x| clamped to 14.5
+ * (beyond, the x < 0 result is -0 and Phi(x) rounds to 1), so -inf gives -0
+ * and inf - tiny stays inf. */
 CMX_VMATH_INLINE vf vm_gelu(vf x) {
-  vf xc = vf_max(vf_set1(-14.5f), vf_min(vf_set1(14.5f), x));
-  vf h48 = cmx_vm_phi_neg_b48(vf_min(vf_set1(14.5f), vf_abs(x)));
-  vf t = vf_mul(xc, h48);
-  vm neg = vf_lt(x, vf_zero());
-  vf pos = vf_fnmadd(t, vf_set1(CMX_VM_NEG_UNBIAS), x);
-  /* x >= 0 lanes scale 0, not their tiny t: no denormal product there. */
-  vf m = vf_mul(vf_select(neg, t, vf_zero()), vf_set1(CMX_VM_NEG_UNBIAS));
-  return vf_select(neg, m, pos);
+  vf a = vf_min(vf_set1(14.5f), vf_abs(x));
+  vf t = vf_mul(a, cmx_vm_phi_neg_b48(a));
+  return vf_fnmadd(t, vf_set1(CMX_VM_NEG_UNBIAS), vf_max(x, vf_zero()));
 }
 
-/* 0.5 x (1 + tanh z) = x sigmoid(w), w = 2z = x (c1 + c2 x^2). For x < 0 the
- * result is ~x e^w, so an absolute error d in w costs |d| 2^24 ulp: w is
- * carried as wh - nwl (c1, c2 split in two floats; x^2, c2 x^2, c1 + c2 x^2
- * and x u each with their exact rounding error) and the low part joins the
- * exp reduction (x >= 0 does not need it). Below -20 the result is -0. */
+/* 0.5 x (1 + tanh z) = x sigmoid(w), w = 2z = x u, u = c1 + c2 x^2. For
+ * x < 0 the result is ~x e^w, so an absolute error d in w costs |d| 2^24
+ * ulp: w is carried as wh - nwl and nwl joins the exp reduction. c1 is split
+ * with a head c1h that is a multiple of 2^-20, so uh - c1h is exact for
+ * uh < 17.6 (|x| <= 12, the clamp) and t - c2h s recovers the rounding of
+ * the fma uh = c2h s + c1h; s = x^2 and x uh carry their exact errors; the
+ * c1, c2 tails and the products of small terms are rounded (their errors
+ * are ~2^-48 |w|). Beyond -12 the result is -0 (w < -120); beyond 12 w is
+ * clamped at 40 anyway. */
 CMX_VMATH_INLINE vf vm_gelu_tanh(vf x) {
-  x = vf_max(vf_set1(-20.0f), x);
-  vf c1h = vf_set1(0x1.988454p+0f), c2h = vf_set1(0x1.2444f2p-4f);
-  vf s = vf_mul(x, x);
-  vf nsl = vf_fnmadd(x, x, s); /* s - x^2 */
-  vf p = vf_mul(c2h, s);
-  vf nl = vf_fmadd(c2h, nsl, vf_fnmadd(c2h, s, p));
-  nl = vf_fnmadd(vf_set1(0x1.49b16ap-29f), s, nl); /* p - c2 x^2 */
-  vf uh = vf_add(c1h, p);                          /* TwoSum c1h + p */
-  vf bb = vf_sub(uh, c1h);
-  vf ue = vf_add(vf_sub(c1h, vf_sub(uh, bb)), vf_sub(p, bb));
-  vf ul = vf_sub(vf_add(ue, vf_set1(-0x1.857936p-25f)), nl); /* u - uh */
-  vf wh = vf_mul(x, uh);
-  vf nwl = vf_fnmadd(x, ul, vf_fnmadd(x, uh, wh)); /* wh - w */
-  vm neg = vf_lt(x, vf_zero());
-  vf q = vf_mul(x, cmx_vm_sigmoid_b48(wh, vf_select(neg, vf_neg(nwl), vf_zero()), neg));
-  return vf_select(neg, vf_mul(q, vf_set1(CMX_VM_NEG_UNBIAS)), q);
+  vf xlo = vf_max(vf_set1(-12.0f), x);
+  vf xw = vf_min(vf_set1(12.0f), xlo);
+  vf c1h = vf_set1(0x1.98845p+0f), c2h = vf_set1(0x1.2444f2p-4f);
+  vf s = vf_mul(xw, xw);
+  vf nsl = vf_fnmadd(xw, xw, s); /* s - x^2 */
+  vf uh = vf_fmadd(c2h, s, c1h);
+  vf ne = vf_fnmadd(c2h, s, vf_sub(uh, c1h)); /* rounding of uh */
+  ne = vf_fmadd(c2h, nsl, ne);
+  ne = vf_fnmadd(vf_set1(0x1.49b16ap-29f), s, ne);
+  ne = vf_sub(ne, vf_set1(0x1.9ea1b2p-23f)); /* uh - u */
+  vf wh = vf_mul(xw, uh);
+  vf nwl = vf_fmadd(xw, ne, vf_fnmadd(xw, uh, wh)); /* wh - w */
+  vf q = cmx_vm_sigmoid_b48(cmx_vm_sigmoid_clamp(wh), nwl);
+  return cmx_vm_times_b48(xlo, x, q);
+}
+
+/* softplus = max(x, 0) + log1p(u), u = e^-|x| in (0, 1]: exp never
+ * overflows, and for x < 0 the result is log1p of a small value (no
+ * cancellation). log1p(u) = u + u (u P(u)), P of degree 8 (minimax of
+ * (log1p(u)/u - 1)/u on [0, 1], 4.4e-9 relative), in place of log1p's
+ * reduction; u is 2^48-biased (u48) and the 2^-48 goes into the last fma,
+ * which rounds once (also into the denormals, x < -87). -|x| is clamped at
+ * -120 for the biased exp (then log1p(u) < 2^-149); NaN passes through it,
+ * +inf gives inf, -inf gives +0. */
+CMX_VMATH_INLINE vf vm_softplus(vf x) {
+  vf u48 = cmx_vm_exp_b48(vf_max(vf_set1(-120.0f), vf_or(x, vf_set1(-0.0f))), vf_zero());
+  vf u = vf_mul(u48, vf_set1(CMX_VM_NEG_UNBIAS));
+  vf p = vf_set1(-0x1.be174ep-9f);
+  p = vf_fmadd(p, u, vf_set1(0x1.514bc4p-6f));
+  p = vf_fmadd(p, u, vf_set1(-0x1.de3fe4p-5f));
+  p = vf_fmadd(p, u, vf_set1(0x1.b86ce2p-4f));
+  p = vf_fmadd(p, u, vf_set1(-0x1.3b56e8p-3f));
+  p = vf_fmadd(p, u, vf_set1(0x1.93a79ap-3f));
+  p = vf_fmadd(p, u, vf_set1(-0x1.ff34fep-3f));
+  p = vf_fmadd(p, u, vf_set1(0x1.554e94p-2f));
+  p = vf_fmadd(p, u, vf_set1(-0x1.ffffd8p-2f));
+  vf y48 = vf_fmadd(u48, vf_mul(u, p), u48);
+  return vf_fmadd(y48, vf_set1(CMX_VM_NEG_UNBIAS), vf_max(x, vf_zero()));
 }
 
 /* Lanes with |x| > 1e5 (or inf) leave the 3-part Cody-Waite range: those

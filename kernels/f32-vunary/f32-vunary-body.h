@@ -27,14 +27,7 @@ CMX_VMATH_INLINE vf cmx_vu_relu(vf x) {
 CMX_VMATH_INLINE vf cmx_vu_floor(vf x) { return vf_floor(x); }
 CMX_VMATH_INLINE vf cmx_vu_ceil(vf x) { return vf_ceil(x); }
 CMX_VMATH_INLINE vf cmx_vu_round(vf x) { return vf_round(x); }
-/* softplus = max(x, 0) + log1p(exp(-|x|)): exp never overflows, and for
- * x < 0 the result is log1p of a small value (no cancellation). NaN passes
- * through both terms; +inf gives inf, -inf gives +0. */
-CMX_VMATH_INLINE vf cmx_vu_softplus(vf x) {
-  vf pos = vf_select(vf_gt(x, vf_zero()), x, vf_zero());
-  vf t = vm_log1p(vm_exp(vf_neg(vf_abs(x))));
-  return vf_add(vf_select(vf_isnan(x), x, pos), t);
-}
+CMX_VMATH_INLINE vf cmx_vu_softplus(vf x) { return vm_softplus(x); }
 
 #define CMX_VUNARY_DEFINE(name, fn)                                       \
   void name(size_t n, const float *x, float *y) {                         \
