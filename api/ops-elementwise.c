@@ -73,13 +73,12 @@ static int ew_node(cmx_array *out, enum cmx_ew_op op, const cmx_array *in,
   return cmx_node_finish(out, a, CMX_OP_elementwise, in, info->arity, s, who);
 }
 
-/* Outputs larger than the last-level cache are written once with
- * streaming stores: no read-for-ownership, no eviction of the inputs.
- * Also used by the row ops (ops-nn.c). */
-int cmx_nt_out(size_t bytes) {
-  /* CMX_NT_STORES=0 turns them off (A/B timing), =all forces them for
-   * every size (tests of the streaming paths on small arrays); read once,
-   * racing first readers store the same value. */
+/* CMX_NT_STORES: 0 no streaming stores (A/B timing), 1 (default) for
+ * outputs larger than the last-level cache, written once (no
+ * read-for-ownership, no eviction of the inputs), 2 ("all") for every
+ * size (tests of the streaming paths on small arrays). Read once; racing
+ * first readers store the same value. Also used by ops-nn.c. */
+int cmx_nt_mode(void) {
   static atomic_int mode = -1;
   int m = atomic_load_explicit(&mode, memory_order_relaxed);
   if (m < 0) {
@@ -87,6 +86,11 @@ int cmx_nt_out(size_t bytes) {
     m = e && strcmp(e, "all") == 0 ? 2 : !(e && strcmp(e, "0") == 0);
     atomic_store_explicit(&mode, m, memory_order_relaxed);
   }
+  return m;
+}
+
+static int cmx_nt_out(size_t bytes) {
+  int m = cmx_nt_mode();
   return m == 2 || (m && bytes > cmx_topo()->l3);
 }
 

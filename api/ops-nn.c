@@ -16,7 +16,7 @@
 #include "internal.h"
 
 void cmx_copy_into(void *dst, cmx_dtype dtype, cmx_array x, int nthreads);
-int cmx_nt_out(size_t bytes);
+int cmx_nt_mode(void);
 
 static int prologue(cmx_array *out, cmx_array x, cmx_stream *s,
                     const char *who) {
@@ -109,14 +109,14 @@ int cmx_eval_softmax(cmx_array a, int nthreads) {
   const struct cmx_dispatch *t = cmx_dispatch();
   const struct cmx_rows_kernels k = {.softmax = t->f32_softmax[op],
                                      .cvt = t->cvt};
-  /* f32 rows that write a's buffer directly and once take the streaming
-   * rows when it is larger than the last-level cache: log_softmax always
-   * (the same exp work, no read-for-ownership of y), softmax from two
-   * threads on (its streaming row computes exp twice, a second pass over
-   * x in cache: on one Cascade Lake VM core 16M floats took 18 -> 27 ms of
-   * CPU, as one core there is bound by the exp work, not by memory). */
-  const int nt = a->dtype == CMX_F32 && cmx_nt_out((size_t)a->size * 4) &&
-                 (op == CMX_SOFTMAX_LOG || nthreads >= 2);
+  /* The streaming rows only under CMX_NT_STORES=all: on a Cascade Lake VM
+   * (16M floats, rows of 4096) they lost to the cached rows on 1 and 2
+   * threads (softmax CPU 18 -> 27 ms on one core, wall 30 -> 50 ms on
+   * two; log_softmax 18-22 -> 26-29 ms on one): they compute exp twice
+   * (softmax) or store in a pass without exp work to hide the stores
+   * behind (log_softmax), and that core is bound by the exp work. Kept,
+   * tested, for machines where memory bounds these ops. */
+  const int nt = a->dtype == CMX_F32 && cmx_nt_mode() == 2;
   const struct cmx_rows_kernels kd = {
       .softmax = t->f32_softmax[!nt ? op
                                 : op == CMX_SOFTMAX_LOG ? CMX_SOFTMAX_LOG_NT

@@ -17,7 +17,8 @@
 /* The _NT rows compute the same, for outputs far larger than the caches:
  * the online statistics pass for every n, then one write pass with
  * non-temporal stores on the vector-aligned body (no read-for-ownership of
- * y, stores overlapping the exp work), fenced before they return. */
+ * y, stores overlapping the exp work), fenced before they return. api/
+ * picks them only under CMX_NT_STORES=all (see ops-nn.c for why). */
 enum cmx_softmax_op { CMX_SOFTMAX_EXP, CMX_SOFTMAX_LOG, CMX_SOFTMAX_EXP_NT,
                       CMX_SOFTMAX_LOG_NT, CMX_SOFTMAX_COUNT };
 
