@@ -409,6 +409,36 @@ static void check_gemv4(const struct cmx_dispatch *t, const struct cmx_dispatch 
   report("gemv4", bad);
 }
 
+/* dot4: four rows against one vector, within the roundings of a sum in a
+ * different order (lanes, then a horizontal sum) of the generic serial
+ * one, canaries past s[3]. */
+static void check_dot4(const struct cmx_dispatch *t,
+                       const struct cmx_dispatch *v) {
+  static float r[4][70], x[70];
+  size_t ns[] = {0, 1, 3, 4, 5, 8, 13, 70};
+  int bad = 0;
+  for (int ni = 0; ni < 8; ni++) {
+    size_t n = ns[ni];
+    for (int u = 0; u < 4; u++) fill(r[u], 70, 0);
+    fill(x, 70, 0);
+    float s0[4], s1[6] = {0, 0, 0, 0, 99.0f, 99.0f};
+    const float *rows[4] = {r[0], r[1], r[2], r[3]};
+    t->gemm_f32.dot4(n, rows, x, s0);
+    v->gemm_f32.dot4(n, rows, x, s1);
+    for (int u = 0; u < 4; u++) {
+      double mag = 0;
+      for (size_t i = 0; i < n; i++) mag += fabs((double)x[i] * r[u][i]);
+      if (fabs((double)s0[u] - s1[u]) > 2.0 * (double)n * 0x1p-23 * mag &&
+          bad++ < 5)
+        printf("  dot4 n=%zu row %d: neon %a generic %a\n", n, u, s1[u],
+               s0[u]);
+    }
+    if ((s1[4] != 99.0f || s1[5] != 99.0f) && bad++ < 5)
+      printf("  dot4 n=%zu: wrote past s[3]\n", n);
+  }
+  report("dot4", bad);
+}
+
 /* dwconv: one output pixel over 1 to 25 tap rows, channel counts around
  * the 4- and 16-lane steps, within the roundings of an unfused sum
  * (generic multiplies then adds), canaries past c. */
@@ -456,6 +486,7 @@ int main(void) {
   check_gemm_f64(&t, &v);
   check_gemm_i8(&t, &v);
   check_gemv4(&t, &v);
+  check_dot4(&t, &v);
   check_dwconv(&t, &v);
   check_transpose(&t, &v);
   printf("neon-check: %s\n", g_fail ? "FAIL" : "all PASS");

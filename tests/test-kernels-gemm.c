@@ -4,6 +4,7 @@
  * C with a row stride wider than the tile and canaries around every C
  * element the kernel must not touch. */
 #include <criterion/criterion.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -189,6 +190,63 @@ static const struct vrow VROWS[] = {
 #include "kernels/f32-gemm/f32-gemm.inc"
 };
 #undef CMX_GEMV4
+
+struct drow {
+  enum cmx_isa_level isa;
+  const char *name;
+  cmx_f32_dot4_ukr_fn fn;
+};
+#define CMX_DOT4(isa, name) {isa, #name, name},
+static const struct drow DROWS[] = {
+#include "kernels/f32-gemm/f32-gemm.inc"
+};
+#undef CMX_DOT4
+
+/* Every GEMV dot row against a float64 model (k eps of the sum of |terms|)
+ * and, for the generic row, bitwise against the serial sum it promises; n
+ * around the vector widths, rows at odd offsets, canaries past s[3]. */
+Test(kernels_gemm, every_dot4_row_against_f64) {
+  size_t ns[] = {0, 1, 7, 8, 15, 16, 17, 31, 33, 64, 128, 1023};
+  for (size_t gi = 0; gi < sizeof DROWS / sizeof DROWS[0]; gi++) {
+    const struct drow *g = &DROWS[gi];
+    if (!cmx_cpu_has(g->isa)) {
+      printf("kernels_gemm: skipping %s (CPU lacks its ISA)\n", g->name);
+      continue;
+    }
+    for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++) {
+      size_t n = ns[t];
+      float *buf = malloc((4 * n + 8) * sizeof(float)), *x = malloc((n + 1) *
+                                                                 sizeof(float));
+      const float *r[4];
+      float s[6] = {0, 0, 0, 0, 99.0f, 99.0f};
+      for (size_t i = 0; i < 4 * n + 8; i++)
+        buf[i] = (float)((i * 11 + 5) % 37) / 9.0f - 2.0f;
+      for (size_t i = 0; i < n; i++) x[i] = (float)((i * 5 + 3) % 23) / 7.0f - 1.5f;
+      for (int u = 0; u < 4; u++) r[u] = buf + 1 + (size_t)u * (n + 1);
+      g->fn(n, r, x, s);
+      cr_assert(s[4] == 99.0f && s[5] == 99.0f, "%s n=%zu: wrote past s[3]",
+                g->name, n);
+      for (int u = 0; u < 4; u++) {
+        double want = 0, mag = 0;
+        float serial = 0.0f;
+        for (size_t i = 0; i < n; i++) {
+          want += (double)x[i] * r[u][i];
+          mag += fabs((double)x[i] * r[u][i]);
+          serial = fmaf(x[i], r[u][i], serial);
+        }
+        cr_assert(fabs(s[u] - want) <= 2.0 * (double)n * FLT_EPSILON * mag +
+                                           1e-30,
+                  "%s n=%zu row %d: %.9g want %.9g", g->name, n, u,
+                  (double)s[u], want);
+        if (g->isa == CMX_ISA_GENERIC)
+          cr_assert_eq(s[u], serial, "%s n=%zu row %d: not the serial sum",
+                       g->name, n, u);
+      }
+      free(buf);
+      free(x);
+    }
+  }
+}
 
 /* Every GEMV accumulate row against the reference (bitwise: same order of
  * four fused multiply-adds per element) and a float64 model, n around the

@@ -81,6 +81,19 @@ typedef void (*cmx_f32_gemv4_ukr_fn)(size_t n, const float *const *r,
 #include "f32-gemm.inc"
 #undef CMX_GEMV4
 
+/* GEMV dot microkernel contract (CMX_DOT4 rows of f32-gemm.inc): s[u] =
+ * sum_{i < n} x[i] r[u][i] for u < 4 (n in elements, n >= 0): four rows of
+ * a matrix against one vector, each row read once (the transpose companion
+ * of gemv4; SDPA decode's scores). Each row's sum runs in vector-lane
+ * partials, then one horizontal sum, so its order depends on n and the
+ * ISA's width only, never on where the rows come from. */
+typedef void (*cmx_f32_dot4_ukr_fn)(size_t n, const float *const *r,
+                                    const float *x, float *s);
+#define CMX_DOT4(isa, name)                                            \
+  void name(size_t n, const float *const *r, const float *x, float *s);
+#include "f32-gemm.inc"
+#undef CMX_DOT4
+
 /* bf16 x bf16 microkernel contract (CMX_UKR_BF16 rows, AVX512_BF16's
  * vdpbf16ps): the same C = alpha A B + beta C on the same tile rules as the
  * f32 microkernel, but the operands are packed as bf16 k-pairs, one 32-bit
@@ -128,6 +141,7 @@ struct cmx_gemm_config {
   cmx_f32_gemm_pack_fn pack; /* packs row-major f32 panels (A; B^T) */
   size_t pack_r;             /* its rmax (0: no pack kernel) */
   cmx_f32_gemv4_ukr_fn gemv4; /* GEMV row accumulation */
+  cmx_f32_dot4_ukr_fn dot4;   /* GEMV row dot products */
   /* bf16 x bf16 on k-pairs (NULL: converted to f32 while packing); same
    * mr x nr tile as ukr, packed with zip and pack (32-bit words). */
   cmx_f32_gemm_bf16_ukr_fn bf16_ukr;

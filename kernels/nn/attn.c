@@ -47,7 +47,6 @@ struct ws {
   float *pp;  /* P as an mr-row A panel (k = keys of the block) */
   float *acc; /* bq x Dv output accumulator */
   float *m, *l; /* bq running maxima and sums */
-  float *t;     /* D floats: a dot product's terms (block_few) */
   float *z;     /* Dv zeros: block_few's padding value row */
   struct row *rows;
 };
@@ -67,7 +66,7 @@ static int ws_new(const struct job *j, struct ws *w) {
   const size_t D = j->io->D ? j->io->D : 1, Dv = j->io->Dv ? j->io->Dv : 1;
   const size_t bqp = rup(j->bq, j->mr);
   size_t n = bqp * D + j->bk * D + j->mr * j->bk * 2 + bqp * Dv + 2 * bqp +
-             D + Dv;
+             Dv;
   float *p = NULL;
   w->rows = malloc(j->bq * sizeof *w->rows);
   if (!w->rows || posix_memalign((void **)&p, 64, n * sizeof(float))) {
@@ -81,8 +80,7 @@ static int ws_new(const struct job *j, struct ws *w) {
   w->acc = w->pp + j->mr * j->bk;
   w->m = w->acc + bqp * Dv;
   w->l = w->m + bqp;
-  w->t = w->l + bqp;
-  w->z = w->t + D;
+  w->z = w->l + bqp;
   memset(w->z, 0, Dv * sizeof(float));
   return 0;
 }
@@ -155,11 +153,30 @@ static size_t kv_end(const struct ws *w, size_t nrows, size_t j1) {
   return min_sz(kend, j1);
 }
 
+/* Asks for rows [r0, r0 + n) of len floats, ld apart, to come into L2
+ * (a hint: no fault, no effect on results). */
+static void prefetch_rows(const float *base, int64_t ld, size_t r0, size_t n,
+                          size_t len) {
+  for (size_t r = r0; r < r0 + n; r++) {
+    const char *p = (const char *)(base + (int64_t)r * ld);
+    for (size_t b = 0; b < len * sizeof(float); b += 64)
+      __builtin_prefetch(p + b, 0, 1);
+  }
+}
+
 /* block() for fewer rows than half a microkernel tile (decode without
- * grouped heads): each key row is read once from memory for direct dot
- * products (the vbinary product, then the inner sum) and value rows four
- * at a time fold into the accumulator through the GEMV accumulate kernel
- * (a zero row pads the last four); no panels, no wasted FMAs. */
+ * grouped heads): key rows four at a time are read once from memory by the
+ * GEMV dot kernel (the last four padded with a repeat of a row, its score
+ * dropped), and value rows four at a time fold into the accumulator
+ * through the GEMV accumulate kernel (a zero row pads the last four); no
+ * panels, no wasted FMAs. Two streams are always in flight: the value rows
+ * of each four keys are prefetched into L2 while their scores are taken,
+ * and the keys after the block while the values are folded (the next item
+ * of a thread is usually the next chunk of the same head). 1x32x1x128
+ * against 4096 keys on one loaded VM core, thread CPU time, medians of 8
+ * interleaved runs: 16.9 ms (vbinary product and inner sum per key), 21 ms
+ * (dot4 alone: four rows read interleaved defeat the L2 streamer), 15.8 ms
+ * (dot4 and the prefetches; 42% fewer instructions than the first). */
 static void block_few(const struct job *j, struct ws *w, size_t nrows,
                       size_t j0, size_t j1, const float *kh,
                       const float *vh) {
@@ -172,11 +189,16 @@ static void block_few(const struct job *j, struct ws *w, size_t nrows,
   const size_t kend = kv_end(w, nrows, j1);
   for (size_t kb = j0; kb < kend; kb += bk) {
     const size_t nk = min_sz(bk, kend - kb);
-    for (size_t c = 0; c < nk; c++) {
-      const float *kr = kh + (int64_t)(kb + c) * io->ks[2];
+    for (size_t c = 0; c < nk; c += 4) {
+      const float *kr[4];
+      float sc[4];
+      for (size_t u = 0; u < 4; u++)
+        kr[u] = kh + (int64_t)(kb + c + (c + u < nk ? u : 0)) * io->ks[2];
+      prefetch_rows(vh, io->vs[2], kb + c, min_sz(4, nk - c), Dv);
       for (size_t r = 0; r < nrows; r++) {
-        kk->mul(D, qs + r * D, 1, kr, 1, w->t);
-        w->s[r * bk + c] = D ? kk->sum(D, w->t) : 0.0f;
+        kk->gemm->dot4(D, kr, qs + r * D, sc);
+        for (size_t u = 0; u < 4 && c + u < nk; u++)
+          w->s[r * bk + c + u] = sc[u];
       }
     }
     for (size_t r = 0; r < nrows; r++)
@@ -185,6 +207,9 @@ static void block_few(const struct job *j, struct ws *w, size_t nrows,
       const float *vr[4];
       for (size_t u = 0; u < 4; u++)
         vr[u] = c + u < nk ? vh + (int64_t)(kb + c + u) * io->vs[2] : w->z;
+      if (kend + c < io->Lk)
+        prefetch_rows(kh, io->ks[2], kend + c, min_sz(4, io->Lk - kend - c),
+                      D);
       for (size_t r = 0; r < nrows; r++) {
         float pw[4];
         for (size_t u = 0; u < 4; u++)

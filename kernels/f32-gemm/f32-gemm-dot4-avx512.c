@@ -1,0 +1,6 @@
+/* GEMV dot microkernel, avx512 (the body in f32-gemm-dot4-body.h). */
+#include "arch/simd-avx512.h"
+#include "kernels/f32-gemm/f32-gemm.h"
+#include "kernels/f32-gemm/f32-gemm-dot4-body.h"
+
+CMX_DOT4_DEFINE(cmx_f32_dot4_ukr__avx512)

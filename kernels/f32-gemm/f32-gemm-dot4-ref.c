@@ -1,0 +1,6 @@
+/* GEMV dot microkernel, ref (the body in f32-gemm-dot4-body.h). */
+#include "arch/simd-scalar.h"
+#include "kernels/f32-gemm/f32-gemm.h"
+#include "kernels/f32-gemm/f32-gemm-dot4-body.h"
+
+CMX_DOT4_DEFINE(cmx_f32_dot4_ukr__ref)
