@@ -15,7 +15,7 @@ void cmx_dispatch_init_arm_neon(struct cmx_dispatch *t) {
       .dot4 = cmx_f32_dot4_ukr__neon};
   t->gemm_f64 = (struct cmx_f64_gemm_config){
       .ukr = cmx_f64_gemm_ukr_8x6__neon, .mr = 8, .nr = 6, .kc = 256,
-      .pack = cmx_f64_gemm_pack_ukr__ref, .pack_r = 64};
+      .pack = cmx_f64_gemm_pack_ukr__neon, .pack_r = 64};
   t->gemm_i8 = (struct cmx_i8_gemm_config){
       .ukr = cmx_i8_gemm_ukr_4x8c4__neon, .mr = 4, .nr = 8, .kc = 512};
 }

@@ -19,7 +19,7 @@ void cmx_dispatch_init_x86_avx2(struct cmx_dispatch *t) {
    * as for f32; i8: KC 512 (4 KiB of B, the packer's int8 groups). */
   t->gemm_f64 = (struct cmx_f64_gemm_config){
       .ukr = cmx_f64_gemm_ukr_6x8__avx2, .mr = 6, .nr = 8, .kc = 256,
-      .pack = cmx_f64_gemm_pack_ukr__ref, .pack_r = 64};
+      .pack = cmx_f64_gemm_pack_ukr__avx2, .pack_r = 64};
   t->gemm_i8 = (struct cmx_i8_gemm_config){
       .ukr = cmx_i8_gemm_ukr_6x8c4__avx2, .mr = 6, .nr = 8, .kc = 512};
 }

@@ -20,7 +20,7 @@ void cmx_dispatch_init_x86_avx512(struct cmx_dispatch *t) {
   /* f64 KC 256: the 256 x 16 B micro-panel is 32 KiB, as f32's. */
   t->gemm_f64 = (struct cmx_f64_gemm_config){
       .ukr = cmx_f64_gemm_ukr_14x16__avx512, .mr = 14, .nr = 16, .kc = 256,
-      .pack = cmx_f64_gemm_pack_ukr__ref, .pack_r = 64};
+      .pack = cmx_f64_gemm_pack_ukr__avx512, .pack_r = 64};
   /* i8: vpdpbusd where CPUID has AVX512-VNNI (else the AVX2 kernel stays);
    * KC 512: the 512 x 32 B micro-panel is 16 KiB. */
   if (cmx_cpu_has_avx512vnni())

@@ -283,6 +283,31 @@ static void check_gemm_f64(const struct cmx_dispatch *t,
   report("gemm_f64", bad);
 }
 
+/* f64 pack: the NEON packer against the generic one, bit for bit, r odd
+ * and even (the tiles' 8 and 6, 1, 7), m below r, k odd and even, with
+ * canaries past the r * k panel. */
+static void check_pack_f64(const struct cmx_dispatch *t,
+                           const struct cmx_dispatch *v) {
+  static double src[9 * 40], d0[9 * 37 + PAD], d1[9 * 37 + PAD];
+  size_t rs[] = {1, 6, 7, 8, 9}, ks[] = {1, 2, 5, 37};
+  int bad = 0;
+  for (size_t i = 0; i < 9 * 40; i++)
+    src[i] = (double)(rng() % 2001) / 1000.0 - 1.0;
+  for (int ri = 0; ri < 5; ri++)
+    for (int ki = 0; ki < 4; ki++)
+      for (size_t m = rs[ri] > 2 ? rs[ri] - 2 : 1; m <= rs[ri]; m++) {
+        size_t r = rs[ri], k = ks[ki];
+        for (size_t i = 0; i < 9 * 37 + PAD; i++) d0[i] = d1[i] = 99.0;
+        t->gemm_f64.pack(r, m, k, src + 1, 40, d0);
+        v->gemm_f64.pack(r, m, k, src + 1, 40, d1);
+        for (size_t i = 0; i < 9 * 37 + PAD; i++)
+          if (memcmp(&d0[i], &d1[i], 8) && bad++ < 5)
+            printf("  pack_f64 r=%zu m=%zu k=%zu [%zu]: neon %a ref %a\n", r,
+                   m, k, i, d1[i], d0[i]);
+      }
+  report("pack_f64", bad);
+}
+
 /* i8 gemm: the NEON microkernel against the reference on the same packed
  * panels (k groups of 4, A's row sums after it), bit for bit, C written
  * and accumulated, sums past 2^31 (all -128) wrapping alike. */
@@ -484,6 +509,7 @@ int main(void) {
   check_nn(&t, &v);
   check_gemm(&t, &v);
   check_gemm_f64(&t, &v);
+  check_pack_f64(&t, &v);
   check_gemm_i8(&t, &v);
   check_gemv4(&t, &v);
   check_dot4(&t, &v);

@@ -105,7 +105,7 @@ static const struct dprow DPROWS[] = {
 #undef CMX_PACK
 
 Test(kernels_gemm_typed, f64_pack_rows) {
-  static const size_t rs[] = {1, 4, 6, 8, 14, 16};
+  static const size_t rs[] = {1, 3, 4, 6, 7, 8, 14, 16};
   static const size_t ks[] = {1, 3, 7, 8, 9, 33};
   uint64_t s = 5;
   double src[16 * 40], dst[40 * 16 + 8];
@@ -113,7 +113,7 @@ Test(kernels_gemm_typed, f64_pack_rows) {
   for (size_t ri = 0; ri < sizeof DPROWS / sizeof DPROWS[0]; ri++) {
     const struct dprow *pr = &DPROWS[ri];
     if (!cmx_cpu_has(pr->isa)) continue;
-    for (size_t a = 0; a < 6; a++)
+    for (size_t a = 0; a < 8; a++)
       for (size_t b = 0; b < 6; b++) {
         size_t r = rs[a], k = ks[b];
         if (r > pr->rmax) continue;
