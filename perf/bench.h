@@ -36,6 +36,7 @@ struct bench_peaks {
   double fma_f32[BENCH_MAX_THREADS + 1]; /* GFLOP/s */
   double fma_f64[BENCH_MAX_THREADS + 1];
   double bf16[BENCH_MAX_THREADS + 1];             /* vdpbf16ps, GFLOP/s */
+  double vnni[BENCH_MAX_THREADS + 1]; /* vpdpbusd, GOP/s (int8 mul + add) */
   double copy[TIER_COUNT][BENCH_MAX_THREADS + 1]; /* GB/s */
   double triad[TIER_COUNT][BENCH_MAX_THREADS + 1];
   double read[TIER_COUNT][BENCH_MAX_THREADS + 1];
@@ -44,7 +45,7 @@ struct bench_peaks {
   const char *fma_isa;                    /* "avx512", ... */
 };
 
-enum bench_unit { UNIT_GBPS, UNIT_GFLOPS, UNIT_US, UNIT_X };
+enum bench_unit { UNIT_GBPS, UNIT_GFLOPS, UNIT_US, UNIT_X, UNIT_GOPS };
 
 struct bench_row {
   char family[16]; /* "peak", "stream", "binary", "latency", ... */
@@ -106,6 +107,8 @@ int gemm_steps(void); /* perf/gemm.c: the deck of issue 3 */
 void gemm_run(void);
 int gemm_bf16_steps(void); /* perf/gemm-bf16.c: its bf16 rows */
 void gemm_bf16_run(void);
+int gemm_typed_steps(void); /* perf/gemm-typed.c: f64 and int8 rows */
+void gemm_typed_run(void);
 
 /* FMA probes (peak-avx2.c, peak-avx512.c): run iters iterations of 12
  * independent chains; return a value that depends on every chain. */
@@ -114,12 +117,14 @@ double bench_fma_f64__avx2(long iters);
 float bench_fma_f32__avx512(long iters);
 double bench_fma_f64__avx512(long iters);
 float bench_dpbf16__avx512bf16(long iters);
+int bench_dpbusd__avx512vnni(long iters);
 /* Flops per iteration of each probe. */
 #define BENCH_FMA_F32_AVX2_FLOPS (12 * 8 * 2)
 #define BENCH_FMA_F64_AVX2_FLOPS (12 * 4 * 2)
 #define BENCH_FMA_F32_AVX512_FLOPS (12 * 16 * 2)
 #define BENCH_FMA_F64_AVX512_FLOPS (12 * 8 * 2)
 #define BENCH_DPBF16_AVX512_FLOPS (12 * 32 * 2)
+#define BENCH_DPBUSD_AVX512_OPS (12 * 64 * 2) /* 64 u8 x s8 products + adds */
 
 /* STREAM kernels on [0, n) (stream-avx2.c, stream-avx512.c; portable ones
  * in stream.c). Pointers 64-byte aligned, n a multiple of 16. The _nt

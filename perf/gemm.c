@@ -191,7 +191,7 @@ int gemm_steps(void) {
       label_of(label, sizeof label, &k_deck[i], g_opts.threads[ti]);
       steps += bench_wants(label);
     }
-  return steps + gemm_bf16_steps();
+  return steps + gemm_bf16_steps() + gemm_typed_steps();
 }
 
 static struct bench_row base_row(const struct gshape *s, int nt) {
@@ -427,4 +427,5 @@ void gemm_run(void) {
     if (deck_has(&k_deck[i]))
       run_shape(&k_deck[i]);
   gemm_bf16_run();
+  gemm_typed_run();
 }

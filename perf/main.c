@@ -204,7 +204,7 @@ static int parse_args(int argc, char **argv) {
 }
 
 static const char *unit_name(enum bench_unit u) {
-  static const char *n[] = {"GB/s", "GFLOP/s", "us", "x"};
+  static const char *n[] = {"GB/s", "GFLOP/s", "us", "x", "GOP/s"};
   return n[u];
 }
 
@@ -264,7 +264,7 @@ static void json_string(FILE *f, const char *s) {
 }
 
 static int write_json(const char *path) {
-  static const char *key[] = {"gbps", "gflops", "us", "speedup"};
+  static const char *key[] = {"gbps", "gflops", "us", "speedup", "gops"};
   FILE *f = fopen(path, "w");
   if (!f)
     return -1;

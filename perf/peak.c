@@ -1,4 +1,4 @@
-/* FMA and bf16 peak rows: picks the probes this CPU can run
+/* FMA, bf16 and vpdpbusd peak rows: picks the probes this CPU can run
  * (__builtin_cpu_supports), runs them on 1 thread and on each team size of
  * --threads (one OpenMP team, every thread running the probe, timed between
  * two barriers), best of a few runs (the row's time is that run's).
@@ -10,7 +10,7 @@
 
 #include "bench.h"
 
-enum probe_kind { P_F32, P_F64, P_BF16 };
+enum probe_kind { P_F32, P_F64, P_BF16, P_VNNI };
 
 struct probe {
   const char *name; /* row name */
@@ -26,6 +26,7 @@ static const struct probe k_probes[] = {
     {"fma f32", "avx512", P_F32, BENCH_FMA_F32_AVX512_FLOPS, 1},
     {"fma f64", "avx512", P_F64, BENCH_FMA_F64_AVX512_FLOPS, 1},
     {"vdpbf16ps", "avx512bf16", P_BF16, BENCH_DPBF16_AVX512_FLOPS, 1},
+    {"vpdpbusd", "avx512vnni", P_VNNI, BENCH_DPBUSD_AVX512_OPS, 1},
 };
 #define NPROBES (int)(sizeof k_probes / sizeof k_probes[0])
 
@@ -44,15 +45,23 @@ static int has_bf16(void) {
   return has_avx512() && __builtin_cpu_supports("avx512bf16");
 }
 
+static int has_vnni(void) {
+  return has_avx512() && __builtin_cpu_supports("avx512vnni");
+}
+
 static int probe_available(const struct probe *p) {
   if (p->kind == P_BF16)
     return has_bf16();
+  if (p->kind == P_VNNI)
+    return has_vnni();
   return p->avx512 ? has_avx512() : has_avx2();
 }
 
 static double call_probe(const struct probe *p, long iters) {
   if (p->kind == P_BF16)
     return bench_dpbf16__avx512bf16(iters);
+  if (p->kind == P_VNNI)
+    return bench_dpbusd__avx512vnni(iters);
   if (p->avx512)
     return p->kind == P_F32 ? bench_fma_f32__avx512(iters)
                             : bench_fma_f64__avx512(iters);
@@ -123,6 +132,8 @@ void peak_run(void) {
     printf("peak: no AVX2+FMA on this CPU, FMA probes skipped\n");
   else if (!has_bf16())
     printf("peak: no AVX512-BF16 on this CPU, vdpbf16ps probe skipped\n");
+  if (has_avx2() && !has_vnni())
+    printf("peak: no AVX512_VNNI on this CPU, vpdpbusd probe skipped\n");
   for (int ti = 0; ti < g_opts.nthreads; ti++) {
     int nt = g_opts.threads[ti];
     char label[64];
@@ -140,7 +151,8 @@ void peak_run(void) {
       struct bench_row r = {.threads = actual,
                             .median_s = secs,
                             .rate = g,
-                            .unit = UNIT_GFLOPS,
+                            .unit = p->kind == P_VNNI ? UNIT_GOPS
+                                                      : UNIT_GFLOPS,
                             .ratio = -1,
                             .pass = -1};
       snprintf(r.family, sizeof r.family, "peak");
@@ -153,9 +165,10 @@ void peak_run(void) {
       bench_add_row(&r);
       if (nt > BENCH_MAX_THREADS)
         continue;
-      double *slot = p->kind == P_F32   ? &g_peaks.fma_f32[nt]
-                     : p->kind == P_F64 ? &g_peaks.fma_f64[nt]
-                                        : &g_peaks.bf16[nt];
+      double *slot = p->kind == P_F32    ? &g_peaks.fma_f32[nt]
+                     : p->kind == P_F64  ? &g_peaks.fma_f64[nt]
+                     : p->kind == P_VNNI ? &g_peaks.vnni[nt]
+                                         : &g_peaks.bf16[nt];
       if (g > *slot) {
         *slot = g;
         if (p->kind == P_F32)

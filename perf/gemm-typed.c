@@ -1,0 +1,368 @@
+/* The f64 and int8 rows of the GEMM deck (`--suite gemm`; `--filter f64`
+ * or `--filter i8` runs only them), square 256, 1024, 2048 on each thread
+ * count: cmx f64 (cmx_matmul + cmx_eval) beside BLIS bli_dgemm (linked)
+ * and OpenBLAS cblas_dgemm (dlopen'd), as GFLOP/s and fraction of the
+ * same-run f64 FMA peak, then cmx over the best peer (oneDNN has no dgemm:
+ * a skip line); cmx int8 x int8 -> int32 as GOP/s (2 per multiply-add)
+ * over the same-run vpdpbusd peak (without AVX512_VNNI: over 4x the f32
+ * FMA peak, said in the note) beside oneDNN's dnnl_gemm_s8s8s32
+ * (dlopen'd, OpenMP threads) where present. Issue 3 sets no target here
+ * but "correct": each cmx result is checked against a peer's (f64) or
+ * exact int64 sums (int8) and a difference is named in the note. */
+#include <blis.h>
+#include <cmx.h>
+#include <dlfcn.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+static const int k_sizes[] = {256, 1024, 2048};
+#define NSIZES (int)(sizeof k_sizes / sizeof k_sizes[0])
+
+typedef void (*cblas_dgemm_fn)(int, int, int, int, int, int, double,
+                               const double *, int, const double *, int,
+                               double, double *, int);
+/* oneDNN's row-major dnnl_gemm_s8s8s32 (v1.x to v3.x):
+ * C = alpha (op(A) - ao)(op(B) - bo) + beta C + co, offsetc 'F': one co. */
+typedef int (*dnnl_s8_fn)(char, char, char, int64_t, int64_t, int64_t, float,
+                          const int8_t *, int64_t, int8_t, const int8_t *,
+                          int64_t, int8_t, float, int32_t *, int64_t,
+                          const int32_t *);
+static struct {
+  int tried;
+  cblas_dgemm_fn ob_dgemm;
+  void (*ob_threads)(int);
+  dnnl_s8_fn dnnl_s8;
+} g_lib;
+
+enum { W_CMX, W_BLIS, W_OB, W_DNNL };
+static const char *k_who[] = {"cmx", "blis", "openblas", "onednn"};
+
+static void label_of(char *buf, size_t n, const char *dt, int s, int nt) {
+  snprintf(buf, n, "gemm %s %dx%dx%d %dthr", dt, s, s, s, nt);
+}
+
+int gemm_typed_steps(void) {
+  if (!g_opts.suite || strcmp(g_opts.suite, "gemm"))
+    return 0;
+  int steps = 0;
+  char label[64];
+  for (int i = 0; i < NSIZES; i++)
+    for (int ti = 0; ti < g_opts.nthreads; ti++) {
+      label_of(label, sizeof label, "f64", k_sizes[i], g_opts.threads[ti]);
+      steps += bench_wants(label);
+      label_of(label, sizeof label, "i8", k_sizes[i], g_opts.threads[ti]);
+      steps += bench_wants(label);
+    }
+  return steps;
+}
+
+static void peers_load(void) {
+  if (g_lib.tried)
+    return;
+  g_lib.tried = 1;
+  bli_init();
+  if (g_opts.cmx_only)
+    return;
+  void *h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+  if (h) {
+    g_lib.ob_dgemm = (cblas_dgemm_fn)dlsym(h, "cblas_dgemm");
+    g_lib.ob_threads = (void (*)(int))dlsym(h, "openblas_set_num_threads");
+    if (!g_lib.ob_threads)
+      g_lib.ob_dgemm = NULL;
+  }
+  if (!g_lib.ob_dgemm)
+    printf("gemm f64: OpenBLAS peer skipped: %s\n",
+           h ? "no cblas_dgemm" : "no libopenblas.so.0");
+  printf("gemm f64: oneDNN peer skipped: oneDNN has no f64 GEMM\n");
+  h = dlopen("libdnnl.so.3", RTLD_NOW | RTLD_LOCAL);
+  if (!h)
+    h = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
+  if (h)
+    g_lib.dnnl_s8 = (dnnl_s8_fn)dlsym(h, "dnnl_gemm_s8s8s32");
+  if (!g_lib.dnnl_s8)
+    printf("gemm i8: oneDNN peer skipped: %s\n",
+           h ? "no dnnl_gemm_s8s8s32" : "no libdnnl.so.3 or libdnnl.so.2");
+}
+
+struct tdata {
+  int s;
+  int i8;              /* 0: f64 */
+  void *a, *b, *c;     /* host A, B and a peer's C (row-major s x s) */
+  cmx_array ca, cb;
+};
+
+static int call(int who, const struct tdata *d) {
+  int s = d->s;
+  if (who == W_CMX) {
+    cmx_array o;
+    int st = cmx_matmul(&o, d->ca, d->cb, NULL);
+    if (!st)
+      st = cmx_eval(&o, 1);
+    if (!st)
+      cmx_array_free(o);
+    return st;
+  }
+  if (d->i8) {
+    const int32_t co = 0;
+    return g_lib.dnnl_s8('N', 'N', 'F', s, s, s, 1.0f, d->a, s, 0, d->b, s, 0,
+                         0.0f, d->c, s, &co)
+               ? -1
+               : 0;
+  }
+  double one = 1.0, zero = 0.0;
+  if (who == W_BLIS)
+    bli_dgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, s, s, s, &one, d->a, s, 1,
+              d->b, s, 1, &zero, d->c, s, 1);
+  else
+    g_lib.ob_dgemm(101, 111, 111, s, s, s, 1.0, d->a, s, d->b, s, 0.0, d->c,
+                   s);
+  return 0;
+}
+
+static int set_threads(int who, int nt) {
+  if (who == W_CMX)
+    return cmx_set_num_threads(nt);
+  if (who == W_BLIS)
+    bli_thread_set_num_threads(nt);
+  else if (who == W_OB)
+    g_lib.ob_threads(nt);
+  else
+    omp_set_num_threads(nt);
+  return 0;
+}
+
+/* Median seconds of one call (0 and *st on error), with the repeat policy
+ * of perf/gemm.c: about 0.3 s of calls (0.05 with --quick), 3 to 100 (1
+ * for calls over 0.5 s with --quick), one untimed warm-up call. */
+static double time_who(int who, const struct tdata *d, int nt, int *st) {
+  double v[128];
+  *st = set_threads(who, nt);
+  double t0 = bench_now();
+  if (!*st)
+    *st = call(who, d);
+  double est = bench_now() - t0;
+  if (*st)
+    return 0;
+  double budget = g_opts.quick ? 0.05 : 0.3;
+  int reps = (int)(budget / (est + 1e-7));
+  int lo = g_opts.quick && est > 0.5 ? 1 : 3;
+  reps = reps < lo ? lo : reps > 100 ? 100 : reps;
+  if (g_opts.exact_reps)
+    reps = g_opts.exact_reps < 128 ? g_opts.exact_reps : 127;
+  for (int r = 0; r < reps && !*st; r++) {
+    t0 = bench_now();
+    *st = call(who, d);
+    v[r] = bench_now() - t0;
+  }
+  return *st ? 0 : bench_median(v, reps);
+}
+
+static struct bench_row row_of(const struct tdata *d, int nt,
+                               const char *name) {
+  struct bench_row r = {.threads = nt, .ratio = -1, .pass = -1};
+  snprintf(r.family, sizeof r.family, "gemm");
+  snprintf(r.name, sizeof r.name, "%s", name);
+  snprintf(r.shape, sizeof r.shape, "%dx%dx%d", d->s, d->s, d->s);
+  return r;
+}
+
+/* One rate row: ops / secs against peak (0: no ratio); st != 0: an error
+ * row (who: cmx's message, else "peer call failed"). */
+static void add_rate(const struct tdata *d, int nt, int who, double secs,
+                     int st, double peak, const char *ref, const char *note) {
+  char name[40];
+  snprintf(name, sizeof name, "%s %s", k_who[who], d->i8 ? "i8" : "f64");
+  struct bench_row r = row_of(d, nt, name);
+  r.unit = d->i8 ? UNIT_GOPS : UNIT_GFLOPS;
+  r.median_s = secs;
+  if (st) {
+    r.pass = -2;
+    snprintf(r.note, sizeof r.note, "%s",
+             who == W_CMX ? cmx_last_error() : "peer call failed");
+    bench_add_row(&r);
+    return;
+  }
+  r.rate = 2.0 * d->s * (double)d->s * d->s / secs / 1e9;
+  if (peak > 0) {
+    r.ratio = r.rate / peak;
+    snprintf(r.ref, sizeof r.ref, "%s", ref);
+  }
+  snprintf(r.note, sizeof r.note, "%s", note ? note : "");
+  bench_add_row(&r);
+}
+
+/* cmx's C (on the thread count last set) against the last peer's in d->c,
+ * largest |difference| / (1 + |peer|); or, for int8 with peer 0, the
+ * largest |difference| from exact int64 sums at 4096 sampled points. */
+static double check(const struct tdata *d, int peer) {
+  cmx_array o;
+  const void *p;
+  if (cmx_matmul(&o, d->ca, d->cb, NULL) || cmx_eval(&o, 1))
+    return INFINITY;
+  double worst = INFINITY;
+  size_t s = (size_t)d->s, n = s * s;
+  if (!cmx_array_data(&p, o)) {
+    worst = 0;
+    if (d->i8 && !peer) {
+      const int8_t *a = d->a, *b = d->b;
+      uint32_t seed = 99;
+      for (int q = 0; q < 4096; q++) {
+        seed = seed * 1664525u + 1013904223u;
+        size_t i = (seed >> 8) % s, j = (seed >> 4) % s;
+        int64_t want = 0;
+        for (size_t k = 0; k < s; k++)
+          want += (int64_t)a[i * s + k] * b[k * s + j];
+        double e = fabs((double)(((const int32_t *)p)[i * s + j] - want));
+        worst = e > worst ? e : worst;
+      }
+    } else {
+      for (size_t i = 0; i < n; i++) {
+        double x = d->i8 ? ((const int32_t *)p)[i] : ((const double *)p)[i];
+        double y = d->i8 ? ((const int32_t *)d->c)[i]
+                         : ((const double *)d->c)[i];
+        double e = fabs(x - y) / (1.0 + fabs(y));
+        if (!(e <= worst))
+          worst = e;
+      }
+    }
+  }
+  cmx_array_free(o);
+  return worst;
+}
+
+static void run_f64(const struct tdata *d, int nt) {
+  double flops = 2.0 * d->s * (double)d->s * d->s, t[3] = {0};
+  double peak = nt <= BENCH_MAX_THREADS ? g_peaks.fma_f64[nt] : 0;
+  int err[3] = {0}, ran[3] = {0}, best = 0;
+  for (int w = W_CMX; w <= W_OB; w++) {
+    if ((w == W_OB && !g_lib.ob_dgemm) || (g_opts.cmx_only && w != W_CMX))
+      continue;
+    ran[w] = 1;
+    t[w] = time_who(w, d, nt, &err[w]);
+    if (w != W_CMX && !err[w] && t[w] > 0 && (!best || t[w] < t[best]))
+      best = w;
+  }
+  /* d->c: the last peer's C */
+  int last = ran[W_OB] && !err[W_OB] ? W_OB : W_BLIS;
+  char note[96] = "";
+  if (!err[W_CMX] && ran[last] && !err[last]) {
+    double dev = check(d, 1);
+    snprintf(note, sizeof note, "%s %s: rel. diff %.1g",
+             dev > 1e-12 ? "DIFFERS from" : "matches", k_who[last], dev);
+  }
+  for (int w = W_CMX; w <= W_OB; w++)
+    if (ran[w])
+      add_rate(d, nt, w, t[w], err[w], peak, "fma f64",
+               w == W_CMX ? note : "");
+  if (err[W_CMX] || t[W_CMX] <= 0 || !best)
+    return;
+  struct bench_row r = row_of(d, nt, "cmx/best peer f64");
+  r.unit = UNIT_X;
+  r.rate = t[best] / t[W_CMX];
+  snprintf(r.note, sizeof r.note, "best peer %s %.1f GFLOP/s", k_who[best],
+           flops / t[best] / 1e9);
+  bench_add_row(&r);
+}
+
+static void run_i8(const struct tdata *d, int nt) {
+  double ops = 2.0 * d->s * (double)d->s * d->s, peak = 0;
+  const char *ref = "vpdpbusd";
+  if (nt <= BENCH_MAX_THREADS) {
+    peak = g_peaks.vnni[nt];
+    if (peak <= 0) {
+      peak = 4 * g_peaks.fma_f32[nt];
+      ref = "4x fma f32";
+    }
+  }
+  int sc, sd = 0, dnnl = g_lib.dnnl_s8 && !g_opts.cmx_only;
+  double tc = time_who(W_CMX, d, nt, &sc), td = 0;
+  if (dnnl)
+    td = time_who(W_DNNL, d, nt, &sd);
+  char note[96];
+  snprintf(note, sizeof note, "level %s", cmx_isa());
+  if (!sc) {
+    double dev = check(d, 0);
+    size_t l = strlen(note);
+    snprintf(note + l, sizeof note - l, "; %s",
+             dev != 0 ? "WRONG at sampled points" : "exact at 4096 points");
+    if (dnnl && !sd) {
+      l = strlen(note);
+      snprintf(note + l, sizeof note - l, ", %s onednn",
+               check(d, 1) == 0 ? "=" : "DIFFERS from");
+    }
+  }
+  if (strcmp(ref, "vpdpbusd")) {
+    size_t l = strlen(note);
+    snprintf(note + l, sizeof note - l, "; no VNNI: vs 4x f32 FMA peak");
+  }
+  add_rate(d, nt, W_CMX, tc, sc, peak, ref, note);
+  if (!dnnl)
+    return;
+  add_rate(d, nt, W_DNNL, td, sd, peak, ref, "dnnl_gemm_s8s8s32");
+  if (sc || sd || tc <= 0 || td <= 0)
+    return;
+  struct bench_row r = row_of(d, nt, "cmx/onednn i8");
+  r.unit = UNIT_X;
+  r.rate = td / tc;
+  snprintf(r.note, sizeof r.note, "onednn %.1f GOP/s", ops / td / 1e9);
+  bench_add_row(&r);
+}
+
+static void run_size(int s, int i8) {
+  struct tdata d = {.s = s, .i8 = i8};
+  size_t n = (size_t)s * s, esz = i8 ? 1 : 8;
+  d.a = malloc(n * esz);
+  d.b = malloc(n * esz);
+  d.c = malloc(n * (i8 ? 4 : 8));
+  int st = d.a && d.b && d.c ? 0 : CMX_ENOMEM;
+  uint32_t seed = i8 ? 31 : 2024;
+  for (size_t i = 0; !st && i < 2 * n; i++) {
+    seed = seed * 1664525u + 1013904223u;
+    if (i8) /* the whole int8 range, -128 included */
+      ((int8_t *)(i < n ? d.a : d.b))[i % n] = (int8_t)(seed >> 24);
+    else
+      ((double *)(i < n ? d.a : d.b))[i % n] =
+          (double)(seed >> 8) / 16777216.0 - 0.5;
+  }
+  int64_t sh[2] = {s, s};
+  cmx_dtype dt = i8 ? CMX_I8 : CMX_F64;
+  if (!st)
+    st = cmx_array_from_data(&d.ca, d.a, dt, sh, 2);
+  if (!st)
+    st = cmx_array_from_data(&d.cb, d.b, dt, sh, 2);
+  cmx_array both[2] = {d.ca, d.cb};
+  if (!st)
+    st = cmx_eval(both, 2);
+  for (int ti = 0; ti < g_opts.nthreads; ti++) {
+    int nt = g_opts.threads[ti];
+    char label[64];
+    label_of(label, sizeof label, i8 ? "i8" : "f64", s, nt);
+    if (!bench_step(label))
+      continue;
+    if (st)
+      add_rate(&d, nt, W_CMX, 0, st, 0, "", NULL);
+    else if (i8)
+      run_i8(&d, nt);
+    else
+      run_f64(&d, nt);
+  }
+  cmx_array_free(d.ca), cmx_array_free(d.cb);
+  free(d.a), free(d.b), free(d.c);
+}
+
+void gemm_typed_run(void) {
+  if (!gemm_typed_steps())
+    return;
+  peers_load();
+  if (g_peaks.vnni[1] <= 0)
+    printf("gemm i8: no vpdpbusd peak (no AVX512_VNNI or --no-peaks): "
+           "ratios to 4x the f32 FMA peak\n");
+  for (int i = 0; i < NSIZES; i++)
+    for (int i8 = 0; i8 < 2; i8++)
+      run_size(k_sizes[i], i8);
+}
