@@ -10,15 +10,12 @@
  * Edges: masked loads/stores (AVX-512 mask registers). */
 #include <immintrin.h>
 
-#include "kernels/f32-gemm/f32-gemm.h"
+#include "kernels/f32-gemm/f32-gemm-tile-avx512.h"
 
 #define MR 8
 #define NR 32
 #define PF_AHEAD 64 /* columns: two tiles to the right */
 
-static inline __mmask16 lanes(size_t n) {
-  return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
-}
 
 static inline __attribute__((always_inline)) void
 body(size_t m, size_t n, size_t k, const float *a, const float *b,
@@ -28,7 +25,8 @@ body(size_t m, size_t n, size_t k, const float *a, const float *b,
 #pragma GCC unroll 8
   for (int i = 0; i < MR; i++)
     acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  __mmask16 m0 = lanes(n), m1 = lanes(n > 16 ? n - 16 : 0);
+  __mmask16 m0 = cmx_tile_lanes(n);
+  __mmask16 m1 = cmx_tile_lanes(n > 16 ? n - 16 : 0);
   if (aux->a_next) _mm_prefetch((const char *)aux->a_next, _MM_HINT_T0);
   for (size_t p = 0; p < k; p++) {
     __m512 b0, b1;
@@ -52,22 +50,7 @@ body(size_t m, size_t n, size_t k, const float *a, const float *b,
     a += MR;
     b += ldb;
   }
-  __m512 alpha = _mm512_set1_ps(aux->alpha), beta = _mm512_set1_ps(aux->beta);
-  int rd = aux->beta != 0.0f;
-#pragma GCC unroll 8
-  for (int i = 0; i < MR; i++) {
-    if ((size_t)i < m) {
-      float *ci = c + i * ldc;
-      __m512 r0 = _mm512_mul_ps(alpha, acc[i][0]);
-      __m512 r1 = _mm512_mul_ps(alpha, acc[i][1]);
-      if (rd) {
-        r0 = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(m0, ci), r0);
-        r1 = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(m1, ci + 16), r1);
-      }
-      _mm512_mask_storeu_ps(ci, m0, r0);
-      _mm512_mask_storeu_ps(ci + 16, m1, r1);
-    }
-  }
+  cmx_tile_store_x32(MR, acc, m, n, c, ldc, aux);
 }
 
 void cmx_f32_gemm_ukr_8x32__avx512(size_t m, size_t n, size_t k,

@@ -6,14 +6,10 @@
  * packed panels are zero-padded, C is read and written with lane masks. */
 #include <immintrin.h>
 
-#include "kernels/f32-gemm/f32-gemm.h"
+#include "kernels/f32-gemm/f32-gemm-tile-avx512.h"
 
 #define MR 14
 #define NR 32
-
-static inline __mmask16 lanes(size_t n) {
-  return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
-}
 
 void cmx_f32_gemm_bf16_ukr_14x32__avx512bf16(
     size_t m, size_t n, size_t k, const uint32_t *a, const uint32_t *b,
@@ -35,35 +31,5 @@ void cmx_f32_gemm_bf16_ukr_14x32__avx512bf16(
     a += MR;
     b += NR;
   }
-  __m512 alpha = _mm512_set1_ps(aux->alpha), beta = _mm512_set1_ps(aux->beta);
-  int rd = aux->beta != 0.0f;
-  if (m == MR && n == NR) {
-#pragma GCC unroll 14
-    for (int i = 0; i < MR; i++) {
-      float *ci = c + i * ldc;
-      __m512 r0 = _mm512_mul_ps(alpha, acc[i][0]);
-      __m512 r1 = _mm512_mul_ps(alpha, acc[i][1]);
-      if (rd) {
-        r0 = _mm512_fmadd_ps(beta, _mm512_loadu_ps(ci), r0);
-        r1 = _mm512_fmadd_ps(beta, _mm512_loadu_ps(ci + 16), r1);
-      }
-      _mm512_storeu_ps(ci, r0);
-      _mm512_storeu_ps(ci + 16, r1);
-    }
-    return;
-  }
-  __mmask16 m0 = lanes(n), m1 = lanes(n > 16 ? n - 16 : 0);
-#pragma GCC unroll 14
-  for (int i = 0; i < MR; i++) {
-    if ((size_t)i >= m) break;
-    float *ci = c + i * ldc;
-    __m512 r0 = _mm512_mul_ps(alpha, acc[i][0]);
-    __m512 r1 = _mm512_mul_ps(alpha, acc[i][1]);
-    if (rd) {
-      r0 = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(m0, ci), r0);
-      r1 = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(m1, ci + 16), r1);
-    }
-    _mm512_mask_storeu_ps(ci, m0, r0);
-    _mm512_mask_storeu_ps(ci + 16, m1, r1);
-  }
+  cmx_tile_store_x32(MR, acc, m, n, c, ldc, aux);
 }

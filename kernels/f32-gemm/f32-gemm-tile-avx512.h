@@ -1,0 +1,60 @@
+/* What the AVX-512 microkernels with MR x 32 f32 accumulators (14x32,
+ * 8x32, the bf16 14x32) share: the lane masks of a 32-column edge and the
+ * C update C = alpha * acc + beta * C on the m x n corner of the tile
+ * (contract in f32-gemm.h: beta == 0 never reads C; edges through mask
+ * registers). Include after <immintrin.h>; compile with AVX-512F. */
+#ifndef CMX_F32_GEMM_TILE_AVX512_H
+#define CMX_F32_GEMM_TILE_AVX512_H
+#include <immintrin.h>
+#include <stddef.h>
+
+#include "kernels/f32-gemm/f32-gemm.h"
+
+#define CMX_TILE_INLINE static inline __attribute__((always_inline))
+
+/* Lanes j < n of a 16-lane vector (n clamped to [0, 16]). */
+CMX_TILE_INLINE __mmask16 cmx_tile_lanes(size_t n) {
+  return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
+}
+
+/* mr is a constant at every call, so the loops unroll and acc stays in
+ * registers. Full tiles take unmasked loads and stores. */
+CMX_TILE_INLINE void cmx_tile_store_x32(int mr, __m512 (*acc)[2], size_t m,
+                                        size_t n, float *c, size_t ldc,
+                                        const struct cmx_f32_gemm_aux *aux) {
+  const __m512 alpha = _mm512_set1_ps(aux->alpha);
+  const __m512 beta = _mm512_set1_ps(aux->beta);
+  const int rd = aux->beta != 0.0f;
+  if (m == (size_t)mr && n == 32) {
+#pragma GCC unroll 16
+    for (int i = 0; i < mr; i++) {
+      float *ci = c + i * ldc;
+      __m512 r0 = _mm512_mul_ps(alpha, acc[i][0]);
+      __m512 r1 = _mm512_mul_ps(alpha, acc[i][1]);
+      if (rd) {
+        r0 = _mm512_fmadd_ps(beta, _mm512_loadu_ps(ci), r0);
+        r1 = _mm512_fmadd_ps(beta, _mm512_loadu_ps(ci + 16), r1);
+      }
+      _mm512_storeu_ps(ci, r0);
+      _mm512_storeu_ps(ci + 16, r1);
+    }
+    return;
+  }
+  const __mmask16 m0 = cmx_tile_lanes(n);
+  const __mmask16 m1 = cmx_tile_lanes(n > 16 ? n - 16 : 0);
+#pragma GCC unroll 16
+  for (int i = 0; i < mr; i++) {
+    if ((size_t)i >= m) break;
+    float *ci = c + i * ldc;
+    __m512 r0 = _mm512_mul_ps(alpha, acc[i][0]);
+    __m512 r1 = _mm512_mul_ps(alpha, acc[i][1]);
+    if (rd) {
+      r0 = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(m0, ci), r0);
+      r1 = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(m1, ci + 16), r1);
+    }
+    _mm512_mask_storeu_ps(ci, m0, r0);
+    _mm512_mask_storeu_ps(ci + 16, m1, r1);
+  }
+}
+
+#endif
