@@ -36,7 +36,12 @@ static void pack_a(const void *vctx, size_t t, size_t q0, size_t len,
     }
     const int8_t *r = s + (ptrdiff_t)i * o->rs;
     int32_t sum = 0;
-    for (size_t p = 0; p < kq; p++) {
+    size_t p = 0;
+    if (o->cs == 1) { /* row-major A: whole 4-byte k groups, then the sum */
+      for (; p + 4 <= kcur; p += 4) memcpy(d + (p / 4) * mr * 4, r + p, 4);
+      for (size_t q = 0; q < p; q++) sum += r[q];
+    }
+    for (; p < kq; p++) {
       int8_t v = p < kcur ? r[(ptrdiff_t)p * o->cs] : 0;
       d[(p / 4) * mr * 4 + p % 4] = v;
       sum += v;
@@ -56,7 +61,21 @@ static void pack_b(const void *vctx, size_t t, size_t q0, size_t len,
   int8_t *dst = vdst;
   const int8_t *s = o->data + boff(o, t) + (ptrdiff_t)p0 * o->rs +
                     (ptrdiff_t)q0 * o->cs;
-  for (size_t p = 0; p < kq; p++) {
+  size_t p0q = 0;
+  if (o->cs == 1) /* row-major B: four rows interleaved into 32-bit words */
+    for (; p0q + 4 <= kcur; p0q += 4) {
+      const uint8_t *r0 = (const uint8_t *)s + (ptrdiff_t)p0q * o->rs;
+      const uint8_t *r1 = r0 + o->rs, *r2 = r1 + o->rs, *r3 = r2 + o->rs;
+      int8_t *d = dst + (p0q / 4) * nr * 4;
+      size_t j = 0;
+      for (; j < len; j++) {
+        uint32_t w = (uint32_t)r0[j] | (uint32_t)r1[j] << 8 |
+                     (uint32_t)r2[j] << 16 | (uint32_t)r3[j] << 24;
+        memcpy(d + j * 4, &w, 4);
+      }
+      if (j < nr) memset(d + j * 4, 0, (nr - j) * 4);
+    }
+  for (size_t p = p0q; p < kq; p++) {
     int8_t *d = dst + (p / 4) * nr * 4 + p % 4;
     const int8_t *r = s + (ptrdiff_t)p * o->rs;
     size_t j = 0;
