@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 
@@ -144,9 +145,19 @@ static int set_threads(int who, int nt) {
 
 /* Median seconds of one call (0 on error, *st set). Repeats: about 0.3 s
  * of calls (0.05 s with --quick), at least 3 (1 for calls over 0.5 s with
- * --quick), at most 100; one untimed warm-up call. */
+ * --quick), at most 100; one untimed warm-up call. When the library
+ * changes, the previous one's thread pool gets 150 ms to stop spinning
+ * first (OpenBLAS's workers spin ~2^28 cycles, libgomp's a few ms): on the
+ * 16-core Xeon, cmx rows timed right after a peer ran 10-35% slower than
+ * alone (128x768x3072 1 thread: 88 in the deck, 129-145 GFLOP/s alone). */
 static double time_peer(int who, const struct gdata *d, int nt, int *st) {
+  static int last = -1;
   double v[128];
+  if (last >= 0 && last != who) {
+    struct timespec settle = {0, 150 * 1000 * 1000};
+    nanosleep(&settle, NULL);
+  }
+  last = who;
   *st = set_threads(who, nt);
   double t0 = bench_now();
   if (!*st)
