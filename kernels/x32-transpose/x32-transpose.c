@@ -6,7 +6,7 @@
  * innermost, so each of those T rows is one sequential run of about
  * BB * BI elements (when the batch axis is contiguous with p) that the
  * hardware prefetcher can follow, while every tile writes T whole
- * destination lines (streaming stores for outputs beyond L3). The team
+ * destination lines (streaming stores for outputs beyond L2). The team
  * splits the flat item range, L-blocks innermost. Full tiles go to the
  * microkernel (32-bit elements); edges and other element sizes go to
  * scalar loops. */
