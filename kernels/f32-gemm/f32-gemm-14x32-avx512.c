@@ -48,6 +48,9 @@ body(size_t m, size_t n, size_t k, const float *a, const float *b,
       acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
     }
+    /* The A micro-panel streams from L2 (56 bytes a step): fetch it 8
+     * steps ahead. B ahead as well measured no better. */
+    _mm_prefetch((const char *)(a + 8 * MR), _MM_HINT_T0);
     a += MR;
     b += ldb;
   }
