@@ -84,6 +84,18 @@ double bench_median(double *v, int n); /* sorts v */
  * over est within [min_reps, max_reps]; rows slower than the budget get
  * fewer (at least 1) so that no row takes more than about 4 budgets. */
 int bench_reps(double est);
+/* Median seconds of call(ctx) (0 and *st = its status on failure): one
+ * timed warm-up call, then about 0.3 s of calls (0.05 s with --quick), at
+ * least 3 (1 for calls over 0.5 s with --quick), at most 100 (--reps N:
+ * exactly N). The GEMM decks' policy. */
+double bench_time_calls(int (*call)(const void *ctx), const void *ctx,
+                        int *st);
+/* Before timing library lib (any id, one per library): when the library
+ * changes, the previous one's thread pool gets 150 ms to stop spinning
+ * (OpenBLAS's workers spin ~2^28 cycles, libgomp's a few ms). On the
+ * 16-core Xeon, cmx rows timed right after a peer ran 10-35% slower than
+ * alone (128x768x3072 1 thread: 88 in the deck, 129-145 GFLOP/s alone). */
+void bench_settle(int lib);
 const char *bench_tier_shape(enum bench_tier t);
 
 /* Modules, in the order main.c runs them. *_steps counts progress steps. */

@@ -136,30 +136,25 @@ static int set_threads(int who, int nt) {
   return 0;
 }
 
-/* Median seconds of one call (0 and *st on error), with the repeat policy
- * of perf/gemm.c: about 0.3 s of calls (0.05 with --quick), 3 to 100 (1
- * for calls over 0.5 s with --quick), one untimed warm-up call. */
+struct who_call {
+  int who;
+  const struct tdata *d;
+};
+
+static int who_call(const void *ctx) {
+  const struct who_call *c = ctx;
+  return call(c->who, c->d);
+}
+
+/* Median seconds of one call (0 and *st on error): bench_time_calls,
+ * after bench_settle (the ids are gemm.c's: cmx, BLIS, OpenBLAS, oneDNN). */
 static double time_who(int who, const struct tdata *d, int nt, int *st) {
-  double v[128];
+  bench_settle(who);
   *st = set_threads(who, nt);
-  double t0 = bench_now();
-  if (!*st)
-    *st = call(who, d);
-  double est = bench_now() - t0;
   if (*st)
     return 0;
-  double budget = g_opts.quick ? 0.05 : 0.3;
-  int reps = (int)(budget / (est + 1e-7));
-  int lo = g_opts.quick && est > 0.5 ? 1 : 3;
-  reps = reps < lo ? lo : reps > 100 ? 100 : reps;
-  if (g_opts.exact_reps)
-    reps = g_opts.exact_reps < 128 ? g_opts.exact_reps : 127;
-  for (int r = 0; r < reps && !*st; r++) {
-    t0 = bench_now();
-    *st = call(who, d);
-    v[r] = bench_now() - t0;
-  }
-  return *st ? 0 : bench_median(v, reps);
+  struct who_call c = {who, d};
+  return bench_time_calls(who_call, &c, st);
 }
 
 static struct bench_row row_of(const struct tdata *d, int nt,

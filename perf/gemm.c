@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench.h"
 
@@ -143,40 +142,25 @@ static int set_threads(int who, int nt) {
   return 0;
 }
 
-/* Median seconds of one call (0 on error, *st set). Repeats: about 0.3 s
- * of calls (0.05 s with --quick), at least 3 (1 for calls over 0.5 s with
- * --quick), at most 100; one untimed warm-up call. When the library
- * changes, the previous one's thread pool gets 150 ms to stop spinning
- * first (OpenBLAS's workers spin ~2^28 cycles, libgomp's a few ms): on the
- * 16-core Xeon, cmx rows timed right after a peer ran 10-35% slower than
- * alone (128x768x3072 1 thread: 88 in the deck, 129-145 GFLOP/s alone). */
+struct peer_call {
+  int who;
+  const struct gdata *d;
+};
+
+static int peer_call(const void *ctx) {
+  const struct peer_call *c = ctx;
+  return call(c->who, c->d);
+}
+
+/* Median seconds of one call (0 on error, *st set), bench_time_calls's
+ * policy, after bench_settle. */
 static double time_peer(int who, const struct gdata *d, int nt, int *st) {
-  static int last = -1;
-  double v[128];
-  if (last >= 0 && last != who) {
-    struct timespec settle = {0, 150 * 1000 * 1000};
-    nanosleep(&settle, NULL);
-  }
-  last = who;
+  bench_settle(who);
   *st = set_threads(who, nt);
-  double t0 = bench_now();
-  if (!*st)
-    *st = call(who, d);
-  double est = bench_now() - t0;
   if (*st)
     return 0;
-  double budget = g_opts.quick ? 0.05 : 0.3;
-  int reps = (int)(budget / (est + 1e-7));
-  int lo = g_opts.quick && est > 0.5 ? 1 : 3;
-  reps = reps < lo ? lo : reps > 100 ? 100 : reps;
-  if (g_opts.exact_reps)
-    reps = g_opts.exact_reps < 128 ? g_opts.exact_reps : 127;
-  for (int r = 0; r < reps && !*st; r++) {
-    t0 = bench_now();
-    *st = call(who, d);
-    v[r] = bench_now() - t0;
-  }
-  return *st ? 0 : bench_median(v, reps);
+  struct peer_call c = {who, d};
+  return bench_time_calls(peer_call, &c, st);
 }
 
 static void shape_str(char *buf, size_t n, const struct gshape *s) {

@@ -92,6 +92,37 @@ double bench_median(double *v, int n) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+double bench_time_calls(int (*call)(const void *ctx), const void *ctx,
+                        int *st) {
+  double v[128];
+  double t0 = bench_now();
+  *st = call(ctx);
+  double est = bench_now() - t0;
+  if (*st)
+    return 0;
+  double budget = g_opts.quick ? 0.05 : 0.3;
+  int reps = (int)(budget / (est + 1e-7));
+  int lo = g_opts.quick && est > 0.5 ? 1 : 3;
+  reps = reps < lo ? lo : reps > 100 ? 100 : reps;
+  if (g_opts.exact_reps)
+    reps = g_opts.exact_reps < 128 ? g_opts.exact_reps : 127;
+  for (int r = 0; r < reps && !*st; r++) {
+    t0 = bench_now();
+    *st = call(ctx);
+    v[r] = bench_now() - t0;
+  }
+  return *st ? 0 : bench_median(v, reps);
+}
+
+void bench_settle(int lib) {
+  static int last = -1;
+  if (last >= 0 && last != lib) {
+    struct timespec settle = {0, 150 * 1000 * 1000};
+    nanosleep(&settle, NULL);
+  }
+  last = lib;
+}
+
 int bench_reps(double est) {
   double budget = g_opts.row_budget_s;
   if (est * g_opts.min_reps > 4 * budget) {
