@@ -196,12 +196,16 @@ struct dfs { cmx_array a; int next; };
 /* A node's cost in element-touches of a memory-bound op: elements read
  * and written, and for the ops that do O(k) flops per output element
  * (matmul, conv, attention) the inner length as well, so a small but
- * compute-heavy node still goes to the team. */
+ * compute-heavy node still goes to the team. A matmul counts one touch per
+ * 16 flops, so one the GEMM runs on one thread anyway (under 2^20 flops,
+ * kernels/f32-gemm/f32-gemm.c) stays under INLINE_ELEMS and runs on the
+ * caller instead of waking the worker (64^3 on the 16-core Xeon: 98
+ * GFLOP/s with 1 thread, 80 with a team of 2 that did not help). */
 static size_t node_work(cmx_array a) {
   size_t w = (size_t)a->size;
   for (int i = 0; i < a->nin; i++) w += (size_t)a->in[i]->size;
   if (a->op == CMX_OP_matmul && a->nin > 0 && a->in[0]->ndim > 0)
-    w += (size_t)a->size * (size_t)a->in[0]->shape[a->in[0]->ndim - 1] / 8;
+    w += (size_t)a->size * (size_t)a->in[0]->shape[a->in[0]->ndim - 1] / 16;
   if (a->op == CMX_OP_conv || a->op == CMX_OP_scaled_dot_product_attention)
     w += a->nin > 1 ? (size_t)a->size * (size_t)a->in[1]->size / 64 : 0;
   return w;
