@@ -36,11 +36,17 @@ static void mark_done(cmx_array a) {
 }
 
 /* Spins briefly, then yields (so a waiting caller never steals a core
- * from the team doing its work), then sleeps: bounded in time. */
-static void wait_done(cmx_array a) {
+ * from the team doing its work), then sleeps: bounded in time. full: the
+ * team doing the work has a thread on every core, so a yielding caller
+ * would still share one of them with a team thread that the region waits
+ * for: it sleeps after the spin instead (a 12544x147x64 matmul on 16
+ * threads of the 16-core Xeon took 4.0 ms, one scheduler tick, against
+ * 0.33 ms on 8). */
+static void wait_done_as(cmx_array a, int full) {
   uint64_t t0 = cmx_now_ns(), dt = 0;
+  const uint64_t yield_ns = full ? 2000 : CMX_WAIT_YIELD_NS;
   unsigned i = 0;
-  while (atomic_load(&a->state) != CMX_STATE_DONE && dt < CMX_WAIT_YIELD_NS) {
+  while (atomic_load(&a->state) != CMX_STATE_DONE && dt < yield_ns) {
     if (dt < 2000) cmx_cpu_relax();
     else sched_yield();
     if ((++i & 15) == 0) dt = cmx_now_ns() - t0;
@@ -53,6 +59,8 @@ static void wait_done(cmx_array a) {
   pthread_mutex_unlock(&g_done_mu);
   atomic_fetch_sub(&g_waiters, 1);
 }
+
+static void wait_done(cmx_array a) { wait_done_as(a, 0); }
 
 /* The op each thread is running, and the last one any thread started, for
  * the crash handler's report. */
@@ -287,6 +295,7 @@ static int eval_impl(const cmx_array *arrays, size_t n, int wait,
   struct cmx_stream_s *s0 = cnt ? order[0]->stream : NULL;
   if (s0 && s0->magic != CMX_STREAM_MAGIC) s0 = NULL;
   if (!s0) s0 = cmx_default_stream();
+  const int full = s0 && s0->team.nthreads >= cmx_topo()->ncores;
   int inline_run =
       wait && (work < INLINE_ELEMS || omp_in_parallel() ||
                omp_get_level() > 0 || (s0 && s0->team.nthreads == 1) ||
@@ -333,7 +342,7 @@ static int eval_impl(const cmx_array *arrays, size_t n, int wait,
   if (!wait) return CMX_OK;
   for (size_t i = 0; i < n; i++) {
     if (atomic_load(&arrays[i]->state) != CMX_STATE_DONE)
-      wait_done(arrays[i]);
+      wait_done_as(arrays[i], full);
     if (arrays[i]->status && !st)
       st = cmx_err(arrays[i]->status, "%s", arrays[i]->msg);
   }

@@ -122,6 +122,16 @@ void cmx_sched_fork_child(void);
  * than a batch of L2-sized ops takes. */
 #define CMX_SPIN_NS 50000
 #define CMX_WAIT_YIELD_NS 2000000
+/* Per-thread scratch (sched/scratch.c): a 64-byte aligned buffer of at
+ * least bytes for this thread and slot, kept for the next call (its
+ * content is not), freed at thread exit; NULL without memory. Slots keep
+ * users that can be live on one thread at once apart: the GEMM drivers'
+ * packing space, an nn kernel's per-thread tiles, and an nn driver's
+ * partials on the thread that runs it (it is also team thread 0). */
+enum { CMX_SCRATCH_GEMM, CMX_SCRATCH_NN, CMX_SCRATCH_NN_OUT,
+       CMX_SCRATCH_SLOTS };
+void *cmx_scratch(int slot, size_t bytes);
+
 uint64_t cmx_now_ns(void);
 static inline void cmx_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -29,33 +29,9 @@ void cmx_gemm_loops_blocking(size_t esz, size_t mr, size_t nr, size_t kalign,
   *mc = m, *kc = k, *nc = n;
 }
 
-/* ---- per-thread workspace (kept between calls; freed at thread exit) ---- */
-static pthread_key_t g_key;
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-struct ws { void *p; size_t cap; };
-static void ws_free(void *w) {
-  free(((struct ws *)w)->p);
-  free(w);
-}
-static void key_init(void) { pthread_key_create(&g_key, ws_free); }
+/* ---- per-thread workspace: sched's scratch, kept between calls ---- */
 static void *ws_get(size_t bytes) {
-  pthread_once(&g_once, key_init);
-  struct ws *w = pthread_getspecific(g_key);
-  if (!w) {
-    w = calloc(1, sizeof *w);
-    if (!w || pthread_setspecific(g_key, w)) {
-      free(w);
-      return NULL;
-    }
-  }
-  if (w->cap < bytes) {
-    void *p = NULL;
-    if (posix_memalign(&p, 64, bytes)) return NULL;
-    free(w->p);
-    w->p = p;
-    w->cap = bytes;
-  }
-  return w->p;
+  return cmx_scratch(CMX_SCRATCH_GEMM, bytes);
 }
 
 struct job {

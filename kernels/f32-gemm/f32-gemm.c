@@ -189,33 +189,9 @@ void cmx_f32_gemm_blocking(const struct cmx_gemm_config *cfg, size_t *mc,
   if (split) *split = g_env.split ? g_env.split : g_file.split;
 }
 
-/* ---- per-thread workspace (kept between calls; freed at thread exit) ---- */
-static pthread_key_t g_ws_key;
-static pthread_once_t g_ws_once = PTHREAD_ONCE_INIT;
-struct ws { float *p; size_t cap; };
-static void ws_free(void *w) {
-  free(((struct ws *)w)->p);
-  free(w);
-}
-static void ws_key_init(void) { pthread_key_create(&g_ws_key, ws_free); }
+/* ---- per-thread workspace: sched's scratch, kept between calls ---- */
 static float *ws_get(size_t nfloats) {
-  pthread_once(&g_ws_once, ws_key_init);
-  struct ws *w = pthread_getspecific(g_ws_key);
-  if (!w) {
-    w = calloc(1, sizeof *w);
-    if (!w || pthread_setspecific(g_ws_key, w)) {
-      free(w);
-      return NULL;
-    }
-  }
-  if (w->cap < nfloats) {
-    void *p = NULL;
-    if (posix_memalign(&p, 64, nfloats * sizeof(float))) return NULL;
-    free(w->p);
-    w->p = p;
-    w->cap = nfloats;
-  }
-  return w->p;
+  return cmx_scratch(CMX_SCRATCH_GEMM, nfloats * sizeof(float));
 }
 
 /* ---- packing ---- */

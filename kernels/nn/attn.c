@@ -67,9 +67,10 @@ static int ws_new(const struct job *j, struct ws *w) {
   const size_t bqp = rup(j->bq, j->mr);
   size_t n = bqp * D + j->bk * D + j->mr * j->bk * 2 + bqp * Dv + 2 * bqp +
              Dv;
-  float *p = NULL;
+  /* The tiles live in this thread's scratch, kept between calls. */
+  float *p = cmx_scratch(CMX_SCRATCH_NN, n * sizeof(float));
   w->rows = malloc(j->bq * sizeof *w->rows);
-  if (!w->rows || posix_memalign((void **)&p, 64, n * sizeof(float))) {
+  if (!w->rows || !p) {
     free(w->rows);
     return -1;
   }
@@ -106,7 +107,6 @@ static void pack_t(const struct job *j, size_t r, size_t m, size_t k,
 }
 
 static void ws_free(struct ws *w) {
-  free(w->qp);
   free(w->rows);
 }
 
@@ -391,7 +391,8 @@ int cmx_attn_run(const struct cmx_attn_io *io, const struct cmx_attn_kernels *k,
   }
   j.nch = io->Lk ? (io->Lk + CHUNK - 1) / CHUNK : 1;
   const size_t rows = io->B * io->Hq;
-  float *p = malloc(rows * j.nch * (io->Dv + 2) * sizeof(float));
+  float *p = cmx_scratch(CMX_SCRATCH_NN_OUT,
+                         rows * j.nch * (io->Dv + 2) * sizeof(float));
   if (!p) return -1;
   j.pm = p;
   j.pl = p + rows * j.nch;
@@ -399,6 +400,5 @@ int cmx_attn_run(const struct cmx_attn_io *io, const struct cmx_attn_kernels *k,
   cmx_parallel_for(nthreads, io->B * io->Hkv * j.nch, 1, 1, decode, &j);
   if (!atomic_load(&j.fail))
     cmx_parallel_for(nthreads, rows, 1, 16, merge, &j);
-  free(p);
   return atomic_load(&j.fail) ? -1 : 0;
 }

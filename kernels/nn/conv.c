@@ -166,8 +166,8 @@ static void gemm_tiles(void *ctx, size_t b0, size_t e0) {
   const struct cmx_conv_io *io = j->io;
   const size_t mr = j->g->mr, nr = j->g->nr, M = io->N * io->Ho * io->Wo;
   const size_t kcm = min_sz(KC, j->Kg ? j->Kg : 1);
-  float *ap = NULL;
-  if (posix_memalign((void **)&ap, 64, rup(j->mt, mr) * kcm * sizeof(float))) {
+  float *ap = cmx_scratch(CMX_SCRATCH_NN, rup(j->mt, mr) * kcm * sizeof(float));
+  if (!ap) {
     atomic_store(&j->fail, 1);
     return;
   }
@@ -192,7 +192,6 @@ static void gemm_tiles(void *ctx, size_t b0, size_t e0) {
       if (!j->Kg) break;
     }
   }
-  free(ap);
 }
 
 /* Rows [b0, e0) of (n, padded row): the zero-padded copy of the input. */
