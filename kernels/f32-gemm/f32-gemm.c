@@ -349,7 +349,10 @@ static void pack_pairs(const struct src *s, size_t q0, size_t len, size_t p0,
     }
     return;
   }
-  int words = s->sk == 1 && s->sq > 0 && s->sq % 2 == 0 && kc % 2 == 0;
+  /* Whole words only from a 4-byte aligned start: the pack kernel reads
+   * them as floats (an odd element offset is left to the copy below). */
+  int words = s->sk == 1 && s->sq > 0 && s->sq % 2 == 0 && kc % 2 == 0 &&
+              (uintptr_t)x % sizeof(float) == 0;
   for (size_t q = 0; q < len; q += r) {
     size_t w = len - q < r ? len - q : r;
     for (size_t c = 0; c < r; c += cfg->pack_r) {
