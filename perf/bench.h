@@ -96,6 +96,13 @@ double bench_time_calls(int (*call)(const void *ctx), const void *ctx,
  * 16-core Xeon, cmx rows timed right after a peer ran 10-35% slower than
  * alone (128x768x3072 1 thread: 88 in the deck, 129-145 GFLOP/s alone). */
 void bench_settle(int lib);
+/* The GEMM decks' peer timing: bench_settle(lib), the thread count set
+ * the library's way (0 cmx, 1 BLIS, 2 OpenBLAS through ob_threads, 3
+ * oneDNN through this thread's OpenMP), then bench_time_calls. */
+enum { BENCH_LIB_CMX, BENCH_LIB_BLIS, BENCH_LIB_OPENBLAS, BENCH_LIB_ONEDNN };
+double bench_time_lib(int lib, int nt, void (*ob_threads)(int),
+                      int (*call)(const void *ctx), const void *ctx,
+                      int *st);
 const char *bench_tier_shape(enum bench_tier t);
 
 /* Modules, in the order main.c runs them. *_steps counts progress steps. */

@@ -40,6 +40,10 @@ static struct {
 } g_lib;
 
 enum { W_CMX, W_BLIS, W_OB, W_DNNL };
+_Static_assert((int)W_CMX == BENCH_LIB_CMX && (int)W_BLIS == BENCH_LIB_BLIS &&
+                   (int)W_OB == BENCH_LIB_OPENBLAS &&
+                   (int)W_DNNL == BENCH_LIB_ONEDNN,
+               "peer ids are bench_time_lib's");
 static const char *k_who[] = {"cmx", "blis", "openblas", "onednn"};
 
 static void label_of(char *buf, size_t n, const char *dt, int s, int nt) {
@@ -124,18 +128,6 @@ static int call(int who, const struct tdata *d) {
   return 0;
 }
 
-static int set_threads(int who, int nt) {
-  if (who == W_CMX)
-    return cmx_set_num_threads(nt);
-  if (who == W_BLIS)
-    bli_thread_set_num_threads(nt);
-  else if (who == W_OB)
-    g_lib.ob_threads(nt);
-  else
-    omp_set_num_threads(nt);
-  return 0;
-}
-
 struct who_call {
   int who;
   const struct tdata *d;
@@ -149,12 +141,8 @@ static int who_call(const void *ctx) {
 /* Median seconds of one call (0 and *st on error): bench_time_calls,
  * after bench_settle (the ids are gemm.c's: cmx, BLIS, OpenBLAS, oneDNN). */
 static double time_who(int who, const struct tdata *d, int nt, int *st) {
-  bench_settle(who);
-  *st = set_threads(who, nt);
-  if (*st)
-    return 0;
   struct who_call c = {who, d};
-  return bench_time_calls(who_call, &c, st);
+  return bench_time_lib(who, nt, g_lib.ob_threads, who_call, &c, st);
 }
 
 static struct bench_row row_of(const struct tdata *d, int nt,

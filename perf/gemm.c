@@ -36,6 +36,10 @@ static const struct gshape k_deck[] = {
 #define NDECK (int)(sizeof k_deck / sizeof k_deck[0])
 
 enum { P_CMX, P_BLIS, P_OB, P_DNNL, NPEERS };
+_Static_assert((int)P_CMX == BENCH_LIB_CMX && (int)P_BLIS == BENCH_LIB_BLIS &&
+                   (int)P_OB == BENCH_LIB_OPENBLAS &&
+                   (int)P_DNNL == BENCH_LIB_ONEDNN,
+               "peer ids are bench_time_lib's");
 static const char *k_peer[NPEERS] = {"cmx", "blis", "openblas", "onednn"};
 
 typedef void (*cblas_sgemm_fn)(int, int, int, int, int, int, float,
@@ -130,18 +134,6 @@ static int call(int who, const struct gdata *d) {
   return 0;
 }
 
-static int set_threads(int who, int nt) {
-  if (who == P_CMX)
-    return cmx_set_num_threads(nt);
-  if (who == P_BLIS)
-    bli_thread_set_num_threads(nt);
-  else if (who == P_OB)
-    g_lib.ob_threads(nt);
-  else
-    omp_set_num_threads(nt);
-  return 0;
-}
-
 struct peer_call {
   int who;
   const struct gdata *d;
@@ -155,12 +147,8 @@ static int peer_call(const void *ctx) {
 /* Median seconds of one call (0 on error, *st set), bench_time_calls's
  * policy, after bench_settle. */
 static double time_peer(int who, const struct gdata *d, int nt, int *st) {
-  bench_settle(who);
-  *st = set_threads(who, nt);
-  if (*st)
-    return 0;
   struct peer_call c = {who, d};
-  return bench_time_calls(peer_call, &c, st);
+  return bench_time_lib(who, nt, g_lib.ob_threads, peer_call, &c, st);
 }
 
 static void shape_str(char *buf, size_t n, const struct gshape *s) {

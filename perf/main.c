@@ -3,7 +3,9 @@
  * STREAM) first, because every later row is a ratio to them, then the op
  * deck, matmul with peers, tiny-op latency and the 2-thread speedups.
  * Exit status: 0, or 1 when some row failed with a cmx error. */
+#include <blis.h>
 #include <cmx.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +123,22 @@ void bench_settle(int lib) {
     nanosleep(&settle, NULL);
   }
   last = lib;
+}
+
+double bench_time_lib(int lib, int nt, void (*ob_threads)(int),
+                      int (*call)(const void *ctx), const void *ctx,
+                      int *st) {
+  bench_settle(lib);
+  *st = 0;
+  if (lib == BENCH_LIB_CMX)
+    *st = cmx_set_num_threads(nt);
+  else if (lib == BENCH_LIB_BLIS)
+    bli_thread_set_num_threads(nt);
+  else if (lib == BENCH_LIB_OPENBLAS)
+    ob_threads(nt);
+  else
+    omp_set_num_threads(nt);
+  return *st ? 0 : bench_time_calls(call, ctx, st);
 }
 
 int bench_reps(double est) {
