@@ -8,51 +8,6 @@
  * CMX_ISA. */
 #include "test-util.h"
 
-/* y = A @ B as NumPy for 2-D or batched operands read back as doubles. */
-static void ref_mm(const double *A, const int64_t *as, int an,
-                   const double *B, const int64_t *bs, int bn,
-                   long double *y, int64_t *yi, double *scale) {
-  int64_t m = an >= 2 ? as[an - 2] : 1, k = as[an - 1];
-  int64_t n = bn >= 2 ? bs[bn - 1] : 1;
-  int ab = an > 2 ? an - 2 : 0, bb = bn > 2 ? bn - 2 : 0;
-  int nb = ab > bb ? ab : bb;
-  int64_t bsh[CMX_MAX_DIMS], batch = 1, idx[CMX_MAX_DIMS] = {0};
-  for (int d = 0; d < nb; d++) {
-    int ia = d - (nb - ab), ib = d - (nb - bb);
-    int64_t da = ia >= 0 ? as[ia] : 1, db = ib >= 0 ? bs[ib] : 1;
-    bsh[d] = da == 1 ? db : da;
-    batch *= bsh[d];
-  }
-  for (int64_t t = 0; t < batch; t++) {
-    int64_t ta = 0, tb = 0;
-    for (int d = 0; d < nb; d++) {
-      int ia = d - (nb - ab), ib = d - (nb - bb);
-      if (ia >= 0) ta = ta * as[ia] + (as[ia] == 1 ? 0 : idx[d]);
-      if (ib >= 0) tb = tb * bs[ib] + (bs[ib] == 1 ? 0 : idx[d]);
-    }
-    const double *Ap = A + ta * m * k, *Bp = B + tb * k * n;
-    for (int64_t i = 0; i < m; i++)
-      for (int64_t j = 0; j < n; j++) {
-        long double s = 0;
-        int64_t si = 0;
-        double sc = 0;
-        for (int64_t p = 0; p < k; p++) {
-          double x = Ap[i * k + p], w = Bp[p * n + j];
-          s += (long double)x * w;
-          si += (int64_t)x * (int64_t)w;
-          sc += fabs(x * w);
-        }
-        y[(t * m + i) * n + j] = s;
-        yi[(t * m + i) * n + j] = si;
-        scale[(t * m + i) * n + j] = sc;
-      }
-    for (int d = nb - 1; d >= 0; d--) {
-      if (++idx[d] < bsh[d]) break;
-      idx[d] = 0;
-    }
-  }
-}
-
 /* out (= alpha a @ b + beta cadd for f64) against the references. */
 static void check(cmx_array out, cmx_array a, cmx_array b, double alpha,
                   double beta, const double *cadd, const char *what) {
@@ -65,8 +20,8 @@ static void check(cmx_array out, cmx_array a, cmx_array b, double alpha,
   double *sc = malloc(sizeof(double) * (size_t)(on + 1));
   tu_read(a, A);
   tu_read(b, B);
-  ref_mm(A, cmx_array_shape(a), cmx_array_ndim(a), B, cmx_array_shape(b),
-         cmx_array_ndim(b), y, yi, sc);
+  tu_ref_matmul(A, cmx_array_shape(a), cmx_array_ndim(a), B,
+                cmx_array_shape(b), cmx_array_ndim(b), y, yi, sc);
   if (cmx_array_dtype(out) == CMX_I32) {
     int32_t *got = malloc(sizeof(int32_t) * (size_t)(on + 1));
     TU_OK(cmx_array_read(out, got, (size_t)on * 4));

@@ -14,48 +14,6 @@ static double *read_all(cmx_array a) {
   return v;
 }
 
-/* y[t] = A[ta] @ B[tb] for NumPy-broadcast batches given flat doubles. */
-static void ref_matmul(const double *A, const int64_t *as, int an,
-                       const double *B, const int64_t *bs, int bn,
-                       double *y, double *scale, int64_t *outn) {
-  int64_t m = an >= 2 ? as[an - 2] : 1, k = as[an - 1];
-  int64_t n = bn >= 2 ? bs[bn - 1] : 1;
-  int ab = an > 2 ? an - 2 : 0, bb = bn > 2 ? bn - 2 : 0;
-  int nb = ab > bb ? ab : bb;
-  int64_t bsh[CMX_MAX_DIMS], batch = 1;
-  for (int d = 0; d < nb; d++) {
-    int ia = d - (nb - ab), ib = d - (nb - bb);
-    int64_t da = ia >= 0 ? as[ia] : 1, db = ib >= 0 ? bs[ib] : 1;
-    bsh[d] = da == 1 ? db : da;
-    batch *= bsh[d];
-  }
-  int64_t idx[CMX_MAX_DIMS] = {0};
-  for (int64_t t = 0; t < batch; t++) {
-    int64_t ta = 0, tb = 0;
-    for (int d = 0; d < nb; d++) {
-      int ia = d - (nb - ab), ib = d - (nb - bb);
-      if (ia >= 0) ta = ta * as[ia] + (as[ia] == 1 ? 0 : idx[d]);
-      if (ib >= 0) tb = tb * bs[ib] + (bs[ib] == 1 ? 0 : idx[d]);
-    }
-    const double *Ap = A + ta * m * k, *Bp = B + tb * k * n;
-    for (int64_t i = 0; i < m; i++)
-      for (int64_t j = 0; j < n; j++) {
-        double s = 0, sc = 0;
-        for (int64_t p = 0; p < k; p++) {
-          s += Ap[i * k + p] * Bp[p * n + j];
-          sc += fabs(Ap[i * k + p] * Bp[p * n + j]);
-        }
-        y[(t * m + i) * n + j] = s;
-        scale[(t * m + i) * n + j] = sc;
-      }
-    for (int d = nb - 1; d >= 0; d--) {
-      if (++idx[d] < bsh[d]) break;
-      idx[d] = 0;
-    }
-  }
-  *outn = batch * m * n;
-}
-
 static double eps_of(cmx_dtype t) { return tu_eps(t); }
 
 /* Checks out = alpha * (a @ b) + beta * cadd (cadd NULL: none, already
@@ -65,18 +23,19 @@ static void check_product(cmx_array out, cmx_array a, cmx_array b,
                           const char *what) {
   double *A = read_all(a), *B = read_all(b);
   int64_t on = cmx_array_size(out);
-  double *y = malloc(sizeof(double) * (size_t)(on + 1));
+  long double *y = malloc(sizeof(long double) * (size_t)(on + 1));
   double *sc = malloc(sizeof(double) * (size_t)(on + 1));
   double *got = malloc(sizeof(double) * (size_t)(on + 1));
-  int64_t n;
-  ref_matmul(A, cmx_array_shape(a), cmx_array_ndim(a), B, cmx_array_shape(b),
-             cmx_array_ndim(b), y, sc, &n);
+  int64_t n = tu_ref_matmul(A, cmx_array_shape(a), cmx_array_ndim(a), B,
+                            cmx_array_shape(b), cmx_array_ndim(b), y, NULL,
+                            sc);
   cr_assert_eq(n, on, "%s: size %lld want %lld", what, (long long)on,
                (long long)n);
   tu_read(out, got);
   double e = eps_of(cmx_array_dtype(out));
   for (int64_t i = 0; i < n; i++) {
-    double want = alpha * y[i] + (cadd && beta != 0 ? beta * cadd[i] : 0);
+    double want =
+        alpha * (double)y[i] + (cadd && beta != 0 ? beta * cadd[i] : 0);
     double tol = 4 * e * fabs(want) +
                  (fabs(alpha) * sc[i] + fabs(beta) * (cadd ? 1 : 0)) * 1e-6 +
                  1e-30;

@@ -279,4 +279,55 @@ static inline void tu_assert_close(const double *got, const double *ref,
               (long long)i, got[i], ref[i], rtol, atol);
 }
 
+/* NumPy matmul on operands read back as doubles (2-D, 1-D, or batched with
+ * broadcast batch dimensions): per output element the long double sum y,
+ * the int64 sum of the products of the values as integers yi (NULL: not
+ * wanted) and the sum of |products| scale (for tolerances). Returns the
+ * number of output elements. */
+static inline int64_t tu_ref_matmul(const double *A, const int64_t *as,
+                                    int an, const double *B,
+                                    const int64_t *bs, int bn, long double *y,
+                                    int64_t *yi, double *scale) {
+  int64_t m = an >= 2 ? as[an - 2] : 1, k = as[an - 1];
+  int64_t n = bn >= 2 ? bs[bn - 1] : 1;
+  int ab = an > 2 ? an - 2 : 0, bb = bn > 2 ? bn - 2 : 0;
+  int nb = ab > bb ? ab : bb;
+  int64_t bsh[CMX_MAX_DIMS], batch = 1, idx[CMX_MAX_DIMS] = {0};
+  for (int d = 0; d < nb; d++) {
+    int ia = d - (nb - ab), ib = d - (nb - bb);
+    int64_t da = ia >= 0 ? as[ia] : 1, db = ib >= 0 ? bs[ib] : 1;
+    bsh[d] = da == 1 ? db : da;
+    batch *= bsh[d];
+  }
+  for (int64_t t = 0; t < batch; t++) {
+    int64_t ta = 0, tb = 0;
+    for (int d = 0; d < nb; d++) {
+      int ia = d - (nb - ab), ib = d - (nb - bb);
+      if (ia >= 0) ta = ta * as[ia] + (as[ia] == 1 ? 0 : idx[d]);
+      if (ib >= 0) tb = tb * bs[ib] + (bs[ib] == 1 ? 0 : idx[d]);
+    }
+    const double *Ap = A + ta * m * k, *Bp = B + tb * k * n;
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < n; j++) {
+        long double sum = 0;
+        int64_t si = 0;
+        double sc = 0;
+        for (int64_t p = 0; p < k; p++) {
+          double x = Ap[i * k + p], w = Bp[p * n + j];
+          sum += (long double)x * w;
+          if (yi) si += (int64_t)x * (int64_t)w;
+          sc += fabs(x * w);
+        }
+        y[(t * m + i) * n + j] = sum;
+        if (yi) yi[(t * m + i) * n + j] = si;
+        scale[(t * m + i) * n + j] = sc;
+      }
+    for (int d = nb - 1; d >= 0; d--) {
+      if (++idx[d] < bsh[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return batch * m * n;
+}
+
 #endif
