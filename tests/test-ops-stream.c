@@ -226,7 +226,7 @@ static void check_permute(const int64_t *sh, const int *perm, cmx_dtype t,
 /* Streaming tiles (extents in whole lines), more than one block along p
  * (> 512) and along L (> 1024), batches of several entries per block,
  * partial tiles, and the scalar path of the other element sizes. */
-Test(ops_stream, transposed_copies, .timeout = 60) {
+static void transposed_copies_all(void) {
   force_nt();
   static const int64_t shapes[][3] = {{48, 5, 64},  {1040, 3, 32},
                                       {17, 9, 33},  {2, 530, 7},
@@ -240,4 +240,18 @@ Test(ops_stream, transposed_copies, .timeout = 60) {
         for (size_t ti = 0; ti < sizeof ts / sizeof ts[0]; ti++)
           check_permute(shapes[si], perms[pi], ts[ti], si * 7 + pi + ti);
   }
+}
+
+Test(ops_stream, transposed_copies, .timeout = 60) { transposed_copies_all(); }
+
+/* The run length is a tuning knob (read once per process, and Criterion
+ * runs each test in its own): its smallest and largest values (and one
+ * beyond, which is clamped) must copy the same. */
+Test(ops_stream, transposed_copies_shortest_runs, .timeout = 60) {
+  setenv("CMX_TRANSPOSE_RUN", "1", 1);
+  transposed_copies_all();
+}
+Test(ops_stream, transposed_copies_longest_runs, .timeout = 60) {
+  setenv("CMX_TRANSPOSE_RUN", "100000", 1);
+  transposed_copies_all();
 }

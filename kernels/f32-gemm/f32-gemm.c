@@ -14,9 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
+#include "arch/tuning.h"
 #include "kernels/f32-gemm/f32-gemm.h"
 #include "sched/sched.h"
 
@@ -60,71 +59,14 @@ static void tune_set(struct tuning *t, const char *key, const char *val) {
                : !strncmp(val, "jc", 2) || !strncmp(val, "n", 1) ? 2 : 0;
 }
 
-/* The CPU model as a file name: /proc/cpuinfo's "model name", lower case,
- * "(r)" and "(tm)" dropped, every run of other characters one '-'
- * ("Intel(R) Xeon(R) Gold 6430" -> "intel-xeon-gold-6430"). perf/tune-gemm
- * derives the same slug. 0 when there is no model name (then no file). */
-static int cpu_slug(char *out, size_t n) {
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  char line[512], *v = NULL;
-  while (f && fgets(line, sizeof line, f))
-    if (!strncmp(line, "model name", 10) && (v = strchr(line, ':'))) break;
-  if (f) fclose(f);
-  if (!v) return 0;
-  size_t o = 0;
-  for (v++; *v && o + 2 < n; v++) {
-    char c = (char)(*v >= 'A' && *v <= 'Z' ? *v - 'A' + 'a' : *v);
-    if (c == '(' && (!strncasecmp(v, "(r)", 3) || !strncasecmp(v, "(tm)", 4))) {
-      v = strchr(v, ')');
-      continue;
-    }
-    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) out[o++] = c;
-    else if (o && out[o - 1] != '-') out[o++] = '-';
-  }
-  while (o && out[o - 1] == '-') o--;
-  out[o] = 0;
-  return o > 0;
-}
-
-/* The tuning file, first that exists: $CMX_TUNING (a path; set but empty
- * or missing: none, which the tuning script uses), else <slug>.conf in
- * $CMX_TUNING_DIR, else in <dir of the running executable>/../perf/tuning
- * (a build folder beside the source tree). */
-static FILE *tune_open(void) {
-  const char *path = getenv("CMX_TUNING");
-  if (path) return *path ? fopen(path, "r") : NULL;
-  char slug[160], buf[4096 + 200];
-  if (!cpu_slug(slug, sizeof slug)) return NULL;
-  const char *dir = getenv("CMX_TUNING_DIR");
-  if (dir && *dir) {
-    snprintf(buf, sizeof buf, "%s/%s.conf", dir, slug);
-    return fopen(buf, "r");
-  }
-  ssize_t len = readlink("/proc/self/exe", buf, 4096);
-  if (len <= 0) return NULL;
-  buf[len] = 0;
-  char *slash = strrchr(buf, '/');
-  if (!slash) return NULL;
-  snprintf(slash, sizeof buf - (size_t)(slash - buf),
-           "/../perf/tuning/%s.conf", slug);
-  return fopen(buf, "r");
-}
-
 /* The tuning file: lines "key = value" (or "key value"), '#' comments;
  * keys tile (MRxNR the values were tuned for), mc, kc, nc, split (auto |
  * ic | jc), small (flops). Unknown keys are ignored so one file can carry
  * other families' knobs. The env CMX_GEMM_* override it. */
 static void tune_load(void) {
-  FILE *f = tune_open();
-  char line[256];
-  while (f && fgets(line, sizeof line, f)) {
-    char *h = strchr(line, '#');
-    if (h) *h = 0;
-    char key[32], val[64];
-    if (sscanf(line, " %31[a-z_] = %63s", key, val) == 2 ||
-        sscanf(line, " %31[a-z_] %63s", key, val) == 2)
-      tune_set(&g_file, key, val);
-  }
+  FILE *f = cmx_tuning_open();
+  char key[32], val[64];
+  while (cmx_tuning_next(f, key, val)) tune_set(&g_file, key, val);
   if (f) fclose(f);
   static const char *const env[][2] = {{"CMX_GEMM_MC", "mc"},
                                        {"CMX_GEMM_KC", "kc"},

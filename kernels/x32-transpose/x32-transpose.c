@@ -10,18 +10,28 @@
  * splits the flat item range, L-blocks innermost. Full tiles go to the
  * microkernel (32-bit elements); edges and other element sizes go to
  * scalar loops. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+
+#include "../../arch/tuning.h"
 
 #include "../../sched/sched.h"
 #include "x32-transpose.h"
 
-/* BB * BI ~ 512 elements per source run: on (2048,512,64) -> (64,512,2048)
- * f32, one Cascade Lake VM core, 16x16 AVX-512 tiles with streaming
- * stores, runs of 8 x 64 gave 6.1-6.5 GB/s (70% of a streaming memcpy),
- * 16 x 64 5.5, 4 x 64 4.7, 512 x 64 2.6; the old 64x64x16 blocks that
- * walked 64 source rows at once gave 4.2. */
-#define RUN 512
+/* BB * BI elements per source run: the tuning key transpose_run (env
+ * CMX_TRANSPOSE_RUN), 512 when the CPU has no file. On (2048,512,64) ->
+ * (64,512,2048) f32, 16x16 AVX-512 tiles with streaming stores, 1 thread:
+ * - one Cascade Lake VM core (1 MiB L2): runs of 8 x 64 (512) gave
+ *   6.1-6.5 GB/s (70% of a streaming memcpy), 16 x 64 5.5, 4 x 64 4.7,
+ *   512 x 64 2.6; the old 64x64x16 blocks that walked 64 source rows at
+ *   once gave 4.2; 2048 5.1-8.0 against 512's 7.4-8.7 (interleaved);
+ * - the 16-core Sapphire Rapids (2 MiB L2), two interleaved sweeps: 512
+ *   12.1/13.0 GB/s, 1024 13.7/15.7, 2048 14.9/14.7, 4096 14.8/14.9, 8192
+ *   14.6/15.0; 2 threads: 512 23.2, 2048 27.8, 4096 24.0 GB/s.
+ * Clamped to [64, RUN_MAX]. */
+#define RUN_DEFAULT 512
+#define RUN_MAX 8192
 #define BJ 1024
 #define MAXD 8
 
@@ -61,7 +71,9 @@ static void run(void *ctx, size_t begin, size_t end) {
   const int64_t e = (int64_t)t->esz;
   const int tile = t->esz == 4 && t->cfg && t->cfg->tile;
   const int64_t T = tile ? t->cfg->tile : 16;
-  int64_t so[RUN], dO[RUN]; /* element offsets of the item's batch entries */
+  /* element offsets of the item's batch entries (bb <= RUN_MAX / 4: the
+   * copy needs p and L of 4 or more) */
+  int64_t so[RUN_MAX / 4], dO[RUN_MAX / 4];
   for (size_t it = begin; it < end; it++) {
     int64_t r = (int64_t)it;
     const int64_t jb = r % t->nblocks * BJ;
@@ -99,6 +111,13 @@ static void run(void *ctx, size_t begin, size_t end) {
   }
   /* Streaming stores are weakly ordered: visible before the join. */
   if (t->nt) atomic_thread_fence(memory_order_seq_cst);
+}
+
+static int64_t g_run = RUN_DEFAULT;
+static pthread_once_t g_run_once = PTHREAD_ONCE_INIT;
+static void run_load(void) {
+  double v = cmx_tuning_num("transpose_run", "CMX_TRANSPOSE_RUN", RUN_DEFAULT);
+  g_run = v < 64 ? 64 : v > RUN_MAX ? RUN_MAX : (int64_t)v;
 }
 
 int cmx_transpose_copy(void *dst, const void *src, const int64_t *shape,
@@ -142,8 +161,10 @@ int cmx_transpose_copy(void *dst, const void *src, const int64_t *shape,
   t.sl = st[nd - 1];
   t.dp = ds[p];
   t.nbatch = acc / (t.m * t.n);
-  t.bi = t.m < RUN ? t.m : RUN;
-  t.bb = RUN / t.bi < t.nbatch ? RUN / t.bi : t.nbatch;
+  pthread_once(&g_run_once, run_load);
+  const int64_t len = g_run;
+  t.bi = t.m < len ? t.m : len;
+  t.bb = len / t.bi < t.nbatch ? len / t.bi : t.nbatch;
   t.mblocks = (t.m + t.bi - 1) / t.bi;
   t.nblocks = (t.n + BJ - 1) / BJ;
   t.bblocks = (t.nbatch + t.bb - 1) / t.bb;

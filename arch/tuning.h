@@ -1,0 +1,24 @@
+/* The per-CPU tuning file (perf/tuning/<cpu-slug>.conf): lines
+ * "key = value" (or "key value"), '#' comments. Each family reads the keys
+ * it owns and ignores the rest, so one file carries every family's knobs
+ * (f32 GEMM: kernels/f32-gemm/f32-gemm.c; transposing copy:
+ * kernels/x32-transpose/x32-transpose.c). perf/tune-gemm writes the GEMM
+ * keys and keeps the others. */
+#ifndef CMX_ARCH_TUNING_H
+#define CMX_ARCH_TUNING_H
+#include <stdio.h>
+
+/* The tuning file, first that exists: $CMX_TUNING (a path; set but empty
+ * or missing: none, which the tuning script uses), else <slug>.conf in
+ * $CMX_TUNING_DIR, else in <dir of the running executable>/../perf/tuning
+ * (a build folder beside the source tree). NULL when there is none. */
+FILE *cmx_tuning_open(void);
+/* Reads the next "key value" line of f into key[32] and val[64]; 0 at the
+ * end of the file. */
+int cmx_tuning_next(FILE *f, char *key, char *val);
+/* A numeric knob: the environment variable env when set to a number, else
+ * key in the tuning file, else dflt. Reads the file on every call: cache
+ * the result. */
+double cmx_tuning_num(const char *key, const char *env, double dflt);
+
+#endif
