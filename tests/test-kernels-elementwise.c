@@ -174,16 +174,27 @@ static const struct urow *uref_row(enum cmx_vunary_op op) {
   return NULL;
 }
 
+/* Max ulp between a row and the GENERIC row: 2 where both run the same
+ * vmath.h algorithm (they differ only in fma contraction). gelu on AVX2 runs
+ * the exp path for every lane while the reference (and AVX-512, NEON) uses
+ * the vf_lut32 table for x >= -6 (vmath.h: AVX2 has no 32-entry permute),
+ * so there the two may differ by both float64 bounds together. */
+static double uref_gap(const struct urow *row) {
+  if (row->op == CMX_VUNARY_GELU && row->isa == CMX_ISA_AVX2)
+    return 2 * ubound(row->op);
+  return 2;
+}
+
 /* Checks y (from row) against the GENERIC output g and float64. */
 static void ucheck(const struct urow *row, size_t n, const float *x,
                    const float *y, const float *g) {
-  double bound = ubound(row->op);
+  double bound = ubound(row->op), gap = uref_gap(row);
   for (size_t i = 0; i < n; i++) {
     if (!utranscendental(row->op))
       cr_assert(same_bits(y[i], g[i]), "%s n=%zu x[%zu]=%a: %a, ref row %a",
                 row->name, n, i, x[i], y[i], g[i]);
     else
-      cr_assert(ulp_err(y[i], g[i]) <= 2, "%s n=%zu x[%zu]=%a: %a, ref row %a",
+      cr_assert(ulp_err(y[i], g[i]) <= gap, "%s n=%zu x[%zu]=%a: %a, ref row %a",
                 row->name, n, i, x[i], y[i], g[i]);
     double e = ulp_err(y[i], uref(row->op, x[i]));
     cr_assert(e <= bound, "%s x=%a (%g): got %a want %a (%.2f ulp > %.1f)",
