@@ -49,6 +49,8 @@
 #define CMX_VM_LOG2E 0x1.715476p+0f
 #define CMX_VM_LN2_HI 0x1.62e43p-1f
 #define CMX_VM_LN2_LO -0x1.05c61p-29f
+/* t = x + 1.5 2^23 rounds x to an integer k held in t's low mantissa bits. */
+#define CMX_VM_RND_MAGIC 0x1.8p23f
 
 /* 2^n for n in [-126, 127], built in the exponent field. */
 CMX_VMATH_INLINE vf cmx_vm_pow2i(vi n) {
@@ -83,13 +85,32 @@ CMX_VMATH_INLINE vf cmx_vm_exp_scale(vf k, vf em1) {
   return vf_mul(vf_fmadd(em1, s1, s1), s2);
 }
 
+/* v 2^k for integral k in [-150, 144] and v in [1/2, 2], rounded once:
+ * vscalefps where the level has it, else the two-half product of
+ * cmx_vm_exp_scale (v 2^(k/2) is exact, the second factor rounds). */
+CMX_VMATH_INLINE vf cmx_vm_scale2k(vf v, vf k) {
+#ifdef VF_SCALEF
+  return vf_scalef(v, k);
+#else
+  vi n = vf_cvt_vi(k);
+  vi n1 = vi_sra(n, 1);
+  return vf_mul(vf_mul(v, cmx_vm_pow2i(n1)), cmx_vm_pow2i(vi_sub(n, n1)));
+#endif
+}
+
 /* Clamping keeps k in range; x is the second operand of min/max so a NaN x
- * survives on x86 (minps returns its second operand), NEON and scalar. */
+ * survives on x86 (minps returns its second operand), NEON and scalar.
+ * k = round(x log2e) from the 1.5 2^23 trick (no vrndscaleps), and
+ * 2^k (1 + em1) = scale2k(1 + em1, k): s1 (1 + em1) of cmx_vm_exp_scale
+ * rounds exactly as 1 + em1 does (s1 is a power of 2), so the result is the
+ * same, in 15 vector ops on AVX-512 (vscalefps) against 23. */
 CMX_VMATH_INLINE vf vm_exp(vf x) {
   x = vf_max(vf_set1(-104.0f), vf_min(vf_set1(100.0f), x));
-  vf k;
-  vf r = cmx_vm_exp_reduce(x, &k);
-  return cmx_vm_exp_scale(k, cmx_vm_expm1_poly(r));
+  vf t = vf_fmadd(x, vf_set1(CMX_VM_LOG2E), vf_set1(CMX_VM_RND_MAGIC));
+  vf k = vf_sub(t, vf_set1(CMX_VM_RND_MAGIC));
+  vf r = vf_fnmadd(k, vf_set1(CMX_VM_LN2_HI), x);
+  r = vf_fnmadd(k, vf_set1(CMX_VM_LN2_LO), r);
+  return cmx_vm_scale2k(vf_add(cmx_vm_expm1_poly(r), vf_set1(1.0f)), k);
 }
 
 /* exp(x) for the sums of logsumexp and softmax: 13 vector ops against
@@ -100,7 +121,6 @@ CMX_VMATH_INLINE vf vm_exp(vf x) {
  * holding exp(0) = 1. 0.97 ulp (vm_exp: 0.96) on [-87, 88.7]; above, x
  * is clamped to 89, whose 2^k (k = 128) is inf, so the result is inf
  * (callers retry: kernels/f32-reduce/f32-reduce.h). A NaN x stays NaN. */
-#define CMX_VM_RND_MAGIC 0x1.8p23f
 CMX_VMATH_INLINE vf vm_exp_sumterm(vf x) {
   x = vf_max(vf_set1(-87.0f), vf_min(vf_set1(89.0f), x));
   vf t = vf_fmadd(x, vf_set1(CMX_VM_LOG2E), vf_set1(CMX_VM_RND_MAGIC));
