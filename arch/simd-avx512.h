@@ -106,4 +106,18 @@ CMX_SIMD_INLINE float vf_hsum(vf a) { return _mm512_reduce_add_ps(a); }
 CMX_SIMD_INLINE float vf_hmax(vf a) { return _mm512_reduce_max_ps(a); }
 CMX_SIMD_INLINE float vf_hmin(vf a) { return _mm512_reduce_min_ps(a); }
 
+/* vf_scalef: a 2^k for integral k (vscalefps: one rounding, also into the
+ * denormals; inf past the range). Levels without it build 2^k in the
+ * exponent field (kernels/common/vmath.h cmx_vm_scale2k). */
+#define VF_SCALEF 1
+CMX_SIMD_INLINE vf vf_scalef(vf a, vf k) { return _mm512_scalef_ps(a, k); }
+
+/* vf_lut32: tab[idx & 31] per lane for a 32-float table (vpermt2ps, one p5
+ * uop; the two table halves stay in registers across a loop). Levels that
+ * define VF_LUT32 have it; AVX2 has no 32-entry permute and does not. */
+#define VF_LUT32 1
+CMX_SIMD_INLINE vf vf_lut32(const float *tab, vi idx) {
+  return _mm512_permutex2var_ps(_mm512_loadu_ps(tab), idx, _mm512_loadu_ps(tab + 16));
+}
+
 #endif

@@ -118,4 +118,14 @@ CMX_SIMD_INLINE float vf_hsum(vf a) { return vaddvq_f32(a); }
 CMX_SIMD_INLINE float vf_hmax(vf a) { return vmaxvq_f32(a); }
 CMX_SIMD_INLINE float vf_hmin(vf a) { return vminvq_f32(a); }
 
+/* vf_lut32: tab[idx & 31] per lane (vpermt2ps on AVX-512); lane by lane
+ * here: correct, not tuned. */
+#define VF_LUT32 1
+CMX_SIMD_INLINE vf vf_lut32(const float *tab, vi idx) {
+  int32_t i[4];
+  vst1q_s32(i, idx);
+  float r[4] = {tab[i[0] & 31], tab[i[1] & 31], tab[i[2] & 31], tab[i[3] & 31]};
+  return vld1q_f32(r);
+}
+
 #endif

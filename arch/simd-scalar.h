@@ -99,4 +99,8 @@ CMX_SIMD_INLINE float vf_hsum(vf a) { return a; }
 CMX_SIMD_INLINE float vf_hmax(vf a) { return a; }
 CMX_SIMD_INLINE float vf_hmin(vf a) { return a; }
 
+/* vf_lut32: tab[idx & 31] (vpermt2ps on AVX-512). */
+#define VF_LUT32 1
+CMX_SIMD_INLINE vf vf_lut32(const float *tab, vi idx) { return tab[idx & 31]; }
+
 #endif

@@ -17,11 +17,14 @@ CMX_VUNARY_DEFINE(cmx_f32_vreciprocal_ukr__avx512, cmx_vu_reciprocal)
 CMX_VUNARY_DEFINE(cmx_f32_vsin_ukr__avx512, vm_sin)
 CMX_VUNARY_DEFINE(cmx_f32_vcos_ukr__avx512, vm_cos)
 CMX_VUNARY_DEFINE(cmx_f32_vtanh_ukr__avx512, vm_tanh)
-CMX_VUNARY_DEFINE(cmx_f32_vsigmoid_ukr__avx512, vm_sigmoid)
+CMX_VUNARY_DEFINE_SPLIT(cmx_f32_vsigmoid_ukr__avx512, vm_sigmoid,
+                        cmx_vm_sigmoid_lut, cmx_vm_sigm_tail)
 CMX_VUNARY_DEFINE(cmx_f32_verf_ukr__avx512, vm_erf)
-CMX_VUNARY_DEFINE(cmx_f32_vgelu_ukr__avx512, vm_gelu)
+CMX_VUNARY_DEFINE_SPLIT(cmx_f32_vgelu_ukr__avx512, vm_gelu, cmx_vm_gelu_lut,
+                        cmx_vm_gelu_tail)
 CMX_VUNARY_DEFINE(cmx_f32_vgelu_tanh_ukr__avx512, vm_gelu_tanh)
-CMX_VUNARY_DEFINE(cmx_f32_vsilu_ukr__avx512, vm_silu)
+CMX_VUNARY_DEFINE_SPLIT(cmx_f32_vsilu_ukr__avx512, vm_silu, cmx_vm_silu_lut,
+                        cmx_vm_sigm_tail)
 CMX_VUNARY_DEFINE(cmx_f32_vrelu_ukr__avx512, cmx_vu_relu)
 CMX_VUNARY_DEFINE(cmx_f32_vfloor_ukr__avx512, cmx_vu_floor)
 CMX_VUNARY_DEFINE(cmx_f32_vceil_ukr__avx512, cmx_vu_ceil)

@@ -48,4 +48,35 @@ CMX_VMATH_INLINE vf cmx_vu_softplus(vf x) { return vm_softplus(x); }
     if (i < n) vf_store_n(y + i, fn(vf_load_n(x + i, n - i)), n - i);     \
   }
 
+/* As CMX_VUNARY_DEFINE for an fn with a cheap path: fast(x) equals fn(x)
+ * for vectors where tail(x) (a vm) has no lane set. The test is made once
+ * per 4-vector step, so the four fast chains share one basic block and
+ * interleave (one branch per vector would serialize them). */
+#define CMX_VUNARY_DEFINE_SPLIT(name, fn, fast, tail)                     \
+  void name(size_t n, const float *x, float *y) {                         \
+    size_t i = 0;                                                         \
+    for (; i + 4 * VF_N <= n; i += 4 * VF_N) {                            \
+      vf a0 = vf_load(x + i), a1 = vf_load(x + i + VF_N);                 \
+      vf a2 = vf_load(x + i + 2 * VF_N), a3 = vf_load(x + i + 3 * VF_N);  \
+      vm t = vm_or(vm_or(tail(a0), tail(a1)), vm_or(tail(a2), tail(a3))); \
+      if (__builtin_expect(!vm_any(t), 1)) {                              \
+        a0 = fast(a0);                                                    \
+        a1 = fast(a1);                                                    \
+        a2 = fast(a2);                                                    \
+        a3 = fast(a3);                                                    \
+      } else {                                                            \
+        a0 = fn(a0);                                                      \
+        a1 = fn(a1);                                                      \
+        a2 = fn(a2);                                                      \
+        a3 = fn(a3);                                                      \
+      }                                                                   \
+      vf_store(y + i, a0);                                                \
+      vf_store(y + i + VF_N, a1);                                         \
+      vf_store(y + i + 2 * VF_N, a2);                                     \
+      vf_store(y + i + 3 * VF_N, a3);                                     \
+    }                                                                     \
+    for (; i + VF_N <= n; i += VF_N) vf_store(y + i, fn(vf_load(x + i))); \
+    if (i < n) vf_store_n(y + i, fn(vf_load_n(x + i, n - i)), n - i);     \
+  }
+
 #endif
