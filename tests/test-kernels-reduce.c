@@ -292,6 +292,47 @@ Test(kernels_reduce, sumsqdev_sumexp) {
   }
 }
 
+/* sumexp away from the friendly range: terms far below c (the contract
+ * lets those under exp(-87) count as exp(-87) or as 0), a c whose c log2e
+ * is not exact in float, the overflow signal and NaN. */
+Test(kernels_reduce, sumexp_range) {
+  static const float CS[] = {0.0f, -3.1f, 1.0e6f, -3.3e5f, 7.7e30f};
+  for (size_t r = 0; r < NRROWS; r++) {
+    const struct rrow *row = &RROWS[r];
+    if (row->kind != RK_SUMEXP || !runs(row->isa, row->name)) continue;
+    const cmx_f32_rsumexp_ukr_fn fn = (cmx_f32_rsumexp_ukr_fn)row->fn;
+    for (size_t s = 0; s < NSIZES; s++)
+      for (size_t ci = 0; ci < sizeof CS / sizeof CS[0]; ci++) {
+        const size_t n = SIZES[s];
+        const float c = CS[ci];
+        float *x = input(n);
+        /* Spread: most terms tiny or far under exp(-87). */
+        for (size_t i = 0; i < n; i++)
+          x[i] = c == 0.0f ? rnd(-300.0f, -2.0f) : c + rnd(-8.0f, 0.5f);
+        x[n / 2] = c;
+        double ref = 0.0;
+        for (size_t i = 0; i < n; i++) ref += exp((double)x[i] - c);
+        const double tol = (2.0 * sqrt((double)n) + 8.0) * FLT_EPSILON * ref +
+                           (double)n * 1.7e-38;
+        float got = fn(n, x, c);
+        cr_assert(fabs(got - ref) <= tol, "%s n=%zu c=%g: %.9g, float64 %.9g",
+                  row->name, n, c, got, ref);
+        /* A term 100 above c: the sum overflows (the caller's signal). */
+        const float keep = x[n - 1];
+        x[n - 1] = c + 100.0f * (fabsf(c) > 1e4f ? fabsf(c) * 1e-3f : 1.0f);
+        got = fn(n, x, c);
+        cr_assert(!isfinite(got), "%s n=%zu c=%g: %.9g, want inf", row->name,
+                  n, c, got);
+        x[n - 1] = keep;
+        x[(n - 1) / 3] = NAN;
+        got = fn(n, x, c);
+        cr_assert(got != got, "%s n=%zu c=%g: %.9g, want NaN", row->name, n, c,
+                  got);
+        release(x);
+      }
+  }
+}
+
 /* ---- outer -------------------------------------------------------------- */
 Test(kernels_reduce, outer) {
   static const size_t ROWS[] = {1, 3, 17};
