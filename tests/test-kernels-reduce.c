@@ -178,7 +178,7 @@ static size_t ref_arg(int is_max, size_t n, const float *x) {
 }
 
 /* Special values planted in random data: case k of NSPECIAL. */
-#define NSPECIAL 9
+#define NSPECIAL 13
 static void plant(size_t k, size_t n, float *x) {
   switch (k) {
   case 0: break;                 /* plain random */
@@ -205,6 +205,20 @@ static void plant(size_t k, size_t n, float *x) {
     x[n - 1] = 5.0f;
     x[(n + 1) / 3] = -5.0f;
     x[n - 1 - n / 4] = -5.0f;
+    break;
+  case 9: /* rising: every block holds a new maximum, at its end */
+    for (size_t i = 0; i < n; i++) x[i] = (float)i * 0.5f - 7.0f;
+    break;
+  case 10: /* falling: every block holds a new minimum */
+    for (size_t i = 0; i < n; i++) x[i] = 7.0f - (float)i * 0.5f;
+    break;
+  case 11: /* signed zeros only: the first zero of either sign */
+    for (size_t i = 0; i < n; i++) x[i] = rnd32() & 1 ? 0.0f : -0.0f;
+    break;
+  case 12: /* -inf everywhere but one +inf late; then a NaN later still */
+    for (size_t i = 0; i < n; i++) x[i] = -INFINITY;
+    x[n - 1 - n / 5] = INFINITY;
+    if (n > 3) x[n - 1] = NAN;
     break;
   default:
     x[n / 2] = NAN;

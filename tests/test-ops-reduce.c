@@ -522,13 +522,14 @@ Test(ops_reduce, logsumexp_late_maximum) {
 }
 
 /* Shapes past the vector widths and tile sizes: inner and outer kernels,
+ * rows of several 4096-blocks (a task range starting mid-row),
  * their tails, and transposed and broadcast (stride 0) inputs. */
 Test(ops_reduce, larger_shapes_kernel_paths) {
   static const int64_t shs[][2] = {{257, 33}, {33, 257}, {7, 1025}, {1, 4099},
-                                   {4099, 1}, {64, 64}};
+                                   {4099, 1}, {64, 64}, {5, 9001}};
   static const int ops[] = {R_SUM, R_MAX, R_ARGMAX, R_LSE, R_VAR, R_MIN,
                             R_ARGMIN, R_MEAN, R_ANY};
-  for (int s = 0; s < 6; s++)
+  for (int s = 0; s < 7; s++)
     for (int o = 0; o < 9; o++) {
       int op = ops[o];
       int64_t n = shs[s][0] * shs[s][1];

@@ -22,8 +22,14 @@ struct inner {
   double *part;         /* O * nb partials: sum, product, max, min, ... */
   double *part2;        /* var: block M2; logsumexp: block sum of exp */
   int64_t *ipart;       /* argmax/argmin block indexes */
+  double *out;          /* nb == 1: each task writes its row's result */
+  int64_t *iout;
   const struct cmx_red_kernels *k;
 };
+
+static double merge_var(const double *sum, const double *m2, size_t nb,
+                        size_t R);
+static double merge_lse(const double *mx, const double *se, size_t nb);
 
 /* One (row, block) partial. var takes a second pass over the block while
  * it is still in L1 (block mean first), so memory is read once; logsumexp
@@ -31,10 +37,12 @@ struct inner {
  * Blocks are merged in double by the caller. */
 static void inner_range(void *ctx, size_t b, size_t e) {
   const struct inner *c = ctx;
+  /* One division a range, not a task (a 64-bit div is ~40 cycles). */
+  size_t row = b / c->nb, blk = b % c->nb;
   for (size_t t = b; t < e; t++) {
-    size_t row = t / c->nb, blk = t % c->nb;
     size_t off = blk * BLOCK, n = c->R - off < BLOCK ? c->R - off : BLOCK;
     const float *p = c->x + row * c->ld + off;
+    if (++blk == c->nb) blk = 0, row++;
     switch (c->op) {
       case CMX_RED_SUM: case CMX_RED_MEAN:
         c->part[t] = c->k->rinner[CMX_ROP_SUM](n, p);
@@ -71,6 +79,21 @@ static void inner_range(void *ctx, size_t b, size_t e) {
       }
       default: break;
     }
+    if (c->nb > 1) continue;
+    /* The row is one block: finish it here, in parallel (row == t). */
+    switch (c->op) {
+      case CMX_RED_ARGMAX: case CMX_RED_ARGMIN:
+        c->iout[t] = c->ipart[t];
+        break;
+      case CMX_RED_VAR:
+        c->out[t] = merge_var(c->part + t, c->part2 + t, 1, c->R);
+        break;
+      case CMX_RED_LOGSUMEXP:
+        c->out[t] = merge_lse(c->part + t, c->part2 + t, 1);
+        break;
+      case CMX_RED_MEAN: c->out[t] = c->part[t] / (double)c->R; break;
+      default: c->out[t] = c->part[t]; break;
+    }
   }
 }
 
@@ -106,6 +129,7 @@ static double merge_var(const double *sum, const double *m2, size_t nb,
 static double merge_lse(const double *mx, const double *se, size_t nb) {
   double m = combine(CMX_RED_MAX, mx, nb);
   if (!isfinite(m)) return m;
+  if (nb == 1) return se[0] > 0 ? m + log(se[0]) : -INFINITY;
   double acc = 0;
   for (size_t b = 0; b < nb; b++)
     if (se[b] > 0) acc += se[b] * exp(mx[b] - m);
@@ -128,10 +152,11 @@ int cmx_red_f32_inner(enum cmx_red_op op, const float *x, size_t O,
     return -1;
   }
   struct inner c = {.op = op, .x = x, .R = R, .ld = ld, .nb = nb,
-                    .part = part, .part2 = part2, .ipart = ipart, .k = k};
+                    .part = part, .part2 = part2, .ipart = ipart,
+                    .out = out, .iout = iout, .k = k};
   /* Split only when each thread gets at least ~4 blocks of work. */
   cmx_parallel_for(nthreads, O * nb, 1, 4, inner_range, &c);
-  for (size_t i = 0; i < O; i++) {
+  for (size_t i = 0; i < O && nb > 1; i++) {
     const double *p = part + i * nb;
     if (arg) {
       size_t best = 0;
