@@ -456,6 +456,34 @@ Test(ops_reduce, var_is_stable_with_offset) {
   cmx_array_free(x);
 }
 
+/* var whose 64-element prefix sits apart from the rest of its block: the
+ * squares about the prefix mean would cancel (the driver takes them again
+ * about the block mean), and a plain ramp. */
+Test(ops_reduce, var_prefix_apart_and_ramp) {
+  int64_t n = 3 * 4096 + 5;
+  double *v = malloc(sizeof(double) * (size_t)n);
+  for (int kind = 0; kind < 2; kind++) {
+    tu_rand(v, n, CMX_F32, -1e-3, 1e-3, 17);
+    for (int64_t i = 0; i < n; i++)
+      v[i] = kind ? 0.25 * (double)i : (double)(float)(v[i] + 1000.0 +
+                                                       (i % 4096 >= 64));
+    double mu = 0, s2 = 0;
+    for (int64_t i = 0; i < n; i++) mu += (float)v[i];
+    mu /= (double)n;
+    for (int64_t i = 0; i < n; i++) s2 += ((float)v[i] - mu) * ((float)v[i] - mu);
+    cmx_array x, y;
+    TU_OK(tu_array(&x, v, CMX_F32, &n, 1));
+    TU_OK(cmx_var(&y, x, NULL, 0, false, NULL));
+    double got;
+    TU_OK(cmx_array_item(&got, y));
+    cr_assert(fabs(got - s2 / (double)n) <= 1e-5 * s2 / (double)n,
+              "var kind %d: %.9g want %.9g", kind, got, s2 / (double)n);
+    cmx_array_free(y);
+    cmx_array_free(x);
+  }
+  free(v);
+}
+
 Test(ops_reduce, logsumexp_large_and_inf) {
   double v[6] = {1000, 1000, 999, -INFINITY, -INFINITY, -INFINITY};
   int64_t sh[2] = {2, 3};

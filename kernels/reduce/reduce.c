@@ -14,6 +14,7 @@
 #define OROWS 256    /* rows per outer block before folding into double */
 #define OCOLS 1024   /* columns per outer tile: 4 KiB of accumulators */
 #define LSE_PREFIX 64 /* elements whose max shifts a logsumexp block */
+#define VAR_PREFIX 64 /* elements whose mean centres a var block's squares */
 
 struct inner {
   enum cmx_red_op op;
@@ -31,10 +32,10 @@ static double merge_var(const double *sum, const double *m2, size_t nb,
                         size_t R);
 static double merge_lse(const double *mx, const double *se, size_t nb);
 
-/* One (row, block) partial. var takes a second pass over the block while
- * it is still in L1 (block mean first), so memory is read once; logsumexp
- * shifts by a prefix max (part: the shift, part2: the sum of exp(x - shift)).
- * Blocks are merged in double by the caller. */
+/* One (row, block) partial. var reads memory once (its second pass runs
+ * while the block is still in L1); logsumexp shifts by a prefix max (part:
+ * the shift, part2: the sum of exp(x - shift)). Blocks are merged in
+ * double by the caller. */
 static void inner_range(void *ctx, size_t b, size_t e) {
   const struct inner *c = ctx;
   /* One division a range, not a task (a 64-bit div is ~40 cycles). */
@@ -51,9 +52,20 @@ static void inner_range(void *ctx, size_t b, size_t e) {
       case CMX_RED_MAX: c->part[t] = c->k->rinner[CMX_ROP_MAX](n, p); break;
       case CMX_RED_MIN: c->part[t] = c->k->rinner[CMX_ROP_MIN](n, p); break;
       case CMX_RED_VAR: {
-        float sum = c->k->rinner[CMX_ROP_SUM](n, p);
+        /* The pass from memory is the squares about a prefix mean c; the
+         * block sum then runs from L1, the cheaper pass there (memory
+         * idles while L1 passes run: a sum is 1 op a vector, the squares
+         * 2), and M2 = S2 - n (mean - c)^2. With c from a prefix the
+         * correction is small; where it is over S2/4 (a trend: bits would
+         * cancel) the squares are taken again about the block mean. */
+        const size_t np = n < VAR_PREFIX ? n : VAR_PREFIX;
+        const float cp = c->k->rinner[CMX_ROP_SUM](np, p) / (float)np;
+        const double s2 = c->k->rsumsqdev(n, p, cp);
+        const float sum = c->k->rinner[CMX_ROP_SUM](n, p);
+        const double d = (double)sum / (double)n - cp, corr = (double)n * d * d;
         c->part[t] = sum;
-        c->part2[t] = c->k->rsumsqdev(n, p, sum / (float)n);
+        c->part2[t] = corr <= 0.25 * s2 ? s2 - corr
+                      : c->k->rsumsqdev(n, p, sum / (float)n);
         break;
       }
       case CMX_RED_LOGSUMEXP: {
