@@ -18,6 +18,22 @@ CMX_SIMD_INLINE vm cmx_rd_tail_mask(size_t n) {
   return vf_lt(vf_load(cmx_rd_iota), vf_set1((float)n));
 }
 
+/* Software prefetch distance, in floats (4 KiB), for the exp loops: at 9
+ * ops a vector the out-of-order window runs too close ahead to cover
+ * memory latency, so they fetch ahead themselves (16M logsumexp rows on
+ * this VM: 8.2 -> 10.8 GB/s, best of 3; the reduce driver fetches the head
+ * of the next block). Never past x + n: a prefetch does not fault, but one
+ * into an unmapped page costs a page walk each time (n = 4096 in L1: 7x
+ * slower). Light loops (sum, argmax: 1-2 ops a vector) go without: the
+ * prefetch's load-port slot cost them 20-50% in L1. */
+#define CMX_RD_PF 1024
+
+CMX_SIMD_INLINE void cmx_rd_prefetch(const float *x, size_t i, size_t n) {
+  if (i + CMX_RD_PF + 4 * VF_N <= n)
+    for (int l = 0; l < 4 * VF_N; l += 16)
+      __builtin_prefetch(x + i + CMX_RD_PF + l);
+}
+
 /* A lane mask with no lane set. */
 CMX_SIMD_INLINE vm cmx_rd_none(void) { return vf_lt(vf_zero(), vf_zero()); }
 
@@ -148,6 +164,7 @@ CMX_SIMD_INLINE float cmx_rd_mapsum(int is_exp, size_t n, const float *x,
   vf a0 = vf_zero(), a1 = vf_zero(), a2 = vf_zero(), a3 = vf_zero();
   size_t i = 0;
   for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
+    if (is_exp) cmx_rd_prefetch(x, i, n);
     a0 = vf_add(a0, cmx_rd_map(is_exp, vf_load(x + i), vc));
     a1 = vf_add(a1, cmx_rd_map(is_exp, vf_load(x + i + VF_N), vc));
     a2 = vf_add(a2, cmx_rd_map(is_exp, vf_load(x + i + 2 * VF_N), vc));

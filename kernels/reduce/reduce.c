@@ -44,6 +44,8 @@ static void inner_range(void *ctx, size_t b, size_t e) {
     size_t off = blk * BLOCK, n = c->R - off < BLOCK ? c->R - off : BLOCK;
     const float *p = c->x + row * c->ld + off;
     if (++blk == c->nb) blk = 0, row++;
+    /* The next task of this range starts where this block ends. */
+    const int next = t + 1 < e && n == BLOCK && (blk != 0 || c->ld == c->R);
     switch (c->op) {
       case CMX_RED_SUM: case CMX_RED_MEAN:
         c->part[t] = c->k->rinner[CMX_ROP_SUM](n, p);
@@ -61,6 +63,10 @@ static void inner_range(void *ctx, size_t b, size_t e) {
         const size_t np = n < VAR_PREFIX ? n : VAR_PREFIX;
         const float cp = c->k->rinner[CMX_ROP_SUM](np, p) / (float)np;
         const double s2 = c->k->rsumsqdev(n, p, cp);
+        /* Memory would idle during the L1 pass: start on the next block
+         * with its first 4 KiB. */
+        if (next)
+          for (size_t k = 0; k < 1024; k += 16) __builtin_prefetch(p + n + k);
         const float sum = c->k->rinner[CMX_ROP_SUM](n, p);
         const double d = (double)sum / (double)n - cp, corr = (double)n * d * d;
         c->part[t] = sum;
@@ -72,6 +78,10 @@ static void inner_range(void *ctx, size_t b, size_t e) {
         /* One read pass: shift by the max of a short prefix, which is
          * right unless a later element exceeds it by more than 88 (the sum
          * overflows): then the max pass and the sum again, in L1. */
+        /* The kernel prefetches CMX_RD_PF = 1024 floats ahead, only inside
+         * its block: fetch the head of the next block from here. */
+        if (next)
+          for (size_t k = 0; k < 1024; k += 16) __builtin_prefetch(p + n + k);
         const size_t np = n < LSE_PREFIX ? n : LSE_PREFIX;
         float m = c->k->rinner[CMX_ROP_MAX](np, p);
         float s = isfinite(m) ? c->k->rsumexp(n, p, m) : NAN;
@@ -84,6 +94,8 @@ static void inner_range(void *ctx, size_t b, size_t e) {
         break;
       }
       case CMX_RED_ARGMAX: case CMX_RED_ARGMIN: {
+        if (next) /* as logsumexp */
+          for (size_t k = 0; k < 1024; k += 16) __builtin_prefetch(p + n + k);
         size_t i = (c->op == CMX_RED_ARGMAX ? c->k->rargmax : c->k->rargmin)(n, p);
         c->part[t] = p[i];
         c->ipart[t] = (int64_t)(off + i);
