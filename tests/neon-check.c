@@ -179,10 +179,12 @@ static void check_reduce(const struct cmx_dispatch *t, const struct cmx_dispatch
         x[i] = kind ? 3.0f - 0.25f * (float)i : 0.25f * (float)i - 3.0f;
       size_t it = t->f32_rargmax(n, x), iv = v->f32_rargmax(n, x);
       if (it != iv && bad++ < 5)
-        printf("  rargmax n=%zu kind %d: neon %zu generic %zu\n", n, kind, iv, it);
+        printf("  rargmax n=%zu kind %d: neon %zu generic %zu\n", n, kind,
+               iv, it);
       it = t->f32_rargmin(n, x), iv = v->f32_rargmin(n, x);
       if (it != iv && bad++ < 5)
-        printf("  rargmin n=%zu kind %d: neon %zu generic %zu\n", n, kind, iv, it);
+        printf("  rargmin n=%zu kind %d: neon %zu generic %zu\n", n, kind,
+               iv, it);
     }
   report("f32_reduce", bad);
 }
