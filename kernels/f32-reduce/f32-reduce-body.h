@@ -22,15 +22,16 @@ CMX_SIMD_INLINE vm cmx_rd_tail_mask(size_t n) {
  * ops a vector the out-of-order window runs too close ahead to cover
  * memory latency, so they fetch ahead themselves (16M logsumexp rows on
  * this VM: 8.2 -> 10.8 GB/s, best of 3; the reduce driver fetches the head
- * of the next block). Never past x + n: a prefetch does not fault, but one
- * into an unmapped page costs a page walk each time (n = 4096 in L1: 7x
- * slower). Light loops (sum, argmax: 1-2 ops a vector) go without: the
- * prefetch's load-port slot cost them 20-50% in L1. */
+ * of the next block). One line in two: the L2 fetches 128-byte pairs, and
+ * in L1 every line cost 20% (4096 floats), every other line ~10%. Never
+ * past x + n: a prefetch does not fault, but one into an unmapped page
+ * costs a page walk each time (n = 4096 in L1: 7x slower). Light loops
+ * (sum, argmax: 1-2 ops a vector) go without: it cost them 20-50% in L1. */
 #define CMX_RD_PF 1024
 
 CMX_SIMD_INLINE void cmx_rd_prefetch(const float *x, size_t i, size_t n) {
   if (i + CMX_RD_PF + 4 * VF_N <= n)
-    for (int l = 0; l < 4 * VF_N; l += 16)
+    for (int l = 0; l < 4 * VF_N; l += 32)
       __builtin_prefetch(x + i + CMX_RD_PF + l);
 }
 
