@@ -484,6 +484,44 @@ Test(ops_reduce, var_prefix_apart_and_ramp) {
   free(v);
 }
 
+/* The determinism contract: the same bits on 1 and 2 threads, for rows of
+ * several 4096-blocks split across the team and for a flat reduction. */
+Test(ops_reduce, same_bits_one_and_two_threads) {
+  static const int ops[] = {R_SUM, R_MEAN, R_VAR, R_LSE, R_MAX, R_ARGMAX,
+                            R_ARGMIN};
+  /* Over 2^20 elements: smaller work runs inline on one thread. */
+  int64_t sh[2] = {4, 300001}, n = sh[0] * sh[1];
+  double *v = malloc(sizeof(double) * (size_t)n);
+  tu_rand(v, n, CMX_F32, -3, 3, 23);
+  cmx_array x;
+  TU_OK(tu_array(&x, v, CMX_F32, sh, 2));
+  for (int o = 0; o < 7; o++)
+    for (int all = 0; all < 2; all++) {
+      if (all && ops[o] >= R_ARGMAX) continue;
+      double got[2][4];
+      for (int nt = 1; nt <= 2; nt++) {
+        TU_OK(cmx_set_num_threads(nt));
+        int ax = 1;
+        cmx_array y;
+        switch (ops[o]) {
+          case R_ARGMAX: TU_OK(cmx_argmax(&y, x, 1, false, NULL)); break;
+          case R_ARGMIN: TU_OK(cmx_argmin(&y, x, 1, false, NULL)); break;
+          default:
+            TU_OK(RFN[ops[o]](&y, x, all ? NULL : &ax, all ? 0 : 1, false,
+                              NULL));
+        }
+        tu_read(y, got[nt - 1]);
+        cmx_array_free(y);
+      }
+      cr_assert(memcmp(got[0], got[1], sizeof(double) * (all ? 1 : 4)) == 0,
+                "%s all=%d differs between 1 and 2 threads", RNAME[ops[o]],
+                all);
+    }
+  TU_OK(cmx_set_num_threads(2));
+  cmx_array_free(x);
+  free(v);
+}
+
 Test(ops_reduce, logsumexp_large_and_inf) {
   double v[6] = {1000, 1000, 999, -INFINITY, -INFINITY, -INFINITY};
   int64_t sh[2] = {2, 3};
