@@ -588,7 +588,7 @@ Test(ops_reduce, logsumexp_late_maximum) {
 }
 
 /* Shapes past the vector widths and tile sizes: inner and outer kernels,
- * rows of several 4096-blocks (a task range starting mid-row),
+ * rows of several 4096-blocks,
  * their tails, and transposed and broadcast (stride 0) inputs. */
 Test(ops_reduce, larger_shapes_kernel_paths) {
   static const int64_t shs[][2] = {{257, 33}, {33, 257}, {7, 1025}, {1, 4099},
