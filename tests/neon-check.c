@@ -170,6 +170,22 @@ static void check_reduce(const struct cmx_dispatch *t, const struct cmx_dispatch
     it = t->f32_rargmin(n, x), iv = v->f32_rargmin(n, x);
     if (it != iv && bad++ < 5) printf("  rargmin n=%zu: neon %zu generic %zu\n", n, iv, it);
   }
+  /* argmax/argmin over several 64-float blocks: ramps (a new extreme in
+   * every block), and plain data without specials. */
+  for (size_t n = 65; n <= NMAX * 5; n += 135)
+    for (int kind = 0; kind < 3; kind++) {
+      fill(x, n, 0);
+      for (size_t i = 0; kind < 2 && i < n; i++)
+        x[i] = kind ? 3.0f - 0.25f * (float)i : 0.25f * (float)i - 3.0f;
+      size_t it = t->f32_rargmax(n, x), iv = v->f32_rargmax(n, x);
+      if (it != iv && bad++ < 5)
+        printf("  rargmax n=%zu kind %d: neon %zu generic %zu\n", n, kind,
+               iv, it);
+      it = t->f32_rargmin(n, x), iv = v->f32_rargmin(n, x);
+      if (it != iv && bad++ < 5)
+        printf("  rargmin n=%zu kind %d: neon %zu generic %zu\n", n, kind,
+               iv, it);
+    }
   report("f32_reduce", bad);
 }
 

@@ -178,7 +178,7 @@ static size_t ref_arg(int is_max, size_t n, const float *x) {
 }
 
 /* Special values planted in random data: case k of NSPECIAL. */
-#define NSPECIAL 9
+#define NSPECIAL 13
 static void plant(size_t k, size_t n, float *x) {
   switch (k) {
   case 0: break;                 /* plain random */
@@ -205,6 +205,20 @@ static void plant(size_t k, size_t n, float *x) {
     x[n - 1] = 5.0f;
     x[(n + 1) / 3] = -5.0f;
     x[n - 1 - n / 4] = -5.0f;
+    break;
+  case 9: /* rising: every block holds a new maximum, at its end */
+    for (size_t i = 0; i < n; i++) x[i] = (float)i * 0.5f - 7.0f;
+    break;
+  case 10: /* falling: every block holds a new minimum */
+    for (size_t i = 0; i < n; i++) x[i] = 7.0f - (float)i * 0.5f;
+    break;
+  case 11: /* signed zeros only: the first zero of either sign */
+    for (size_t i = 0; i < n; i++) x[i] = rnd32() & 1 ? 0.0f : -0.0f;
+    break;
+  case 12: /* -inf everywhere but one +inf late; then a NaN later still */
+    for (size_t i = 0; i < n; i++) x[i] = -INFINITY;
+    x[n - 1 - n / 5] = INFINITY;
+    if (n > 3) x[n - 1] = NAN;
     break;
   default:
     x[n / 2] = NAN;
@@ -289,6 +303,47 @@ Test(kernels_reduce, sumsqdev_sumexp) {
                 "%s n=%zu: %.9g, ref row %.9g", row->name, n, got, g);
       release(x);
     }
+  }
+}
+
+/* sumexp away from the friendly range: terms far below c (the contract
+ * lets those under exp(-87) count as exp(-87) or as 0), a c whose c log2e
+ * is not exact in float, the overflow signal and NaN. */
+Test(kernels_reduce, sumexp_range) {
+  static const float CS[] = {0.0f, -3.1f, 1.0e6f, -3.3e5f, 7.7e30f};
+  for (size_t r = 0; r < NRROWS; r++) {
+    const struct rrow *row = &RROWS[r];
+    if (row->kind != RK_SUMEXP || !runs(row->isa, row->name)) continue;
+    const cmx_f32_rsumexp_ukr_fn fn = (cmx_f32_rsumexp_ukr_fn)row->fn;
+    for (size_t s = 0; s < NSIZES; s++)
+      for (size_t ci = 0; ci < sizeof CS / sizeof CS[0]; ci++) {
+        const size_t n = SIZES[s];
+        const float c = CS[ci];
+        float *x = input(n);
+        /* Spread: most terms tiny or far under exp(-87). */
+        for (size_t i = 0; i < n; i++)
+          x[i] = c == 0.0f ? rnd(-300.0f, -2.0f) : c + rnd(-8.0f, 0.5f);
+        x[n / 2] = c;
+        double ref = 0.0;
+        for (size_t i = 0; i < n; i++) ref += exp((double)x[i] - c);
+        const double tol = (2.0 * sqrt((double)n) + 8.0) * FLT_EPSILON * ref +
+                           (double)n * 1.7e-38;
+        float got = fn(n, x, c);
+        cr_assert(fabs(got - ref) <= tol, "%s n=%zu c=%g: %.9g, float64 %.9g",
+                  row->name, n, c, got, ref);
+        /* A term 100 above c: the sum overflows (the caller's signal). */
+        const float keep = x[n - 1];
+        x[n - 1] = c + 100.0f * (fabsf(c) > 1e4f ? fabsf(c) * 1e-3f : 1.0f);
+        got = fn(n, x, c);
+        cr_assert(!isfinite(got), "%s n=%zu c=%g: %.9g, want inf", row->name,
+                  n, c, got);
+        x[n - 1] = keep;
+        x[(n - 1) / 3] = NAN;
+        got = fn(n, x, c);
+        cr_assert(got != got, "%s n=%zu c=%g: %.9g, want NaN", row->name, n, c,
+                  got);
+        release(x);
+      }
   }
 }
 

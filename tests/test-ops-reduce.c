@@ -456,6 +456,72 @@ Test(ops_reduce, var_is_stable_with_offset) {
   cmx_array_free(x);
 }
 
+/* var whose 64-element prefix sits apart from the rest of its block: the
+ * squares about the prefix mean would cancel (the driver takes them again
+ * about the block mean), and a plain ramp. */
+Test(ops_reduce, var_prefix_apart_and_ramp) {
+  int64_t n = 3 * 4096 + 5;
+  double *v = malloc(sizeof(double) * (size_t)n);
+  for (int kind = 0; kind < 2; kind++) {
+    tu_rand(v, n, CMX_F32, -1e-3, 1e-3, 17);
+    for (int64_t i = 0; i < n; i++)
+      v[i] = kind ? 0.25 * (double)i : (double)(float)(v[i] + 1000.0 +
+                                                       (i % 4096 >= 64));
+    double mu = 0, s2 = 0;
+    for (int64_t i = 0; i < n; i++) mu += (float)v[i];
+    mu /= (double)n;
+    for (int64_t i = 0; i < n; i++) s2 += ((float)v[i] - mu) * ((float)v[i] - mu);
+    cmx_array x, y;
+    TU_OK(tu_array(&x, v, CMX_F32, &n, 1));
+    TU_OK(cmx_var(&y, x, NULL, 0, false, NULL));
+    double got;
+    TU_OK(cmx_array_item(&got, y));
+    cr_assert(fabs(got - s2 / (double)n) <= 1e-5 * s2 / (double)n,
+              "var kind %d: %.9g want %.9g", kind, got, s2 / (double)n);
+    cmx_array_free(y);
+    cmx_array_free(x);
+  }
+  free(v);
+}
+
+/* The determinism contract: the same bits on 1 and 2 threads, for rows of
+ * several 4096-blocks split across the team and for a flat reduction. */
+Test(ops_reduce, same_bits_one_and_two_threads) {
+  static const int ops[] = {R_SUM, R_MEAN, R_VAR, R_LSE, R_MAX, R_ARGMAX,
+                            R_ARGMIN};
+  /* Over 2^20 elements: smaller work runs inline on one thread. */
+  int64_t sh[2] = {4, 300001}, n = sh[0] * sh[1];
+  double *v = malloc(sizeof(double) * (size_t)n);
+  tu_rand(v, n, CMX_F32, -3, 3, 23);
+  cmx_array x;
+  TU_OK(tu_array(&x, v, CMX_F32, sh, 2));
+  for (int o = 0; o < 7; o++)
+    for (int all = 0; all < 2; all++) {
+      if (all && ops[o] >= R_ARGMAX) continue;
+      double got[2][4];
+      for (int nt = 1; nt <= 2; nt++) {
+        TU_OK(cmx_set_num_threads(nt));
+        int ax = 1;
+        cmx_array y;
+        switch (ops[o]) {
+          case R_ARGMAX: TU_OK(cmx_argmax(&y, x, 1, false, NULL)); break;
+          case R_ARGMIN: TU_OK(cmx_argmin(&y, x, 1, false, NULL)); break;
+          default:
+            TU_OK(RFN[ops[o]](&y, x, all ? NULL : &ax, all ? 0 : 1, false,
+                              NULL));
+        }
+        tu_read(y, got[nt - 1]);
+        cmx_array_free(y);
+      }
+      cr_assert(memcmp(got[0], got[1], sizeof(double) * (all ? 1 : 4)) == 0,
+                "%s all=%d differs between 1 and 2 threads", RNAME[ops[o]],
+                all);
+    }
+  TU_OK(cmx_set_num_threads(2));
+  cmx_array_free(x);
+  free(v);
+}
+
 Test(ops_reduce, logsumexp_large_and_inf) {
   double v[6] = {1000, 1000, 999, -INFINITY, -INFINITY, -INFINITY};
   int64_t sh[2] = {2, 3};
@@ -522,13 +588,14 @@ Test(ops_reduce, logsumexp_late_maximum) {
 }
 
 /* Shapes past the vector widths and tile sizes: inner and outer kernels,
+ * rows of several 4096-blocks,
  * their tails, and transposed and broadcast (stride 0) inputs. */
 Test(ops_reduce, larger_shapes_kernel_paths) {
   static const int64_t shs[][2] = {{257, 33}, {33, 257}, {7, 1025}, {1, 4099},
-                                   {4099, 1}, {64, 64}};
+                                   {4099, 1}, {64, 64}, {5, 9001}};
   static const int ops[] = {R_SUM, R_MAX, R_ARGMAX, R_LSE, R_VAR, R_MIN,
                             R_ARGMIN, R_MEAN, R_ANY};
-  for (int s = 0; s < 6; s++)
+  for (int s = 0; s < 7; s++)
     for (int o = 0; o < 9; o++) {
       int op = ops[o];
       int64_t n = shs[s][0] * shs[s][1];

@@ -8,7 +8,8 @@
  * sumexp: sum of exp(x[i] - c) for any c <= max x[i] (an estimate of the
  *         max from a prefix will do): a term with x[i] - c > 88.7 makes
  *         the sum inf (or NaN), telling the caller to retry with the true
- *         max; terms below exp(-87) count as exp(-87) (vm_exp_sumterm).
+ *         max; terms below exp(-87) count as exp(-87) (vm_exp_sumterm)
+ *         or as 0 (the AVX-512 kernel, which flushes denormals).
  * argmax/argmin: index of the first maximum/minimum of n >= 1 floats; a
  *         NaN counts as both, so the first NaN wins.
  * max/min propagate NaN. Tails handled inside the kernels. */

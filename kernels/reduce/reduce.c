@@ -14,6 +14,7 @@
 #define OROWS 256    /* rows per outer block before folding into double */
 #define OCOLS 1024   /* columns per outer tile: 4 KiB of accumulators */
 #define LSE_PREFIX 64 /* elements whose max shifts a logsumexp block */
+#define VAR_PREFIX 64 /* elements whose mean centres a var block's squares */
 
 struct inner {
   enum cmx_red_op op;
@@ -22,19 +23,29 @@ struct inner {
   double *part;         /* O * nb partials: sum, product, max, min, ... */
   double *part2;        /* var: block M2; logsumexp: block sum of exp */
   int64_t *ipart;       /* argmax/argmin block indexes */
+  double *out;          /* nb == 1: each task writes its row's result */
+  int64_t *iout;
   const struct cmx_red_kernels *k;
 };
 
-/* One (row, block) partial. var takes a second pass over the block while
- * it is still in L1 (block mean first), so memory is read once; logsumexp
- * shifts by a prefix max (part: the shift, part2: the sum of exp(x - shift)).
- * Blocks are merged in double by the caller. */
+static double merge_var(const double *sum, const double *m2, size_t nb,
+                        size_t R);
+static double merge_lse(const double *mx, const double *se, size_t nb);
+
+/* One (row, block) partial. var reads memory once (its second pass runs
+ * while the block is still in L1); logsumexp shifts by a prefix max (part:
+ * the shift, part2: the sum of exp(x - shift)). Blocks are merged in
+ * double by the caller. */
 static void inner_range(void *ctx, size_t b, size_t e) {
   const struct inner *c = ctx;
+  /* One division a range, not a task (a 64-bit div is ~40 cycles). */
+  size_t row = b / c->nb, blk = b % c->nb;
   for (size_t t = b; t < e; t++) {
-    size_t row = t / c->nb, blk = t % c->nb;
     size_t off = blk * BLOCK, n = c->R - off < BLOCK ? c->R - off : BLOCK;
     const float *p = c->x + row * c->ld + off;
+    if (++blk == c->nb) blk = 0, row++;
+    /* The next task of this range starts where this block ends. */
+    const int next = t + 1 < e && n == BLOCK && (blk != 0 || c->ld == c->R);
     switch (c->op) {
       case CMX_RED_SUM: case CMX_RED_MEAN:
         c->part[t] = c->k->rinner[CMX_ROP_SUM](n, p);
@@ -43,15 +54,34 @@ static void inner_range(void *ctx, size_t b, size_t e) {
       case CMX_RED_MAX: c->part[t] = c->k->rinner[CMX_ROP_MAX](n, p); break;
       case CMX_RED_MIN: c->part[t] = c->k->rinner[CMX_ROP_MIN](n, p); break;
       case CMX_RED_VAR: {
-        float sum = c->k->rinner[CMX_ROP_SUM](n, p);
+        /* The pass from memory is the squares about a prefix mean c; the
+         * block sum then runs from L1, the cheaper pass there (memory
+         * idles while L1 passes run: a sum is 1 op a vector, the squares
+         * 2), and M2 = S2 - n (mean - c)^2. With c from a prefix the
+         * correction is small; where it is over S2/4 (a trend: bits would
+         * cancel) the squares are taken again about the block mean. */
+        const size_t np = n < VAR_PREFIX ? n : VAR_PREFIX;
+        const float cp = c->k->rinner[CMX_ROP_SUM](np, p) / (float)np;
+        const double s2 = c->k->rsumsqdev(n, p, cp);
+        /* Memory would idle during the L1 pass: start on the next block
+         * with its first 4 KiB. */
+        if (next)
+          for (size_t k = 0; k < 1024; k += 16) __builtin_prefetch(p + n + k);
+        const float sum = c->k->rinner[CMX_ROP_SUM](n, p);
+        const double d = (double)sum / (double)n - cp, corr = (double)n * d * d;
         c->part[t] = sum;
-        c->part2[t] = c->k->rsumsqdev(n, p, sum / (float)n);
+        c->part2[t] = corr <= 0.25 * s2 ? s2 - corr
+                      : c->k->rsumsqdev(n, p, sum / (float)n);
         break;
       }
       case CMX_RED_LOGSUMEXP: {
         /* One read pass: shift by the max of a short prefix, which is
          * right unless a later element exceeds it by more than 88 (the sum
          * overflows): then the max pass and the sum again, in L1. */
+        /* The kernel prefetches CMX_RD_PF = 1024 floats ahead, only inside
+         * its block: fetch the head of the next block from here. */
+        if (next)
+          for (size_t k = 0; k < 1024; k += 16) __builtin_prefetch(p + n + k);
         const size_t np = n < LSE_PREFIX ? n : LSE_PREFIX;
         float m = c->k->rinner[CMX_ROP_MAX](np, p);
         float s = isfinite(m) ? c->k->rsumexp(n, p, m) : NAN;
@@ -64,12 +94,29 @@ static void inner_range(void *ctx, size_t b, size_t e) {
         break;
       }
       case CMX_RED_ARGMAX: case CMX_RED_ARGMIN: {
+        if (next) /* as logsumexp */
+          for (size_t k = 0; k < 1024; k += 16) __builtin_prefetch(p + n + k);
         size_t i = (c->op == CMX_RED_ARGMAX ? c->k->rargmax : c->k->rargmin)(n, p);
         c->part[t] = p[i];
         c->ipart[t] = (int64_t)(off + i);
         break;
       }
       default: break;
+    }
+    if (c->nb > 1) continue;
+    /* The row is one block: finish it here, in parallel (row == t). */
+    switch (c->op) {
+      case CMX_RED_ARGMAX: case CMX_RED_ARGMIN:
+        c->iout[t] = c->ipart[t];
+        break;
+      case CMX_RED_VAR:
+        c->out[t] = merge_var(c->part + t, c->part2 + t, 1, c->R);
+        break;
+      case CMX_RED_LOGSUMEXP:
+        c->out[t] = merge_lse(c->part + t, c->part2 + t, 1);
+        break;
+      case CMX_RED_MEAN: c->out[t] = c->part[t] / (double)c->R; break;
+      default: c->out[t] = c->part[t]; break;
     }
   }
 }
@@ -106,6 +153,7 @@ static double merge_var(const double *sum, const double *m2, size_t nb,
 static double merge_lse(const double *mx, const double *se, size_t nb) {
   double m = combine(CMX_RED_MAX, mx, nb);
   if (!isfinite(m)) return m;
+  if (nb == 1) return se[0] > 0 ? m + log(se[0]) : -INFINITY;
   double acc = 0;
   for (size_t b = 0; b < nb; b++)
     if (se[b] > 0) acc += se[b] * exp(mx[b] - m);
@@ -128,10 +176,11 @@ int cmx_red_f32_inner(enum cmx_red_op op, const float *x, size_t O,
     return -1;
   }
   struct inner c = {.op = op, .x = x, .R = R, .ld = ld, .nb = nb,
-                    .part = part, .part2 = part2, .ipart = ipart, .k = k};
+                    .part = part, .part2 = part2, .ipart = ipart,
+                    .out = out, .iout = iout, .k = k};
   /* Split only when each thread gets at least ~4 blocks of work. */
   cmx_parallel_for(nthreads, O * nb, 1, 4, inner_range, &c);
-  for (size_t i = 0; i < O; i++) {
+  for (size_t i = 0; i < O && nb > 1; i++) {
     const double *p = part + i * nb;
     if (arg) {
       size_t best = 0;
