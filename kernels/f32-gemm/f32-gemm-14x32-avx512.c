@@ -6,7 +6,10 @@
  * FMA is split in two so peak equals AVX2, but the doubled register file
  * halves the loads and broadcasts per FMA versus 6x16. 14 rows rather than
  * 6x64: B micro-panel (kc x 32) stays half the size, so kc can be larger.
- * Edges: k-masked loads/stores (AVX-512 mask registers). */
+ * Edges: k-masked loads/stores (AVX-512 mask registers).
+ * Unpacked A (aux->lda, full tiles): row i is broadcast from a row pointer
+ * r[i / 3] + (i % 3) lda, five pointers and one stride register, so every
+ * broadcast is one load with an address mode, as from the packed panel. */
 #include <immintrin.h>
 
 #include "kernels/f32-gemm/f32-gemm-tile-avx512.h"
@@ -17,8 +20,11 @@
 
 static inline __attribute__((always_inline)) void
 body(size_t m, size_t n, size_t k, const float *a, const float *b,
-     size_t ldb, int bmask, float *c, size_t ldc,
+     size_t ldb, int bmask, int direct, size_t lda, float *c, size_t ldc,
      const struct cmx_f32_gemm_aux *aux) {
+  const float *r[5]; /* unpacked A: rows 3u, 3u + 1, 3u + 2 */
+#pragma GCC unroll 5
+  for (int u = 0; u < 5; u++) r[u] = a + 3 * (size_t)u * lda;
   __m512 acc[MR][2];
 #pragma GCC unroll 14
   for (int i = 0; i < MR; i++)
@@ -44,14 +50,20 @@ body(size_t m, size_t n, size_t k, const float *a, const float *b,
     }
 #pragma GCC unroll 14
     for (int i = 0; i < MR; i++) {
-      __m512 ai = _mm512_set1_ps(a[i]);
+      __m512 ai = _mm512_set1_ps(direct ? r[i / 3][(size_t)(i % 3) * lda]
+                                     : a[i]);
       acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
     }
-    /* The A micro-panel streams from L2 (56 bytes a step): fetch it 8
-     * steps ahead. B ahead as well measured no better. */
-    _mm_prefetch((const char *)(a + 8 * MR), _MM_HINT_T0);
-    a += MR;
+    if (direct) {
+#pragma GCC unroll 5
+      for (int u = 0; u < 5; u++) r[u]++;
+    } else {
+      /* The A micro-panel streams from L2 (56 bytes a step): fetch it 8
+       * steps ahead. B ahead as well measured no better. */
+      _mm_prefetch((const char *)(a + 8 * MR), _MM_HINT_T0);
+      a += MR;
+    }
     b += ldb;
   }
   cmx_tile_store_x32(MR, acc, m, n, c, ldc, aux);
@@ -61,8 +73,15 @@ void cmx_f32_gemm_ukr_14x32__avx512(size_t m, size_t n, size_t k,
                                     const float *a, const float *b, float *c,
                                     size_t ldc,
                                     const struct cmx_f32_gemm_aux *aux) {
-  if (aux->ldb && n < NR)
-    body(m, n, k, a, b, aux->ldb, 1, c, ldc, aux);
-  else
-    body(m, n, k, a, b, aux->ldb ? aux->ldb : NR, 0, c, ldc, aux);
+  if (aux->lda) {
+    if (aux->ldb && n < NR)
+      body(m, n, k, a, b, aux->ldb, 1, 1, aux->lda, c, ldc, aux);
+    else
+      body(m, n, k, a, b, aux->ldb ? aux->ldb : NR, 0, 1, aux->lda, c,
+           ldc, aux);
+  } else if (aux->ldb && n < NR) {
+    body(m, n, k, a, b, aux->ldb, 1, 0, 0, c, ldc, aux);
+  } else {
+    body(m, n, k, a, b, aux->ldb ? aux->ldb : NR, 0, 0, 0, c, ldc, aux);
+  }
 }
