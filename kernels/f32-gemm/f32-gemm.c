@@ -551,6 +551,7 @@ static void gemm_thread(void *ctx, size_t b, size_t e) {
   }
 }
 
+#define FORCED_TILES 4
 /* The ic x jc grid for nt threads that minimises the modelled time of the
  * slowest thread: its FMA work (tiles rounded up to mr x nr) at about 64
  * flop/cycle plus its packing at about one element per cycle. Ties go to
@@ -559,7 +560,12 @@ static void choose_grid(const struct job *j, size_t nt, int split,
                         size_t *tm, size_t *tn) {
   size_t m = j->p->m, n = j->p->n, k = j->p->k ? j->p->k : 1;
   size_t mr = j->mr, nr = j->nr;
-  if (split == 1 || split == 2) {
+  /* A forced split (tuning file, env) holds where it leaves each thread
+   * at least FORCED_TILES tiles; thinner, the model decides: the VM's
+   * "split = jc" gave 2048x4096x128 two threads of 64 columns, each
+   * packing all 32 MiB of A. */
+  if ((split == 1 && m >= FORCED_TILES * mr * nt) ||
+      (split == 2 && n >= FORCED_TILES * nr * nt)) {
     *tm = split == 1 ? nt : 1;
     *tn = split == 1 ? 1 : nt;
     return;
