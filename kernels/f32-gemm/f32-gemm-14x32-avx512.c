@@ -32,15 +32,21 @@ body(size_t m, size_t n, size_t k, const float *a, const float *b,
   __mmask16 m0 = cmx_tile_lanes(n);
   __mmask16 m1 = cmx_tile_lanes(n > 16 ? n - 16 : 0);
   if (aux->a_next) _mm_prefetch((const char *)aux->a_next, _MM_HINT_T0);
-  /* The C tile is touched only after the k loop: fetch its lines now so
-   * the misses overlap the FMAs instead of stalling the stores. */
-  for (size_t i = 0; i < m; i++) {
-    _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-    _mm_prefetch((const char *)(c + i * ldc + (n - 1)), _MM_HINT_T0);
-    if (n > 16) _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
-  }
+  /* The C tile is touched only after the k loop: fetch its lines early so
+   * the misses overlap the FMAs instead of stalling the stores, one row
+   * every CMX_TILE_PF_STEP k steps (rows past k / step up front). All 14
+   * rows up front (42 prefetches in a row) waited on the line fill
+   * buffers when C is out of cache: 15% of the kernel's samples on
+   * 4096x128x4096 (64 MiB of C). */
+  size_t pre = cmx_tile_pf_rows(m, k);
+  for (size_t i = pre; i < m; i++) cmx_tile_pf_row(c + i * ldc, n);
+  size_t pi = 0, pn = 0; /* next row to fetch, at step pn */
   for (size_t p = 0; p < k; p++) {
     __m512 b0, b1;
+    if (p == pn && pi < pre) {
+      cmx_tile_pf_row(c + pi * ldc, n);
+      pi++, pn += CMX_TILE_PF_STEP;
+    }
     if (bmask) {
       b0 = _mm512_maskz_loadu_ps(m0, b);
       b1 = _mm512_maskz_loadu_ps(m1, b + 16);

@@ -33,8 +33,18 @@ body(size_t m, size_t n, size_t k, const float *a, const float *b,
   __mmask16 m0 = cmx_tile_lanes(n);
   __mmask16 m1 = cmx_tile_lanes(n > 16 ? n - 16 : 0);
   if (aux->a_next) _mm_prefetch((const char *)aux->a_next, _MM_HINT_T0);
+  /* Packed B (the tail tiles of taller A): C rows prefetched as in 14x32.
+   * Unpacked (skinny) B: the load ports are busier, C is small and hot. */
+  size_t pre = unpacked ? 0 : cmx_tile_pf_rows(m, k);
+  for (size_t i = pre; i < m && !unpacked; i++)
+    cmx_tile_pf_row(c + i * ldc, n);
+  size_t pi = 0, pn = 0; /* next row to fetch, at step pn */
   for (size_t p = 0; p < k; p++) {
     __m512 b0, b1;
+    if (p == pn && pi < pre) {
+      cmx_tile_pf_row(c + pi * ldc, n);
+      pi++, pn += CMX_TILE_PF_STEP;
+    }
     if (unpacked) {
       _mm_prefetch((const char *)(b + PF_AHEAD), _MM_HINT_T0);
       _mm_prefetch((const char *)(b + PF_AHEAD + 16), _MM_HINT_T0);
