@@ -8,7 +8,9 @@
  * batches), never over k, so every element of C sees the same sequence of
  * microkernel calls whatever the thread count. m == 1 or n == 1 takes a
  * GEMV path that streams the matrix once; tiny problems take one thread
- * and do not pack B; skinny A (m <= 32) streams B unpacked. */
+ * and do not pack B; skinny A (m <= 32) streams B unpacked; row-major f32
+ * A is not packed when k fits one KC block (the microkernel reads it in
+ * place); the last rows of a part may run on the skinny tile (tail). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
