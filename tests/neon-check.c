@@ -228,8 +228,8 @@ static void check_cvt(const struct cmx_dispatch *t, const struct cmx_dispatch *v
 }
 
 /* gemm: the NEON microkernel against the generic (reference) one on the
- * same packed panels, full and edge tiles, packed and unpacked B, beta 0
- * over NaN and beta 1.5. */
+ * same packed panels, full and edge tiles, packed and unpacked B, unpacked
+ * A on full tiles, beta 0 over NaN and beta 1.5. */
 static void check_gemm(const struct cmx_dispatch *t, const struct cmx_dispatch *v) {
   const struct cmx_gemm_config *g = &v->gemm_f32;
   size_t mr = g->mr, nr = g->nr, ldc = nr + 3;
@@ -239,9 +239,10 @@ static void check_gemm(const struct cmx_dispatch *t, const struct cmx_dispatch *
   for (int mi = 0; mi < 3; mi++)
     for (int ni = 0; ni < 3; ni++)
       for (int ki = 0; ki < 4; ki++)
-        for (int q = 0; q < 4; q++) {
+        for (int q = 0; q < 8; q++) {
           size_t m = ms[mi], n = ns[ni], k = ks[ki];
           int unpacked = q & 1;
+          if ((q & 4) && m != mr) continue; /* unpacked A: full tiles */
           float beta = q & 2 ? 1.5f : 0.0f;
           size_t ldb = unpacked ? nr + 3 : 0;
           fill(a, mr * 67, 0);
@@ -249,7 +250,9 @@ static void check_gemm(const struct cmx_dispatch *t, const struct cmx_dispatch *
           for (size_t i = 0; i < (mr + 2) * ldc; i++)
             c0[i] = beta == 0.0f ? NAN : (float)(i % 7) - 3.0f;
           memcpy(c1, c0, sizeof c0);
-          struct cmx_f32_gemm_aux aux = {0.75f, beta, ldb, mr, nr, NULL};
+          /* q & 4: A unpacked, rows of 67 (aux.lda) */
+          struct cmx_f32_gemm_aux aux = {0.75f, beta, ldb, mr, nr, NULL,
+                                         q & 4 ? 67 : 0};
           t->gemm_f32.ukr(m, n, k, a, b, c0, ldc, &aux);
           g->ukr(m, n, k, a, b, c1, ldc, &aux);
           for (size_t i = 0; i < (mr + 2) * ldc; i++) {

@@ -1,6 +1,8 @@
 /* Every row of f32-gemm.inc this CPU can run, against the reference
  * microkernel: m in {1, MR-1, MR}, n in {1, NR-1, NR}, k in {0, 1, 2, odd,
- * large}, packed and unpacked B, alpha/beta including beta = 0 over NaN,
+ * large}, packed and unpacked B, packed and unpacked A (aux.lda, m == MR,
+ * against the reference on the packed copy), alpha/beta including beta = 0
+ * over NaN,
  * C with a row stride wider than the tile and canaries around every C
  * element the kernel must not touch. */
 #include <criterion/criterion.h>
@@ -40,7 +42,8 @@ static float rnd(uint64_t *s) {
 
 /* One case: the row against the reference on the same packed operands. */
 static void check(const struct grow *r, size_t m, size_t n, size_t k,
-                  int unpacked_b, float alpha, float beta, uint64_t seed) {
+                  int unpacked_b, int unpacked_a, float alpha, float beta,
+                  uint64_t seed) {
   size_t mr = r->mr, nr = r->nr, ldc = nr + 5, ldb = nr + 3;
   size_t kk = k ? k : 1;
   float *a = aligned_alloc(64, ((mr * kk * 4 + 15) / 16) * 64);
@@ -63,10 +66,19 @@ static void check(const struct grow *r, size_t m, size_t n, size_t k,
       c0[(i + 1) * ldc + j] = beta == 0.0f ? NAN : rnd(&s);
   memcpy(c1, c0, csz * 4);
   struct cmx_f32_gemm_aux ref = {alpha, beta, unpacked_b ? ldb : 0, mr, nr,
-                                 NULL};
+                                 NULL, 0};
   struct cmx_f32_gemm_aux aux = ref;
+  /* unpacked A: the packed panel's rows, row-major with a row stride wider
+   * than k, NaN in the gap (it must not be read) */
+  size_t lda = kk + 3;
+  float *au = malloc(mr * lda * 4);
+  for (size_t i = 0; i < mr; i++)
+    for (size_t p = 0; p < lda; p++)
+      au[i * lda + p] = p < kk ? a[p * mr + i] : NAN;
+  if (unpacked_a) aux.lda = lda;
   cmx_f32_gemm_ukr_ref(m, n, k, a, b, c0 + ldc, ldc, &ref);
-  r->fn(m, n, k, a, b, c1 + ldc, ldc, &aux);
+  r->fn(m, n, k, unpacked_a ? au : a, b, c1 + ldc, ldc, &aux);
+  free(au);
   for (size_t i = 0; i < mr + 2; i++)
     for (size_t j = 0; j < ldc; j++) {
       float g = c1[i * ldc + j], w = c0[i * ldc + j];
@@ -80,8 +92,9 @@ static void check(const struct grow *r, size_t m, size_t n, size_t k,
                 r->name, m, n, k, beta, i - 1, j);
       float tol = 1e-5f * (float)(k + 2) * (1.0f + fabsf(w));
       cr_assert(fabsf(g - w) <= tol,
-                "%s m=%zu n=%zu k=%zu ldb=%d: (%zu,%zu) got %.9g want %.9g",
-                r->name, m, n, k, unpacked_b, i - 1, j, g, w);
+                "%s m=%zu n=%zu k=%zu ldb=%d lda=%d: (%zu,%zu) got %.9g "
+                "want %.9g",
+                r->name, m, n, k, unpacked_b, unpacked_a, i - 1, j, g, w);
     }
   free(a);
   free(b);
@@ -102,10 +115,11 @@ Test(kernels_gemm, every_row_against_ref) {
     for (int mi = 0; mi < 3; mi++)
       for (int ni = 0; ni < 3; ni++)
         for (int ki = 0; ki < 5; ki++)
-          for (int ub = 0; ub < 2; ub++) {
-            check(r, ms[mi], ns[ni], ks[ki], ub, 1.0f, 0.0f, seed++);
-            check(r, ms[mi], ns[ni], ks[ki], ub, -0.5f, 1.5f, seed++);
-          }
+          for (int ub = 0; ub < 2; ub++)
+            for (int ua = 0; ua < (mi == 2 ? 2 : 1); ua++) {
+              check(r, ms[mi], ns[ni], ks[ki], ub, ua, 1.0f, 0.0f, seed++);
+              check(r, ms[mi], ns[ni], ks[ki], ub, ua, -0.5f, 1.5f, seed++);
+            }
   }
 }
 

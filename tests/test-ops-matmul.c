@@ -385,3 +385,82 @@ Test(ops_matmul, skinny_tiles_and_batches) {
   matmul_check(a, b, "skinny broadcast batch");
   cmx_array_free(a), cmx_array_free(b);
 }
+
+/* A with rows in place: row-major f32 with a row stride wider than k and
+ * an offset (columns 2 .. k + 1 of an m x (k + 5) matrix). */
+static cmx_array a_row_sliced(int64_t m, int64_t k, uint64_t seed) {
+  cmx_array x, v;
+  x = rand_array((int64_t[]){m, k + 5}, 2, CMX_F32, seed);
+  TU_OK(cmx_slice(&v, x, (int64_t[]){0, 2}, (int64_t[]){m, k + 2}, NULL, 2,
+                  NULL));
+  cmx_array_free(x);
+  return v;
+}
+
+/* The small-k path (k <= kc: the microkernel reads A unpacked through
+ * aux.lda, a partial row panel packed) and the tail tiles (the last rows
+ * of a part on the 8-row tile where it pads fewer rows: m = 16, 30, 128,
+ * 130): m around the tiles, k from 1 to past the AVX-512 kc (256), A
+ * contiguous, row-sliced and transposed, the batched attention shape, and
+ * 1 vs 2 threads bitwise. */
+Test(ops_matmul, small_k_unpacked_a_and_tail_tiles) {
+  static const int64_t S[][3] = {{33, 45, 1},    {42, 77, 5},
+                                 {128, 128, 64}, {130, 40, 31},
+                                 {141, 33, 256}, {30, 96, 257},
+                                 {16, 65, 128},  {127, 129, 100}};
+  for (size_t s = 0; s < 8; s++)
+    for (int ma = 0; ma < 3; ma++) {
+      int64_t m = S[s][0], n = S[s][1], k = S[s][2];
+      cmx_array a = ma == 0   ? rand_array((int64_t[]){m, k}, 2, CMX_F32,
+                                           20 + s)
+                    : ma == 1 ? a_row_sliced(m, k, 30 + s)
+                              : operand(1, m, k, 0, 40 + s);
+      cmx_array b = rand_array((int64_t[]){k, n}, 2, CMX_F32, 50 + s);
+      char what[64];
+      snprintf(what, sizeof what, "small k %lldx%lldx%lld a mode %d",
+               (long long)m, (long long)n, (long long)k, ma);
+      matmul_check(a, b, what);
+      float *r[2];
+      for (int t = 0; t < 2; t++) {
+        TU_OK(cmx_set_num_threads(t + 1));
+        cmx_array c;
+        TU_OK(cmx_matmul(&c, a, b, NULL));
+        size_t nb = cmx_array_nbytes(c);
+        r[t] = malloc(nb);
+        TU_OK(cmx_array_read(c, r[t], nb));
+        if (t) cr_assert(memcmp(r[0], r[1], nb) == 0, "%s: threads", what);
+        cmx_array_free(c);
+      }
+      free(r[0]), free(r[1]);
+      cmx_array_free(a), cmx_array_free(b);
+    }
+  /* 64 x (128, 64) @ (64, 128), and addmm with beta 1 on it */
+  cmx_array a = rand_array((int64_t[]){64, 128, 64}, 3, CMX_F32, 1);
+  cmx_array b = rand_array((int64_t[]){64, 64, 128}, 3, CMX_F32, 2);
+  matmul_check(a, b, "attention batch");
+  float *r[2];
+  for (int t = 0; t < 2; t++) {
+    TU_OK(cmx_set_num_threads(t + 1));
+    cmx_array c;
+    TU_OK(cmx_matmul(&c, a, b, NULL));
+    size_t nb = cmx_array_nbytes(c);
+    r[t] = malloc(nb);
+    TU_OK(cmx_array_read(c, r[t], nb));
+    if (t)
+      cr_assert(memcmp(r[0], r[1], nb) == 0, "attention batch: threads");
+    cmx_array_free(c);
+  }
+  free(r[0]), free(r[1]);
+  cmx_array_free(a), cmx_array_free(b);
+  a = rand_array((int64_t[]){128, 64}, 2, CMX_F32, 3);
+  b = rand_array((int64_t[]){64, 128}, 2, CMX_F32, 4);
+  double *cv = malloc(sizeof(double) * 128 * 128);
+  for (int64_t i = 0; i < 128 * 128; i++) cv[i] = (double)(i % 5) - 2.0;
+  cmx_array c, y;
+  TU_OK(tu_array(&c, cv, CMX_F32, (int64_t[]){128, 128}, 2));
+  TU_OK(cmx_addmm(&y, c, a, b, -0.5f, 1.0f, NULL));
+  check_product(y, a, b, -0.5f, 1.0f, cv, "small k addmm");
+  cmx_array_free(y);
+  free(cv);
+  cmx_array_free(c), cmx_array_free(a), cmx_array_free(b);
+}

@@ -2,7 +2,9 @@
  * 12 ymm accumulators (6 rows x 2 vectors), 2 for B, 1 broadcast of A:
  * 15 of the 16 registers. 12 independent FMA chains cover the 4-cycle
  * latency at 2 FMA/cycle (>= 8 needed). Edges: masked loads/stores of C
- * (vmaskmov), and of B when it is unpacked (small-problem path). */
+ * (vmaskmov), and of B when it is unpacked (small-problem path).
+ * Unpacked A (aux->lda, full tiles): row i broadcast from r[i / 3] +
+ * (i % 3) lda, two row pointers and one stride register. */
 #include <immintrin.h>
 
 #include "kernels/f32-gemm/f32-gemm.h"
@@ -21,8 +23,11 @@ static inline __m256i lanes(size_t n) {
 
 static inline __attribute__((always_inline)) void
 body(size_t m, size_t n, size_t k, const float *a, const float *b,
-     size_t ldb, int bmask, int unpacked, float *c, size_t ldc,
-     const struct cmx_f32_gemm_aux *aux) {
+     size_t ldb, int bmask, int unpacked, int direct, size_t lda, float *c,
+     size_t ldc, const struct cmx_f32_gemm_aux *aux) {
+  const float *r[2]; /* unpacked A: rows 3u, 3u + 1, 3u + 2 */
+  r[0] = a;
+  r[1] = a + 3 * lda;
   __m256 acc[MR][2];
 #pragma GCC unroll 6
   for (int i = 0; i < MR; i++)
@@ -48,11 +53,15 @@ body(size_t m, size_t n, size_t k, const float *a, const float *b,
     }
 #pragma GCC unroll 6
     for (int i = 0; i < MR; i++) {
-      __m256 ai = _mm256_broadcast_ss(a + i);
+      __m256 ai = _mm256_broadcast_ss(direct ? r[i / 3] + (i % 3) * lda
+                                             : a + i);
       acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
     }
-    a += MR;
+    if (direct)
+      r[0]++, r[1]++;
+    else
+      a += MR;
     b += ldb;
   }
   __m256 alpha = _mm256_set1_ps(aux->alpha), beta = _mm256_set1_ps(aux->beta);
@@ -92,10 +101,17 @@ void cmx_f32_gemm_ukr_6x16__avx2(size_t m, size_t n, size_t k,
                                  const float *a, const float *b, float *c,
                                  size_t ldc,
                                  const struct cmx_f32_gemm_aux *aux) {
-  if (!aux->ldb)
-    body(m, n, k, a, b, NR, 0, 0, c, ldc, aux);
+  size_t lda = aux->lda;
+  if (lda && !aux->ldb)
+    body(m, n, k, a, b, NR, 0, 0, 1, lda, c, ldc, aux);
+  else if (lda && n < NR)
+    body(m, n, k, a, b, aux->ldb, 1, 1, 1, lda, c, ldc, aux);
+  else if (lda)
+    body(m, n, k, a, b, aux->ldb, 0, 1, 1, lda, c, ldc, aux);
+  else if (!aux->ldb)
+    body(m, n, k, a, b, NR, 0, 0, 0, 0, c, ldc, aux);
   else if (n < NR)
-    body(m, n, k, a, b, aux->ldb, 1, 1, c, ldc, aux);
+    body(m, n, k, a, b, aux->ldb, 1, 1, 0, 0, c, ldc, aux);
   else
-    body(m, n, k, a, b, aux->ldb, 0, 1, c, ldc, aux);
+    body(m, n, k, a, b, aux->ldb, 0, 1, 0, 0, c, ldc, aux);
 }

@@ -3,7 +3,9 @@
  * A values used by lane (vfmaq_laneq_f32): 29 of the 32 registers. NEON has
  * no masked loads or stores, so an edge tile is computed in full and its
  * m x n part leaves through a buffer in registers' layout; an unpacked B
- * row narrower than 12 is copied into a padded row first. */
+ * row narrower than 12 is copied into a padded row first. Unpacked A
+ * (aux->lda, full tiles) is gathered one step at a time into the two
+ * registers a packed panel would load. */
 #include <arm_neon.h>
 #include <string.h>
 
@@ -22,6 +24,7 @@ void cmx_f32_gemm_ukr_8x12__neon(size_t m, size_t n, size_t k,
   size_t ldb = aux->ldb ? aux->ldb : NR;
   int bpad = aux->ldb && n < NR;
   float brow[NR] = {0};
+  size_t lda = aux->lda;
   for (size_t p = 0; p < k; p++) {
     const float *bp = b;
     if (bpad) {
@@ -30,7 +33,14 @@ void cmx_f32_gemm_ukr_8x12__neon(size_t m, size_t n, size_t k,
     }
     float32x4_t b0 = vld1q_f32(bp), b1 = vld1q_f32(bp + 4),
                 b2 = vld1q_f32(bp + 8);
-    float32x4_t a0 = vld1q_f32(a), a1 = vld1q_f32(a + 4);
+    float32x4_t a0, a1;
+    if (lda) {
+      float col[MR];
+      for (int i = 0; i < MR; i++) col[i] = a[(size_t)i * lda + p];
+      a0 = vld1q_f32(col), a1 = vld1q_f32(col + 4);
+    } else {
+      a0 = vld1q_f32(a + p * MR), a1 = vld1q_f32(a + p * MR + 4);
+    }
 #define ROW(i, av, l)                                   \
   acc[i][0] = vfmaq_laneq_f32(acc[i][0], b0, av, l);    \
   acc[i][1] = vfmaq_laneq_f32(acc[i][1], b1, av, l);    \
@@ -38,7 +48,6 @@ void cmx_f32_gemm_ukr_8x12__neon(size_t m, size_t n, size_t k,
     ROW(0, a0, 0) ROW(1, a0, 1) ROW(2, a0, 2) ROW(3, a0, 3)
     ROW(4, a1, 0) ROW(5, a1, 1) ROW(6, a1, 2) ROW(7, a1, 3)
 #undef ROW
-    a += MR;
     b += ldb;
   }
   float32x4_t alpha = vdupq_n_f32(aux->alpha);

@@ -8,7 +8,9 @@
  * batches), never over k, so every element of C sees the same sequence of
  * microkernel calls whatever the thread count. m == 1 or n == 1 takes a
  * GEMV path that streams the matrix once; tiny problems take one thread
- * and do not pack B; skinny A (m <= 32) streams B unpacked. */
+ * and do not pack B; skinny A (m <= 32) streams B unpacked; row-major f32
+ * A is not packed when k fits one KC block (the microkernel reads it in
+ * place); the last rows of a part may run on the skinny tile (tail). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -217,12 +219,20 @@ static void pack(const struct src *s, size_t q0, size_t len, size_t p0,
     return;
   }
   if (s->sq == 1) {
-    /* Unit stride along the panel: each k-column is a contiguous line. */
+    /* Unit stride along the panel: each k-column is a contiguous line.
+     * Whole panels of a multiple of 4 lanes go by fixed 16-byte copies,
+     * which the compiler inlines: a memcpy call per 32-float panel row
+     * took 10% of 64 x (128,64)@(64,128) on the 2-core VM. */
     for (size_t p = 0; p < kc; p++) {
       const float *x = line(s, e0 + (ptrdiff_t)p * s->sk, 1, len, tmp, tmp16);
       for (size_t q = 0; q < len; q += r) {
         float *d = dst + q * kc + p * r;
         size_t w = len - q < r ? len - q : r;
+        if (w == r && r % 4 == 0) {
+          for (size_t i = 0; i < r; i += 4)
+            memcpy(d + i, x + q + i, 4 * sizeof(float));
+          continue;
+        }
         memcpy(d, x + q, w * sizeof(float));
         for (size_t i = w; i < r; i++) d[i] = 0.0f;
       }
@@ -327,8 +337,14 @@ struct job {
   size_t mc, kc, nc;
   cmx_f32_gemm_ukr_fn ukr; /* cfg->ukr or cfg->skinny_ukr */
   size_t mr, nr;           /* its tile */
+  cmx_f32_gemm_ukr_fn tail_ukr; /* the last rows of a part (NULL: none) */
+  size_t tail_mr;               /* its rows (same nr) */
+  int direct;      /* 1: A read unpacked by the microkernel (aux.lda) */
   size_t tm, tn;   /* thread grid: ic ways x jc ways */
   int batch_split; /* 1: threads take whole batches */
+  /* batch_split: the next batch not yet taken; every thread increments
+   * it, so it has its own cache line */
+  _Alignas(64) atomic_size_t next_batch;
   int small;       /* 1: B used unpacked (small and skinny paths) */
   atomic_int failed; /* set by any thread whose workspace failed */
   int pairs;         /* 1: bf16 x bf16 on k-pairs (cfg->bf16_ukr) */
@@ -347,6 +363,24 @@ static struct src src_b(const struct cmx_gemm_problem *p, size_t t) {
   return s;
 }
 
+/* Rows at the end of a part of `rows` rows that the tail microkernel runs
+ * (0: none): up to three of its tiles where that computes fewer padded
+ * rows than the main tile alone, each of its rows counted 10% dearer (it
+ * loads more per FMA). m = 128 on 14x32 + 8x32: 8 x 14 + 2 x 8 rows, no
+ * padding, instead of 10 x 14 (140 rows of FMAs). */
+static size_t tail_rows(const struct job *j, size_t rows) {
+  if (!j->tail_ukr) return 0;
+  size_t best = 0, mr = j->mr, tmr = j->tail_mr;
+  double cost = (double)round_up(rows, mr);
+  for (size_t u = 1; u <= 3; u++) {
+    size_t tl = u * tmr < rows ? u * tmr : rows;
+    double c = (double)round_up(rows - tl, mr) + 1.1 * (double)round_up(tl, tmr);
+    if (c < cost - 1e-9) best = tl, cost = c;
+    if (tl == rows) break;
+  }
+  return best;
+}
+
 /* C[t][m0:m1, n0:n1] by the five loops. Returns -1 without workspace. */
 static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
                      size_t n0, size_t n1) {
@@ -354,10 +388,13 @@ static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
   const struct cmx_gemm_config *cfg = j->cfg;
   size_t mr = j->mr, nr = j->nr, k = p->k;
   if (m0 >= m1 || n0 >= n1) return 0;
+  size_t tail = tail_rows(j, m1 - m0);
   size_t kc = j->kc < k ? j->kc : (k ? k : 1);
   size_t mc = j->mc < m1 - m0 ? j->mc : round_up(m1 - m0, mr);
   size_t nc = j->nc < n1 - n0 ? j->nc : round_up(n1 - n0, nr);
   size_t la = round_up(mc, mr) * kc, lb = j->small ? 0 : round_up(nc, nr) * kc;
+  if (tail && round_up(tail, j->tail_mr) * kc > la)
+    la = round_up(tail, j->tail_mr) * kc;
   size_t lt = 4 * (kc > mc ? (kc > nc ? kc : nc) : (mc > nc ? mc : nc));
   /* 16-bit operands: pack and pack_pairs stage up to min(pack_r, tile)
    * rows of kc (+ 1) elements */
@@ -371,12 +408,15 @@ static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
   uint16_t *tmp16 = (uint16_t *)(tmp + lt);
   struct src sa = src_a(p, t), sb = src_b(p, t);
   float *c = p->c + t * p->ldcb;
-  struct cmx_f32_gemm_aux aux = {p->alpha, p->beta, 0, mr, nr, NULL};
+  struct cmx_f32_gemm_aux aux = {p->alpha, p->beta, 0, mr, nr, NULL, 0};
   const float *bu = NULL; /* unpacked B (small path) */
   if (j->small) {
     aux.ldb = (size_t)p->b.rs;
     bu = (const float *)p->b.data + sb.base;
   }
+  /* unpacked A (direct): row-major f32, the whole depth in one block */
+  const float *au = j->direct ? f32_at(&sa, sa.base) : NULL;
+  size_t lda = j->direct ? (size_t)sa.sq : 0;
   for (size_t jc = n0; jc < n1; jc += nc) {
     size_t ncur = n1 - jc < nc ? n1 - jc : nc;
     for (size_t pc = 0; pc < k || pc == 0; pc += kc) {
@@ -387,26 +427,46 @@ static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
         pack_pairs(&sb, jc, ncur, pc, kcur, nr, (uint32_t *)bp, tmp16, cfg);
       else if (!j->small)
         pack(&sb, jc, ncur, pc, kcur, nr, bp, tmp, tmp16, cfg);
-      for (size_t ic = m0; ic < m1; ic += mc) {
-        size_t mcur = m1 - ic < mc ? m1 - ic : mc;
-        if (j->pairs)
-          pack_pairs(&sa, ic, mcur, pc, kcur, mr, (uint32_t *)ap, tmp16, cfg);
-        else
-          pack(&sa, ic, mcur, pc, kcur, mr, ap, tmp, tmp16, cfg);
-        for (size_t jr = 0; jr < ncur; jr += nr) {
-          size_t nrr = ncur - jr < nr ? ncur - jr : nr;
-          const float *bpan = j->small ? bu + pc * aux.ldb + jc + jr
-                                       : bp + jr * kw;
-          for (size_t ir = 0; ir < mcur; ir += mr) {
-            size_t mrr = mcur - ir < mr ? mcur - ir : mr;
-            aux.a_next = ir + mr < mcur ? ap + (ir + mr) * kw : ap;
-            if (j->pairs)
-              cfg->bf16_ukr(mrr, nrr, kcur, (const uint32_t *)(ap + ir * kw),
-                            (const uint32_t *)bpan,
-                            c + (ic + ir) * p->ldc + jc + jr, p->ldc, &aux);
-            else
-              j->ukr(mrr, nrr, kcur, ap + ir * kcur, bpan,
-                     c + (ic + ir) * p->ldc + jc + jr, p->ldc, &aux);
+      /* the main tile's rows, then the tail tile's */
+      for (int seg = 0; seg < 2; seg++) {
+        size_t s0 = seg ? m1 - tail : m0, s1 = seg ? m1 : m1 - tail;
+        size_t smr = seg ? j->tail_mr : mr;
+        cmx_f32_gemm_ukr_fn ukr = seg ? j->tail_ukr : j->ukr;
+        aux.mr = smr;
+        for (size_t ic = s0; ic < s1; ic += mc) {
+          size_t mcur = s1 - ic < mc ? s1 - ic : mc;
+          /* direct: only a partial last panel is packed, at ap */
+          size_t full = j->direct ? round_down(mcur, smr) : 0;
+          if (j->pairs)
+            pack_pairs(&sa, ic, mcur, pc, kcur, mr, (uint32_t *)ap, tmp16,
+                       cfg);
+          else if (full < mcur)
+            pack(&sa, ic + full, mcur - full, pc, kcur, smr, ap, tmp, tmp16,
+                 cfg);
+          for (size_t jr = 0; jr < ncur; jr += nr) {
+            size_t nrr = ncur - jr < nr ? ncur - jr : nr;
+            const float *bpan = j->small ? bu + pc * aux.ldb + jc + jr
+                                         : bp + jr * kw;
+            for (size_t ir = 0; ir < mcur; ir += smr) {
+              size_t mrr = mcur - ir < smr ? mcur - ir : smr;
+              float *ct = c + (ic + ir) * p->ldc + jc + jr;
+              if (j->pairs) {
+                aux.a_next = ir + mr < mcur ? ap + (ir + mr) * kw : ap;
+                cfg->bf16_ukr(mrr, nrr, kcur,
+                              (const uint32_t *)(ap + ir * kw),
+                              (const uint32_t *)bpan, ct, p->ldc, &aux);
+              } else if (ir < full) {
+                const float *at = au + (ic + ir) * lda + pc;
+                aux.lda = lda;
+                aux.a_next = ir + smr < full ? at + smr * lda : NULL;
+                ukr(mrr, nrr, kcur, at, bpan, ct, p->ldc, &aux);
+              } else {
+                const float *at = ap + (ir - full) * kcur;
+                aux.lda = 0;
+                aux.a_next = ir + smr < mcur ? at + smr * kcur : ap;
+                ukr(mrr, nrr, kcur, at, bpan, ct, p->ldc, &aux);
+              }
+            }
           }
         }
       }
@@ -419,13 +479,19 @@ static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
 static void gemm_thread(void *ctx, size_t b, size_t e) {
   struct job *j = ctx;
   const struct cmx_gemm_problem *p = j->p;
-  size_t nt = j->tm * j->tn;
   for (size_t tid = b; tid < e; tid++) {
     int rc = 0;
     if (j->batch_split) {
-      size_t t0, t1;
-      cmx_range((int)tid, (int)nt, p->batch, 1, &t0, &t1);
-      for (size_t t = t0; t < t1 && !rc; t++)
+      /* Whole batches taken one at a time from the shared counter: a
+       * batch is computed by one thread either way (the same result), and
+       * a thread slowed by another process no longer holds a fixed share
+       * (64 x (128,64)@(64,128), 2 threads, 2-core VM under other jobs'
+       * load, A/B alternating in one process, median ms: 1.03 -> 0.95,
+       * 1.09 -> 1.07, 1.46 -> 1.40; min 0.675 -> 0.69). */
+      size_t t;
+      while (!rc && (t = atomic_fetch_add_explicit(&j->next_batch, 1,
+                                                   memory_order_relaxed)) <
+                        p->batch)
         rc = gemm_part(j, t, 0, p->m, 0, p->n);
     } else {
       size_t m0, m1, n0, n1;
@@ -438,6 +504,7 @@ static void gemm_thread(void *ctx, size_t b, size_t e) {
   }
 }
 
+#define FORCED_TILES 4
 /* The ic x jc grid for nt threads that minimises the modelled time of the
  * slowest thread: its FMA work (tiles rounded up to mr x nr) at about 64
  * flop/cycle plus its packing at about one element per cycle. Ties go to
@@ -446,7 +513,12 @@ static void choose_grid(const struct job *j, size_t nt, int split,
                         size_t *tm, size_t *tn) {
   size_t m = j->p->m, n = j->p->n, k = j->p->k ? j->p->k : 1;
   size_t mr = j->mr, nr = j->nr;
-  if (split == 1 || split == 2) {
+  /* A forced split (tuning file, env) holds where it leaves each thread
+   * at least FORCED_TILES tiles; thinner, the model decides: the VM's
+   * "split = jc" gave 2048x4096x128 two threads of 64 columns, each
+   * packing all 32 MiB of A. */
+  if ((split == 1 && m >= FORCED_TILES * mr * nt) ||
+      (split == 2 && n >= FORCED_TILES * nr * nt)) {
     *tm = split == 1 ? nt : 1;
     *tn = split == 1 ? 1 : nt;
     return;
@@ -662,6 +734,18 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
     j.nc = round_down(SKINNY_C / p->m, j.nr);
     if (j.nc > 4096) j.nc = 4096;
   }
+  /* Taller A ends each part on the skinny tile where that pads fewer
+   * rows (tail_rows); same nr, and it reads A the same ways. */
+  if (j.ukr == cfg->ukr && cfg->skinny_ukr && cfg->skinny_mr && !j.pairs)
+    j.tail_ukr = cfg->skinny_ukr, j.tail_mr = cfg->skinny_mr;
+  /* A unpacked when the whole depth is one block (k <= kc): packing A
+   * then is a transpose of all of A for as many FMAs as k allows (for
+   * 64 x (128,64)@(64,128) 15% of the time on the 2-core VM), while the
+   * microkernel can broadcast from A's rows in place. Not for row strides
+   * of 4 KiB multiples, whose rows would share L1 sets. */
+  j.direct = !j.pairs && p->a.dtype == CMX_GEMM_F32 && p->a.cs == 1 &&
+             p->a.rs > 0 && p->k > 0 && p->k <= j.kc &&
+             (size_t)p->a.rs % 1024 != 0;
   if (nt > 1 && p->batch >= nt && (p->batch % nt == 0 || p->batch >= 4 * nt))
     j.batch_split = 1, j.tm = nt, j.tn = 1;
   else if (nt > 1 && skinny)

@@ -7,7 +7,10 @@
  *   with m <= MR, n <= NR, k >= 0, all sizes and strides in ELEMENTS.
  *   - A is a packed panel: A(i, p) = a[p * MR + i] (k columns of MR
  *     floats, "column-of-A-panel" layout); rows m..MR-1 exist and hold
- *     anything finite (the packer writes zeros).
+ *     anything finite (the packer writes zeros), when aux->lda == 0;
+ *     otherwise m == MR and A is the caller's row-major matrix, A(i, p) =
+ *     a[i * aux->lda + p] (small-k path: no packing of A; the driver packs
+ *     a partial panel as usual).
  *   - B is a packed panel, B(p, j) = b[p * NR + j], rows zero-padded to NR,
  *     when aux->ldb == 0; otherwise it is an unpacked row-major f32 matrix,
  *     B(p, j) = b[p * aux->ldb + j], of which only columns j < n may be
@@ -37,6 +40,8 @@ struct cmx_f32_gemm_aux {
   size_t mr, nr;       /* tile the panels were packed for: read only by the
                           reference kernel, which serves every tile */
   const float *a_next; /* prefetch hint: the next A panel (may be NULL) */
+  size_t lda;          /* 0: A packed (row stride MR); else A's row stride,
+                          and m == MR */
 };
 
 typedef void (*cmx_f32_gemm_ukr_fn)(size_t m, size_t n, size_t k,
