@@ -4,12 +4,16 @@
  *   softmax:     y[i] = exp(x[i] - M) / S
  *   log_softmax: y[i] = (x[i] - M) - log S
  * n in elements; y may equal x exactly (in place), no other overlap; no
- * alignment needed. The SIMD rows read x once for the statistics (per-lane
- * running max and a sum rescaled when that max grows, merged across lanes
- * at the end: online softmax) and once more to write y, from cache when
- * the row fits. A row holding NaN or +inf gives NaN everywhere; -inf
- * entries give 0 (log_softmax: -inf); an all -inf row gives NaN. Tails are
- * handled inside the kernels with masked loads and stores. */
+ * alignment needed. The SIMD rows take, for n <= CMX_SOFTMAX_CACHED_N, a
+ * max pass, an exp pass storing exp(x - M) (log_softmax: x - M) into y
+ * while summing it, and a pass scaling (shifting) y in cache; longer rows
+ * read x once for online statistics (per-lane running max, sums rescaled
+ * when it grows, merged across lanes at the end) and once more to write y.
+ * Their exp(x - M) is within 2 ulp, and exactly 0 for x - M below about
+ * -87.7 (exp < 8.4e-39) instead of a denormal. A row holding NaN or +inf
+ * gives NaN everywhere; -inf entries give 0 (log_softmax: -inf); an all
+ * -inf row gives NaN. Tails are handled inside the kernels with masked
+ * loads and stores. */
 #ifndef CMX_F32_SOFTMAX_H
 #define CMX_F32_SOFTMAX_H
 #include <stddef.h>
