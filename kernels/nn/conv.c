@@ -171,7 +171,7 @@ static void gemm_tiles(void *ctx, size_t b0, size_t e0) {
     atomic_store(&j->fail, 1);
     return;
   }
-  struct cmx_f32_gemm_aux aux = {1.0f, 0.0f, 0, mr, nr, NULL};
+  struct cmx_f32_gemm_aux aux = {1.0f, 0.0f, 0, mr, nr, NULL, 0};
   const size_t npan = rup(j->Ng, nr) * j->Kg;
   for (size_t it = b0; it < e0; it++) {
     const size_t gi = it / j->ntile, m0 = it % j->ntile * j->mt;
