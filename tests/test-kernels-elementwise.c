@@ -175,14 +175,14 @@ static const struct urow *uref_row(enum cmx_vunary_op op) {
 }
 
 /* Max ulp between a row and the GENERIC row: 2 where both run the same
- * vmath.h algorithm (they differ only in fma contraction). gelu, silu,
- * sigmoid and tanh on AVX2 run the exp path for every lane while the
+ * vmath.h algorithm (they differ only in fma contraction). gelu,
+ * gelu_tanh, silu, sigmoid and tanh on AVX2 run the exp path for every lane while the
  * reference (and AVX-512, NEON) uses the vf_lut32 tables (vmath.h: AVX2 has
  * no 32-entry permute), so there the two may differ by both float64 bounds
  * together. */
 static int u_lut_op(enum cmx_vunary_op op) {
-  return op == CMX_VUNARY_GELU || op == CMX_VUNARY_SILU ||
-         op == CMX_VUNARY_SIGMOID || op == CMX_VUNARY_TANH;
+  return op == CMX_VUNARY_GELU || op == CMX_VUNARY_GELU_TANH ||
+         op == CMX_VUNARY_SILU || op == CMX_VUNARY_SIGMOID || op == CMX_VUNARY_TANH;
 }
 static double uref_gap(const struct urow *row) {
   if (u_lut_op(row->op) && row->isa == CMX_ISA_AVX2) return 2 * ubound(row->op);
