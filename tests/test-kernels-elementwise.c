@@ -175,14 +175,14 @@ static const struct urow *uref_row(enum cmx_vunary_op op) {
 }
 
 /* Max ulp between a row and the GENERIC row: 2 where both run the same
- * vmath.h algorithm (they differ only in fma contraction). gelu, silu,
- * sigmoid and tanh on AVX2 run the exp path for every lane while the
+ * vmath.h algorithm (they differ only in fma contraction). gelu, gelu_tanh,
+ * silu, sigmoid and tanh on AVX2 run the exp path for every lane while the
  * reference (and AVX-512, NEON) uses the vf_lut32 tables (vmath.h: AVX2 has
  * no 32-entry permute), so there the two may differ by both float64 bounds
  * together. */
 static int u_lut_op(enum cmx_vunary_op op) {
-  return op == CMX_VUNARY_GELU || op == CMX_VUNARY_SILU ||
-         op == CMX_VUNARY_SIGMOID || op == CMX_VUNARY_TANH;
+  return op == CMX_VUNARY_GELU || op == CMX_VUNARY_GELU_TANH ||
+         op == CMX_VUNARY_SILU || op == CMX_VUNARY_SIGMOID || op == CMX_VUNARY_TANH;
 }
 static double uref_gap(const struct urow *row) {
   if (u_lut_op(row->op) && row->isa == CMX_ISA_AVX2) return 2 * ubound(row->op);
@@ -247,6 +247,38 @@ Test(kernels, f32_vunary_rows) {
     }
   }
   free(x), free(y), free(g), free(xi);
+}
+
+/* Ordinary activations, x in [-5, 5] (with some exact zeros and -0): every
+ * lane inside the vf_lut32 tables of gelu, gelu_tanh, silu and sigmoid, so
+ * the table-only branch of the AVX-512 loops (CMX_VUNARY_DEFINE_SPLIT) runs;
+ * on the wide domains above nearly every 64-float step holds a tail lane.
+ * Then a tail lane in one vector of each step position only. */
+Test(kernels, f32_vunary_rows_table_range) {
+  size_t cap = 4099;
+  float *x = malloc(cap * sizeof *x), *y = malloc(cap * sizeof *y);
+  float *g = malloc(cap * sizeof *g);
+  for (size_t r = 0; r < NUROWS; r++) {
+    const struct urow *row = &UROWS[r];
+    if (!utranscendental(row->op) || !cmx_cpu_has(row->isa)) continue;
+    const struct urow *ref = uref_row(row->op);
+    for (size_t s = 0; s < NSIZES; s++) {
+      size_t n = SIZES[s];
+      uint64_t seed = 4321 + n * 13 + row->op;
+      for (size_t i = 0; i < n; i++) x[i] = rng_in(&seed, -5, 5);
+      for (size_t i = 3; i < n; i += 101) x[i] = (i & 1) ? 0.0f : -0.0f;
+      ref->fn(n, x, g);
+      row->fn(n, x, y);
+      ucheck(row, n, x, y, g);
+      for (size_t k = 0; k + 64 <= n && k < 640; k += 64) {
+        x[k + (k / 64) * 7 % 64] = -30.0f; /* one tail lane per step */
+        ref->fn(n, x, g);
+        row->fn(n, x, y);
+        ucheck(row, n, x, y, g);
+      }
+    }
+  }
+  free(x), free(y), free(g);
 }
 
 /* Dense sweep: SWEEP_N points per transcendental, max ulp <= the bound. */

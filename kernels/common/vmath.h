@@ -26,6 +26,8 @@
  *     (table lanes, x >= -6: 1.87 at x ~ -6e-5; AVX2 and x < -6 run the
  *     exp path, whose figure is the 4.35)
  *   gelu_tanh  [-20, 20]                             3.12      4
+ *     (table levels: 1.56, worst in the exp lanes x < -5.2; table lanes
+ *     alone 1.58 on [-5.2, 5.2]; the 3.12 is AVX2's exp path)
  *   softplus   [-100, 100]                           1.70      3
  *   pow        a in [1e-30, 1e4], |b log a| < 87     4.19      5
  * gelu: roundings of exp, tau, Q and the products (worst at x ~ -3.2, and
@@ -776,7 +778,7 @@ CMX_VMATH_INLINE vf vm_gelu(vf x) {
  * c1, c2 tails and the products of small terms are rounded (their errors
  * are ~2^-48 |w|). Beyond -12 the result is -0 (w < -120); beyond 12 w is
  * clamped at 40 anyway. */
-CMX_VMATH_INLINE vf vm_gelu_tanh(vf x) {
+CMX_VMATH_INLINE vf cmx_vm_gelu_tanh_exp(vf x) {
   vf xlo = vf_max(vf_set1(-12.0f), x);
   vf xw = vf_min(vf_set1(12.0f), xlo);
   vf c1h = vf_set1(0x1.98845p+0f), c2h = vf_set1(0x1.2444f2p-4f);
@@ -791,6 +793,122 @@ CMX_VMATH_INLINE vf vm_gelu_tanh(vf x) {
   vf nwl = vf_fmadd(xw, ne, vf_fnmadd(xw, uh, wh)); /* wh - w */
   vf q = cmx_vm_sigmoid_b48(cmx_vm_sigmoid_clamp(wh), nwl);
   return cmx_vm_times_b48(xlo, x, q);
+}
+
+#ifdef VF_LUT32
+/* sigmoid(-w(a)), w = c1 a + c2 a^3 (gelu_tanh's 2z), on a in [0, 5.2]
+ * (cmx_vm_lut_poly6 layout), the interval j = round(kappa w): equal steps
+ * in w, the exponent of the decay (as gelu's steps in a^2); kappa c1 and
+ * kappa c2 are rounded to floats, the fit uses the same rounded index.
+ * 0.87 ulp. */
+#define CMX_VM_GT_A 5.2f
+#define CMX_VM_GT_KC1 0x1.5cc4a8p+1f
+#define CMX_VM_GT_KC2 0x1.f30ba0p-4f
+static const float cmx_vm_gt_tab[8][32] __attribute__((aligned(64))) = {
+  {
+    0.0f, 0x1.74ac76p-2f, 0x1.6a3848p-1f, 0x1.0dca8ap+0f, 0x1.5e1ffep+0f,
+    0x1.9ed402p+0f, 0x1.e7392ap+0f, 0x1.136148p+1f, 0x1.2a4404p+1f,
+    0x1.463bd2p+1f, 0x1.5d8df6p+1f, 0x1.7991dcp+1f, 0x1.8e2aecp+1f,
+    0x1.a2ad24p+1f, 0x1.aece4ap+1f, 0x1.c4f998p+1f, 0x1.d75a7ep+1f,
+    0x1.e3b58ap+1f, 0x1.f42a8cp+1f, 0x1.01cf3ep+2f, 0x1.0a732ap+2f,
+    0x1.0f89d6p+2f, 0x1.173514p+2f, 0x1.1e6da4p+2f, 0x1.232c16p+2f,
+    0x1.298b2ep+2f, 0x1.30948ap+2f, 0x1.35d56p+2f, 0x1.3b9ba4p+2f,
+    0x1.40df5p+2f, 0x1.45860ap+2f, 0x1.4bee58p+2f,
+  },
+  {
+    0x1p-1f, 0x1.6e8ebp-2f, 0x1.eaf2dep-3f, 0x1.2b47fap-3f, 0x1.5fc14p-4f,
+    0x1.af8b82p-5f, 0x1.d2e9bcp-6f, 0x1.ffb83cp-7f, 0x1.3f4ca2p-7f,
+    0x1.569ec2p-8f, 0x1.874488p-9f, 0x1.7aaa76p-10f, 0x1.ab33e8p-11f,
+    0x1.d2c3cp-12f, 0x1.40fa44p-12f, 0x1.390a5ep-13f, 0x1.4d82b2p-14f,
+    0x1.ace3c8p-15f, 0x1.d14792p-16f, 0x1.feee66p-17f, 0x1.fb4d0ap-18f,
+    0x1.4ad02ap-18f, 0x1.53e02ep-19f, 0x1.62411p-20f, 0x1.c7aba2p-21f,
+    0x1.ef545p-22f, 0x1.edc7c6p-23f, 0x1.20f292p-23f, 0x1.3b885p-24f,
+    0x1.66158cp-25f, 0x1.ace256p-26f, 0x1.9f5c54p-27f,
+  },
+  {
+    -0x1.988454p-2f, -0x1.7e397ep-2f, -0x1.3dcfe4p-2f, -0x1.d48c7cp-3f,
+    -0x1.40eefep-3f, -0x1.b913e6p-4f, -0x1.0ce4c4p-4f, -0x1.45bbaap-5f,
+    -0x1.b40a28p-6f, -0x1.fce8dap-7f, -0x1.375216p-7f, -0x1.46eb1ep-8f,
+    -0x1.875554p-9f, -0x1.c542e6p-10f, -0x1.4288e2p-10f, -0x1.4ea398p-11f,
+    -0x1.770cfep-12f, -0x1.f2daa4p-13f, -0x1.1ae65ep-13f, -0x1.43c244p-14f,
+    -0x1.507906p-15f, -0x1.c2aa0ap-16f, -0x1.e1c446p-17f, -0x1.0486cep-17f,
+    -0x1.574468p-18f, -0x1.8147ecp-19f, -0x1.8dbe46p-20f, -0x1.ddaef8p-21f,
+    -0x1.0c42dcp-21f, -0x1.3846aep-22f, -0x1.7e7154p-23f, -0x1.7dd072p-24f,
+  },
+  {
+    0x1.7c8a7ap-21f, 0x1.17591ep-4f, 0x1.c2672p-4f, 0x1.ecb542p-4f,
+    0x1.b47828p-4f, 0x1.62d936p-4f, 0x1.fcd8fp-5f, 0x1.5e1cdep-5f,
+    0x1.febe3ep-6f, 0x1.497ab4p-6f, 0x1.b4ec46p-7f, 0x1.f7fa9ap-8f,
+    0x1.42a754p-8f, 0x1.8f1e3ap-9f, 0x1.271a2p-9f, 0x1.480936p-10f,
+    0x1.84df1cp-11f, 0x1.0c6af4p-11f, 0x1.3faf58p-12f, 0x1.7ec43ep-13f,
+    0x1.a214p-14f, 0x1.20303ap-14f, 0x1.419bccp-15f, 0x1.69fb74p-16f,
+    0x1.e97228p-17f, 0x1.1c46f4p-17f, 0x1.30aa2ep-18f, 0x1.78225cp-19f,
+    0x1.b35364p-20f, 0x1.04517ep-20f, 0x1.466ff6p-21f, 0x1.509102p-22f,
+  },
+  {
+    0x1.11a0cap-4f, 0x1.bac43cp-5f, 0x1.a1a79cp-6f, -0x1.2cf58p-8f,
+    -0x1.7330cp-6f, -0x1.d60e5ep-6f, -0x1.cb9d1ep-6f, -0x1.82bfeep-6f,
+    -0x1.3ed9bap-6f, -0x1.d63752p-7f, -0x1.59587cp-7f, -0x1.bef34ap-8f,
+    -0x1.362146p-8f, -0x1.9e7ea6p-9f, -0x1.406f86p-9f, -0x1.81a68p-10f,
+    -0x1.e75d76p-11f, -0x1.5ede1cp-11f, -0x1.b97f26p-12f, -0x1.15fe38p-12f,
+    -0x1.40de5ep-13f, -0x1.c8b7eap-14f, -0x1.0b2de8p-14f, -0x1.3a230ep-15f,
+    -0x1.b4ea7ep-16f, -0x1.076d46p-16f, -0x1.25fea6p-17f, -0x1.75efc6p-18f,
+    -0x1.befcdep-19f, -0x1.132918p-19f, -0x1.61e618p-20f, -0x1.79a6b8p-21f,
+  },
+  {
+    0x1.55b39ep-13f, -0x1.0f58d8p-6f, -0x1.7a6f4ap-6f, -0x1.33961ep-6f,
+    -0x1.3d59a2p-7f, -0x1.46d9c2p-9f, 0x1.96fc44p-9f, 0x1.670e36p-8f,
+    0x1.86d812p-8f, 0x1.6e9ccep-8f, 0x1.3b92b6p-8f, 0x1.e0883p-9f,
+    0x1.73066ap-9f, 0x1.11a264p-9f, 0x1.bf3762p-10f, 0x1.288ab8p-10f,
+    0x1.948f96p-11f, 0x1.3212b8p-11f, 0x1.9ab782p-12f, 0x1.1224fp-12f,
+    0x1.50f9e6p-13f, 0x1.f15fe4p-14f, 0x1.32da76p-14f, 0x1.7acd1p-15f,
+    0x1.0fe0eep-15f, 0x1.55b36p-16f, 0x1.8eb122p-17f, 0x1.05f6a8p-17f,
+    0x1.44566ap-18f, 0x1.9c2b42p-19f, 0x1.10753p-19f, 0x1.2daf3p-20f,
+  },
+  {
+    -0x1.695fdap-7f, -0x1.c9b77p-8f, -0x1.c6ecf8p-12f, 0x1.3cd154p-8f,
+    0x1.91b0cp-8f, 0x1.48844ep-8f, 0x1.79c832p-9f, 0x1.1ea33ap-10f,
+    0x1.bf264p-14f, -0x1.63402ap-11f, -0x1.04fe76p-10f, -0x1.158566p-10f,
+    -0x1.085264p-10f, -0x1.bc52e6p-11f, -0x1.916028p-11f, -0x1.2ce712p-11f,
+    -0x1.c7c9d6p-12f, -0x1.6ce7fep-12f, -0x1.077162p-12f, -0x1.7a7122p-13f,
+    -0x1.fa80e8p-14f, -0x1.8257dep-14f, -0x1.fe1554p-15f, -0x1.4d0782p-15f,
+    -0x1.edda9cp-16f, -0x1.45510ap-16f, -0x1.918a7ep-17f, -0x1.11729ap-17f,
+    -0x1.5ee216p-18f, -0x1.cebff6p-19f, -0x1.3acb9p-19f, -0x1.6b2ce2p-20f,
+  },
+  {
+    0x1.ea9facp-10f, 0x1.68216p-9f, 0x1.972f92p-9f, 0x1.aff9e4p-10f,
+    -0x1.3f9618p-14f, -0x1.2cc898p-10f, -0x1.4aa2fap-10f, -0x1.bcd402p-11f,
+    -0x1.c85a12p-11f, -0x1.7836e6p-12f, -0x1.3edd7ep-14f, 0x1.490fdep-14f,
+    0x1.2e7cbp-17f, 0x1.a33172p-13f, 0x1.01d816p-12f, 0x1.551aep-13f,
+    0x1.10dea4p-13f, 0x1.12c488p-13f, 0x1.6b2e1cp-14f, 0x1.2ceee2p-14f,
+    0x1.ff690ap-15f, 0x1.754374p-15f, 0x1.349484p-15f, 0x1.ca1ea4p-16f,
+    0x1.2ad9e6p-16f, 0x1.9d85aep-17f, 0x1.32a1b6p-17f, 0x1.b50c04p-18f,
+    0x1.36826cp-18f, 0x1.8f7022p-19f, 0x1.05327ap-19f, 0x1.6e949cp-20f,
+  },
+};
+
+/* Lanes below the gelu_tanh table: x < -5.2 (not NaN). */
+CMX_VMATH_INLINE vm cmx_vm_gelu_tanh_tail(vf x) { return vf_lt(x, vf_set1(-CMX_VM_GT_A)); }
+
+/* x sigmoid(w) = max(x, 0) - a sigmoid(-w(a)), a = min(|x|, 5.2), in one
+ * fma (as gelu): past 5.2, a sigmoid(-w) < 6e-8 is under half an ulp of x. */
+CMX_VMATH_INLINE vf cmx_vm_gelu_tanh_lut(vf x) {
+  vf a = vf_min(vf_set1(CMX_VM_GT_A), vf_abs(x));
+  vf v = vf_fmadd(vf_mul(a, a), vf_set1(CMX_VM_GT_KC2), vf_set1(CMX_VM_GT_KC1));
+  vf t = vf_fmadd(a, v, vf_set1(CMX_VM_RND_MAGIC));
+  return vf_fnmadd(a, cmx_vm_lut_poly6(cmx_vm_gt_tab, t, a), vf_max(x, vf_zero()));
+}
+#endif
+
+/* Table lanes and exp-path lanes as vm_gelu. */
+CMX_VMATH_INLINE vf vm_gelu_tanh(vf x) {
+#ifdef VF_LUT32
+  vm tail = cmx_vm_gelu_tanh_tail(x);
+  if (__builtin_expect(!vm_any(tail), 1)) return cmx_vm_gelu_tanh_lut(x);
+  return vf_select(tail, cmx_vm_gelu_tanh_exp(x), cmx_vm_gelu_tanh_lut(x));
+#else
+  return cmx_vm_gelu_tanh_exp(x);
+#endif
 }
 
 /* softplus = max(x, 0) + log1p(u), u = e^-|x| in (0, 1]: exp never

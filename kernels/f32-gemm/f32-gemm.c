@@ -365,16 +365,19 @@ static struct src src_b(const struct cmx_gemm_problem *p, size_t t) {
 
 /* Rows at the end of a part of `rows` rows that the tail microkernel runs
  * (0: none): up to three of its tiles where that computes fewer padded
- * rows than the main tile alone, each of its rows counted 10% dearer (it
- * loads more per FMA). m = 128 on 14x32 + 8x32: 8 x 14 + 2 x 8 rows, no
- * padding, instead of 10 x 14 (140 rows of FMAs). */
+ * rows than the main tile alone, each of its rows counted 20% dearer (it
+ * loads more per FMA; perf on 64 x (128,64)@(64,128): 8x32 took 11.9% of
+ * the samples for 16 rows, 14x32 70.0% for 112, 1.19x per row). m = 128
+ * on 14x32 + 8x32: 8 x 14 + 2 x 8 rows, no padding, instead of 10 x 14
+ * (140 rows of FMAs). */
 static size_t tail_rows(const struct job *j, size_t rows) {
   if (!j->tail_ukr) return 0;
   size_t best = 0, mr = j->mr, tmr = j->tail_mr;
   double cost = (double)round_up(rows, mr);
   for (size_t u = 1; u <= 3; u++) {
     size_t tl = u * tmr < rows ? u * tmr : rows;
-    double c = (double)round_up(rows - tl, mr) + 1.1 * (double)round_up(tl, tmr);
+    double c = (double)round_up(rows - tl, mr) +
+               1.2 * (double)round_up(tl, tmr);
     if (c < cost - 1e-9) best = tl, cost = c;
     if (tl == rows) break;
   }

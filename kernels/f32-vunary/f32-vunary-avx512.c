@@ -22,7 +22,8 @@ CMX_VUNARY_DEFINE_SPLIT(cmx_f32_vsigmoid_ukr__avx512, vm_sigmoid,
 CMX_VUNARY_DEFINE(cmx_f32_verf_ukr__avx512, vm_erf)
 CMX_VUNARY_DEFINE_SPLIT(cmx_f32_vgelu_ukr__avx512, vm_gelu, cmx_vm_gelu_lut,
                         cmx_vm_gelu_tail)
-CMX_VUNARY_DEFINE(cmx_f32_vgelu_tanh_ukr__avx512, vm_gelu_tanh)
+CMX_VUNARY_DEFINE_SPLIT(cmx_f32_vgelu_tanh_ukr__avx512, vm_gelu_tanh,
+                        cmx_vm_gelu_tanh_lut, cmx_vm_gelu_tanh_tail)
 CMX_VUNARY_DEFINE_SPLIT(cmx_f32_vsilu_ukr__avx512, vm_silu, cmx_vm_silu_lut,
                         cmx_vm_sigm_tail)
 CMX_VUNARY_DEFINE(cmx_f32_vrelu_ukr__avx512, cmx_vu_relu)
