@@ -225,6 +225,21 @@ CMX_VMATH_INLINE vf vm_log1p(vf x) {
  * than the rest of sigmoid) and vrndscaleps: k comes from the rounding
  * trick and quotients from vf_rcp refined once. */
 
+/* The table where the level has vf_lut32 for every lane outside tail(x)
+ * (NaN included) whatever its neighbours hold, so each level gives the
+ * reference's result lane for lane; the exp-based path exact(x) for the
+ * tail lanes and on levels without vf_lut32 (AVX2). */
+#ifdef VF_LUT32
+#define CMX_VM_LUT_OR_EXP(x, tail, lut, exact)                       \
+  do {                                                               \
+    vm t_ = tail(x);                                                 \
+    if (__builtin_expect(!vm_any(t_), 1)) return lut(x);             \
+    return vf_select(t_, exact(x), lut(x));                          \
+  } while (0)
+#else
+#define CMX_VM_LUT_OR_EXP(x, tail, lut, exact) return exact(x)
+#endif
+
 #ifdef VF_LUT32
 /* Table activations (levels with vf_lut32): f(a) on [0, A] as 32 degree-6
  * polynomials in u = a - c_j, the interval j picked per lane by vpermt2ps
@@ -536,13 +551,7 @@ CMX_VMATH_INLINE vf cmx_vm_sigmoid_lut(vf x) {
  * (each level then gives the reference's result lane for lane), the
  * biased-exp path below it and on AVX2. */
 CMX_VMATH_INLINE vf vm_sigmoid(vf x) {
-#ifdef VF_LUT32
-  vm tail = cmx_vm_sigm_tail(x);
-  if (__builtin_expect(!vm_any(tail), 1)) return cmx_vm_sigmoid_lut(x);
-  return vf_select(tail, cmx_vm_sigmoid_exp(x), cmx_vm_sigmoid_lut(x));
-#else
-  return cmx_vm_sigmoid_exp(x);
-#endif
+  CMX_VM_LUT_OR_EXP(x, cmx_vm_sigm_tail, cmx_vm_sigmoid_lut, cmx_vm_sigmoid_exp);
 }
 
 /* x sigmoid48 2^-48 with x * sigmoid48 normal, scaled once at the end (the
@@ -574,13 +583,7 @@ CMX_VMATH_INLINE vf cmx_vm_silu_lut(vf x) {
 
 /* Table lanes and exp-path lanes as vm_sigmoid. */
 CMX_VMATH_INLINE vf vm_silu(vf x) {
-#ifdef VF_LUT32
-  vm tail = cmx_vm_sigm_tail(x);
-  if (__builtin_expect(!vm_any(tail), 1)) return cmx_vm_silu_lut(x);
-  return vf_select(tail, cmx_vm_silu_exp(x), cmx_vm_silu_lut(x));
-#else
-  return cmx_vm_silu_exp(x);
-#endif
+  CMX_VM_LUT_OR_EXP(x, cmx_vm_sigm_tail, cmx_vm_silu_lut, cmx_vm_silu_exp);
 }
 
 /* 2^48 Phi(-a) = 2^48 erfc(a/sqrt2)/2 for a in [0, 14.5] (14.5 Phi(-14.5)
@@ -760,13 +763,7 @@ CMX_VMATH_INLINE vm cmx_vm_gelu_tail(vf x) { return vf_lt(x, vf_set1(-6.0f)); }
  * whatever its neighbours hold (so each level gives the reference's
  * result lane for lane); the exp-based path for x < -6 and on AVX2. */
 CMX_VMATH_INLINE vf vm_gelu(vf x) {
-#ifdef VF_LUT32
-  vm tail = cmx_vm_gelu_tail(x);
-  if (__builtin_expect(!vm_any(tail), 1)) return cmx_vm_gelu_lut(x);
-  return vf_select(tail, cmx_vm_gelu_full(x), cmx_vm_gelu_lut(x));
-#else
-  return cmx_vm_gelu_full(x);
-#endif
+  CMX_VM_LUT_OR_EXP(x, cmx_vm_gelu_tail, cmx_vm_gelu_lut, cmx_vm_gelu_full);
 }
 
 /* 0.5 x (1 + tanh z) = x sigmoid(w), w = 2z = x u, u = c1 + c2 x^2. For
@@ -902,13 +899,7 @@ CMX_VMATH_INLINE vf cmx_vm_gelu_tanh_lut(vf x) {
 
 /* Table lanes and exp-path lanes as vm_gelu. */
 CMX_VMATH_INLINE vf vm_gelu_tanh(vf x) {
-#ifdef VF_LUT32
-  vm tail = cmx_vm_gelu_tanh_tail(x);
-  if (__builtin_expect(!vm_any(tail), 1)) return cmx_vm_gelu_tanh_lut(x);
-  return vf_select(tail, cmx_vm_gelu_tanh_exp(x), cmx_vm_gelu_tanh_lut(x));
-#else
-  return cmx_vm_gelu_tanh_exp(x);
-#endif
+  CMX_VM_LUT_OR_EXP(x, cmx_vm_gelu_tanh_tail, cmx_vm_gelu_tanh_lut, cmx_vm_gelu_tanh_exp);
 }
 
 /* softplus = max(x, 0) + log1p(u), u = e^-|x| in (0, 1]: exp never
