@@ -142,6 +142,8 @@ CMX_SIMD_INLINE void cmx_nm_apply1(int rms, int has_w, int has_b, size_t n,
  * rows per pass ran 1.4x slower at n = 4096: ten streams at once.) Full
  * vectors here, two per row a step; tails row by row. */
 #define CMX_NM_R 2
+/* Rows spanning more bytes than this are prefetched a pair ahead. */
+#define CMX_NORM_PF_BYTES ((size_t)1 << 20)
 CMX_SIMD_INLINE void cmx_nm_stepr(int rms, int has_w, int has_b, size_t i,
                                   const float *x, size_t ldx, float *y,
                                   size_t ldy, const float *w, const float *b,
@@ -163,7 +165,8 @@ CMX_SIMD_INLINE void cmx_nm_stepr(int rms, int has_w, int has_b, size_t i,
 CMX_SIMD_INLINE void cmx_nm_applyr(int rms, int has_w, int has_b, size_t n,
                                    const float *x, size_t ldx, float *y,
                                    size_t ldy, const float *w, const float *b,
-                                   const struct cmx_nm_st *s) {
+                                   const struct cmx_nm_st *s,
+                                   const float *pf) {
   const size_t nv = n - n % VF_N;
   size_t i = nv;
   if (i % (2 * VF_N)) {
@@ -172,6 +175,10 @@ CMX_SIMD_INLINE void cmx_nm_applyr(int rms, int has_w, int has_b, size_t n,
   }
   while (i > 0) {
     i -= 2 * VF_N;
+    if (pf) /* the next pair's lines, in the order its statistics read */
+      for (int r = 0; r < CMX_NM_R; r++)
+        for (size_t l = 0; l < 2 * VF_N; l += 16)
+          __builtin_prefetch(pf + r * ldx + (nv - 2 * VF_N - i) + l, 0, 2);
     cmx_nm_stepr(rms, has_w, has_b, i + VF_N, x, ldx, y, ldy, w, b, s);
     cmx_nm_stepr(rms, has_w, has_b, i, x, ldx, y, ldy, w, b, s);
   }
@@ -186,13 +193,21 @@ CMX_SIMD_INLINE void cmx_nm_rows(int rms, int has_w, int has_b, size_t m,
                                  size_t n, const float *x, size_t ldx, float *y,
                                  size_t ldy, const float *w, const float *b,
                                  float eps) {
+  /* Rows past L2 come from L3 or memory: the pass over one pair then
+   * prefetches the next into L2, so that its statistics do not wait on
+   * memory while the pass waits on L2. (Cascade Lake VM, 4096 x 4096 rows,
+   * one thread: layer_norm 8.2 -> 9.1 GB/s, rms_norm 8.4 -> 9.4 over the
+   * pairs without it; rows in L2 ran 0.9x with it, hence the threshold.) */
+  const int far = m * ldx * sizeof *x > CMX_NORM_PF_BYTES;
   size_t r = 0;
   for (; r + CMX_NM_R <= m; r += CMX_NM_R) {
     struct cmx_nm_st s[CMX_NM_R];
     for (int k = 0; k < CMX_NM_R; k++)
       s[k] = cmx_nm_stats(rms, n, x + (r + k) * ldx, eps);
     cmx_nm_applyr(rms, has_w, has_b, n, x + r * ldx, ldx, y + r * ldy, ldy, w,
-                  b, s);
+                  b, s,
+                  far && r + 2 * CMX_NM_R <= m ? x + (r + CMX_NM_R) * ldx
+                                               : NULL);
   }
   for (; r < m; r++)
     cmx_nm_apply1(rms, has_w, has_b, n, x + r * ldx, y + r * ldy, w, b,
