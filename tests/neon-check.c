@@ -407,8 +407,10 @@ static void check_nn(const struct cmx_dispatch *t, const struct cmx_dispatch *v)
         t->f32_softmax[op](n, x, yt);
         v->f32_softmax[op](n, x, yv);
       } else {
-        t->f32_norm[op - CMX_SOFTMAX_COUNT](n, x, yt, w, b, 1e-5f);
-        v->f32_norm[op - CMX_SOFTMAX_COUNT](n, x, yv, w, b, 1e-5f);
+        /* two rows of n / 2 (a pair) where n > 1, else one */
+        size_t m = n > 1 ? 2 : 1, h = n / m;
+        t->f32_norm[op - CMX_SOFTMAX_COUNT](m, h, x, h, yt, h, w, b, 1e-5f);
+        v->f32_norm[op - CMX_SOFTMAX_COUNT](m, h, x, h, yv, h, w, b, 1e-5f);
       }
       for (size_t i = 0; i < n + PAD; i++)
         if (!(i >= n ? same(yv[i], yt[i]) : close_rel(yv[i], yt[i], 2e-5f)) &&

@@ -116,31 +116,55 @@ Test(kernels_nn, softmax_rows) {
   }
 }
 
+/* Three rows a call (one pair, one single) with gaps between rows of x
+ * and of y: each row against the reference, the gaps untouched, and the
+ * same bits as three one-row calls and as an in-place call. */
 Test(kernels_nn, norm_rows) {
+  enum { M = 3 };
   for (size_t r = 0; r < sizeof NROWS / sizeof NROWS[0]; r++) {
     const struct row *row = &NROWS[r];
     if (!runs(row)) continue;
     const struct row *ref = ref_of(NROWS, sizeof NROWS / sizeof NROWS[0], row->op);
+    cmx_f32_norm_ukr_fn fr = (cmx_f32_norm_ukr_fn)ref->fn,
+                        fn = (cmx_f32_norm_ukr_fn)row->fn;
     for (size_t s = 0; s < NSIZES; s++)
       for (int form = 0; form < 4; form++) {
-        size_t n = SIZES[s];
-        float *x = input(n), *w = input(n), *b = input(n), *y = output(n),
-              *g = output(n);
+        size_t n = SIZES[s], ldx = n + 5, ldy = n + 3, yn = (M - 1) * ldy + n;
+        float *x = input(M * ldx), *w = input(n), *b = input(n),
+              *y = output(yn), *g = output(yn), *y1 = output(yn),
+              *ip = input(M * n);
         float off = form == 3 ? 1e4f : 0.0f; /* large common offset */
+        for (size_t i = 0; i < M * ldx; i++) x[i] = off + rnd(-3, 3);
         for (size_t i = 0; i < n; i++) {
-          x[i] = off + rnd(-3, 3);
           w[i] = rnd(0.5f, 2);
           b[i] = rnd(-1, 1);
         }
+        for (size_t k = 0; k < M; k++)
+          memcpy(ip + k * n, x + k * ldx, n * sizeof *x);
         const float *wp = form & 1 ? w : NULL, *bp = form & 2 ? b : NULL;
-        ((cmx_f32_norm_ukr_fn)ref->fn)(n, x, g, wp, bp, 1e-5f);
-        ((cmx_f32_norm_ukr_fn)row->fn)(n, x, y, wp, bp, 1e-5f);
-        canaries(y, n, row->name);
-        for (size_t i = 0; i < n; i++)
-          cr_assert(close_to(y[i], g[i], 1e-5f, n == 1 ? 1e-2f : 4e-5f),
-                    "%s n=%zu form %d [%zu]: %a, ref %a", row->name, n, form,
-                    i, y[i], g[i]);
-        release(x), release(w), release(b), free(y), free(g);
+        fr(M, n, x, ldx, g, ldy, wp, bp, 1e-5f);
+        fn(M, n, x, ldx, y, ldy, wp, bp, 1e-5f);
+        for (size_t k = 0; k < M; k++)
+          fn(1, n, x + k * ldx, ldx, y1 + k * ldy, ldy, wp, bp, 1e-5f);
+        fn(M, n, ip, n, ip, n, wp, bp, 1e-5f);
+        canaries(y, yn, row->name);
+        for (size_t k = 0; k < M; k++) {
+          for (size_t i = 0; i < n; i++) {
+            size_t j = k * ldy + i;
+            cr_assert(close_to(y[j], g[j], 1e-5f, n == 1 ? 1e-2f : 4e-5f),
+                      "%s n=%zu form %d row %zu [%zu]: %a, ref %a", row->name,
+                      n, form, k, i, y[j], g[j]);
+            cr_assert(y1[j] == y[j] && ip[k * n + i] == y[j],
+                      "%s n=%zu form %d row %zu [%zu]: one-row call %a, in "
+                      "place %a, %zu rows %a", row->name, n, form, k, i, y1[j],
+                      ip[k * n + i], (size_t)M, y[j]);
+          }
+          for (size_t i = n; i < ldy && k + 1 < M; i++)
+            cr_assert(y[k * ldy + i] == FCANARY, "%s n=%zu: wrote in the gap "
+                      "after row %zu", row->name, n, k);
+        }
+        release(x), release(w), release(b), release(ip);
+        free(y), free(g), free(y1);
       }
   }
 }

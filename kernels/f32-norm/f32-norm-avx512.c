@@ -3,11 +3,13 @@
 #include "arch/simd-avx512.h"
 #include "kernels/f32-norm/f32-norm-body.h"
 
-void cmx_f32_layer_norm_ukr__avx512(size_t n, const float *x, float *y,
-                                  const float *w, const float *b, float eps) {
-  cmx_nm_norm(0, n, x, y, w, b, eps);
+void cmx_f32_layer_norm_ukr__avx512(size_t m, size_t n, const float *x,
+                                    size_t ldx, float *y, size_t ldy,
+                                    const float *w, const float *b, float eps) {
+  cmx_nm_norm(0, m, n, x, ldx, y, ldy, w, b, eps);
 }
-void cmx_f32_rms_norm_ukr__avx512(size_t n, const float *x, float *y,
-                                const float *w, const float *b, float eps) {
-  cmx_nm_norm(1, n, x, y, w, b, eps);
+void cmx_f32_rms_norm_ukr__avx512(size_t m, size_t n, const float *x,
+                                  size_t ldx, float *y, size_t ldy,
+                                  const float *w, const float *b, float eps) {
+  cmx_nm_norm(1, m, n, x, ldx, y, ldy, w, b, eps);
 }

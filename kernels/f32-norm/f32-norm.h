@@ -1,11 +1,13 @@
-/* f32 normalisation microkernels over one row of n >= 1 contiguous floats.
- * Contract:
+/* f32 normalisation microkernels over m >= 0 rows of n >= 1 contiguous
+ * floats, row r at x + r * ldx and y + r * ldy (elements). Per row:
  *   layer_norm: y[i] = (x[i] - mean) * rstd * w[i] + b[i],
  *               rstd = 1 / sqrt(var + eps), var the population variance
  *   rms_norm:   y[i] = x[i] * rstd * w[i], rstd = 1 / sqrt(mean(x^2) + eps)
  *               (b is ignored)
- * w and b are n contiguous floats, or NULL for 1 and 0. n in elements; y
- * may equal x exactly, no other overlap; no alignment needed. The
+ * w and b are n contiguous floats, or NULL for 1 and 0, shared by every row.
+ * n in elements; y may equal x exactly (ldy == ldx), no other overlap; no
+ * alignment needed. Rows go two at a time, so w and b are read once per
+ * pair; results do not depend on how rows are grouped into calls. The
  * statistics take one vectorised read pass accumulating in f32 lanes that
  * are folded into double every CMX_NORM_CHUNK elements; layer_norm sums
  * x - x[0] and its square (shifted sums: a large common offset cancels
@@ -20,13 +22,14 @@ enum cmx_norm_op { CMX_NORM_LAYER, CMX_NORM_RMS, CMX_NORM_COUNT };
 /* Elements summed in f32 lanes before a fold into double. */
 #define CMX_NORM_CHUNK 4096
 
-typedef void (*cmx_f32_norm_ukr_fn)(size_t n, const float *x, float *y,
+typedef void (*cmx_f32_norm_ukr_fn)(size_t m, size_t n, const float *x,
+                                    size_t ldx, float *y, size_t ldy,
                                     const float *w, const float *b,
                                     float eps);
 
 #define CMX_UKR(isa, op, name)                                       \
-  void name(size_t n, const float *x, float *y, const float *w,      \
-            const float *b, float eps);
+  void name(size_t m, size_t n, const float *x, size_t ldx, float *y, \
+            size_t ldy, const float *w, const float *b, float eps);
 #include "f32-norm.inc"
 #undef CMX_UKR
 

@@ -25,12 +25,15 @@ static size_t dsize(cmx_dtype t) {
   return t == CMX_F64 ? 8 : t == CMX_F32 ? 4 : 2;
 }
 
-static void run_f32(const struct job *j, const float *x, float *y) {
+/* m rows of f32, row r at x + r * ldx and y + r * n; the norm kernels take
+ * them in one call (they pair rows), softmax one by one. */
+static void run_f32(const struct job *j, size_t m, const float *x, size_t ldx,
+                    float *y) {
   const size_t n = j->io->n;
   if (j->op == CMX_ROWS_SOFTMAX || j->op == CMX_ROWS_LOG_SOFTMAX)
-    j->k->softmax(n, x, y);
+    for (size_t r = 0; r < m; r++) j->k->softmax(n, x + r * ldx, y + r * n);
   else
-    j->k->norm(n, x, y, j->w, j->b, j->eps);
+    j->k->norm(m, n, x, ldx, y, n, j->w, j->b, j->eps);
 }
 
 /* The f64 path: the f32 kernels' algorithms in double. */
@@ -76,8 +79,8 @@ static void rows_range(void *ctx, size_t r0, size_t r1) {
     return;
   }
   if (io->xt == CMX_F32 && io->yt == CMX_F32) {
-    for (size_t r = r0; r < r1; r++)
-      run_f32(j, (const float *)(x + r * io->ldx * 4), (float *)(y + r * n * 4));
+    run_f32(j, r1 - r0, (const float *)(x + r0 * io->ldx * 4), io->ldx,
+            (float *)(y + r0 * n * 4));
     return;
   }
   float *tile = malloc(n * sizeof *tile);
@@ -93,10 +96,10 @@ static void rows_range(void *ctx, size_t r0, size_t r1) {
     if (io->xt == CMX_F32) in = xr;
     else cvt[io->xt == CMX_F16 ? CMX_CVT_F16_F32 : CMX_CVT_BF16_F32](n, xr, tile);
     if (io->yt == CMX_F32) {
-      run_f32(j, in, yr);
+      run_f32(j, 1, in, n, yr);
       continue;
     }
-    run_f32(j, in, tile);
+    run_f32(j, 1, in, n, tile);
     cvt[io->yt == CMX_F16 ? CMX_CVT_F32_F16 : CMX_CVT_F32_BF16](n, tile, yr);
   }
   free(tile);
