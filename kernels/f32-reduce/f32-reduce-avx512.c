@@ -71,11 +71,16 @@ float cmx_f32_rsumexp_ukr__avx512(size_t n, const float *x, float c) {
   const __m512 l2e = _mm512_set1_ps(CMX_VM_LOG2E), nchi = _mm512_set1_ps(-chi);
   const unsigned csr = _mm_getcsr();
   _mm_setcsr(csr | 0x8040); /* FTZ | DAZ */
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  /* Eight sums: 4 -> 8 took 4096 floats in L1 from 14.1 to 14.6 GB/s
+   * (loaded VM, median of 31 interleaved; 64K floats 13.1 -> 13.8): more
+   * vectors' 36-cycle chains in flight. */
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0;
+  __m512 a5 = a0, a6 = a0, a7 = a0;
   size_t i = 0;
-  for (; i + 64 <= n; i += 64) {
+  for (; i + 128 <= n; i += 128) {
     /* 9 ops a vector: prefetch as the body's loops do. */
     cmx_rd_prefetch(x, i, n);
+    cmx_rd_prefetch(x, i + 64, n);
     a0 = _mm512_add_ps(a0, cmx_rd_exp2_sumterm__avx512(
                                _mm512_loadu_ps(x + i), l2e, nchi));
     a1 = _mm512_add_ps(a1, cmx_rd_exp2_sumterm__avx512(
@@ -84,6 +89,14 @@ float cmx_f32_rsumexp_ukr__avx512(size_t n, const float *x, float c) {
                                _mm512_loadu_ps(x + i + 32), l2e, nchi));
     a3 = _mm512_add_ps(a3, cmx_rd_exp2_sumterm__avx512(
                                _mm512_loadu_ps(x + i + 48), l2e, nchi));
+    a4 = _mm512_add_ps(a4, cmx_rd_exp2_sumterm__avx512(
+                               _mm512_loadu_ps(x + i + 64), l2e, nchi));
+    a5 = _mm512_add_ps(a5, cmx_rd_exp2_sumterm__avx512(
+                               _mm512_loadu_ps(x + i + 80), l2e, nchi));
+    a6 = _mm512_add_ps(a6, cmx_rd_exp2_sumterm__avx512(
+                               _mm512_loadu_ps(x + i + 96), l2e, nchi));
+    a7 = _mm512_add_ps(a7, cmx_rd_exp2_sumterm__avx512(
+                               _mm512_loadu_ps(x + i + 112), l2e, nchi));
   }
   for (; i + 16 <= n; i += 16)
     a0 = _mm512_add_ps(a0, cmx_rd_exp2_sumterm__avx512(_mm512_loadu_ps(x + i),
@@ -95,9 +108,10 @@ float cmx_f32_rsumexp_ukr__avx512(size_t n, const float *x, float c) {
         cmx_rd_exp2_sumterm__avx512(_mm512_maskz_loadu_ps(m, x + i), l2e,
                                     nchi));
   }
-  const float s =
-      _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1),
-                                         _mm512_add_ps(a2, a3)));
+  const __m512 a = _mm512_add_ps(
+      _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+      _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+  const float s = _mm512_reduce_add_ps(a);
   _mm_setcsr(csr);
   /* 2^-clo = e^t, |t| <= 2^-4 ln2: Taylor to t^4 is within 2e-9. */
   const float t = -clo * 0x1.62e43p-1f;
