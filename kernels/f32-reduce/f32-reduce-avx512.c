@@ -7,7 +7,7 @@
 
 /* argmax/argmin's whole block, below. */
 CMX_SIMD_INLINE __m512 cmx_rd_arg_block__avx512(enum cmx_rop op,
-                                               const float *x, __m512 *bs);
+                                                const float *x, __m512 *bs);
 #define CMX_RD_ARG_BLOCK_FN cmx_rd_arg_block__avx512
 #include "kernels/f32-reduce/f32-reduce-body.h"
 
@@ -126,7 +126,7 @@ size_t cmx_f32_rargmin_ukr__avx512(size_t n, const float *x) {
  * 23, the compares on their own port). Two mask chains keep the compares'
  * latency off the block's path. */
 CMX_SIMD_INLINE __m512 cmx_rd_arg_block__avx512(enum cmx_rop op,
-                                               const float *x, __m512 *bs) {
+                                                const float *x, __m512 *bs) {
   _Static_assert(CMX_RD_ARG_BLOCK == 256, "a block is 16 vectors");
   __mmask16 ok0 = 0xffff, ok1 = 0xffff;
   __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
