@@ -274,6 +274,28 @@ Test(kernels_reduce, argmax_argmin) {
   }
 }
 
+/* A lone NaN at every position of two whole blocks and a partial one
+ * (blocks of 16 vectors: the AVX-512 block checks NaN per pair of vectors
+ * in two mask chains), a +inf before it: the NaN's index either way. */
+Test(kernels_reduce, arg_nan_every_position) {
+  const size_t n = 2 * 16 * 16 + 37;
+  for (size_t r = 0; r < NRROWS; r++) {
+    const struct rrow *row = &RROWS[r];
+    if (row->kind != RK_ARGMAX && row->kind != RK_ARGMIN) continue;
+    if (!runs(row->isa, row->name)) continue;
+    const cmx_f32_rarg_ukr_fn fn = (cmx_f32_rarg_ukr_fn)row->fn;
+    float *x = input(n);
+    for (size_t p = 0; p < n; p++) {
+      for (size_t i = 0; i < n; i++) x[i] = rnd(-100.0f, 100.0f);
+      x[p / 2] = row->kind == RK_ARGMAX ? INFINITY : -INFINITY;
+      x[p] = NAN;
+      const size_t got = fn(n, x);
+      cr_assert_eq(got, p, "%s NaN at %zu: %zu", row->name, p, got);
+    }
+    release(x);
+  }
+}
+
 Test(kernels_reduce, sumsqdev_sumexp) {
   for (size_t r = 0; r < NRROWS; r++) {
     const struct rrow *row = &RROWS[r];

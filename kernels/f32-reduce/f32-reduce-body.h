@@ -58,29 +58,39 @@ CMX_SIMD_INLINE vf cmx_rd_op_nan(enum cmx_rop op, vf acc, vf v) {
   return vf_select(vf_isnan(v), v, cmx_rd_op(op, v, acc));
 }
 
-/* Inner reduction. Four independent accumulators keep the adds off the
- * critical path so the loop runs at memory speed; lanes combine in a fixed
- * tree ((a0 + a1) + (a2 + a3), then vf_hsum), so the order depends on n
- * only. The tail fills its dead lanes with the op's neutral value (x[0]
- * for max/min). */
+/* Inner reduction. Eight independent accumulators keep the adds off the
+ * critical path: with four, a sum in L1 waited on the add latency (4
+ * vectors per 4 cycles) where the loads allow 2 vectors a cycle. Lanes
+ * combine in a fixed tree (((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 +
+ * a7)), then vf_hsum), so the order depends on n only. The tail fills its
+ * dead lanes with the op's neutral value (x[0] for max/min). */
 CMX_SIMD_INLINE float cmx_rd_inner(enum cmx_rop op, size_t n, const float *x) {
   const int minmax = op == CMX_ROP_MAX || op == CMX_ROP_MIN;
   const vf init = vf_set1(op == CMX_ROP_SUM    ? 0.0f
                           : op == CMX_ROP_PROD ? 1.0f
                                                : x[0]);
   vf a0 = init, a1 = init, a2 = init, a3 = init;
+  vf a4 = init, a5 = init, a6 = init, a7 = init;
   vm nan = cmx_rd_none();
   size_t i = 0;
-  for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
+  for (; i + 8 * VF_N <= n; i += 8 * VF_N) {
     vf v0 = vf_load(x + i), v1 = vf_load(x + i + VF_N);
     vf v2 = vf_load(x + i + 2 * VF_N), v3 = vf_load(x + i + 3 * VF_N);
+    vf v4 = vf_load(x + i + 4 * VF_N), v5 = vf_load(x + i + 5 * VF_N);
+    vf v6 = vf_load(x + i + 6 * VF_N), v7 = vf_load(x + i + 7 * VF_N);
     a0 = cmx_rd_op(op, a0, v0);
     a1 = cmx_rd_op(op, a1, v1);
     a2 = cmx_rd_op(op, a2, v2);
     a3 = cmx_rd_op(op, a3, v3);
+    a4 = cmx_rd_op(op, a4, v4);
+    a5 = cmx_rd_op(op, a5, v5);
+    a6 = cmx_rd_op(op, a6, v6);
+    a7 = cmx_rd_op(op, a7, v7);
     if (minmax)
-      nan = vm_or(nan, vm_or(vm_or(vf_isnan(v0), vf_isnan(v1)),
-                             vm_or(vf_isnan(v2), vf_isnan(v3))));
+      nan = vm_or(nan, vm_or(vm_or(vm_or(vf_isnan(v0), vf_isnan(v1)),
+                                   vm_or(vf_isnan(v2), vf_isnan(v3))),
+                             vm_or(vm_or(vf_isnan(v4), vf_isnan(v5)),
+                                   vm_or(vf_isnan(v6), vf_isnan(v7)))));
   }
   for (; i + VF_N <= n; i += VF_N) {
     vf v = vf_load(x + i);
@@ -92,7 +102,9 @@ CMX_SIMD_INLINE float cmx_rd_inner(enum cmx_rop op, size_t n, const float *x) {
     a1 = cmx_rd_op(op, a1, v);
     if (minmax) nan = vm_or(nan, vf_isnan(v));
   }
-  vf a = cmx_rd_op(op, cmx_rd_op(op, a0, a1), cmx_rd_op(op, a2, a3));
+  vf a = cmx_rd_op(op,
+                   cmx_rd_op(op, cmx_rd_op(op, a0, a1), cmx_rd_op(op, a2, a3)),
+                   cmx_rd_op(op, cmx_rd_op(op, a4, a5), cmx_rd_op(op, a6, a7)));
   switch (op) {
   case CMX_ROP_SUM: return vf_hsum(a);
   case CMX_ROP_PROD: {
@@ -186,51 +198,79 @@ CMX_SIMD_INLINE float cmx_rd_mapsum(int is_exp, size_t n, const float *x,
  * 2^24; longer inputs run chunk by chunk. */
 #define CMX_RD_ARG_CHUNK ((size_t)1 << 20)
 
+/* One whole block of CMX_RD_ARG_BLOCK elements: returns its per-lane
+ * extreme; *bs is a vector with a NaN lane if any element was NaN (here
+ * their sum, which is also NaN where +inf meets -inf: a rare false alarm
+ * that only sends the chunk to the scan). Straight-line code, 16 vectors,
+ * 2 ops a vector. An ISA file may define CMX_RD_ARG_BLOCK_FN to its own
+ * before including this file. */
+CMX_SIMD_INLINE vf cmx_rd_arg_block(enum cmx_rop op, const float *x, vf *bs) {
+  const vf none = vf_set1(op == CMX_ROP_MAX ? -INFINITY : INFINITY);
+  vf a0 = none, a1 = none, a2 = none, a3 = none, s = vf_zero();
+  for (int i = 0; i < CMX_RD_ARG_BLOCK; i += 4 * VF_N) {
+    vf v0 = vf_load(x + i), v1 = vf_load(x + i + VF_N);
+    vf v2 = vf_load(x + i + 2 * VF_N), v3 = vf_load(x + i + 3 * VF_N);
+    a0 = cmx_rd_op(op, a0, v0);
+    a1 = cmx_rd_op(op, a1, v1);
+    a2 = cmx_rd_op(op, a2, v2);
+    a3 = cmx_rd_op(op, a3, v3);
+    s = vf_add(s, vf_add(vf_add(v0, v1), vf_add(v2, v3)));
+  }
+  *bs = s;
+  return cmx_rd_op(op, cmx_rd_op(op, a0, a1), cmx_rd_op(op, a2, a3));
+}
+#ifndef CMX_RD_ARG_BLOCK_FN
+#define CMX_RD_ARG_BLOCK_FN cmx_rd_arg_block
+#endif
+
 /* argmax/argmin of one chunk, with x[best] returned in *m. Lane l keeps
  * the extreme of the elements at l mod VF_N and the number of the block
  * where it last grew strictly (one compare and one select a block, no
  * branch): the first occurrence of the overall extreme M lies in the
  * lowest block number among the lanes that end at M, and that block alone
- * is searched. A NaN is not ordered, so the folds pass over it; a running
- * sum, NaN if any element is (or if +inf meets -inf), sends the rare NaN
- * case to a scan for the first NaN. About two vector ops an element vector
- * (max, add), against four for a max pass with NaN masks and a search
- * pass: 4096 floats in L1, 25 -> 67 GB/s (Cascade Lake, AVX-512). */
+ * is searched. A NaN is not ordered, so the folds pass over it; a NaN
+ * check per block (a running sum, NaN if any element is) sends the rare
+ * NaN case to a scan for the first NaN. About two vector ops an element
+ * vector (max, add), against four for a max pass with NaN masks and a
+ * search pass: 4096 floats in L1, 25 -> 67 GB/s (Cascade Lake, AVX-512).
+ * Each block folds from the identity, so blocks overlap in the
+ * out-of-order window (from lane, each waited on the last block's tree),
+ * and a whole block is straight-line code; the AVX-512 block (a tree with
+ * NaN compares) then took 4096 floats in L1 from 69 to 96 GB/s, 64K
+ * floats in L2 from 64 to 82 (AVX2, portable block: 47 -> 56 and equal). */
 CMX_SIMD_INLINE size_t cmx_rd_arg_chunk(enum cmx_rop op, size_t n,
                                         const float *x, float *m) {
   const int mx = op == CMX_ROP_MAX;
-  vf lane = vf_set1(x[0]), lblk = vf_zero(), blk = vf_zero();
-  vf s0 = vf_zero(), s1 = vf_zero();
+  const vf none = vf_set1(mx ? -INFINITY : INFINITY);
+  vf lane = vf_set1(x[0]), lblk = vf_zero(), blk = vf_zero(), s0 = vf_zero();
   for (size_t i0 = 0; i0 < n; i0 += CMX_RD_ARG_BLOCK) {
-    const size_t e = n - i0 < CMX_RD_ARG_BLOCK ? n : i0 + CMX_RD_ARG_BLOCK;
-    vf a0 = lane, a1 = lane, a2 = lane, a3 = lane;
-    size_t i = i0;
-    for (; i + 4 * VF_N <= e; i += 4 * VF_N) {
-      vf v0 = vf_load(x + i), v1 = vf_load(x + i + VF_N);
-      vf v2 = vf_load(x + i + 2 * VF_N), v3 = vf_load(x + i + 3 * VF_N);
-      a0 = cmx_rd_op(op, a0, v0);
-      a1 = cmx_rd_op(op, a1, v1);
-      a2 = cmx_rd_op(op, a2, v2);
-      a3 = cmx_rd_op(op, a3, v3);
-      s0 = vf_add(s0, vf_add(vf_add(v0, v1), vf_add(v2, v3)));
+    vf b, bs;
+    if (n - i0 >= CMX_RD_ARG_BLOCK) {
+      b = CMX_RD_ARG_BLOCK_FN(op, x + i0, &bs);
+    } else {
+      vf a0 = none, a1 = none;
+      size_t i = i0;
+      bs = vf_zero();
+      for (; i + VF_N <= n; i += VF_N) {
+        vf v = vf_load(x + i);
+        a0 = cmx_rd_op(op, a0, v);
+        bs = vf_add(bs, v);
+      }
+      if (i < n) {
+        vf v = vf_select(cmx_rd_tail_mask(n - i), vf_load_n(x + i, n - i),
+                         none);
+        a1 = cmx_rd_op(op, a1, v);
+        bs = vf_add(bs, v);
+      }
+      b = cmx_rd_op(op, a0, a1);
     }
-    for (; i + VF_N <= e; i += VF_N) {
-      vf v = vf_load(x + i);
-      a0 = cmx_rd_op(op, a0, v);
-      s1 = vf_add(s1, v);
-    }
-    if (i < e) {
-      vf v = vf_select(cmx_rd_tail_mask(e - i), vf_load_n(x + i, e - i), lane);
-      a1 = cmx_rd_op(op, a1, v);
-      s1 = vf_add(s1, v);
-    }
-    vf b = cmx_rd_op(op, cmx_rd_op(op, a0, a1), cmx_rd_op(op, a2, a3));
+    s0 = vf_add(s0, bs);
     lblk = vf_select(mx ? vf_gt(b, lane) : vf_lt(b, lane), blk, lblk);
-    lane = b;
+    lane = cmx_rd_op(op, lane, b);
     blk = vf_add(blk, vf_set1(1.0f));
   }
   /* Short inputs pay for the horizontal steps: a lane test, not a sum. */
-  if (vm_any(vf_isnan(vf_add(s0, s1))))
+  if (vm_any(vf_isnan(s0)))
     for (size_t i = 0; i < n; i++)
       if (x[i] != x[i]) return *m = x[i], i;
   /* No NaN: every lane holds an element (or x[0], block 0). */
