@@ -226,9 +226,10 @@ CMX_VMATH_INLINE vf vm_log1p(vf x) {
  * trick and quotients from vf_rcp refined once. */
 
 /* The table where the level has vf_lut32 for every lane outside tail(x)
- * (NaN included) whatever its neighbours hold, so each level gives the
- * reference's result lane for lane; the exp-based path exact(x) for the
- * tail lanes and on levels without vf_lut32 (AVX2). */
+ * whatever its neighbours hold, so each level gives the reference's result
+ * lane for lane; the exp-based path exact(x) for the tail lanes (NaN among
+ * them: the tables clamp with vf_min_abs, which drops a NaN on AVX-512) and
+ * on levels without vf_lut32 (AVX2). */
 #ifdef VF_LUT32
 #define CMX_VM_LUT_OR_EXP(x, tail, lut, exact)                       \
   do {                                                               \
@@ -539,8 +540,8 @@ CMX_VMATH_INLINE vf cmx_vm_sigmoid_exp(vf x) {
 }
 
 #ifdef VF_LUT32
-/* Lanes below the sigmoid/silu table: x < -17.7 (not NaN). */
-CMX_VMATH_INLINE vm cmx_vm_sigm_tail(vf x) { return vf_lt(x, vf_set1(-CMX_VM_SIGM_A)); }
+/* Lanes below the sigmoid/silu table, and NaN: !(x >= -17.7). */
+CMX_VMATH_INLINE vm cmx_vm_sigm_tail(vf x) { return vf_nge(x, vf_set1(-CMX_VM_SIGM_A)); }
 
 /* sigmoid = 1 - p for x >= 0 and p for x < 0, p = sigmoid(-|x|): with
  * g = copysign(1, x), max(g, 0) - g p in one fma (x = -0 gives 1/2, NaN
@@ -548,15 +549,15 @@ CMX_VMATH_INLINE vm cmx_vm_sigm_tail(vf x) { return vf_lt(x, vf_set1(-CMX_VM_SIG
  * x < 0 (15.9 cycles a zmm: gcc spilled the masks) and fma(p, m, (1 - m)/2)
  * (14.7): 14.7. */
 CMX_VMATH_INLINE vf cmx_vm_sigmoid_lut(vf x) {
-  vf p = cmx_vm_sigm_neg(vf_min(vf_set1(CMX_VM_SIGM_A), vf_abs(x)));
+  vf p = cmx_vm_sigm_neg(vf_min_abs(x, vf_set1(CMX_VM_SIGM_A)));
   vf g = vf_or(vf_and(x, vf_set1(-0.0f)), vf_set1(1.0f));
   return vf_fnmadd(g, p, vf_max(g, vf_zero()));
 }
 #endif
 
-/* The table for every lane >= -17.7 or NaN where the level has vf_lut32
- * (each level then gives the reference's result lane for lane), the
- * biased-exp path below it and on AVX2. */
+/* The table for every lane >= -17.7 where the level has vf_lut32 (each
+ * level then gives the reference's result lane for lane), the biased-exp
+ * path for NaN, below -17.7 and on AVX2. */
 CMX_VMATH_INLINE vf vm_sigmoid(vf x) {
   CMX_VM_LUT_OR_EXP(x, cmx_vm_sigm_tail, cmx_vm_sigmoid_lut, cmx_vm_sigmoid_exp);
 }
@@ -583,7 +584,7 @@ CMX_VMATH_INLINE vf cmx_vm_silu_exp(vf x) {
 /* x sigmoid(x) = max(x, 0) - a sigmoid(-a), a = min(|x|, 17.7), in one fma
  * (as gelu): past 17.7, a sigmoid(-a) is under half an ulp of x. */
 CMX_VMATH_INLINE vf cmx_vm_silu_lut(vf x) {
-  vf a = vf_min(vf_set1(CMX_VM_SIGM_A), vf_abs(x));
+  vf a = vf_min_abs(x, vf_set1(CMX_VM_SIGM_A));
   return vf_fnmadd(a, cmx_vm_sigm_neg(a), vf_max(x, vf_zero()));
 }
 #endif
@@ -751,24 +752,24 @@ static const float cmx_vm_gelu_tab[8][32] __attribute__((aligned(64))) = {
   },
 };
 
-/* gelu for vectors with every lane >= -6 (or NaN): x Phi(x) =
+/* gelu for vectors with every lane >= -6 (not NaN): x Phi(x) =
  * max(x, 0) - a Phi(-a), a = min(|x|, 6), in one fma. For x > 6 the term
  * a Phi(-6) < 6e-9 is under half an ulp of x, so the result is x; no exp and
  * no intermediate leaves the normal range (-6 Phi(-6) = -6e-9). 20 vector
  * ops (8 of them vpermt2ps) against ~45 for cmx_vm_gelu_full. */
 CMX_VMATH_INLINE vf cmx_vm_gelu_lut(vf x) {
-  vf a = vf_min(vf_set1(6.0f), vf_abs(x));
+  vf a = vf_min_abs(x, vf_set1(6.0f));
   vf t = vf_fmadd(vf_mul(a, a), vf_set1(CMX_VM_GELU_KAPPA), vf_set1(CMX_VM_RND_MAGIC));
   return vf_fnmadd(a, cmx_vm_lut_poly6(cmx_vm_gelu_tab, t, a), vf_max(x, vf_zero()));
 }
 #endif
 
-/* Lanes beyond the table: x < -6 (not NaN). */
-CMX_VMATH_INLINE vm cmx_vm_gelu_tail(vf x) { return vf_lt(x, vf_set1(-6.0f)); }
+/* Lanes beyond the table, and NaN: !(x >= -6). */
+CMX_VMATH_INLINE vm cmx_vm_gelu_tail(vf x) { return vf_nge(x, vf_set1(-6.0f)); }
 
-/* The table where the level has vf_lut32, for every lane >= -6 or NaN
- * whatever its neighbours hold (so each level gives the reference's
- * result lane for lane); the exp-based path for x < -6 and on AVX2. */
+/* The table where the level has vf_lut32, for every lane >= -6 whatever
+ * its neighbours hold (so each level gives the reference's result lane for
+ * lane); the exp-based path for NaN, x < -6 and on AVX2. */
 CMX_VMATH_INLINE vf vm_gelu(vf x) {
   CMX_VM_LUT_OR_EXP(x, cmx_vm_gelu_tail, cmx_vm_gelu_lut, cmx_vm_gelu_full);
 }
@@ -891,13 +892,13 @@ static const float cmx_vm_gt_tab[8][32] __attribute__((aligned(64))) = {
   },
 };
 
-/* Lanes below the gelu_tanh table: x < -5.2 (not NaN). */
-CMX_VMATH_INLINE vm cmx_vm_gelu_tanh_tail(vf x) { return vf_lt(x, vf_set1(-CMX_VM_GT_A)); }
+/* Lanes below the gelu_tanh table, and NaN: !(x >= -5.2). */
+CMX_VMATH_INLINE vm cmx_vm_gelu_tanh_tail(vf x) { return vf_nge(x, vf_set1(-CMX_VM_GT_A)); }
 
 /* x sigmoid(w) = max(x, 0) - a sigmoid(-w(a)), a = min(|x|, 5.2), in one
  * fma (as gelu): past 5.2, a sigmoid(-w) < 6e-8 is under half an ulp of x. */
 CMX_VMATH_INLINE vf cmx_vm_gelu_tanh_lut(vf x) {
-  vf a = vf_min(vf_set1(CMX_VM_GT_A), vf_abs(x));
+  vf a = vf_min_abs(x, vf_set1(CMX_VM_GT_A));
   vf v = vf_fmadd(vf_mul(a, a), vf_set1(CMX_VM_GT_KC2), vf_set1(CMX_VM_GT_KC1));
   vf t = vf_fmadd(a, v, vf_set1(CMX_VM_RND_MAGIC));
   return vf_fnmadd(a, cmx_vm_lut_poly6(cmx_vm_gt_tab, t, a), vf_max(x, vf_zero()));
