@@ -138,4 +138,10 @@ CMX_SIMD_INLINE float vf_hmin(vf a) {
   return _mm_cvtss_f32(s);
 }
 
+/* vf_min_abs: min(|x|, c) for c >= 0 and x not NaN (one vrangeps on
+ * AVX-512, where a NaN x gives c). */
+CMX_SIMD_INLINE vf vf_min_abs(vf x, vf c) { return vf_min(c, vf_abs(x)); }
+/* vf_nge: !(a >= b), so NaN lanes are set. */
+CMX_SIMD_INLINE vm vf_nge(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_NGE_UQ); }
+
 #endif

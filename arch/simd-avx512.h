@@ -120,4 +120,11 @@ CMX_SIMD_INLINE vf vf_lut32(const float *tab, vi idx) {
   return _mm512_permutex2var_ps(_mm512_loadu_ps(tab), idx, _mm512_loadu_ps(tab + 16));
 }
 
+/* vf_min_abs: min(|x|, c) for c >= 0 and x not NaN (a NaN x gives c
+ * here, NaN on other levels): one vrangeps (AVX512DQ, min of magnitudes,
+ * sign cleared) instead of an and and a min. */
+CMX_SIMD_INLINE vf vf_min_abs(vf x, vf c) { return _mm512_range_ps(x, c, 0x0a); }
+/* vf_nge: !(a >= b), so NaN lanes are set (one vcmpps, NGE_UQ). */
+CMX_SIMD_INLINE vm vf_nge(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_NGE_UQ); }
+
 #endif

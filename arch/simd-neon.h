@@ -128,4 +128,10 @@ CMX_SIMD_INLINE vf vf_lut32(const float *tab, vi idx) {
   return vld1q_f32(r);
 }
 
+/* vf_min_abs: min(|x|, c) for c >= 0 and x not NaN (one vrangeps on
+ * AVX-512, where a NaN x gives c). */
+CMX_SIMD_INLINE vf vf_min_abs(vf x, vf c) { return vf_min(c, vf_abs(x)); }
+/* vf_nge: !(a >= b), so NaN lanes are set. */
+CMX_SIMD_INLINE vm vf_nge(vf a, vf b) { return vmvnq_u32(vcgeq_f32(a, b)); }
+
 #endif

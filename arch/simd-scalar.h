@@ -103,4 +103,10 @@ CMX_SIMD_INLINE float vf_hmin(vf a) { return a; }
 #define VF_LUT32 1
 CMX_SIMD_INLINE vf vf_lut32(const float *tab, vi idx) { return tab[idx & 31]; }
 
+/* vf_min_abs: min(|x|, c) for c >= 0 and x not NaN (one vrangeps on
+ * AVX-512, where a NaN x gives c). */
+CMX_SIMD_INLINE vf vf_min_abs(vf x, vf c) { return vf_min(c, vf_abs(x)); }
+/* vf_nge: !(a >= b), so NaN lanes are set. */
+CMX_SIMD_INLINE vm vf_nge(vf a, vf b) { return !(a >= b); }
+
 #endif

@@ -444,6 +444,41 @@ Test(kernels, f32_vbinary_rows) {
   free(a), free(b), free(y), free(g), free(t);
 }
 
+/* silu_mul with every a lane inside the silu table (a in [-5, 5], some
+ * zeros), so the table-only branch of the AVX-512 loops
+ * (CMX_VBINARY_DEFINE_SPLIT) runs in every stride form; then a tail lane
+ * (a = -30) in one vector of each step position only. */
+Test(kernels, f32_vsilu_mul_rows_table_range) {
+  size_t cap = 4099;
+  float *a = malloc(cap * sizeof *a), *b = malloc(cap * sizeof *b);
+  float *y = malloc(cap * sizeof *y), *g = malloc(cap * sizeof *g);
+  for (size_t r = 0; r < NBROWS; r++) {
+    const struct brow *row = &BROWS[r];
+    if (row->op != CMX_VBINARY_SILU_MUL || !cmx_cpu_has(row->isa)) continue;
+    const struct brow *ref = bref_row(row->op);
+    for (size_t s = 0; s < NSIZES; s++) {
+      size_t n = SIZES[s];
+      uint64_t seed = 2468 + n * 13;
+      for (size_t i = 0; i < n; i++) {
+        a[i] = rng_in(&seed, -5, 5);
+        b[i] = rng_in(&seed, -100, 100);
+      }
+      for (size_t i = 3; i < n; i += 101) a[i] = (i & 1) ? 0.0f : -0.0f;
+      for (size_t k = 0; k <= 640; k += 64) {
+        if (k > 0 && k + 64 > n) break;
+        if (k > 0) a[k - 64 + (k / 64) * 7 % 64] = -30.0f; /* one per step */
+        for (int form = 0; form < 4; form++) {
+          size_t sa = form & 1 ? 0 : 1, sb = form & 2 ? 0 : 1;
+          ref->fn(n, a, sa, b, sb, g);
+          row->fn(n, a, sa, b, sb, y);
+          bcheck(row, n, a, sa, b, sb, y, g);
+        }
+      }
+    }
+  }
+  free(a), free(b), free(y), free(g);
+}
+
 /* pow over a dense random set where |b log a| < 88 (no overflow). */
 Test(kernels, f32_vpow_sweep, .timeout = 300) {
   float *a = malloc(SWEEP_N * sizeof *a), *b = malloc(SWEEP_N * sizeof *b);

@@ -28,4 +28,5 @@ CMX_VBINARY_DEFINE(cmx_f32_vlt_ukr__avx512, cmx_vb_lt)
 CMX_VBINARY_DEFINE(cmx_f32_vle_ukr__avx512, cmx_vb_le)
 CMX_VBINARY_DEFINE(cmx_f32_vgt_ukr__avx512, cmx_vb_gt)
 CMX_VBINARY_DEFINE(cmx_f32_vge_ukr__avx512, cmx_vb_ge)
-CMX_VBINARY_DEFINE(cmx_f32_vsilu_mul_ukr__avx512, cmx_vb_silu_mul)
+CMX_VBINARY_DEFINE_SPLIT(cmx_f32_vsilu_mul_ukr__avx512, cmx_vb_silu_mul,
+                         cmx_vb_silu_mul_lut, cmx_vb_silu_mul_tail)

@@ -45,6 +45,35 @@ CMX_VMATH_INLINE vf cmx_vb_le(vf a, vf b) { return cmx_vb_bool(vf_le(a, b)); }
 CMX_VMATH_INLINE vf cmx_vb_gt(vf a, vf b) { return cmx_vb_bool(vf_gt(a, b)); }
 CMX_VMATH_INLINE vf cmx_vb_ge(vf a, vf b) { return cmx_vb_bool(vf_ge(a, b)); }
 CMX_VMATH_INLINE vf cmx_vb_silu_mul(vf a, vf b) { return vf_mul(vm_silu(a), b); }
+#ifdef VF_LUT32
+/* silu_mul's cheap path and its test (CMX_VBINARY_DEFINE_SPLIT): the table
+ * for vectors with no a lane below -17.7. */
+CMX_VMATH_INLINE vf cmx_vb_silu_mul_lut(vf a, vf b) { return vf_mul(cmx_vm_silu_lut(a), b); }
+CMX_VMATH_INLINE vm cmx_vb_silu_mul_tail(vf a, vf b) { return cmx_vm_sigm_tail(a); }
+/* CMX_VBINARY_DEFINE with the split loop of CMX_VBINARY_LOOP_SPLIT. */
+#define CMX_VBINARY_DEFINE_SPLIT(name, fn, fast, tail)                         \
+  void name(size_t n, const float *a, size_t sa, const float *b, size_t sb,   \
+            float *y) {                                                       \
+    if (n == 0) return;                                                       \
+    if (sa && sb) {                                                           \
+      CMX_VBINARY_LOOP_SPLIT(fn, fast, tail, CMX_VB_LDV_A, CMX_VB_LDV_B,      \
+                             CMX_VB_LDN_A, CMX_VB_LDN_B);                     \
+    } else if (sa) {                                                          \
+      vf vb = vf_set1(*b);                                                    \
+      CMX_VBINARY_LOOP_SPLIT(fn, fast, tail, CMX_VB_LDV_A, CMX_VB_BC_B,       \
+                             CMX_VB_LDN_A, CMX_VB_BC_B);                      \
+    } else if (sb) {                                                          \
+      vf va = vf_set1(*a);                                                    \
+      CMX_VBINARY_LOOP_SPLIT(fn, fast, tail, CMX_VB_BC_A, CMX_VB_LDV_B,       \
+                             CMX_VB_BC_A, CMX_VB_LDN_B);                      \
+    } else {                                                                  \
+      vf va = vf_set1(*a), vb = vf_set1(*b);                                  \
+      CMX_VBINARY_LOOP_SPLIT(fn, fast, tail, CMX_VB_BC_A, CMX_VB_BC_B,        \
+                             CMX_VB_BC_A, CMX_VB_BC_B);                       \
+    }                                                                         \
+  }
+
+#endif
 
 /* One strided loop; LA(k)/LB(k) load the operands at element k, LAN/LBN
  * the partial tail. */
@@ -63,6 +92,40 @@ CMX_VMATH_INLINE vf cmx_vb_silu_mul(vf a, vf b) { return vf_mul(vm_silu(a), b); 
     }                                                                  \
     for (; i + VF_N <= n; i += VF_N) vf_store(y + i, fn(LA(i), LB(i))); \
     if (i < n) vf_store_n(y + i, fn(LAN(i), LBN(i)), n - i);           \
+  } while (0)
+
+/* As CMX_VBINARY_LOOP for an fn with a cheap path: fast(a, b) equals
+ * fn(a, b) for vectors where tail(a, b) (a vm) has no lane set. The test is
+ * made once per 4-vector step, so the four fast chains share one basic block
+ * and interleave (as CMX_VUNARY_DEFINE_SPLIT). */
+#define CMX_VBINARY_LOOP_SPLIT(fn, fast, tail, LA, LB, LAN, LBN)           \
+  do {                                                                  \
+    size_t i = 0;                                                       \
+    for (; i + 4 * VF_N <= n; i += 4 * VF_N) {                          \
+      vf a0 = LA(i), a1 = LA(i + VF_N);                                 \
+      vf a2 = LA(i + 2 * VF_N), a3 = LA(i + 3 * VF_N);                  \
+      vf b0 = LB(i), b1 = LB(i + VF_N);                                 \
+      vf b2 = LB(i + 2 * VF_N), b3 = LB(i + 3 * VF_N);                  \
+      vm t = vm_or(vm_or(tail(a0, b0), tail(a1, b1)),                   \
+                   vm_or(tail(a2, b2), tail(a3, b3)));                  \
+      if (__builtin_expect(!vm_any(t), 1)) {                            \
+        a0 = fast(a0, b0);                                              \
+        a1 = fast(a1, b1);                                              \
+        a2 = fast(a2, b2);                                              \
+        a3 = fast(a3, b3);                                              \
+      } else {                                                          \
+        a0 = fn(a0, b0);                                                \
+        a1 = fn(a1, b1);                                                \
+        a2 = fn(a2, b2);                                                \
+        a3 = fn(a3, b3);                                                \
+      }                                                                 \
+      vf_store(y + i, a0);                                              \
+      vf_store(y + i + VF_N, a1);                                       \
+      vf_store(y + i + 2 * VF_N, a2);                                   \
+      vf_store(y + i + 3 * VF_N, a3);                                   \
+    }                                                                   \
+    for (; i + VF_N <= n; i += VF_N) vf_store(y + i, fn(LA(i), LB(i))); \
+    if (i < n) vf_store_n(y + i, fn(LAN(i), LBN(i)), n - i);            \
   } while (0)
 
 #define CMX_VB_LDV_A(k) vf_load(a + (k))
@@ -91,6 +154,29 @@ CMX_VMATH_INLINE vf cmx_vb_silu_mul(vf a, vf b) { return vf_mul(vm_silu(a), b); 
       vf va = vf_set1(*a), vb = vf_set1(*b);                                  \
       CMX_VBINARY_LOOP(fn, CMX_VB_BC_A, CMX_VB_BC_B, CMX_VB_BC_A,             \
                        CMX_VB_BC_B);                                          \
+    }                                                                         \
+  }
+
+/* CMX_VBINARY_DEFINE with the split loop of CMX_VBINARY_LOOP_SPLIT. */
+#define CMX_VBINARY_DEFINE_SPLIT(name, fn, fast, tail)                         \
+  void name(size_t n, const float *a, size_t sa, const float *b, size_t sb,   \
+            float *y) {                                                       \
+    if (n == 0) return;                                                       \
+    if (sa && sb) {                                                           \
+      CMX_VBINARY_LOOP_SPLIT(fn, fast, tail, CMX_VB_LDV_A, CMX_VB_LDV_B,      \
+                             CMX_VB_LDN_A, CMX_VB_LDN_B);                     \
+    } else if (sa) {                                                          \
+      vf vb = vf_set1(*b);                                                    \
+      CMX_VBINARY_LOOP_SPLIT(fn, fast, tail, CMX_VB_LDV_A, CMX_VB_BC_B,       \
+                             CMX_VB_LDN_A, CMX_VB_BC_B);                      \
+    } else if (sb) {                                                          \
+      vf va = vf_set1(*a);                                                    \
+      CMX_VBINARY_LOOP_SPLIT(fn, fast, tail, CMX_VB_BC_A, CMX_VB_LDV_B,       \
+                             CMX_VB_BC_A, CMX_VB_LDN_B);                      \
+    } else {                                                                  \
+      vf va = vf_set1(*a), vb = vf_set1(*b);                                  \
+      CMX_VBINARY_LOOP_SPLIT(fn, fast, tail, CMX_VB_BC_A, CMX_VB_BC_B,        \
+                             CMX_VB_BC_A, CMX_VB_BC_B);                       \
     }                                                                         \
   }
 
