@@ -50,29 +50,6 @@ CMX_VMATH_INLINE vf cmx_vb_silu_mul(vf a, vf b) { return vf_mul(vm_silu(a), b); 
  * for vectors with no a lane below -17.7. */
 CMX_VMATH_INLINE vf cmx_vb_silu_mul_lut(vf a, vf b) { return vf_mul(cmx_vm_silu_lut(a), b); }
 CMX_VMATH_INLINE vm cmx_vb_silu_mul_tail(vf a, vf b) { return cmx_vm_sigm_tail(a); }
-/* CMX_VBINARY_DEFINE with the split loop of CMX_VBINARY_LOOP_SPLIT. */
-#define CMX_VBINARY_DEFINE_SPLIT(name, fn, fast, tail)                         \
-  void name(size_t n, const float *a, size_t sa, const float *b, size_t sb,   \
-            float *y) {                                                       \
-    if (n == 0) return;                                                       \
-    if (sa && sb) {                                                           \
-      CMX_VBINARY_LOOP_SPLIT(fn, fast, tail, CMX_VB_LDV_A, CMX_VB_LDV_B,      \
-                             CMX_VB_LDN_A, CMX_VB_LDN_B);                     \
-    } else if (sa) {                                                          \
-      vf vb = vf_set1(*b);                                                    \
-      CMX_VBINARY_LOOP_SPLIT(fn, fast, tail, CMX_VB_LDV_A, CMX_VB_BC_B,       \
-                             CMX_VB_LDN_A, CMX_VB_BC_B);                      \
-    } else if (sb) {                                                          \
-      vf va = vf_set1(*a);                                                    \
-      CMX_VBINARY_LOOP_SPLIT(fn, fast, tail, CMX_VB_BC_A, CMX_VB_LDV_B,       \
-                             CMX_VB_BC_A, CMX_VB_LDN_B);                      \
-    } else {                                                                  \
-      vf va = vf_set1(*a), vb = vf_set1(*b);                                  \
-      CMX_VBINARY_LOOP_SPLIT(fn, fast, tail, CMX_VB_BC_A, CMX_VB_BC_B,        \
-                             CMX_VB_BC_A, CMX_VB_BC_B);                       \
-    }                                                                         \
-  }
-
 #endif
 
 /* One strided loop; LA(k)/LB(k) load the operands at element k, LAN/LBN
@@ -135,49 +112,37 @@ CMX_VMATH_INLINE vm cmx_vb_silu_mul_tail(vf a, vf b) { return cmx_vm_sigm_tail(a
 #define CMX_VB_BC_A(k) va
 #define CMX_VB_BC_B(k) vb
 
+/* The four stride forms (both operands strided, a broadcast b, a
+ * broadcast a, both broadcast), each running LOOP(args..., LA, LB, LAN,
+ * LBN). */
+#define CMX_VBINARY_FORMS(LOOP, ...)                                          \
+  if (n == 0) return;                                                         \
+  if (sa && sb) {                                                             \
+    LOOP(__VA_ARGS__, CMX_VB_LDV_A, CMX_VB_LDV_B, CMX_VB_LDN_A, CMX_VB_LDN_B); \
+  } else if (sa) {                                                            \
+    vf vb = vf_set1(*b);                                                      \
+    LOOP(__VA_ARGS__, CMX_VB_LDV_A, CMX_VB_BC_B, CMX_VB_LDN_A, CMX_VB_BC_B);   \
+  } else if (sb) {                                                            \
+    vf va = vf_set1(*a);                                                      \
+    LOOP(__VA_ARGS__, CMX_VB_BC_A, CMX_VB_LDV_B, CMX_VB_BC_A, CMX_VB_LDN_B);   \
+  } else {                                                                    \
+    vf va = vf_set1(*a), vb = vf_set1(*b);                                    \
+    LOOP(__VA_ARGS__, CMX_VB_BC_A, CMX_VB_BC_B, CMX_VB_BC_A, CMX_VB_BC_B);     \
+  }
+
 #define CMX_VBINARY_DEFINE(name, fn)                                          \
   void name(size_t n, const float *a, size_t sa, const float *b, size_t sb,   \
             float *y) {                                                       \
-    if (n == 0) return;                                                       \
-    if (sa && sb) {                                                           \
-      CMX_VBINARY_LOOP(fn, CMX_VB_LDV_A, CMX_VB_LDV_B, CMX_VB_LDN_A,          \
-                       CMX_VB_LDN_B);                                         \
-    } else if (sa) {                                                          \
-      vf vb = vf_set1(*b);                                                    \
-      CMX_VBINARY_LOOP(fn, CMX_VB_LDV_A, CMX_VB_BC_B, CMX_VB_LDN_A,           \
-                       CMX_VB_BC_B);                                          \
-    } else if (sb) {                                                          \
-      vf va = vf_set1(*a);                                                    \
-      CMX_VBINARY_LOOP(fn, CMX_VB_BC_A, CMX_VB_LDV_B, CMX_VB_BC_A,            \
-                       CMX_VB_LDN_B);                                         \
-    } else {                                                                  \
-      vf va = vf_set1(*a), vb = vf_set1(*b);                                  \
-      CMX_VBINARY_LOOP(fn, CMX_VB_BC_A, CMX_VB_BC_B, CMX_VB_BC_A,             \
-                       CMX_VB_BC_B);                                          \
-    }                                                                         \
+    CMX_VBINARY_FORMS(CMX_VBINARY_LOOP, fn)                                   \
   }
 
+#ifdef VF_LUT32
 /* CMX_VBINARY_DEFINE with the split loop of CMX_VBINARY_LOOP_SPLIT. */
-#define CMX_VBINARY_DEFINE_SPLIT(name, fn, fast, tail)                         \
+#define CMX_VBINARY_DEFINE_SPLIT(name, fn, fast, tail)                        \
   void name(size_t n, const float *a, size_t sa, const float *b, size_t sb,   \
             float *y) {                                                       \
-    if (n == 0) return;                                                       \
-    if (sa && sb) {                                                           \
-      CMX_VBINARY_LOOP_SPLIT(fn, fast, tail, CMX_VB_LDV_A, CMX_VB_LDV_B,      \
-                             CMX_VB_LDN_A, CMX_VB_LDN_B);                     \
-    } else if (sa) {                                                          \
-      vf vb = vf_set1(*b);                                                    \
-      CMX_VBINARY_LOOP_SPLIT(fn, fast, tail, CMX_VB_LDV_A, CMX_VB_BC_B,       \
-                             CMX_VB_LDN_A, CMX_VB_BC_B);                      \
-    } else if (sb) {                                                          \
-      vf va = vf_set1(*a);                                                    \
-      CMX_VBINARY_LOOP_SPLIT(fn, fast, tail, CMX_VB_BC_A, CMX_VB_LDV_B,       \
-                             CMX_VB_BC_A, CMX_VB_LDN_B);                      \
-    } else {                                                                  \
-      vf va = vf_set1(*a), vb = vf_set1(*b);                                  \
-      CMX_VBINARY_LOOP_SPLIT(fn, fast, tail, CMX_VB_BC_A, CMX_VB_BC_B,        \
-                             CMX_VB_BC_A, CMX_VB_BC_B);                       \
-    }                                                                         \
+    CMX_VBINARY_FORMS(CMX_VBINARY_LOOP_SPLIT, fn, fast, tail)                 \
   }
+#endif
 
 #endif
