@@ -235,32 +235,30 @@ CMX_SIMD_INLINE float cmx_sm_expsum_shift(size_t n, const float *x, float M,
   return vf_hsum(vf_add(vf_add(s0, s1), vf_add(s2, s3)));
 }
 
-/* y = y - c in place (the cached log_softmax's last pass). */
-CMX_SIMD_INLINE void cmx_sm_shift(size_t n, float *y, float c) {
-  const vf vc = vf_set1(c);
-  size_t i = 0;
-  for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
-    vf_store(y + i, vf_sub(vf_load(y + i), vc));
-    vf_store(y + i + VF_N, vf_sub(vf_load(y + i + VF_N), vc));
-    vf_store(y + i + 2 * VF_N, vf_sub(vf_load(y + i + 2 * VF_N), vc));
-    vf_store(y + i + 3 * VF_N, vf_sub(vf_load(y + i + 3 * VF_N), vc));
-  }
-  for (; i + VF_N <= n; i += VF_N) vf_store(y + i, vf_sub(vf_load(y + i), vc));
-  if (i < n) vf_store_n(y + i, vf_sub(vf_load_n(y + i, n - i), vc), n - i);
+/* y = y * c (mul) or y - c in place: the last pass of the cached softmax
+ * and log_softmax rows (mul is a constant at each call). */
+CMX_SIMD_INLINE vf cmx_sm_apply1(vf v, vf c, int mul) {
+  return mul ? vf_mul(v, c) : vf_sub(v, c);
 }
-
-/* y = y * c in place (the cached softmax's last pass). */
-CMX_SIMD_INLINE void cmx_sm_scale(size_t n, float *y, float c) {
+CMX_SIMD_INLINE void cmx_sm_apply(size_t n, float *y, float c, int mul) {
   const vf vc = vf_set1(c);
   size_t i = 0;
   for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
-    vf_store(y + i, vf_mul(vf_load(y + i), vc));
-    vf_store(y + i + VF_N, vf_mul(vf_load(y + i + VF_N), vc));
-    vf_store(y + i + 2 * VF_N, vf_mul(vf_load(y + i + 2 * VF_N), vc));
-    vf_store(y + i + 3 * VF_N, vf_mul(vf_load(y + i + 3 * VF_N), vc));
+    vf_store(y + i, cmx_sm_apply1(vf_load(y + i), vc, mul));
+    vf_store(y + i + VF_N, cmx_sm_apply1(vf_load(y + i + VF_N), vc, mul));
+    vf_store(y + i + 2 * VF_N, cmx_sm_apply1(vf_load(y + i + 2 * VF_N), vc, mul));
+    vf_store(y + i + 3 * VF_N, cmx_sm_apply1(vf_load(y + i + 3 * VF_N), vc, mul));
   }
-  for (; i + VF_N <= n; i += VF_N) vf_store(y + i, vf_mul(vf_load(y + i), vc));
-  if (i < n) vf_store_n(y + i, vf_mul(vf_load_n(y + i, n - i), vc), n - i);
+  for (; i + VF_N <= n; i += VF_N)
+    vf_store(y + i, cmx_sm_apply1(vf_load(y + i), vc, mul));
+  if (i < n)
+    vf_store_n(y + i, cmx_sm_apply1(vf_load_n(y + i, n - i), vc, mul), n - i);
+}
+CMX_SIMD_INLINE void cmx_sm_shift(size_t n, float *y, float c) {
+  cmx_sm_apply(n, y, c, 0);
+}
+CMX_SIMD_INLINE void cmx_sm_scale(size_t n, float *y, float c) {
+  cmx_sm_apply(n, y, c, 1);
 }
 
 /* The streaming store of the _NT rows; see below. */
