@@ -79,6 +79,9 @@ CMX_SIMD_INLINE vm vf_eq(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
 CMX_SIMD_INLINE vm vf_neq(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_NEQ_UQ); }
 CMX_SIMD_INLINE vm vf_isnan(vf a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
 CMX_SIMD_INLINE vf vf_select(vm m, vf t, vf f) { return _mm256_blendv_ps(f, t, m); }
+/* vf_reg: x (simd-avx512.h keeps it out of masked memory operands; AVX2
+ * has no masked ops to fold into). */
+CMX_SIMD_INLINE vf vf_reg(vf x) { return x; }
 CMX_SIMD_INLINE vm vm_and(vm a, vm b) { return _mm256_and_ps(a, b); }
 CMX_SIMD_INLINE vm vm_or(vm a, vm b) { return _mm256_or_ps(a, b); }
 CMX_SIMD_INLINE vm vm_not(vm a) {

@@ -76,6 +76,8 @@ CMX_SIMD_INLINE vm vf_eq(vf a, vf b) { return vceqq_f32(a, b); }
 CMX_SIMD_INLINE vm vf_neq(vf a, vf b) { return vmvnq_u32(vceqq_f32(a, b)); }
 CMX_SIMD_INLINE vm vf_isnan(vf a) { return vmvnq_u32(vceqq_f32(a, a)); }
 CMX_SIMD_INLINE vf vf_select(vm m, vf t, vf f) { return vbslq_f32(m, t, f); }
+/* vf_reg: x (see simd-avx512.h; nothing to avoid on NEON). */
+CMX_SIMD_INLINE vf vf_reg(vf x) { return x; }
 CMX_SIMD_INLINE vm vm_and(vm a, vm b) { return vandq_u32(a, b); }
 CMX_SIMD_INLINE vm vm_or(vm a, vm b) { return vorrq_u32(a, b); }
 CMX_SIMD_INLINE vm vm_not(vm a) { return vmvnq_u32(a); }

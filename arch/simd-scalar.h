@@ -70,6 +70,8 @@ CMX_SIMD_INLINE vm vf_eq(vf a, vf b) { return a == b; }
 CMX_SIMD_INLINE vm vf_neq(vf a, vf b) { return a != b; }
 CMX_SIMD_INLINE vm vf_isnan(vf a) { return a != a; }
 CMX_SIMD_INLINE vf vf_select(vm m, vf t, vf f) { return m ? t : f; }
+/* vf_reg: x (see simd-avx512.h). */
+CMX_SIMD_INLINE vf vf_reg(vf x) { return x; }
 CMX_SIMD_INLINE vm vm_and(vm a, vm b) { return a && b; }
 CMX_SIMD_INLINE vm vm_or(vm a, vm b) { return a || b; }
 CMX_SIMD_INLINE vm vm_not(vm a) { return !a; }

@@ -20,7 +20,7 @@ enum cmx_ew_rule { CMX_EW_SAME, CMX_EW_FLOAT, CMX_EW_PROMOTE, CMX_EW_DIVIDE,
                    CMX_EW_CMP, CMX_EW_LOGICAL };
 
 enum cmx_ew_op {
-#define CMX_EW(name, arity, rule, slot) CMX_EW_##name,
+#define CMX_EW(name, arity, rule, slot, light) CMX_EW_##name,
 #include "elementwise.def"
 #undef CMX_EW
   CMX_EW_COUNT
@@ -31,6 +31,7 @@ struct cmx_ew_info {
   int arity;
   enum cmx_ew_rule rule;
   int slot;          /* index into the f32 unary / binary ukr table, or -1 */
+  int light;         /* few ops per element (elementwise.def) */
 };
 extern const struct cmx_ew_info cmx_ew_info[CMX_EW_COUNT];
 

@@ -25,7 +25,7 @@ CMX_SIMD_INLINE void cmx_wh_select(size_t n, const uint8_t *c, const float *a,
   size_t i = 0;
   for (; i + VF_N <= n; i += VF_N) {
     vf va = sa ? vf_load(a + i) : ab, vb = sb ? vf_load(b + i) : bb;
-    vf_store(y + i, vf_select(vm_from_u8(c + i), va, vb));
+    vf_store(y + i, vf_select(vm_from_u8(c + i), vf_reg(va), vf_reg(vb)));
   }
   if (i < n) {
     const size_t t = n - i;

@@ -14,5 +14,4 @@ void cmx_x32_stream_ukr__neon(size_t n, const void *x, void *y) {
                          : "memory");
   }
   memcpy(d + i, s + i, (n - i) * 4);
-  __asm__ __volatile__("dmb ishst" : : : "memory");
 }
