@@ -46,13 +46,26 @@ void cmx_f32_f16_cvt_ukr__avx512(size_t n, const void *x, void *y) {
   }
 }
 
+/* bf16 -> f32 is a zero-extend and a shift. The full vectors use plain
+ * loads: a masked load in every step (full mask) streamed from DRAM at half
+ * speed on Zen 5 (arch/simd-avx512.h); masks only in the tail. */
+static inline __m512 bf16_widen(__m256i h) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
 void cmx_bf16_f32_cvt_ukr__avx512(size_t n, const void *x, void *y) {
   const uint16_t *h = x;
   float *f = y;
-  for (size_t i = 0; i < n; i += 16) {
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m256i a = _mm256_loadu_si256((const __m256i *)(h + i));
+    __m256i b = _mm256_loadu_si256((const __m256i *)(h + i + 16));
+    _mm512_storeu_ps(f + i, bf16_widen(a));
+    _mm512_storeu_ps(f + i + 16, bf16_widen(b));
+  }
+  for (; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? 0xffff : tail16(n - i);
-    __m512i w = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, h + i));
-    _mm512_mask_storeu_epi32(f + i, m, _mm512_slli_epi32(w, 16));
+    _mm512_mask_storeu_ps(f + i, m, bf16_widen(_mm256_maskz_loadu_epi16(m, h + i)));
   }
 }
 
@@ -74,7 +87,14 @@ static inline __m256i bf16_round(__m512 v) {
 void cmx_f32_bf16_cvt_ukr__avx512(size_t n, const void *x, void *y) {
   const float *f = x;
   uint16_t *h = y;
-  for (size_t i = 0; i < n; i += 16) {
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m256i a = bf16_round(_mm512_loadu_ps(f + i));
+    __m256i b = bf16_round(_mm512_loadu_ps(f + i + 16));
+    _mm256_storeu_si256((__m256i *)(h + i), a);
+    _mm256_storeu_si256((__m256i *)(h + i + 16), b);
+  }
+  for (; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? 0xffff : tail16(n - i);
     __m256i r = bf16_round(_mm512_maskz_loadu_ps(m, f + i));
     _mm256_mask_storeu_epi16(h + i, m, r);
