@@ -25,7 +25,7 @@ struct bench_opts {
   int mem_mb;                     /* --mem-mb: STREAM arrays in total */
   double row_budget_s;            /* time spent per op row */
   int min_reps, max_reps;         /* repetitions per op row */
-  const char *argv0;              /* to find perf/torch_peer.py */
+  const char *argv0;              /* to find the perf/ peer scripts */
   const char *suite;              /* --suite NAME ("gemm") or NULL: all */
   int cmx_only;                   /* --cmx-only: gemm rows without peers */
   int exact_reps;                 /* --reps N, else 0 */
@@ -120,8 +120,8 @@ void ukr_run(void);
 int latency_steps(void);
 void latency_run(void);
 void streams_run(void); /* adds its own steps to the total */
-int torch_steps(void);
-void torch_run(void);
+int peers_steps(void);  /* perf/peer.c: PyTorch and MLX-CPU */
+void peers_run(void);
 int gemm_steps(void); /* perf/gemm.c: the deck of issue 3 */
 void gemm_run(void);
 int gemm_bf16_steps(void); /* perf/gemm-bf16.c: its bf16 rows */

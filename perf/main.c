@@ -175,7 +175,8 @@ static void usage(void) {
           "              of issue 3 (cmx, BLIS, OpenBLAS, oneDNN side by side)\n"
           "  --suite nn  FMA peaks, big STREAM and the nn deck of issue 4\n"
           "              (softmax ... astype; SDPA, conv2d against a same-run\n"
-          "              cmx GEMM of their shape), PyTorch side by side\n"
+          "              cmx GEMM of their shape), PyTorch and MLX-CPU side\n"
+          "              by side\n"
           "  --cmx-only  gemm rows without the peers (perf/tune-gemm)\n");
 }
 
@@ -371,7 +372,7 @@ int main(int argc, char **argv) {
     bench_add_total(strcmp(g_opts.suite, "nn") ? gemm_steps() : nn_steps());
   else
     bench_add_total(ops_steps() + ukr_steps() + matmul_steps() +
-                    latency_steps() + torch_steps() + gemm_steps());
+                    latency_steps() + peers_steps() + gemm_steps());
   double t0 = bench_now();
   if (!g_opts.no_peaks) {
     peak_run();
@@ -388,7 +389,7 @@ int main(int argc, char **argv) {
   ukr_run();
   matmul_run();
   gemm_run();
-  torch_run();
+  peers_run();
   latency_run();
   streams_run(); /* perf/bench-streams.c */
   if (g_step)

@@ -1,12 +1,14 @@
 /* cmx-bench --suite nn: the deck of issue 4 on each thread count, cmx beside
- * PyTorch's CPU ops (perf/torch_peer.py --suite nn, same thread count).
- * Per case and thread count three rows: cmx (GB/s or GFLOP/s, its ratio to
- * the reference and the issue's target), torch (same count of work, same
- * reference) and cmx/torch (torch time over cmx time; target 2x on the
- * memory-bound ops). References, all measured in the same run: STREAM copy
- * (one read, one write: the 1-in-1-out ops, rope, astype, the permuted copy
- * and the depthwise conv), STREAM read (decode over the KV bytes), and a cmx
- * GEMM of the case's own shape for SDPA prefill and conv2d (k_gemm). */
+ * PyTorch's CPU ops (perf/torch_peer.py --suite nn, same thread count) and
+ * MLX's (perf/mlx_peer.py --suite nn, 1 thread only: see perf/peer.c).
+ * Per case and thread count a cmx row (GB/s or GFLOP/s, its ratio to the
+ * reference and the issue's target), then per peer two: the peer's (same
+ * count of work, same reference) and cmx/<peer> (peer time over cmx time;
+ * target 2x on the memory-bound ops). References, all measured in the same
+ * run: STREAM copy (one read, one write: the 1-in-1-out ops, rope, astype,
+ * the permuted copy and the depthwise conv), STREAM read (decode over the
+ * KV bytes), and a cmx GEMM of the case's own shape for SDPA prefill and
+ * conv2d (k_gemm). */
 #include <cmx.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,15 +33,16 @@ static const struct {
 enum nn_ref { R_OWN, R_READ, R_COPY, R_GEMM };
 struct nncase {
   const char *op;   /* the case in perf/ops.c */
-  const char *name; /* the rows' name (NULL: op); torch_peer.py's key with
-                       '_' for ' ' */
+  const char *name; /* the rows' name (NULL: op); the peer scripts' key
+                       with '_' for ' ' */
   int acase;        /* 1: an attention/convolution case, else (rows, cols) */
   int64_t rows, cols;
   const char *shape;
   enum nn_ref ref; /* R_OWN: the op case's own STREAM figure */
   int gemm;        /* k_gemm index for R_GEMM */
   double want;     /* target: ratio to the reference (0: none) */
-  int vs_torch;    /* 1: cmx at least 2x faster than torch */
+  int vs_peer;     /* 1: cmx at least 2x faster than each peer (the issue
+                      sets it against torch; MLX-CPU is held to it too) */
 };
 
 /* The issue's deck. The depthwise conv has no issue target: with 18 flops
@@ -63,9 +66,9 @@ static const struct nncase k_deck[] = {
 };
 #define NDECK (int)(sizeof k_deck / sizeof k_deck[0])
 
-/* Torch's result line per case and thread-list index (median_s 0: none);
- * written by on_torch_line while torch_peer runs. */
-static struct torch_line g_torch[NDECK][BENCH_MAX_THREADS];
+/* Each peer's result line per case and thread-list index (median_s 0:
+ * none); written by on_peer_line while peer_run runs. */
+static struct peer_line g_peer[PEER_COUNT][NDECK][BENCH_MAX_THREADS];
 /* GEMM reference GFLOP/s per k_gemm and thread-list index (0: not yet). */
 static double g_gemm[G_COUNT][BENCH_MAX_THREADS];
 
@@ -73,7 +76,7 @@ static const char *name_of(const struct nncase *c) {
   return c->name ? c->name : c->op;
 }
 
-/* Equal but for '_' against ' ' (torch_peer.py's keys have no spaces). */
+/* Equal but for '_' against ' ' (the peer scripts' keys have no spaces). */
 static int same_key(const char *a, const char *b) {
   for (; *a && *b; a++, b++)
     if (*a != *b && !((*a == '_' || *a == ' ') && (*b == '_' || *b == ' ')))
@@ -89,7 +92,7 @@ static int wants(int ci, int nt) {
 }
 
 /* The cases of thread count nt that the filter keeps, as the arguments of
- * torch_peer.py: --only with the names, ' ' as '_', in quotes (names hold
+ * the peer scripts: --only with the names, ' ' as '_', in quotes (names hold
  * '>'). Returns how many. */
 static int only_arg(char *buf, size_t n, int nt) {
   int k = 0;
@@ -107,11 +110,16 @@ static int only_arg(char *buf, size_t n, int nt) {
   return k;
 }
 
-static void on_torch_line(const struct torch_line *l, void *ctx) {
-  int ti = *(const int *)ctx;
+/* Which peer and thread-list index peer_run's lines are for. */
+struct peer_at {
+  int p, ti;
+};
+
+static void on_peer_line(const struct peer_line *l, void *ctx) {
+  const struct peer_at *at = ctx;
   for (int ci = 0; ci < NDECK; ci++)
     if (same_key(l->name, name_of(&k_deck[ci]))) {
-      g_torch[ci][ti] = *l;
+      g_peer[at->p][ci][at->ti] = *l;
     }
 }
 
@@ -121,10 +129,13 @@ int nn_steps(void) {
   for (int ti = 0; ti < g_opts.nthreads; ti++)
     for (int ci = 0; ci < NDECK; ci++)
       n += wants(ci, g_opts.threads[ti]);
-  if (!n || !have_torch())
-    return n;
-  for (int ti = 0; ti < g_opts.nthreads; ti++)
-    n += only_arg(args, sizeof args, g_opts.threads[ti]) > 0;
+  for (int p = 0; n && p < PEER_COUNT; p++) {
+    if (!peer_have(p))
+      continue;
+    for (int ti = 0; ti < g_opts.nthreads; ti++)
+      n += peer_runs_at(p, g_opts.threads[ti]) &&
+           only_arg(args, sizeof args, g_opts.threads[ti]) > 0;
+  }
   return n;
 }
 
@@ -161,11 +172,13 @@ static double gemm_ref(int g, int ti) {
   return g_gemm[g][ti] = r.rate;
 }
 
-/* The torch and cmx/torch rows beside cmx row c of case ci. Without a
- * timed cmx row, only the torch row, with the script's own rate. */
-static void torch_rows(int ci, int ti, const struct bench_row *c) {
+/* Peer p's row and the cmx/<peer> row beside cmx row c of case ci.
+ * Without a timed cmx row, only the peer's row, with the script's own
+ * rate. */
+static void peer_rows(int p, int ci, int ti, const struct bench_row *c) {
   const struct nncase *d = &k_deck[ci];
-  const struct torch_line *l = &g_torch[ci][ti];
+  const struct peer_line *l = &g_peer[p][ci][ti];
+  const char *peer = peer_name(p);
   double ts = l->median_s;
   if (ts <= 0)
     return;
@@ -183,7 +196,7 @@ static void torch_rows(int ci, int ti, const struct bench_row *c) {
     snprintf(r.family, sizeof r.family, "nn");
     snprintf(r.shape, sizeof r.shape, "%s", l->shape);
   }
-  snprintf(r.name, sizeof r.name, "torch %s", name_of(d));
+  snprintf(r.name, sizeof r.name, "%s %s", peer, name_of(d));
   r.median_s = ts;
   snprintf(r.note, sizeof r.note, "%.63s", l->note);
   bench_add_row(&r);
@@ -197,14 +210,14 @@ static void torch_rows(int ci, int ti, const struct bench_row *c) {
                         .ratio = -1,
                         .pass = -1};
   snprintf(x.family, sizeof x.family, "nn");
-  snprintf(x.name, sizeof x.name, "cmx/torch %s", name_of(d));
+  snprintf(x.name, sizeof x.name, "cmx/%s %s", peer, name_of(d));
   snprintf(x.shape, sizeof x.shape, "%s", c->shape);
-  snprintf(x.ref, sizeof x.ref, "torch");
-  if (d->vs_torch) {
+  snprintf(x.ref, sizeof x.ref, "%s", peer);
+  if (d->vs_peer) {
     snprintf(x.target, sizeof x.target, ">=2.00x");
     x.pass = x.rate >= 2.0;
   }
-  snprintf(x.note, sizeof x.note, "cmx %.2f, torch %.2f %s", c->rate, r.rate,
+  snprintf(x.note, sizeof x.note, "cmx %.2f, %s %.2f %s", c->rate, peer, r.rate,
            units[c->unit]);
   bench_add_row(&x);
 }
@@ -239,12 +252,15 @@ void nn_run(void) {
     if (!only_arg(args, sizeof args, nt))
       continue;
     any = 1;
-    if (!have_torch())
-      continue;
-    snprintf(label, sizeof label, "nn torch peer %d thread%s", nt,
-             nt > 1 ? "s" : "");
-    bench_progress(label);
-    torch_peer(args, nt, on_torch_line, &ti);
+    for (int p = 0; p < PEER_COUNT; p++) {
+      struct peer_at at = {p, ti};
+      if (!peer_runs_at(p, nt) || !peer_have(p))
+        continue;
+      snprintf(label, sizeof label, "nn %s peer %d thread%s", peer_name(p), nt,
+               nt > 1 ? "s" : "");
+      bench_progress(label);
+      peer_run(p, args, nt, on_peer_line, &at);
+    }
   }
   if (!any)
     return;
@@ -255,7 +271,9 @@ void nn_run(void) {
                nt, nt > 1 ? "s" : "");
       if (!bench_step(label))
         continue;
-      torch_rows(ci, ti, cmx_row(ci, ti));
+      const struct bench_row *c = cmx_row(ci, ti);
+      for (int p = 0; p < PEER_COUNT; p++)
+        peer_rows(p, ci, ti, c);
     }
     ops_release(); /* the next case's inputs differ */
   }

@@ -1,7 +1,7 @@
 /* cmx-bench --suite nn (perf/nn.c): the deck of issue 4, cmx beside
- * PyTorch. What it borrows: the op and attention/convolution cases of
- * perf/ops.c, the cmx GEMM timing of perf/gemm.c and the PyTorch peer
- * runner of perf/torch.c, so that each case is written once. */
+ * PyTorch and MLX-CPU. What it borrows: the op and attention/convolution
+ * cases of perf/ops.c, the cmx GEMM timing of perf/gemm.c and the Python
+ * peer runner of perf/peer.c, so that each case is written once. */
 #ifndef CMX_PERF_NN_H
 #define CMX_PERF_NN_H
 
@@ -33,19 +33,25 @@ void ops_release(void);
  * *st the cmx status). */
 double gemm_cmx_time(int b, int m, int k, int n, int nt, int *st);
 
-/* perf/torch.c. A result line of perf/torch_peer.py:
- * "family name shape threads median_s rate unit [note ...]", '_' in name
- * read as ' '. have_torch: 1 when python3 imports torch, else 0 after one
- * printed skip line. torch_peer runs the script with extra args (NULL:
- * none) on nt threads and calls fn for each result line; returns the number
- * of lines, or -1 (torch missing or the script failed: a printed line). */
-struct torch_line {
+/* perf/peer.c: the Python peers. A result line of their scripts
+ * (perf/peer_common.py): "family name shape threads median_s rate unit
+ * [note ...]", '_' in name read as ' '. peer_name: the family of the
+ * peer's rows ("torch", "mlx"). peer_have: 1 when an interpreter imports
+ * the peer's library, else 0 after one printed skip line. peer_runs_at: 1
+ * when the peer has rows at nt threads (MLX-CPU: 1 thread only). peer_run
+ * runs the script with extra args (NULL: none) on nt threads and calls fn
+ * for each result line; returns the number of lines, or -1 (peer missing,
+ * not at nt threads, or the script failed: a printed line). */
+enum { PEER_TORCH, PEER_MLX, PEER_COUNT };
+struct peer_line {
   char fam[16], name[40], shape[24], unit[16], note[64];
   int threads;
   double median_s, rate;
 };
-int have_torch(void);
-int torch_peer(const char *args, int nt,
-               void (*fn)(const struct torch_line *, void *), void *ctx);
+const char *peer_name(int p);
+int peer_have(int p);
+int peer_runs_at(int p, int nt);
+int peer_run(int p, const char *args, int nt,
+             void (*fn)(const struct peer_line *, void *), void *ctx);
 
 #endif

@@ -1,37 +1,17 @@
 """PyTorch peer for cmx-bench: times a few of the deck's ops with torch on
-the given thread count and prints one line per op:
-    family name shape threads median_s rate unit [note]
-(unit GB/s counts bytes read + written once each; GFLOP/s for matmul).
---suite nn: the deck of issue 4 (perf/nn.c), names with '_' for ' ';
+the given thread count (torch.set_num_threads) and prints one line per op in
+perf/peer_common.py's format. --suite nn: the deck of issue 4 (perf/nn.c);
 --only A,B keeps those names.
 Usage: /usr/bin/python3 perf/torch_peer.py --threads N [--quick]
            [--suite nn [--only NAMES]]"""
-import argparse
 import math
-import statistics
-import time
+import sys
 
 import torch
 import torch.nn.functional as F
 
-
-def median_time(fn, budget, quick=False):
-    t0 = time.perf_counter()
-    fn()
-    est = time.perf_counter() - t0
-    if est < budget:  # small ops: warm up further, then measure again
-        fn()
-        t0 = time.perf_counter()
-        fn()
-        est = time.perf_counter() - t0
-    lo = 1 if quick and est > 0.5 else 3 if est > 4 * budget else 5
-    reps = max(lo, min(500, int(budget / max(est, 1e-6))))
-    v = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        v.append(time.perf_counter() - t0)
-    return statistics.median(v)
+sys.dont_write_bytecode = True  # no perf/__pycache__ in the tree
+import peer_common  # noqa: E402
 
 
 def rand(*shape, g, lo=-1.0, hi=1.0):
@@ -115,52 +95,18 @@ def nn_deck(g):
     return rows
 
 
-def run_nn(args, budget):
-    only = set(args.only.split(",")) if args.only else None
-    for name, shape, fn, work, unit, note in nn_deck(torch.Generator()
-                                                     .manual_seed(1)):
-        if only is not None and name not in only:
-            continue
-        t = median_time(fn, budget, args.quick)
-        print(f"nn {name} {shape} {args.threads} {t:.9g} "
-              f"{work / t / 1e9:.4g} {unit} {note}".rstrip(), flush=True)
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--suite", choices=["nn"])
-    ap.add_argument("--only")
-    args = ap.parse_args()
+    args = peer_common.parse_args(__doc__)
     torch.set_num_threads(args.threads)
-    budget = 0.03 if args.quick else 0.25
-    if args.suite == "nn":
-        run_nn(args, budget)
-        return
     g = torch.Generator().manual_seed(1)
-    x = torch.rand(4096, 4096, generator=g) * 6 - 3
-    p = torch.rand(4096, 4096, generator=g) * 3.75 + 0.25
-    nb = x.numel() * 4
-    shape = "4096x4096"
-    rows = [
-        ("binary", "add", lambda: torch.add(x, p), 3 * nb),
-        ("unary", "exp", lambda: torch.exp(x), 2 * nb),
-        ("unary", "gelu", lambda: torch.nn.functional.gelu(x), 2 * nb),
-        ("unary", "tanh", lambda: torch.tanh(x), 2 * nb),
-        ("reduce", "sum all", lambda: torch.sum(x), nb),
-        ("reduce", "logsumexp axis=-1", lambda: torch.logsumexp(x, -1), nb),
-    ]
-    for fam, name, fn, nbytes in rows:
-        t = median_time(fn, budget)
-        print(f"{fam} {name.replace(' ', '_')} {shape} {args.threads} "
-              f"{t:.9g} {nbytes / t / 1e9:.4g} GB/s", flush=True)
-    for n in (256, 1024):
-        a = torch.rand(n, n, generator=g)
-        b = torch.rand(n, n, generator=g)
-        t = median_time(lambda: torch.mm(a, b), budget)
-        print(f"matmul f32 {n}^3 {args.threads} {t:.9g} "
-              f"{2 * n ** 3 / t / 1e9:.4g} GFLOP/s", flush=True)
+    ops = {"add": torch.add, "exp": torch.exp, "gelu": F.gelu,
+           "tanh": torch.tanh, "sum all": torch.sum,
+           "logsumexp axis=-1": lambda x: torch.logsumexp(x, -1)}
+    cases = ([("nn",) + c for c in nn_deck(g)] if args.suite == "nn" else
+             peer_common.ops_deck(
+                 lambda shape, lo, hi: rand(*shape, g=g, lo=lo, hi=hi), ops,
+                 torch.mm))
+    peer_common.run_cases(cases, args, args.threads)
 
 
 if __name__ == "__main__":
