@@ -277,6 +277,18 @@ oom:
   return ord ? (long)n : -1;
 }
 
+/* Whether every node of order runs on s (a node's NULL or freed stream
+ * means the default one, as the submit loop maps it). */
+static int one_stream(cmx_array *order, size_t cnt, struct cmx_stream_s *s) {
+  struct cmx_stream_s *def = cmx_default_stream();
+  for (size_t i = 0; i < cnt; i++) {
+    struct cmx_stream_s *t = order[i]->stream;
+    if (!t || t->magic != CMX_STREAM_MAGIC) t = def;
+    if (t != s) return 0;
+  }
+  return 1;
+}
+
 static int eval_impl(const cmx_array *arrays, size_t n, int wait,
                      const char *who) {
   if (n && !arrays) return cmx_err(CMX_EINVAL, "%s: arrays is NULL", who);
@@ -301,8 +313,15 @@ static int eval_impl(const cmx_array *arrays, size_t n, int wait,
                omp_get_level() > 0 || (s0 && s0->team.nthreads == 1) ||
                (work < INLINE_SLEEPING_ELEMS && s0 &&
                 (!s0->running || atomic_load(&s0->worker_sleeping))));
+  /* A full team (a thread on every core): the caller would sleep while the
+   * team works and take a wake-up (tens of us on a VM) when it ends, so it
+   * runs the batch here with a team of its own instead, when the stream is
+   * idle and the batch is all its own (cmx_sched_claim_here). */
+  int here = !inline_run && wait && full && cnt > 0 &&
+             s0->team.nthreads > 1 && one_stream(order, (size_t)cnt, s0) &&
+             cmx_sched_claim_here(s0);
   int st = CMX_OK;
-  if (!inline_run) {
+  if (!inline_run && !here) {
     size_t i = 0;
     while (i < (size_t)cnt) {
       struct cmx_stream_s *s = order[i]->stream;
@@ -329,6 +348,22 @@ static int eval_impl(const cmx_array *arrays, size_t n, int wait,
     }
   }
   pthread_mutex_unlock(&g_sched);
+  if (here) {
+    struct batch *b = malloc(sizeof *b + (size_t)cnt * sizeof(cmx_array));
+    unsigned fp = cmx_fp_mode_enter();
+    if (b) {
+      b->n = (size_t)cnt;
+      memcpy(b->nodes, order, (size_t)cnt * sizeof(cmx_array));
+      batch_run(b, s0->team.nthreads);
+    } else {
+      for (long i = 0; i < cnt; i++) {
+        cmx_node_run(order[i], 1);
+        cmx_array_free(order[i]);
+      }
+    }
+    cmx_fp_mode_leave(fp);
+    cmx_sched_release_here(s0);
+  }
   if (inline_run) {
     /* The caller's floating-point mode is restored afterwards. */
     unsigned fp = cmx_fp_mode_enter();

@@ -80,6 +80,7 @@ struct cmx_stream_s {
   size_t qcap, qhead, qlen;
   atomic_size_t pending;     /* queued + running tasks */
   atomic_int worker_sleeping;
+  int here;                  /* a caller runs a batch itself (claim_here) */
   int running;               /* worker thread started */
   int stop;                  /* free in progress */
   pthread_t worker;
@@ -103,6 +104,14 @@ struct cmx_stream_s *cmx_sched_stream_new(int n_threads, const char *cpus,
  * or memory ran out. */
 int cmx_sched_submit(struct cmx_stream_s *s, const struct cmx_task *t,
                      size_t n);
+/* The caller runs a batch on the calling thread with a team of its own
+ * (cmx_team_batch / cmx_parallel_for from the caller: no hand-off to the
+ * worker, no wake-up of the caller afterwards). claim_here succeeds (1)
+ * only when s is idle: nothing queued or running. While claimed, the worker
+ * starts nothing and drain waits; release_here hands queued work back to
+ * the worker. */
+int cmx_sched_claim_here(struct cmx_stream_s *s);
+void cmx_sched_release_here(struct cmx_stream_s *s);
 /* Waits until every task submitted before the call has finished. */
 void cmx_sched_drain(struct cmx_stream_s *s);
 /* Drains, stops and joins the worker, frees s. */

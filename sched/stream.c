@@ -97,7 +97,7 @@ static void *worker_main(void *arg) {
   cmx_set_current_team(&s->team);
   pthread_mutex_lock(&s->mu);
   for (;;) {
-    if (s->qlen == 0) {
+    if (s->qlen == 0 || s->here) {
       if (s->stop) break;
       /* Bounded spin: stay hot for back-to-back work, then sleep. */
       pthread_mutex_unlock(&s->mu);
@@ -108,7 +108,7 @@ static void *worker_main(void *arg) {
         cmx_cpu_relax();
       }
       pthread_mutex_lock(&s->mu);
-      while (s->qlen == 0 && !s->stop) {
+      while ((s->qlen == 0 || s->here) && !s->stop) {
         atomic_store(&s->worker_sleeping, 1);
         pthread_cond_wait(&s->cv_work, &s->mu);
         atomic_store(&s->worker_sleeping, 0);
@@ -175,6 +175,36 @@ int cmx_sched_submit(struct cmx_stream_s *s, const struct cmx_task *t,
   return 0;
 }
 
+/* Set in a forked child: the thread that forked may own a libgomp pool
+ * (from running batches here) whose threads the child lacks, and a region
+ * it opened would wait for them forever; the child's work goes to fresh
+ * workers instead, whose pools are new. */
+static atomic_int g_here_off;
+
+int cmx_sched_claim_here(struct cmx_stream_s *s) {
+  if (atomic_load_explicit(&g_here_off, memory_order_relaxed) ||
+      atomic_load_explicit(&s->pending, memory_order_acquire))
+    return 0;
+  pthread_mutex_lock(&s->mu);
+  int ok = !s->stop && !s->here && atomic_load(&s->pending) == 0;
+  if (ok) {
+    s->here = 1;
+    atomic_fetch_add(&s->pending, 1);
+  }
+  pthread_mutex_unlock(&s->mu);
+  return ok;
+}
+
+void cmx_sched_release_here(struct cmx_stream_s *s) {
+  pthread_mutex_lock(&s->mu);
+  s->here = 0;
+  if (atomic_fetch_sub(&s->pending, 1) == 1)
+    pthread_cond_broadcast(&s->cv_idle);
+  if (s->qlen && atomic_load(&s->worker_sleeping))
+    pthread_cond_signal(&s->cv_work);
+  pthread_mutex_unlock(&s->mu);
+}
+
 void cmx_sched_drain(struct cmx_stream_s *s) {
   uint64_t t0 = cmx_now_ns();
   unsigned i = 0;
@@ -236,6 +266,7 @@ void cmx_sched_fork_parent(void) {
 }
 
 void cmx_sched_fork_child(void) {
+  atomic_store(&g_here_off, 1);
   for (struct cmx_stream_s *s = g_all; s; s = s->next_all)
     if (s->magic == CMX_STREAM_MAGIC) {
       pthread_mutex_init(&s->mu, NULL);
