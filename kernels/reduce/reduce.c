@@ -18,7 +18,7 @@
  * array, 2 threads against 1, the median of 60-250 evals, 4 runs): 64K
  * elements (32K a thread) 0.89-1.29x, 256K 1.18-1.67x; below 64K a thread
  * the fork and the merge of partials cost what the second core saves. */
-#define SPLIT_ELEMS ((size_t)1 << 16)
+#define SPLIT_ELEMS ((size_t)1 << 14)
 #define LSE_PREFIX 64 /* elements whose max shifts a logsumexp block */
 #define VAR_PREFIX 64 /* elements whose mean centres a var block's squares */
 

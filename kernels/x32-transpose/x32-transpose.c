@@ -179,7 +179,7 @@ int cmx_transpose_copy(void *dst, const void *src, const int64_t *shape,
   size_t items = (size_t)(t.bblocks * t.mblocks * t.nblocks);
   /* grain: about 64K elements per thread before a second one joins. */
   size_t per = (size_t)(t.bb * t.bi * (t.n < BJ ? t.n : BJ));
-  cmx_parallel_for(nthreads, items, 1, per >= 65536 ? 1 : 65536 / per, run,
+  cmx_parallel_for(nthreads, items, 1, per >= 16384 ? 1 : 16384 / per, run,
                    &t);
   return 1;
 }
