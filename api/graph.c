@@ -18,7 +18,11 @@
 #define INLINE_ELEMS (1 << 15)
 /* When the worker is asleep, waking it costs 50-150 us on this VM (futex
  * wake of an idle vCPU), the time one core needs for ~1M elements of a
- * memory-bound op: below that, the caller runs the batch itself. */
+ * memory-bound op: below that, the caller runs the batch itself, on one
+ * thread. Not for a full team, which the caller runs with its own team
+ * (claim_here below): without this rule 128^3 matmul on the 2-core Zen 5
+ * VM ran 243 -> 388 GFLOP/s on 2 threads when the worker had never
+ * started. */
 #define INLINE_SLEEPING_ELEMS (1 << 20)
 
 static pthread_mutex_t g_sched = PTHREAD_MUTEX_INITIALIZER;
@@ -311,7 +315,7 @@ static int eval_impl(const cmx_array *arrays, size_t n, int wait,
   int inline_run =
       wait && (work < INLINE_ELEMS || omp_in_parallel() ||
                omp_get_level() > 0 || (s0 && s0->team.nthreads == 1) ||
-               (work < INLINE_SLEEPING_ELEMS && s0 &&
+               (work < INLINE_SLEEPING_ELEMS && s0 && !full &&
                 (!s0->running || atomic_load(&s0->worker_sleeping))));
   /* A full team (a thread on every core): the caller would sleep while the
    * team works and take a wake-up (tens of us on a VM) when it ends, so it
