@@ -89,7 +89,8 @@ int cmx_nt_mode(void) {
   return m;
 }
 
-static int cmx_nt_out(size_t bytes) {
+/* Whether an output of this size is streamed (also used by ops-nn.c). */
+int cmx_nt_out(size_t bytes) {
   int m = cmx_nt_mode();
   return m == 2 || (m && bytes > cmx_topo()->l3);
 }

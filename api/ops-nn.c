@@ -17,6 +17,7 @@
 
 void cmx_copy_into(void *dst, cmx_dtype dtype, cmx_array x, int nthreads);
 int cmx_nt_mode(void);
+int cmx_nt_out(size_t bytes);
 
 static int prologue(cmx_array *out, cmx_array x, cmx_stream *s,
                     const char *who) {
@@ -237,7 +238,13 @@ int cmx_eval_norm(cmx_array a, int nthreads) {
   int st = cmx_array_alloc_data(a);
   if (st || a->size == 0) return st;
   const struct cmx_dispatch *t = cmx_dispatch();
-  const struct cmx_rows_kernels k = {.norm = t->f32_norm[op], .cvt = t->cvt};
+  /* f32 outputs past the last-level cache: the streaming-store kernels. */
+  const int nt = a->dtype == CMX_F32 && cmx_nt_out((size_t)a->size * 4);
+  const struct cmx_rows_kernels k = {
+      .norm = t->f32_norm[!nt                     ? op
+                          : op == CMX_NORM_LAYER ? CMX_NORM_LAYER_NT
+                                                 : CMX_NORM_RMS_NT],
+      .cvt = t->cvt};
   const cmx_dtype cd = a->dtype == CMX_F64 ? CMX_F64 : CMX_F32;
   const size_t n = (size_t)x->shape[nd - 1], es = cmx_dtype_size(cd);
   /* weight and bias as n contiguous values of the compute type. */

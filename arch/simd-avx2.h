@@ -27,6 +27,10 @@ CMX_SIMD_INLINE __m256i cmx_avx2_tail_mask(size_t n) {
 
 CMX_SIMD_INLINE vf vf_load(const float *p) { return _mm256_loadu_ps(p); }
 CMX_SIMD_INLINE void vf_store(float *p, vf v) { _mm256_storeu_ps(p, v); }
+/* vf_stream: a non-temporal store, p aligned to the vector; vf_sfence
+ * orders a run of them before the data is published. */
+CMX_SIMD_INLINE void vf_stream(float *p, vf v) { _mm256_stream_ps(p, v); }
+CMX_SIMD_INLINE void vf_sfence(void) { _mm_sfence(); }
 /* maskload never touches the masked-off lanes, so no read past n. */
 CMX_SIMD_INLINE vf vf_load_n(const float *p, size_t n) {
   return _mm256_maskload_ps(p, cmx_avx2_tail_mask(n));

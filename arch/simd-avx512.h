@@ -26,6 +26,10 @@ CMX_SIMD_INLINE __mmask16 cmx_avx512_tail_mask(size_t n) {
 
 CMX_SIMD_INLINE vf vf_load(const float *p) { return _mm512_loadu_ps(p); }
 CMX_SIMD_INLINE void vf_store(float *p, vf v) { _mm512_storeu_ps(p, v); }
+/* vf_stream: a non-temporal store, p aligned to the vector; vf_sfence
+ * orders a run of them before the data is published. */
+CMX_SIMD_INLINE void vf_stream(float *p, vf v) { _mm512_stream_ps(p, v); }
+CMX_SIMD_INLINE void vf_sfence(void) { _mm_sfence(); }
 CMX_SIMD_INLINE vf vf_load_n(const float *p, size_t n) {
   return _mm512_maskz_loadu_ps(cmx_avx512_tail_mask(n), p);
 }

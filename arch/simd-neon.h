@@ -21,6 +21,9 @@ typedef int32x4_t vi;
 
 CMX_SIMD_INLINE vf vf_load(const float *p) { return vld1q_f32(p); }
 CMX_SIMD_INLINE void vf_store(float *p, vf v) { vst1q_f32(p, v); }
+/* vf_stream / vf_sfence: plain store and nothing (see simd-avx512.h). */
+CMX_SIMD_INLINE void vf_stream(float *p, vf v) { vst1q_f32(p, v); }
+CMX_SIMD_INLINE void vf_sfence(void) {}
 CMX_SIMD_INLINE vf vf_load_n(const float *p, size_t n) {
   float buf[VF_N] = {0};
   memcpy(buf, p, n * sizeof(float));

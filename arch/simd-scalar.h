@@ -20,6 +20,9 @@ CMX_SIMD_INLINE vf vi_as_vf(vi a) { vf r; memcpy(&r, &a, 4); return r; }
 
 CMX_SIMD_INLINE vf vf_load(const float *p) { return *p; }
 CMX_SIMD_INLINE void vf_store(float *p, vf v) { *p = v; }
+/* vf_stream / vf_sfence: plain store and nothing (see simd-avx512.h). */
+CMX_SIMD_INLINE void vf_stream(float *p, vf v) { *p = v; }
+CMX_SIMD_INLINE void vf_sfence(void) {}
 CMX_SIMD_INLINE vf vf_load_n(const float *p, size_t n) { return n ? *p : 0.0f; }
 CMX_SIMD_INLINE void vf_store_n(float *p, vf v, size_t n) { if (n) *p = v; }
 CMX_SIMD_INLINE vf vf_set1(float x) { return x; }

@@ -169,6 +169,55 @@ Test(kernels_nn, norm_rows) {
   }
 }
 
+/* Rows of y on vector boundaries (64-byte aligned y, ldy a multiple of
+ * 16): the case where the _NT rows stream their stores. Five rows (two
+ * pairs and a single) against the reference, the gaps between rows kept,
+ * and the same bits as the plain kernel of the same op and level. */
+Test(kernels_nn, norm_rows_aligned) {
+  enum { M = 5 };
+  static const size_t NS[] = {1, 15, 16, 17, 48, 1000, 4096};
+  for (size_t r = 0; r < sizeof NROWS / sizeof NROWS[0]; r++) {
+    const struct row *row = &NROWS[r];
+    if (!runs(row)) continue;
+    const struct row *ref = ref_of(NROWS, sizeof NROWS / sizeof NROWS[0], row->op);
+    const struct row *plain = NULL; /* same level, op without streaming */
+    int base = row->op == CMX_NORM_LAYER_NT ? CMX_NORM_LAYER
+               : row->op == CMX_NORM_RMS_NT ? CMX_NORM_RMS : row->op;
+    for (size_t q = 0; q < sizeof NROWS / sizeof NROWS[0]; q++)
+      if (NROWS[q].isa == row->isa && NROWS[q].op == base) plain = &NROWS[q];
+    cr_assert_not_null(plain, "%s: no plain row at its level", row->name);
+    for (size_t s = 0; s < sizeof NS / sizeof NS[0]; s++) {
+      size_t n = NS[s], ldy = (n + 31) / 16 * 16, yn = M * ldy;
+      float *x = input(M * n), *w = input(n), *b = input(n);
+      float *y = NULL, *g = NULL, *p = NULL;
+      cr_assert_eq(posix_memalign((void **)&y, 64, yn * sizeof *y), 0);
+      cr_assert_eq(posix_memalign((void **)&g, 64, yn * sizeof *g), 0);
+      cr_assert_eq(posix_memalign((void **)&p, 64, yn * sizeof *p), 0);
+      for (size_t i = 0; i < yn; i++) y[i] = g[i] = p[i] = FCANARY;
+      for (size_t i = 0; i < M * n; i++) x[i] = rnd(-3, 3);
+      for (size_t i = 0; i < n; i++) w[i] = rnd(0.5f, 2), b[i] = rnd(-1, 1);
+      ((cmx_f32_norm_ukr_fn)ref->fn)(M, n, x, n, g, ldy, w, b, 1e-5f);
+      ((cmx_f32_norm_ukr_fn)row->fn)(M, n, x, n, y, ldy, w, b, 1e-5f);
+      ((cmx_f32_norm_ukr_fn)plain->fn)(M, n, x, n, p, ldy, w, b, 1e-5f);
+      for (size_t k = 0; k < M; k++)
+        for (size_t i = 0; i < ldy; i++) {
+          size_t j = k * ldy + i;
+          if (i >= n) {
+            cr_assert(y[j] == FCANARY, "%s n=%zu: wrote in the gap after row "
+                      "%zu", row->name, n, k);
+            continue;
+          }
+          cr_assert(close_to(y[j], g[j], 1e-5f, n == 1 ? 1e-2f : 4e-5f),
+                    "%s n=%zu row %zu [%zu]: %a, ref %a", row->name, n, k, i,
+                    y[j], g[j]);
+          cr_assert(y[j] == p[j], "%s n=%zu row %zu [%zu]: %a, plain %s %a",
+                    row->name, n, k, i, y[j], plain->name, p[j]);
+        }
+      release(x), release(w), release(b), free(y), free(g), free(p);
+    }
+  }
+}
+
 Test(kernels_nn, rope_rows) {
   for (size_t r = 0; r < sizeof PROWS / sizeof PROWS[0]; r++) {
     const struct row *row = &PROWS[r];

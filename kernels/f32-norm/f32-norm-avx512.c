@@ -6,10 +6,21 @@
 void cmx_f32_layer_norm_ukr__avx512(size_t m, size_t n, const float *x,
                                     size_t ldx, float *y, size_t ldy,
                                     const float *w, const float *b, float eps) {
-  cmx_nm_norm(0, m, n, x, ldx, y, ldy, w, b, eps);
+  cmx_nm_norm(0, 0, m, n, x, ldx, y, ldy, w, b, eps);
 }
 void cmx_f32_rms_norm_ukr__avx512(size_t m, size_t n, const float *x,
                                   size_t ldx, float *y, size_t ldy,
                                   const float *w, const float *b, float eps) {
-  cmx_nm_norm(1, m, n, x, ldx, y, ldy, w, b, eps);
+  cmx_nm_norm(1, 0, m, n, x, ldx, y, ldy, w, b, eps);
+}
+void cmx_f32_layer_norm_nt_ukr__avx512(size_t m, size_t n, const float *x,
+                                      size_t ldx, float *y, size_t ldy,
+                                      const float *w, const float *b,
+                                      float eps) {
+  cmx_nm_norm(0, 1, m, n, x, ldx, y, ldy, w, b, eps);
+}
+void cmx_f32_rms_norm_nt_ukr__avx512(size_t m, size_t n, const float *x,
+                                    size_t ldx, float *y, size_t ldy,
+                                    const float *w, const float *b, float eps) {
+  cmx_nm_norm(1, 1, m, n, x, ldx, y, ldy, w, b, eps);
 }

@@ -5,6 +5,7 @@
 #define CMX_F32_NORM_BODY_H
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernels/f32-norm/f32-norm.h"
 
@@ -213,10 +214,10 @@ CMX_SIMD_INLINE void cmx_nm_apply1(int rms, int has_w, int has_b, size_t n,
 #define CMX_NM_R 2
 /* Rows spanning more bytes than this are prefetched a pair ahead. */
 #define CMX_NORM_PF_BYTES ((size_t)1 << 20)
-CMX_SIMD_INLINE void cmx_nm_stepr(int rms, int has_w, int has_b, size_t i,
-                                  const float *x, size_t ldx, float *y,
-                                  size_t ldy, const float *w, const float *b,
-                                  const struct cmx_nm_st *s) {
+CMX_SIMD_INLINE void cmx_nm_stepr(int rms, int has_w, int has_b, int nt,
+                                  size_t i, const float *x, size_t ldx,
+                                  float *y, size_t ldy, const float *w,
+                                  const float *b, const struct cmx_nm_st *s) {
   vf wa = vf_zero(), ba = vf_zero();
   if (has_w) wa = vf_load(w + i);
   if (has_b) ba = vf_load(b + i);
@@ -227,12 +228,13 @@ CMX_SIMD_INLINE void cmx_nm_stepr(int rms, int has_w, int has_b, size_t i,
     if (has_w && has_b) t = vf_fmadd(t, wa, ba);
     else if (has_w) t = vf_mul(t, wa);
     else if (has_b) t = vf_add(t, ba);
-    vf_store(y + r * ldy + i, t);
+    if (nt) vf_stream(y + r * ldy + i, t);
+    else vf_store(y + r * ldy + i, t);
   }
 }
 
-CMX_SIMD_INLINE void cmx_nm_applyr(int rms, int has_w, int has_b, size_t n,
-                                   const float *x, size_t ldx, float *y,
+CMX_SIMD_INLINE void cmx_nm_applyr(int rms, int has_w, int has_b, int nt,
+                                   size_t n, const float *x, size_t ldx, float *y,
                                    size_t ldy, const float *w, const float *b,
                                    const struct cmx_nm_st *s,
                                    const float *pf) {
@@ -240,7 +242,7 @@ CMX_SIMD_INLINE void cmx_nm_applyr(int rms, int has_w, int has_b, size_t n,
   size_t i = nv;
   if (i % (2 * VF_N)) {
     i -= VF_N;
-    cmx_nm_stepr(rms, has_w, has_b, i, x, ldx, y, ldy, w, b, s);
+    cmx_nm_stepr(rms, has_w, has_b, nt, i, x, ldx, y, ldy, w, b, s);
   }
   while (i > 0) {
     i -= 2 * VF_N;
@@ -248,8 +250,8 @@ CMX_SIMD_INLINE void cmx_nm_applyr(int rms, int has_w, int has_b, size_t n,
       for (int r = 0; r < CMX_NM_R; r++)
         for (size_t l = 0; l < 2 * VF_N; l += 16)
           __builtin_prefetch(pf + r * ldx + (nv - 2 * VF_N - i) + l, 0, 2);
-    cmx_nm_stepr(rms, has_w, has_b, i + VF_N, x, ldx, y, ldy, w, b, s);
-    cmx_nm_stepr(rms, has_w, has_b, i, x, ldx, y, ldy, w, b, s);
+    cmx_nm_stepr(rms, has_w, has_b, nt, i + VF_N, x, ldx, y, ldy, w, b, s);
+    cmx_nm_stepr(rms, has_w, has_b, nt, i, x, ldx, y, ldy, w, b, s);
   }
   if (nv < n)
     for (int r = 0; r < CMX_NM_R; r++)
@@ -258,10 +260,10 @@ CMX_SIMD_INLINE void cmx_nm_applyr(int rms, int has_w, int has_b, size_t n,
                     s[r]);
 }
 
-CMX_SIMD_INLINE void cmx_nm_rows(int rms, int has_w, int has_b, size_t m,
-                                 size_t n, const float *x, size_t ldx, float *y,
-                                 size_t ldy, const float *w, const float *b,
-                                 float eps) {
+CMX_SIMD_INLINE void cmx_nm_rows_(int rms, int has_w, int has_b, int nt,
+                                  size_t m, size_t n, const float *x,
+                                  size_t ldx, float *y, size_t ldy,
+                                  const float *w, const float *b, float eps) {
   /* Rows past L2 come from L3 or memory: the pass over one pair then
    * prefetches the next into L2, so that its statistics do not wait on
    * memory while the pass waits on L2. (Cascade Lake VM, 4096 x 4096 rows,
@@ -273,7 +275,8 @@ CMX_SIMD_INLINE void cmx_nm_rows(int rms, int has_w, int has_b, size_t m,
   for (; r + CMX_NM_R <= m; r += CMX_NM_R) {
     struct cmx_nm_st s[CMX_NM_R];
     cmx_nm_stats2(rms, n, x + r * ldx, x + (r + 1) * ldx, eps, s);
-    cmx_nm_applyr(rms, has_w, has_b, n, x + r * ldx, ldx, y + r * ldy, ldy, w,
+    cmx_nm_applyr(rms, has_w, has_b, nt, n, x + r * ldx, ldx, y + r * ldy, ldy,
+                  w,
                   b, s,
                   far && r + 2 * CMX_NM_R <= m ? x + (r + CMX_NM_R) * ldx
                                                : NULL);
@@ -283,14 +286,30 @@ CMX_SIMD_INLINE void cmx_nm_rows(int rms, int has_w, int has_b, size_t m,
                   cmx_nm_stats(rms, n, x + r * ldx, eps));
 }
 
-CMX_SIMD_INLINE void cmx_nm_norm(int rms, size_t m, size_t n, const float *x,
+/* nt (the _nt kernels): the pairs' full vectors are streamed when every
+ * row of y starts on a vector boundary, then one store fence; the tails
+ * and odd rows are plain stores. */
+CMX_SIMD_INLINE void cmx_nm_rows(int rms, int has_w, int has_b, int nt,
+                                 size_t m, size_t n, const float *x,
                                  size_t ldx, float *y, size_t ldy,
                                  const float *w, const float *b, float eps) {
+  if (nt && (uintptr_t)y % sizeof(vf) == 0 && ldy % VF_N == 0) {
+    cmx_nm_rows_(rms, has_w, has_b, 1, m, n, x, ldx, y, ldy, w, b, eps);
+    vf_sfence();
+  } else {
+    cmx_nm_rows_(rms, has_w, has_b, 0, m, n, x, ldx, y, ldy, w, b, eps);
+  }
+}
+
+CMX_SIMD_INLINE void cmx_nm_norm(int rms, int nt, size_t m, size_t n,
+                                 const float *x, size_t ldx, float *y,
+                                 size_t ldy, const float *w, const float *b,
+                                 float eps) {
   if (rms) b = NULL;
-  if (w && b) cmx_nm_rows(rms, 1, 1, m, n, x, ldx, y, ldy, w, b, eps);
-  else if (w) cmx_nm_rows(rms, 1, 0, m, n, x, ldx, y, ldy, w, b, eps);
-  else if (b) cmx_nm_rows(rms, 0, 1, m, n, x, ldx, y, ldy, w, b, eps);
-  else cmx_nm_rows(rms, 0, 0, m, n, x, ldx, y, ldy, w, b, eps);
+  if (w && b) cmx_nm_rows(rms, 1, 1, nt, m, n, x, ldx, y, ldy, w, b, eps);
+  else if (w) cmx_nm_rows(rms, 1, 0, nt, m, n, x, ldx, y, ldy, w, b, eps);
+  else if (b) cmx_nm_rows(rms, 0, 1, nt, m, n, x, ldx, y, ldy, w, b, eps);
+  else cmx_nm_rows(rms, 0, 0, nt, m, n, x, ldx, y, ldy, w, b, eps);
 }
 
 #endif
