@@ -178,7 +178,7 @@ static size_t ref_arg(int is_max, size_t n, const float *x) {
 }
 
 /* Special values planted in random data: case k of NSPECIAL. */
-#define NSPECIAL 13
+#define NSPECIAL 14
 static void plant(size_t k, size_t n, float *x) {
   switch (k) {
   case 0: break;                 /* plain random */
@@ -219,6 +219,10 @@ static void plant(size_t k, size_t n, float *x) {
     for (size_t i = 0; i < n; i++) x[i] = -INFINITY;
     x[n - 1 - n / 5] = INFINITY;
     if (n > 3) x[n - 1] = NAN;
+    break;
+  case 13: /* huge finite values: sums of them overflow to inf (which sends
+             a fast max/min block to its exact path), extremes finite */
+    for (size_t i = 0; i < n; i++) x[i] = x[i] * 3.3e36f;
     break;
   default:
     x[n / 2] = NAN;
