@@ -12,14 +12,10 @@ float cmx_f32_rprod_ukr__avx2(size_t n, const float *x) {
   return cmx_rd_inner(CMX_ROP_PROD, n, x);
 }
 float cmx_f32_rmax_ukr__avx2(size_t n, const float *x) {
-  float r;
-  return cmx_rd_minmax_fast(CMX_ROP_MAX, n, x, &r) ? r
-                                                 : cmx_rd_inner(CMX_ROP_MAX, n, x);
+  return cmx_rd_minmax(CMX_ROP_MAX, n, x);
 }
 float cmx_f32_rmin_ukr__avx2(size_t n, const float *x) {
-  float r;
-  return cmx_rd_minmax_fast(CMX_ROP_MIN, n, x, &r) ? r
-                                                 : cmx_rd_inner(CMX_ROP_MIN, n, x);
+  return cmx_rd_minmax(CMX_ROP_MIN, n, x);
 }
 
 void cmx_f32_rsum_outer_ukr__avx2(size_t rows, size_t n, const float *x,
