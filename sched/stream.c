@@ -180,8 +180,20 @@ int cmx_sched_submit(struct cmx_stream_s *s, const struct cmx_task *t,
  * it opened would wait for them forever; the child's work goes to fresh
  * workers instead, whose pools are new. */
 static atomic_int g_here_off;
+/* CMX_CALLER_TEAM=0: never (A/B timing); read once. */
+static int here_env(void) {
+  static atomic_int v = -1;
+  int x = atomic_load_explicit(&v, memory_order_relaxed);
+  if (x < 0) {
+    const char *e = getenv("CMX_CALLER_TEAM");
+    x = !(e && strcmp(e, "0") == 0);
+    atomic_store_explicit(&v, x, memory_order_relaxed);
+  }
+  return x;
+}
 
 int cmx_sched_claim_here(struct cmx_stream_s *s) {
+  if (!here_env()) return 0;
   if (atomic_load_explicit(&g_here_off, memory_order_relaxed) ||
       atomic_load_explicit(&s->pending, memory_order_acquire))
     return 0;
