@@ -404,8 +404,8 @@ static void check_nn(const struct cmx_dispatch *t, const struct cmx_dispatch *v)
     for (int op = 0; op < CMX_SOFTMAX_COUNT + CMX_NORM_COUNT; op++) {
       for (size_t i = 0; i < n + PAD; i++) yt[i] = yv[i] = -5.5f;
       if (op < CMX_SOFTMAX_COUNT) {
-        t->f32_softmax[op](n, x, yt);
-        v->f32_softmax[op](n, x, yv);
+        t->f32_softmax[op](n, x, yt, NULL);
+        v->f32_softmax[op](n, x, yv, x);
       } else {
         /* two rows of n / 2 (a pair) where n > 1, else one */
         size_t m = n > 1 ? 2 : 1, h = n / m;

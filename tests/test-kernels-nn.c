@@ -97,10 +97,10 @@ Test(kernels_nn, softmax_rows) {
                     : rnd(-20, 20 + (float)(i % 5));
       if (n > 9) /* a late max */
         x[n / 2] = -INFINITY, x[n - 1] = wide ? 0.0f : 25.0f;
-      ((cmx_f32_softmax_ukr_fn)ref->fn)(n, x, g);
-      ((cmx_f32_softmax_ukr_fn)row->fn)(n, x, y);
+      ((cmx_f32_softmax_ukr_fn)ref->fn)(n, x, g, NULL);
+      ((cmx_f32_softmax_ukr_fn)row->fn)(n, x, y, x);
       memcpy(ip, x, n * sizeof *x);
-      ((cmx_f32_softmax_ukr_fn)row->fn)(n, ip, ip);
+      ((cmx_f32_softmax_ukr_fn)row->fn)(n, ip, ip, NULL);
       canaries(y, n, row->name);
       for (size_t i = 0; i < n; i++) {
         int ok = row->op == CMX_SOFTMAX_LOG || row->op == CMX_SOFTMAX_LOG_NT

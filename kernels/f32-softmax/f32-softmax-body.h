@@ -176,14 +176,23 @@ CMX_SIMD_INLINE float cmx_sm_max(size_t n, const float *x) {
   return vf_hmax(vf_max(vf_max(m0, m1), vf_max(m2, m3)));
 }
 
+/* The lines of next[i, i + 4 VF_N): the exp passes walk the next row
+ * (same length) a step at a time, spreading its fetches over the pass. */
+CMX_SIMD_INLINE void cmx_sm_prefetch(const float *next, size_t i) {
+  if (next)
+    for (size_t l = 0; l < 4 * VF_N; l += 16)
+      __builtin_prefetch(next + i + l, 0, 3);
+}
+
 /* sum exp(x - M), storing the terms into y (the cached softmax's exp
  * pass). A NaN in x (skipped by the max) reaches the sum here. */
 CMX_SIMD_INLINE float cmx_sm_expsum(size_t n, const float *x, float M,
-                                    float *y) {
+                                    float *y, const float *next) {
   const vf vmx = vf_set1(M);
   vf s0 = vf_zero(), s1 = vf_zero(), s2 = vf_zero(), s3 = vf_zero();
   size_t i = 0;
   for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
+    cmx_sm_prefetch(next, i);
     vf e0 = vf_sub(vf_load(x + i), vmx);
     vf e1 = vf_sub(vf_load(x + i + VF_N), vmx);
     vf e2 = vf_sub(vf_load(x + i + 2 * VF_N), vmx);
@@ -210,11 +219,12 @@ CMX_SIMD_INLINE float cmx_sm_expsum(size_t n, const float *x, float M,
  * overlap its exp work, as the cached softmax's do, instead of forming a
  * store-only pass of their own. */
 CMX_SIMD_INLINE float cmx_sm_expsum_shift(size_t n, const float *x, float M,
-                                          float *y) {
+                                          float *y, const float *next) {
   const vf vmx = vf_set1(M);
   vf s0 = vf_zero(), s1 = vf_zero(), s2 = vf_zero(), s3 = vf_zero();
   size_t i = 0;
   for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
+    cmx_sm_prefetch(next, i);
     vf d0 = vf_sub(vf_load(x + i), vmx), d1 = vf_sub(vf_load(x + i + VF_N), vmx);
     vf d2 = vf_sub(vf_load(x + i + 2 * VF_N), vmx);
     vf d3 = vf_sub(vf_load(x + i + 3 * VF_N), vmx);
@@ -296,11 +306,12 @@ CMX_SIMD_INLINE size_t cmx_sm_write_exp(int nt, size_t i, size_t n,
   return i;
 }
 
-CMX_SIMD_INLINE void cmx_sm_softmax(size_t n, const float *x, float *y) {
+CMX_SIMD_INLINE void cmx_sm_softmax(size_t n, const float *x, float *y,
+                                    const float *next) {
   float M, S;
   if (n <= CMX_SOFTMAX_CACHED_N) {
     M = cmx_sm_max(n, x);
-    S = cmx_sm_expsum(n, x, M, y);
+    S = cmx_sm_expsum(n, x, M, y, next);
     cmx_sm_scale(n, y, 1.0f / S);
     return;
   }
@@ -315,11 +326,12 @@ CMX_SIMD_INLINE void cmx_sm_softmax(size_t n, const float *x, float *y) {
                n - i);
 }
 
-CMX_SIMD_INLINE void cmx_sm_log_softmax(size_t n, const float *x, float *y) {
+CMX_SIMD_INLINE void cmx_sm_log_softmax(size_t n, const float *x, float *y,
+                                        const float *next) {
   float M, S;
   if (n <= CMX_SOFTMAX_CACHED_N) {
     M = cmx_sm_max(n, x);
-    S = cmx_sm_expsum_shift(n, x, M, y);
+    S = cmx_sm_expsum_shift(n, x, M, y, next);
     cmx_sm_shift(n, y, logf(S));
     return;
   }

@@ -20,7 +20,8 @@ static void stats(size_t n, const float *x, float *m, double *s) {
   *s = sum;
 }
 
-void cmx_f32_softmax_ukr__ref(size_t n, const float *x, float *y) {
+void cmx_f32_softmax_ukr__ref(size_t n, const float *x, float *y,
+    const float *next) {
   float m;
   double s;
   stats(n, x, &m, &s);
@@ -28,7 +29,8 @@ void cmx_f32_softmax_ukr__ref(size_t n, const float *x, float *y) {
   for (size_t i = 0; i < n; i++) y[i] = vm_exp(x[i] - m) * inv;
 }
 
-void cmx_f32_log_softmax_ukr__ref(size_t n, const float *x, float *y) {
+void cmx_f32_log_softmax_ukr__ref(size_t n, const float *x, float *y,
+    const float *next) {
   float m;
   double s;
   stats(n, x, &m, &s);
@@ -37,10 +39,12 @@ void cmx_f32_log_softmax_ukr__ref(size_t n, const float *x, float *y) {
 }
 
 /* C has no non-temporal store: the streaming rows are the plain ones. */
-void cmx_f32_softmax_nt_ukr__ref(size_t n, const float *x, float *y) {
-  cmx_f32_softmax_ukr__ref(n, x, y);
+void cmx_f32_softmax_nt_ukr__ref(size_t n, const float *x, float *y,
+    const float *next) {
+  cmx_f32_softmax_ukr__ref(n, x, y, next);
 }
 
-void cmx_f32_log_softmax_nt_ukr__ref(size_t n, const float *x, float *y) {
-  cmx_f32_log_softmax_ukr__ref(n, x, y);
+void cmx_f32_log_softmax_nt_ukr__ref(size_t n, const float *x, float *y,
+    const float *next) {
+  cmx_f32_log_softmax_ukr__ref(n, x, y, next);
 }

@@ -31,7 +31,9 @@ static void run_f32(const struct job *j, size_t m, const float *x, size_t ldx,
                     float *y) {
   const size_t n = j->io->n;
   if (j->op == CMX_ROWS_SOFTMAX || j->op == CMX_ROWS_LOG_SOFTMAX)
-    for (size_t r = 0; r < m; r++) j->k->softmax(n, x + r * ldx, y + r * n);
+    for (size_t r = 0; r < m; r++)
+      j->k->softmax(n, x + r * ldx, y + r * n,
+                    r + 1 < m ? x + (r + 1) * ldx : NULL);
   else
     j->k->norm(m, n, x, ldx, y, n, j->w, j->b, j->eps);
 }
