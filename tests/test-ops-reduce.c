@@ -241,6 +241,45 @@ Test(ops_reduce, all) { op_all_dtypes(R_ALL, 1); }
 Test(ops_reduce, any) { op_all_dtypes(R_ANY, 1); }
 Test(ops_reduce, logsumexp) { op_all_dtypes(R_LSE, 0); }
 Test(ops_reduce, var) { op_all_dtypes(R_VAR, 0); }
+/* Rows past the driver's 1024-element pieces (kernels/reduce/reduce.c):
+ * the extreme, its ties and NaN placed in different pieces; against a
+ * scalar scan (first NaN, else first extreme). */
+Test(ops_reduce, argmax_argmin_across_pieces) {
+  const int64_t n = 4099;
+  double *v = malloc(sizeof(double) * (size_t)n);
+  for (int c = 0; c < 6; c++)
+    for (int f = 0; f < 2; f++) {
+      for (int64_t i = 0; i < n; i++) v[i] = (double)((i * 37) % 101) - 50;
+      double big = f ? -1000 : 1000;
+      switch (c) {
+        case 0: v[2500] = big; v[3900] = big; break;  /* tie, later piece */
+        case 1: v[1500] = NAN; v[10] = big; break;    /* NaN after extreme */
+        case 2: v[4098] = NAN; break;                 /* NaN in the tail */
+        case 3: v[1023] = big; v[1024] = big; break;  /* tie at a seam */
+        case 4:
+          for (int64_t i = 0; i < n; i++) v[i] = f ? INFINITY : -INFINITY;
+          v[3000] = f ? -INFINITY : INFINITY;
+          break;
+        default: v[2047] = NAN; v[3071] = NAN; break; /* first NaN wins */
+      }
+      int64_t want = 0;
+      for (int64_t i = 0; i < n; i++) {
+        if (v[i] != v[i]) { want = i; break; }
+        if (f ? v[i] < v[want] : v[i] > v[want]) want = i;
+      }
+      cmx_array x, y;
+      TU_OK(tu_array(&x, v, CMX_F32, &n, 1));
+      TU_OK((f ? cmx_argmin : cmx_argmax)(&y, x, 0, false, NULL));
+      double got;
+      TU_OK(cmx_array_item(&got, y));
+      cr_assert_eq(got, (double)want, "%s case %d: %g, want %lld",
+                   f ? "argmin" : "argmax", c, got, (long long)want);
+      cmx_array_free(y);
+      cmx_array_free(x);
+    }
+  free(v);
+}
+
 Test(ops_reduce, argmax) { op_all_dtypes(R_ARGMAX, 1); }
 Test(ops_reduce, argmin) { op_all_dtypes(R_ARGMIN, 1); }
 
