@@ -20,7 +20,7 @@
  * the fork and the merge of partials cost what the second core saves. */
 #define SPLIT_ELEMS ((size_t)1 << 14)
 #define LSE_PREFIX 64
-#define ARG_PIECE 1024 /* elements per argmax/argmin call of a block */ /* elements whose max shifts a logsumexp block */
+#define PIECE 1024 /* elements per kernel call of an argmax/logsumexp block */ /* elements whose max shifts a logsumexp block */
 #define VAR_PREFIX 64 /* elements whose mean centres a var block's squares */
 
 struct inner {
@@ -86,12 +86,19 @@ static void inner_range(void *ctx, size_t b, size_t e) {
          * right unless a later element exceeds it by more than 88 (the sum
          * overflows): then the max pass and the sum again, in L1. */
         /* The kernel prefetches CMX_RD_PF = 1024 floats ahead, only inside
-         * its block: fetch the head of the next block from here. */
-        if (next)
-          for (size_t k = 0; k < 1024; k += 16) __builtin_prefetch(p + n + k);
+         * its block: the block goes PIECE elements a call, each after
+         * the fetch of the same stretch of the next block (as argmax). */
         const size_t np = n < LSE_PREFIX ? n : LSE_PREFIX;
         float m = c->k->rinner[CMX_ROP_MAX](np, p);
-        float s = isfinite(m) ? c->k->rsumexp(n, p, m) : NAN;
+        float s = 0.0f;
+        if (!isfinite(m)) s = NAN;
+        for (size_t q = 0; q < n && isfinite(m); q += PIECE) {
+          const size_t len = n - q < PIECE ? n - q : PIECE;
+          if (next)
+            for (size_t k = 0; k < PIECE; k += 16)
+              __builtin_prefetch(p + n + q + k);
+          s += c->k->rsumexp(len, p + q, m);
+        }
         if (!isfinite(s)) {
           m = c->k->rinner[CMX_ROP_MAX](n, p);
           s = isfinite(m) ? c->k->rsumexp(n, p, m) : 0.0f;
@@ -101,7 +108,7 @@ static void inner_range(void *ctx, size_t b, size_t e) {
         break;
       }
       case CMX_RED_ARGMAX: case CMX_RED_ARGMIN: {
-        /* ARG_PIECE elements a call, the same stretch of the next block
+        /* PIECE elements a call, the same stretch of the next block
          * fetched before each: the fetches spread over the block instead
          * of one burst (which the load queue drops or stalls on), and
          * memory never idles while a piece is searched. Pieces combine as
@@ -112,10 +119,10 @@ static void inner_range(void *ctx, size_t b, size_t e) {
         const cmx_f32_rarg_ukr_fn fn = mx ? c->k->rargmax : c->k->rargmin;
         size_t best = 0;
         float bv = 0.0f;
-        for (size_t q = 0; q < n; q += ARG_PIECE) {
-          const size_t len = n - q < ARG_PIECE ? n - q : ARG_PIECE;
+        for (size_t q = 0; q < n; q += PIECE) {
+          const size_t len = n - q < PIECE ? n - q : PIECE;
           if (next)
-            for (size_t k = 0; k < ARG_PIECE; k += 16)
+            for (size_t k = 0; k < PIECE; k += 16)
               __builtin_prefetch(p + n + q + k);
           const size_t i = q + fn(len, p + q);
           const float v = p[i];
