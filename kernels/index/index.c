@@ -35,7 +35,7 @@ void cmx_index_take(char *out, const char *a, const int64_t *idx,
                     int nthreads) {
   struct take t = {out, a, idx, n, nidx, rowbytes};
   size_t rows = (size_t)(outer * nidx);
-  /* grain: about 256 KiB of rows per thread before another joins. */
+  /* grain: about 64 KiB of rows per thread before another joins. */
   size_t grain = rowbytes ? (1u << 16) / rowbytes + 1 : rows + 1;
   cmx_parallel_for(nthreads, rows, 1, grain, take_rows, &t);
 }

@@ -177,7 +177,8 @@ int cmx_transpose_copy(void *dst, const void *src, const int64_t *shape,
   for (int d = 0; d < t.nb; d++) lines &= (t.bdst[d] * 4) % 64 == 0;
   t.nt = nt && esz == 4 && lines;
   size_t items = (size_t)(t.bblocks * t.mblocks * t.nblocks);
-  /* grain: about 64K elements per thread before a second one joins. */
+  /* grain: about 16K elements per thread before a second one joins (see
+   * SPLIT_ELEMS in kernels/reduce/reduce.c). */
   size_t per = (size_t)(t.bb * t.bi * (t.n < BJ ? t.n : BJ));
   cmx_parallel_for(nthreads, items, 1, per >= 16384 ? 1 : 16384 / per, run,
                    &t);
