@@ -23,13 +23,14 @@
  * 64K-element sums 1.36-1.52x (64K a thread: 0.96-0.98x). */
 #define SPLIT_ELEMS ((size_t)1 << 14)
 #define LSE_PREFIX 64 /* elements whose max shifts a logsumexp block */
-#define PIECE 1024 /* elements per kernel call of an argmax/logsumexp block */
+#define PIECE 1024 /* elements a kernel call of a block from memory */
 #define VAR_PREFIX 64 /* elements whose mean centres a var block's squares */
 
 struct inner {
   enum cmx_red_op op;
   const float *x;
   size_t R, ld, nb;
+  size_t piece;         /* elements a kernel call (PIECE from memory) */
   double *part;         /* O * nb partials: sum, product, max, min, ... */
   double *part2;        /* var: block M2; logsumexp: block sum of exp */
   int64_t *ipart;       /* argmax/argmin block indexes */
@@ -72,10 +73,19 @@ static void inner_range(void *ctx, size_t b, size_t e) {
          * cancel) the squares are taken again about the block mean. */
         const size_t np = n < VAR_PREFIX ? n : VAR_PREFIX;
         const float cp = c->k->rinner[CMX_ROP_SUM](np, p) / (float)np;
-        const double s2 = c->k->rsumsqdev(n, p, cp);
-        /* Memory would idle during the L1 pass: start on the next block
-         * with its first 4 KiB. */
-        if (next)
+        /* From memory the pass goes a piece a call, each after the fetch
+         * of the same stretch of the next block (as argmax), so the L1
+         * pass below finds the next block on its way; in cache the next
+         * block's first 4 KiB are fetched before the L1 pass. */
+        double s2 = 0.0;
+        for (size_t q = 0; q < n; q += c->piece) {
+          const size_t len = n - q < c->piece ? n - q : c->piece;
+          if (next && c->piece < BLOCK)
+            for (size_t k = 0; k < len; k += 16)
+              __builtin_prefetch(p + n + q + k);
+          s2 += c->k->rsumsqdev(len, p + q, cp);
+        }
+        if (next && c->piece == BLOCK)
           for (size_t k = 0; k < 1024; k += 16) __builtin_prefetch(p + n + k);
         const float sum = c->k->rinner[CMX_ROP_SUM](n, p);
         const double d = (double)sum / (double)n - cp, corr = (double)n * d * d;
@@ -95,10 +105,10 @@ static void inner_range(void *ctx, size_t b, size_t e) {
         float m = c->k->rinner[CMX_ROP_MAX](np, p);
         float s = 0.0f;
         if (!isfinite(m)) s = NAN;
-        for (size_t q = 0; q < n && isfinite(m); q += PIECE) {
-          const size_t len = n - q < PIECE ? n - q : PIECE;
+        for (size_t q = 0; q < n && isfinite(m); q += c->piece) {
+          const size_t len = n - q < c->piece ? n - q : c->piece;
           if (next)
-            for (size_t k = 0; k < PIECE; k += 16)
+            for (size_t k = 0; k < len; k += 16)
               __builtin_prefetch(p + n + q + k);
           s += c->k->rsumexp(len, p + q, m);
         }
@@ -122,10 +132,10 @@ static void inner_range(void *ctx, size_t b, size_t e) {
         const cmx_f32_rarg_ukr_fn fn = mx ? c->k->rargmax : c->k->rargmin;
         size_t best = 0;
         float bv = 0.0f;
-        for (size_t q = 0; q < n; q += PIECE) {
-          const size_t len = n - q < PIECE ? n - q : PIECE;
+        for (size_t q = 0; q < n; q += c->piece) {
+          const size_t len = n - q < c->piece ? n - q : c->piece;
           if (next)
-            for (size_t k = 0; k < PIECE; k += 16)
+            for (size_t k = 0; k < len; k += 16)
               __builtin_prefetch(p + n + q + k);
           const size_t i = q + fn(len, p + q);
           const float v = p[i];
@@ -211,9 +221,12 @@ int cmx_red_f32_inner(enum cmx_red_op op, const float *x, size_t O,
     free(ipart);
     return -1;
   }
+  /* Pieces only for data past L2: in cache the extra calls cost more
+   * than the fetches they spread (var of 64K floats: 124 -> 86 GB/s). */
+  const size_t piece = O * R * sizeof(float) > cmx_topo()->l2 ? PIECE : BLOCK;
   struct inner c = {.op = op, .x = x, .R = R, .ld = ld, .nb = nb,
-                    .part = part, .part2 = part2, .ipart = ipart,
-                    .out = out, .iout = iout, .k = k};
+                    .piece = piece, .part = part, .part2 = part2,
+                    .ipart = ipart, .out = out, .iout = iout, .k = k};
   /* Split only when each thread gets at least SPLIT_ELEMS elements. */
   size_t per = R < BLOCK ? R : BLOCK, grain = (SPLIT_ELEMS + per - 1) / per;
   cmx_parallel_for(nthreads, O * nb, 1, grain, inner_range, &c);
