@@ -29,8 +29,8 @@ enum cmx_softmax_op { CMX_SOFTMAX_EXP, CMX_SOFTMAX_LOG, CMX_SOFTMAX_EXP_NT,
 /* next: the row the caller runs after this one (n floats), or NULL. A hint
  * only, never written or read for results: the cached rows fetch it into
  * cache during their exp pass, so that the next row's max pass does not
- * wait on memory (Zen 5, 1 thread, softmax of 4096 x 4096 from DRAM: see
- * the commit that added it). */
+ * wait on memory (Zen 5, 1 thread, softmax of 4096 x 4096 from DRAM:
+ * 30.4 -> 38.2 GB/s). */
 typedef void (*cmx_f32_softmax_ukr_fn)(size_t n, const float *x, float *y,
                                        const float *next);
 

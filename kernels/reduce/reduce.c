@@ -126,8 +126,8 @@ static void inner_range(void *ctx, size_t b, size_t e) {
          * of one burst (which the load queue drops or stalls on), and
          * memory never idles while a piece is searched. Pieces combine as
          * the kernel's own chunks do: the first NaN, else the first of
-         * the extremes. Zen 5, 1 thread, argmax over rows of 4096 from
-         * DRAM: see the commit that added it. */
+         * the extremes. Zen 5, 1 thread, argmax over 4096 rows of 4096 from
+         * DRAM: 27-31 -> 47 GB/s. */
         const int mx = c->op == CMX_RED_ARGMAX;
         const cmx_f32_rarg_ukr_fn fn = mx ? c->k->rargmax : c->k->rargmin;
         size_t best = 0;
