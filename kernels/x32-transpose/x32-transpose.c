@@ -45,6 +45,7 @@ struct tjob {
   int64_t sl, dp;               /* source stride of L, dest stride of p */
   int64_t bi, bb;               /* block of p, batch entries per item */
   int64_t mblocks, nblocks, bblocks, nbatch;
+  int64_t bj;                   /* block of L: BJ, halved for few items */
   const struct cmx_transpose_config *cfg;
   int nt;                       /* the microkernel may stream its stores */
 };
@@ -76,11 +77,11 @@ static void run(void *ctx, size_t begin, size_t end) {
   int64_t so[RUN_MAX / 4], dO[RUN_MAX / 4];
   for (size_t it = begin; it < end; it++) {
     int64_t r = (int64_t)it;
-    const int64_t jb = r % t->nblocks * BJ;
+    const int64_t jb = r % t->nblocks * t->bj;
     r /= t->nblocks;
     const int64_t ib = r % t->mblocks * t->bi, b0 = r / t->mblocks * t->bb;
     const int64_t mi = t->m - ib < t->bi ? t->m - ib : t->bi;
-    const int64_t nj = t->n - jb < BJ ? t->n - jb : BJ;
+    const int64_t nj = t->n - jb < t->bj ? t->n - jb : t->bj;
     const int64_t nbb = t->nbatch - b0 < t->bb ? t->nbatch - b0 : t->bb;
     for (int64_t k = 0; k < nbb; k++) {
       int64_t b = b0 + k, s = 0, d = 0;
@@ -166,8 +167,15 @@ int cmx_transpose_copy(void *dst, const void *src, const int64_t *shape,
   t.bi = t.m < len ? t.m : len;
   t.bb = len / t.bi < t.nbatch ? len / t.bi : t.nbatch;
   t.mblocks = (t.m + t.bi - 1) / t.bi;
-  t.nblocks = (t.n + BJ - 1) / BJ;
   t.bblocks = (t.nbatch + t.bb - 1) / t.bb;
+  /* L blocks of BJ, halved (down to 64, a multiple of every tile) while
+   * the team would get fewer than two items a thread: a 256 x 256 x.T was
+   * one item, so its second thread idled (2 threads over 1: 0.99x). */
+  t.bj = BJ;
+  while (t.bj > 64 &&
+         t.bblocks * t.mblocks * ((t.n + t.bj - 1) / t.bj) < 2 * nthreads)
+    t.bj /= 2;
+  t.nblocks = (t.n + t.bj - 1) / t.bj;
   /* Streaming stores when the caller asks (an output far larger than the
    * caches) and every full tile's rows start on a cache line: dst, the
    * p stride and every batch stride in whole lines (tiles start at
@@ -179,7 +187,7 @@ int cmx_transpose_copy(void *dst, const void *src, const int64_t *shape,
   size_t items = (size_t)(t.bblocks * t.mblocks * t.nblocks);
   /* grain: about 16K elements per thread before a second one joins (see
    * SPLIT_ELEMS in kernels/reduce/reduce.c). */
-  size_t per = (size_t)(t.bb * t.bi * (t.n < BJ ? t.n : BJ));
+  size_t per = (size_t)(t.bb * t.bi * (t.n < t.bj ? t.n : t.bj));
   cmx_parallel_for(nthreads, items, 1, per >= 16384 ? 1 : 16384 / per, run,
                    &t);
   return 1;
