@@ -507,6 +507,29 @@ Test(ops_views, full_zeros_ones_arange) {
     values_eq(a, e, len, "arange");
     cmx_array_free(a);
   }
+  /* Longer than the tile of cmx_eval_arange: the same bytes as astype of
+   * the float64 arange, in every dtype. */
+  for (size_t i = 0; i < sizeof ALL_T / sizeof ALL_T[0]; i++) {
+    cmx_array r, f, c;
+    TU_OK(cmx_arange(&r, -5, 2995, 1.25, ALL_T[i], NULL));
+    TU_OK(cmx_arange(&f, -5, 2995, 1.25, CMX_F64, NULL));
+    TU_OK(cmx_astype(&c, f, ALL_T[i], NULL));
+    cr_assert_eq(cmx_array_size(r), 2400);
+    double *fv = malloc(2400 * sizeof *fv);
+    TU_OK(cmx_array_read(f, fv, 2400 * sizeof *fv));
+    for (int64_t k = 0; k < 2400; k++)
+      cr_assert_eq(fv[k], -5 + (double)k * 1.25, "arange f64 [%lld]: %g",
+                   (long long)k, fv[k]);
+    free(fv);
+    size_t nb = cmx_array_nbytes(r);
+    char *x = malloc(nb), *y = malloc(nb);
+    TU_OK(cmx_array_read(r, x, nb));
+    TU_OK(cmx_array_read(c, y, nb));
+    cr_assert(memcmp(x, y, nb) == 0, "arange %s differs from astype",
+              cmx_dtype_name(ALL_T[i]));
+    free(x), free(y);
+    cmx_array_free(r), cmx_array_free(f), cmx_array_free(c);
+  }
   a = (cmx_array)&a;
   TU_FAILS(CMX_EINVAL, "cmx_arange", cmx_arange(&a, 0, 5, 0, CMX_F32, NULL));
   cr_assert_null(a);
