@@ -435,8 +435,11 @@ static void chunk_f64(const struct job *j, const char **p, const int64_t *s,
     if (j->op == CMX_EW_where && i == 0) load_i64(p[0], j->in[0].dtype, s[0], n, c);
     else load_f64(j->k, p[i], j->in[i].dtype, s[i], n, t[i]);
   }
+  /* identity (astype, contiguous) makes no call per element. */
   if (j->op == CMX_EW_where)
     for (size_t i = 0; i < n; i++) t[0][i] = c[i] ? t[1][i] : t[2][i];
+  else if (j->op == CMX_EW_identity)
+    ;
   else if (j->nin == 1)
     for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_f64(j->op, t[0][i], 0);
   else
@@ -450,6 +453,8 @@ static void chunk_i64(const struct job *j, const char **p, const int64_t *s,
   for (int i = 0; i < j->nin; i++) load_i64(p[i], j->in[i].dtype, s[i], n, t[i]);
   if (j->op == CMX_EW_where)
     for (size_t i = 0; i < n; i++) t[0][i] = t[0][i] ? t[1][i] : t[2][i];
+  else if (j->op == CMX_EW_identity)
+    ;
   else if (j->nin == 1)
     for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_i64(j->op, t[0][i], 0);
   else
