@@ -47,37 +47,45 @@ static void fill_range(void *ctx, size_t cb, size_t ce) {
     size_t i0 = ch * CH, m = j->n - i0 < CH ? j->n - i0 : CH;
     float f[CH];
     double v[CH];
+    /* Elements 2b and 2b + 1 share block b (and a normal pair its r and
+     * theta): computed once for the pair, not once per element. The same
+     * values as before, half the Threefry work. */
+    uint64_t have = UINT64_MAX; /* the block in w, r, th */
+    uint32_t w[2];
+    double r = 0.0, th = 0.0;
     for (size_t t = 0; t < m; t++) {
       uint64_t i = i0 + t;
-      uint32_t w[2];
       if (j->kind == CMX_RAND_BITS) {
-        block(j, i / 2, w);
+        if (have != i / 2) block(j, i / 2, w), have = i / 2;
         ((uint32_t *)j->out)[i] = w[i % 2];
         continue;
       }
       if (j->kind == CMX_RAND_NORMAL) {
-        block(j, i / 2, w);
-        /* u1 in (0, 1] keeps log finite; u2 in [0, 1). */
-        double u1 = ((double)(w[0] >> 8) + 1.0) * (1.0 / 16777216.0);
-        double u2 = (double)(w[1] >> 8) * (1.0 / 16777216.0);
-        if (j->d == CMX_F64) {
-          uint32_t w2[2];
-          block(j, (i / 2) | (1ull << 63), w2);
-          u1 = ((double)(((uint64_t)w[0] << 21) ^ (w2[0] >> 11)) + 1.0) *
-               (1.0 / 9007199254740992.0);
-          u2 = (double)(((uint64_t)w[1] << 21) ^ (w2[1] >> 11)) *
-               (1.0 / 9007199254740992.0);
+        if (have != i / 2) {
+          have = i / 2;
+          block(j, i / 2, w);
+          /* u1 in (0, 1] keeps log finite; u2 in [0, 1). */
+          double u1 = ((double)(w[0] >> 8) + 1.0) * (1.0 / 16777216.0);
+          double u2 = (double)(w[1] >> 8) * (1.0 / 16777216.0);
+          if (j->d == CMX_F64) {
+            uint32_t w2[2];
+            block(j, (i / 2) | (1ull << 63), w2);
+            u1 = ((double)(((uint64_t)w[0] << 21) ^ (w2[0] >> 11)) + 1.0) *
+                 (1.0 / 9007199254740992.0);
+            u2 = (double)(((uint64_t)w[1] << 21) ^ (w2[1] >> 11)) *
+                 (1.0 / 9007199254740992.0);
+          }
+          r = sqrt(-2.0 * log(u1)), th = 2.0 * M_PI * u2;
         }
-        double r = sqrt(-2.0 * log(u1)), th = 2.0 * M_PI * u2;
         v[t] = j->a + j->b * (i % 2 ? r * sin(th) : r * cos(th));
       } else if (j->d == CMX_F64) {
-        block(j, i, w);
+        block(j, i, w), have = UINT64_MAX; /* a block an element */
         double u = (double)((((uint64_t)w[0] << 32) | w[1]) >> 11) *
                    (1.0 / 9007199254740992.0);
         v[t] = j->a + (j->b - j->a) * u;
         if (v[t] >= j->b && j->b > j->a) v[t] = nextafter(j->b, j->a);
       } else {
-        block(j, i / 2, w);
+        if (have != i / 2) block(j, i / 2, w), have = i / 2;
         double u = (double)(w[i % 2] >> 8) * (1.0 / 16777216.0);
         v[t] = j->a + (j->b - j->a) * u;
       }
