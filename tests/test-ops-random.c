@@ -24,6 +24,39 @@ static void bits_of(cmx_array a, void *buf) {
   TU_OK(cmx_array_read(a, buf, cmx_array_nbytes(a)));
 }
 
+/* The fills against the scalar Threefry of the known-answer test (the
+ * fill computes its blocks four at a time): split keys are the stream's
+ * words, and f32 uniforms are a + (b - a) * (word >> 8) * 2^-24 of word
+ * i % 2 of block i / 2, a range of sizes and offsets. */
+Test(ops_random, fills_match_scalar_threefry) {
+  cmx_array key, sp, u;
+  TU_OK(cmx_random_key(&key, 0x123456789abcdefull));
+  uint32_t kw[2];
+  bits_of(key, kw);
+  TU_OK(cmx_random_split(&sp, key, 37, NULL));
+  uint32_t got[74];
+  bits_of(sp, got);
+  for (uint32_t k = 0; k < 74; k++) {
+    uint32_t c[2] = {k / 2, 0}, w[2];
+    cmx_threefry2x32(kw, c, w);
+    cr_assert_eq(got[k], w[k % 2], "split word %u: %08x, want %08x", k,
+                 got[k], w[k % 2]);
+  }
+  int64_t n = 1001;
+  TU_OK(cmx_random_uniform(&u, -2, 3, &n, 1, CMX_F32, key, NULL));
+  float f[1001];
+  bits_of(u, f);
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t c[2] = {(uint32_t)(i / 2), 0}, w[2];
+    cmx_threefry2x32(kw, c, w);
+    float want = (float)(-2.0 + 5.0 * ((double)(w[i % 2] >> 8) *
+                                        (1.0 / 16777216.0)));
+    cr_assert_eq(f[i], want, "uniform [%lld]: %a, want %a", (long long)i,
+                 f[i], want);
+  }
+  cmx_array_free(sp), cmx_array_free(u), cmx_array_free(key);
+}
+
 Test(ops_random, same_bits_any_thread_count) {
   int64_t sh[2] = {1023, 301};
   size_t n = 1023 * 301;
