@@ -484,6 +484,27 @@ Test(ops_views, full_zeros_ones_arange) {
     values_eq(a, e, 15, "ones");
     cmx_array_free(a);
   }
+  /* Past the 4 KiB run that fill copies over the range, every dtype, a
+   * value whose bytes differ (and 0, the memset path). */
+  for (size_t i = 0; i < sizeof ALL_T / sizeof ALL_T[0]; i++)
+    for (int z = 0; z < 2; z++) {
+      int64_t big[2] = {3, 1001};
+      double val = z ? 0.0 : (ALL_T[i] == CMX_BOOL ? 1.0 : -1.5);
+      if (!z && (ALL_T[i] == CMX_U8 || ALL_T[i] == CMX_U32)) val = 201;
+      if (!z && cmx_dtype_name(ALL_T[i])[0] == 'i') val = -7;
+      cmx_array b;
+      /* A freed buffer of this size holding 3s first: the fill gets it
+       * back from the cache, so an element it skipped would read 3. */
+      TU_OK(cmx_full(&b, big, 2, 3.0, ALL_T[i], NULL));
+      TU_OK(cmx_eval(&b, 1));
+      cmx_array_free(b);
+      TU_OK(cmx_full(&b, big, 2, val, ALL_T[i], NULL));
+      double *e = malloc(3003 * sizeof *e);
+      for (int k = 0; k < 3003; k++) e[k] = val;
+      values_eq(b, e, 3003, "full, 3x1001");
+      free(e);
+      cmx_array_free(b);
+    }
   cmx_array a;
   TU_OK(cmx_full(&a, NULL, 0, -1.5, CMX_F32, NULL));
   double item;
