@@ -24,9 +24,9 @@ static void bits_of(cmx_array a, void *buf) {
   TU_OK(cmx_array_read(a, buf, cmx_array_nbytes(a)));
 }
 
-/* The fills against the scalar Threefry of the known-answer test (the
- * fill computes its blocks four at a time): split keys are the stream's
- * words, and f32 uniforms are a + (b - a) * (word >> 8) * 2^-24 of word
+/* The fills against cmx_threefry2x32, which the known-answer test pins
+ * (the fill maps a chunk's blocks after computing them): split keys are
+ * the stream's words, and f32 uniforms are a + (b - a) * (word >> 8) * 2^-24 of word
  * i % 2 of block i / 2, a range of sizes and offsets. */
 Test(ops_random, fills_match_scalar_threefry) {
   cmx_array key, sp, u;

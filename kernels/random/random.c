@@ -7,37 +7,14 @@
 #include "../../sched/sched.h"
 #include "random.h"
 
-static inline uint32_t rotl(uint32_t x, int r) {
-  return (x << r) | (x >> (32 - r));
-}
-
-void cmx_threefry2x32(const uint32_t key[2], const uint32_t ctr[2],
-                      uint32_t out[2]) {
-  static const int R[8] = {13, 15, 26, 6, 17, 29, 16, 24};
-  uint32_t ks[3] = {key[0], key[1], 0x1BD11BDAu ^ key[0] ^ key[1]};
-  uint32_t x0 = ctr[0] + ks[0], x1 = ctr[1] + ks[1];
-  for (int r = 0; r < 20; r++) {
-    x0 += x1;
-    x1 = rotl(x1, R[r % 8]);
-    x1 ^= x0;
-    if (r % 4 == 3) { /* key injection s after every fourth round */
-      int s = r / 4 + 1;
-      x0 += ks[s % 3];
-      x1 += ks[(s + 1) % 3] + (uint32_t)s;
-    }
-  }
-  out[0] = x0;
-  out[1] = x1;
-}
-
 struct rjob { void *out; cmx_dtype d; size_t n; enum cmx_rand_kind kind;
               uint32_t key[2]; double a, b; const cmx_cvt_ukr_fn *cvt; };
 
 #define CH 64
 
-/* Four blocks at once in 128-bit vectors (GCC vector extensions: SSE2 on
- * x86-64, NEON on AArch64, the baseline of either, so no dispatch): the
- * same rounds as cmx_threefry2x32, lane by lane. */
+/* Threefry-2x32-20 on four blocks at once in 128-bit vectors (GCC vector
+ * extensions: SSE2 on x86-64, NEON on AArch64, the baseline of either, so
+ * no dispatch); key injection after every fourth round. */
 typedef uint32_t u32x4 __attribute__((vector_size(16)));
 
 static inline u32x4 rotl4(u32x4 x, int r) {
@@ -67,6 +44,17 @@ static void threefry_x4(const uint32_t key[2], const uint64_t blk[4],
   }
   memcpy(w0, &x0, 16);
   memcpy(w1, &x1, 16);
+}
+
+/* One block: lane 0 of the four-lane rounds (the known-answer test checks
+ * them through this). */
+void cmx_threefry2x32(const uint32_t key[2], const uint32_t ctr[2],
+                      uint32_t out[2]) {
+  const uint64_t blk[4] = {ctr[0] | (uint64_t)ctr[1] << 32, 0, 0, 0};
+  uint32_t w0[4], w1[4];
+  threefry_x4(key, blk, w0, w1);
+  out[0] = w0[0];
+  out[1] = w1[0];
 }
 
 /* The words of nb blocks b0, b0 + 1, ... (each or-ed with hi) into w0, w1:

@@ -43,6 +43,16 @@ static double merge_var(const double *sum, const double *m2, size_t nb,
                         size_t R);
 static double merge_lse(const double *mx, const double *se, size_t nb);
 
+/* The length of the piece at q of the n-element block at p; when next (a
+ * block follows), the same stretch of the next block is fetched first. */
+static size_t next_piece(const struct inner *c, const float *p, size_t n,
+                         size_t q, int next) {
+  const size_t len = n - q < c->piece ? n - q : c->piece;
+  if (next)
+    for (size_t k = 0; k < len; k += 16) __builtin_prefetch(p + n + q + k);
+  return len;
+}
+
 /* One (row, block) partial. var reads memory once (its second pass runs
  * while the block is still in L1); logsumexp shifts by a prefix max (part:
  * the shift, part2: the sum of exp(x - shift)). Blocks are merged in
@@ -79,10 +89,7 @@ static void inner_range(void *ctx, size_t b, size_t e) {
          * block's first 4 KiB are fetched before the L1 pass. */
         double s2 = 0.0;
         for (size_t q = 0; q < n; q += c->piece) {
-          const size_t len = n - q < c->piece ? n - q : c->piece;
-          if (next && c->piece < BLOCK)
-            for (size_t k = 0; k < len; k += 16)
-              __builtin_prefetch(p + n + q + k);
+          const size_t len = next_piece(c, p, n, q, next && c->piece < BLOCK);
           s2 += c->k->rsumsqdev(len, p + q, cp);
         }
         if (next && c->piece == BLOCK)
@@ -106,10 +113,7 @@ static void inner_range(void *ctx, size_t b, size_t e) {
         float s = 0.0f;
         if (!isfinite(m)) s = NAN;
         for (size_t q = 0; q < n && isfinite(m); q += c->piece) {
-          const size_t len = n - q < c->piece ? n - q : c->piece;
-          if (next)
-            for (size_t k = 0; k < len; k += 16)
-              __builtin_prefetch(p + n + q + k);
+          const size_t len = next_piece(c, p, n, q, next);
           s += c->k->rsumexp(len, p + q, m);
         }
         if (!isfinite(s)) {
@@ -133,10 +137,7 @@ static void inner_range(void *ctx, size_t b, size_t e) {
         size_t best = 0;
         float bv = 0.0f;
         for (size_t q = 0; q < n; q += c->piece) {
-          const size_t len = n - q < c->piece ? n - q : c->piece;
-          if (next)
-            for (size_t k = 0; k < len; k += 16)
-              __builtin_prefetch(p + n + q + k);
+          const size_t len = next_piece(c, p, n, q, next);
           const size_t i = q + fn(len, p + q);
           const float v = p[i];
           if (q == 0 || (bv == bv && (v != v || (mx ? v > bv : v < bv))))
