@@ -281,6 +281,15 @@ oom:
   return ord ? (long)n : -1;
 }
 
+/* Runs nodes[0, n) on the calling thread, one thread each, in order, and
+ * drops the references the walk took. */
+static void run_serial(cmx_array *nodes, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    cmx_node_run(nodes[i], 1);
+    cmx_array_free(nodes[i]);
+  }
+}
+
 /* Whether every node of order runs on s (a node's NULL or freed stream
  * means the default one, as the submit loop maps it). */
 static int one_stream(cmx_array *order, size_t cnt, struct cmx_stream_s *s) {
@@ -343,39 +352,26 @@ static int eval_impl(const cmx_array *arrays, size_t n, int wait,
       if (!b || cmx_sched_submit(s, &t, 1) != 0) {
         /* Run here rather than lose claimed nodes. */
         free(b);
-        for (size_t k = i; k < j; k++) {
-          cmx_node_run(order[k], 1);
-          cmx_array_free(order[k]);
-        }
+        run_serial(order + i, j - i);
       }
       i = j;
     }
   }
   pthread_mutex_unlock(&g_sched);
-  if (here) {
-    struct batch *b = malloc(sizeof *b + (size_t)cnt * sizeof(cmx_array));
+  if (here || inline_run) {
+    /* On the caller: its floating-point mode is restored afterwards. */
     unsigned fp = cmx_fp_mode_enter();
+    struct batch *b =
+        here ? malloc(sizeof *b + (size_t)cnt * sizeof(cmx_array)) : NULL;
     if (b) {
       b->n = (size_t)cnt;
       memcpy(b->nodes, order, (size_t)cnt * sizeof(cmx_array));
       batch_run(b, s0->team.nthreads);
     } else {
-      for (long i = 0; i < cnt; i++) {
-        cmx_node_run(order[i], 1);
-        cmx_array_free(order[i]);
-      }
+      run_serial(order, (size_t)cnt);
     }
     cmx_fp_mode_leave(fp);
-    cmx_sched_release_here(s0);
-  }
-  if (inline_run) {
-    /* The caller's floating-point mode is restored afterwards. */
-    unsigned fp = cmx_fp_mode_enter();
-    for (long i = 0; i < cnt; i++) {
-      cmx_node_run(order[i], 1);
-      cmx_array_free(order[i]);
-    }
-    cmx_fp_mode_leave(fp);
+    if (here) cmx_sched_release_here(s0);
   }
   free(order);
   if (!wait) return CMX_OK;
