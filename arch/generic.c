@@ -11,6 +11,7 @@ void cmx_dispatch_init_generic(struct cmx_dispatch *t) {
       .ukr = cmx_f32_gemm_ukr_ref, .mr = 4, .nr = 8, .mc = 0, .kc = 256,
       .nc = 0, .pack = cmx_f32_gemm_pack_ukr__ref, .pack_r = 64,
       .gemv4 = cmx_f32_gemv4_ukr__ref,
+      .rowacc = cmx_f32_rowacc_ukr__ref,
       .dot4 = cmx_f32_dot4_ukr__ref};
   t->gemm_f64 = (struct cmx_f64_gemm_config){
       .ukr = cmx_f64_gemm_ukr_ref, .mr = 4, .nr = 4, .kc = 256,

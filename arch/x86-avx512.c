@@ -16,6 +16,7 @@ void cmx_dispatch_init_x86_avx512(struct cmx_dispatch *t) {
       .kc = 256, .nc = 0, .pack = cmx_f32_gemm_pack_ukr__avx512,
       .pack_r = 16,
       .gemv4 = cmx_f32_gemv4_ukr__avx512,
+      .rowacc = cmx_f32_rowacc_ukr__avx512,
       .dot4 = cmx_f32_dot4_ukr__avx512};
   /* f64 KC 256: the 256 x 16 B micro-panel is 32 KiB, as f32's. */
   t->gemm_f64 = (struct cmx_f64_gemm_config){

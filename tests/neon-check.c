@@ -455,6 +455,34 @@ static void check_gemv4(const struct cmx_dispatch *t, const struct cmx_dispatch 
   report("gemv4", bad);
 }
 
+/* rowacc: m (1..8) rows of C folded with kb (1..8) rows of B, bitwise
+ * against generic (one fused multiply-add per element per row of B, in
+ * order), with canaries between the rows of acc (ld > n). */
+static void check_rowacc(const struct cmx_dispatch *t,
+                         const struct cmx_dispatch *v) {
+  static float b[8][72], a0[8 * 76], a1[8 * 76], w[64];
+  size_t ns[] = {1, 3, 4, 5, 13, 70};
+  int bad = 0;
+  for (int u = 0; u < 8; u++) fill(b[u], 72, u == 3);
+  fill(w, 64, 0);
+  for (int ni = 0; ni < 6; ni++)
+    for (size_t m = 1; m <= 8; m++)
+      for (size_t kb = 1; kb <= 8; kb++) {
+        size_t n = ns[ni], ld = n + 3;
+        const float *rows[8];
+        for (size_t u = 0; u < 8; u++) rows[u] = b[u] + 1;
+        for (size_t i = 0; i < 8 * 76; i++)
+          a0[i] = a1[i] = i % ld < n ? 0.25f * (float)(i % 5) - 0.5f : 99.0f;
+        t->gemm_f32.rowacc(m, kb, n, rows, w, a0, ld, 0);
+        v->gemm_f32.rowacc(m, kb, n, rows, w, a1, ld, 0);
+        for (size_t i = 0; i < m * ld; i++)
+          if (!same(a0[i], a1[i]) && bad++ < 5)
+            printf("  rowacc m=%zu kb=%zu n=%zu i=%zu: neon %a generic %a\n",
+                   m, kb, n, i, a1[i], a0[i]);
+      }
+  report("rowacc", bad);
+}
+
 /* dot4: four rows against one vector, within the roundings of a sum in a
  * different order (lanes, then a horizontal sum) of the generic serial
  * one, canaries past s[3]. */
@@ -533,6 +561,7 @@ int main(void) {
   check_pack_f64(&t, &v);
   check_gemm_i8(&t, &v);
   check_gemv4(&t, &v);
+  check_rowacc(&t, &v);
   check_dot4(&t, &v);
   check_dwconv(&t, &v);
   check_transpose(&t, &v);

@@ -188,6 +188,8 @@ Test(kernels_gemm, tables_hold_listed_kernels) {
       listed |= ROWS[ri].fn == t.gemm_f32.ukr &&
                 ROWS[ri].mr == t.gemm_f32.mr && ROWS[ri].nr == t.gemm_f32.nr;
     cr_assert(listed, "level %d: gemm slot not a row of f32-gemm.inc", isa);
+    cr_assert(t.gemm_f32.rowacc != NULL, "level %d has no rowacc kernel",
+              isa);
     size_t mc, kc, nc;
     cmx_f32_gemm_blocking(&t.gemm_f32, &mc, &kc, &nc, NULL);
     cr_assert(mc % t.gemm_f32.mr == 0 && nc % t.gemm_f32.nr == 0 && kc > 0);
@@ -301,5 +303,74 @@ Test(kernels_gemm, every_gemv4_row_against_ref) {
       }
       for (int u = 0; u < 4; u++) free(r[u]);
     }
+  }
+}
+
+struct rarow {
+  enum cmx_isa_level isa;
+  const char *name;
+  cmx_f32_rowacc_ukr_fn fn;
+};
+#define CMX_ROWACC(isa, name) {isa, #name, name},
+static const struct rarow RAROWS[] = {
+#include "kernels/f32-gemm/f32-gemm.inc"
+};
+#undef CMX_ROWACC
+
+/* Every row-accumulate row against the reference, bitwise (one FMA per
+ * element per row of B, in order, whatever the grouping), and the
+ * reference against a float64 model: m 1..8, kb 1..8 (whole register
+ * passes and single-row tails), n around the vector widths, acc rows with
+ * canaries between them (ld > n), B rows at odd offsets, prefetch on and
+ * off. Random data, never zeros. */
+Test(kernels_gemm, every_rowacc_row_against_ref) {
+  size_t ns[] = {1, 7, 16, 17, 33, 100, 1023};
+  uint64_t st = 0x9e3779b97f4a7c15u;
+  for (size_t gi = 0; gi < sizeof RAROWS / sizeof RAROWS[0]; gi++) {
+    const struct rarow *g = &RAROWS[gi];
+    if (!cmx_cpu_has(g->isa)) {
+      printf("kernels_gemm: skipping %s (CPU lacks its ISA)\n", g->name);
+      continue;
+    }
+    for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++)
+      for (size_t m = 1; m <= 8; m++)
+        for (size_t kb = 1; kb <= 8; kb++) {
+          size_t n = ns[t], ld = n + 5, rl = n + 3;
+          /* 2 kb rows: the last kb are the prefetch targets (pf = kb rl) */
+          float *b = malloc((2 * kb * rl + 1) * sizeof(float));
+          float *acc = malloc(m * ld * sizeof(float));
+          float *ref = malloc(m * ld * sizeof(float));
+          float w[64];
+          const float *r[8];
+          for (size_t i = 0; i < 2 * kb * rl + 1; i++) {
+            st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+            b[i] = (float)(st >> 40) / (float)(1 << 24) * 4.0f - 2.0f;
+          }
+          for (size_t i = 0; i < m * kb; i++)
+            w[i] = (float)((i * 37 + kb * 5 + 3) % 41) / 8.0f - 2.5f;
+          for (size_t u = 0; u < kb; u++) r[u] = b + 1 + u * rl;
+          for (size_t i = 0; i < m * ld; i++)
+            acc[i] = ref[i] = i % ld < n ? (float)(i % 13) / 4.0f - 1.5f
+                                         : CANARY;
+          ptrdiff_t pf = t % 2 ? (ptrdiff_t)(kb * rl) : 0;
+          g->fn(m, kb, n, r, w, acc, ld, pf);
+          cmx_f32_rowacc_ukr__ref(m, kb, n, r, w, ref, ld, 0);
+          for (size_t i = 0; i < m * ld; i++) {
+            cr_assert_eq(acc[i], ref[i],
+                         "%s m=%zu kb=%zu n=%zu [%zu]: %a vs ref %a",
+                         g->name, m, kb, n, i, (double)acc[i], (double)ref[i]);
+            if (i % ld >= n) continue;
+            double want = (double)((i % 13) / 4.0f - 1.5f), mag = fabs(want);
+            for (size_t u = 0; u < kb; u++) {
+              double tm = (double)w[u * m + i / ld] * r[u][i % ld];
+              want += tm, mag += fabs(tm);
+            }
+            cr_assert(fabs(ref[i] - want) <= 2.0 * (double)kb * FLT_EPSILON *
+                                                 mag + 1e-30,
+                      "ref m=%zu kb=%zu n=%zu [%zu]: %g want %g", m, kb, n,
+                      i, (double)ref[i], want);
+          }
+          free(b), free(acc), free(ref);
+        }
   }
 }

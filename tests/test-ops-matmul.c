@@ -283,14 +283,17 @@ Test(ops_matmul, threads_bitwise) {
   }
 }
 
-/* The skinny path (m <= 32, row-major f32 B, B streamed unpacked through
- * the microkernel): A in every view mode, k not a
+/* The skinny paths (m <= 32, row-major f32 B, B streamed unpacked: rows
+ * folded into an L1 block of C for m <= 8, else through the 8x32
+ * microkernel): A in every view mode, k from 1 and not a
  * multiple of 4, n not a multiple of the column chunk, batches with a
  * broadcast B, addmm with beta 0 over NaN, and 1 vs 2 threads bitwise. */
 Test(ops_matmul, skinny_rows) {
   static const int64_t S[][3] = {{2, 1037, 1003}, {5, 2100, 777},
-                                 {16, 1025, 1201}, {11, 3000, 333}};
-  for (size_t s = 0; s < 4; s++)
+                                 {16, 1025, 1201}, {11, 3000, 333},
+                                 {3, 40, 2},       {4, 1030, 9},
+                                 {8, 17, 1},       {7, 2000, 31}};
+  for (size_t s = 0; s < 8; s++)
     for (int ma = 0; ma < 4; ma++) {
       int64_t m = S[s][0], n = S[s][1], k = S[s][2];
       cmx_array a = operand(ma, m, k, 0, 5 * ma + s);
@@ -326,8 +329,11 @@ Test(ops_matmul, skinny_rows) {
   TU_OK(cmx_addmm(&y, c, a, b, 0.5f, 0.0f, NULL));
   check_product(y, a, b, 0.5f, 0.0f, cv, "skinny addmm beta 0");
   cmx_array_free(y);
+  cmx_array_free(c);
+  for (int64_t i = 0; i < m * n; i++) cv[i] = (double)(i % 7) / 3.0 - 1.0;
+  TU_OK(tu_array(&c, cv, CMX_F32, (int64_t[]){m, n}, 2));
   TU_OK(cmx_addmm(&y, c, a, b, -1.0f, 2.0f, NULL));
-  for (int64_t i = 0; i < m * n; i++) cv[i] = i % 3 ? NAN : 1.0;
+  check_product(y, a, b, -1.0f, 2.0f, cv, "skinny addmm beta 2");
   cmx_array_free(y);
   free(cv);
   cmx_array_free(c), cmx_array_free(a), cmx_array_free(b);

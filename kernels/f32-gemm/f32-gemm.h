@@ -99,6 +99,28 @@ typedef void (*cmx_f32_dot4_ukr_fn)(size_t n, const float *const *r,
 #include "f32-gemm.inc"
 #undef CMX_DOT4
 
+/* Row-accumulate microkernel contract (CMX_ROWACC rows of f32-gemm.inc):
+ * for i < m (1..8), j < n, u < kb (1..8), in increasing u, one fused
+ * multiply-add each:
+ *   acc[i * ld + j] = fma(w[u * m + i], r[u][j], acc[i * ld + j])
+ * (sizes and strides in elements): kb rows of a row-major B folded into an
+ * m-row block of C kept in L1, so B streams once in its own order (short
+ * A: m <= 8). Every row and the reference give the same bits. Fastest with
+ * kb a multiple of cmx_rowacc_kb(m), the rows one register pass takes.
+ * pf != 0: also prefetch r[u][j + pf] to L2 (the driver's rows a few steps
+ * ahead; they must exist). */
+static inline size_t cmx_rowacc_kb(size_t m) {
+  return m <= 3 ? 8 : m <= 6 ? 4 : 3;
+}
+typedef void (*cmx_f32_rowacc_ukr_fn)(size_t m, size_t kb, size_t n,
+                                      const float *const *r, const float *w,
+                                      float *acc, size_t ld, ptrdiff_t pf);
+#define CMX_ROWACC(isa, name)                                              \
+  void name(size_t m, size_t kb, size_t n, const float *const *r,          \
+            const float *w, float *acc, size_t ld, ptrdiff_t pf);
+#include "f32-gemm.inc"
+#undef CMX_ROWACC
+
 /* bf16 x bf16 microkernel contract (CMX_UKR_BF16 rows, AVX512_BF16's
  * vdpbf16ps): the same C = alpha A B + beta C on the same tile rules as the
  * f32 microkernel, but the operands are packed as bf16 k-pairs, one 32-bit
@@ -147,6 +169,7 @@ struct cmx_gemm_config {
   size_t pack_r;             /* its rmax (0: no pack kernel) */
   cmx_f32_gemv4_ukr_fn gemv4; /* GEMV row accumulation */
   cmx_f32_dot4_ukr_fn dot4;   /* GEMV row dot products */
+  cmx_f32_rowacc_ukr_fn rowacc; /* short A (m <= 8): B row by row */
   /* bf16 x bf16 on k-pairs (NULL: converted to f32 while packing); same
    * mr x nr tile as ukr, packed with zip and pack (32-bit words). */
   cmx_f32_gemm_bf16_ukr_fn bf16_ukr;

@@ -1,0 +1,6 @@
+/* Row-accumulate microkernel, neon (the body in f32-gemm-rowacc-body.h). */
+#include "arch/simd-neon.h"
+#include "kernels/f32-gemm/f32-gemm.h"
+#include "kernels/f32-gemm/f32-gemm-rowacc-body.h"
+
+CMX_ROWACC_DEFINE(cmx_f32_rowacc_ukr__neon)
