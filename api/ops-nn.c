@@ -389,7 +389,11 @@ int cmx_eval_rope(cmx_array a, int nthreads) {
   const struct cmx_rope_params p = {.dims = (size_t)a->p.axes[0],
                                     .traditional = a->p.keepdims,
                                     .base = (float)a->p.value,
-                                    .scale = (float)a->p.step};
+                                    .scale = (float)a->p.step,
+                                    /* streamed when x and y together
+                                     * outgrow the last-level cache */
+                                    .nt = a->dtype == CMX_F32 &&
+                                          cmx_nt_out((size_t)a->size * 8)};
   st = cmx_rope_run(&io, &p, t->f32_rope, t->cvt, nthreads);
   if (xb) cmx_buffer_release(xb);
   if (ob) cmx_buffer_release(ob);

@@ -314,7 +314,7 @@ static void check_rope(cmx_array y, const double *v, const int64_t *sh,
   free(ref), free(got);
 }
 
-Test(ops_nn, rope_forms, .timeout = 60) {
+static void rope_forms(void) {
   int64_t sh[4] = {2, 3, 33, 64}, n = 2 * 3 * 33 * 64;
   double *v = dalloc(n);
   tu_rand(v, n, CMX_F32, -2, 2, 3);
@@ -345,6 +345,13 @@ Test(ops_nn, rope_forms, .timeout = 60) {
   }
   cmx_array_free(offs), cmx_array_free(x);
   free(v);
+}
+Test(ops_nn, rope_forms, .timeout = 60) { rope_forms(); }
+/* The same with the streaming-store rows forced on (CMX_NT_STORES=all, read
+ * once per process; Criterion runs each test in its own process). */
+static void force_nt(void) { setenv("CMX_NT_STORES", "all", 1); }
+Test(ops_nn, rope_forms_streamed, .init = force_nt, .timeout = 60) {
+  rope_forms();
 }
 
 Test(ops_nn, rope_views_and_half) {

@@ -10,9 +10,9 @@ CMX_SIMD_INLINE vf cmx_rope_swap_pairs(vf v) {
 
 void cmx_f32_rope_ukr__neon(size_t n, size_t dims, const float *x,
                             const float *c, const float *s, float *y) {
-  cmx_rope_split(n, dims, x, c, s, y);
+  cmx_rope_split(n, dims, x, c, s, y, 0);
 }
 void cmx_f32_rope_trad_ukr__neon(size_t n, size_t dims, const float *x,
                                  const float *c, const float *s, float *y) {
-  cmx_rope_trad(n, dims, x, c, s, y);
+  cmx_rope_trad(n, dims, x, c, s, y, 0);
 }

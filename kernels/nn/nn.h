@@ -58,6 +58,7 @@ struct cmx_rope_params {
   size_t dims;
   int traditional;
   float base, scale;
+  int nt; /* f32 y written by the _NT kernels, fenced once per range */
 };
 
 /* Returns 0, or -1 when a table or tile could not be allocated. */

@@ -154,7 +154,8 @@ struct job {
   const struct cmx_rope_io *io;
   const struct cmx_rope_params *p;
   const struct table *t;
-  cmx_f32_rope_ukr_fn ukr;
+  cmx_f32_rope_ukr_fn ukr;   /* into a tile */
+  cmx_f32_rope_ukr_fn ukr_y; /* into f32 y: ukr or its _NT form */
   const cmx_cvt_ukr_fn *cvt;
   size_t per_batch, outer, nlb; /* rows per batch, rows / L, L blocks */
   atomic_int fail;              /* set by a thread whose tile failed */
@@ -206,7 +207,7 @@ static void rope_range(void *ctx, size_t t0, size_t t1) {
       if (io->xt == CMX_F64) {
         row_f64(j, (const double *)xr, (double *)yr, c, s);
       } else if (!tile) {
-        j->ukr(n, j->p->dims, (const float *)xr, c, s, (float *)yr);
+        j->ukr_y(n, j->p->dims, (const float *)xr, c, s, (float *)yr);
       } else {
         const float *in = tile;
         if (io->xt == CMX_F32) in = (const float *)xr;
@@ -214,7 +215,7 @@ static void rope_range(void *ctx, size_t t0, size_t t1) {
           j->cvt[io->xt == CMX_F16 ? CMX_CVT_F16_F32 : CMX_CVT_BF16_F32](
               n, xr, tile);
         if (io->yt == CMX_F32) {
-          j->ukr(n, j->p->dims, in, c, s, (float *)yr);
+          j->ukr_y(n, j->p->dims, in, c, s, (float *)yr);
           continue;
         }
         j->ukr(n, j->p->dims, in, c, s, tile);
@@ -224,6 +225,8 @@ static void rope_range(void *ctx, size_t t0, size_t t1) {
     }
   }
   free(tile);
+  /* The streaming stores of this range, fenced once. */
+  if (j->ukr_y != j->ukr) atomic_thread_fence(memory_order_seq_cst);
 }
 
 int cmx_rope_run(const struct cmx_rope_io *io, const struct cmx_rope_params *p,
@@ -242,6 +245,11 @@ int cmx_rope_run(const struct cmx_rope_io *io, const struct cmx_rope_params *p,
   struct job j = {.io = io, .p = p, .t = t,
                   .ukr = ukr[p->traditional ? CMX_ROPE_TRADITIONAL
                                             : CMX_ROPE_SPLIT],
+                  .ukr_y = ukr[p->traditional
+                                   ? (p->nt ? CMX_ROPE_TRADITIONAL_NT
+                                            : CMX_ROPE_TRADITIONAL)
+                                   : (p->nt ? CMX_ROPE_SPLIT_NT
+                                            : CMX_ROPE_SPLIT)],
                   .cvt = cvt, .per_batch = io->rows / io->nb,
                   .outer = io->rows / io->L,
                   .nlb = (io->L + PBLOCK - 1) / PBLOCK};
