@@ -138,7 +138,7 @@ void cmx_sched_fork_child(void);
  * packing space, an nn kernel's per-thread tiles, and an nn driver's
  * partials on the thread that runs it (it is also team thread 0). */
 enum { CMX_SCRATCH_GEMM, CMX_SCRATCH_NN, CMX_SCRATCH_NN_OUT,
-       CMX_SCRATCH_SLOTS };
+       CMX_SCRATCH_COPY, CMX_SCRATCH_SLOTS };
 void *cmx_scratch(int slot, size_t bytes);
 
 uint64_t cmx_now_ns(void);
