@@ -378,7 +378,7 @@ static struct bench_row *run_one(int ci, int tier, int nt,
   double peak = ref_peak(c->ref, tier, nt), start = peak;
   if (tier == TIER_BIG) { /* the host's bandwidth now (bench.h) */
     double again = bench_stream_again(ref_names[c->ref], nt);
-    if (again > 0)
+    if (again > peak)
       peak = again;
   }
   if (peak > 0)
@@ -495,7 +495,7 @@ static struct bench_row *a_run_one(const struct acase *c, int nt,
   double start = ref_rate;
   if (unit == UNIT_GBPS && ref_rate > 0) { /* the host's bandwidth now */
     double again = bench_stream_again(ref, nt);
-    if (again > 0)
+    if (again > ref_rate)
       ref_rate = again;
   }
   if (ref_rate > 0)
