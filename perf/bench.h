@@ -111,13 +111,13 @@ void peak_run(void);
 int stream_steps(void);
 void stream_run(void);
 /* The big-tier STREAM figure again, now ("copy", "triad" or "read"; best of
- * 5 passes at nt threads; 0 before stream_run or without its arrays). On
- * the 2-core VM the second core's memory bandwidth changes from minute to
- * minute (2-thread copy 50 or 100 GB/s), so a row measured only against
- * the start-of-run figure can pass on a slow minute: rows over arrays far
- * past the caches divide by the larger of the two (never the smaller: 5
- * passes can come out low, and a low reference flatters the row), and
- * give both in the note. */
+ * as many passes as stream_run takes, at nt threads; 0 before stream_run
+ * or without its arrays). On the 2-core VM the second core's memory
+ * bandwidth changes from minute to minute (2-thread copy 50 or 100 GB/s),
+ * so a 2-thread row set against the start-of-run figure says more about
+ * the host than about the op: rows over arrays far past the caches take
+ * their ratio from this probe, run right after them, and give both
+ * figures in the note. */
 double bench_stream_again(const char *kind, int nt);
 int ops_steps(void);
 void ops_run(void);

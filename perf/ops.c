@@ -375,10 +375,10 @@ static struct bench_row *run_one(int ci, int tier, int nt,
   }
   r.median_s = med;
   r.rate = (input_bytes(in, c->uses) + ob) / med / 1e9;
-  double peak = ref_peak(c->ref, tier, nt), start = peak;
+  double peak = ref_peak(c->ref, tier, nt), start = peak, again = 0;
   if (tier == TIER_BIG) { /* the host's bandwidth now (bench.h) */
-    double again = bench_stream_again(ref_names[c->ref], nt);
-    if (again > peak)
+    again = bench_stream_again(ref_names[c->ref], nt);
+    if (again > 0)
       peak = again;
   }
   if (peak > 0)
@@ -393,9 +393,9 @@ static struct bench_row *run_one(int ci, int tier, int nt,
                    : c->ref == REF_COPY  ? g_peaks.copy_nt[nt]
                                          : 0;
   if (nt_peak > 0)
-    snprintf(r.note, sizeof r.note, "%.0f%% of %s nt; %s %.0f GB/s (start %.0f)",
+    snprintf(r.note, sizeof r.note, "%.0f%% of %s nt; %s now %.0f, start %.0f GB/s",
              100 * r.rate / nt_peak, ref_names[c->ref], ref_names[c->ref],
-             peak, start);
+             again, start);
   return bench_add_row(&r);
 }
 
@@ -492,10 +492,10 @@ static struct bench_row *a_run_one(const struct acase *c, int nt,
   double gflops = c->flops / r.median_s / 1e9,
          gbs = c->bytes / r.median_s / 1e9;
   r.rate = unit == UNIT_GBPS ? gbs : gflops;
-  double start = ref_rate;
+  double start = ref_rate, again = 0;
   if (unit == UNIT_GBPS && ref_rate > 0) { /* the host's bandwidth now */
-    double again = bench_stream_again(ref, nt);
-    if (again > ref_rate)
+    again = bench_stream_again(ref, nt);
+    if (again > 0)
       ref_rate = again;
   }
   if (ref_rate > 0)
@@ -503,8 +503,8 @@ static struct bench_row *a_run_one(const struct acase *c, int nt,
   if (want > 0)
     r.pass = r.ratio >= want;
   if (unit == UNIT_GBPS)
-    snprintf(r.note, sizeof r.note, "%.1f GFLOP/s; %s %.0f GB/s (start %.0f)",
-             gflops, ref, ref_rate, start);
+    snprintf(r.note, sizeof r.note, "%.1f GFLOP/s; %s now %.0f, start %.0f GB/s",
+             gflops, ref, again, start);
   else if (c->bytes > 0)
     snprintf(r.note, sizeof r.note, "%.1f GB/s in+out", gbs);
   return bench_add_row(&r);
