@@ -153,69 +153,97 @@ static size_t kv_end(const struct ws *w, size_t nrows, size_t j1) {
   return min_sz(kend, j1);
 }
 
-/* Asks for rows [r0, r0 + n) of len floats, ld apart, to come into L2
- * (a hint: no fault, no effect on results). */
+/* Asks for rows [r0, r0 + n) of len floats, ld apart, to come into the
+ * caches (a hint: no fault, no effect on results). The empty asm keeps the
+ * loops: GCC 12 -O2 deleted these two nested loops of prefetches whole (a
+ * loop with nothing but prefetches counts as dead), so the decode path ran
+ * without them. */
 static void prefetch_rows(const float *base, int64_t ld, size_t r0, size_t n,
                           size_t len) {
   for (size_t r = r0; r < r0 + n; r++) {
     const char *p = (const char *)(base + (int64_t)r * ld);
-    for (size_t b = 0; b < len * sizeof(float); b += 64)
-      __builtin_prefetch(p + b, 0, 1);
+    for (size_t b = 0; b < len * sizeof(float); b += 64) {
+      __builtin_prefetch(p + b, 0, 3);
+      __asm__ __volatile__("" : : "r"(p + b));
+    }
   }
 }
 
-/* block() for fewer rows than half a microkernel tile (decode without
- * grouped heads): key rows four at a time are read once from memory by the
- * GEMV dot kernel (the last four padded with a repeat of a row, its score
- * dropped), and value rows four at a time fold into the accumulator
- * through the GEMV accumulate kernel (a zero row pads the last four); no
- * panels, no wasted FMAs. Two streams are always in flight: the value rows
- * of each four keys are prefetched into L2 while their scores are taken,
- * and the keys after the block while the values are folded (the next item
- * of a thread is usually the next chunk of the same head). 1x32x1x128
- * against 4096 keys on one loaded VM core, thread CPU time, medians of 8
- * interleaved runs: 16.9 ms (vbinary product and inner sum per key), 21 ms
- * (dot4 alone: four rows read interleaved defeat the L2 streamer), 15.8 ms
- * (dot4 and the prefetches; 42% fewer instructions than the first). */
+/* Folds the scores sc[0, 4) of keys [c, c + 4) (the first nv of them real,
+ * the rest padding) into row r's running (m, l, acc): its mask and causal
+ * limit, then an online softmax step over the four, as softmax_row does
+ * for a block. vr: the four value rows (padding rows get weight 0). */
+static void fold4(const struct job *j, struct ws *w, size_t r, float *sc,
+                  size_t c, size_t nv, const float *const *vr) {
+  const struct cmx_attn_io *io = j->io;
+  const struct cmx_attn_kernels *kk = j->k;
+  const struct row *rw = &w->rows[r];
+  size_t vis = rw->lim > c ? min_sz(nv, rw->lim - c) : 0;
+  if (!vis) return;
+  if (rw->mrow) {
+    const float *mk = rw->mrow + (int64_t)c * io->ms[3];
+    for (size_t u = 0; u < vis; u++) {
+      const float mv = mk[(int64_t)u * io->ms[3]];
+      if (io->mask_bool) {
+        if (mv == 0.0f) sc[u] = -FLT_MAX;
+      } else {
+        sc[u] += mv;
+      }
+    }
+  }
+  float mx = sc[0], mold = w->m[r];
+  for (size_t u = 1; u < vis; u++)
+    if (isnan(sc[u]) || sc[u] > mx) mx = sc[u];
+  float mnew = isnan(mx) || mx > mold ? mx : mold;
+  if (mnew == -INFINITY) return; /* every score so far -inf: weights 0 */
+  float e[5];
+  for (size_t u = 0; u < 4; u++) e[u] = u < vis ? sc[u] - mnew : -INFINITY;
+  e[4] = mold == -INFINITY ? -INFINITY : mold - mnew;
+  kk->exp(5, e, e); /* the four weights, then the rescale of the past */
+  float *acc = w->acc + r * io->Dv;
+  if (e[4] != 1.0f) kk->mul(io->Dv, acc, 1, &e[4], 0, acc);
+  w->l[r] = w->l[r] * e[4] + ((e[0] + e[1]) + (e[2] + e[3]));
+  w->m[r] = mnew;
+  j->k->gemm->gemv4(io->Dv, vr, e, acc);
+}
+
+/* block() for fewer rows than half a microkernel tile (decode without or
+ * with few grouped heads): one pass over the keys four at a time, each
+ * four's key rows read once by the GEMV dot kernel and their value rows
+ * folded into the accumulator by the GEMV accumulate kernel right after
+ * (an online softmax step per four keys: fold4), so K and V stream side
+ * by side, both prefetched AHEAD_ROWS keys ahead. No panels, no wasted
+ * FMAs. The last four are padded (a key row repeated, its score dropped;
+ * the zero row for V). Zen 5 VM, 1 thread, 1x32x1x128 against 4096 keys:
+ * the two-pass form (all of a block's scores, softmax, then all of its
+ * values, each pass prefetching the other's rows) ran at 29-31 GB/s. */
+#define AHEAD_ROWS 4
 static void block_few(const struct job *j, struct ws *w, size_t nrows,
                       size_t j0, size_t j1, const float *kh,
                       const float *vh) {
   const struct cmx_attn_io *io = j->io;
   const struct cmx_attn_kernels *kk = j->k;
-  const size_t D = io->D, Dv = io->Dv, bk = j->bk;
+  const size_t D = io->D, Dv = io->Dv;
   float *qs = w->qp;
   for (size_t r = 0; r < nrows; r++)
     kk->mul(D, w->rows[r].q, 1, &io->scale, 0, qs + r * D);
   const size_t kend = kv_end(w, nrows, j1);
-  for (size_t kb = j0; kb < kend; kb += bk) {
-    const size_t nk = min_sz(bk, kend - kb);
-    for (size_t c = 0; c < nk; c += 4) {
-      const float *kr[4];
-      float sc[4];
-      for (size_t u = 0; u < 4; u++)
-        kr[u] = kh + (int64_t)(kb + c + (c + u < nk ? u : 0)) * io->ks[2];
-      prefetch_rows(vh, io->vs[2], kb + c, min_sz(4, nk - c), Dv);
-      for (size_t r = 0; r < nrows; r++) {
-        kk->gemm->dot4(D, kr, qs + r * D, sc);
-        for (size_t u = 0; u < 4 && c + u < nk; u++)
-          w->s[r * bk + c + u] = sc[u];
-      }
+  for (size_t c = j0; c < kend; c += 4) {
+    const size_t nv = min_sz(4, kend - c);
+    const float *kr[4], *vr[4];
+    for (size_t u = 0; u < 4; u++) {
+      kr[u] = kh + (int64_t)(c + (u < nv ? u : 0)) * io->ks[2];
+      vr[u] = u < nv ? vh + (int64_t)(c + u) * io->vs[2] : w->z;
     }
-    for (size_t r = 0; r < nrows; r++)
-      softmax_row(j, w, r, w->s + r * bk, kb, nk);
-    for (size_t c = 0; c < nk; c += 4) {
-      const float *vr[4];
-      for (size_t u = 0; u < 4; u++)
-        vr[u] = c + u < nk ? vh + (int64_t)(kb + c + u) * io->vs[2] : w->z;
-      if (kend + c < io->Lk)
-        prefetch_rows(kh, io->ks[2], kend + c, min_sz(4, io->Lk - kend - c),
-                      D);
-      for (size_t r = 0; r < nrows; r++) {
-        float pw[4];
-        for (size_t u = 0; u < 4; u++)
-          pw[u] = c + u < nk ? w->s[r * bk + c + u] : 0.0f;
-        kk->gemm->gemv4(Dv, vr, pw, w->acc + r * Dv);
-      }
+    if (c + AHEAD_ROWS < io->Lk) {
+      const size_t n = min_sz(4, io->Lk - c - AHEAD_ROWS);
+      prefetch_rows(kh, io->ks[2], c + AHEAD_ROWS, n, D);
+      prefetch_rows(vh, io->vs[2], c + AHEAD_ROWS, n, Dv);
+    }
+    for (size_t r = 0; r < nrows; r++) {
+      float sc[4];
+      kk->gemm->dot4(D, kr, qs + r * D, sc);
+      fold4(j, w, r, sc, c, nv, vr);
     }
   }
 }
