@@ -229,7 +229,8 @@ Test(kernels_nn, rope_rows) {
         size_t n = NS[s];
         /* y on a 64-byte boundary (the _NT rows stream) or one float
          * past it (they store plainly) */
-        float *yb = aligned_alloc(64, (n + CANARY + 16) * sizeof *yb);
+        /* aligned_alloc wants a size that is a multiple of the alignment */
+        float *yb = aligned_alloc(64, (n + CANARY + 16 + 15) / 16 * 64);
         cr_assert_not_null(yb);
         float *y = yb + (dims % 4 == 2);
         for (size_t i = 0; i < n + CANARY; i++) y[i] = FCANARY;
