@@ -8,19 +8,7 @@ CMX_SIMD_INLINE vf cmx_rope_swap_pairs(vf v) {
 
 #include "kernels/f32-rope/f32-rope-body.h"
 
-void cmx_f32_rope_ukr__avx512(size_t n, size_t dims, const float *x,
-                            const float *c, const float *s, float *y) {
-  cmx_rope_split(n, dims, x, c, s, y, 0);
-}
-void cmx_f32_rope_trad_ukr__avx512(size_t n, size_t dims, const float *x,
-                                 const float *c, const float *s, float *y) {
-  cmx_rope_trad(n, dims, x, c, s, y, 0);
-}
-void cmx_f32_rope_nt_ukr__avx512(size_t n, size_t dims, const float *x,
-                              const float *c, const float *s, float *y) {
-  cmx_rope_split(n, dims, x, c, s, y, 1);
-}
-void cmx_f32_rope_trad_nt_ukr__avx512(size_t n, size_t dims, const float *x,
-                                   const float *c, const float *s, float *y) {
-  cmx_rope_trad(n, dims, x, c, s, y, 1);
-}
+CMX_ROPE_DEFINE(cmx_f32_rope_ukr__avx512, cmx_rope_split, 0)
+CMX_ROPE_DEFINE(cmx_f32_rope_trad_ukr__avx512, cmx_rope_trad, 0)
+CMX_ROPE_DEFINE(cmx_f32_rope_nt_ukr__avx512, cmx_rope_split, 1)
+CMX_ROPE_DEFINE(cmx_f32_rope_trad_nt_ukr__avx512, cmx_rope_trad, 1)

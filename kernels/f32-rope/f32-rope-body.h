@@ -88,4 +88,11 @@ CMX_SIMD_INLINE void cmx_rope_trad(size_t n, size_t dims, const float *x,
   cmx_rope_copy(dims, n, x, y);
 }
 
+/* A listed kernel: one of the loops above with nt fixed. */
+#define CMX_ROPE_DEFINE(name, loop, nt)                                   \
+  void name(size_t n, size_t dims, const float *x, const float *c,       \
+            const float *s, float *y) {                                  \
+    loop(n, dims, x, c, s, y, nt);                                       \
+  }
+
 #endif

@@ -8,11 +8,5 @@ CMX_SIMD_INLINE vf cmx_rope_swap_pairs(vf v) {
 
 #include "kernels/f32-rope/f32-rope-body.h"
 
-void cmx_f32_rope_ukr__neon(size_t n, size_t dims, const float *x,
-                            const float *c, const float *s, float *y) {
-  cmx_rope_split(n, dims, x, c, s, y, 0);
-}
-void cmx_f32_rope_trad_ukr__neon(size_t n, size_t dims, const float *x,
-                                 const float *c, const float *s, float *y) {
-  cmx_rope_trad(n, dims, x, c, s, y, 0);
-}
+CMX_ROPE_DEFINE(cmx_f32_rope_ukr__neon, cmx_rope_split, 0)
+CMX_ROPE_DEFINE(cmx_f32_rope_trad_ukr__neon, cmx_rope_trad, 0)
