@@ -20,8 +20,18 @@
  * handed to the worker and the caller woken. A synchronous eval on a full
  * team now runs on the caller (sched/stream.c, claim_here) and a run of
  * small nodes shares one region: on the 2-core Zen 5 VM 16K a thread gave
- * 64K-element sums 1.36-1.52x (64K a thread: 0.96-0.98x). */
-#define SPLIT_ELEMS ((size_t)1 << 14)
+ * 64K-element sums 1.36-1.52x (64K a thread: 0.96-0.98x) in one session;
+ * in the next, on the same VM, the same split gave 0.77x in the bench's
+ * speedup row and 0.93x in a loop of 100K evals (1.41 -> 1.52 us), while
+ * whole-array sums of 90K, 131K, 160K, 202K and 262K elements gave 1.07,
+ * 0.98, 1.10, 1.39 and 2.34x: a split costs about 1 us here. 64K a thread
+ * keeps the L2-sized sums on one thread and splits from 128K on.
+ * logsumexp does an exp per element (64K as 256 rows: 9.8 us on one
+ * thread, 1.17x on two at 16K a thread), so it splits at a quarter. */
+#define SPLIT_ELEMS ((size_t)1 << 16)
+static size_t split_elems(enum cmx_red_op op) {
+  return op == CMX_RED_LOGSUMEXP ? SPLIT_ELEMS / 4 : SPLIT_ELEMS;
+}
 #define LSE_PREFIX 64 /* elements whose max shifts a logsumexp block */
 #define PIECE 1024 /* elements a kernel call of a block from memory */
 #define VAR_PREFIX 64 /* elements whose mean centres a var block's squares */
@@ -228,8 +238,9 @@ int cmx_red_f32_inner(enum cmx_red_op op, const float *x, size_t O,
   struct inner c = {.op = op, .x = x, .R = R, .ld = ld, .nb = nb,
                     .piece = piece, .part = part, .part2 = part2,
                     .ipart = ipart, .out = out, .iout = iout, .k = k};
-  /* Split only when each thread gets at least SPLIT_ELEMS elements. */
-  size_t per = R < BLOCK ? R : BLOCK, grain = (SPLIT_ELEMS + per - 1) / per;
+  /* Split only when each thread gets at least split_elems(op) elements. */
+  size_t per = R < BLOCK ? R : BLOCK,
+         grain = (split_elems(op) + per - 1) / per;
   cmx_parallel_for(nthreads, O * nb, 1, grain, inner_range, &c);
   for (size_t i = 0; i < O && nb > 1; i++) {
     const double *p = part + i * nb;
@@ -304,7 +315,7 @@ int cmx_red_f32_outer(enum cmx_red_op op, const float *x, size_t R,
                       size_t C, size_t ld, double *out,
                       const struct cmx_red_kernels *k, int nthreads) {
   struct outer c = {op, x, R, C, ld, out, k};
-  size_t grain = SPLIT_ELEMS / (R ? R : 1);
+  size_t grain = split_elems(op) / (R ? R : 1);
   cmx_parallel_for(nthreads, C, 16, grain < 16 ? 16 : grain, outer_range, &c);
   return 0;
 }
