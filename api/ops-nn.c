@@ -110,18 +110,17 @@ int cmx_eval_softmax(cmx_array a, int nthreads) {
   const struct cmx_dispatch *t = cmx_dispatch();
   const struct cmx_rows_kernels k = {.softmax = t->f32_softmax[op],
                                      .cvt = t->cvt};
-  /* The streaming rows only under CMX_NT_STORES=all: on a Cascade Lake VM
-   * (16M floats, rows of 4096) they lost to the cached rows on 1 and 2
-   * threads (softmax CPU 18 -> 27 ms on one core, wall 30 -> 50 ms on
-   * two; log_softmax 18-22 -> 26-29 ms on one): they compute exp twice
-   * (softmax) or store in a pass without exp work to hide the stores
-   * behind (log_softmax), and that core is bound by the exp work. Kept,
-   * tested, for machines where memory bounds these ops. */
-  const int nt = a->dtype == CMX_F32 && cmx_nt_mode() == 2;
+  /* f32 outputs past the last-level cache: the streaming rows (short rows
+   * through a stack buffer, one exp an element; f32-softmax.h). On a
+   * Cascade Lake VM the old streaming rows, which computed exp twice, lost
+   * to the cached rows (softmax CPU 18 -> 27 ms on one core); on the Zen 5
+   * VM these win: 4096 x 4096, 1 thread, 3.43 -> ~2.9 ms. */
+  const int nt = a->dtype == CMX_F32 && cmx_nt_out((size_t)a->size * 4);
   const struct cmx_rows_kernels kd = {
       .softmax = t->f32_softmax[!nt ? op
                                 : op == CMX_SOFTMAX_LOG ? CMX_SOFTMAX_LOG_NT
                                                         : CMX_SOFTMAX_EXP_NT],
+      .stream = nt,
       .cvt = t->cvt};
   const enum cmx_rows_op rop =
       op == CMX_SOFTMAX_LOG ? CMX_ROWS_LOG_SOFTMAX : CMX_ROWS_SOFTMAX;

@@ -13,9 +13,9 @@ void cmx_f32_log_softmax_ukr__neon(size_t n, const float *x, float *y,
 }
 void cmx_f32_softmax_nt_ukr__neon(size_t n, const float *x, float *y,
     const float *next) {
-  cmx_sm_softmax_nt(n, x, y);
+  cmx_sm_softmax_nt(n, x, y, next);
 }
 void cmx_f32_log_softmax_nt_ukr__neon(size_t n, const float *x, float *y,
     const float *next) {
-  cmx_sm_log_softmax_nt(n, x, y);
+  cmx_sm_log_softmax_nt(n, x, y, next);
 }

@@ -18,11 +18,12 @@
 #define CMX_F32_SOFTMAX_H
 #include <stddef.h>
 
-/* The _NT rows compute the same, for outputs far larger than the caches:
- * the online statistics pass for every n, then one write pass with
- * non-temporal stores on the vector-aligned body (no read-for-ownership of
- * y, stores overlapping the exp work), fenced before they return. api/
- * picks them only under CMX_NT_STORES=all (see ops-nn.c for why). */
+/* The _NT rows compute the same, for outputs far larger than the caches,
+ * writing the vector-aligned body of y with non-temporal stores (no
+ * read-for-ownership of y): rows of up to 4096 floats through a buffer on
+ * the stack, longer ones with online statistics and exp computed again in
+ * the write pass. They do not fence: the caller orders the stores once
+ * after its rows (a full fence, or SFENCE). */
 enum cmx_softmax_op { CMX_SOFTMAX_EXP, CMX_SOFTMAX_LOG, CMX_SOFTMAX_EXP_NT,
                       CMX_SOFTMAX_LOG_NT, CMX_SOFTMAX_COUNT };
 

@@ -83,6 +83,8 @@ static void rows_range(void *ctx, size_t r0, size_t r1) {
   if (io->xt == CMX_F32 && io->yt == CMX_F32) {
     run_f32(j, r1 - r0, (const float *)(x + r0 * io->ldx * 4), io->ldx,
             (float *)(y + r0 * n * 4));
+    /* The streaming rows' stores, ordered once for the range. */
+    if (j->k->stream) atomic_thread_fence(memory_order_seq_cst);
     return;
   }
   float *tile = malloc(n * sizeof *tile);
@@ -104,6 +106,7 @@ static void rows_range(void *ctx, size_t r0, size_t r1) {
     run_f32(j, 1, in, n, tile);
     cvt[io->yt == CMX_F16 ? CMX_CVT_F32_F16 : CMX_CVT_F32_BF16](n, tile, yr);
   }
+  if (j->k->stream) atomic_thread_fence(memory_order_seq_cst);
   free(tile);
 }
 
