@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "../../sched/sched.h"
+#include "../common/prefetch.h"
 #include "attn-conv.h"
 
 /* Keys per decode chunk: 256 keys x 128 dims x 2 (K and V) x 4 bytes =
@@ -154,19 +155,11 @@ static size_t kv_end(const struct ws *w, size_t nrows, size_t j1) {
 }
 
 /* Asks for rows [r0, r0 + n) of len floats, ld apart, to come into the
- * caches (a hint: no fault, no effect on results). The empty asm keeps the
- * loops: GCC 12 -O2 deleted these two nested loops of prefetches whole (a
- * loop with nothing but prefetches counts as dead), so the decode path ran
- * without them. */
+ * caches (a hint: no fault, no effect on results). */
 static void prefetch_rows(const float *base, int64_t ld, size_t r0, size_t n,
                           size_t len) {
-  for (size_t r = r0; r < r0 + n; r++) {
-    const char *p = (const char *)(base + (int64_t)r * ld);
-    for (size_t b = 0; b < len * sizeof(float); b += 64) {
-      __builtin_prefetch(p + b, 0, 3);
-      __asm__ __volatile__("" : : "r"(p + b));
-    }
-  }
+  for (size_t r = r0; r < r0 + n; r++)
+    cmx_prefetch_span(base + (int64_t)r * ld, len * sizeof(float));
 }
 
 /* Folds the scores sc[0, 4) of keys [c, c + 4) (the first nv of them real,

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "../../sched/sched.h"
+#include "../common/prefetch.h"
 #include "nn.h"
 
 #define CACHE_SLOTS 8
@@ -30,6 +31,7 @@
  * hardware prefetcher every 16 rows; the table block (64 KiB at 128) now
  * comes from L2. */
 #define PBLOCK 128
+#define AHEAD_BYTES 4096
 
 struct table {
   size_t dims;
@@ -186,6 +188,12 @@ static void rope_range(void *ctx, size_t t0, size_t t1) {
   const struct cmx_rope_io *io = j->io;
   const size_t n = io->n, L = io->L, xs = dsize(io->xt), ys = dsize(io->yt);
   const size_t w = j->t->width;
+  /* Each row also asks for the row AHEAD_BYTES further on in its tile:
+   * the tiles' 64 KiB runs restart the hardware prefetcher too often.
+   * Zen 5 VM, 1 thread, (1, 64, 2048, 128) f32 (past the LLC), 8 rows of
+   * 512 B ahead: 3.87 -> 2.73 ms (35 -> 49 GB/s; 2 rows 3.78, 4 rows 3.18,
+   * 16 rows 2.86). */
+  const size_t ahead = (AHEAD_BYTES + n * xs - 1) / (n * xs);
   float *tile = NULL;
   if (io->xt != CMX_F64 && (io->xt != CMX_F32 || io->yt != CMX_F32)) {
     tile = malloc(n * sizeof *tile);
@@ -204,6 +212,7 @@ static void rope_range(void *ctx, size_t t0, size_t t1) {
       const float *c = j->t->cos + q * w, *s = j->t->sin + q * w;
       const char *xr = (const char *)io->x + r * n * xs;
       char *yr = (char *)io->y + r * n * ys;
+      if (l + ahead < l1) cmx_prefetch_span(xr + ahead * n * xs, n * xs);
       if (io->xt == CMX_F64) {
         row_f64(j, (const double *)xr, (double *)yr, c, s);
       } else if (!tile) {

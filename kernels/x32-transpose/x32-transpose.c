@@ -19,6 +19,7 @@
 #include "../../arch/tuning.h"
 
 #include "../../sched/sched.h"
+#include "../common/prefetch.h"
 #include "x32-transpose.h"
 
 /* BB * BI elements per source run: the tuning key transpose_run (env
@@ -100,11 +101,9 @@ static void item_staged(const struct tjob *t, const int64_t *so,
     const int64_t gj = nj - j0 < GROUP ? nj - j0 : GROUP;
     for (int64_t j = 0; j < gj; j++) {
       if (j0 + j + AHEAD < nj)
-        for (int64_t k = 0; k < nbb; k++) {
-          const char *q =
-              (const char *)(src + so[k] + (j0 + j + AHEAD) * t->sl);
-          for (int64_t b = 0; b < mi * 4; b += 64) __builtin_prefetch(q + b);
-        }
+        for (int64_t k = 0; k < nbb; k++)
+          cmx_prefetch_span(src + so[k] + (j0 + j + AHEAD) * t->sl,
+                            (size_t)mi * 4);
       for (int64_t k = 0; k < nbb; k++)
         memcpy(buf + j * ldb + k * mi, src + so[k] + (j0 + j) * t->sl,
                (size_t)mi * 4);
