@@ -35,8 +35,10 @@ void cmx_index_take(char *out, const char *a, const int64_t *idx,
                     int nthreads) {
   struct take t = {out, a, idx, n, nidx, rowbytes};
   size_t rows = (size_t)(outer * nidx);
-  /* grain: about 64 KiB of rows per thread before another joins. */
-  size_t grain = rowbytes ? (1u << 16) / rowbytes + 1 : rows + 1;
+  /* grain: about 256 KiB of rows per thread before another joins (row
+   * copies run at L2 speed: on the 2-core Zen 5 VM 64 KiB a thread made
+   * a 256 KiB take 0.89x on two threads, 4.66 -> 5.23 us). */
+  size_t grain = rowbytes ? (1u << 18) / rowbytes + 1 : rows + 1;
   cmx_parallel_for(nthreads, rows, 1, grain, take_rows, &t);
 }
 
