@@ -852,7 +852,9 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
    * time packing A in two SKINNY_KC blocks: 0.74 -> 0.5 us). */
   int skinny = p->m <= SKINNY_M && p->b.dtype == CMX_GEMM_F32 &&
                p->b.cs == 1 && p->b.rs > 0 && flops >= small;
-  if (skinny && p->m <= RA_M && cfg->rowacc && p->k && !j.pairs)
+  /* (A gathered whole into each thread's scratch: up to 64 MiB of it.) */
+  if (skinny && p->m <= RA_M && cfg->rowacc && p->k && !j.pairs &&
+      p->k * p->m <= ((size_t)1 << 24))
     return rowacc_run(cfg, p, nt);
   if (skinny) {
     j.small = 1;
