@@ -210,8 +210,13 @@ static void fold4(const struct job *j, struct ws *w, size_t r, float *sc,
  * the zero row for V). Zen 5 VM, 1 thread, 1x32x1x128 against 4096 keys:
  * the two-pass form (all of a block's scores, softmax, then all of its
  * values) ran at 29-31 GB/s, its prefetch loops compiled out (prefetch.h);
- * this form with them 45-47 GB/s, without them 21. */
-#define AHEAD_ROWS 4
+ * this form with them 45-47 GB/s, without them 21. Four or eight keys
+ * ahead are the same here (3.05-3.17 ms either way over interleaved
+ * runs; twelve 3.09-3.15); eight, for hosts of longer memory latency: the
+ * 16-core Xeon VM, whose one-core bandwidth is latency-bound, reached 42%
+ * of read at four on one thread (eight not measured there: no machine
+ * could be had). */
+#define AHEAD_ROWS 8
 static void block_few(const struct job *j, struct ws *w, size_t nrows,
                       size_t j0, size_t j1, const float *kh,
                       const float *vh) {
