@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../sched/sched.h"
+#include "../common/prefetch.h"
 #include "elementwise.h"
 
 #define TILE 1024 /* elements: 4 f32 tiles = 16 KiB, half of L1d */
@@ -362,8 +363,7 @@ static void chunk_f32(const struct job *j, const char **p, const int64_t *s,
        * 60); with two input streams (add 50 -> 45) or a heavy op (exp 51
        * -> 46, gelu 43 -> 39) the hardware prefetcher does better alone. */
       if (k->stream && streams == 1 && cmx_ew_info[j->op].light)
-        for (size_t b = 0; b < n * sizeof(float); b += 64)
-          __builtin_prefetch(p[i] + TILE * sizeof(float) + b, 0, 3);
+        cmx_prefetch_span(p[i] + TILE * sizeof(float), n * sizeof(float));
     } else {
       load_f32(k, p[i], o->dtype, s[i], n, tin[i]);
       x[i] = tin[i];

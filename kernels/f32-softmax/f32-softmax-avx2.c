@@ -4,19 +4,7 @@
 #define CMX_SM_STREAM(p, v) _mm256_stream_ps(p, v)
 #include "kernels/f32-softmax/f32-softmax-body.h"
 
-void cmx_f32_softmax_ukr__avx2(size_t n, const float *x, float *y,
-    const float *next) {
-  cmx_sm_softmax(n, x, y, next);
-}
-void cmx_f32_log_softmax_ukr__avx2(size_t n, const float *x, float *y,
-    const float *next) {
-  cmx_sm_log_softmax(n, x, y, next);
-}
-void cmx_f32_softmax_nt_ukr__avx2(size_t n, const float *x, float *y,
-    const float *next) {
-  cmx_sm_softmax_nt(n, x, y, next);
-}
-void cmx_f32_log_softmax_nt_ukr__avx2(size_t n, const float *x, float *y,
-    const float *next) {
-  cmx_sm_log_softmax_nt(n, x, y, next);
-}
+CMX_SM_DEFINE(cmx_f32_softmax_ukr__avx2, cmx_sm_softmax)
+CMX_SM_DEFINE(cmx_f32_log_softmax_ukr__avx2, cmx_sm_log_softmax)
+CMX_SM_DEFINE(cmx_f32_softmax_nt_ukr__avx2, cmx_sm_softmax_nt)
+CMX_SM_DEFINE(cmx_f32_log_softmax_nt_ukr__avx2, cmx_sm_log_softmax_nt)

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/common/prefetch.h"
 #include "kernels/common/vmath.h"
 #include "kernels/f32-softmax/f32-softmax.h"
 
@@ -179,9 +180,7 @@ CMX_SIMD_INLINE float cmx_sm_max(size_t n, const float *x) {
 /* The lines of next[i, i + 4 VF_N): the exp passes walk the next row
  * (same length) a step at a time, spreading its fetches over the pass. */
 CMX_SIMD_INLINE void cmx_sm_prefetch(const float *next, size_t i) {
-  if (next)
-    for (size_t l = 0; l < 4 * VF_N; l += 16)
-      __builtin_prefetch(next + i + l, 0, 3);
+  if (next) cmx_prefetch_span(next + i, 4 * VF_N * sizeof(float));
 }
 
 /* sum exp(x - M), storing the terms into y (the cached softmax's exp
@@ -245,36 +244,51 @@ CMX_SIMD_INLINE float cmx_sm_expsum_shift(size_t n, const float *x, float M,
   return vf_hsum(vf_add(vf_add(s0, s1), vf_add(s2, s3)));
 }
 
-/* y = y * c (mul) or y - c in place: the last pass of the cached softmax
- * and log_softmax rows (mul is a constant at each call). */
-CMX_SIMD_INLINE vf cmx_sm_apply1(vf v, vf c, int mul) {
-  return mul ? vf_mul(v, c) : vf_sub(v, c);
-}
-CMX_SIMD_INLINE void cmx_sm_apply(size_t n, float *y, float c, int mul) {
-  const vf vc = vf_set1(c);
-  size_t i = 0;
-  for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
-    vf_store(y + i, cmx_sm_apply1(vf_load(y + i), vc, mul));
-    vf_store(y + i + VF_N, cmx_sm_apply1(vf_load(y + i + VF_N), vc, mul));
-    vf_store(y + i + 2 * VF_N, cmx_sm_apply1(vf_load(y + i + 2 * VF_N), vc, mul));
-    vf_store(y + i + 3 * VF_N, cmx_sm_apply1(vf_load(y + i + 3 * VF_N), vc, mul));
-  }
-  for (; i + VF_N <= n; i += VF_N)
-    vf_store(y + i, cmx_sm_apply1(vf_load(y + i), vc, mul));
-  if (i < n)
-    vf_store_n(y + i, cmx_sm_apply1(vf_load_n(y + i, n - i), vc, mul), n - i);
-}
-CMX_SIMD_INLINE void cmx_sm_shift(size_t n, float *y, float c) {
-  cmx_sm_apply(n, y, c, 0);
-}
-CMX_SIMD_INLINE void cmx_sm_scale(size_t n, float *y, float c) {
-  cmx_sm_apply(n, y, c, 1);
-}
-
 /* The streaming store of the _NT rows; see below. */
 #ifndef CMX_SM_STREAM
 #define CMX_SM_STREAM(p, v) vf_store(p, v)
 #endif
+
+/* Elements before y + h is vector-aligned, at most n. */
+CMX_SIMD_INLINE size_t cmx_sm_head(const float *y, size_t n) {
+  const size_t a = VF_N * sizeof(float);
+  const size_t h = (a - ((uintptr_t)y & (a - 1))) % a / sizeof(float);
+  return h < n ? h : n;
+}
+
+/* y = t * c (mul) or t - c, t either y itself or apart from it: the last
+ * pass of the cached rows (in place) and of the short streaming rows
+ * (nt: the vector-aligned body of y streamed). mul and nt are constants
+ * at each call. */
+CMX_SIMD_INLINE vf cmx_sm_apply1(vf v, vf c, int mul) {
+  return mul ? vf_mul(v, c) : vf_sub(v, c);
+}
+CMX_SIMD_INLINE void cmx_sm_apply(size_t n, const float *t, float *y,
+                                  float c, int mul, int nt) {
+  const vf vc = vf_set1(c);
+  size_t i = nt ? cmx_sm_head(y, n) : 0;
+  if (i) vf_store_n(y, cmx_sm_apply1(vf_load_n(t, i), vc, mul), i);
+  for (; i + 4 * VF_N <= n; i += 4 * VF_N)
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; u++) {
+      const vf v = cmx_sm_apply1(vf_load(t + i + u * VF_N), vc, mul);
+      if (nt) CMX_SM_STREAM(y + i + u * VF_N, v);
+      else vf_store(y + i + u * VF_N, v);
+    }
+  for (; i + VF_N <= n; i += VF_N) {
+    const vf v = cmx_sm_apply1(vf_load(t + i), vc, mul);
+    if (nt) CMX_SM_STREAM(y + i, v);
+    else vf_store(y + i, v);
+  }
+  if (i < n)
+    vf_store_n(y + i, cmx_sm_apply1(vf_load_n(t + i, n - i), vc, mul), n - i);
+}
+CMX_SIMD_INLINE void cmx_sm_shift(size_t n, float *y, float c) {
+  cmx_sm_apply(n, y, y, c, 0, 0);
+}
+CMX_SIMD_INLINE void cmx_sm_scale(size_t n, float *y, float c) {
+  cmx_sm_apply(n, y, y, c, 1, 0);
+}
 
 /* y = exp(x - M) * inv over [i, n) by whole steps of four vectors,
  * returning where it stopped (the online rows' write pass; nt, a constant
@@ -361,32 +375,6 @@ CMX_SIMD_INLINE void cmx_sm_log_softmax(size_t n, const float *x, float *y,
  * overlaps the streaming stores; a separate max pass would be a pure read
  * burst and a scaling pass a pure store burst. */
 
-/* Elements before y + h is vector-aligned, at most n. */
-CMX_SIMD_INLINE size_t cmx_sm_head(const float *y, size_t n) {
-  const size_t a = VF_N * sizeof(float);
-  const size_t h = (a - ((uintptr_t)y & (a - 1))) % a / sizeof(float);
-  return h < n ? h : n;
-}
-
-/* y = t * c over n, the vector-aligned body of y streamed (t any
- * alignment): the last pass of the short streaming rows. */
-CMX_SIMD_INLINE void cmx_sm_stream_scale(size_t n, const float *t, float *y,
-                                         float c, int shift) {
-  const vf vc = vf_set1(c);
-  size_t i = cmx_sm_head(y, n);
-  if (i) vf_store_n(y, cmx_sm_apply1(vf_load_n(t, i), vc, !shift), i);
-  for (; i + 2 * VF_N <= n; i += 2 * VF_N) {
-    CMX_SM_STREAM(y + i, cmx_sm_apply1(vf_load(t + i), vc, !shift));
-    CMX_SM_STREAM(y + i + VF_N,
-                  cmx_sm_apply1(vf_load(t + i + VF_N), vc, !shift));
-  }
-  for (; i + VF_N <= n; i += VF_N)
-    CMX_SM_STREAM(y + i, cmx_sm_apply1(vf_load(t + i), vc, !shift));
-  if (i < n)
-    vf_store_n(y + i, cmx_sm_apply1(vf_load_n(t + i, n - i), vc, !shift),
-               n - i);
-}
-
 /* Rows of up to CMX_SM_NT_ROW floats take the cached rows' max and exp
  * passes, the exp terms into a buffer on the stack (L1) instead of into y,
  * and stream y from it: no read-for-ownership of y and one exp an element
@@ -402,7 +390,7 @@ CMX_SIMD_INLINE void cmx_sm_softmax_nt(size_t n, const float *x, float *y,
     float t[CMX_SM_NT_ROW] __attribute__((aligned(64)));
     M = cmx_sm_max(n, x);
     S = cmx_sm_expsum(n, x, M, t, next);
-    cmx_sm_stream_scale(n, t, y, 1.0f / S, 0);
+    cmx_sm_apply(n, t, y, 1.0f / S, 1, 1);
     return;
   }
   cmx_sm_stats(n, x, &M, &S);
@@ -427,7 +415,7 @@ CMX_SIMD_INLINE void cmx_sm_log_softmax_nt(size_t n, const float *x,
     float t[CMX_SM_NT_ROW] __attribute__((aligned(64)));
     M = cmx_sm_max(n, x);
     S = cmx_sm_expsum(n, x, M, t, next);
-    cmx_sm_stream_scale(n, x, y, M + logf(S), 1);
+    cmx_sm_apply(n, x, y, M + logf(S), 0, 1);
     return;
   }
   cmx_sm_stats(n, x, &M, &S);
@@ -445,5 +433,11 @@ CMX_SIMD_INLINE void cmx_sm_log_softmax_nt(size_t n, const float *x,
     vf_store_n(y + i, vf_sub(vf_sub(vf_load_n(x + i, n - i), vm_), lse),
                n - i);
 }
+
+/* A listed kernel: one of the row functions above. */
+#define CMX_SM_DEFINE(name, row)                                          \
+  void name(size_t n, const float *x, float *y, const float *next) {     \
+    row(n, x, y, next);                                                  \
+  }
 
 #endif

@@ -112,9 +112,11 @@ static void ws_free(struct ws *w) {
 }
 
 /* Masks, causal limit and online softmax of row r's nk scores sr at keys
- * [kb, kb + nk); leaves the weights P in place (zeros past the limit). */
-static void softmax_row(const struct job *j, struct ws *w, size_t r,
-                        float *sr, size_t kb, size_t nk) {
+ * [kb, kb + nk); leaves the weights P in place (zeros past the limit).
+ * Returns 0 when every weight is 0 (nothing visible, or every score so
+ * far -inf), else the number of visible keys. */
+static size_t softmax_row(const struct job *j, struct ws *w, size_t r,
+                          float *sr, size_t kb, size_t nk) {
   const struct cmx_attn_io *io = j->io;
   const struct cmx_attn_kernels *kk = j->k;
   const size_t Dv = io->Dv;
@@ -131,12 +133,12 @@ static void softmax_row(const struct job *j, struct ws *w, size_t r,
     }
   }
   if (vis < nk) memset(sr + vis, 0, (nk - vis) * sizeof *sr);
-  if (!vis) return;
+  if (!vis) return 0;
   float mx = kk->max(vis, sr), mold = w->m[r];
   float mnew = isnan(mx) || mx > mold ? mx : mold;
   if (mnew == -INFINITY) { /* every score so far is -inf: weights 0 */
     memset(sr, 0, vis * sizeof *sr);
-    return;
+    return 0;
   }
   kk->sub(vis, sr, 1, &mnew, 0, sr);
   kk->exp(vis, sr, sr);
@@ -145,6 +147,7 @@ static void softmax_row(const struct job *j, struct ws *w, size_t r,
   w->l[r] = w->l[r] * alpha + sum;
   w->m[r] = mnew;
   if (alpha != 1.0f) kk->mul(Dv, w->acc + r * Dv, 1, &alpha, 0, w->acc + r * Dv);
+  return vis;
 }
 
 static size_t kv_end(const struct ws *w, size_t nrows, size_t j1) {
@@ -163,41 +166,13 @@ static void prefetch_rows(const float *base, int64_t ld, size_t r0, size_t n,
 }
 
 /* Folds the scores sc[0, 4) of keys [c, c + 4) (the first nv of them real,
- * the rest padding) into row r's running (m, l, acc): its mask and causal
- * limit, then an online softmax step over the four, as softmax_row does
- * for a block. vr: the four value rows (padding rows get weight 0). */
+ * the rest padding) into row r's running (m, l, acc): softmax_row's step
+ * over the four, then their value rows vr (padding rows weighted 0). */
 static void fold4(const struct job *j, struct ws *w, size_t r, float *sc,
                   size_t c, size_t nv, const float *const *vr) {
-  const struct cmx_attn_io *io = j->io;
-  const struct cmx_attn_kernels *kk = j->k;
-  const struct row *rw = &w->rows[r];
-  size_t vis = rw->lim > c ? min_sz(nv, rw->lim - c) : 0;
-  if (!vis) return;
-  if (rw->mrow) {
-    const float *mk = rw->mrow + (int64_t)c * io->ms[3];
-    for (size_t u = 0; u < vis; u++) {
-      const float mv = mk[(int64_t)u * io->ms[3]];
-      if (io->mask_bool) {
-        if (mv == 0.0f) sc[u] = -FLT_MAX;
-      } else {
-        sc[u] += mv;
-      }
-    }
-  }
-  float mx = sc[0], mold = w->m[r];
-  for (size_t u = 1; u < vis; u++)
-    if (isnan(sc[u]) || sc[u] > mx) mx = sc[u];
-  float mnew = isnan(mx) || mx > mold ? mx : mold;
-  if (mnew == -INFINITY) return; /* every score so far -inf: weights 0 */
-  float e[5];
-  for (size_t u = 0; u < 4; u++) e[u] = u < vis ? sc[u] - mnew : -INFINITY;
-  e[4] = mold == -INFINITY ? -INFINITY : mold - mnew;
-  kk->exp(5, e, e); /* the four weights, then the rescale of the past */
-  float *acc = w->acc + r * io->Dv;
-  if (e[4] != 1.0f) kk->mul(io->Dv, acc, 1, &e[4], 0, acc);
-  w->l[r] = w->l[r] * e[4] + ((e[0] + e[1]) + (e[2] + e[3]));
-  w->m[r] = mnew;
-  j->k->gemm->gemv4(io->Dv, vr, e, acc);
+  if (!softmax_row(j, w, r, sc, c, nv)) return;
+  for (size_t u = nv; u < 4; u++) sc[u] = 0.0f;
+  j->k->gemm->gemv4(j->io->Dv, vr, sc, w->acc + r * j->io->Dv);
 }
 
 /* block() for fewer rows than half a microkernel tile (decode without or

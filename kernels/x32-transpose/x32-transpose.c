@@ -53,28 +53,22 @@ struct tjob {
   int nt;                       /* the microkernel may stream its stores */
 };
 
-/* dst[i * dp + j] = src[j * sl + i] for i < mi, j < nj, any element size. */
-static void edge(const struct tjob *t, const char *s, char *d, int64_t mi,
-                 int64_t nj) {
-  size_t e = t->esz;
+/* d[i * dp + j] = s[j * ls + i] for i < mi, j < nj (strides in elements
+ * of esz bytes, any element size): the partial tiles. */
+static void edge(size_t esz, const void *s, int64_t ls, void *d, int64_t dp,
+                 int64_t mi, int64_t nj) {
+  const int64_t e = (int64_t)esz;
   for (int64_t i = 0; i < mi; i++)
     for (int64_t j = 0; j < nj; j++) {
-      const char *a = s + (j * t->sl + i) * (int64_t)e;
-      char *b = d + (i * t->dp + j) * (int64_t)e;
-      switch (e) {
+      const char *a = (const char *)s + (j * ls + i) * e;
+      char *b = (char *)d + (i * dp + j) * e;
+      switch (esz) {
         case 1: *b = *a; break;
         case 2: memcpy(b, a, 2); break;
         case 4: memcpy(b, a, 4); break;
         default: memcpy(b, a, 8); break;
       }
     }
-}
-
-/* d[i * dp + j] = s[j * ls + i] for i < mi, j < nj, 32-bit elements. */
-static void edge32(const uint32_t *s, int64_t ls, uint32_t *d, int64_t dp,
-                   int64_t mi, int64_t nj) {
-  for (int64_t i = 0; i < mi; i++)
-    for (int64_t j = 0; j < nj; j++) d[i * dp + j] = s[j * ls + i];
 }
 
 /* The streaming form of an item (32-bit tiles, nt): GROUP consecutive L
@@ -118,7 +112,7 @@ static void item_staged(const struct tjob *t, const int64_t *so,
           if (ti == T && tj == T)
             t->cfg->ukr(s, (size_t)ldb, d, (size_t)t->dp, 1);
           else
-            edge32(s, ldb, d, t->dp, ti, tj);
+            edge(4, s, ldb, d, t->dp, ti, tj);
         }
       }
   }
@@ -175,7 +169,7 @@ static void run(void *ctx, size_t begin, size_t end) {
             t->cfg->ukr((const uint32_t *)s + i, (size_t)t->sl,
                         (uint32_t *)d + i * t->dp, (size_t)t->dp, t->nt);
           else
-            edge(t, s + i * e, d + i * t->dp * e, ti, tj);
+            edge(t->esz, s + i * e, t->sl, d + i * t->dp * e, t->dp, ti, tj);
         }
       }
     }
@@ -255,8 +249,9 @@ int cmx_transpose_copy(void *dst, const void *src, const int64_t *shape,
   for (int d = 0; d < t.nb; d++) lines &= (t.bdst[d] * 4) % 64 == 0;
   t.nt = nt && esz == 4 && lines;
   size_t items = (size_t)(t.bblocks * t.mblocks * t.nblocks);
-  /* grain: about 16K elements per thread before a second one joins (see
-   * SPLIT_ELEMS in kernels/reduce/reduce.c). */
+  /* grain: about 16K elements per thread before a second one joins (a
+   * transposing copy does more per element than a sum, which waits for
+   * 64K: SPLIT_ELEMS in kernels/reduce/reduce.c). */
   size_t per = (size_t)(t.bb * t.bi * (t.n < t.bj ? t.n : t.bj));
   cmx_parallel_for(nthreads, items, 1, per >= 16384 ? 1 : 16384 / per, run,
                    &t);
