@@ -79,6 +79,7 @@ struct cmx_params {
 struct cmx_array_s {
   atomic_int refs;
   atomic_int state;          /* CMX_STATE_*; DONE is published last */
+  atomic_int waiters;        /* threads asleep until DONE (graph.c) */
   cmx_dtype dtype;
   int ndim;
   int64_t size;

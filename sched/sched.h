@@ -129,8 +129,17 @@ void cmx_sched_fork_child(void);
  * team thread that needs it runs first) for up to CMX_WAIT_YIELD_NS before
  * it sleeps: waking a sleeping caller costs 50-150 us on these VMs, more
  * than a batch of L2-sized ops takes. */
-#define CMX_SPIN_NS 50000
+#define CMX_SPIN_NS 90000
 #define CMX_WAIT_YIELD_NS 2000000
+/* The worker's spin outlasts a caller's wake-up plus its next graph: two
+ * 40-node chains on two 1-core streams, rebuilt and evaluated in a loop,
+ * found their workers asleep at 50 us (a pair 1.3-1.5x one chain on the
+ * 2-core Zen 5 VM) and awake at 90 us (1.95-2.0x). */
+/* Threads running stream tasks now, over every stream (each running task
+ * counts its team's size): a caller that waits while these cover every
+ * core sleeps after its spin instead of yielding, since a yielding thread
+ * still takes a third of two cores from two busy workers under CFS. */
+extern atomic_int cmx_sched_busy;
 /* Per-thread scratch (sched/scratch.c): a 64-byte aligned buffer of at
  * least bytes for this thread and slot, kept for the next call (its
  * content is not), freed at thread exit; NULL without memory. Slots keep

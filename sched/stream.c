@@ -121,7 +121,12 @@ static void *worker_main(void *arg) {
     int nt = s->team.nthreads;
     pthread_mutex_unlock(&s->mu);
     cmx_fp_mode_enter();
+    /* The worker is its team's thread 0 (bound in a region too): a task on
+     * one thread, which opens no region, runs on the team's core as well. */
+    cmx_team_bind(&s->team, 0);
+    atomic_fetch_add_explicit(&cmx_sched_busy, nt, memory_order_relaxed);
     t.run(t.ctx, nt);
+    atomic_fetch_sub_explicit(&cmx_sched_busy, nt, memory_order_relaxed);
     pthread_mutex_lock(&s->mu);
     if (atomic_fetch_sub(&s->pending, 1) == 1)
       pthread_cond_broadcast(&s->cv_idle);
@@ -180,6 +185,7 @@ int cmx_sched_submit(struct cmx_stream_s *s, const struct cmx_task *t,
  * it opened would wait for them forever; the child's work goes to fresh
  * workers instead, whose pools are new. */
 static atomic_int g_here_off;
+atomic_int cmx_sched_busy;
 /* CMX_CALLER_TEAM=0: never (A/B timing); read once. */
 static int here_env(void) {
   static atomic_int v = -1;
