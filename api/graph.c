@@ -113,7 +113,9 @@ static void set_failure(cmx_array a, int status, const char *msg) {
   a->msg = strdup(msg ? msg : "");
 }
 
-void cmx_node_run(cmx_array a, int nthreads) {
+/* Runs a's op; its result may still be in flight on the team (an async
+ * job, cmx_team_pending) until node_done. */
+static void node_exec(cmx_array a, int nthreads) {
   int status = CMX_OK;
   for (int i = 0; i < a->nin && !status; i++) {
     cmx_array in = a->in[i];
@@ -131,10 +133,19 @@ void cmx_node_run(cmx_array a, int nthreads) {
     tls_op = prev;
     if (status) set_failure(a, status, cmx_last_error());
   }
-  /* Drop the graph edges: inputs may now be freed. */
+}
+
+/* Drops a's graph edges (its inputs may now be freed) and publishes it. */
+static void node_done(cmx_array a) {
   for (int i = 0; i < a->nin; i++) cmx_array_free(a->in[i]);
   a->nin = 0;
   mark_done(a);
+}
+
+void cmx_node_run(cmx_array a, int nthreads) {
+  node_exec(a, nthreads);
+  cmx_team_fence();
+  node_done(a);
 }
 
 int cmx_node_finish(cmx_array *out, cmx_array a, enum cmx_op op,
@@ -192,24 +203,58 @@ static void batch_run(void *ctx, int nthreads) {
   free(b);
 }
 
+/* Publishes a finished node of a batch and lets the batch's reference go;
+ * its failure becomes its stream's first, if none came before. */
+static void batch_node_done(cmx_array a) {
+  node_done(a);
+  struct cmx_stream_s *s = a->stream;
+  if (a->status && s) {
+    pthread_mutex_lock(&s->mu);
+    if (!s->first_status) {
+      s->first_status = a->status;
+      s->first_msg = strdup(a->msg ? a->msg : "");
+    }
+    pthread_mutex_unlock(&s->mu);
+  }
+  cmx_array_free(a);
+}
+
+/* Nodes whose async job may still run (cmx_parallel_for_async) wait here,
+ * edges and all, until a fence: before a node that reads one of them, when
+ * DEFER_MAX wait, and at the end of the batch. Jobs finish in order, so
+ * once a later job has finished synchronously they are all done. */
+#define DEFER_MAX 32
+static int reads_any(cmx_array a, cmx_array const *set, size_t n) {
+  for (int i = 0; i < a->nin; i++)
+    for (size_t k = 0; k < n; k++)
+      if (a->in[i] == set[k]) return 1;
+  return 0;
+}
+
 static void batch_body(void *arg) {
   struct batch_nodes *bn = arg;
   struct batch *b = bn->b;
   int nthreads = bn->nthreads;
+  cmx_array def[DEFER_MAX];
+  size_t nd = 0;
   for (size_t i = 0; i < b->n; i++) {
     cmx_array a = b->nodes[i];
-    cmx_node_run(a, nthreads);
-    struct cmx_stream_s *s = a->stream;
-    if (a->status && s) {
-      pthread_mutex_lock(&s->mu);
-      if (!s->first_status) {
-        s->first_status = a->status;
-        s->first_msg = strdup(a->msg ? a->msg : "");
-      }
-      pthread_mutex_unlock(&s->mu);
+    if (nd && (nd == DEFER_MAX || reads_any(a, def, nd))) {
+      cmx_team_fence();
+      for (size_t k = 0; k < nd; k++) batch_node_done(def[k]);
+      nd = 0;
     }
-    cmx_array_free(a);
+    node_exec(a, nthreads);
+    if (cmx_team_pending()) {
+      def[nd++] = a;
+      continue;
+    }
+    for (size_t k = 0; k < nd; k++) batch_node_done(def[k]);
+    nd = 0;
+    batch_node_done(a);
   }
+  cmx_team_fence();
+  for (size_t k = 0; k < nd; k++) batch_node_done(def[k]);
 }
 
 struct dfs { cmx_array a; int next; };

@@ -126,6 +126,13 @@ int cmx_node_finish(cmx_array *out, cmx_array node, enum cmx_op op,
 int cmx_stream_resolve(cmx_stream *s, const char *who);
 /* Runs one node (called by the stream worker or inline by eval). */
 void cmx_node_run(cmx_array a, int nthreads);
+/* Copies x (any strides, any dtype) into dst, row-major, converting to
+ * dtype (ops-elementwise.c). The _last form is a node's last step: with
+ * last set it may return with the team still copying (the graph fences
+ * before anything reads dst; x must outlive the node). */
+void cmx_copy_into(void *dst, cmx_dtype dtype, cmx_array x, int nthreads);
+void cmx_copy_into_last(void *dst, cmx_dtype dtype, cmx_array x,
+                        int nthreads, int last);
 /* 1 when the thread is in eager mode (env, thread or stream flag). */
 int cmx_eager_for(cmx_stream s);
 

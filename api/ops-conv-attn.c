@@ -15,7 +15,6 @@
 #include "../kernels/nn/attn-conv.h"
 #include "internal.h"
 
-void cmx_copy_into(void *dst, cmx_dtype dtype, cmx_array x, int nthreads);
 
 enum { MASK_NONE, MASK_CAUSAL, MASK_ARRAY };
 

@@ -7,7 +7,6 @@
 #include "../kernels/elementwise/elementwise.h"
 #include "internal.h"
 
-void cmx_copy_into(void *dst, cmx_dtype dtype, cmx_array x, int nthreads);
 
 /* count doubles converted to dtype d at dst, as astype converts them. */
 static void store_f64s(void *dst, cmx_dtype d, const double *src,

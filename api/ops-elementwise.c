@@ -144,14 +144,14 @@ int cmx_eval_elementwise(cmx_array a, int nthreads) {
       .cvt = t->cvt,
       .stream = stream_out(a->dtype, a->size) ? t->x32_stream : NULL};
   cmx_ew_run(op, in, cmx_array_ptr(a), a->dtype, (cmx_dtype)a->p.compute,
-             a->shape, a->ndim, &k, nthreads);
+             a->shape, a->ndim, &k, nthreads, 1);
   return CMX_OK;
 }
 
-/* Copies x (any strides, any dtype) into a's fresh row-major buffer,
- * converting to a's dtype; shared by contiguous, astype, reshape-by-copy
- * and cmx_array_data. The walk follows x's own shape. */
-void cmx_copy_into(void *dst, cmx_dtype dtype, cmx_array x, int nthreads) {
+/* Shared by contiguous, astype, reshape-by-copy and cmx_array_data (see
+ * internal.h). The walk follows x's own shape. */
+void cmx_copy_into_last(void *dst, cmx_dtype dtype, cmx_array x,
+                        int nthreads, int last) {
   const struct cmx_dispatch *t = cmx_dispatch();
   /* Same-dtype transposed / permuted views: blocked tile transpose. */
   if (dtype == x->dtype &&
@@ -176,7 +176,11 @@ void cmx_copy_into(void *dst, cmx_dtype dtype, cmx_array x, int nthreads) {
     compute = CMX_F64;
   else compute = CMX_I64;
   cmx_ew_run(CMX_EW_identity, &in, dst, dtype, compute, x->shape, x->ndim, &k,
-             nthreads);
+             nthreads, last);
+}
+
+void cmx_copy_into(void *dst, cmx_dtype dtype, cmx_array x, int nthreads) {
+  cmx_copy_into_last(dst, dtype, x, nthreads, 0);
 }
 
 #define UNARY(fn, op)                                        \

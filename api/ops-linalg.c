@@ -23,7 +23,6 @@
 #include "../kernels/matmul/matmul.h"
 #include "internal.h"
 
-void cmx_copy_into(void *dst, cmx_dtype dtype, cmx_array x, int nthreads);
 
 /* ---- backend choice: 0 cmx, 1 blis; -1 until CMX_GEMM is read ---- */
 static atomic_int g_backend = -1;

@@ -15,7 +15,6 @@
 #include "../kernels/nn/nn.h"
 #include "internal.h"
 
-void cmx_copy_into(void *dst, cmx_dtype dtype, cmx_array x, int nthreads);
 int cmx_nt_mode(void);
 int cmx_nt_out(size_t bytes);
 
@@ -133,7 +132,7 @@ int cmx_eval_softmax(cmx_array a, int nthreads) {
     io.x = cmx_array_ptr(x);
     io.xt = x->dtype;
     io.ldx = ld;
-    return cmx_rows_run(rop, &io, NULL, NULL, 0, &kd, nthreads)
+    return cmx_rows_run(rop, &io, NULL, NULL, 0, &kd, nthreads, 1)
                ? driver_failed(a) : CMX_OK;
   }
   /* The view with the axis moved last, copied row-major. */
@@ -148,13 +147,13 @@ int cmx_eval_softmax(cmx_array a, int nthreads) {
   io.xt = cd;
   io.ldx = n;
   if (ax == nd - 1) {
-    st = cmx_rows_run(rop, &io, NULL, NULL, 0, &kd, nthreads);
+    st = cmx_rows_run(rop, &io, NULL, NULL, 0, &kd, nthreads, 0);
     cmx_buffer_release(b);
     return st ? driver_failed(a) : CMX_OK;
   }
   io.y = b->data;
   io.yt = cd;
-  if (cmx_rows_run(rop, &io, NULL, NULL, 0, &k, nthreads)) {
+  if (cmx_rows_run(rop, &io, NULL, NULL, 0, &k, nthreads, 0)) {
     cmx_buffer_release(b);
     return driver_failed(a);
   }
@@ -285,7 +284,8 @@ int cmx_eval_norm(cmx_array a, int nthreads) {
   }
   st = cmx_rows_run(op == CMX_NORM_LAYER ? CMX_ROWS_LAYER_NORM
                                          : CMX_ROWS_RMS_NORM,
-                    &io, wp, bp, (float)a->p.value, &k, nthreads);
+                    &io, wp, bp, (float)a->p.value, &k, nthreads,
+                    !xb && !wb);
   if (xb) cmx_buffer_release(xb);
   if (wb) cmx_buffer_release(wb);
   return st ? driver_failed(a) : CMX_OK;

@@ -11,7 +11,6 @@
 #include "../kernels/reduce/reduce.h"
 #include "internal.h"
 
-void cmx_copy_into(void *dst, cmx_dtype dtype, cmx_array x, int nthreads);
 
 static cmx_dtype out_dtype(enum cmx_red_op op, cmx_dtype d) {
   switch (op) {

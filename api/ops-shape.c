@@ -7,7 +7,6 @@
 
 #include "internal.h"
 
-void cmx_copy_into(void *dst, cmx_dtype dtype, cmx_array x, int nthreads);
 
 static int prologue(cmx_array *out, cmx_array a, cmx_stream *s,
                     const char *who) {
@@ -46,7 +45,7 @@ static int copy_node(cmx_array *out, cmx_array a, cmx_dtype dtype,
 int cmx_eval_copy(cmx_array a, int nthreads) {
   int st = cmx_array_alloc_data(a);
   if (st) return st;
-  cmx_copy_into(cmx_array_ptr(a), a->dtype, a->in[0], nthreads);
+  cmx_copy_into_last(cmx_array_ptr(a), a->dtype, a->in[0], nthreads, 1);
   return CMX_OK;
 }
 

@@ -47,6 +47,20 @@ typedef void (*cmx_range_fn)(void *ctx, size_t begin, size_t end);
  * parallel region. */
 void cmx_parallel_for(int nthreads, size_t n, size_t align, size_t grain,
                       cmx_range_fn fn, void *ctx);
+/* As cmx_parallel_for, but inside a batch region (cmx_team_batch) it may
+ * return once the calling thread's own range is done, the others still
+ * running: for a node's last step, whose output nothing reads before the
+ * graph's fence, and whose inputs stay alive until then. ctx is copied
+ * (ctx_bytes, at most 512), so it may live on the caller's stack. Outside
+ * a batch region, or with a bigger ctx, it is cmx_parallel_for. */
+void cmx_parallel_for_async(int nthreads, size_t n, size_t align,
+                            size_t grain, cmx_range_fn fn, const void *ctx,
+                            size_t ctx_bytes);
+/* On a batch region's master: 1 while an async job may still be running
+ * (cmx_team_pending); cmx_team_fence waits until every job published so
+ * far is done. Elsewhere: 0, and no wait. */
+int cmx_team_pending(void);
+void cmx_team_fence(void);
 /* Runs body(arg) on the calling thread inside one parallel region of
  * nthreads threads: every cmx_parallel_for that body reaches is shared
  * with the region's waiting threads (no fork and join per call). Serial

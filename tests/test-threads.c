@@ -294,3 +294,90 @@ Test(threads, default_stream_and_last_error_are_per_thread) {
             cmx_last_error());
   cr_assert_eq(cmx_default_stream(), o.main_default);
 }
+
+/* ---- a batch of split nodes, some reading others ------------------------
+ * On 2 threads a run of small nodes shares one region, and a node whose
+ * last step is an elementwise, copy or row job may return before the team
+ * finishes its half (cmx_parallel_for_async); the graph fences before a
+ * node that reads it. Each node here is split (64K elements), many read
+ * nodes of the same batch, and there are more independent ones than the
+ * deferral list holds: every result must equal the 1-thread run bitwise
+ * and the float64 model of the first few. */
+#define BN 256
+#define BIND 40
+static size_t run_batch(cmx_array x, cmx_array w, unsigned char *out,
+                        size_t cap) {
+  cmx_array r[BIND + 8], e[BIND];
+  for (int i = 0; i < BIND; i++) {
+    cmx_array c, m;
+    int64_t one = 1;
+    TU_OK(cmx_full(&c, &one, 1, 0.25 + 0.01 * i, CMX_F32, NULL));
+    TU_OK(cmx_multiply(&m, x, c, NULL));
+    TU_OK(cmx_exp(&e[i], m, NULL)); /* reads m, made in the same batch */
+    cmx_array_free(c);
+    cmx_array_free(m);
+  }
+  int n = 0;
+  for (int i = 0; i < BIND; i++) r[n++] = e[i];
+  cmx_array t0, t1;
+  TU_OK(cmx_add(&r[n++], e[0], e[1], NULL));
+  TU_OK(cmx_softmax(&r[n++], e[2], -1, NULL));
+  TU_OK(cmx_rms_norm(&r[n++], e[3], w, 1e-5f, NULL));
+  TU_OK(cmx_astype(&r[n++], e[4], CMX_BF16, NULL));
+  TU_OK(cmx_neg(&t0, e[5], NULL));
+  TU_OK(cmx_tanh(&t1, t0, NULL));
+  TU_OK(cmx_subtract(&r[n++], t1, e[6], NULL));
+  TU_OK(cmx_sum(&r[n++], e[7], NULL, 0, false, NULL));
+  cmx_array_free(t0);
+  cmx_array_free(t1);
+  TU_OK(cmx_eval(r, (size_t)n));
+  size_t off = 0;
+  for (int i = 0; i < n; i++) {
+    size_t nb = cmx_array_nbytes(r[i]);
+    cr_assert(off + nb <= cap);
+    TU_OK(cmx_array_read(r[i], out + off, nb));
+    off += nb;
+    cmx_array_free(r[i]);
+  }
+  return off;
+}
+
+Test(threads, batch_of_split_nodes_reading_each_other) {
+  float *v = malloc(sizeof(float) * BN * BN);
+  uint64_t s = 99;
+  for (int i = 0; i < BN * BN; i++) v[i] = (float)(tu_unif(&s) * 4 - 2);
+  int64_t sh[2] = {BN, BN}, sw = BN;
+  cmx_array x, w;
+  TU_OK(cmx_array_from_data(&x, v, CMX_F32, sh, 2));
+  TU_OK(cmx_array_from_data(&w, v + 5, CMX_F32, &sw, 1));
+  size_t cap = (size_t)(BIND + 8) * BN * BN * 4;
+  unsigned char *r1 = malloc(cap), *r2 = malloc(cap);
+  TU_OK(cmx_set_num_threads(1));
+  size_t nb = run_batch(x, w, r1, cap);
+  TU_OK(cmx_set_num_threads(2));
+  if (cmx_get_num_threads() < 2)
+    cr_log_info("only %d core(s): the comparison is 1 vs 1",
+                cmx_get_num_threads());
+  for (int rep = 0; rep < 20; rep++) {
+    cr_assert_eq(run_batch(x, w, r2, cap), nb);
+    size_t diff = 0, first = 0;
+    for (size_t i = 0; i < nb; i++)
+      if (r1[i] != r2[i] && !diff++) first = i;
+    cr_assert_eq(diff, 0, "rep %d: %zu of %zu bytes differ from 1 thread "
+                 "(first at byte %zu)", rep, diff, nb, first);
+  }
+  /* exp(x * c) of the first two, and their sum, against float64 */
+  const float *g = (const float *)r1;
+  const float *sum = g + (size_t)BIND * BN * BN;
+  for (int i = 0; i < BN * BN; i += 97) {
+    double a = exp((double)v[i] * (double)(float)0.25),
+           b = exp((double)v[i] * (double)(float)0.26);
+    cr_assert(fabs(g[i] - a) <= 4e-6 * a, "exp at %d: %g want %g", i, g[i], a);
+    cr_assert(fabs(sum[i] - (a + b)) <= 8e-6 * (a + b), "sum at %d", i);
+  }
+  free(r1);
+  free(r2);
+  free(v);
+  cmx_array_free(x);
+  cmx_array_free(w);
+}

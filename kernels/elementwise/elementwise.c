@@ -30,7 +30,7 @@ struct job {
   cmx_dtype out_dtype, compute;
   int ndim;
   int64_t shape[CMX_MAX_DIMS];
-  const struct cmx_ew_kernels *k;
+  struct cmx_ew_kernels k; /* a copy: the job may outlive the caller's */
 };
 
 /* ---- scalar references ---- */
@@ -344,7 +344,7 @@ static void chunk_f32(const struct job *j, const char **p, const int64_t *s,
   float tin[3][TILE], tout[TILE], scal[3];
   const float *x[3];
   size_t xs[3];
-  const struct cmx_ew_kernels *k = j->k;
+  const struct cmx_ew_kernels *k = &j->k;
   int first = j->op == CMX_EW_where ? 1 : 0;
   int streams = 0; /* inputs read element by element */
   for (int i = first; i < j->nin; i++) streams += s[i] != 0;
@@ -433,7 +433,7 @@ static void chunk_f64(const struct job *j, const char **p, const int64_t *s,
   int64_t c[TILE];
   for (int i = 0; i < j->nin; i++) {
     if (j->op == CMX_EW_where && i == 0) load_i64(p[0], j->in[0].dtype, s[0], n, c);
-    else load_f64(j->k, p[i], j->in[i].dtype, s[i], n, t[i]);
+    else load_f64(&j->k, p[i], j->in[i].dtype, s[i], n, t[i]);
   }
   /* identity (astype, contiguous) makes no call per element. */
   if (j->op == CMX_EW_where)
@@ -444,7 +444,7 @@ static void chunk_f64(const struct job *j, const char **p, const int64_t *s,
     for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_f64(j->op, t[0][i], 0);
   else
     for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_f64(j->op, t[0][i], t[1][i]);
-  store_f64(j->k, t[0], n, j->out_dtype, out);
+  store_f64(&j->k, t[0], n, j->out_dtype, out);
 }
 
 static void chunk_i64(const struct job *j, const char **p, const int64_t *s,
@@ -459,7 +459,7 @@ static void chunk_i64(const struct job *j, const char **p, const int64_t *s,
     for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_i64(j->op, t[0][i], 0);
   else
     for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_i64(j->op, t[0][i], t[1][i]);
-  store_i64(j->k, t[0], n, j->out_dtype, out);
+  store_i64(&j->k, t[0], n, j->out_dtype, out);
 }
 
 static void run_range(void *ctx, size_t begin, size_t end) {
@@ -500,15 +500,15 @@ static void run_range(void *ctx, size_t begin, size_t end) {
     }
   }
   /* The streaming stores of this range, fenced once (x32-stream.h). */
-  if (j->k->stream) atomic_thread_fence(memory_order_seq_cst);
+  if (j->k.stream) atomic_thread_fence(memory_order_seq_cst);
 }
 
 void cmx_ew_run(enum cmx_ew_op op, const struct cmx_ew_operand *in,
                 void *out, cmx_dtype out_dtype, cmx_dtype compute,
                 const int64_t *shape, int ndim,
-                const struct cmx_ew_kernels *k, int nthreads) {
+                const struct cmx_ew_kernels *k, int nthreads, int last) {
   struct job j = {.op = op, .nin = cmx_ew_info[op].arity, .out = out,
-                  .out_dtype = out_dtype, .compute = compute, .k = k};
+                  .out_dtype = out_dtype, .compute = compute, .k = *k};
   /* Collapse adjacent axes that every operand walks contiguously, and drop
    * axes of size 1, so rows are as long as possible. */
   int nd = 0;
@@ -540,7 +540,11 @@ void cmx_ew_run(enum cmx_ew_op op, const struct cmx_ew_operand *in,
     j.in[i].dtype = in[i].dtype;
   }
   /* Threads split at 64-element boundaries: whole cache lines of f32 out. */
-  cmx_parallel_for(nthreads, total, 64, SERIAL_BELOW / 2, run_range, &j);
+  if (last)
+    cmx_parallel_for_async(nthreads, total, 64, SERIAL_BELOW / 2, run_range,
+                           &j, sizeof j);
+  else
+    cmx_parallel_for(nthreads, total, 64, SERIAL_BELOW / 2, run_range, &j);
 }
 
 void cmx_ew_store_f64(const cmx_cvt_ukr_fn *cvt, const double *x, size_t n,

@@ -54,11 +54,12 @@ struct cmx_ew_kernels {
 
 /* out[i] = op(in[0][i], ...) over shape, computing in `compute` (f16, bf16
  * and f32 compute in f32; f64 in double; integers and bool in int64) and
- * storing as out_dtype. Never fails. */
+ * storing as out_dtype. Never fails. last: the node's last step, which may
+ * return with other threads still writing out (cmx_parallel_for_async). */
 void cmx_ew_run(enum cmx_ew_op op, const struct cmx_ew_operand *in,
                 void *out, cmx_dtype out_dtype, cmx_dtype compute,
                 const int64_t *shape, int ndim,
-                const struct cmx_ew_kernels *k, int nthreads);
+                const struct cmx_ew_kernels *k, int nthreads, int last);
 
 /* Stores n doubles / int64s as dtype d, converting as astype does. */
 void cmx_ew_store_f64(const cmx_cvt_ukr_fn *cvt, const double *x, size_t n,

@@ -37,10 +37,12 @@ struct cmx_rows_kernels {
 
 /* Runs op on every row. w and b (norms only) hold n floats (doubles when
  * xt is f64) or are NULL. Returns 0, or -1 when a tile could not be
- * allocated (the output is then incomplete). */
+ * allocated (the output is then incomplete). last: the node's last step;
+ * f32 rows may then still be running on the team when it returns
+ * (cmx_parallel_for_async), so x, w and b must outlive the node. */
 int cmx_rows_run(enum cmx_rows_op op, const struct cmx_rows_io *io,
                  const void *w, const void *b, float eps,
-                 const struct cmx_rows_kernels *k, int nthreads);
+                 const struct cmx_rows_kernels *k, int nthreads, int last);
 
 /* Rope over x viewed as rows x n, row r at sequence position r % L of
  * batch r / (rows / nb): its position is off[batch] + r % L. x and y are

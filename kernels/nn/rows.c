@@ -12,12 +12,12 @@
 #include "../../sched/sched.h"
 #include "nn.h"
 
-struct job {
+struct job { /* copies of io and k: the job may outlive the caller's */
   enum cmx_rows_op op;
-  const struct cmx_rows_io *io;
+  struct cmx_rows_io io;
   const void *w, *b;
   float eps;
-  const struct cmx_rows_kernels *k;
+  struct cmx_rows_kernels k;
   atomic_int fail; /* set by any thread whose tile allocation failed */
 };
 
@@ -29,18 +29,18 @@ static size_t dsize(cmx_dtype t) {
  * them in one call (they pair rows), softmax one by one. */
 static void run_f32(const struct job *j, size_t m, const float *x, size_t ldx,
                     float *y) {
-  const size_t n = j->io->n;
+  const size_t n = j->io.n;
   if (j->op == CMX_ROWS_SOFTMAX || j->op == CMX_ROWS_LOG_SOFTMAX)
     for (size_t r = 0; r < m; r++)
-      j->k->softmax(n, x + r * ldx, y + r * n,
+      j->k.softmax(n, x + r * ldx, y + r * n,
                     r + 1 < m ? x + (r + 1) * ldx : NULL);
   else
-    j->k->norm(m, n, x, ldx, y, n, j->w, j->b, j->eps);
+    j->k.norm(m, n, x, ldx, y, n, j->w, j->b, j->eps);
 }
 
 /* The f64 path: the f32 kernels' algorithms in double. */
 static void run_f64(const struct job *j, const double *x, double *y) {
-  const size_t n = j->io->n;
+  const size_t n = j->io.n;
   const double *w = j->w, *b = j->b;
   if (j->op == CMX_ROWS_SOFTMAX || j->op == CMX_ROWS_LOG_SOFTMAX) {
     double m = -INFINITY, s = 0.0;
@@ -70,7 +70,7 @@ static void run_f64(const struct job *j, const double *x, double *y) {
 
 static void rows_range(void *ctx, size_t r0, size_t r1) {
   struct job *j = ctx;
-  const struct cmx_rows_io *io = j->io;
+  const struct cmx_rows_io *io = &j->io;
   const size_t n = io->n, xs = dsize(io->xt), ys = dsize(io->yt);
   const char *x = io->x;
   char *y = io->y;
@@ -84,7 +84,7 @@ static void rows_range(void *ctx, size_t r0, size_t r1) {
     run_f32(j, r1 - r0, (const float *)(x + r0 * io->ldx * 4), io->ldx,
             (float *)(y + r0 * n * 4));
     /* The streaming rows' stores, ordered once for the range. */
-    if (j->k->stream) atomic_thread_fence(memory_order_seq_cst);
+    if (j->k.stream) atomic_thread_fence(memory_order_seq_cst);
     return;
   }
   float *tile = malloc(n * sizeof *tile);
@@ -92,7 +92,7 @@ static void rows_range(void *ctx, size_t r0, size_t r1) {
     atomic_store(&j->fail, 1);
     return;
   }
-  const cmx_cvt_ukr_fn *cvt = j->k->cvt;
+  const cmx_cvt_ukr_fn *cvt = j->k.cvt;
   for (size_t r = r0; r < r1; r++) {
     const void *xr = x + r * io->ldx * xs;
     void *yr = y + r * n * ys;
@@ -106,18 +106,25 @@ static void rows_range(void *ctx, size_t r0, size_t r1) {
     run_f32(j, 1, in, n, tile);
     cvt[io->yt == CMX_F16 ? CMX_CVT_F32_F16 : CMX_CVT_F32_BF16](n, tile, yr);
   }
-  if (j->k->stream) atomic_thread_fence(memory_order_seq_cst);
+  if (j->k.stream) atomic_thread_fence(memory_order_seq_cst);
   free(tile);
 }
 
 int cmx_rows_run(enum cmx_rows_op op, const struct cmx_rows_io *io,
                  const void *w, const void *b, float eps,
-                 const struct cmx_rows_kernels *k, int nthreads) {
-  struct job j = {.op = op, .io = io, .w = w, .b = b, .eps = eps, .k = k};
+                 const struct cmx_rows_kernels *k, int nthreads, int last) {
+  struct job j = {.op = op, .io = *io, .w = w, .b = b, .eps = eps, .k = *k};
   atomic_init(&j.fail, 0);
   if (io->rows == 0 || io->n == 0) return 0;
   /* Fork only when each thread gets at least ~32K elements. */
   size_t grain = ((size_t)1 << 15) / io->n;
-  cmx_parallel_for(nthreads, io->rows, 1, grain ? grain : 1, rows_range, &j);
+  grain = grain ? grain : 1;
+  /* f32 rows allocate nothing, so cannot fail after the call returns. */
+  if (last && io->xt == CMX_F32 && io->yt == CMX_F32) {
+    cmx_parallel_for_async(nthreads, io->rows, 1, grain, rows_range, &j,
+                           sizeof j);
+    return 0;
+  }
+  cmx_parallel_for(nthreads, io->rows, 1, grain, rows_range, &j);
   return atomic_load(&j.fail) ? -1 : 0;
 }
