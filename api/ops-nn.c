@@ -245,14 +245,18 @@ int cmx_eval_norm(cmx_array a, int nthreads) {
       .cvt = t->cvt};
   const cmx_dtype cd = a->dtype == CMX_F64 ? CMX_F64 : CMX_F32;
   const size_t n = (size_t)x->shape[nd - 1], es = cmx_dtype_size(cd);
-  /* weight and bias as n contiguous values of the compute type. */
+  /* weight and bias as n contiguous values of the compute type: read in
+   * place when they are, else converted into wb. */
   struct cmx_buffer *wb = NULL;
   const void *wp = NULL, *bp = NULL;
-  if (has_w || has_b) {
-    wb = cmx_buffer_new(2 * n * es, who);
-    if (!wb) return cmx_last_status();
-    for (int i = 0; i < has_w + has_b; i++) {
-      cmx_array p = a->in[1 + i];
+  for (int i = 0; i < has_w + has_b; i++) {
+    cmx_array p = a->in[1 + i];
+    const void *src = NULL;
+    if (p->dtype == cd && (p->strides[p->ndim - 1] == 1 || n == 1))
+      src = cmx_array_ptr(p);
+    else {
+      if (!wb && !(wb = cmx_buffer_new(2 * n * es, who)))
+        return cmx_last_status();
       struct cmx_array_s v = *p;
       v.ndim = 1;
       v.shape[0] = (int64_t)n;
@@ -260,9 +264,10 @@ int cmx_eval_norm(cmx_array a, int nthreads) {
       v.size = (int64_t)n;
       char *dst = (char *)wb->data + (size_t)i * n * es;
       cmx_copy_into(dst, cd, &v, 1);
-      if (i == 0 && has_w) wp = dst;
-      else bp = dst;
+      src = dst;
     }
+    if (i == 0 && has_w) wp = src;
+    else bp = src;
   }
   struct cmx_rows_io io = {.y = cmx_array_ptr(a), .yt = a->dtype,
                            .rows = (size_t)a->size / n, .n = n};
