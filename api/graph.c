@@ -220,14 +220,15 @@ static void batch_node_done(cmx_array a) {
 }
 
 /* Nodes whose async job may still run (cmx_parallel_for_async) wait here,
- * edges and all, until a fence: before a node that reads one of them, when
- * DEFER_MAX wait, and at the end of the batch. Jobs finish in order, so
- * once a later job has finished synchronously they are all done. */
+ * edges and all, until a fence: before a node with an input not yet done
+ * (one of them, or another thread's node, which might itself wait for one
+ * of them: waiting with them held could deadlock), when DEFER_MAX wait,
+ * and at the end of the batch. Jobs finish in order, so once a later job
+ * has finished synchronously they are all done. */
 #define DEFER_MAX 32
-static int reads_any(cmx_array a, cmx_array const *set, size_t n) {
+static int waits_on_any(cmx_array a) {
   for (int i = 0; i < a->nin; i++)
-    for (size_t k = 0; k < n; k++)
-      if (a->in[i] == set[k]) return 1;
+    if (atomic_load(&a->in[i]->state) != CMX_STATE_DONE) return 1;
   return 0;
 }
 
@@ -239,7 +240,7 @@ static void batch_body(void *arg) {
   size_t nd = 0;
   for (size_t i = 0; i < b->n; i++) {
     cmx_array a = b->nodes[i];
-    if (nd && (nd == DEFER_MAX || reads_any(a, def, nd))) {
+    if (nd && (nd == DEFER_MAX || waits_on_any(a))) {
       cmx_team_fence();
       for (size_t k = 0; k < nd; k++) batch_node_done(def[k]);
       nd = 0;

@@ -128,6 +128,10 @@ int ukr_steps(void);
 void ukr_run(void);
 int latency_steps(void);
 void latency_run(void);
+/* ns for one round trip of a cache line between the first two CPUs of
+ * the process mask (perf/latency.c); 0 with one CPU. */
+double bench_core_rtt_ns(void);
+extern double g_rtt_before; /* measured before the op deck (main.c) */
 void streams_run(void); /* adds its own steps to the total */
 int peers_steps(void);  /* perf/peer.c: PyTorch and MLX-CPU */
 void peers_run(void);

@@ -3,7 +3,11 @@
  * and cmx_eval of a freshly built 100-node chain of adds and multiplies
  * (target <= 50 us median per eval). Small ops must never pay for a fork:
  * the figures are the same on 1 and n threads when the runtime is right. */
+#define _GNU_SOURCE
 #include <cmx.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "bench.h"
@@ -141,4 +145,66 @@ void latency_run(void) {
       add_row("eval 100-node chain", nt, med, p90, 50.0, st);
     }
   }
+}
+
+/* ---- core-to-core round trip ------------------------------------------
+ * Two threads on the first two CPUs of the process mask pass a counter
+ * back and forth through two cache lines; the median of 9 passes of 20000
+ * round trips. Every job a team hands to another core pays about half of
+ * it twice (the start and the end), so the two-thread speedup of a few-us
+ * op depends on it; on the 2-core VM it is 60 ns in some minutes and
+ * 460-490 ns in others. 0 with fewer than two CPUs. */
+#define RTT_N 20000
+static _Alignas(64) atomic_int g_ping;
+static _Alignas(64) atomic_int g_pong;
+
+static int nth_cpu(int k) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set)) return -1;
+  for (int c = 0; c < CPU_SETSIZE; c++)
+    if (CPU_ISSET(c, &set) && k-- == 0) return c;
+  return -1;
+}
+
+static void pin_to(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+static void *pong(void *arg) {
+  pin_to(*(int *)arg);
+  for (int i = 1; i <= 9 * RTT_N; i++) {
+    while (atomic_load_explicit(&g_ping, memory_order_acquire) != i) {
+    }
+    atomic_store_explicit(&g_pong, i, memory_order_release);
+  }
+  return NULL;
+}
+
+double bench_core_rtt_ns(void) {
+  int c0 = nth_cpu(0), c1 = nth_cpu(1);
+  if (c0 < 0 || c1 < 0) return 0;
+  cpu_set_t old;
+  sched_getaffinity(0, sizeof old, &old);
+  atomic_store(&g_ping, 0);
+  atomic_store(&g_pong, 0);
+  pthread_t t;
+  if (pthread_create(&t, NULL, pong, &c1)) return 0;
+  pin_to(c0);
+  double v[9];
+  for (int pass = 0, i = 0; pass < 9; pass++) {
+    double t0 = bench_now();
+    for (int k = 0; k < RTT_N; k++) {
+      i++;
+      atomic_store_explicit(&g_ping, i, memory_order_release);
+      while (atomic_load_explicit(&g_pong, memory_order_acquire) != i) {
+      }
+    }
+    v[pass] = (bench_now() - t0) / RTT_N;
+  }
+  pthread_join(t, NULL);
+  pthread_setaffinity_np(pthread_self(), sizeof old, &old);
+  return bench_median(v, 9) * 1e9;
 }

@@ -385,6 +385,7 @@ int main(int argc, char **argv) {
       nn_run();
     goto report;
   }
+  g_rtt_before = bench_core_rtt_ns();
   ops_run();
   ukr_run();
   matmul_run();
