@@ -73,7 +73,13 @@ cmx_array cmx_array_alloc(cmx_dtype dtype, const int64_t *shape, int ndim,
     return (void)cmx_err(CMX_EINVAL, "%s: %lld elements overflow", who,
                          (long long)size),
            NULL;
-  cmx_array a = calloc(1, sizeof *a);
+  /* malloc + memset, not calloc: glibc's calloc skips the per-thread
+   * cache, and took 370 of an eager 16-element add's 3.1K instructions
+   * (callgrind). The memset goes through a volatile pointer, or GCC turns
+   * the pair back into calloc. */
+  static void *(*volatile const zero)(void *, int, size_t) = memset;
+  cmx_array a = malloc(sizeof *a);
+  if (a) zero(a, 0, sizeof *a);
   if (!a) return (void)cmx_err(CMX_ENOMEM, "%s: out of memory", who), NULL;
   atomic_init(&a->refs, 1);
   atomic_init(&a->state, CMX_STATE_PENDING);

@@ -279,13 +279,29 @@ static size_t node_work(cmx_array a) {
 }
 
 /* Claims every pending node reachable from roots, in dependency order.
- * Called with g_sched held. Returns the count, or -1 without memory. */
-static long collect(const cmx_array *roots, size_t nroots, cmx_array **order,
-                    size_t *work) {
-  size_t cap = 64, n = 0, scap = 64, sn = 0;
-  cmx_array *ord = malloc(cap * sizeof *ord);
-  struct dfs *st = malloc(scap * sizeof *st);
-  if (!ord || !st) goto oom;
+ * Called with g_sched held. The order goes to small (cap entries) while it
+ * fits, else to the heap: *order is small or a block the caller frees. The
+ * walk's stack starts on this one's. Small graphs then take no allocation:
+ * two mallocs and frees were a fifth of an eager 16-element add's 3.4K
+ * instructions (callgrind). Returns the count of nodes ordered; *oom is
+ * set when memory ran out (nodes not ordered are pending again). */
+#define WALK_STACK 64
+static int grow(void **p, void *small, size_t *cap, size_t esz) {
+  void *b = *p == small ? malloc(2 * *cap * esz)
+                        : realloc(*p, 2 * *cap * esz);
+  if (!b) return -1;
+  if (*p == small) memcpy(b, small, *cap * esz);
+  *p = b;
+  *cap *= 2;
+  return 0;
+}
+
+static long collect(const cmx_array *roots, size_t nroots, cmx_array *small,
+                    size_t cap, cmx_array **order, size_t *work, int *oom) {
+  struct dfs stk[WALK_STACK];
+  size_t n = 0, scap = WALK_STACK, sn = 0;
+  cmx_array *ord = small;
+  struct dfs *st = stk;
   *work = 0;
   for (size_t r = 0; r < nroots; r++) {
     int pend = CMX_STATE_PENDING;
@@ -301,28 +317,23 @@ static long collect(const cmx_array *roots, size_t nroots, cmx_array **order,
         if (!atomic_compare_exchange_strong(&c->state, &pend,
                                             CMX_STATE_QUEUED))
           continue;
-        if (sn == scap) {
-          struct dfs *b = realloc(st, 2 * scap * sizeof *st);
-          if (!b) goto oom;
-          st = b;
-          scap *= 2;
+        if (sn == scap && grow((void **)&st, stk, &scap, sizeof *st)) {
+          /* c was claimed but is on no stack: give it back */
+          atomic_store(&c->state, CMX_STATE_PENDING);
+          goto oom;
         }
         st[sn++] = (struct dfs){c, 0};
         continue;
       }
-      if (n == cap) {
-        cmx_array *b = realloc(ord, 2 * cap * sizeof *ord);
-        if (!b) goto oom;
-        ord = b;
-        cap *= 2;
-      }
+      if (n == cap && grow((void **)&ord, small, &cap, sizeof *ord))
+        goto oom;
       cmx_array a = top->a;
       ord[n++] = cmx_array_retain(a);
       *work += node_work(a);
       sn--;
     }
   }
-  free(st);
+  if (st != stk) free(st);
   *order = ord;
   return (long)n;
 oom:
@@ -330,10 +341,11 @@ oom:
    * nothing unordered was claimed without being on the stack. */
   for (size_t i = 0; i < sn; i++)
     atomic_store(&st[i].a->state, CMX_STATE_PENDING);
-  free(st);
+  if (st != stk) free(st);
   /* Already ordered nodes are complete subgraphs: the caller runs them. */
   *order = ord;
-  return ord ? (long)n : -1;
+  *oom = 1;
+  return (long)n;
 }
 
 /* Runs nodes[0, n) on the calling thread, one thread each, in order, and
@@ -364,12 +376,17 @@ static int eval_impl(const cmx_array *arrays, size_t n, int wait,
     int st = cmx_array_check(arrays[i], who, "an array");
     if (st) return st;
   }
-  cmx_array *order = NULL;
+  cmx_array small[32], *order = NULL;
   size_t work = 0;
   pthread_mutex_lock(&g_sched);
-  long cnt = collect(arrays, n, &order, &work);
-  if (cnt < 0) {
+  int oom = 0;
+  long cnt = collect(arrays, n, small, 32, &order, &work, &oom);
+  if (oom) {
+    /* What was ordered is claimed and must run; the rest is pending
+     * again, for a later eval. */
     pthread_mutex_unlock(&g_sched);
+    run_serial(order, (size_t)cnt);
+    if (order != small) free(order);
     return cmx_err(CMX_ENOMEM, "%s: out of memory walking the graph", who);
   }
   struct cmx_stream_s *s0 = cnt ? order[0]->stream : NULL;
@@ -428,7 +445,7 @@ static int eval_impl(const cmx_array *arrays, size_t n, int wait,
     cmx_fp_mode_leave(fp);
     if (here) cmx_sched_release_here(s0);
   }
-  free(order);
+  if (order != small) free(order);
   if (!wait) return CMX_OK;
   for (size_t i = 0; i < n; i++) {
     if (atomic_load(&arrays[i]->state) != CMX_STATE_DONE)
