@@ -470,3 +470,44 @@ Test(ops_matmul, small_k_unpacked_a_and_tail_tiles) {
   free(cv);
   cmx_array_free(c), cmx_array_free(a), cmx_array_free(b);
 }
+
+/* Short A over one depth block reads B in place (no packed B): m up to
+ * 1024 and k within kc, B contiguous and row-sliced (rows 37 floats longer
+ * than n, so ldb is no multiple of anything), past the small-problem bound
+ * so two threads split it, against float64 and 1 vs 2 threads bitwise;
+ * m = 1025 and k past any kc keep B packed. */
+Test(ops_matmul, short_a_reads_b_in_place) {
+  static const int64_t S[][3] = {{200, 300, 500},  {1024, 96, 1000},
+                                 {1025, 64, 333},  {77, 257, 129},
+                                 {130, 700, 4100}, {14, 1100, 64}};
+  for (size_t s = 0; s < 6; s++)
+    for (int bm = 0; bm < 2; bm++) {
+      int64_t m = S[s][0], n = S[s][1], k = S[s][2];
+      cmx_array a = rand_array((int64_t[]){m, k}, 2, CMX_F32, 60 + s), b;
+      if (bm == 0) {
+        b = rand_array((int64_t[]){k, n}, 2, CMX_F32, 70 + s);
+      } else {
+        cmx_array x = rand_array((int64_t[]){k, n + 37}, 2, CMX_F32, 80 + s);
+        TU_OK(cmx_slice(&b, x, (int64_t[]){0, 3}, (int64_t[]){k, n + 3},
+                        NULL, 2, NULL));
+        cmx_array_free(x);
+      }
+      char what[64];
+      snprintf(what, sizeof what, "short a %lldx%lldx%lld b mode %d",
+               (long long)m, (long long)n, (long long)k, bm);
+      float *r[2];
+      for (int t = 0; t < 2; t++) {
+        TU_OK(cmx_set_num_threads(t + 1));
+        cmx_array c;
+        TU_OK(cmx_matmul(&c, a, b, NULL));
+        if (t) check_product(c, a, b, 1, 0, NULL, what);
+        size_t nb = cmx_array_nbytes(c);
+        r[t] = malloc(nb);
+        TU_OK(cmx_array_read(c, r[t], nb));
+        if (t) cr_assert(memcmp(r[0], r[1], nb) == 0, "%s: threads", what);
+        cmx_array_free(c);
+      }
+      free(r[0]), free(r[1]);
+      cmx_array_free(a), cmx_array_free(b);
+    }
+}

@@ -345,7 +345,7 @@ struct job {
   /* batch_split: the next batch not yet taken; every thread increments
    * it, so it has its own cache line */
   _Alignas(64) atomic_size_t next_batch;
-  int small;       /* 1: B used unpacked (small and skinny paths) */
+  int small;       /* 1: B used unpacked (small, skinny and short-A paths) */
   atomic_int failed; /* set by any thread whose workspace failed */
   int pairs;         /* 1: bf16 x bf16 on k-pairs (cfg->bf16_ukr) */
 };
@@ -804,6 +804,7 @@ static int rowacc_run(const struct cmx_gemm_config *cfg,
  * so nc keeps the m x nc block of C to a quarter of L2 (SKINNY_C floats),
  * at most 4096 columns; the previous GEMV-accumulate path: 22 / 31 / 36. */
 #define SKINNY_M 32
+#define UNPACKED_B_M 1024
 #define SKINNY_KC 24
 #define SKINNY_C (1u << 16)
 
@@ -862,6 +863,19 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
     j.nc = round_down(SKINNY_C / p->m, j.nr);
     if (j.nc > 4096) j.nc = 4096;
   }
+  /* B read in place (aux.ldb, as the small path does) while A is short
+   * and the whole depth is one block: packing B pays for itself over
+   * m / mr row tiles of every panel, too few of them here. Zen 5 VM, 1
+   * thread, kc 1024, GFLOP/s packed -> in place: 128x768x3072 248 -> 268,
+   * 64x1024x4096 191 -> 245, 128^3 259 -> 273, 256^3 268 -> 278, 512^3
+   * 277 -> 283, 1024^3 269 -> 271; 2 threads 128^3 411 -> 454, 256^3
+   * 523 -> 546, the others even. Past one block (128x4096x4096 229 ->
+   * 196: kc rows of B 16 KiB apart share cache sets) and for taller A
+   * (4096x128x4096 276 -> 270) B stays packed. */
+  if (!j.small && !j.pairs && !skinny && p->m <= UNPACKED_B_M &&
+      p->k <= j.kc && p->b.dtype == CMX_GEMM_F32 && p->b.cs == 1 &&
+      p->b.rs > 0)
+    j.small = 1;
   /* Taller A ends each part on the skinny tile where that pads fewer
    * rows (tail_rows); same nr, and it reads A the same ways. */
   if (j.ukr == cfg->ukr && cfg->skinny_ukr && cfg->skinny_mr && !j.pairs)
