@@ -472,13 +472,13 @@ Test(ops_matmul, small_k_unpacked_a_and_tail_tiles) {
 }
 
 /* Short A over one depth block reads B in place (no packed B): m up to
- * 1024 and k within kc, B contiguous and row-sliced (rows 37 floats longer
+ * 512 and k within kc, B contiguous and row-sliced (rows 37 floats longer
  * than n, so ldb is no multiple of anything), past the small-problem bound
  * so two threads split it, against float64 and 1 vs 2 threads bitwise;
- * m = 1025 and k past any kc keep B packed. */
+ * m = 513 and k past any kc keep B packed. */
 Test(ops_matmul, short_a_reads_b_in_place) {
-  static const int64_t S[][3] = {{200, 300, 500},  {1024, 96, 1000},
-                                 {1025, 64, 333},  {77, 257, 129},
+  static const int64_t S[][3] = {{200, 300, 500},  {512, 96, 1000},
+                                 {513, 64, 333},   {77, 257, 129},
                                  {130, 700, 4100}, {14, 1100, 64}};
   for (size_t s = 0; s < 6; s++)
     for (int bm = 0; bm < 2; bm++) {

@@ -804,7 +804,7 @@ static int rowacc_run(const struct cmx_gemm_config *cfg,
  * so nc keeps the m x nc block of C to a quarter of L2 (SKINNY_C floats),
  * at most 4096 columns; the previous GEMV-accumulate path: 22 / 31 / 36. */
 #define SKINNY_M 32
-#define UNPACKED_B_M 1024
+#define UNPACKED_B_M 512
 #define SKINNY_KC 24
 #define SKINNY_C (1u << 16)
 
@@ -868,10 +868,11 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
    * m / mr row tiles of every panel, too few of them here. Zen 5 VM, 1
    * thread, kc 1024, GFLOP/s packed -> in place: 128x768x3072 248 -> 268,
    * 64x1024x4096 191 -> 245, 128^3 259 -> 273, 256^3 268 -> 278, 512^3
-   * 277 -> 283, 1024^3 269 -> 271; 2 threads 128^3 411 -> 454, 256^3
-   * 523 -> 546, the others even. Past one block (128x4096x4096 229 ->
-   * 196: kc rows of B 16 KiB apart share cache sets) and for taller A
-   * (4096x128x4096 276 -> 270) B stays packed. */
+   * 277 -> 283; 2 threads 128^3 411 -> 454, 256^3 523 -> 546, 512^3
+   * 547 -> 563, 512x1024x1024 528 -> 542. Past one block (128x4096x4096
+   * 229 -> 196: kc rows of B 16 KiB apart share cache sets) and for
+   * taller A (1024^3 on 2 threads 525-542 -> 464-533, 4096x128x4096 276 ->
+   * 270: every row tile rereads the panel's rows from L2) B stays packed. */
   if (!j.small && !j.pairs && !skinny && p->m <= UNPACKED_B_M &&
       p->k <= j.kc && p->b.dtype == CMX_GEMM_F32 && p->b.cs == 1 &&
       p->b.rs > 0)
