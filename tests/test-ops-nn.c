@@ -255,6 +255,19 @@ Test(ops_nn, norms_views_and_broadcast_weight) {
   TU_OK(cmx_slice(&b, ba, &st, &en, &step, 1, NULL));
   check_norm(x, v, R, D, w, wv, b, bv, 0, CMX_F32, "views");
   check_norm(x, v, R, D, w, wv, NULL, NULL, 1, CMX_F32, "views");
+  /* a unit-stride weight one element into its buffer (read in place,
+   * unaligned) */
+  double *w1 = dalloc(D + 1);
+  w1[0] = 5.0;
+  memcpy(w1 + 1, wv, (size_t)D * sizeof *w1);
+  int64_t d1 = D + 1, s1 = 1, e1 = D + 1;
+  cmx_array wa1, wo;
+  TU_OK(tu_array(&wa1, w1, CMX_F32, &d1, 1));
+  TU_OK(cmx_slice(&wo, wa1, &s1, &e1, NULL, 1, NULL));
+  check_norm(x, v, R, D, wo, wv, b, bv, 0, CMX_F32, "offset weight");
+  check_norm(x, v, R, D, wo, wv, NULL, NULL, 1, CMX_F32, "offset weight");
+  cmx_array_free(wa1), cmx_array_free(wo);
+  free(w1);
   cmx_array_free(xa), cmx_array_free(x), cmx_array_free(w);
   cmx_array_free(ba), cmx_array_free(b);
   free(vT), free(v), free(wv), free(b2), free(bv);
