@@ -805,6 +805,7 @@ static int rowacc_run(const struct cmx_gemm_config *cfg,
  * at most 4096 columns; the previous GEMV-accumulate path: 22 / 31 / 36. */
 #define SKINNY_M 32
 #define UNPACKED_B_M 512
+#define NARROW_B_N 256
 #define SKINNY_KC 24
 #define SKINNY_C (1u << 16)
 
@@ -885,10 +886,17 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
    * then is a transpose of all of A for as many FMAs as k allows (for
    * 64 x (128,64)@(64,128) 15% of the time on the 2-core VM), while the
    * microkernel can broadcast from A's rows in place. Not for row strides
-   * of 4 KiB multiples, whose rows would share L1 sets. */
+   * of 4 KiB multiples, whose rows would share L1 sets. And for any depth
+   * and stride when B is narrow (n <= NARROW_B_N: each A panel would serve
+   * at most 8 column panels), where packing A is a pass over all of it
+   * from memory, its rows read in kc-long runs: Zen 5 VM, 1 thread, kc
+   * 1024, GFLOP/s packed -> in place, 2048x4096x128 232 -> 257,
+   * 2048x4100x128 227 -> 259, 2048x4096x256 241 -> 255; at n 512 even;
+   * wider B with 4 KiB-strided rows loses (2048^3 269 -> 257). */
   j.direct = !j.pairs && p->a.dtype == CMX_GEMM_F32 && p->a.cs == 1 &&
-             p->a.rs > 0 && p->k > 0 && p->k <= j.kc &&
-             (size_t)p->a.rs % 1024 != 0;
+             p->a.rs > 0 && p->k > 0 &&
+             ((p->k <= j.kc && (size_t)p->a.rs % 1024 != 0) ||
+              p->n <= NARROW_B_N);
   if (nt > 1 && p->batch >= nt && (p->batch % nt == 0 || p->batch >= 4 * nt))
     j.batch_split = 1, j.tm = nt, j.tn = 1;
   else if (nt > 1 && skinny)
