@@ -511,3 +511,44 @@ Test(ops_matmul, short_a_reads_b_in_place) {
       cmx_array_free(a), cmx_array_free(b);
     }
 }
+
+/* Narrow B (n <= 256) reads A in place at any depth: k past kc, A
+ * contiguous, row-sliced with rows 4 KiB-multiples apart (2048 floats) and
+ * transposed (packed as before), against float64 and 1 vs 2 threads
+ * bitwise; n = 257 packs A. */
+Test(ops_matmul, narrow_b_reads_a_in_place) {
+  static const int64_t S[][3] = {{300, 200, 1500}, {77, 256, 2047},
+                                 {64, 257, 1100},  {1030, 33, 1800}};
+  for (size_t s = 0; s < 4; s++)
+    for (int am = 0; am < 3; am++) {
+      int64_t m = S[s][0], n = S[s][1], k = S[s][2];
+      cmx_array a, b = rand_array((int64_t[]){k, n}, 2, CMX_F32, 90 + s);
+      if (am == 0) {
+        a = rand_array((int64_t[]){m, k}, 2, CMX_F32, 100 + s);
+      } else if (am == 1) {
+        cmx_array x = rand_array((int64_t[]){m, 2048}, 2, CMX_F32, 110 + s);
+        TU_OK(cmx_slice(&a, x, (int64_t[]){0, 1}, (int64_t[]){m, k + 1},
+                        NULL, 2, NULL));
+        cmx_array_free(x);
+      } else {
+        a = operand(1, m, k, 0, 120 + s);
+      }
+      char what[64];
+      snprintf(what, sizeof what, "narrow b %lldx%lldx%lld a mode %d",
+               (long long)m, (long long)n, (long long)k, am);
+      float *r[2];
+      for (int t = 0; t < 2; t++) {
+        TU_OK(cmx_set_num_threads(t + 1));
+        cmx_array c;
+        TU_OK(cmx_matmul(&c, a, b, NULL));
+        if (t) check_product(c, a, b, 1, 0, NULL, what);
+        size_t nb = cmx_array_nbytes(c);
+        r[t] = malloc(nb);
+        TU_OK(cmx_array_read(c, r[t], nb));
+        if (t) cr_assert(memcmp(r[0], r[1], nb) == 0, "%s: threads", what);
+        cmx_array_free(c);
+      }
+      free(r[0]), free(r[1]);
+      cmx_array_free(a), cmx_array_free(b);
+    }
+}
