@@ -39,9 +39,11 @@ struct tuning {
   size_t mr, nr;     /* file key "tile = MRxNR": the file's mc/kc/nc apply
                         only to that tile (0: to any) */
   int scalar_pack;   /* "pack = scalar": not the pack microkernel (A/B) */
+  long narrow_n;     /* "narrow_b_n": A read in place for n up to it, any
+                        depth (< 0: not set, which is 0: off) */
 };
-static struct tuning g_file = {0, 0, 0, 0, -1.0, 0, 0, 0};
-static struct tuning g_env = {0, 0, 0, 0, -1.0, 0, 0, 0};
+static struct tuning g_file = {0, 0, 0, 0, -1.0, 0, 0, 0, -1};
+static struct tuning g_env = {0, 0, 0, 0, -1.0, 0, 0, 0, -1};
 static pthread_once_t g_tune_once = PTHREAD_ONCE_INIT;
 
 static void tune_set(struct tuning *t, const char *key, const char *val) {
@@ -54,6 +56,7 @@ static void tune_set(struct tuning *t, const char *key, const char *val) {
   else if (!strcmp(key, "small") && num && v >= 0) t->small = v;
   else if (!strcmp(key, "tile") && num && *end == 'x' && v > 0)
     t->mr = (size_t)v, t->nr = (size_t)strtoul(end + 1, NULL, 10);
+  else if (!strcmp(key, "narrow_b_n") && num && v >= 0) t->narrow_n = (long)v;
   else if (!strcmp(key, "pack"))
     t->scalar_pack = !strcmp(val, "scalar");
   else if (!strcmp(key, "split"))
@@ -63,8 +66,9 @@ static void tune_set(struct tuning *t, const char *key, const char *val) {
 
 /* The tuning file: lines "key = value" (or "key value"), '#' comments;
  * keys tile (MRxNR the values were tuned for), mc, kc, nc, split (auto |
- * ic | jc), small (flops). Unknown keys are ignored so one file can carry
- * other families' knobs. The env CMX_GEMM_* override it. */
+ * ic | jc), small (flops), narrow_b_n (columns). Unknown keys are ignored
+ * so one file can carry other families' knobs. The env CMX_GEMM_*
+ * override it. */
 static void tune_load(void) {
   FILE *f = cmx_tuning_open();
   char key[32], val[64];
@@ -75,7 +79,9 @@ static void tune_load(void) {
                                        {"CMX_GEMM_NC", "nc"},
                                        {"CMX_GEMM_SPLIT", "split"},
                                        {"CMX_GEMM_SMALL", "small"},
-                                       {"CMX_GEMM_PACK", "pack"}};
+                                       {"CMX_GEMM_PACK", "pack"},
+                                       {"CMX_GEMM_NARROW_B_N",
+                                        "narrow_b_n"}};
   for (size_t i = 0; i < sizeof env / sizeof env[0]; i++) {
     const char *v = getenv(env[i][0]);
     if (v && *v) tune_set(&g_env, env[i][1], v);
@@ -89,6 +95,16 @@ static size_t tuned(const struct cmx_gemm_config *cfg, size_t env,
   if (env) return env;
   if (g_file.mr && (g_file.mr != cfg->mr || g_file.nr != cfg->nr)) return 0;
   return file;
+}
+
+/* The widest B whose A is read in place at any depth: env, file, else 0
+ * (off). On by measurement only: the Zen 5 VM gained (2048x4096x128 232 ->
+ * 257 GFLOP/s, one thread) where the 16-core Xeon lost (138 against 143 on
+ * one thread, 826 against 1103 on 16). */
+static size_t narrow_b_n(void) {
+  return (size_t)(g_env.narrow_n >= 0    ? g_env.narrow_n
+                  : g_file.narrow_n >= 0 ? g_file.narrow_n
+                                         : 0);
 }
 
 /* The small-problem threshold (flops): env, file, built-in. */
@@ -805,7 +821,6 @@ static int rowacc_run(const struct cmx_gemm_config *cfg,
  * at most 4096 columns; the previous GEMV-accumulate path: 22 / 31 / 36. */
 #define SKINNY_M 32
 #define UNPACKED_B_M 512
-#define NARROW_B_N 256
 #define SKINNY_KC 24
 #define SKINNY_C (1u << 16)
 
@@ -886,17 +901,18 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
    * then is a transpose of all of A for as many FMAs as k allows (for
    * 64 x (128,64)@(64,128) 15% of the time on the 2-core VM), while the
    * microkernel can broadcast from A's rows in place. Not for row strides
-   * of 4 KiB multiples, whose rows would share L1 sets. And for any depth
-   * and stride when B is narrow (n <= NARROW_B_N: each A panel would serve
-   * at most 8 column panels), where packing A is a pass over all of it
-   * from memory, its rows read in kc-long runs: Zen 5 VM, 1 thread, kc
-   * 1024, GFLOP/s packed -> in place, 2048x4096x128 232 -> 257,
-   * 2048x4100x128 227 -> 259, 2048x4096x256 241 -> 255; at n 512 even;
-   * wider B with 4 KiB-strided rows loses (2048^3 269 -> 257). */
+   * of 4 KiB multiples, whose rows would share L1 sets. And, where the
+   * tuning file says so (narrow_b_n), for any depth and stride when B is
+   * narrow (each A panel serves at most n / nr column panels), where
+   * packing A is a pass over all of it from memory, its rows read in
+   * kc-long runs: Zen 5 VM, 1 thread, kc 1024, GFLOP/s packed -> in place,
+   * 2048x4096x128 232 -> 257, 2048x4100x128 227 -> 259, 2048x4096x256
+   * 241 -> 255; at n 512 even; wider B with 4 KiB-strided rows loses
+   * (2048^3 269 -> 257). */
   j.direct = !j.pairs && p->a.dtype == CMX_GEMM_F32 && p->a.cs == 1 &&
              p->a.rs > 0 && p->k > 0 &&
              ((p->k <= j.kc && (size_t)p->a.rs % 1024 != 0) ||
-              p->n <= NARROW_B_N);
+              p->n <= narrow_b_n());
   if (nt > 1 && p->batch >= nt && (p->batch % nt == 0 || p->batch >= 4 * nt))
     j.batch_split = 1, j.tm = nt, j.tn = 1;
   else if (nt > 1 && skinny)
