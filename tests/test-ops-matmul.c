@@ -65,6 +65,24 @@ static void matmul_check(cmx_array a, cmx_array b, const char *what) {
   cmx_array_free(c);
 }
 
+/* a @ b on 1 and 2 threads: bitwise the same, and the 2-thread product
+ * against float64. */
+static void check_1_and_2_threads(cmx_array a, cmx_array b, const char *what) {
+  float *r[2];
+  for (int t = 0; t < 2; t++) {
+    TU_OK(cmx_set_num_threads(t + 1));
+    cmx_array c;
+    TU_OK(cmx_matmul(&c, a, b, NULL));
+    if (t) check_product(c, a, b, 1, 0, NULL, what);
+    size_t nb = cmx_array_nbytes(c);
+    r[t] = malloc(nb);
+    TU_OK(cmx_array_read(c, r[t], nb));
+    if (t) cr_assert(memcmp(r[0], r[1], nb) == 0, "%s: threads", what);
+    cmx_array_free(c);
+  }
+  free(r[0]), free(r[1]);
+}
+
 Test(ops_matmul, shapes_2d) {
   static const int64_t S[][3] = {
       {0, 5, 3},   {4, 0, 3},   {4, 5, 0},    {1, 1, 1},    {2, 3, 1},
@@ -300,19 +318,7 @@ Test(ops_matmul, skinny_rows) {
       cmx_array b = rand_array((int64_t[]){k, n}, 2, CMX_F32, 90 + s);
       char what[64];
       snprintf(what, sizeof what, "skinny %zu a mode %d", s, ma);
-      matmul_check(a, b, what);
-      float *r[2];
-      for (int t = 0; t < 2; t++) {
-        TU_OK(cmx_set_num_threads(t + 1));
-        cmx_array c;
-        TU_OK(cmx_matmul(&c, a, b, NULL));
-        size_t nb = cmx_array_nbytes(c);
-        r[t] = malloc(nb);
-        TU_OK(cmx_array_read(c, r[t], nb));
-        if (t) cr_assert(memcmp(r[0], r[1], nb) == 0, "%s: threads", what);
-        cmx_array_free(c);
-      }
-      free(r[0]), free(r[1]);
+      check_1_and_2_threads(a, b, what);
       cmx_array_free(a), cmx_array_free(b);
     }
   /* batched A against one B, and addmm with beta 0 over NaN */
@@ -370,19 +376,7 @@ Test(ops_matmul, skinny_tiles_and_batches) {
       char what[64];
       snprintf(what, sizeof what, "skinny m=%lld b mode %d", (long long)m,
                mb);
-      matmul_check(a, b, what);
-      float *r[2];
-      for (int t = 0; t < 2; t++) {
-        TU_OK(cmx_set_num_threads(t + 1));
-        cmx_array c;
-        TU_OK(cmx_matmul(&c, a, b, NULL));
-        size_t nb = cmx_array_nbytes(c);
-        r[t] = malloc(nb);
-        TU_OK(cmx_array_read(c, r[t], nb));
-        if (t) cr_assert(memcmp(r[0], r[1], nb) == 0, "%s: threads", what);
-        cmx_array_free(c);
-      }
-      free(r[0]), free(r[1]);
+      check_1_and_2_threads(a, b, what);
       cmx_array_free(a), cmx_array_free(b);
     }
   /* broadcast batch dims: (2, 1, m, k) @ (3, k, n) -> (2, 3, m, n) */
@@ -425,19 +419,7 @@ Test(ops_matmul, small_k_unpacked_a_and_tail_tiles) {
       char what[64];
       snprintf(what, sizeof what, "small k %lldx%lldx%lld a mode %d",
                (long long)m, (long long)n, (long long)k, ma);
-      matmul_check(a, b, what);
-      float *r[2];
-      for (int t = 0; t < 2; t++) {
-        TU_OK(cmx_set_num_threads(t + 1));
-        cmx_array c;
-        TU_OK(cmx_matmul(&c, a, b, NULL));
-        size_t nb = cmx_array_nbytes(c);
-        r[t] = malloc(nb);
-        TU_OK(cmx_array_read(c, r[t], nb));
-        if (t) cr_assert(memcmp(r[0], r[1], nb) == 0, "%s: threads", what);
-        cmx_array_free(c);
-      }
-      free(r[0]), free(r[1]);
+      check_1_and_2_threads(a, b, what);
       cmx_array_free(a), cmx_array_free(b);
     }
   /* 64 x (128, 64) @ (64, 128), and addmm with beta 1 on it */
@@ -495,19 +477,7 @@ Test(ops_matmul, short_a_reads_b_in_place) {
       char what[64];
       snprintf(what, sizeof what, "short a %lldx%lldx%lld b mode %d",
                (long long)m, (long long)n, (long long)k, bm);
-      float *r[2];
-      for (int t = 0; t < 2; t++) {
-        TU_OK(cmx_set_num_threads(t + 1));
-        cmx_array c;
-        TU_OK(cmx_matmul(&c, a, b, NULL));
-        if (t) check_product(c, a, b, 1, 0, NULL, what);
-        size_t nb = cmx_array_nbytes(c);
-        r[t] = malloc(nb);
-        TU_OK(cmx_array_read(c, r[t], nb));
-        if (t) cr_assert(memcmp(r[0], r[1], nb) == 0, "%s: threads", what);
-        cmx_array_free(c);
-      }
-      free(r[0]), free(r[1]);
+      check_1_and_2_threads(a, b, what);
       cmx_array_free(a), cmx_array_free(b);
     }
 }
@@ -536,19 +506,7 @@ Test(ops_matmul, narrow_b_reads_a_in_place) {
       char what[64];
       snprintf(what, sizeof what, "narrow b %lldx%lldx%lld a mode %d",
                (long long)m, (long long)n, (long long)k, am);
-      float *r[2];
-      for (int t = 0; t < 2; t++) {
-        TU_OK(cmx_set_num_threads(t + 1));
-        cmx_array c;
-        TU_OK(cmx_matmul(&c, a, b, NULL));
-        if (t) check_product(c, a, b, 1, 0, NULL, what);
-        size_t nb = cmx_array_nbytes(c);
-        r[t] = malloc(nb);
-        TU_OK(cmx_array_read(c, r[t], nb));
-        if (t) cr_assert(memcmp(r[0], r[1], nb) == 0, "%s: threads", what);
-        cmx_array_free(c);
-      }
-      free(r[0]), free(r[1]);
+      check_1_and_2_threads(a, b, what);
       cmx_array_free(a), cmx_array_free(b);
     }
 }
