@@ -232,6 +232,13 @@ static int waits_on_any(cmx_array a) {
   return 0;
 }
 
+/* Waits for the team's jobs, then publishes the deferred nodes. */
+static void flush_deferred(cmx_array *def, size_t *nd) {
+  cmx_team_fence();
+  for (size_t k = 0; k < *nd; k++) batch_node_done(def[k]);
+  *nd = 0;
+}
+
 static void batch_body(void *arg) {
   struct batch_nodes *bn = arg;
   struct batch *b = bn->b;
@@ -240,22 +247,13 @@ static void batch_body(void *arg) {
   size_t nd = 0;
   for (size_t i = 0; i < b->n; i++) {
     cmx_array a = b->nodes[i];
-    if (nd && (nd == DEFER_MAX || waits_on_any(a))) {
-      cmx_team_fence();
-      for (size_t k = 0; k < nd; k++) batch_node_done(def[k]);
-      nd = 0;
-    }
+    if (nd && (nd == DEFER_MAX || waits_on_any(a))) flush_deferred(def, &nd);
     node_exec(a, nthreads);
-    if (cmx_team_pending()) {
-      def[nd++] = a;
-      continue;
-    }
-    for (size_t k = 0; k < nd; k++) batch_node_done(def[k]);
-    nd = 0;
-    batch_node_done(a);
+    def[nd++] = a;
+    /* a job that finished synchronously finished every earlier one */
+    if (!cmx_team_pending()) flush_deferred(def, &nd);
   }
-  cmx_team_fence();
-  for (size_t k = 0; k < nd; k++) batch_node_done(def[k]);
+  flush_deferred(def, &nd);
 }
 
 struct dfs { cmx_array a; int next; };

@@ -111,14 +111,15 @@ void peak_run(void);
 int stream_steps(void);
 void stream_run(void);
 /* The big-tier STREAM figure again, now ("copy", "triad" or "read"; best of
- * as many passes as stream_run takes, at nt threads; 0 before stream_run
- * or without its arrays). On the 2-core VM the second core's memory
+ * as many passes as stream_run takes, at nt threads), also written to
+ * *rate; 0, and *rate left alone, before stream_run or without its
+ * arrays). On the 2-core VM the second core's memory
  * bandwidth changes from minute to minute (2-thread copy 50 or 100 GB/s),
  * so a 2-thread row set against the start-of-run figure says more about
  * the host than about the op: rows over arrays far past the caches take
  * their ratio from this probe, run right after them, and give both
  * figures in the note. */
-double bench_stream_again(const char *kind, int nt);
+double bench_stream_again(const char *kind, int nt, double *rate);
 int ops_steps(void);
 void ops_run(void);
 void ops_speedups(void);

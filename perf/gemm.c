@@ -283,11 +283,8 @@ static void run_row(const struct gdata *d, int nt) {
   double rd = nt <= BENCH_MAX_THREADS ? g_peaks.read[TIER_BIG][nt] : 0;
   const double rd0 = rd; /* start of run; rd: the host now (bench.h) */
   double bbytes = 4.0 * s->b * s->k * s->n, again = 0;
-  if (rd > 0 && (s->m == 1 || (s->m <= 32 && s->k >= 1024))) {
-    again = bench_stream_again("read", nt);
-    if (again > 0)
-      rd = again;
-  }
+  if (rd > 0 && (s->m == 1 || (s->m <= 32 && s->k >= 1024)))
+    again = bench_stream_again("read", nt, &rd);
   if (s->m == 1 && rd > 0) { /* GEMV: the matrix B streamed once */
     struct bench_row r = base_row(s, nt);
     snprintf(r.name, sizeof r.name, "cmx gemv");

@@ -376,11 +376,8 @@ static struct bench_row *run_one(int ci, int tier, int nt,
   r.median_s = med;
   r.rate = (input_bytes(in, c->uses) + ob) / med / 1e9;
   double peak = ref_peak(c->ref, tier, nt), start = peak, again = 0;
-  if (tier == TIER_BIG) { /* the host's bandwidth now (bench.h) */
-    again = bench_stream_again(ref_names[c->ref], nt);
-    if (again > 0)
-      peak = again;
-  }
+  if (tier == TIER_BIG) /* the host's bandwidth now (bench.h) */
+    again = bench_stream_again(ref_names[c->ref], nt, &peak);
   if (peak > 0)
     r.ratio = r.rate / peak;
   if (want > 0)
@@ -493,11 +490,8 @@ static struct bench_row *a_run_one(const struct acase *c, int nt,
          gbs = c->bytes / r.median_s / 1e9;
   r.rate = unit == UNIT_GBPS ? gbs : gflops;
   double start = ref_rate, again = 0;
-  if (unit == UNIT_GBPS && ref_rate > 0) { /* the host's bandwidth now */
-    again = bench_stream_again(ref, nt);
-    if (again > 0)
-      ref_rate = again;
-  }
+  if (unit == UNIT_GBPS && ref_rate > 0) /* the host's bandwidth now */
+    again = bench_stream_again(ref, nt, &ref_rate);
   if (ref_rate > 0)
     r.ratio = r.rate / ref_rate;
   if (want > 0)

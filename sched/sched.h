@@ -52,7 +52,8 @@ void cmx_parallel_for(int nthreads, size_t n, size_t align, size_t grain,
  * running: for a node's last step, whose output nothing reads before the
  * graph's fence, and whose inputs stay alive until then. ctx is copied
  * (ctx_bytes, at most 512), so it may live on the caller's stack. Outside
- * a batch region, or with a bigger ctx, it is cmx_parallel_for. */
+ * a batch region, with a bigger ctx, or with ctx_bytes 0 (a caller that
+ * must see the work done), it is cmx_parallel_for. */
 void cmx_parallel_for_async(int nthreads, size_t n, size_t align,
                             size_t grain, cmx_range_fn fn, const void *ctx,
                             size_t ctx_bytes);

@@ -102,7 +102,6 @@ struct batch_ctl {
   int nt;               /* team size of the region */
   int busy;             /* master only: a job is running (no nesting) */
   int pending;          /* master only: the last job may still be running */
-  unsigned pub;         /* master only: jobs published (== seq) */
   struct batch_job ring[RING];
 };
 static _Thread_local struct batch_ctl *tls_batch; /* set on the master */
@@ -122,7 +121,9 @@ static void wait_job(const struct batch_job *jb) {
 void cmx_team_fence(void) {
   struct batch_ctl *c = tls_batch;
   if (!c || !c->pending) return;
-  wait_job(&c->ring[(c->pub - 1) % RING]);
+  /* seq is written by the master alone */
+  unsigned q = atomic_load_explicit(&c->seq, memory_order_relaxed);
+  wait_job(&c->ring[(q - 1) % RING]);
   c->pending = 0;
 }
 
@@ -132,33 +133,30 @@ int cmx_team_pending(void) {
 }
 
 /* Publishes a job to the batch's team and runs the master's range; 1 if
- * it did (async: the job may still run), 0 if there is no batch to use. */
+ * it did, 0 if there is no batch to use. ctx_bytes != 0: an async job, its
+ * ctx copied into the slot, that may still run when this returns. */
 static int batch_publish(int nt, size_t n, size_t align, cmx_range_fn fn,
-                         const void *ctx, size_t ctx_bytes, int async) {
+                         const void *ctx, size_t ctx_bytes) {
   struct batch_ctl *c = tls_batch;
-  if (!c || nt <= 1 || c->busy || (async && ctx_bytes > ASYNC_CTX)) return 0;
+  if (!c || nt <= 1 || c->busy || ctx_bytes > ASYNC_CTX) return 0;
   c->busy = 1;
-  struct batch_job *jb = &c->ring[c->pub % RING];
+  const unsigned q = atomic_load_explicit(&c->seq, memory_order_relaxed);
+  struct batch_job *jb = &c->ring[q % RING];
   wait_job(jb); /* the slot's previous job */
   jb->fn = fn;
   jb->n = n;
   jb->align = align;
-  if (async) {
+  if (ctx_bytes) {
     memcpy(jb->ctxbuf, ctx, ctx_bytes);
     jb->ctx = jb->ctxbuf;
   } else {
     jb->ctx = (void *)ctx;
   }
   atomic_store_explicit(&jb->left, c->nt - 1, memory_order_relaxed);
-  c->pub++;
-  atomic_store_explicit(&c->seq, c->pub, memory_order_release);
+  atomic_store_explicit(&c->seq, q + 1, memory_order_release);
   run_share(c, jb, 0);
-  if (async) {
-    c->pending = 1;
-  } else {
-    wait_job(jb);
-    c->pending = 0;
-  }
+  c->pending = ctx_bytes != 0;
+  if (!c->pending) wait_job(jb);
   c->busy = 0;
   return 1;
 }
@@ -173,7 +171,7 @@ void cmx_parallel_for_async(int nthreads, size_t n, size_t align,
                             size_t grain, cmx_range_fn fn, const void *ctx,
                             size_t ctx_bytes) {
   if (batch_publish(split_count(nthreads, n, grain), n, align, fn, ctx,
-                    ctx_bytes, 1))
+                    ctx_bytes))
     return;
   cmx_parallel_for(nthreads, n, align, grain, fn, (void *)ctx);
 }
@@ -182,7 +180,7 @@ void cmx_parallel_for(int nthreads, size_t n, size_t align, size_t grain,
                       cmx_range_fn fn, void *ctx) {
   int nt = split_count(nthreads, n, grain);
   /* Inside a batch region: hand the job to the waiting team. */
-  if (batch_publish(nt, n, align, fn, ctx, 0, 0)) return;
+  if (batch_publish(nt, n, align, fn, ctx, 0)) return;
   /* Inside someone else's parallel region, never nest a team. */
   if (nt <= 1 || omp_in_parallel()) {
     if (n) fn(ctx, 0, n);

@@ -540,11 +540,8 @@ void cmx_ew_run(enum cmx_ew_op op, const struct cmx_ew_operand *in,
     j.in[i].dtype = in[i].dtype;
   }
   /* Threads split at 64-element boundaries: whole cache lines of f32 out. */
-  if (last)
-    cmx_parallel_for_async(nthreads, total, 64, SERIAL_BELOW / 2, run_range,
-                           &j, sizeof j);
-  else
-    cmx_parallel_for(nthreads, total, 64, SERIAL_BELOW / 2, run_range, &j);
+  cmx_parallel_for_async(nthreads, total, 64, SERIAL_BELOW / 2, run_range,
+                         &j, last ? sizeof j : 0);
 }
 
 void cmx_ew_store_f64(const cmx_cvt_ukr_fn *cvt, const double *x, size_t n,

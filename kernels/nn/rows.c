@@ -119,12 +119,10 @@ int cmx_rows_run(enum cmx_rows_op op, const struct cmx_rows_io *io,
   /* Fork only when each thread gets at least ~32K elements. */
   size_t grain = ((size_t)1 << 15) / io->n;
   grain = grain ? grain : 1;
-  /* f32 rows allocate nothing, so cannot fail after the call returns. */
-  if (last && io->xt == CMX_F32 && io->yt == CMX_F32) {
-    cmx_parallel_for_async(nthreads, io->rows, 1, grain, rows_range, &j,
-                           sizeof j);
-    return 0;
-  }
-  cmx_parallel_for(nthreads, io->rows, 1, grain, rows_range, &j);
+  /* f32 rows allocate nothing, so cannot fail after an async return (a
+   * failure could only reach the job's copy, not j). */
+  const int async = last && io->xt == CMX_F32 && io->yt == CMX_F32;
+  cmx_parallel_for_async(nthreads, io->rows, 1, grain, rows_range, &j,
+                         async ? sizeof j : 0);
   return atomic_load(&j.fail) ? -1 : 0;
 }
