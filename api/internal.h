@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "cmx.h"
+#include "../kernels/elementwise/elementwise.h"
 #include "../sched/sched.h"
 
 #define CMX_INTERNAL __attribute__((visibility("hidden")))
@@ -74,6 +75,7 @@ struct cmx_params {
   double step;      /* arange step */
   int compute;      /* elementwise: the dtype it computes in */
   int64_t delta;    /* view: element offset from the input's offset */
+  struct cmx_ew_prog prog; /* fused: the chain (compile.c) */
 };
 
 struct cmx_array_s {
@@ -133,8 +135,11 @@ void cmx_node_run(cmx_array a, int nthreads);
 void cmx_copy_into(void *dst, cmx_dtype dtype, cmx_array x, int nthreads);
 void cmx_copy_into_last(void *dst, cmx_dtype dtype, cmx_array x,
                         int nthreads, int last);
-/* 1 when the thread is in eager mode (env, thread or stream flag). */
+/* 1 when the thread is in eager mode (env, thread or stream flag), and
+ * not tracing a function for cmx_compile. */
 int cmx_eager_for(cmx_stream s);
+/* 1 while the calling thread traces a function (compile.c). */
+int cmx_tracing(void);
 
 /* ---- fork, crash reports, denormals ---- */
 void cmx_graph_lock(void);

@@ -242,3 +242,22 @@ int cmx_where(cmx_array *out, cmx_array cond, cmx_array a, cmx_array b,
   cmx_array in[3] = {cond, a, b};
   return ew_node(out, CMX_EW_where, in, s, "cmx_where");
 }
+
+/* A chain fused by compile: operands broadcast as for one op, the same
+ * microkernels, one pass (elementwise.h). */
+int cmx_eval_fused(cmx_array a, int nthreads) {
+  int st = cmx_array_alloc_data(a);
+  if (st) return st;
+  struct cmx_ew_operand in[CMX_EW_PROG_IN];
+  for (int i = 0; i < a->nin; i++) {
+    in[i].data = cmx_array_ptr(a->in[i]);
+    in[i].dtype = a->in[i]->dtype;
+    broadcast_strides(a->in[i], a, in[i].strides);
+  }
+  const struct cmx_dispatch *t = cmx_dispatch();
+  cmx_ew_fused_run(&a->p.prog, in, (float *)cmx_array_ptr(a), a->shape,
+                   a->ndim, t->f32_vunary, t->f32_vbinary, t->cvt,
+                   stream_out(a->dtype, a->size) ? t->x32_stream : NULL,
+                   nthreads, 1);
+  return CMX_OK;
+}

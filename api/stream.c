@@ -72,6 +72,7 @@ int cmx_stream_resolve(cmx_stream *s, const char *who) {
 }
 
 int cmx_eager_for(cmx_stream s) {
+  if (cmx_tracing()) return 0;
   return tls_eager || g_env_eager || (s && (s->flags & CMX_STREAM_EAGER));
 }
 

@@ -464,6 +464,43 @@ CMX_API const char *cmx_isa(void);
 CMX_API int cmx_set_isa(const char *isa);
 CMX_API const char *cmx_version(void);
 
+/* ---- Compile ---------------------------------------------------------- */
+/* A function to compile: builds its outputs from in[0, n_in) with cmx ops
+ * (lazily: it must not evaluate anything that depends on its inputs),
+ * writes up to cap new references to out and their count to *n_out, and
+ * returns CMX_OK or a status with the thread's last error set (and then
+ * leaves no outputs). */
+typedef int (*cmx_fn)(void *ctx, const cmx_array *in, size_t n_in,
+                      cmx_array *out, size_t cap, size_t *n_out);
+typedef struct cmx_compiled_s *cmx_compiled;
+/* Flags of cmx_compile. SHAPELESS: accepted for mlx-c compatibility; cmx
+ * traces once per input signature either way (see cmx_compiled_call), so
+ * a function that is shape-polymorphic gives the same results. NO_FUSE:
+ * keep elementwise chains as separate nodes (for comparisons). */
+#define CMX_COMPILE_SHAPELESS 1
+#define CMX_COMPILE_NO_FUSE 2
+/* Wraps fn (and ctx, borrowed: it must outlive the compiled function).
+ * Nothing is traced until the first call. */
+CMX_API int cmx_compile(cmx_compiled *out, cmx_fn fn, void *ctx, int flags);
+/* Calls the compiled function. The first call with a new input signature
+ * (the dtype, shape and strides of every input) traces fn on placeholder
+ * inputs and keeps the graph it built, optimised: arrays that do not
+ * depend on the inputs are evaluated once and shared, repeated
+ * subexpressions are computed once, and chains of f32 elementwise ops
+ * (up to 16 ops of one shape with at most 4 operands from outside the
+ * chain) run as one pass over memory. Every call, the first included,
+ * replays that graph on in without calling fn: the outputs are lazy
+ * arrays, bitwise equal to what fn would build. An error fn returns while
+ * traced comes back here with its status and message. out gets *n_out new
+ * references (the caller frees them); on failure every out[k < cap] is
+ * NULL and *n_out 0. Safe to call from several threads at once. */
+CMX_API int cmx_compiled_call(cmx_compiled c, const cmx_array *in,
+                              size_t n_in, cmx_array *out, size_t cap,
+                              size_t *n_out);
+/* Frees c and its traced graphs (arrays already returned live on). NULL is
+ * a no-op; a handle already freed sets CMX_ESTATE as the last error. */
+CMX_API void cmx_compiled_free(cmx_compiled c);
+
 /* ---- Memory (process scope) ------------------------------------------- */
 CMX_API size_t cmx_get_active_memory(void); /* bytes held by live arrays */
 CMX_API size_t cmx_get_peak_memory(void);

@@ -462,45 +462,100 @@ static void chunk_i64(const struct job *j, const char **p, const int64_t *s,
   store_i64(&j->k, t[0], n, j->out_dtype, out);
 }
 
-static void run_range(void *ctx, size_t begin, size_t end) {
-  const struct job *j = ctx;
-  int nd = j->ndim, last = nd - 1;
-  size_t osz = cmx_dtype_size(j->out_dtype);
+/* Walks output elements [begin, end) of a collapsed shape in chunks of at
+ * most tile elements that never cross a row, calling chunk with each
+ * operand's pointer and inner stride there and the chunk's first output
+ * element. */
+typedef void (*chunk_fn)(const void *job, const char **p, const int64_t *s,
+                         size_t n, size_t pos);
+static void walk(const int64_t *shape, int nd, const struct cmx_ew_operand *in,
+                 int nin, size_t begin, size_t end, size_t tile,
+                 chunk_fn chunk, const void *job) {
+  int last = nd - 1;
   int64_t idx[CMX_MAX_DIMS];
   size_t rem = begin;
   for (int d = last; d >= 0; d--) {
-    idx[d] = (int64_t)(rem % (size_t)j->shape[d]);
-    rem /= (size_t)j->shape[d];
+    idx[d] = (int64_t)(rem % (size_t)shape[d]);
+    rem /= (size_t)shape[d];
   }
   size_t pos = begin;
   while (pos < end) {
-    const char *p[3];
-    int64_t s[3];
-    for (int i = 0; i < j->nin; i++) {
+    const char *p[CMX_EW_PROG_IN];
+    int64_t s[CMX_EW_PROG_IN];
+    for (int i = 0; i < nin; i++) {
       int64_t off = 0;
-      for (int d = 0; d < nd; d++) off += idx[d] * j->in[i].strides[d];
-      p[i] = j->in[i].data + off * (int64_t)cmx_dtype_size(j->in[i].dtype);
-      s[i] = j->in[i].strides[last];
+      for (int d = 0; d < nd; d++) off += idx[d] * in[i].strides[d];
+      p[i] = in[i].data + off * (int64_t)cmx_dtype_size(in[i].dtype);
+      s[i] = in[i].strides[last];
     }
-    size_t n = (size_t)(j->shape[last] - idx[last]);
+    size_t n = (size_t)(shape[last] - idx[last]);
     if (n > end - pos) n = end - pos;
-    if (n > TILE) n = TILE;
-    char *out = j->out + pos * osz;
-    if (j->compute == CMX_F32 || j->compute == CMX_F16 || j->compute == CMX_BF16)
-      chunk_f32(j, p, s, n, out);
-    else if (j->compute == CMX_F64)
-      chunk_f64(j, p, s, n, out);
-    else
-      chunk_i64(j, p, s, n, out);
+    if (n > tile) n = tile;
+    chunk(job, p, s, n, pos);
     pos += n;
     idx[last] += (int64_t)n;
-    for (int d = last; d > 0 && idx[d] == j->shape[d]; d--) {
+    for (int d = last; d > 0 && idx[d] == shape[d]; d--) {
       idx[d] = 0;
       idx[d - 1]++;
     }
   }
+}
+
+static void job_chunk(const void *ctx, const char **p, const int64_t *s,
+                      size_t n, size_t pos) {
+  const struct job *j = ctx;
+  char *out = j->out + pos * cmx_dtype_size(j->out_dtype);
+  if (j->compute == CMX_F32 || j->compute == CMX_F16 || j->compute == CMX_BF16)
+    chunk_f32(j, p, s, n, out);
+  else if (j->compute == CMX_F64)
+    chunk_f64(j, p, s, n, out);
+  else
+    chunk_i64(j, p, s, n, out);
+}
+
+static void run_range(void *ctx, size_t begin, size_t end) {
+  const struct job *j = ctx;
+  walk(j->shape, j->ndim, j->in, j->nin, begin, end, TILE, job_chunk, j);
   /* The streaming stores of this range, fenced once (x32-stream.h). */
   if (j->k.stream) atomic_thread_fence(memory_order_seq_cst);
+}
+
+/* Collapses adjacent axes that every operand walks contiguously and drops
+ * axes of size 1, so rows are as long as possible: the collapsed shape
+ * goes to cshape and the operands' strides to cin (data and dtype
+ * copied). Returns the collapsed ndim (at least 1); *total is the element
+ * count. */
+static int collapse(const struct cmx_ew_operand *in, int nin,
+                    const int64_t *shape, int ndim,
+                    struct cmx_ew_operand *cin, int64_t *cshape,
+                    size_t *total) {
+  int nd = 0;
+  *total = 1;
+  for (int d = 0; d < ndim; d++) {
+    *total *= (size_t)shape[d];
+    if (shape[d] == 1) continue;
+    int merge = nd > 0;
+    for (int i = 0; i < nin && merge; i++)
+      merge = cin[i].strides[nd - 1] == in[i].strides[d] * shape[d];
+    if (merge) {
+      cshape[nd - 1] *= shape[d];
+      for (int i = 0; i < nin; i++) cin[i].strides[nd - 1] = in[i].strides[d];
+    } else {
+      cshape[nd] = shape[d];
+      for (int i = 0; i < nin; i++) cin[i].strides[nd] = in[i].strides[d];
+      nd++;
+    }
+  }
+  if (nd == 0) {
+    cshape[0] = 1;
+    for (int i = 0; i < nin; i++) cin[i].strides[0] = 0;
+    nd = 1;
+  }
+  for (int i = 0; i < nin; i++) {
+    cin[i].data = in[i].data;
+    cin[i].dtype = in[i].dtype;
+  }
+  return nd;
 }
 
 void cmx_ew_run(enum cmx_ew_op op, const struct cmx_ew_operand *in,
@@ -509,38 +564,104 @@ void cmx_ew_run(enum cmx_ew_op op, const struct cmx_ew_operand *in,
                 const struct cmx_ew_kernels *k, int nthreads, int last) {
   struct job j = {.op = op, .nin = cmx_ew_info[op].arity, .out = out,
                   .out_dtype = out_dtype, .compute = compute, .k = *k};
-  /* Collapse adjacent axes that every operand walks contiguously, and drop
-   * axes of size 1, so rows are as long as possible. */
-  int nd = 0;
-  size_t total = 1;
-  for (int d = 0; d < ndim; d++) {
-    total *= (size_t)shape[d];
-    if (shape[d] == 1) continue;
-    int merge = nd > 0;
-    for (int i = 0; i < j.nin && merge; i++)
-      merge = j.in[i].strides[nd - 1] == in[i].strides[d] * shape[d];
-    if (merge) {
-      j.shape[nd - 1] *= shape[d];
-      for (int i = 0; i < j.nin; i++) j.in[i].strides[nd - 1] = in[i].strides[d];
-    } else {
-      j.shape[nd] = shape[d];
-      for (int i = 0; i < j.nin; i++) j.in[i].strides[nd] = in[i].strides[d];
-      nd++;
-    }
-  }
+  size_t total;
+  j.ndim = collapse(in, j.nin, shape, ndim, j.in, j.shape, &total);
   if (total == 0) return;
-  if (nd == 0) {
-    j.shape[0] = 1;
-    for (int i = 0; i < j.nin; i++) j.in[i].strides[0] = 0;
-    nd = 1;
-  }
-  j.ndim = nd;
-  for (int i = 0; i < j.nin; i++) {
-    j.in[i].data = in[i].data;
-    j.in[i].dtype = in[i].dtype;
-  }
   /* Threads split at 64-element boundaries: whole cache lines of f32 out. */
   cmx_parallel_for_async(nthreads, total, 64, SERIAL_BELOW / 2, run_range,
+                         &j, last ? sizeof j : 0);
+}
+
+/* ---- fused chains (cmx_ew_fused_run) ---- */
+/* Fused steps keep every result in a tile of its own: 16 steps of 256
+ * floats are 16 KiB, a third of L1d, beside the inputs' tiles. */
+#define FTILE 256
+
+struct fjob {
+  const struct cmx_ew_prog *prog; /* the node's, alive until its fence */
+  struct cmx_ew_operand in[CMX_EW_PROG_IN];
+  float *out;
+  int ndim;
+  int64_t shape[CMX_MAX_DIMS];
+  const cmx_f32_vunary_ukr_fn *vunary;
+  const cmx_f32_vbinary_ukr_fn *vbinary;
+  const cmx_cvt_ukr_fn *cvt;
+  cmx_x32_stream_ukr_fn stream;
+};
+
+/* One chunk of a fused chain: the same loads and microkernel calls as
+ * chunk_f32 makes for each op alone, so the result is bitwise the
+ * unfused one, without the intermediates' round trips through memory. */
+static void fused_chunk(const void *ctx, const char **p, const int64_t *s,
+                        size_t n, size_t pos) {
+  const struct fjob *j = ctx;
+  const struct cmx_ew_prog *pr = j->prog;
+  _Alignas(64) float reg[CMX_EW_PROG_MAX][FTILE];
+  _Alignas(64) float tin[CMX_EW_PROG_IN][FTILE];
+  float scal[CMX_EW_PROG_IN];
+  const float *x[CMX_EW_PROG_IN];
+  size_t xs[CMX_EW_PROG_IN];
+  struct cmx_ew_kernels k = {.cvt = j->cvt};
+  for (int i = 0; i < pr->nin; i++) {
+    if (s[i] == 0) {
+      load_f32(&k, p[i], j->in[i].dtype, 0, 1, &scal[i]);
+      x[i] = &scal[i];
+      xs[i] = 0;
+    } else if (j->in[i].dtype == CMX_F32 && s[i] == 1) {
+      x[i] = (const float *)p[i];
+      xs[i] = 1;
+    } else {
+      load_f32(&k, p[i], j->in[i].dtype, s[i], n, tin[i]);
+      x[i] = tin[i];
+      xs[i] = 1;
+    }
+  }
+  float *out = j->out + pos;
+  int lastst = pr->nsteps - 1;
+  for (int t = 0; t <= lastst; t++) {
+    const struct cmx_ew_step *st = &pr->step[t];
+    float *y = t == lastst && !j->stream ? out : reg[t];
+    const float *a = st->a < CMX_EW_PROG_IN ? x[st->a]
+                                            : reg[st->a - CMX_EW_PROG_IN];
+    size_t sa = st->a < CMX_EW_PROG_IN ? xs[st->a] : 1;
+    int slot = cmx_ew_info[st->op].slot;
+    if (cmx_ew_info[st->op].arity == 1 && sa == 0) {
+      float v = a[0];
+      j->vunary[slot](1, &v, &v);
+      for (size_t i = 0; i < n; i++) y[i] = v;
+    } else if (cmx_ew_info[st->op].arity == 1) {
+      j->vunary[slot](n, a, y);
+    } else {
+      const float *b = st->b < CMX_EW_PROG_IN ? x[st->b]
+                                              : reg[st->b - CMX_EW_PROG_IN];
+      size_t sb = st->b < CMX_EW_PROG_IN ? xs[st->b] : 1;
+      j->vbinary[slot](n, a, sa, b, sb, y);
+    }
+  }
+  if (j->stream) j->stream(n, reg[lastst], out);
+}
+
+static void fused_range(void *ctx, size_t begin, size_t end) {
+  const struct fjob *j = ctx;
+  walk(j->shape, j->ndim, j->in, j->prog->nin, begin, end, FTILE,
+       fused_chunk, j);
+  if (j->stream) atomic_thread_fence(memory_order_seq_cst);
+}
+
+void cmx_ew_fused_run(const struct cmx_ew_prog *prog,
+                      const struct cmx_ew_operand *in, float *out,
+                      const int64_t *shape, int ndim,
+                      const cmx_f32_vunary_ukr_fn *vunary,
+                      const cmx_f32_vbinary_ukr_fn *vbinary,
+                      const cmx_cvt_ukr_fn *cvt,
+                      cmx_x32_stream_ukr_fn stream, int nthreads, int last) {
+  struct fjob j = {.prog = prog, .out = out, .vunary = vunary,
+                   .vbinary = vbinary, .cvt = cvt, .stream = stream};
+  size_t total;
+  j.ndim = collapse(in, prog->nin, shape, ndim, j.in, j.shape, &total);
+  if (total == 0) return;
+  _Static_assert(sizeof j <= 512, "an async job's context is at most 512 B");
+  cmx_parallel_for_async(nthreads, total, 64, SERIAL_BELOW / 2, fused_range,
                          &j, last ? sizeof j : 0);
 }
 

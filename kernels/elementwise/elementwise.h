@@ -9,6 +9,8 @@
 #ifndef CMX_ELEMENTWISE_H
 #define CMX_ELEMENTWISE_H
 
+#include <stdint.h>
+
 #include "../../api/include/cmx.h"
 #include "../cvt/cvt.h"
 #include "../f32-vbinary/f32-vbinary.h"
@@ -60,6 +62,36 @@ void cmx_ew_run(enum cmx_ew_op op, const struct cmx_ew_operand *in,
                 void *out, cmx_dtype out_dtype, cmx_dtype compute,
                 const int64_t *shape, int ndim,
                 const struct cmx_ew_kernels *k, int nthreads, int last);
+
+/* A chain of f32 elementwise ops fused into one pass (api/compile.c
+ * builds it from a traced graph). Step t computes r[t] = op(a, b) (b
+ * unused for a unary op) with the op's f32 microkernel; an operand o <
+ * CMX_EW_PROG_IN names external input o, and o >= CMX_EW_PROG_IN the
+ * result of the earlier step o - CMX_EW_PROG_IN. The last step is the
+ * output. Every op has an f32 microkernel slot, computes in f32 and, where
+ * it is not the last, has the output's shape. */
+#define CMX_EW_PROG_IN 4
+#define CMX_EW_PROG_MAX 16
+struct cmx_ew_step {
+  uint8_t op, a, b; /* enum cmx_ew_op; operands as above */
+};
+struct cmx_ew_prog {
+  uint8_t nin, nsteps;
+  struct cmx_ew_step step[CMX_EW_PROG_MAX];
+};
+
+/* out = prog(in[0], ...) over shape, f32 row-major out; in[] with strides
+ * broadcast to shape, of any dtype (loaded as f32). The result is bitwise
+ * what the ops give one by one. vunary / vbinary: the dispatch table's
+ * slots; stream as in cmx_ew_kernels. last as for cmx_ew_run (prog must
+ * then outlive the node's fence). Never fails. */
+void cmx_ew_fused_run(const struct cmx_ew_prog *prog,
+                      const struct cmx_ew_operand *in, float *out,
+                      const int64_t *shape, int ndim,
+                      const cmx_f32_vunary_ukr_fn *vunary,
+                      const cmx_f32_vbinary_ukr_fn *vbinary,
+                      const cmx_cvt_ukr_fn *cvt,
+                      cmx_x32_stream_ukr_fn stream, int nthreads, int last);
 
 /* Stores n doubles / int64s as dtype d, converting as astype does. */
 void cmx_ew_store_f64(const cmx_cvt_ukr_fn *cvt, const double *x, size_t n,
