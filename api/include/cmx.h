@@ -511,6 +511,49 @@ CMX_API size_t cmx_set_memory_limit(size_t bytes);
 CMX_API size_t cmx_set_cache_limit(size_t bytes);
 CMX_API void cmx_clear_cache(void);
 
+/* ---- IO: safetensors (HuggingFace format) ----------------------------- */
+/* Loads every tensor of the safetensors file at path. On success *n is the
+ * number of tensors and *arrays and *names are lists of *n entries in the
+ * order of the tensors' data in the file (ascending data_offsets, which is
+ * the order cmx_save_safetensors wrote them in); the caller owns all of it:
+ * cmx_array_free each array, free() each name (NUL-terminated UTF-8) and
+ * free() the two lists. A file without tensors gives *n == 0 and NULL
+ * lists. The arrays are evaluated and own a copy of the data, counted
+ * against the memory limit (CMX_ENOMEM beyond it). The dtypes BOOL U8 I8
+ * I16 I32 I64 U32 F16 BF16 F32 F64 load as the cmx dtype of the same name
+ * (a nonzero BOOL byte loads as 1); "__metadata__" is accepted and
+ * ignored; bytes of the data area no tensor covers are allowed (as MLX).
+ * Errors: CMX_EINVAL for a NULL argument; CMX_EDTYPE for a safetensors
+ * dtype cmx lacks (U16, U64, C64, the 8-bit and smaller floats), naming the
+ * tensor; CMX_EUNSUPPORTED for more than CMX_MAX_DIMS dimensions; CMX_EIO
+ * when the file cannot be opened or read, is shorter than 8 bytes, its
+ * header length is over 100 MB or past the end of the file, the header is
+ * not strict JSON (UTF-8, integers without sign, fraction or leading zero
+ * in shapes and offsets), a tensor lacks or repeats a field or has an
+ * unknown one, a name repeats, or data_offsets [begin, end] have begin >
+ * end, disagree with the shape and dtype, or reach past the data. The
+ * message names the function, path and the tensor, header byte or value
+ * at fault. On failure *arrays and *names are NULL, *n is 0 and nothing
+ * leaks. */
+CMX_API int cmx_load_safetensors(const char *path, cmx_array **arrays,
+                                 char ***names, size_t *n);
+/* Evaluates arrays[0..n) and writes them to path as safetensors: header
+ * keys names[i] in the given order, each array's elements row-major (a
+ * view is written as the elements it shows: a broadcast is materialised)
+ * in that order, the header padded with spaces so the data starts 8-byte
+ * aligned, no "__metadata__". The file is written as
+ * "<path>.tmp-<pid>-<k>" and renamed over path, so path is either
+ * untouched or replaced whole; the temporary is removed on failure. n == 0
+ * writes a file whose header is {} (arrays and names may then be NULL).
+ * Errors: CMX_EINVAL for a NULL path, list, array or name, a name given
+ * twice, a name that is not UTF-8 or is "__metadata__"; CMX_ESTATE for a
+ * freed array; the status of a failed evaluation, with its message;
+ * CMX_ENOMEM when a view's row-major copy crosses the memory limit; CMX_EIO
+ * with the system's reason when the file cannot be written, flushed or
+ * renamed. Nothing of the caller's changes. */
+CMX_API int cmx_save_safetensors(const char *path, const cmx_array *arrays,
+                                 const char *const *names, size_t n);
+
 #ifdef __cplusplus
 }
 #endif
