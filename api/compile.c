@@ -344,25 +344,38 @@ static int externals(const struct trace *t, const int *g, int ng,
 }
 
 /* Appends the steps of group member idx (its group operands first) to the
- * program; slot[] maps members to their step. */
+ * program and returns its step, or -1 when the results alive at once
+ * would need more than CMX_EW_PROG_REGS tiles. *busy: the tiles in use. A
+ * step writes in place over its first operand that is a step (read only
+ * there), else takes a free tile. */
 static int emit(const struct trace *t, int idx, const char *in_group,
                 const struct ref *ext, int ne, struct cmx_ew_prog *pr,
-                int *slot) {
+                unsigned *busy) {
   const struct tnode *n = &t->nodes[idx];
   uint8_t opnd[2] = {0, 0};
+  int reg = -1;
   for (int k = 0; k < n->nin; k++) {
     struct ref r = n->in[k];
     if (r.kind == REF_NODE && in_group[r.idx]) {
-      opnd[k] = (uint8_t)(CMX_EW_PROG_IN + emit(t, r.idx, in_group, ext, ne,
-                                                pr, slot));
+      int s = emit(t, r.idx, in_group, ext, ne, pr, busy);
+      if (s < 0) return -1;
+      opnd[k] = (uint8_t)(CMX_EW_PROG_IN + s);
+      int sr = pr->step[s].r;
+      if (reg < 0) reg = sr;
+      else *busy &= ~(1u << sr);
     } else {
       for (int e = 0; e < ne; e++)
         if (ref_eq(ext[e], r)) opnd[k] = (uint8_t)e;
     }
   }
+  if (reg < 0) {
+    while (++reg < CMX_EW_PROG_REGS && (*busy >> reg & 1)) continue;
+    if (reg == CMX_EW_PROG_REGS) return -1;
+    *busy |= 1u << reg;
+  }
   int s = pr->nsteps++;
-  pr->step[s] = (struct cmx_ew_step){(uint8_t)n->p.sub, opnd[0], opnd[1]};
-  slot[idx] = s;
+  pr->step[s] = (struct cmx_ew_step){(uint8_t)n->p.sub, opnd[0], opnd[1],
+                                     (uint8_t)reg};
   return s;
 }
 
@@ -371,12 +384,7 @@ static int emit(const struct trace *t, int idx, const char *in_group,
  * into its root, which becomes a fused node; the others die. */
 static int fuse(struct trace *t) {
   char *in_group = calloc(t->nnodes ? t->nnodes : 1, 1);
-  int *slot = malloc((t->nnodes ? t->nnodes : 1) * sizeof *slot);
-  if (!in_group || !slot) {
-    free(in_group);
-    free(slot);
-    return -1;
-  }
+  if (!in_group) return -1;
   count_uses(t);
   for (size_t r = t->nnodes; r-- > 0;) {
     struct tnode *root = &t->nodes[r];
@@ -404,9 +412,9 @@ static int fuse(struct trace *t) {
       in_group[g[--ng]] = 0;
       ne = externals(t, g, ng, in_group, ext);
     }
-    if (ng > 1) {
-      struct cmx_ew_prog pr = {.nin = (uint8_t)ne};
-      emit(t, (int)r, in_group, ext, ne, &pr, slot);
+    struct cmx_ew_prog pr = {.nin = (uint8_t)ne};
+    unsigned busy = 0;
+    if (ng > 1 && emit(t, (int)r, in_group, ext, ne, &pr, &busy) >= 0) {
       for (int m = 1; m < ng; m++) t->nodes[g[m]].dead = 1;
       memset(&root->p, 0, sizeof root->p);
       root->p.prog = pr;
@@ -418,7 +426,6 @@ static int fuse(struct trace *t) {
   }
   count_uses(t);
   free(in_group);
-  free(slot);
   return 0;
 }
 

@@ -136,6 +136,8 @@ extern double g_rtt_before; /* measured before the op deck (main.c) */
 void streams_run(void); /* adds its own steps to the total */
 int peers_steps(void);  /* perf/peer.c: PyTorch and MLX-CPU */
 void peers_run(void);
+int compile_steps(void); /* perf/compile.c: fused vs unfused chains */
+void compile_run(void);
 int gemm_steps(void); /* perf/gemm.c: the deck of issue 3 */
 void gemm_run(void);
 int gemm_bf16_steps(void); /* perf/gemm-bf16.c: its bf16 rows */

@@ -177,6 +177,8 @@ static void usage(void) {
           "              (softmax ... astype; SDPA, conv2d against a same-run\n"
           "              cmx GEMM of their shape), PyTorch and MLX-CPU side\n"
           "              by side\n"
+          "  --suite compile  peaks, STREAM and the cmx_compile rows (GELU as\n"
+          "              9 ops, compiled and fused, and the gelu_tanh op)\n"
           "  --cmx-only  gemm rows without the peers (perf/tune-gemm)\n");
 }
 
@@ -212,7 +214,8 @@ static int parse_args(int argc, char **argv) {
       if (reps < 1) return -1;
     } else if (!strcmp(a, "--suite") && more) {
       g_opts.suite = argv[++i];
-      if (strcmp(g_opts.suite, "gemm") && strcmp(g_opts.suite, "nn"))
+      if (strcmp(g_opts.suite, "gemm") && strcmp(g_opts.suite, "nn") &&
+          strcmp(g_opts.suite, "compile"))
         return -1;
     } else if (!strcmp(a, "--cmx-only")) {
       g_opts.cmx_only = 1;
@@ -369,20 +372,25 @@ int main(int argc, char **argv) {
   if (!g_opts.no_peaks)
     bench_add_total(peak_steps() + stream_steps());
   if (g_opts.suite) /* peaks, big-tier STREAM, the suite's deck */
-    bench_add_total(strcmp(g_opts.suite, "nn") ? gemm_steps() : nn_steps());
+    bench_add_total(!strcmp(g_opts.suite, "nn")        ? nn_steps()
+                    : !strcmp(g_opts.suite, "compile") ? compile_steps()
+                                                       : gemm_steps());
   else
     bench_add_total(ops_steps() + ukr_steps() + matmul_steps() +
-                    latency_steps() + peers_steps() + gemm_steps());
+                    latency_steps() + compile_steps() + peers_steps() +
+                    gemm_steps());
   double t0 = bench_now();
   if (!g_opts.no_peaks) {
     peak_run();
     stream_run();
   }
   if (g_opts.suite) {
-    if (strcmp(g_opts.suite, "nn"))
-      gemm_run();
-    else
+    if (!strcmp(g_opts.suite, "nn"))
       nn_run();
+    else if (!strcmp(g_opts.suite, "compile"))
+      compile_run();
+    else
+      gemm_run();
     goto report;
   }
   g_rtt_before = bench_core_rtt_ns();
@@ -392,6 +400,7 @@ int main(int argc, char **argv) {
   gemm_run();
   peers_run();
   latency_run();
+  compile_run();
   streams_run(); /* perf/bench-streams.c */
   if (g_step)
     fprintf(stderr, "\n");

@@ -155,13 +155,16 @@ static void set_peak(enum skern k, enum bench_tier t, int nt, double gbps) {
 
 /* --suite gemm needs only the big-tier read (the skinny-GEMM roofline),
  * --suite nn every kernel of the big tier (its arrays are all far beyond
- * L3). */
+ * L3); --suite compile every tier (it has L2-sized rows). */
 static int read_only(void) {
   return g_opts.suite != NULL && !strcmp(g_opts.suite, "gemm");
 }
+static int big_only(void) {
+  return g_opts.suite != NULL && strcmp(g_opts.suite, "compile");
+}
 
 int stream_steps(void) {
-  return (g_opts.suite ? 1 : TIER_COUNT) * g_opts.nthreads;
+  return (big_only() ? 1 : TIER_COUNT) * g_opts.nthreads;
 }
 
 void stream_run(void) {
@@ -195,7 +198,7 @@ void stream_run(void) {
   int reps = g_opts.quick ? 5 : 11;
   double v[32], best;
   static const size_t tier_n[2] = {4096, 65536};
-  for (int tier = g_opts.suite ? TIER_BIG : 0; tier < TIER_COUNT; tier++) {
+  for (int tier = big_only() ? TIER_BIG : 0; tier < TIER_COUNT; tier++) {
     size_t n = tier == TIER_BIG ? big : tier_n[tier];
     char shape[24];
     if (tier == TIER_BIG)

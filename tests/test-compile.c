@@ -510,3 +510,49 @@ Test(compile, four_threads_share_one_compiled_function) {
   cmx_array_free(d);
   free(xv);
 }
+
+/* a0 + (a1 + (... + a7)), a_i a unary op of x: the program holds all 8
+ * leaves at once at its deepest, every tile of the fused driver busy. */
+static int deep_fn(void *ctx, const cmx_array *in, size_t n_in,
+                   cmx_array *out, size_t cap, size_t *n_out) {
+  int (*un[8])(cmx_array *, cmx_array, cmx_stream) = {
+      cmx_exp, cmx_sin, cmx_cos, cmx_neg, cmx_tanh, cmx_sigmoid, cmx_square,
+      cmx_abs};
+  cmx_array leaf[8], acc = NULL;
+  for (int i = 0; i < 8; i++) TU_OK(un[i](&leaf[i], in[0], NULL));
+  acc = cmx_array_retain(leaf[7]);
+  for (int i = 6; i >= 0; i--) {
+    cmx_array t;
+    TU_OK(cmx_add(&t, leaf[i], acc, NULL));
+    cmx_array_free(acc);
+    acc = t;
+  }
+  for (int i = 0; i < 8; i++) cmx_array_free(leaf[i]);
+  out[0] = acc;
+  *n_out = 1;
+  return CMX_OK;
+}
+
+Test(compile, deep_tree_uses_every_tile) {
+  int64_t sh[1] = {1531};
+  double v[1531];
+  tu_rand(v, 1531, CMX_F32, -2, 2, 51);
+  cmx_array x, d, o;
+  TU_OK(tu_array(&x, v, CMX_F32, sh, 1));
+  size_t n;
+  cmx_compiled c;
+  TU_OK(cmx_compile(&c, deep_fn, NULL, 0));
+  TU_OK(deep_fn(NULL, &x, 1, &d, 1, &n));
+  TU_OK(cmx_compiled_call(c, &x, 1, &o, 1, &n));
+  cr_assert_eq(o->op, CMX_OP_fused);
+  cr_assert_eq(o->p.prog.nsteps, 15);
+  int maxr = 0;
+  for (int s = 0; s < o->p.prog.nsteps; s++)
+    maxr = o->p.prog.step[s].r > maxr ? o->p.prog.step[s].r : maxr;
+  cr_assert_eq(maxr, 7, "highest tile %d", maxr);
+  assert_same(o, d, "deep tree");
+  cmx_array_free(x);
+  cmx_array_free(d);
+  cmx_array_free(o);
+  cmx_compiled_free(c);
+}

@@ -72,8 +72,12 @@ void cmx_ew_run(enum cmx_ew_op op, const struct cmx_ew_operand *in,
  * it is not the last, has the output's shape. */
 #define CMX_EW_PROG_IN 4
 #define CMX_EW_PROG_MAX 16
+#define CMX_EW_PROG_REGS 8
 struct cmx_ew_step {
   uint8_t op, a, b; /* enum cmx_ew_op; operands as above */
+  uint8_t r;        /* the tile (< CMX_EW_PROG_REGS) its result goes to: an
+                       operand's, in place, when that operand is a step
+                       (each step's result is read once) */
 };
 struct cmx_ew_prog {
   uint8_t nin, nsteps;
