@@ -177,7 +177,9 @@ static int push_node(struct builder *b, cmx_array a, const struct ref *in,
   memcpy(n->strides, a->strides, sizeof n->strides);
   memcpy(n->in, in, (size_t)a->nin * sizeof *in);
   n->p = a->p;
-  n->stream = a->stream;
+  /* A node made on the tracing thread's default stream replays on the
+   * calling thread's default stream (NULL), which may be another one. */
+  n->stream = a->stream == cmx_default_stream() ? NULL : a->stream;
   n->pinned = pinned;
   *r = (struct ref){REF_NODE, (int)t->nnodes++};
   return 0;

@@ -556,3 +556,35 @@ Test(compile, deep_tree_uses_every_tile) {
   cmx_array_free(o);
   cmx_compiled_free(c);
 }
+
+/* Nodes made on the tracing thread's default stream replay on the
+ * caller's default stream: a trace made with a thread default that was
+ * freed since still replays. */
+Test(compile, default_stream_is_the_callers) {
+  int64_t sx[2] = {3, 5}, sy[1] = {5};
+  double xv[15], yv[5];
+  tu_rand(xv, 15, CMX_F32, -1, 1, 61);
+  tu_rand(yv, 5, CMX_F32, -1, 1, 62);
+  cmx_array x, y, d, o1, o2;
+  TU_OK(tu_array(&x, xv, CMX_F32, sx, 2));
+  TU_OK(tu_array(&y, yv, CMX_F32, sy, 1));
+  cmx_array in[2] = {x, y};
+  size_t n;
+  cmx_stream s;
+  cmx_stream_config cfg = {1, NULL, 0};
+  TU_OK(cmx_stream_new(&s, &cfg));
+  TU_OK(cmx_set_default_stream(s));
+  cmx_compiled c;
+  TU_OK(cmx_compile(&c, chain_fn, NULL, 0));
+  TU_OK(cmx_compiled_call(c, in, 2, &o1, 1, &n));
+  TU_OK(cmx_eval(&o1, 1));
+  TU_OK(cmx_set_default_stream(NULL));
+  cmx_stream_free(s);
+  TU_OK(cmx_compiled_call(c, in, 2, &o2, 1, &n));
+  TU_OK(chain_fn(NULL, in, 2, &d, 1, &n));
+  assert_same(o1, d, "on the freed stream");
+  assert_same(o2, d, "on the default stream");
+  cmx_array xs[] = {x, y, d, o1, o2};
+  for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) cmx_array_free(xs[i]);
+  cmx_compiled_free(c);
+}
