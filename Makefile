@@ -191,7 +191,7 @@ gcc_cpu_o = $(MAKE) --no-print-directory $(1)/.deps-ok BUILD=$(1) && \
   -fvisibility=hidden -Iapi/include -I. -c arch/cpu.c -o $(1)/arch/cpu.o
 TSAN_DIR := build-tsan
 TSAN_SAN := -fsanitize=thread -fopenmp=libomp -fno-omit-frame-pointer
-TSAN_TESTS := tests/test-concurrency.c tests/test-threads.c
+TSAN_TESTS := tests/test-concurrency.c tests/test-threads.c tests/test-compile.c
 .PHONY: test-tsan fuzz test-fuzz
 test-tsan:
 	$(call gcc_cpu_o,$(TSAN_DIR))

@@ -37,6 +37,7 @@ void shim_fail(const char *file, int line, const char *expr, const char *fmt,
 #define cr_assert_neq(a, b, ...) cr_assert((a) != (b), __VA_ARGS__)
 #define cr_assert_gt(a, b, ...) cr_assert((a) > (b), __VA_ARGS__)
 #define cr_assert_geq(a, b, ...) cr_assert((a) >= (b), __VA_ARGS__)
+#define cr_assert_null(p, ...) cr_assert((p) == NULL, "" __VA_ARGS__)
 #define cr_assert_fail(...) shim_fail(__FILE__, __LINE__, "fail", "" __VA_ARGS__)
 #define cr_log_info(...)                                                 \
   do {                                                                   \
