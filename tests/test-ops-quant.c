@@ -212,7 +212,7 @@ static void make_w(const int64_t *sh, int nd, cmx_dtype t, int gs, int bits,
 }
 
 Test(ops_quant, qmm_every_format_and_size) {
-  static const int64_t MS[] = {1, 3, 7, 17}, NS[] = {1, 7, 33, 129};
+  static const int64_t MS[] = {1, 3, 7, 17, 67}, NS[] = {1, 7, 33, 129};
   for (int b = 0; b < 3; b++)
     for (int g = 0; g < 3; g++)
       for (int tr = 0; tr < 2; tr++)
@@ -227,7 +227,7 @@ Test(ops_quant, qmm_every_format_and_size) {
             cmx_array wq, sc, bi;
             make_w((int64_t[]){tr ? N : K, tr ? K : N}, 2, CMX_F32, gs, bits,
                    100 + ni, &wq, &sc, &bi);
-            for (int mi = 0; mi < 4; mi++) {
+            for (int mi = 0; mi < 5; mi++) {
               cmx_array x = rand_array((int64_t[]){MS[mi], K}, 2, CMX_F32,
                                        200 + mi, -1.0, 1.0),
                         y;
@@ -253,7 +253,7 @@ Test(ops_quant, qmm_views_batches_and_depth) {
   int64_t N = 33, K = 192;
   cmx_array wq, sc, bi, y, x, v;
   make_w((int64_t[]){N, K}, 2, CMX_F32, gs, bits, 1, &wq, &sc, &bi);
-  for (int64_t m = 1; m <= 17; m += 16) {
+  for (int64_t m = 1; m <= 65; m += 64) {
     /* transposed: stored (K, m), viewed (m, K) */
     x = rand_array((int64_t[]){K, m}, 2, CMX_F32, 2, -1, 1);
     TU_OK(cmx_transpose(&v, x, (int[]){1, 0}, 2, NULL));
@@ -283,7 +283,7 @@ Test(ops_quant, qmm_views_batches_and_depth) {
   cmx_array_free(wq), cmx_array_free(sc), cmx_array_free(bi);
   /* W batched (3, N, K) against x (1, m, K) broadcast and x (3, m, K) */
   make_w((int64_t[]){3, N, K}, 3, CMX_F32, gs, bits, 6, &wq, &sc, &bi);
-  for (int64_t m = 2; m <= 18; m += 16)
+  for (int64_t m = 2; m <= 66; m += 64)
     for (int xb = 1; xb <= 3; xb += 2) {
       x = rand_array((int64_t[]){xb, m, K}, 3, CMX_F32, 7, -1, 1);
       TU_OK(cmx_quantized_matmul(&y, x, wq, sc, bi, true, gs, bits, NULL));
@@ -297,7 +297,7 @@ Test(ops_quant, qmm_views_batches_and_depth) {
     int64_t k2 = 640, n2 = 128;
     make_w((int64_t[]){tr ? n2 : k2, tr ? k2 : n2}, 2, CMX_F32, gs, bits, 8,
            &wq, &sc, &bi);
-    for (int64_t m = 1; m <= 20; m += 19) {
+    for (int64_t m = 1; m <= 70; m += 69) {
       x = rand_array((int64_t[]){m, k2}, 2, CMX_F32, 9, -1, 1);
       TU_OK(cmx_quantized_matmul(&y, x, wq, sc, bi, tr, gs, bits, NULL));
       check_qmm(y, x, wq, sc, bi, tr, gs, bits, "deep k");
@@ -312,7 +312,7 @@ Test(ops_quant, qmm_half_types) {
   static const cmx_dtype T[] = {CMX_F16, CMX_BF16};
   for (int ti = 0; ti < 2; ti++)
     for (int tr = 0; tr < 2; tr++)
-      for (int64_t m = 1; m <= 17; m += 8) {
+      for (int64_t m = 1; m <= 81; m += 40) {
         int64_t N = tr ? 65 : 128, K = tr ? 256 : 40;
         cmx_array wq, sc, bi, y;
         make_w((int64_t[]){tr ? N : K, tr ? K : N}, 2, T[ti], 64, 4, 11, &wq,
@@ -328,7 +328,7 @@ Test(ops_quant, qmm_half_types) {
 /* One and two threads give the same bits (decode and prefill paths). */
 Test(ops_quant, threads_bitwise) {
   for (int tr = 0; tr < 2; tr++)
-    for (int64_t m = 1; m <= 20; m += 19) {
+    for (int64_t m = 1; m <= 70; m += 69) {
       int64_t N = 256, K = 640;
       cmx_array wq, sc, bi, y;
       make_w((int64_t[]){tr ? N : K, tr ? K : N}, 2, CMX_BF16, 64, 4, 21, &wq,

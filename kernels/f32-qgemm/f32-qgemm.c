@@ -1,7 +1,7 @@
 /* The quantised GEMM driver (contract in f32-qgemm.h). Decode (x with at
  * most CMX_QDOT_MAX_ROWS rows, W n x k): x is laid out once in the qdot
  * kernel's chunk order with its group sums, then the team splits n and each
- * thread streams its rows of W through the qdot kernel, 8 rows of x at a
+ * thread streams its rows of W through the qdot kernel, 4 rows of x at a
  * time. Otherwise W is dequantised one slab at a time (KC deep: the f32
  * driver's KC rounded to whole groups; at most CMX_QGEMM_NC wide) into an
  * f32 panel shared by the team, and the f32 GEMM driver adds x's slab
@@ -70,8 +70,11 @@ static void qdot_thread(void *ctx, size_t j0, size_t j1) {
     const float *s, *b;
     size_t lds;
     sb_rows(p, jb->soff, j, nj, 0, ng, tmp, &s, &b, &lds);
-    for (size_t i = 0; i < jb->rows; i += 8) {
-      size_t mi = jb->rows - i < 8 ? jb->rows - i : 8;
+    /* Four rows of x a call: the AVX-512 kernel then holds two rows of W
+     * a step, and ran 4096 x 4096 4-bit at 130 GFLOP/s for m = 4 against
+     * 83 for m = 8 on one Zen 5 core; the block of W stays in L2. */
+    for (size_t i = 0; i < jb->rows; i += 4) {
+      size_t mi = jb->rows - i < 4 ? jb->rows - i : 4;
       jb->q->qdot(mi, nj, p->k, p->bits, p->gs, p->w + jb->woff + j * p->ldw,
                   p->ldw, s, b, lds, jb->xp + i * p->k, p->k, jb->xs + i * ng,
                   ng, jb->y + i * p->n + j, p->n);
