@@ -40,7 +40,11 @@
  * clamped to [0, 2^bits - 1], all in f32 arithmetic, no contraction.
  * Writes wq (gs * bits / 32 words a group), s and b where non-NULL.
  *
- * Microkernels are leaves: no allocation, no threads, no errors. */
+ * Microkernels are leaves: no allocation, no threads, no errors.
+ *
+ * Rows: the reference, AVX2 and AVX-512. No NEON kernel yet (not written
+ * in the time of the first pass): the neon table keeps the reference rows
+ * it inherits from generic, which are correct but scalar. */
 #ifndef CMX_F32_QGEMM_H
 #define CMX_F32_QGEMM_H
 #include <stddef.h>
