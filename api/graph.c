@@ -269,7 +269,9 @@ struct dfs { cmx_array a; int next; };
 static size_t node_work(cmx_array a) {
   size_t w = (size_t)a->size;
   for (int i = 0; i < a->nin; i++) w += (size_t)a->in[i]->size;
-  if (a->op == CMX_OP_matmul && a->nin > 0 && a->in[0]->ndim > 0)
+  /* quantized_matmul (the quant row with four inputs) as matmul */
+  if ((a->op == CMX_OP_matmul || (a->op == CMX_OP_quant && a->nin == 4)) &&
+      a->nin > 0 && a->in[0]->ndim > 0)
     w += (size_t)a->size * (size_t)a->in[0]->shape[a->in[0]->ndim - 1] / 16;
   if (a->op == CMX_OP_conv || a->op == CMX_OP_scaled_dot_product_attention)
     w += a->nin > 1 ? (size_t)a->size * (size_t)a->in[1]->size / 64 : 0;

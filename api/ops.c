@@ -21,6 +21,7 @@ int cmx_eval_scaled_dot_product_attention(cmx_array a, int nthreads);
 int cmx_eval_conv(cmx_array a, int nthreads);
 int cmx_eval_placeholder(cmx_array a, int nthreads);
 int cmx_eval_fused(cmx_array a, int nthreads);
+int cmx_eval_quant(cmx_array a, int nthreads);
 
 const cmx_eval_fn cmx_op_eval[CMX_OP_COUNT] = {
 #define CMX_OP(name, eval) eval,

@@ -10,6 +10,7 @@
 #include "../kernels/f32-dwconv/f32-dwconv.h"
 #include "../kernels/f32-gemm/f32-gemm.h"
 #include "../kernels/f32-norm/f32-norm.h"
+#include "../kernels/f32-qgemm/f32-qgemm.h"
 #include "../kernels/f32-reduce/f32-reduce.h"
 #include "../kernels/f32-rope/f32-rope.h"
 #include "../kernels/f32-softmax/f32-softmax.h"
@@ -48,6 +49,7 @@ struct cmx_dispatch {
   struct cmx_gemm_config gemm_f32; /* microkernel, tile, block sizes */
   struct cmx_f64_gemm_config gemm_f64;
   struct cmx_i8_gemm_config gemm_i8; /* VNNI kernel only where CPUID says */
+  struct cmx_qgemm_config qgemm;     /* quantised (affine, grouped) W */
   struct cmx_transpose_config x32_transpose;
   cmx_x32_stream_ukr_fn x32_stream;
   cmx_f32_dwconv_ukr_fn f32_dwconv;

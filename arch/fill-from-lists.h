@@ -43,6 +43,16 @@
   if (isa == CMX_LEVEL) t->f32_dwconv = name;
 #include "../kernels/f32-dwconv/f32-dwconv.inc"
 #undef CMX_UKR
+#define CMX_QDOT(isa, name) \
+  if (isa == CMX_LEVEL) t->qgemm.qdot = name;
+#define CMX_QDEQ(isa, name) \
+  if (isa == CMX_LEVEL) t->qgemm.qdeq = name;
+#define CMX_QUANT(isa, name) \
+  if (isa == CMX_LEVEL) t->qgemm.quant = name;
+#include "../kernels/f32-qgemm/f32-qgemm.inc"
+#undef CMX_QDOT
+#undef CMX_QDEQ
+#undef CMX_QUANT
 #define CMX_RINNER(isa, rop, name) \
   if (isa == CMX_LEVEL) t->f32_rinner[rop] = name;
 #define CMX_ROUTER(isa, rop, name) \

@@ -113,6 +113,20 @@ def nn_deck():
                  2 * xp.size * 4, "GB/s", "mx.contiguous"))
     rows.append(("astype_f32->bf16", "16M",
                  lambda: x.astype(mx.bfloat16), 6 * x.size, "GB/s", ""))
+    # quantized_matmul, 4-bit groups of 64, f32 scales and biases: bytes of
+    # the packed weights read once (decode), flops of the product (prefill)
+    wq, sq, bq = mx.quantize(rand(4096, 4096), group_size=64, bits=4)
+    mx.eval(wq, sq, bq)
+    qbytes = 4096 * 4096 / 2 + 2 * 4096 * 64 * 4
+    for name, m, work, unit in (
+            ("qmm_decode_4bit_g64", 1, qbytes, "GB/s"),
+            ("qmm_prefill_4bit_g64", 512, 2.0 * 512 * 4096 * 4096,
+             "GFLOP/s")):
+        xq = rand(m, 4096)
+        rows.append((name, f"{m}x4096_@_4096x4096",
+                     lambda xq=xq: mx.quantized_matmul(
+                         xq, wq, sq, bq, transpose=True, group_size=64,
+                         bits=4), work, unit, "mx.quantized_matmul"))
     return rows
 
 

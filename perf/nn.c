@@ -20,7 +20,7 @@
  * (2048, 128) @ (128, 2048) batched (PV has the same flops; QK^T's k = 128
  * is the harder shape for a GEMM). conv2d 7x7/2: its implicit GEMM,
  * (112*112, 7*7*3) @ (147, 64). */
-enum { G_NONE, G_QK, G_CONV, G_COUNT };
+enum { G_NONE, G_QK, G_CONV, G_QMM, G_COUNT };
 static const struct {
   int b, m, k, n;
   const char *name, *shape;
@@ -28,6 +28,7 @@ static const struct {
     {0, 0, 0, 0, "", ""},
     {32, 2048, 128, 2048, "gemm ref: sdpa QK^T", "32x2048x128x2048"},
     {1, 12544, 147, 64, "gemm ref: conv implicit", "12544x147x64"},
+    {1, 512, 4096, 4096, "gemm ref: qmm prefill", "512x4096x4096"},
 };
 
 enum nn_ref { R_OWN, R_READ, R_COPY, R_GEMM };
@@ -63,6 +64,11 @@ static const struct nncase k_deck[] = {
     {"permute (D/8,D/8,64)->(64,D/8,D/8)", "permute copy", 0, 16384, 4096,
      "2048x512x64", R_OWN, 0, 0.60, 0},
     {"astype f32->bf16", NULL, 0, 4096, 4096, "16M", R_OWN, 0, 0.85, 1},
+    /* quantized_matmul, MLX's format (torch has none): decode against
+     * STREAM read over the packed bytes, prefill against the f32 GEMM of
+     * the same shape (its dequantised slabs run that GEMM) */
+    {"qmm decode 4bit g64", NULL, 1, 0, 0, "", R_READ, 0, 0.80, 0},
+    {"qmm prefill 4bit g64", NULL, 1, 0, 0, "", R_GEMM, G_QMM, 0.85, 0},
 };
 #define NDECK (int)(sizeof k_deck / sizeof k_deck[0])
 
@@ -167,7 +173,9 @@ static double gemm_ref(int g, int ti) {
     snprintf(r.ref, sizeof r.ref, "fma");
   }
   snprintf(r.note, sizeof r.note, "cmx_matmul, the reference of %s",
-           g == G_QK ? "sdpa prefill" : "conv2d 7x7/2");
+           g == G_QK     ? "sdpa prefill"
+           : g == G_CONV ? "conv2d 7x7/2"
+                         : "qmm prefill");
   bench_add_row(&r);
   return g_gemm[g][ti] = r.rate;
 }

@@ -406,7 +406,9 @@ struct acase {
   const char *name, *shape;
   int64_t sh[3][4]; /* inputs: q, k, v or x, w (ndim 4) */
   int nin;
-  int kind;         /* 0 prefill causal, 1 decode, 2 conv 7x7/2, 3 dw 3x3 */
+  int kind;         /* 0 prefill causal, 1 decode, 2 conv 7x7/2, 3 dw 3x3,
+                       4 quantized_matmul (x, w quantised 4-bit g64 by
+                       a_make: in[1..3] wq, scales, biases) */
   double flops, bytes;
 };
 static const struct acase k_acases[] = {
@@ -421,6 +423,13 @@ static const struct acase k_acases[] = {
     {"conv2d dw 3x3 128", "1x56x56x128",
      {{1, 56, 56, 128}, {128, 3, 3, 1}}, 2, 3, 2.0 * 56 * 56 * 128 * 9,
      2.0 * 56 * 56 * 128 * 4},
+    /* bytes: the packed codes and the f32 scales and biases, read once */
+    {"qmm decode 4bit g64", "1x4096 @ 4096x4096",
+     {{1, 1, 1, 4096}, {1, 1, 4096, 4096}}, 2, 4, 2.0 * 4096 * 4096,
+     4096.0 * 4096 / 2 + 2.0 * 4096 * 64 * 4},
+    {"qmm prefill 4bit g64", "512x4096 @ 4096x4096",
+     {{1, 1, 512, 4096}, {1, 1, 4096, 4096}}, 2, 4, 2.0 * 512 * 4096 * 4096,
+     4096.0 * 4096 / 2 + 2.0 * 4096 * 64 * 4},
 };
 #define NACASES (int)(sizeof k_acases / sizeof k_acases[0])
 
@@ -437,6 +446,9 @@ static int a_build(const struct acase *c, cmx_array *in, cmx_array *o) {
                                             0.08838835f, "", NULL, NULL);
   case 2:
     return cmx_conv2d(o, in[0], in[1], s2, p3, one, 1, NULL);
+  case 4:
+    return cmx_quantized_matmul(o, in[0], in[1], in[2], in[3], true, 64, 4,
+                                NULL);
   default:
     return cmx_conv2d(o, in[0], in[1], one, p1, one, 128, NULL);
   }
@@ -518,6 +530,12 @@ static int a_make(const struct acase *c, cmx_array *in) {
     st = cmx_array_from_data(&in[i], buf, CMX_F32, c->sh[i], 4);
     free(buf);
   }
+  if (!st && c->kind == 4) { /* w -> wq, scales, biases */
+    cmx_array w = in[1];
+    st = cmx_quantize(&in[1], &in[2], &in[3], w, 64, 4, NULL);
+    cmx_array_free(w);
+    return st ? st : cmx_eval(in, 4);
+  }
   return st ? st : cmx_eval(in, (size_t)c->nin);
 }
 
@@ -525,7 +543,7 @@ static void acases_run(void) {
   char label[96];
   for (int ci = 0; ci < NACASES; ci++) {
     const struct acase *c = &k_acases[ci];
-    cmx_array in[3] = {0};
+    cmx_array in[4] = {0};
     int made = 0, st = CMX_OK;
     for (int ti = 0; ti < g_opts.nthreads; ti++) {
       int nt = g_opts.threads[ti];
@@ -540,7 +558,7 @@ static void acases_run(void) {
         error_row("nn", c->name, c->shape, nt, st);
         continue;
       }
-      if (c->kind == 1)
+      if (c->kind == 1 || (c->kind == 4 && c->sh[0][2] == 1)) /* decode */
         a_run_one(c, nt, in, NULL, UNIT_GBPS, "read",
                   nt <= BENCH_MAX_THREADS ? g_peaks.read[TIER_BIG][nt] : 0,
                   0);
@@ -548,7 +566,7 @@ static void acases_run(void) {
         a_run_one(c, nt, in, NULL, UNIT_GFLOPS, "fma",
                   nt <= BENCH_MAX_THREADS ? g_peaks.fma_f32[nt] : 0, 0);
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
       cmx_array_free(in[i]);
   }
 }
@@ -665,13 +683,13 @@ static struct {
   int64_t rows, cols; /* 0: none */
   unsigned uses;
   const struct acase *ac; /* acase whose inputs ain holds, or NULL */
-  cmx_array ain[3];
+  cmx_array ain[4];
 } g_nn;
 
 void ops_release(void) {
   if (g_nn.rows)
     free_inputs(&g_nn.in);
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < 4; i++)
     cmx_array_free(g_nn.ain[i]);
   memset(&g_nn, 0, sizeof g_nn);
 }

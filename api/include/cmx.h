@@ -330,6 +330,43 @@ CMX_API int cmx_addmm(cmx_array *out, cmx_array c, cmx_array a, cmx_array b,
  * name. */
 CMX_API int cmx_set_gemm_backend(const char *name);
 
+/* ---- Quantised (MLX's affine group-wise format) ----------------------- */
+/* Groups of group_size (32, 64 or 128) consecutive elements along the last
+ * axis share a scale and a bias: w ~ scale * q + bias with q an unsigned
+ * code of bits (2, 4 or 8) bits. Codes are packed into uint32 words, the
+ * first element in the lowest bits (element j of a word at bits
+ * [bits * j, bits * j + bits)). Anything else for bits or group_size is
+ * CMX_EINVAL. */
+
+/* Quantises w (float32, float16 or bfloat16; ndim >= 2; last dim K a
+ * multiple of group_size) as MLX's mx.quantize: per group, scale = max((max
+ * - min) / (2^bits - 1), 1e-7), signed and refined so that the group's edge
+ * value of larger magnitude is exact, bias = that edge; codes round((w -
+ * bias) / scale) clamped to [0, 2^bits - 1], in float32. Three results:
+ * *wq uint32 (..., K * bits / 32), *scales and *biases in w's dtype (...,
+ * K / group_size). On failure all three are NULL. */
+CMX_API int cmx_quantize(cmx_array *wq, cmx_array *scales, cmx_array *biases,
+                         cmx_array w, int group_size, int bits,
+                         cmx_stream s);
+/* scale * q + bias for every element: wq uint32 (..., K * bits / 32),
+ * scales and biases (float32, float16 or bfloat16, one dtype) of shape
+ * (..., K / group_size). The result has the scales' dtype and shape
+ * (..., K). */
+CMX_API int cmx_dequantize(cmx_array *out, cmx_array wq, cmx_array scales,
+                           cmx_array biases, int group_size, int bits,
+                           cmx_stream s);
+/* x @ dequantize(w).T (transpose: w is (..., N, K), packed along K, the
+ * usual layout of a linear layer's weight) or x @ dequantize(w) (w is
+ * (..., K, N), packed along N), without materialising the dequantised
+ * matrix: x is (..., M, K) or (K) (float32, float16 or bfloat16), batch
+ * dimensions of x and w broadcast as in cmx_matmul, and the result has x's
+ * dtype, shape (batch..., M, N) (or (batch..., N) for 1-D x), accumulated
+ * in float32. Few rows of x (decode) stream the packed weights once. */
+CMX_API int cmx_quantized_matmul(cmx_array *out, cmx_array x, cmx_array wq,
+                                 cmx_array scales, cmx_array biases,
+                                 bool transpose, int group_size, int bits,
+                                 cmx_stream s);
+
 /* ---- Neural-network ops (fused; semantics as MLX) --------------------- */
 /* softplus(x) = log(1 + exp(x)), computed as max(x, 0) + log1p(exp(-|x|))
  * so it never overflows. Integer inputs give float32. */
