@@ -137,6 +137,25 @@ int cmx_quantize(cmx_array *wq, cmx_array *scales, cmx_array *biases,
   return CMX_OK;
 }
 
+/* The checks dequantize and quantized_matmul share: live handles, the
+ * stream, the format, and the packed operands (*k as check_packed). */
+static int packed_operands(cmx_array wq, cmx_array scales, cmx_array biases,
+                           cmx_stream *s, int group_size, int bits,
+                           int64_t *k, const char *who) {
+  int st = cmx_array_check(wq, who, "wq");
+  if (!st)
+    st = cmx_array_check(scales, who, "scales");
+  if (!st)
+    st = cmx_array_check(biases, who, "biases");
+  if (!st)
+    st = cmx_stream_resolve(s, who);
+  if (!st)
+    st = check_format(group_size, bits, who);
+  if (!st)
+    st = check_packed(wq, scales, biases, group_size, bits, k, who);
+  return st;
+}
+
 /* ---- dequantize ------------------------------------------------------ */
 int cmx_dequantize(cmx_array *out, cmx_array wq, cmx_array scales,
                    cmx_array biases, int group_size, int bits, cmx_stream s) {
@@ -144,18 +163,8 @@ int cmx_dequantize(cmx_array *out, cmx_array wq, cmx_array scales,
   if (!out)
     return cmx_err(CMX_EINVAL, "%s: out is NULL", who);
   *out = NULL;
-  int st = cmx_array_check(wq, who, "wq");
-  if (!st)
-    st = cmx_array_check(scales, who, "scales");
-  if (!st)
-    st = cmx_array_check(biases, who, "biases");
-  if (!st)
-    st = cmx_stream_resolve(&s, who);
-  if (!st)
-    st = check_format(group_size, bits, who);
   int64_t k;
-  if (!st)
-    st = check_packed(wq, scales, biases, group_size, bits, &k, who);
+  int st = packed_operands(wq, scales, biases, &s, group_size, bits, &k, who);
   if (st)
     return st;
   int64_t sh[CMX_MAX_DIMS];
@@ -180,22 +189,12 @@ int cmx_quantized_matmul(cmx_array *out, cmx_array x, cmx_array wq,
   if (!out)
     return cmx_err(CMX_EINVAL, "%s: out is NULL", who);
   *out = NULL;
+  int64_t kw;
   int st = cmx_array_check(x, who, "x");
   if (!st)
-    st = cmx_array_check(wq, who, "wq");
-  if (!st)
-    st = cmx_array_check(scales, who, "scales");
-  if (!st)
-    st = cmx_array_check(biases, who, "biases");
-  if (!st)
-    st = cmx_stream_resolve(&s, who);
-  if (!st)
-    st = check_format(group_size, bits, who);
+    st = packed_operands(wq, scales, biases, &s, group_size, bits, &kw, who);
   if (!st)
     st = check_float(x, who, "x");
-  int64_t kw;
-  if (!st)
-    st = check_packed(wq, scales, biases, group_size, bits, &kw, who);
   if (st)
     return st;
   char b0[200], b1[200];
