@@ -22,56 +22,67 @@ INLINE __m512 field16(__m512i v, const int BITS, const int f) {
   return _mm512_cvtepi32_ps(q);
 }
 
-/* J rows of W against M rows of x, chunks of 16 bytes (C = 16). */
-INLINE void rows16(const int M, const int J, const int BITS, size_t k,
-                   size_t gs, const uint32_t *w, size_t ldw, const float *s,
+/* J rows of W against M rows of x, chunks of 16 bytes (C = 16), CPG
+ * chunks a group. CPG is a constant, so a group's chunks unroll: with a
+ * loop over them (2 chunks a group at 4 bits, g64) the loop and the row
+ * pointers, spilled, took most of the time (1 thread, 4096^2: 27 GB/s). */
+INLINE void rows16(const int M, const int J, const int BITS, const int CPG,
+                   size_t k, const uint32_t *w, size_t ldw, const float *s,
                    const float *b, size_t lds, const float *xp, size_t ldx,
                    const float *xs, size_t ldxs, float *y, size_t ldy) {
   const int E = 8 / BITS;
-  const size_t ng = k / gs, cpg = gs * BITS / 128, ldb = ldw * 4;
-  const uint8_t *wb = (const uint8_t *)w;
+  const size_t ng = k / ((size_t)CPG * 128 / BITS);
+  const uint8_t *wj[4];
+  const float *sj[4];
+#pragma GCC unroll 4
+  for (int j = 0; j < J; j++) {
+    wj[j] = (const uint8_t *)(w + j * ldw);
+    sj[j] = s + j * lds;
+  }
   __m512 tot[8][4];
 #pragma GCC unroll 8
   for (int i = 0; i < M; i++)
 #pragma GCC unroll 4
-    for (int j = 0; j < J; j++)
-      tot[i][j] = _mm512_setzero_ps();
+    for (int j = 0; j < J; j++) tot[i][j] = _mm512_setzero_ps();
   for (size_t g = 0; g < ng; g++) {
-    __m512 acc[8][4];
+    /* Two accumulators a row pair, by field parity (by chunk parity at 8
+     * bits), so more FMA chains run at once. */
+    __m512 acc[8][4][2];
 #pragma GCC unroll 8
     for (int i = 0; i < M; i++)
 #pragma GCC unroll 4
       for (int j = 0; j < J; j++)
-        acc[i][j] = _mm512_setzero_ps();
-    for (size_t u = 0; u < cpg; u++) {
-      const size_t cb = g * cpg + u;
-      const float *xc = xp + cb * 16 * (size_t)E;
+        acc[i][j][0] = acc[i][j][1] = _mm512_setzero_ps();
+    const float *xg = xp + g * CPG * 16 * (size_t)E;
+#pragma GCC unroll 8
+    for (int u = 0; u < CPG; u++) {
       __m512i v[4];
 #pragma GCC unroll 4
       for (int j = 0; j < J; j++)
-        v[j] = _mm512_cvtepu8_epi32(
-            _mm_loadu_si128((const __m128i *)(wb + j * ldb + cb * 16)));
+        v[j] = _mm512_cvtepu8_epi32(_mm_loadu_si128(
+            (const __m128i *)(wj[j] + (g * CPG + (size_t)u) * 16)));
 #pragma GCC unroll 4
       for (int f = 0; f < E; f++) {
         __m512 q[4];
 #pragma GCC unroll 4
-        for (int j = 0; j < J; j++)
-          q[j] = field16(v[j], BITS, f);
+        for (int j = 0; j < J; j++) q[j] = field16(v[j], BITS, f);
+        const int h = E > 1 ? f & 1 : u & 1;
 #pragma GCC unroll 8
         for (int i = 0; i < M; i++) {
-          __m512 xv = _mm512_loadu_ps(xc + i * ldx + f * 16);
+          __m512 xv = _mm512_loadu_ps(xg + i * ldx + (u * E + f) * 16);
 #pragma GCC unroll 4
           for (int j = 0; j < J; j++)
-            acc[i][j] = _mm512_fmadd_ps(xv, q[j], acc[i][j]);
+            acc[i][j][h] = _mm512_fmadd_ps(xv, q[j], acc[i][j][h]);
         }
       }
     }
 #pragma GCC unroll 4
     for (int j = 0; j < J; j++) {
-      __m512 sv = _mm512_set1_ps(s[j * lds + g]);
+      __m512 sv = _mm512_set1_ps(sj[j][g]);
 #pragma GCC unroll 8
       for (int i = 0; i < M; i++)
-        tot[i][j] = _mm512_fmadd_ps(acc[i][j], sv, tot[i][j]);
+        tot[i][j] = _mm512_fmadd_ps(_mm512_add_ps(acc[i][j][0], acc[i][j][1]),
+                                    sv, tot[i][j]);
     }
   }
   /* bias . group sums, 16 groups a step */
@@ -94,19 +105,50 @@ INLINE void rows16(const int M, const int J, const int BITS, size_t k,
 }
 
 /* All n rows: J = 4 / 2 / 1 rows of W a step as registers allow (32 zmm:
- * 2 M J accumulators, J codes, J widened chunks). */
-INLINE void rows16_n(const int M, const int BITS, size_t n, size_t k, size_t gs,
+ * 3 M J accumulators and totals, J codes, J widened chunks). */
+INLINE void rows16_n(const int M, const int BITS, const int CPG, size_t n,
+                     size_t k, const uint32_t *w, size_t ldw, const float *s,
+                     const float *b, size_t lds, const float *xp, size_t ldx,
+                     const float *xs, size_t ldxs, float *y, size_t ldy) {
+  const int J = M == 1 ? 4 : M <= 4 ? 2 : 1;
+  size_t j = 0;
+  for (; j + J <= n; j += J)
+    rows16(M, J, BITS, CPG, k, w + j * ldw, ldw, s + j * lds, b + j * lds, lds,
+           xp, ldx, xs, ldxs, y + j, ldy);
+  for (; j < n; j++)
+    rows16(M, 1, BITS, CPG, k, w + j * ldw, ldw, s + j * lds, b + j * lds, lds,
+           xp, ldx, xs, ldxs, y + j, ldy);
+}
+
+/* One M: the chunks a group (gs bits / 128) as a constant. */
+INLINE void rows16_m(const int M, int bits, size_t gs, size_t n, size_t k,
                      const uint32_t *w, size_t ldw, const float *s,
                      const float *b, size_t lds, const float *xp, size_t ldx,
                      const float *xs, size_t ldxs, float *y, size_t ldy) {
-  const int J = M <= 2 ? 4 : M <= 4 ? 2 : 1;
-  size_t j = 0;
-  for (; j + J <= n; j += J)
-    rows16(M, J, BITS, k, gs, w + j * ldw, ldw, s + j * lds, b + j * lds, lds,
-           xp, ldx, xs, ldxs, y + j, ldy);
-  for (; j < n; j++)
-    rows16(M, 1, BITS, k, gs, w + j * ldw, ldw, s + j * lds, b + j * lds, lds,
-           xp, ldx, xs, ldxs, y + j, ldy);
+  switch (gs * (size_t)bits / 128) {
+    case 1:
+      if (bits == 4)
+        rows16_n(M, 4, 1, n, k, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);
+      else
+        rows16_n(M, 2, 1, n, k, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);
+      break;
+    case 2:
+      if (bits == 8)
+        rows16_n(M, 8, 2, n, k, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);
+      else if (bits == 4)
+        rows16_n(M, 4, 2, n, k, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);
+      else
+        rows16_n(M, 2, 2, n, k, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);
+      break;
+    case 4:
+      if (bits == 8)
+        rows16_n(M, 8, 4, n, k, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);
+      else
+        rows16_n(M, 4, 4, n, k, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);
+      break;
+    default: /* 8 bits, groups of 128 */
+      rows16_n(M, 8, 8, n, k, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);
+  }
 }
 
 /* bits 2, groups of 32: 8-byte chunks (C = 8), in ymm; a rare format. */
@@ -150,28 +192,34 @@ void cmx_f32_qdot_ukr__avx512(size_t m, size_t n, size_t k, int bits, size_t gs,
     rows8(m, n, k, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);
     return;
   }
-#define QDOT_M(M)                                                              \
-  case M:                                                                      \
-    if (bits == 4)                                                             \
-      rows16_n(M, 4, n, k, gs, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);  \
-    else if (bits == 8)                                                        \
-      rows16_n(M, 8, n, k, gs, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);  \
-    else                                                                       \
-      rows16_n(M, 2, n, k, gs, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);  \
-    break;
   switch (m) {
-    QDOT_M(1)
-    QDOT_M(2)
-    QDOT_M(3)
-    QDOT_M(4)
-    QDOT_M(5)
-    QDOT_M(6)
-    QDOT_M(7)
-    QDOT_M(8)
-  default:
-    break;
+    case 1:
+      rows16_m(1, bits, gs, n, k, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);
+      break;
+    case 2:
+      rows16_m(2, bits, gs, n, k, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);
+      break;
+    case 3:
+      rows16_m(3, bits, gs, n, k, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);
+      break;
+    case 4:
+      rows16_m(4, bits, gs, n, k, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);
+      break;
+    case 5:
+      rows16_m(5, bits, gs, n, k, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);
+      break;
+    case 6:
+      rows16_m(6, bits, gs, n, k, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);
+      break;
+    case 7:
+      rows16_m(7, bits, gs, n, k, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);
+      break;
+    case 8:
+      rows16_m(8, bits, gs, n, k, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);
+      break;
+    default:
+      break;
   }
-#undef QDOT_M
 }
 
 /* 16 codes in element order from 16 (bits 8) or 8 (bits 4) bytes, or 32
