@@ -316,10 +316,11 @@ static void count_uses(struct trace *t) {
   }
 }
 
-/* An f32 elementwise op with an f32 microkernel: fusable. */
+/* An elementwise op with an f32 microkernel that computes in f32 and
+ * stores f32, f16 or bf16: fusable. */
 static int fusable(const struct tnode *n) {
-  if (n->dead || n->op != CMX_OP_elementwise || n->dtype != CMX_F32 ||
-      n->p.compute != CMX_F32)
+  if (n->dead || n->op != CMX_OP_elementwise || n->p.compute != (int)n->dtype ||
+      (n->dtype != CMX_F32 && n->dtype != CMX_F16 && n->dtype != CMX_BF16))
     return 0;
   const struct cmx_ew_info *e = &cmx_ew_info[n->p.sub];
   return e->slot >= 0 && (e->arity == 1 || e->arity == 2);
@@ -377,7 +378,7 @@ static int emit(const struct trace *t, int idx, const char *in_group,
   }
   int s = pr->nsteps++;
   pr->step[s] = (struct cmx_ew_step){(uint8_t)n->p.sub, opnd[0], opnd[1],
-                                     (uint8_t)reg};
+                                     (uint8_t)reg, (uint8_t)n->dtype};
   return s;
 }
 

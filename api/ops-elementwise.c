@@ -255,9 +255,11 @@ int cmx_eval_fused(cmx_array a, int nthreads) {
     broadcast_strides(a->in[i], a, in[i].strides);
   }
   const struct cmx_dispatch *t = cmx_dispatch();
-  cmx_ew_fused_run(&a->p.prog, in, (float *)cmx_array_ptr(a), a->shape,
+  cmx_ew_fused_run(&a->p.prog, in, cmx_array_ptr(a), a->shape,
                    a->ndim, t->f32_vunary, t->f32_vbinary, t->cvt,
-                   stream_out(a->dtype, a->size) ? t->x32_stream : NULL,
+                   a->dtype == CMX_F32 && stream_out(a->dtype, a->size)
+                       ? t->x32_stream
+                       : NULL,
                    nthreads, 1);
   return CMX_OK;
 }

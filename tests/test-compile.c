@@ -27,7 +27,8 @@ static int chain_fn(void *ctx, const cmx_array *in, size_t n_in,
   cmx_array k = NULL, t1 = NULL, t2 = NULL, t3 = NULL, t4 = NULL, t5 = NULL,
             t6 = NULL, t7 = NULL, t8 = NULL, e1 = NULL, e2 = NULL;
   int rc;
-  CHECK(cmx_full(&k, NULL, 0, 0.7, CMX_F32, NULL));
+  /* in x's dtype, so a bf16 or f16 chain stays one */
+  CHECK(cmx_full(&k, NULL, 0, 0.7, cmx_array_dtype(in[0]), NULL));
   CHECK(cmx_multiply(&t1, in[0], k, NULL));
   CHECK(cmx_add(&t2, t1, in[1], NULL));
   CHECK(cmx_tanh(&t3, t2, NULL));
@@ -112,23 +113,24 @@ static void assert_same(cmx_array a, cmx_array b, const char *what) {
   free(y);
 }
 
-static double chain_ref(double x, double y) {
-  double t5 = tanh(x * (double)0.7f + y) * (1.0 / (1.0 + exp(-x)));
+static double chain_ref(double x, double y, cmx_dtype dt) {
+  double t5 = tanh(x * tu_quant(dt, 0.7) + y) * (1.0 / (1.0 + exp(-x)));
   return (t5 - exp(-x)) * -x;
 }
 
-static void check_chain(int64_t m, int64_t n, int transposed, int threads) {
+static void check_chain_dt(int64_t m, int64_t n, int transposed, int threads,
+                           cmx_dtype dt) {
   TU_OK(cmx_set_num_threads(threads));
   int64_t shx[2] = {transposed ? n : m, transposed ? m : n}, shy[1] = {n};
   double *xv = malloc((size_t)(m * n) * sizeof *xv);
   double *yv = malloc((size_t)n * sizeof *yv);
-  tu_rand(xv, m * n, CMX_F32, -3, 3, (uint64_t)(m * 31 + n));
-  tu_rand(yv, n, CMX_F32, -1, 1, (uint64_t)(n + 5));
+  tu_rand(xv, m * n, dt, -3, 3, (uint64_t)(m * 31 + n));
+  tu_rand(yv, n, dt, -1, 1, (uint64_t)(n + 5));
   cmx_array x0, x, y;
-  TU_OK(tu_array(&x0, xv, CMX_F32, shx, 2));
+  TU_OK(tu_array(&x0, xv, dt, shx, 2));
   if (transposed) TU_OK(cmx_transpose(&x, x0, NULL, 0, NULL));
   else x = cmx_array_retain(x0);
-  TU_OK(tu_array(&y, yv, CMX_F32, shy, 1));
+  TU_OK(tu_array(&y, yv, dt, shy, 1));
   cmx_array in[2] = {x, y}, direct[1], fused[1], unfused[1];
   size_t nd = 0, nf = 0, nu = 0;
   struct counter cnt = {0};
@@ -148,13 +150,16 @@ static void check_chain(int64_t m, int64_t n, int transposed, int threads) {
   cr_assert_eq(unfused[0]->op, CMX_OP_elementwise);
   assert_same(fused[0], direct[0], "fused");
   assert_same(unfused[0], direct[0], "unfused");
-  float *got = malloc((size_t)(m * n) * sizeof *got);
-  read_f32(fused[0], got);
+  cr_assert_eq(cmx_array_dtype(fused[0]), dt);
+  double *got = malloc((size_t)(m * n) * sizeof *got);
+  tu_read(fused[0], got);
+  /* f16 / bf16 round each of the 8 ops' results */
+  double tol = dt == CMX_F32 ? 1e-5 : 40 * tu_eps(dt);
   for (int64_t i = 0; i < m; i++)
     for (int64_t j = 0; j < n; j++) {
       double xe = transposed ? xv[j * m + i] : xv[i * n + j];
-      double ref = chain_ref(xe, yv[j]);
-      cr_assert(tu_close(got[i * n + j], ref, 1e-5, 1e-5),
+      double ref = chain_ref(xe, yv[j], dt);
+      cr_assert(tu_close(got[i * n + j], ref, tol, tol),
                 "(%lld,%lld): %.9g want %.9g", (long long)i, (long long)j,
                 got[i * n + j], ref);
     }
@@ -170,6 +175,18 @@ static void check_chain(int64_t m, int64_t n, int transposed, int threads) {
   for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) cmx_array_free(xs[i]);
   cmx_compiled_free(cf);
   cmx_compiled_free(cu);
+}
+
+static void check_chain(int64_t m, int64_t n, int transposed, int threads) {
+  check_chain_dt(m, n, transposed, threads, CMX_F32);
+}
+
+Test(compile, f16_and_bf16_chains_fuse_bitwise_as_direct) {
+  cmx_dtype dts[2] = {CMX_F16, CMX_BF16};
+  for (int d = 0; d < 2; d++) {
+    check_chain_dt(7, 17, 0, 1, dts[d]);
+    check_chain_dt(33, 1023, 1, 2, dts[d]);
+  }
 }
 
 Test(compile, chain_fused_bitwise_as_direct_and_close_to_float64) {

@@ -523,9 +523,9 @@ CMX_API int cmx_compile(cmx_compiled *out, cmx_fn fn, void *ctx, int flags);
  * (the dtype, shape and strides of every input) traces fn on placeholder
  * inputs and keeps the graph it built, optimised: arrays that do not
  * depend on the inputs are evaluated once and shared, repeated
- * subexpressions are computed once, and chains of f32 elementwise ops
- * (up to 16 ops of one shape with at most 4 operands from outside the
- * chain) run as one pass over memory. Every call, the first included,
+ * subexpressions are computed once, and chains of elementwise ops of
+ * f32, f16 or bf16 (up to 16 ops of one shape with at most 4 operands
+ * from outside the chain) run as one pass over memory. Every call, the first included,
  * replays that graph on in without calling fn: the outputs are lazy
  * arrays, bitwise equal to what fn would build. An error fn returns while
  * traced comes back here with its status and message. out gets *n_out new

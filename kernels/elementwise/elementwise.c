@@ -584,7 +584,7 @@ void cmx_ew_run(enum cmx_ew_op op, const struct cmx_ew_operand *in,
 struct fjob {
   const struct cmx_ew_prog *prog; /* the node's, alive until its fence */
   struct cmx_ew_operand in[CMX_EW_PROG_IN];
-  float *out;
+  char *out;
   int ndim;
   int64_t shape[CMX_MAX_DIMS];
   const cmx_f32_vunary_ukr_fn *vunary;
@@ -620,11 +620,13 @@ static void fused_chunk(const void *ctx, const char **p, const int64_t *s,
       xs[i] = 1;
     }
   }
-  float *out = j->out + pos;
+  const cmx_dtype odt = (cmx_dtype)pr->step[pr->nsteps - 1].dt;
+  char *out = j->out + pos * cmx_dtype_size(odt);
   int lastst = pr->nsteps - 1;
   for (int t = 0; t <= lastst; t++) {
     const struct cmx_ew_step *st = &pr->step[t];
-    float *y = t == lastst && !j->stream ? out : reg[st->r];
+    float *y = t == lastst && !j->stream && odt == CMX_F32 ? (float *)out
+                                                            : reg[st->r];
     const float *a = st->a < CMX_EW_PROG_IN
                          ? x[st->a]
                          : reg[pr->step[st->a - CMX_EW_PROG_IN].r];
@@ -643,6 +645,16 @@ static void fused_chunk(const void *ctx, const char **p, const int64_t *s,
       size_t sb = st->b < CMX_EW_PROG_IN ? xs[st->b] : 1;
       j->vbinary[slot](n, a, sa, b, sb, y);
     }
+    if (st->dt == CMX_F32) continue;
+    /* f16 / bf16: stored as the op stores; read back as the next op loads */
+    int bf = st->dt == CMX_BF16;
+    if (t == lastst) {
+      j->cvt[bf ? CMX_CVT_F32_BF16 : CMX_CVT_F32_F16](n, y, out);
+    } else {
+      _Alignas(64) uint16_t h[FTILE];
+      j->cvt[bf ? CMX_CVT_F32_BF16 : CMX_CVT_F32_F16](n, y, h);
+      j->cvt[bf ? CMX_CVT_BF16_F32 : CMX_CVT_F16_F32](n, h, y);
+    }
   }
   if (j->stream) j->stream(n, reg[pr->step[lastst].r], out);
 }
@@ -655,7 +667,7 @@ static void fused_range(void *ctx, size_t begin, size_t end) {
 }
 
 void cmx_ew_fused_run(const struct cmx_ew_prog *prog,
-                      const struct cmx_ew_operand *in, float *out,
+                      const struct cmx_ew_operand *in, void *out,
                       const int64_t *shape, int ndim,
                       const cmx_f32_vunary_ukr_fn *vunary,
                       const cmx_f32_vbinary_ukr_fn *vbinary,

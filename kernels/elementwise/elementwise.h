@@ -68,8 +68,9 @@ void cmx_ew_run(enum cmx_ew_op op, const struct cmx_ew_operand *in,
  * unused for a unary op) with the op's f32 microkernel; an operand o <
  * CMX_EW_PROG_IN names external input o, and o >= CMX_EW_PROG_IN the
  * result of the earlier step o - CMX_EW_PROG_IN. The last step is the
- * output. Every op has an f32 microkernel slot, computes in f32 and, where
- * it is not the last, has the output's shape. */
+ * output. Every op has an f32 microkernel slot, computes in f32 (storing
+ * f32, f16 or bf16) and, where it is not the last, has the output's
+ * shape. */
 #define CMX_EW_PROG_IN 4
 #define CMX_EW_PROG_MAX 16
 #define CMX_EW_PROG_REGS 8
@@ -78,19 +79,22 @@ struct cmx_ew_step {
   uint8_t r;        /* the tile (< CMX_EW_PROG_REGS) its result goes to: an
                        operand's, in place, when that operand is a step
                        (each step's result is read once) */
+  uint8_t dt;       /* the op's dtype (cmx_dtype): f32, or f16 / bf16, to
+                       which the f32 result is rounded as the op stores */
 };
 struct cmx_ew_prog {
   uint8_t nin, nsteps;
   struct cmx_ew_step step[CMX_EW_PROG_MAX];
 };
 
-/* out = prog(in[0], ...) over shape, f32 row-major out; in[] with strides
- * broadcast to shape, of any dtype (loaded as f32). The result is bitwise
- * what the ops give one by one. vunary / vbinary: the dispatch table's
- * slots; stream as in cmx_ew_kernels. last as for cmx_ew_run (prog must
- * then outlive the node's fence). Never fails. */
+/* out = prog(in[0], ...) over shape, row-major out of the last step's
+ * dtype; in[] with strides broadcast to shape, of any dtype (loaded as
+ * f32). The result is bitwise what the ops give one by one. vunary /
+ * vbinary: the dispatch table's slots; stream as in cmx_ew_kernels (f32
+ * outputs only). last as for cmx_ew_run (prog must then outlive the
+ * node's fence). Never fails. */
 void cmx_ew_fused_run(const struct cmx_ew_prog *prog,
-                      const struct cmx_ew_operand *in, float *out,
+                      const struct cmx_ew_operand *in, void *out,
                       const int64_t *shape, int ndim,
                       const cmx_f32_vunary_ukr_fn *vunary,
                       const cmx_f32_vbinary_ukr_fn *vbinary,
