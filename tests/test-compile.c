@@ -605,3 +605,101 @@ Test(compile, default_stream_is_the_callers) {
   for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) cmx_array_free(xs[i]);
   cmx_compiled_free(c);
 }
+
+/* ---- random elementwise graphs: compiled (fused) vs direct, bitwise ---- */
+struct rg {
+  uint64_t seed;
+  int nodes, nout;
+};
+
+/* Builds a random DAG over the inputs: unary and binary ops with and
+ * without f32 kernels (comparisons, where, astype break chains), on
+ * broadcasting shapes and mixed float dtypes; outputs a few of its nodes.
+ * Deterministic in the seed, so the direct call builds the same graph. */
+static int random_fn(void *ctx, const cmx_array *in, size_t n_in,
+                     cmx_array *out, size_t cap, size_t *n_out) {
+  const struct rg *g = ctx;
+  uint64_t s = g->seed;
+  cmx_array v[64];
+  int nv = 0;
+  for (size_t i = 0; i < n_in; i++) v[nv++] = cmx_array_retain(in[i]);
+  int (*un[])(cmx_array *, cmx_array, cmx_stream) = {
+      cmx_exp, cmx_tanh, cmx_neg, cmx_abs, cmx_sigmoid, cmx_square, cmx_sin,
+      cmx_relu, cmx_silu, cmx_gelu};
+  int (*bin[])(cmx_array *, cmx_array, cmx_array, cmx_stream) = {
+      cmx_add, cmx_subtract, cmx_multiply, cmx_maximum, cmx_minimum,
+      cmx_divide, cmx_silu_mul, cmx_greater};
+  int nu = sizeof un / sizeof un[0], nb = sizeof bin / sizeof bin[0];
+  for (int k = 0; k < g->nodes; k++) {
+    int kind = (int)(tu_next(&s) % 10);
+    cmx_array a = v[tu_next(&s) % (uint64_t)nv];
+    cmx_array b = v[tu_next(&s) % (uint64_t)nv], r = NULL;
+    int rc;
+    if (kind < 4) {
+      rc = un[tu_next(&s) % (uint64_t)nu](&r, a, NULL);
+    } else if (kind < 9) {
+      rc = bin[tu_next(&s) % (uint64_t)nb](&r, a, b, NULL);
+    } else if (tu_next(&s) & 1) {
+      cmx_dtype to[3] = {CMX_F32, CMX_F16, CMX_BF16};
+      rc = cmx_astype(&r, a, to[tu_next(&s) % 3], NULL);
+    } else {
+      cmx_array c = NULL;
+      rc = cmx_greater(&c, a, b, NULL);
+      if (!rc) rc = cmx_where(&r, c, b, a, NULL);
+      cmx_array_free(c);
+    }
+    if (rc == CMX_EDTYPE) continue; /* e.g. neg of a comparison's bool */
+    if (rc) {
+      for (int i = 0; i < nv; i++) cmx_array_free(v[i]);
+      return rc;
+    }
+    if (nv == 64) cmx_array_free(v[--nv]);
+    v[nv++] = r;
+  }
+  int no = g->nout < (int)cap ? g->nout : (int)cap;
+  for (int k = 0; k < no; k++)
+    out[k] = cmx_array_retain(v[nv - 1 - (int)(tu_next(&s) % 4)]);
+  for (int i = 0; i < nv; i++) cmx_array_free(v[i]);
+  *n_out = (size_t)no;
+  return CMX_OK;
+}
+
+Test(compile, random_elementwise_graphs_bitwise_as_direct) {
+  int64_t shapes[3][2] = {{19, 37}, {1, 37}, {19, 1}};
+  cmx_dtype dts[3] = {CMX_F32, CMX_BF16, CMX_F16};
+  int fused_seen = 0;
+  for (uint64_t seed = 1; seed <= 1500; seed++) {
+    uint64_t s = seed * 977;
+    cmx_array in[3];
+    for (int i = 0; i < 3; i++) {
+      double v[19 * 37];
+      int64_t n = shapes[i][0] * shapes[i][1];
+      cmx_dtype dt = dts[(tu_next(&s) % 3 == 0) ? tu_next(&s) % 3 : 0];
+      tu_rand(v, n, dt, -2, 2, seed * 3 + (uint64_t)i);
+      TU_OK(tu_array(&in[i], v, dt, shapes[i], 2));
+    }
+    struct rg g = {seed, 6 + (int)(seed % 20), 1 + (int)(seed % 3)};
+    cmx_array d[3] = {NULL}, c[3] = {NULL};
+    size_t nd = 0, nc = 0;
+    TU_OK(random_fn(&g, in, 3, d, 3, &nd));
+    cmx_compiled cf;
+    TU_OK(cmx_compile(&cf, random_fn, &g, 0));
+    TU_OK(cmx_set_num_threads(1 + (int)(seed % 2)));
+    TU_OK(cmx_compiled_call(cf, in, 3, c, 3, &nc));
+    cr_assert_eq(nc, nd);
+    for (size_t k = 0; k < nc; k++) {
+      fused_seen += c[k]->op == CMX_OP_fused;
+      char what[64];
+      snprintf(what, sizeof what, "seed %llu output %zu",
+               (unsigned long long)seed, k);
+      assert_same(c[k], d[k], what);
+    }
+    for (size_t k = 0; k < nc; k++) {
+      cmx_array_free(c[k]);
+      cmx_array_free(d[k]);
+    }
+    for (int i = 0; i < 3; i++) cmx_array_free(in[i]);
+    cmx_compiled_free(cf);
+  }
+  cr_assert(fused_seen >= 1000, "only %d outputs were fused nodes", fused_seen);
+}
