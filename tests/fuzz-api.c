@@ -9,7 +9,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define NARR 16
 #define NSTREAM 3
@@ -561,6 +563,112 @@ static void misc(struct state *st, struct reader *r, int kind) {
   }
 }
 
+/* ---- compile, quantised ops, safetensors ---- */
+/* A compiled function: a fuzz-chosen chain of unary and binary ops over
+ * its inputs (the program lives in the closure, copied from the input). */
+struct prog {
+  uint8_t op[8];
+  int n;
+};
+
+static int prog_fn(void *ctx, const cmx_array *in, size_t n_in,
+                   cmx_array *out, size_t cap, size_t *n_out) {
+  const struct prog *p = ctx;
+  if (n_in == 0 || cap == 0) return CMX_OK; /* no outputs */
+  cmx_array v = cmx_array_retain(in[0]);
+  for (int i = 0; i < p->n; i++) {
+    cmx_array t = NULL;
+    int rc = p->op[i] & 1
+                 ? g_unary[p->op[i] % COUNT(g_unary)](&t, v, NULL)
+                 : g_binary[p->op[i] % COUNT(g_binary)](
+                       &t, v, in[p->op[i] % n_in], NULL);
+    cmx_array_free(v);
+    if (rc) return rc;
+    v = t;
+  }
+  out[0] = v;
+  *n_out = 1;
+  return CMX_OK;
+}
+
+static void extras(struct state *st, struct reader *r, int kind) {
+  cmx_array x = opnd(st, r), y = opnd(st, r), z = opnd(st, r), out = NULL;
+  cmx_stream s = strm(st, r);
+  static const int gss[] = {32, 64, 128, 0, 16, -64};
+  static const int bitss[] = {4, 8, 2, 3, 0, 16};
+  int gs = gss[u8(r) % 6], bits = bitss[u8(r) % 6];
+  switch (kind) {
+  case 0: { /* compile a chain, call it (twice: the second replays) */
+    struct prog p = {{0}, u8(r) % 9};
+    for (int i = 0; i < 8; i++) p.op[i] = u8(r);
+    cmx_compiled c = NULL;
+    int rc = cmx_compile(&c, prog_fn, &p, u8(r) % 5 == 0 ? 64 : u8(r) & 3);
+    if ((rc == CMX_OK) != (c != NULL)) __builtin_trap();
+    cmx_array in[3] = {x, y, z}, res[2] = {NULL, NULL};
+    size_t nin = u8(r) % 4, n = 7;
+    for (int k = 0; k < 2 && c; k++) {
+      cmx_array o[2] = {NULL, NULL};
+      rc = cmx_compiled_call(c, in, nin, o, u8(r) % 3, &n);
+      if (rc > 0 || rc <= CMX_EINTERNAL || (rc && (o[0] || o[1] || n)))
+        __builtin_trap();
+      if (n > 1 || (n == 1 && !o[0])) __builtin_trap();
+      res[k] = o[0];
+    }
+    cmx_compiled_free(c);
+    /* stored after both calls: a put may free an input of the second */
+    for (int k = 0; k < 2; k++)
+      if (res[k]) put(st, r, CMX_OK, res[k]);
+    return;
+  }
+  case 1: { /* quantize: three outputs, all or none */
+    cmx_array q = NULL, sc = NULL, bi = NULL;
+    int rc = cmx_quantize(&q, &sc, &bi, x, gs, bits, s);
+    if (rc > 0 || rc <= CMX_EINTERNAL) __builtin_trap();
+    if ((rc == CMX_OK) != (q && sc && bi) || (rc && (q || sc || bi)))
+      __builtin_trap();
+    put(st, r, rc, q);
+    if (sc) put(st, r, CMX_OK, sc);
+    if (bi) put(st, r, CMX_OK, bi);
+    return;
+  }
+  case 2:
+    put(st, r, cmx_dequantize(&out, x, y, z, gs, bits, s), out);
+    return;
+  case 3: {
+    cmx_array w = opnd(st, r);
+    double work = (double)cmx_array_size(x) * (double)cmx_array_size(y) * 8;
+    if (work > (double)MAX_FLOPS * 64) return;
+    put(st, r, cmx_quantized_matmul(&out, x, y, z, w, u8(r) & 1, gs, bits, s),
+        out);
+    return;
+  }
+  default: { /* save a few arrays, load them back */
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/cmx-fuzz-%d.safetensors", (int)getpid());
+    cmx_array arr[3] = {x, y, z};
+    const char *names[3] = {"a", u8(r) & 1 ? "a" : "b", "c"};
+    size_t n = u8(r) % 4;
+    int rc = cmx_save_safetensors(path, arr, names, n);
+    if (rc > 0 || rc <= CMX_EINTERNAL) __builtin_trap();
+    cmx_array *got = NULL;
+    char **gn = NULL;
+    size_t ng = 99;
+    rc = cmx_load_safetensors(path, &got, &gn, &ng);
+    if (rc > 0 || rc <= CMX_EINTERNAL) __builtin_trap();
+    if (rc && (got || gn || ng)) __builtin_trap();
+    for (size_t i = 0; i < ng; i++) {
+      if (!got[i] || !gn[i]) __builtin_trap();
+      put(st, r, CMX_OK, got[i]);
+      free(gn[i]);
+    }
+    free(got);
+    free(gn);
+    unlink(path);
+    return;
+  }
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct reader r = {data, size};
   struct state st;
@@ -570,7 +678,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   while (r.n && ncalls++ < 64) {
     uint8_t op = u8(&r);
     cmx_array out = NULL;
-    switch (op % 14) {
+    switch (op % 15) {
     case 0: create(&st, &r, u8(&r) % 5); break;
     case 1:
     case 2:
@@ -598,6 +706,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case 10: streams(&st, &r, u8(&r) % 5); break;
     case 11: nn(&st, &r, u8(&r) % 7); break;
     case 12: index_ops(&st, &r, u8(&r) % 8); break;
+    case 13: extras(&st, &r, u8(&r) % 5); break;
     default: misc(&st, &r, u8(&r) % 6); break;
     }
   }
