@@ -13,6 +13,9 @@
 #include <string.h>
 
 #define VF_N 8
+/* VF_REGS: vector registers of the level (kernels size register tiles by
+ * it: kernels/f32-qgemm/f32-qgemm-body.h). */
+#define VF_REGS 16
 #define CMX_SIMD_INLINE static inline __attribute__((always_inline))
 
 typedef __m256 vf;
@@ -119,6 +122,23 @@ CMX_SIMD_INLINE vi vi_xor(vi a, vi b) { return _mm256_xor_si256(a, b); }
 CMX_SIMD_INLINE vi vi_sll(vi a, int imm) { return _mm256_slli_epi32(a, imm); }
 CMX_SIMD_INLINE vi vi_srl(vi a, int imm) { return _mm256_srli_epi32(a, imm); }
 CMX_SIMD_INLINE vi vi_sra(vi a, int imm) { return _mm256_srai_epi32(a, imm); }
+/* vi_srlv: lane-wise logical right shift by the lanes of c (0..31). */
+CMX_SIMD_INLINE vi vi_srlv(vi a, vi c) { return _mm256_srlv_epi32(a, c); }
+/* vi_load_u8: the VF_N bytes at p zero-extended to dword lanes (vpmovzxbd).
+ * vi_load_u8_dup: lane t holds p[t / r], r = 1, 2 or 4 (VF_N / r bytes
+ * read): bytes doubled or quadrupled by unpacks before the widening. */
+CMX_SIMD_INLINE vi vi_load_u8(const uint8_t *p) {
+  return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
+}
+CMX_SIMD_INLINE vi vi_load_u8_dup(const uint8_t *p, int r) {
+  if (r == 1) return vi_load_u8(p);
+  int32_t w = 0;
+  memcpy(&w, p, (size_t)(VF_N / r));
+  __m128i x = _mm_cvtsi32_si128(w);
+  x = _mm_unpacklo_epi8(x, x);
+  if (r == 4) x = _mm_unpacklo_epi16(x, x);
+  return _mm256_cvtepu8_epi32(x);
+}
 CMX_SIMD_INLINE vm vi_eq(vi a, vi b) {
   return _mm256_castsi256_ps(_mm256_cmpeq_epi32(a, b));
 }

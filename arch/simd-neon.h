@@ -13,6 +13,9 @@
 #include <string.h>
 
 #define VF_N 4
+/* VF_REGS: vector registers of the level (kernels size register tiles by
+ * it: kernels/f32-qgemm/f32-qgemm-body.h). */
+#define VF_REGS 32
 #define CMX_SIMD_INLINE static inline __attribute__((always_inline))
 
 typedef float32x4_t vf;
@@ -116,6 +119,29 @@ CMX_SIMD_INLINE vi vi_srl(vi a, int imm) {
       vshlq_u32(vreinterpretq_u32_s32(a), vdupq_n_s32(-imm)));
 }
 CMX_SIMD_INLINE vi vi_sra(vi a, int imm) { return vshlq_s32(a, vdupq_n_s32(-imm)); }
+/* vi_srlv: lane-wise logical right shift by the lanes of c (0..31): ushl
+ * by the negated counts. */
+CMX_SIMD_INLINE vi vi_srlv(vi a, vi c) {
+  return vreinterpretq_s32_u32(vshlq_u32(vreinterpretq_u32_s32(a), vnegq_s32(c)));
+}
+/* vi_load_u8: the VF_N bytes at p zero-extended to dword lanes (two uxtl).
+ * vi_load_u8_dup: lane t holds p[t / r], r = 1, 2 or 4 (VF_N / r bytes
+ * read): bytes doubled by a zip, or one byte broadcast. */
+CMX_SIMD_INLINE vi vi_load_u8(const uint8_t *p) {
+  uint32_t w;
+  memcpy(&w, p, sizeof w);
+  uint16x8_t h = vmovl_u8(vreinterpret_u8_u32(vdup_n_u32(w)));
+  return vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(h)));
+}
+CMX_SIMD_INLINE vi vi_load_u8_dup(const uint8_t *p, int r) {
+  if (r == 1) return vi_load_u8(p);
+  if (r == 4) return vdupq_n_s32(p[0]);
+  uint16_t w;
+  memcpy(&w, p, sizeof w);
+  uint8x8_t x = vreinterpret_u8_u16(vdup_n_u16(w));
+  uint16x8_t h = vmovl_u8(vzip1_u8(x, x));
+  return vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(h)));
+}
 CMX_SIMD_INLINE vm vi_eq(vi a, vi b) { return vceqq_s32(a, b); }
 CMX_SIMD_INLINE vm vi_gt(vi a, vi b) { return vcgtq_s32(a, b); }
 

@@ -9,6 +9,9 @@
 #include <string.h>
 
 #define VF_N 1
+/* VF_REGS: vector registers of the level (kernels size register tiles by
+ * it: kernels/f32-qgemm/f32-qgemm-body.h); a compiler's guess here. */
+#define VF_REGS 32
 #define CMX_SIMD_INLINE static inline __attribute__((always_inline))
 
 typedef float vf;
@@ -97,6 +100,10 @@ CMX_SIMD_INLINE vi vi_xor(vi a, vi b) { return a ^ b; }
 CMX_SIMD_INLINE vi vi_sll(vi a, int imm) { return (vi)((uint32_t)a << imm); }
 CMX_SIMD_INLINE vi vi_srl(vi a, int imm) { return (vi)((uint32_t)a >> imm); }
 CMX_SIMD_INLINE vi vi_sra(vi a, int imm) { return a >> imm; }
+CMX_SIMD_INLINE vi vi_srlv(vi a, vi c) { return (vi)((uint32_t)a >> c); }
+/* vi_load_u8: p[0]; vi_load_u8_dup: lane t holds p[t / r], so p[0]. */
+CMX_SIMD_INLINE vi vi_load_u8(const uint8_t *p) { return p[0]; }
+CMX_SIMD_INLINE vi vi_load_u8_dup(const uint8_t *p, int r) { return p[0]; }
 CMX_SIMD_INLINE vm vi_eq(vi a, vi b) { return a == b; }
 CMX_SIMD_INLINE vm vi_gt(vi a, vi b) { return a > b; }
 

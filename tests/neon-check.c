@@ -543,6 +543,76 @@ static void check_dwconv(const struct cmx_dispatch *t,
   report("dwconv", bad);
 }
 
+/* qgemm: the NEON qdot and qdeq rows (the table must pick them) against
+ * the reference rows for every bits x group size, m 1..8, odd n, k of one
+ * and three groups, random words, strides wider than the data and
+ * canaries beside the outputs; tolerances of tests/test-kernels-qgemm.c. */
+static float qrnd(void) { return (float)(rng() % 200001) / 100000.0f - 1.0f; }
+static void check_qgemm(const struct cmx_dispatch *t,
+                        const struct cmx_dispatch *v) {
+  enum { KMAX = 3 * 128, LDX = KMAX + 16, NMAXQ = 9, LDS = KMAX / 32 + 2 };
+  static uint32_t w[NMAXQ * (KMAX / 4 + 3)];
+  static float s[NMAXQ * LDS], b[NMAXQ * LDS], xp[8 * LDX], xs[8 * LDS];
+  static float y0[9 * (NMAXQ + 3)], y1[9 * (NMAXQ + 3)];
+  static float d0[NMAXQ * (KMAX + 5)], d1[NMAXQ * (KMAX + 5)];
+  static const int BITS[] = {2, 4, 8};
+  static const size_t GS[] = {32, 64, 128}, NS[] = {1, 3, 5, 9};
+  const float CAN = -7777.25f;
+  int bad = 0;
+  if (v->qgemm.qdot != cmx_f32_qdot_ukr__neon ||
+      v->qgemm.qdeq != cmx_f32_qdeq_ukr__neon) {
+    printf("  qgemm: the NEON table does not hold the NEON rows\n");
+    bad++;
+  }
+  for (int bi = 0; bi < 3; bi++)
+    for (int gi = 0; gi < 3; gi++)
+      for (size_t kg = 1; kg <= 3; kg += 2) {
+        const int bits = BITS[bi];
+        const size_t gs = GS[gi], k = kg * gs, ldw = k * bits / 32 + 3;
+        for (size_t i = 0; i < NMAXQ * ldw; i++) w[i] = rng() ^ (rng() << 16);
+        for (size_t i = 0; i < NMAXQ * LDS; i++)
+          s[i] = qrnd() * 0.1f, b[i] = qrnd();
+        for (size_t i = 0; i < 8 * LDX; i++) xp[i] = qrnd();
+        for (size_t i = 0; i < 8 * LDS; i++) xs[i] = qrnd() * 4;
+        for (size_t m = 1; m <= 8; m++)
+          for (int ni = 0; ni < 4; ni++) {
+            const size_t n = NS[ni], ldy = n + 3;
+            for (size_t i = 0; i < (m + 1) * ldy; i++) y0[i] = y1[i] = CAN;
+            t->qgemm.qdot(m, n, k, bits, gs, w, ldw, s, b, LDS, xp, LDX, xs,
+                          LDS, y0, ldy);
+            v->qgemm.qdot(m, n, k, bits, gs, w, ldw, s, b, LDS, xp, LDX, xs,
+                          LDS, y1, ldy);
+            for (size_t i = 0; i < (m + 1) * ldy; i++) {
+              size_t r = i / ldy, c = i % ldy;
+              double bound = 0;
+              for (size_t g = 0; r < m && c < n && g < kg; g++)
+                bound += fabs(s[c * LDS + g]) * 8 * (1 << bits) * gs +
+                         fabs(b[c * LDS + g] * xs[r * LDS + g]);
+              int ok = r >= m || c >= n ? y1[i] == CAN
+                                        : fabs(y1[i] - y0[i]) <= 1e-6 * bound;
+              if (!ok && bad++ < 5)
+                printf("  qdot bits %d gs %zu m %zu n %zu k %zu [%zu,%zu]: "
+                       "neon %a generic %a\n", bits, gs, m, n, k, r, c, y1[i],
+                       y0[i]);
+            }
+          }
+        const size_t n = 3, ldo = k + 5;
+        for (size_t i = 0; i < n * ldo; i++) d0[i] = d1[i] = CAN;
+        t->qgemm.qdeq(n, k, bits, gs, w, ldw, s, b, LDS, d0, ldo);
+        v->qgemm.qdeq(n, k, bits, gs, w, ldw, s, b, LDS, d1, ldo);
+        for (size_t i = 0; i < n * ldo; i++) {
+          size_t j = i / ldo, c = i % ldo;
+          double tol = c < k ? 2e-7 * (fabs(s[j * LDS + c / gs]) * (1 << bits) +
+                                       fabs(b[j * LDS + c / gs]))
+                             : 0;
+          if (!(fabs(d1[i] - d0[i]) <= tol) && bad++ < 5)
+            printf("  qdeq bits %d gs %zu [%zu,%zu]: neon %a generic %a\n",
+                   bits, gs, j, c, d1[i], d0[i]);
+        }
+      }
+  report("qgemm", bad);
+}
+
 int main(void) {
   struct cmx_dispatch t, v;
   if (cmx_dispatch_for(&t, CMX_ISA_GENERIC) != 0 ||
@@ -565,6 +635,7 @@ int main(void) {
   check_dot4(&t, &v);
   check_dwconv(&t, &v);
   check_transpose(&t, &v);
+  check_qgemm(&t, &v);
   printf("neon-check: %s\n", g_fail ? "FAIL" : "all PASS");
   return g_fail;
 }

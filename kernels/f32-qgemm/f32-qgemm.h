@@ -42,9 +42,10 @@
  *
  * Microkernels are leaves: no allocation, no threads, no errors.
  *
- * Rows: the reference, AVX2 and AVX-512. No NEON kernel yet (not written
- * in the time of the first pass): the neon table keeps the reference rows
- * it inherits from generic, which are correct but scalar. */
+ * Rows: the reference; qdot and qdeq for AVX2, AVX-512 and NEON, one body
+ * (f32-qgemm-body.h) over arch/simd-*.h. The quantiser is the reference
+ * row on every level: its per-group min / max, divisions and rintf are
+ * run once per weight load, not per inference, and were not vectorised. */
 #ifndef CMX_F32_QGEMM_H
 #define CMX_F32_QGEMM_H
 #include <stddef.h>
