@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "arch/dispatch.h"
+#include "test-util.h"
 
 struct qrow {
   enum cmx_isa_level isa;
@@ -29,14 +30,8 @@ static const struct qrow ROWS[] = {
 #define NROWS (sizeof ROWS / sizeof ROWS[0])
 static const float CANARY = -7777.25f;
 
-static uint64_t rng_next(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 static float rnd(uint64_t *s) {
-  return (float)((double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0) *
+  return (float)((double)(tu_next(s) >> 11) * (1.0 / 9007199254740992.0) *
                      2.0 -
                  1.0);
 }
@@ -62,7 +57,7 @@ static struct operands make(size_t m, size_t n, size_t k, int bits, size_t gs,
   o.xp = malloc(m * o.ldx * 4);
   o.xs = malloc(m * o.ldxs * 4);
   for (size_t i = 0; i < n * o.ldw; i++)
-    o.w[i] = (uint32_t)rng_next(&st);
+    o.w[i] = (uint32_t)tu_next(&st);
   for (size_t i = 0; i < n * o.lds; i++) {
     o.s[i] = rnd(&st) * 0.1f;
     o.b[i] = rnd(&st);
