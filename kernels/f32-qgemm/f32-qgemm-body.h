@@ -8,7 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define QG_INLINE static inline __attribute__((always_inline))
+/* UBSan is off in these bodies (ASan is not): on the unrolled tiles its
+ * checks, pointer-overflow above all, took clang with the fuzzer's
+ * sanitizers over 4 minutes for the AVX-512 file, 20 s without. The
+ * addresses stay inside the operands the contract describes, and ASan
+ * still checks every load and store. */
+#define QG_INLINE \
+  static inline __attribute__((always_inline, no_sanitize("undefined")))
 
 /* Field f (< 8 / BITS) of the bytes widened in v, as f32: shift, mask
  * (not for the top field) and convert; no code moves between lanes. */
@@ -172,39 +178,44 @@ QG_INLINE void qdot_format(const int M, int bits, size_t gs, size_t n,
 #undef QDOT_ROWS
 }
 
-/* M (<= 8) rows of x, M a constant. */
-QG_INLINE void qdot_m(size_t m, int bits, size_t gs, size_t n, size_t k,
-                      const uint32_t *w, size_t ldw, const float *s,
-                      const float *b, size_t lds, const float *xp, size_t ldx,
-                      const float *xs, size_t ldxs, float *y, size_t ldy) {
-#define QDOT_M(M)                                                             \
-  case M:                                                                     \
-    qdot_format(M, bits, gs, n, k, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y,  \
-                ldy);                                                         \
-    break;
+/* M (<= 4) rows of x, M a constant: one function for each M, not inlined,
+ * so no function holds every tile (UBSan off as in QG_INLINE). */
+#define QG_NOINLINE \
+  static __attribute__((noinline, no_sanitize("undefined")))
+#define QDOT_ARGS                                                             \
+  int bits, size_t gs, size_t n, size_t k, const uint32_t *w, size_t ldw,   \
+      const float *s, const float *b, size_t lds, const float *xp,          \
+      size_t ldx, const float *xs, size_t ldxs, float *y, size_t ldy
+#define QDOT_PASS bits, gs, n, k, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy
+QG_NOINLINE void qdot_m1(QDOT_ARGS) { qdot_format(1, QDOT_PASS); }
+QG_NOINLINE void qdot_m2(QDOT_ARGS) { qdot_format(2, QDOT_PASS); }
+QG_NOINLINE void qdot_m3(QDOT_ARGS) { qdot_format(3, QDOT_PASS); }
+QG_NOINLINE void qdot_m4(QDOT_ARGS) { qdot_format(4, QDOT_PASS); }
+
+static void qdot_m(size_t m, QDOT_ARGS) {
   switch (m) {
-    QDOT_M(1)
-    QDOT_M(2)
-    QDOT_M(3)
-    QDOT_M(4)
-    QDOT_M(5)
-    QDOT_M(6)
-    QDOT_M(7)
-    QDOT_M(8)
+    case 1: qdot_m1(QDOT_PASS); break;
+    case 2: qdot_m2(QDOT_PASS); break;
+    case 3: qdot_m3(QDOT_PASS); break;
+    case 4: qdot_m4(QDOT_PASS); break;
     default: break;
   }
-#undef QDOT_M
 }
+#undef QDOT_ARGS
+#undef QDOT_PASS
 
-/* With 16 registers rows of x past four run as a second block. Not a loop
- * over blocks: its counters, live across the tiles, cost the AVX-512 tile
- * (M = 4, J = 2) registers and 6% (4096^2 4-bit g64: 0.80 -> 0.86 ms). */
+/* Rows of x past four run as a second block of up to four: tiles of 8
+ * rows doubled the code, and with the sanitizers of the fuzzer's build the
+ * AVX-512 file took clang over 4 minutes (AVX-512, 4096^2 4-bit g64, 1
+ * thread, no loss: M = 8 1.40 -> 1.39 ms, M = 6 1.14 -> 1.14 ms). Not a loop over
+ * blocks: its counters, live across the tiles, cost the AVX-512 tile (M =
+ * 4, J = 2) registers and 6% (0.80 -> 0.86 ms). */
 QG_INLINE void qdot_body(size_t m, size_t n, size_t k, int bits, size_t gs,
                          const uint32_t *w, size_t ldw, const float *s,
                          const float *b, size_t lds, const float *xp,
                          size_t ldx, const float *xs, size_t ldxs, float *y,
                          size_t ldy) {
-  if (VF_REGS >= 32 || m <= 4) {
+  if (m <= 4) {
     qdot_m(m, bits, gs, n, k, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);
     return;
   }
