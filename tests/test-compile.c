@@ -703,3 +703,28 @@ Test(compile, random_elementwise_graphs_bitwise_as_direct) {
   }
   cr_assert(fused_seen >= 1000, "only %d outputs were fused nodes", fused_seen);
 }
+
+/* Inputs may be unevaluated: the replay hangs off their graphs. */
+Test(compile, lazy_inputs) {
+  int64_t sx[2] = {4, 9}, sy[1] = {9};
+  double xv[36], yv[9];
+  tu_rand(xv, 36, CMX_F32, -1, 1, 71);
+  tu_rand(yv, 9, CMX_F32, -1, 1, 72);
+  cmx_array x0, y0, x, y, d, o;
+  TU_OK(tu_array(&x0, xv, CMX_F32, sx, 2));
+  TU_OK(tu_array(&y0, yv, CMX_F32, sy, 1));
+  TU_OK(cmx_exp(&x, x0, NULL));
+  TU_OK(cmx_sin(&y, y0, NULL));
+  cr_assert(!cmx_array_is_evaluated(x));
+  cmx_array in[2] = {x, y};
+  size_t n;
+  cmx_compiled c;
+  TU_OK(cmx_compile(&c, chain_fn, NULL, 0));
+  TU_OK(cmx_compiled_call(c, in, 2, &o, 1, &n));
+  cr_assert(!cmx_array_is_evaluated(x), "tracing evaluated an input");
+  TU_OK(chain_fn(NULL, in, 2, &d, 1, &n));
+  assert_same(o, d, "lazy inputs");
+  cmx_array xs[] = {x0, y0, x, y, d, o};
+  for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) cmx_array_free(xs[i]);
+  cmx_compiled_free(c);
+}
