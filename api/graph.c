@@ -135,8 +135,13 @@ static void node_exec(cmx_array a, int nthreads) {
   }
 }
 
-/* Drops a's graph edges (its inputs may now be freed) and publishes it. */
+/* Drops a's graph edges (its inputs may now be freed) and publishes it;
+ * its job is fenced, so what the job read may be released (a->after). */
 static void node_done(cmx_array a) {
+  if (a->after) {
+    a->after(a->after_ctx);
+    a->after = NULL;
+  }
   for (int i = 0; i < a->nin; i++) cmx_array_free(a->in[i]);
   a->nin = 0;
   mark_done(a);

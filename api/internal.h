@@ -100,6 +100,10 @@ struct cmx_array_s {
   char *msg;
   /* A row-major copy made by cmx_array_data for a strided view. */
   _Atomic(struct cmx_buffer *) dense;
+  /* Set by an eval whose async job reads something it must release once
+   * the team is fenced (rope's table pin): called by the graph then. */
+  void (*after)(void *ctx);
+  void *after_ctx;
 };
 
 /* Reference count helpers that do not touch the last error. */

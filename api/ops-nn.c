@@ -398,7 +398,15 @@ int cmx_eval_rope(cmx_array a, int nthreads) {
                                      * outgrow the last-level cache */
                                     .nt = a->dtype == CMX_F32 &&
                                           cmx_nt_out((size_t)a->size * 8)};
-  st = cmx_rope_run(&io, &p, t->f32_rope, t->cvt, nthreads);
+  /* The node's last step: with no scratch to free, the team may finish it
+   * after this returns, and the graph unpins the table once fenced. */
+  void *pin = NULL;
+  st = cmx_rope_run(&io, &p, t->f32_rope, t->cvt, nthreads,
+                    xb || ob ? NULL : &pin);
+  if (pin) {
+    a->after = cmx_rope_unpin;
+    a->after_ctx = pin;
+  }
   if (xb) cmx_buffer_release(xb);
   if (ob) cmx_buffer_release(ob);
   return st ? cmx_err(CMX_ENOMEM, "%s: out of memory for the sin/cos table",

@@ -299,7 +299,7 @@ Test(threads, default_stream_and_last_error_are_per_thread) {
  * On 2 threads a run of small nodes shares one region, and a node whose
  * last step is an elementwise, copy or row job may return before the team
  * finishes its half (cmx_parallel_for_async); the graph fences before a
- * node that reads it. Each node here is split (64K elements), many read
+ * node that reads it (rope also unpins its table then). Each node here is split (64K elements), many read
  * nodes of the same batch, and there are more independent ones than the
  * deferral list holds: every result must equal the 1-thread run bitwise
  * and the float64 model of the first few. */
@@ -328,6 +328,12 @@ static size_t run_batch(cmx_array x, cmx_array w, unsigned char *out,
   TU_OK(cmx_tanh(&t1, t0, NULL));
   TU_OK(cmx_subtract(&r[n++], t1, e[6], NULL));
   TU_OK(cmx_sum(&r[n++], e[7], NULL, 0, false, NULL));
+  /* rope (async, its table unpinned after the fence) read by rope and add */
+  cmx_array t2;
+  TU_OK(cmx_rope(&t2, e[8], 64, false, 10000.0f, 1.0f, 3, NULL));
+  TU_OK(cmx_rope(&r[n++], t2, 32, true, 500.0f, 0.5f, 5, NULL));
+  TU_OK(cmx_add(&r[n++], t2, e[9], NULL));
+  cmx_array_free(t2);
   cmx_array_free(t0);
   cmx_array_free(t1);
   TU_OK(cmx_eval(r, (size_t)n));

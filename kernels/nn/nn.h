@@ -64,9 +64,15 @@ struct cmx_rope_params {
   int nt; /* f32 y written by the _NT kernels, fenced once per range */
 };
 
-/* Returns 0, or -1 when a table or tile could not be allocated. */
+/* Returns 0, or -1 when a table or tile could not be allocated. pin
+ * non-NULL (a node's last step; f32 or f64 x and y, one offset): the team
+ * may still be writing y on return (cmx_parallel_for_async), and *pin is
+ * the sin/cos table the job reads, which the caller hands to
+ * cmx_rope_unpin once the team is fenced (NULL when the run finished
+ * synchronously and released it). */
 int cmx_rope_run(const struct cmx_rope_io *io, const struct cmx_rope_params *p,
                  const cmx_f32_rope_ukr_fn *ukr, const cmx_cvt_ukr_fn *cvt,
-                 int nthreads);
+                 int nthreads, void **pin);
+void cmx_rope_unpin(void *pin);
 
 #endif

@@ -42,6 +42,7 @@ struct table {
   float *cos, *sin;   /* npos x width each */
   int refs;           /* guarded by g_mu; cached entries only */
   uint64_t used;      /* LRU stamp, guarded by g_mu */
+  int priv;           /* not in the cache: freed when put */
 };
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -137,6 +138,7 @@ static struct table *table_get(const struct cmx_rope_params *p, int64_t pmin,
     t->used = ++g_clock;
   } else {
     *priv = 1;
+    t->priv = 1;
   }
   pthread_mutex_unlock(&g_mu);
   return t;
@@ -152,9 +154,12 @@ static void table_put(struct table *t, int priv) {
   pthread_mutex_unlock(&g_mu);
 }
 
+/* Copied whole into an async job's context (cmx_parallel_for_async), so
+ * nothing in it points to the caller's stack. */
 struct job {
-  const struct cmx_rope_io *io;
-  const struct cmx_rope_params *p;
+  struct cmx_rope_io io;
+  struct cmx_rope_params p;
+  int64_t off0; /* the offset when there is one (io.off is not read) */
   const struct table *t;
   cmx_f32_rope_ukr_fn ukr;   /* into a tile */
   cmx_f32_rope_ukr_fn ukr_y; /* into f32 y: ukr or its _NT form */
@@ -170,12 +175,12 @@ static size_t dsize(cmx_dtype t) {
 /* f64 rows: the same rotation in double, angles from the float table. */
 static void row_f64(const struct job *j, const double *x, double *y,
                     const float *c, const float *s) {
-  const size_t n = j->io->n, d = j->p->dims, h = d / 2;
+  const size_t n = j->io.n, d = j->p.dims, h = d / 2;
   for (size_t i = 0; i < h; i++) {
-    size_t i0 = j->p->traditional ? 2 * i : i;
-    size_t i1 = j->p->traditional ? 2 * i + 1 : i + h;
-    double cc = c[j->p->traditional ? 2 * i : i];
-    double ss = j->p->traditional ? s[2 * i + 1] : s[i];
+    size_t i0 = j->p.traditional ? 2 * i : i;
+    size_t i1 = j->p.traditional ? 2 * i + 1 : i + h;
+    double cc = c[j->p.traditional ? 2 * i : i];
+    double ss = j->p.traditional ? s[2 * i + 1] : s[i];
     double a = x[i0], b = x[i1];
     y[i0] = a * cc - b * ss;
     y[i1] = b * cc + a * ss;
@@ -185,7 +190,7 @@ static void row_f64(const struct job *j, const double *x, double *y,
 
 static void rope_range(void *ctx, size_t t0, size_t t1) {
   struct job *j = ctx;
-  const struct cmx_rope_io *io = j->io;
+  const struct cmx_rope_io *io = &j->io;
   const size_t n = io->n, L = io->L, xs = dsize(io->xt), ys = dsize(io->yt);
   const size_t w = j->t->width;
   /* Each row also asks for the row AHEAD_BYTES further on in its tile:
@@ -207,7 +212,8 @@ static void rope_range(void *ctx, size_t t0, size_t t1) {
     const size_t l0 = lb * PBLOCK, l1 = l0 + PBLOCK < L ? l0 + PBLOCK : L;
     for (size_t l = l0; l < l1; l++) {
       const size_t r = o * L + l;
-      const int64_t pos = io->off[r / j->per_batch] + (int64_t)l;
+      const int64_t pos =
+          (io->nb == 1 ? j->off0 : io->off[r / j->per_batch]) + (int64_t)l;
       const size_t q = (size_t)(pos - j->t->pmin);
       const float *c = j->t->cos + q * w, *s = j->t->sin + q * w;
       const char *xr = (const char *)io->x + r * n * xs;
@@ -216,7 +222,7 @@ static void rope_range(void *ctx, size_t t0, size_t t1) {
       if (io->xt == CMX_F64) {
         row_f64(j, (const double *)xr, (double *)yr, c, s);
       } else if (!tile) {
-        j->ukr_y(n, j->p->dims, (const float *)xr, c, s, (float *)yr);
+        j->ukr_y(n, j->p.dims, (const float *)xr, c, s, (float *)yr);
       } else {
         const float *in = tile;
         if (io->xt == CMX_F32) in = (const float *)xr;
@@ -224,10 +230,10 @@ static void rope_range(void *ctx, size_t t0, size_t t1) {
           j->cvt[io->xt == CMX_F16 ? CMX_CVT_F16_F32 : CMX_CVT_BF16_F32](
               n, xr, tile);
         if (io->yt == CMX_F32) {
-          j->ukr_y(n, j->p->dims, in, c, s, (float *)yr);
+          j->ukr_y(n, j->p.dims, in, c, s, (float *)yr);
           continue;
         }
-        j->ukr(n, j->p->dims, in, c, s, tile);
+        j->ukr(n, j->p.dims, in, c, s, tile);
         j->cvt[io->yt == CMX_F16 ? CMX_CVT_F32_F16 : CMX_CVT_F32_BF16](
             n, tile, yr);
       }
@@ -238,9 +244,15 @@ static void rope_range(void *ctx, size_t t0, size_t t1) {
   if (j->ukr_y != j->ukr) atomic_thread_fence(memory_order_seq_cst);
 }
 
+void cmx_rope_unpin(void *pin) {
+  struct table *t = pin;
+  if (t) table_put(t, t->priv);
+}
+
 int cmx_rope_run(const struct cmx_rope_io *io, const struct cmx_rope_params *p,
                  const cmx_f32_rope_ukr_fn *ukr, const cmx_cvt_ukr_fn *cvt,
-                 int nthreads) {
+                 int nthreads, void **pin) {
+  if (pin) *pin = NULL;
   if (io->rows == 0 || io->n == 0) return 0;
   int64_t pmin = io->off[0], pmax = io->off[0];
   for (size_t b = 1; b < io->nb; b++) {
@@ -251,7 +263,7 @@ int cmx_rope_run(const struct cmx_rope_io *io, const struct cmx_rope_params *p,
   int priv;
   struct table *t = table_get(p, pmin, npos, &priv);
   if (!t) return -1;
-  struct job j = {.io = io, .p = p, .t = t,
+  struct job j = {.io = *io, .p = *p, .off0 = io->off[0], .t = t,
                   .ukr = ukr[p->traditional ? CMX_ROPE_TRADITIONAL
                                             : CMX_ROPE_SPLIT],
                   .ukr_y = ukr[p->traditional
@@ -266,8 +278,17 @@ int cmx_rope_run(const struct cmx_rope_io *io, const struct cmx_rope_params *p,
   /* Tiles of PBLOCK rows; fork only when each thread gets ~32K elements. */
   size_t per_tile = PBLOCK * io->n;
   size_t grain = ((size_t)1 << 15) / per_tile;
-  cmx_parallel_for(nthreads, j.nlb * j.outer, 1, grain ? grain : 1,
-                   rope_range, &j);
+  /* Async only where no tile is allocated (f32 or f64 in and out), so no
+   * thread can fail after the caller returned, and with one offset (nb
+   * offsets live in the caller's buffer). */
+  int async = pin && io->nb == 1 &&
+              (io->xt == CMX_F64 || (io->xt == CMX_F32 && io->yt == CMX_F32));
+  cmx_parallel_for_async(nthreads, j.nlb * j.outer, 1, grain ? grain : 1,
+                         rope_range, &j, async ? sizeof j : 0);
+  if (async && cmx_team_pending()) {
+    *pin = t;
+    return 0;
+  }
   table_put(t, priv);
   return atomic_load(&j.fail) ? -1 : 0;
 }
