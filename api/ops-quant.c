@@ -329,6 +329,20 @@ static int eval_quantize(cmx_array a, int nthreads, const char *who) {
   return st;
 }
 
+/* The end of the two f32-producing evals: an f16 / bf16 result is stored
+ * from its f32 scratch, and the dense copies of the operands go. */
+static int finish(cmx_array a, int st, struct cmx_buffer *tmp,
+                  struct cmx_buffer *cw, struct cmx_buffer *cs,
+                  struct cmx_buffer *cb, int nthreads) {
+  if (!st && tmp)
+    store_from_f32(a, tmp, a->size, nthreads);
+  cmx_buffer_release(cw);
+  cmx_buffer_release(cs);
+  cmx_buffer_release(cb);
+  cmx_buffer_release(tmp);
+  return st;
+}
+
 static int eval_dequantize(cmx_array a, int nthreads, const char *who) {
   const struct cmx_dispatch *t = cmx_dispatch();
   cmx_array wq = a->in[0], sc = a->in[1], bi = a->in[2];
@@ -352,13 +366,7 @@ static int eval_dequantize(cmx_array a, int nthreads, const char *who) {
                               t->cvt[CMX_CVT_BF16_F32],
                               tmp ? tmp->data : cmx_array_ptr(a), nthreads))
     st = cmx_err(CMX_ENOMEM, "%s: no memory for scratch", who);
-  if (!st && tmp)
-    store_from_f32(a, tmp, a->size, nthreads);
-  cmx_buffer_release(cw);
-  cmx_buffer_release(cs);
-  cmx_buffer_release(cb);
-  cmx_buffer_release(tmp);
-  return st;
+  return finish(a, st, tmp, cw, cs, cb, nthreads);
 }
 
 static int eval_qmm(cmx_array a, int nthreads, const char *who) {
@@ -428,14 +436,8 @@ static int eval_qmm(cmx_array a, int nthreads, const char *who) {
     if (cmx_f32_qgemm(&t->qgemm, &t->gemm_f32, &p, nthreads))
       st = cmx_err(CMX_ENOMEM, "%s: no memory for scratch", who);
   }
-  if (!st && tmp)
-    store_from_f32(a, tmp, a->size, nthreads);
-  cmx_buffer_release(cw);
-  cmx_buffer_release(cs);
-  cmx_buffer_release(cb);
-  cmx_buffer_release(tmp);
   free(off);
-  return st;
+  return finish(a, st, tmp, cw, cs, cb, nthreads);
 }
 
 int cmx_eval_quant(cmx_array a, int nthreads) {

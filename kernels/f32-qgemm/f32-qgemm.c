@@ -42,6 +42,17 @@ static void sb_rows(const struct cmx_qgemm_problem *p, int64_t soff, size_t r0,
   *ld = ng;
 }
 
+/* The calling thread's scratch for SB_ROWS rows of f16 / bf16 scales and
+ * biases converted to f32 (ng groups each), in *tmp; NULL with f32 ones.
+ * -1 when it cannot be had. */
+static int sb_scratch(const struct cmx_qgemm_problem *p, size_t ng,
+                      float **tmp) {
+  *tmp = NULL;
+  if (p->sdt == CMX_GEMM_F32) return 0;
+  *tmp = cmx_scratch(CMX_SCRATCH_NN, 2 * SB_ROWS * ng * sizeof(float));
+  return *tmp ? 0 : -1;
+}
+
 /* ---- decode: the qdot kernel over rows of W ---- */
 struct qdot_job {
   const struct cmx_qgemm_config *q;
@@ -58,12 +69,9 @@ static void qdot_thread(void *ctx, size_t j0, size_t j1) {
   const struct cmx_qgemm_problem *p = jb->p;
   const size_t ng = p->k / p->gs;
   float *tmp = NULL;
-  if (p->sdt != CMX_GEMM_F32) {
-    tmp = cmx_scratch(CMX_SCRATCH_NN, 2 * SB_ROWS * ng * sizeof(float));
-    if (!tmp) {
-      jb->failed = 1;
-      return;
-    }
+  if (sb_scratch(p, ng, &tmp)) {
+    jb->failed = 1;
+    return;
   }
   for (size_t j = j0; j < j1; j += SB_ROWS) {
     size_t nj = j1 - j < SB_ROWS ? j1 - j : SB_ROWS;
@@ -158,12 +166,9 @@ static void deq_thread(void *ctx, size_t r, size_t r1) {
   const struct cmx_qgemm_problem *p = jb->p;
   const size_t ng = jb->cols / p->gs, g0 = jb->c0 / p->gs;
   float *tmp = NULL;
-  if (p->sdt != CMX_GEMM_F32) {
-    tmp = cmx_scratch(CMX_SCRATCH_NN, 2 * SB_ROWS * ng * sizeof(float));
-    if (!tmp) {
-      jb->failed = 1;
-      return;
-    }
+  if (sb_scratch(p, ng, &tmp)) {
+    jb->failed = 1;
+    return;
   }
   for (; r < r1; r += SB_ROWS) {
     size_t nr = r1 - r < SB_ROWS ? r1 - r : SB_ROWS;
