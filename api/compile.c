@@ -294,7 +294,8 @@ static void merge_common(struct trace *t, int *fwd) {
           memcmp(&o->p, &n->p, sizeof n->p))
         continue;
       int same = 1;
-      for (int k = 0; k < n->nin && same; k++) same = ref_eq(o->in[k], n->in[k]);
+      for (int k = 0; k < n->nin && same; k++)
+        same = ref_eq(o->in[k], n->in[k]);
       if (!same) continue;
       n->dead = 1;
       fwd[i] = (int)j;

@@ -525,12 +525,13 @@ CMX_API int cmx_compile(cmx_compiled *out, cmx_fn fn, void *ctx, int flags);
  * depend on the inputs are evaluated once and shared, repeated
  * subexpressions are computed once, and chains of elementwise ops of
  * f32, f16 or bf16 (up to 16 ops of one shape with at most 4 operands
- * from outside the chain) run as one pass over memory. Every call, the first included,
- * replays that graph on in without calling fn: the outputs are lazy
- * arrays, bitwise equal to what fn would build. An error fn returns while
- * traced comes back here with its status and message. out gets *n_out new
- * references (the caller frees them); on failure every out[k < cap] is
- * NULL and *n_out 0. Safe to call from several threads at once. */
+ * from outside the chain) run as one pass over memory. Every call, the
+ * first included, replays that graph on in without calling fn: the
+ * outputs are lazy arrays, bitwise equal to what fn would build. An
+ * error fn returns while traced comes back here with its status and
+ * message. out gets *n_out new references (the caller frees them); on
+ * failure every out[k < cap] is NULL and *n_out 0. Safe to call from
+ * several threads at once. */
 CMX_API int cmx_compiled_call(cmx_compiled c, const cmx_array *in,
                               size_t n_in, cmx_array *out, size_t cap,
                               size_t *n_out);
