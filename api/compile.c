@@ -279,7 +279,9 @@ static void resolve(struct ref *r, const int *fwd) {
  * draws included: the generator is a function of its key). A place's base
  * is never merged: its buffer is written by the place. Quadratic in the
  * tape's length, which is the size of a traced function. */
-static void merge_common(struct trace *t, int *fwd) {
+static int merge_common(struct trace *t) {
+  int *fwd = malloc((t->nnodes ? t->nnodes : 1) * sizeof *fwd);
+  if (!fwd) return -1;
   for (size_t i = 0; i < t->nnodes; i++) {
     struct tnode *n = &t->nodes[i];
     fwd[i] = (int)i;
@@ -303,6 +305,8 @@ static void merge_common(struct trace *t, int *fwd) {
     }
   }
   for (size_t k = 0; k < t->nout; k++) resolve(&t->outs[k], fwd);
+  free(fwd);
+  return 0;
 }
 
 static void count_uses(struct trace *t) {
@@ -383,13 +387,13 @@ static int emit(const struct trace *t, int idx, const char *in_group,
   return s;
 }
 
-/* Fuses each chain (a tree of single-use f32 elementwise nodes of one
- * shape, at most CMX_EW_PROG_MAX ops and CMX_EW_PROG_IN outside operands)
- * into its root, which becomes a fused node; the others die. */
+/* Fuses each chain (a tree of single-use elementwise nodes of one shape,
+ * at most CMX_EW_PROG_MAX ops and CMX_EW_PROG_IN outside operands) into
+ * its root, which becomes a fused node; the others die. Needs the uses
+ * counted (count_uses), and leaves them to be counted again. */
 static int fuse(struct trace *t) {
   char *in_group = calloc(t->nnodes ? t->nnodes : 1, 1);
   if (!in_group) return -1;
-  count_uses(t);
   for (size_t r = t->nnodes; r-- > 0;) {
     struct tnode *root = &t->nodes[r];
     if (!root->uses || !fusable(root)) continue;
@@ -428,7 +432,6 @@ static int fuse(struct trace *t) {
     }
     for (int m = 0; m < ng; m++) in_group[g[m]] = 0;
   }
-  count_uses(t);
   free(in_group);
   return 0;
 }
@@ -486,16 +489,10 @@ static int trace_new(cmx_compiled c, const cmx_array *in, size_t n_in,
                                 malloc(64 * sizeof(struct ref)), 64, 0}};
   size_t nres = 0;
   int st = CMX_OK;
-  if (!t || !ph || !res || !b.m.key || !b.m.val) {
-    st = cmx_err(CMX_ENOMEM, "%s: out of memory", who);
-    goto out;
-  }
+  if (!t || !ph || !res || !b.m.key || !b.m.val) goto oom;
   t->n_in = n_in;
   t->sig = calloc(n_in ? n_in : 1, sizeof *t->sig);
-  if (!t->sig) {
-    st = cmx_err(CMX_ENOMEM, "%s: out of memory", who);
-    goto out;
-  }
+  if (!t->sig) goto oom;
   for (size_t i = 0; i < n_in; i++) {
     sig_of(&t->sig[i], in[i]);
     ph[i] = cmx_array_alloc(in[i]->dtype, in[i]->shape, in[i]->ndim, who);
@@ -526,36 +523,27 @@ static int trace_new(cmx_compiled c, const cmx_array *in, size_t n_in,
   }
   t->nout = nres;
   t->outs = calloc(nres ? nres : 1, sizeof *t->outs);
-  if (!t->outs) {
-    st = cmx_err(CMX_ENOMEM, "%s: out of memory", who);
-    goto out;
-  }
+  if (!t->outs) goto oom;
   for (size_t k = 0; k < nres; k++) {
     if (!res[k] || atomic_load(&res[k]->refs) <= 0) {
       st = cmx_err(CMX_EINVAL, "%s: the traced function's output %zu is "
                    "NULL or freed", who, k);
       goto out;
     }
-    if (record(&b, res[k], ph, n_in, &t->outs[k])) {
-      st = cmx_err(CMX_ENOMEM, "%s: out of memory recording the graph", who);
-      goto out;
-    }
+    if (record(&b, res[k], ph, n_in, &t->outs[k])) goto oom;
   }
   /* Constants: computed now, once. */
   st = cmx_eval(t->consts, t->nconst);
   if (st) goto out;
-  int *fwd = malloc((t->nnodes ? t->nnodes : 1) * sizeof *fwd);
-  if (!fwd) {
-    st = cmx_err(CMX_ENOMEM, "%s: out of memory", who);
-    goto out;
+  if (merge_common(t)) goto oom;
+  count_uses(t);
+  if (!(c->flags & CMX_COMPILE_NO_FUSE)) {
+    if (fuse(t)) goto oom;
+    count_uses(t); /* the fused-away nodes' uses go */
   }
-  merge_common(t, fwd);
-  free(fwd);
-  if (!(c->flags & CMX_COMPILE_NO_FUSE) && fuse(t)) {
-    st = cmx_err(CMX_ENOMEM, "%s: out of memory", who);
-    goto out;
-  }
-  if (c->flags & CMX_COMPILE_NO_FUSE) count_uses(t);
+  goto out;
+oom:
+  st = cmx_err(CMX_ENOMEM, "%s: out of memory", who);
 out:
   for (size_t k = 0; k < nres; k++) cmx_array_free(res[k]);
   for (size_t i = 0; ph && i < n_in; i++) cmx_array_free(ph[i]);

@@ -329,17 +329,40 @@ static int eval_quantize(cmx_array a, int nthreads, const char *who) {
   return st;
 }
 
-/* The end of the two f32-producing evals: an f16 / bf16 result is stored
- * from its f32 scratch, and the dense copies of the operands go. */
-static int finish(cmx_array a, int st, struct cmx_buffer *tmp,
-                  struct cmx_buffer *cw, struct cmx_buffer *cs,
-                  struct cmx_buffer *cb, int nthreads) {
-  if (!st && tmp)
-    store_from_f32(a, tmp, a->size, nthreads);
-  cmx_buffer_release(cw);
-  cmx_buffer_release(cs);
-  cmx_buffer_release(cb);
-  cmx_buffer_release(tmp);
+/* What dequantize and quantized_matmul compute from: the packed operands
+ * as row-major pointers (copies where the arrays are views), and the f32
+ * scratch an f16 / bf16 result is computed in. */
+struct qops {
+  const void *w, *s, *b;
+  struct cmx_buffer *cw, *cs, *cb, *tmp;
+};
+
+/* Fills q (zeroed by the caller) for result a; CMX_ENOMEM, with the
+ * message set, when a copy or the scratch cannot be had. */
+static int qops_get(struct qops *q, cmx_array a, cmx_array wq, cmx_array sc,
+                    cmx_array bi, int nthreads, const char *who) {
+  q->w = dense(wq, CMX_U32, &q->cw, nthreads, who);
+  q->s = q->w ? dense(sc, sc->dtype, &q->cs, nthreads, who) : NULL;
+  q->b = q->s ? dense(bi, bi->dtype, &q->cb, nthreads, who) : NULL;
+  if (q->b && a->dtype != CMX_F32)
+    q->tmp = cmx_buffer_new((size_t)a->size * sizeof(float), who);
+  return !q->b || (a->dtype != CMX_F32 && !q->tmp) ? CMX_ENOMEM : CMX_OK;
+}
+
+/* Where the f32 result goes: the scratch, or a itself. */
+static float *qops_out(const struct qops *q, cmx_array a) {
+  return q->tmp ? q->tmp->data : (float *)cmx_array_ptr(a);
+}
+
+/* The end of both evals: an f16 / bf16 result is stored from its f32
+ * scratch, and the copies go. */
+static int qops_finish(struct qops *q, cmx_array a, int st, int nthreads) {
+  if (!st && q->tmp)
+    store_from_f32(a, q->tmp, a->size, nthreads);
+  cmx_buffer_release(q->cw);
+  cmx_buffer_release(q->cs);
+  cmx_buffer_release(q->cb);
+  cmx_buffer_release(q->tmp);
   return st;
 }
 
@@ -349,24 +372,18 @@ static int eval_dequantize(cmx_array a, int nthreads, const char *who) {
   const int bits = a->p.axes[0], gs = a->p.axes[1];
   const size_t k = (size_t)a->shape[a->ndim - 1];
   const size_t rows = k ? (size_t)a->size / k : 0;
-  struct cmx_buffer *cw = NULL, *cs = NULL, *cb = NULL, *tmp = NULL;
   int st = cmx_array_alloc_data(a);
   if (st || !a->size)
     return st;
-  const void *w = dense(wq, CMX_U32, &cw, nthreads, who);
-  const void *s = w ? dense(sc, sc->dtype, &cs, nthreads, who) : NULL;
-  const void *b = s ? dense(bi, bi->dtype, &cb, nthreads, who) : NULL;
-  if (b && a->dtype != CMX_F32)
-    tmp = cmx_buffer_new((size_t)a->size * sizeof(float), who);
-  if (!b || (a->dtype != CMX_F32 && !tmp))
-    st = CMX_ENOMEM;
-  if (!st && cmx_f32_qdequant(&t->qgemm, rows, k, bits, (size_t)gs, w,
-                              k * (size_t)bits / 32, s, b, gdt(sc->dtype),
+  struct qops q = {0};
+  st = qops_get(&q, a, wq, sc, bi, nthreads, who);
+  if (!st && cmx_f32_qdequant(&t->qgemm, rows, k, bits, (size_t)gs, q.w,
+                              k * (size_t)bits / 32, q.s, q.b, gdt(sc->dtype),
                               k / (size_t)gs, t->cvt[CMX_CVT_F16_F32],
-                              t->cvt[CMX_CVT_BF16_F32],
-                              tmp ? tmp->data : cmx_array_ptr(a), nthreads))
+                              t->cvt[CMX_CVT_BF16_F32], qops_out(&q, a),
+                              nthreads))
     st = cmx_err(CMX_ENOMEM, "%s: no memory for scratch", who);
-  return finish(a, st, tmp, cw, cs, cb, nthreads);
+  return qops_finish(&q, a, st, nthreads);
 }
 
 static int eval_qmm(cmx_array a, int nthreads, const char *who) {
@@ -389,15 +406,10 @@ static int eval_qmm(cmx_array a, int nthreads, const char *who) {
   const size_t wrows = (size_t)wq->shape[wq->ndim - 2];
   const size_t ldw = (size_t)wq->shape[wq->ndim - 1];
   const size_t lds = (size_t)sc->shape[sc->ndim - 1];
-  struct cmx_buffer *cw = NULL, *cs = NULL, *cb = NULL, *tmp = NULL;
+  struct qops q = {0};
   int64_t *off = malloc(3 * batch * sizeof(int64_t));
-  const void *w = off ? dense(wq, CMX_U32, &cw, nthreads, who) : NULL;
-  const void *s = w ? dense(sc, sc->dtype, &cs, nthreads, who) : NULL;
-  const void *b = s ? dense(bi, bi->dtype, &cb, nthreads, who) : NULL;
-  if (b && a->dtype != CMX_F32)
-    tmp = cmx_buffer_new((size_t)a->size * sizeof(float), who);
-  if (!b || (a->dtype != CMX_F32 && !tmp))
-    st = CMX_ENOMEM;
+  st = off ? qops_get(&q, a, wq, sc, bi, nthreads, who)
+           : cmx_err(CMX_ENOMEM, "%s: out of memory", who);
   if (!st) {
     int64_t *xoff = off, *woff = off + batch, *soff = off + 2 * batch;
     batch_offsets(x->shape, x->strides, xb, a->shape, nb, x->offset, xoff,
@@ -421,15 +433,15 @@ static int eval_qmm(cmx_array a, int nthreads, const char *who) {
         .gs = (size_t)gs,
         .x = {x->buf->data, gdt(x->dtype), (ptrdiff_t)x->strides[x->ndim - 1],
               (ptrdiff_t)x->strides[x->ndim - 1], xoff},
-        .w = w,
+        .w = q.w,
         .ldw = ldw,
         .wboff = wbatch > 1 ? woff : NULL,
-        .s = s,
-        .b = b,
+        .s = q.s,
+        .b = q.b,
         .sdt = gdt(sc->dtype),
         .lds = lds,
         .sboff = wbatch > 1 ? soff : NULL,
-        .y = tmp ? tmp->data : (float *)cmx_array_ptr(a),
+        .y = qops_out(&q, a),
         .cvt_f16 = t->cvt[CMX_CVT_F16_F32],
         .cvt_bf16 = t->cvt[CMX_CVT_BF16_F32]};
     p.x.rs = x->ndim >= 2 ? (ptrdiff_t)x->strides[x->ndim - 2] : 0;
@@ -437,7 +449,7 @@ static int eval_qmm(cmx_array a, int nthreads, const char *who) {
       st = cmx_err(CMX_ENOMEM, "%s: no memory for scratch", who);
   }
   free(off);
-  return finish(a, st, tmp, cw, cs, cb, nthreads);
+  return qops_finish(&q, a, st, nthreads);
 }
 
 int cmx_eval_quant(cmx_array a, int nthreads) {
