@@ -51,6 +51,8 @@ struct sig {
 
 struct trace {
   struct trace *next;
+  int users;   /* calls replaying it now (under the compiled's mu) */
+  int evicted; /* off the list: the last user frees it */
   size_t n_in, nnodes, nconst, nout;
   struct sig *sig;
   struct tnode *nodes; /* in dependency order */
@@ -62,9 +64,16 @@ struct cmx_compiled_s {
   cmx_fn fn;
   void *ctx;
   int flags;
-  pthread_mutex_t mu; /* guards traces (a list only ever prepended to) */
-  struct trace *traces;
+  pthread_mutex_t mu; /* guards traces, ntraces and users */
+  struct trace *traces; /* most recently used first */
+  size_t ntraces;
 };
+
+/* Signatures kept per compiled function: a caller whose shapes keep
+ * changing (a growing sequence length) would otherwise hold a tape and its
+ * constants per shape forever. The least recently used trace goes; a call
+ * of its signature traces it again, with the same results. */
+#define MAX_TRACES 64
 
 /* Live handles, so a freed or foreign one is an error and never read. */
 static pthread_mutex_t g_live_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -590,6 +599,52 @@ int cmx_compile(cmx_compiled *out, cmx_fn fn, void *ctx, int flags) {
   return CMX_OK;
 }
 
+/* The trace for this signature, moved to the front and held for one
+ * replay, or NULL. */
+static struct trace *trace_take(cmx_compiled c, const cmx_array *in,
+                                size_t n_in) {
+  pthread_mutex_lock(&c->mu);
+  struct trace **pp = &c->traces, *t;
+  while ((t = *pp) && !trace_matches(t, in, n_in)) pp = &t->next;
+  if (t) {
+    *pp = t->next;
+    t->next = c->traces;
+    c->traces = t;
+    t->users++;
+  }
+  pthread_mutex_unlock(&c->mu);
+  return t;
+}
+
+/* Puts a new trace (held for one replay) first; past MAX_TRACES the last
+ * one leaves the list, freed now or by its last user. */
+static void trace_add(cmx_compiled c, struct trace *t) {
+  struct trace *gone = NULL;
+  pthread_mutex_lock(&c->mu);
+  t->users = 1;
+  t->next = c->traces;
+  c->traces = t;
+  if (++c->ntraces > MAX_TRACES) {
+    struct trace **pp = &c->traces;
+    while ((*pp)->next) pp = &(*pp)->next;
+    gone = *pp;
+    *pp = NULL;
+    c->ntraces--;
+    gone->evicted = 1;
+    if (gone->users) gone = NULL;
+  }
+  pthread_mutex_unlock(&c->mu);
+  trace_free(gone);
+}
+
+/* Ends one replay of t: frees it if it was evicted meanwhile. */
+static void trace_drop(cmx_compiled c, struct trace *t) {
+  pthread_mutex_lock(&c->mu);
+  int last = --t->users == 0 && t->evicted;
+  pthread_mutex_unlock(&c->mu);
+  if (last) trace_free(t);
+}
+
 int cmx_compiled_call(cmx_compiled c, const cmx_array *in, size_t n_in,
                       cmx_array *out, size_t cap, size_t *n_out) {
   static const char who[] = "cmx_compiled_call";
@@ -609,33 +664,29 @@ int cmx_compiled_call(cmx_compiled c, const cmx_array *in, size_t n_in,
     int st = cmx_array_check(in[i], who, "an input");
     if (st) return st;
   }
-  pthread_mutex_lock(&c->mu);
-  struct trace *t = c->traces;
-  while (t && !trace_matches(t, in, n_in)) t = t->next;
-  pthread_mutex_unlock(&c->mu);
+  struct trace *t = trace_take(c, in, n_in);
   if (!t) {
     /* Traced without the lock: the function may call this compiled
      * function itself, or take long. A racing trace of the same
      * signature is harmless: both are kept, the first found is used. */
     int st = trace_new(c, in, n_in, cap, &t, who);
     if (st) return st;
-    pthread_mutex_lock(&c->mu);
-    t->next = c->traces;
-    c->traces = t;
-    pthread_mutex_unlock(&c->mu);
+    trace_add(c, t);
   }
-  if (t->nout > cap)
-    return cmx_err(CMX_EINVAL, "%s: the function returns %zu outputs, "
-                   "cap is %zu", who, t->nout, cap);
-  int st = replay(t, in, out, who);
+  int st = t->nout > cap
+               ? cmx_err(CMX_EINVAL, "%s: the function returns %zu "
+                         "outputs, cap is %zu", who, t->nout, cap)
+               : replay(t, in, out, who);
+  size_t nout = t->nout;
+  trace_drop(c, t);
   if (st) {
-    for (size_t k = 0; k < t->nout; k++) {
+    for (size_t k = 0; k < cap && k < nout; k++) {
       cmx_array_free(out[k]);
       out[k] = NULL;
     }
     return st;
   }
-  *n_out = t->nout;
+  *n_out = nout;
   return CMX_OK;
 }
 

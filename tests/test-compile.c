@@ -262,6 +262,46 @@ Test(compile, retraces_per_signature_only) {
   cmx_compiled_free(c);
 }
 
+/* Past 64 signatures the least recently used trace is dropped, so a
+ * caller whose shapes keep changing does not hold a tape per shape
+ * forever; a dropped signature is traced again, with the same results. */
+Test(compile, keeps_the_64_most_recent_signatures) {
+  struct counter cnt = {0};
+  cmx_compiled c;
+  TU_OK(cmx_compile(&c, chain_fn, &cnt, 0));
+  int64_t sy[1] = {8};
+  double v[100 * 8], w[8];
+  tu_rand(v, 100 * 8, CMX_F32, -1, 1, 21);
+  tu_rand(w, 8, CMX_F32, -1, 1, 22);
+  cmx_array x[100], y, o, d;
+  TU_OK(tu_array(&y, w, CMX_F32, sy, 1));
+  size_t n;
+  for (int i = 0; i < 100; i++) {
+    int64_t sx[2] = {i + 1, 8};
+    TU_OK(tu_array(&x[i], v, CMX_F32, sx, 2));
+    cmx_array in[2] = {x[i], y};
+    TU_OK(cmx_compiled_call(c, in, 2, &o, 1, &n));
+    cmx_array_free(o);
+  }
+  cr_assert_eq(cnt.calls, 100);
+  /* rows 37..100 are the kept 64; 1..36 were dropped */
+  int probe[] = {99, 36, 60, 0, 35, 0};
+  int expect[] = {100, 100, 100, 101, 102, 102};
+  for (int i = 0; i < 6; i++) {
+    cmx_array in[2] = {x[probe[i]], y};
+    TU_OK(cmx_compiled_call(c, in, 2, &o, 1, &n));
+    cr_assert_eq(cnt.calls, expect[i], "probe %d (%d rows): traced %d times",
+                 i, probe[i] + 1, cnt.calls);
+    TU_OK(chain_fn(NULL, in, 2, &d, 1, &n));
+    assert_same(o, d, "replayed after eviction");
+    cmx_array_free(o);
+    cmx_array_free(d);
+  }
+  for (int i = 0; i < 100; i++) cmx_array_free(x[i]);
+  cmx_array_free(y);
+  cmx_compiled_free(c);
+}
+
 Test(compile, mixed_graph_outputs_bitwise_as_direct) {
   size_t base = cmx_get_active_memory();
   int64_t sx[2] = {9, 13}, sw[2] = {13, 13};

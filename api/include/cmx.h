@@ -531,7 +531,8 @@ CMX_API int cmx_compile(cmx_compiled *out, cmx_fn fn, void *ctx, int flags);
  * error fn returns while traced comes back here with its status and
  * message. out gets *n_out new references (the caller frees them); on
  * failure every out[k < cap] is NULL and *n_out 0. Safe to call from
- * several threads at once. */
+ * several threads at once. The 64 most recently used signatures are
+ * kept; an older one is traced again when it comes back. */
 CMX_API int cmx_compiled_call(cmx_compiled c, const cmx_array *in,
                               size_t n_in, cmx_array *out, size_t cap,
                               size_t *n_out);
