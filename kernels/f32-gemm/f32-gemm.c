@@ -357,6 +357,7 @@ struct job {
   size_t tail_mr;               /* its rows (same nr) */
   int direct;      /* 1: A read unpacked by the microkernel (aux.lda) */
   size_t tm, tn;   /* thread grid: ic ways x jc ways */
+  size_t malign;   /* rows of the ic split: a multiple of this */
   int batch_split; /* 1: threads take whole batches */
   /* batch_split: the next batch not yet taken; every thread increments
    * it, so it has its own cache line */
@@ -386,17 +387,39 @@ static struct src src_b(const struct cmx_gemm_problem *p, size_t t) {
  * the samples for 16 rows, 14x32 70.0% for 112, 1.19x per row). m = 128
  * on 14x32 + 8x32: 8 x 14 + 2 x 8 rows, no padding, instead of 10 x 14
  * (140 rows of FMAs). */
-static size_t tail_rows(const struct job *j, size_t rows) {
-  if (!j->tail_ukr) return 0;
+static size_t tail_rows(const struct job *j, size_t rows, double *cost) {
   size_t best = 0, mr = j->mr, tmr = j->tail_mr;
-  double cost = (double)round_up(rows, mr);
-  for (size_t u = 1; u <= 3; u++) {
+  double bc = (double)round_up(rows, mr);
+  for (size_t u = 1; j->tail_ukr && u <= 3; u++) {
     size_t tl = u * tmr < rows ? u * tmr : rows;
     double c = (double)round_up(rows - tl, mr) +
                1.2 * (double)round_up(tl, tmr);
-    if (c < cost - 1e-9) best = tl, cost = c;
+    if (c < bc - 1e-9) best = tl, bc = c;
     if (tl == rows) break;
   }
+  if (cost) *cost = bc;
+  return best;
+}
+
+/* The row split of tm ways, aligned to the main tile's rows or to the
+ * tail tile's, whose slowest part (in FMA rows, tail_rows) is smaller:
+ * 128 rows on 14x32 + 8x32 split as 70 + 58 left one of two threads 70
+ * rows of work against 64 + 64 at 8 (4 x 14 + 8 each, 65.6). */
+static size_t split_align(const struct job *j, size_t tm, double *slowest) {
+  size_t aligns[2] = {j->mr, j->tail_ukr ? j->tail_mr : j->mr}, best = 0;
+  double bc = -1;
+  for (int i = 0; i < 2; i++) {
+    double worst = 0;
+    for (size_t t = 0; t < tm; t++) {
+      size_t m0, m1;
+      double c;
+      cmx_range((int)t, (int)tm, j->p->m, aligns[i], &m0, &m1);
+      tail_rows(j, m1 - m0, &c);
+      if (c > worst) worst = c;
+    }
+    if (bc < 0 || worst < bc - 1e-9) bc = worst, best = aligns[i];
+  }
+  if (slowest) *slowest = bc;
   return best;
 }
 
@@ -407,7 +430,7 @@ static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
   const struct cmx_gemm_config *cfg = j->cfg;
   size_t mr = j->mr, nr = j->nr, k = p->k;
   if (m0 >= m1 || n0 >= n1) return 0;
-  size_t tail = tail_rows(j, m1 - m0);
+  size_t tail = tail_rows(j, m1 - m0, NULL);
   size_t kc = j->kc < k ? j->kc : (k ? k : 1);
   size_t mc = j->mc < m1 - m0 ? j->mc : round_up(m1 - m0, mr);
   size_t nc = j->nc < n1 - n0 ? j->nc : round_up(n1 - n0, nr);
@@ -514,7 +537,7 @@ static void gemm_thread(void *ctx, size_t b, size_t e) {
         rc = gemm_part(j, t, 0, p->m, 0, p->n);
     } else {
       size_t m0, m1, n0, n1;
-      cmx_range((int)(tid / j->tn), (int)j->tm, p->m, j->mr, &m0, &m1);
+      cmx_range((int)(tid / j->tn), (int)j->tm, p->m, j->malign, &m0, &m1);
       cmx_range((int)(tid % j->tn), (int)j->tn, p->n, j->nr, &n0, &n1);
       for (size_t t = 0; t < p->batch && !rc; t++)
         rc = gemm_part(j, t, m0, m1, n0, n1);
@@ -546,7 +569,8 @@ static void choose_grid(const struct job *j, size_t nt, int split,
   for (size_t a = nt; a >= 1; a--) {
     if (nt % a) continue;
     size_t bw = nt / a;
-    double pm = (double)((m + mr * a - 1) / (mr * a) * mr);
+    double pm;
+    split_align(j, a, &pm);
     double pn = (double)((n + nr * bw - 1) / (nr * bw) * nr);
     double ablocks = (pn + j->nc - 1) / (double)j->nc;
     double cost = 2.0 * pm * pn * (double)k / 64.0 +
@@ -919,6 +943,7 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
     j.tm = 1, j.tn = nt;
   else if (nt > 1)
     choose_grid(&j, nt, split, &j.tm, &j.tn);
+  j.malign = j.tm > 1 ? split_align(&j, j.tm, NULL) : j.mr;
   cmx_parallel_for((int)nt, nt, 1, 1, gemm_thread, &j);
   return atomic_load(&j.failed) ? -1 : 0;
 }
