@@ -142,17 +142,18 @@ int cmx_eval_reduce(cmx_array r, int nthreads) {
   k.rsumexp = t->f32_rsumexp;
   k.rargmax = t->f32_rargmax;
   k.rargmin = t->f32_rargmin;
+  k.widen = a->dtype == CMX_F16    ? t->cvt[CMX_CVT_F16_F32]
+            : a->dtype == CMX_BF16 ? t->cvt[CMX_CVT_BF16_F32]
+                                   : NULL;
   int64_t cks[CMX_MAX_DIMS], ckt[CMX_MAX_DIMS], crs[CMX_MAX_DIMS],
       crt[CMX_MAX_DIMS];
   int ck = collapse(nk, ksh, kst, cks, ckt);
   int cr = collapse(nr, rsh, rst, crs, crt);
-  const float *x = (const float *)cmx_array_ptr(a);
-  if (f32 && a->dtype == CMX_F32 && cr <= 1 && (cr == 0 || crt[0] == 1) &&
-      ck <= 1) {
+  const void *x = cmx_array_ptr(a);
+  if (f32 && cr <= 1 && (cr == 0 || crt[0] == 1) && ck <= 1) {
     fail = cmx_red_f32_inner(op, x, O, R, ck ? (size_t)ckt[0] : 0, res, ires,
                              &k, nthreads);
-  } else if (f32 && a->dtype == CMX_F32 && ck == 1 && ckt[0] == 1 && cr == 1 &&
-             op <= CMX_RED_MEAN) {
+  } else if (f32 && ck == 1 && ckt[0] == 1 && cr == 1 && op <= CMX_RED_MEAN) {
     fail = cmx_red_f32_outer(op, x, R, O, (size_t)crt[0], res, &k, nthreads);
   } else {
     /* Copy the permuted view into a row-major O x R scratch array. */
@@ -196,6 +197,7 @@ int cmx_eval_reduce(cmx_array r, int nthreads) {
     } else {
       cmx_copy_into(tmp->data, cd, &v, nthreads);
     }
+    k.widen = NULL; /* tmp holds f32 */
     if (cd == CMX_F32)
       fail = cmx_red_f32_inner(op, tmp->data, O, R, R, res, ires, &k,
                                nthreads);

@@ -448,6 +448,56 @@ Test(ops_reduce, bad_axes) {
 
 /* Accumulation quality: 2^20 values in [0, 1); a plain running f32 sum is
  * off by ~1e-4 relative, pairwise or lane-split sums by ~1e-6. */
+/* f16 / bf16 data is widened a block (last axis) or a few rows (leading
+ * axis) at a time inside the reduction: rows past one block of 4096,
+ * columns past one widened tile of 8192, odd tails, against the float64
+ * reference, and the same bits on 1 and 2 threads. */
+Test(ops_reduce, wide_16bit_blocks_and_tiles) {
+  static const int64_t SH[][2] = {{3, 4097}, {2, 9001}, {4099, 3},
+                                   {5, 8195}};
+  static const int AX[] = {-1, -1, 0, 0};
+  static const int OPS[] = {R_SUM, R_MEAN, R_MAX, R_MIN, R_LSE, R_VAR,
+                            R_ARGMAX};
+  cmx_dtype ts[2] = {CMX_F16, CMX_BF16};
+  for (int ti = 0; ti < 2; ti++)
+    for (int si = 0; si < 4; si++) {
+      const int64_t n = SH[si][0] * SH[si][1];
+      double *v = malloc(sizeof(double) * (size_t)n);
+      tu_rand(v, n, ts[ti], -3, 3, 40 + (uint64_t)si);
+      cmx_array x;
+      TU_OK(tu_array(&x, v, ts[ti], SH[si], 2));
+      for (size_t oi = 0; oi < sizeof OPS / sizeof OPS[0]; oi++) {
+        const int op = OPS[oi];
+        /* the leading-axis kernel takes sum, mean, max and min */
+        if (AX[si] == 0 && (op == R_LSE || op == R_VAR)) continue;
+        char ctx[64];
+        snprintf(ctx, sizeof ctx, "%lldx%lld", (long long)SH[si][0],
+                 (long long)SH[si][1]);
+        check_reduce(op, x, v, SH[si], 2, ts[ti], &AX[si], 1, false, ctx);
+        double *g[2];
+        for (int th = 1; th <= 2; th++) {
+          TU_OK(cmx_set_num_threads(th));
+          cmx_array y;
+          if (op == R_ARGMAX)
+            TU_OK(cmx_argmax(&y, x, AX[si], false, NULL));
+          else
+            TU_OK(RFN[op](&y, x, &AX[si], 1, false, NULL));
+          g[th - 1] = malloc(sizeof(double) * (size_t)cmx_array_size(y));
+          tu_read(y, g[th - 1]);
+          for (int64_t o = 0; th == 2 && o < cmx_array_size(y); o++)
+            cr_assert(memcmp(&g[0][o], &g[1][o], sizeof(double)) == 0,
+                      "%s %s %s: 1 and 2 threads differ at %lld",
+                      RNAME[op], cmx_dtype_name(ts[ti]), ctx, (long long)o);
+          cmx_array_free(y);
+        }
+        free(g[0]);
+        free(g[1]);
+      }
+      cmx_array_free(x);
+      free(v);
+    }
+}
+
 Test(ops_reduce, large_sum_accuracy) {
   int64_t n = 1 << 20;
   double *v = malloc(sizeof(double) * (size_t)n), ref = 0;

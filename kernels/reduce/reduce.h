@@ -3,7 +3,9 @@
  *   inner: O rows of R contiguous elements, row i at x + i * ld;
  *   outer: R rows of C contiguous elements (the leading-axis reduction),
  *          row r at x + r * ld, reducing over r.
- * f32 data runs the f32-reduce microkernels on fixed blocks of BLOCK
+ * f32 data (and f16 / bf16, widened a block or a row at a time into an
+ * f32 buffer in L1 by k->widen) runs the f32-reduce microkernels on fixed
+ * blocks of BLOCK
  * elements whose partial results are combined in double in block order, so
  * the result is the same for any thread count (the determinism contract);
  * f64 and integer data run portable loops. Results come back as double
@@ -15,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../cvt/cvt.h"
 #include "../f32-reduce/f32-reduce.h"
 
 enum cmx_red_op { CMX_RED_SUM, CMX_RED_PROD, CMX_RED_MAX, CMX_RED_MIN,
@@ -28,14 +31,16 @@ struct cmx_red_kernels {
   cmx_f32_rsumsqdev_ukr_fn rsumsqdev;
   cmx_f32_rsumexp_ukr_fn rsumexp;
   cmx_f32_rarg_ukr_fn rargmax, rargmin;
+  cmx_cvt_ukr_fn widen; /* x holds f16 / bf16: to f32; NULL: x is f32 */
 };
 
 /* Returns 0, or -1 when scratch memory ran out. R >= 1. */
-int cmx_red_f32_inner(enum cmx_red_op op, const float *x, size_t O,
+int cmx_red_f32_inner(enum cmx_red_op op, const void *x, size_t O,
                       size_t R, size_t ld, double *out, int64_t *iout,
                       const struct cmx_red_kernels *k, int nthreads);
-/* Only sum, prod, max, min, mean. */
-int cmx_red_f32_outer(enum cmx_red_op op, const float *x, size_t R,
+/* Only sum, prod, max, min, mean. Returns 0, or -1 when scratch memory
+ * ran out (16-bit data). */
+int cmx_red_f32_outer(enum cmx_red_op op, const void *x, size_t R,
                       size_t C, size_t ld, double *out,
                       const struct cmx_red_kernels *k, int nthreads);
 /* Contiguous O x R data in double (is_int 0) or int64 (is_int 1); bool
