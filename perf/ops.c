@@ -11,7 +11,8 @@
 
 #include "bench.h"
 
-enum { IN_X = 1, IN_P = 2, IN_ROW = 4, IN_SCALAR = 8 };
+enum { IN_X = 1, IN_P = 2, IN_ROW = 4, IN_SCALAR = 8, IN_XH = 16,
+       IN_ROWH = 32 };
 enum ref { REF_TRIAD, REF_COPY, REF_READ };
 
 struct inputs {
@@ -19,6 +20,7 @@ struct inputs {
   cmx_array p;      /* (R, C) uniform in [0.25, 4): positive */
   cmx_array row;    /* (C,) */
   cmx_array scalar; /* () */
+  cmx_array xh, rowh; /* x and row in bf16, where a case uses them */
 };
 
 struct opcase {
@@ -87,6 +89,18 @@ static int r_var(cmx_array *o, const struct inputs *in) {
 }
 static int r_lse(cmx_array *o, const struct inputs *in) {
   return cmx_logsumexp(o, in->x, k_last, 1, false, NULL);
+}
+static int r_sum_last_h(cmx_array *o, const struct inputs *in) {
+  return cmx_sum(o, in->xh, k_last, 1, false, NULL);
+}
+static int r_sum_first_h(cmx_array *o, const struct inputs *in) {
+  return cmx_sum(o, in->xh, k_first, 1, false, NULL);
+}
+static int n_softmax_h(cmx_array *o, const struct inputs *in) {
+  return cmx_softmax(o, in->xh, -1, NULL);
+}
+static int n_rms_norm_h(cmx_array *o, const struct inputs *in) {
+  return cmx_rms_norm(o, in->xh, in->rowh, 1e-5f, NULL);
 }
 static int c_bf16(cmx_array *o, const struct inputs *in) {
   return cmx_astype(o, in->x, CMX_BF16, NULL);
@@ -186,6 +200,9 @@ static const struct opcase k_cases[] = {
     {"reduce", "argmax axis=-1", r_argmax, IN_X, REF_READ, 1},
     {"reduce", "var all", r_var, IN_X, REF_READ, 1},
     {"reduce", "logsumexp axis=-1", r_lse, IN_X, REF_READ, 1},
+    /* bf16 data: the f32 kernels on blocks widened in L1 (no target) */
+    {"reduce", "sum axis=-1 bf16", r_sum_last_h, IN_XH, REF_READ, 0},
+    {"reduce", "sum axis=0 bf16", r_sum_first_h, IN_XH, REF_READ, 0},
     {"cvt", "astype f32->bf16", c_bf16, IN_X, REF_COPY, 0},
     {"cvt", "astype f32->f16", c_f16, IN_X, REF_COPY, 0},
     {"copy", "contiguous(x.T)", c_transpose, IN_X, REF_COPY, 0},
@@ -199,6 +216,8 @@ static const struct opcase k_cases[] = {
     {"nn", "rope L=2048 D=128", n_rope, IN_X, REF_COPY, 1},
     {"nn", "silu_mul", n_silu_mul, IN_X | IN_P, REF_TRIAD, 1},
     {"nn", "softplus", n_softplus, IN_X, REF_COPY, 0},
+    {"nn", "softmax axis=-1 bf16", n_softmax_h, IN_XH, REF_COPY, 0},
+    {"nn", "rms_norm w bf16", n_rms_norm_h, IN_XH | IN_ROWH, REF_COPY, 0},
 };
 #define NCASES (int)(sizeof k_cases / sizeof k_cases[0])
 
@@ -259,6 +278,14 @@ static int make_inputs(struct inputs *in, int64_t rows, int64_t cols,
   cmx_array all[4] = {in->x, in->row, in->scalar, in->p};
   if (!st)
     st = cmx_eval(all, (uses & IN_P) ? 4 : 3);
+  if (!st && (uses & (IN_XH | IN_ROWH))) {
+    st = cmx_astype(&in->xh, in->x, CMX_BF16, NULL);
+    if (!st)
+      st = cmx_astype(&in->rowh, in->row, CMX_BF16, NULL);
+    cmx_array h[2] = {in->xh, in->rowh};
+    if (!st)
+      st = cmx_eval(h, 2);
+  }
   return st;
 }
 
@@ -267,6 +294,8 @@ static void free_inputs(struct inputs *in) {
   cmx_array_free(in->p);
   cmx_array_free(in->row);
   cmx_array_free(in->scalar);
+  cmx_array_free(in->xh);
+  cmx_array_free(in->rowh);
   memset(in, 0, sizeof *in);
 }
 
@@ -280,6 +309,10 @@ static double input_bytes(const struct inputs *in, unsigned uses) {
     b += (double)cmx_array_nbytes(in->row);
   if (uses & IN_SCALAR)
     b += (double)cmx_array_nbytes(in->scalar);
+  if (uses & IN_XH)
+    b += (double)cmx_array_nbytes(in->xh);
+  if (uses & IN_ROWH)
+    b += (double)cmx_array_nbytes(in->rowh);
   return b;
 }
 
