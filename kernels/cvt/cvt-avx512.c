@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include "kernels/cvt/cvt.h"
+#include "kernels/cvt/cvt-bf16-avx512.h"
 
 static inline __mmask16 tail16(size_t n) { return (__mmask16)((1u << n) - 1u); }
 
@@ -69,34 +70,19 @@ void cmx_bf16_f32_cvt_ukr__avx512(size_t n, const void *x, void *y) {
   }
 }
 
-/* (u + 0x7fff + lsb) >> 16 rounds to nearest even; NaN lanes take
- * (u >> 16) | 0x40, as the bias could carry a NaN into infinity. vpmovdw
- * then narrows the 32-bit lanes. */
-static inline __m256i bf16_round(__m512 v) {
-  const __m512i u = _mm512_castps_si512(v);
-  const __m512i hi = _mm512_srli_epi32(u, 16);
-  const __m512i lsb = _mm512_and_si512(hi, _mm512_set1_epi32(1));
-  __m512i r = _mm512_srli_epi32(
-      _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb),
-      16);
-  const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-  r = _mm512_mask_or_epi32(r, nan, hi, _mm512_set1_epi32(0x40));
-  return _mm512_cvtepi32_epi16(r);
-}
-
 void cmx_f32_bf16_cvt_ukr__avx512(size_t n, const void *x, void *y) {
   const float *f = x;
   uint16_t *h = y;
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    __m256i a = bf16_round(_mm512_loadu_ps(f + i));
-    __m256i b = bf16_round(_mm512_loadu_ps(f + i + 16));
+    __m256i a = cmx_bf16_round(_mm512_loadu_ps(f + i));
+    __m256i b = cmx_bf16_round(_mm512_loadu_ps(f + i + 16));
     _mm256_storeu_si256((__m256i *)(h + i), a);
     _mm256_storeu_si256((__m256i *)(h + i + 16), b);
   }
   for (; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? 0xffff : tail16(n - i);
-    __m256i r = bf16_round(_mm512_maskz_loadu_ps(m, f + i));
+    __m256i r = cmx_bf16_round(_mm512_maskz_loadu_ps(m, f + i));
     _mm256_mask_storeu_epi16(h + i, m, r);
   }
 }
