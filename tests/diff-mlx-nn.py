@@ -1168,6 +1168,280 @@ def safetensors_cases():
 case("safetensors", safetensors_cases)
 
 
+
+# ---- larger shapes and views across the ops -------------------------------
+def tview(c, m, r, axes):
+    """The same transpose of a cmx array, an MLX array and a numpy one."""
+    return (op("transpose", c, ints(axes), len(axes)), mx.transpose(m, axes),
+            np.transpose(r, axes))
+
+
+def big_matmul(M, K, N, dt, batch=()):
+    ra, ma, ca = rounded(rand(*batch, M, K), dt)
+    rb, mb, cb = rounded(rand(K, N), dt)
+    t = TOL[dt] * math.sqrt(K) * 2 if dt != F64 else 1e-12 * K
+    check(f"matmul big {NAME[dt]} {batch}x{M}x{K}x{N}", op("matmul", ca, cb),
+          mx.matmul(ma, mb), t, ra @ rb, t, want_dtype=dt)
+
+
+for dt in FLOATS:
+    for M, K, N in [(257, 513, 129), (1, 1000, 777), (300, 31, 1),
+                    (129, 2049, 65), (16, 16, 1000)]:
+        case("matmul big", lambda: big_matmul(M, K, N, dt))
+    case("matmul big batch", lambda: big_matmul(70, 90, 50, dt, (3,)))
+
+
+def matmul_batch_views(dt):
+    # a: (B, M, K) from (M, B, K) by transpose; b: (B, K, N) reversed slice
+    ra, ma, ca = rounded(rand(6, 3, 20), dt)
+    ca, ma, ra = tview(ca, ma, ra, [1, 0, 2])
+    rb, mb, cb = rounded(rand(3, 20, 14), dt)
+    s0, _ = shp([2, 0, 13])
+    s1, _ = shp([-4, 20, -15])
+    s2, _ = shp([-1, 1, -1])
+    cb = op("slice", cb, s0, s1, s2, 3)
+    mb, rb = mb[::-1, :, ::-1], rb[::-1, :, ::-1]
+    t = TOL[dt] * 10
+    check(f"matmul {NAME[dt]} batch-transposed @ reversed", op("matmul", ca, cb),
+          mx.matmul(ma, mb), t, ra @ rb, t, want_dtype=dt)
+    # a broadcast batch of 1 against (4, 1, ...) and 1-D operands
+    rc, mc, cc = rounded(rand(4, 1, 5, 20), dt)
+    check(f"matmul {NAME[dt]} (4,1,5,20)@(3,20,14)rev", op("matmul", cc, cb),
+          mx.matmul(mc, mb), t, rc @ rb, t, want_dtype=dt)
+    rv, mv, cv = rounded(rand(20), dt)
+    check(f"matmul {NAME[dt]} (3,20,14)rev^T.. 1-D @ batch",
+          op("matmul", cv, cb), mx.matmul(mv, mb), t, rv @ rb, t,
+          want_dtype=dt)
+    check(f"matmul {NAME[dt]} batch @ 1-D", op("matmul", ca, cv),
+          mx.matmul(ma, mv), t, ra @ rv, t, want_dtype=dt)
+
+
+for dt in FLOATS:
+    case("matmul batch views", lambda: matmul_batch_views(dt))
+
+
+def addmm_mixed(dc, dab):
+    ra, ma, ca = rounded(rand(6, 9), dab)
+    rb, mb, cb = rounded(rand(9, 5), dab)
+    rc, mc, cc = rounded(rand(6, 5), dc)
+    want = mx.addmm(mc, ma, mb, alpha=0.75, beta=1.25)
+    dt = {v: k for k, v in MX_OF.items()}[want.dtype]
+    t = TOL[dt] * 8 if dt != F64 else 1e-5
+    check(f"addmm c {NAME[dc]} a,b {NAME[dab]}", op("addmm", cc, ca, cb, 0.75,
+                                                     1.25),
+          want, t, 0.75 * ra @ rb + 1.25 * rc, max(t, TOL[dab] * 8),
+          want_dtype=dt)
+
+
+for dc, dab in [(F16, F32), (F32, F16), (BF16, F16), (F64, F32),
+                (F32, BF16)]:
+    case("addmm mixed", lambda: addmm_mixed(dc, dab))
+
+
+def nn_views(dt):
+    """softmax / norms / rope / activations on transposed views."""
+    r, m, c = rounded(rand(5, 3, 40) * 3, dt)
+    cT, mT, rT = tview(c, m, r, [1, 0, 2])
+    t = TOL[dt] * 4
+    check(f"softmax {NAME[dt]} view", op("softmax", cT, -1),
+          mx.softmax(mT, axis=-1, precise=True), t, np_softmax(rT, -1), t,
+          want_dtype=dt)
+    check(f"softmax {NAME[dt]} view axis 1", op("softmax", cT, 1),
+          mx.softmax(mT, axis=1, precise=True), t, np_softmax(rT, 1), t,
+          want_dtype=dt)
+    rw, mw, cw = rounded(rand(40) + 1, dt)
+    mu = rT.mean(-1, keepdims=True)
+    ln = (rT - mu) / np.sqrt(((rT - mu) ** 2).mean(-1, keepdims=True) + 1e-5)
+    check(f"layer_norm {NAME[dt]} view", op("layer_norm", cT, cw, None, 1e-5),
+          mx.fast.layer_norm(mT, mw, None, 1e-5), t, ln * rw, t,
+          want_dtype=dt)
+    rms = rT / np.sqrt((rT * rT).mean(-1, keepdims=True) + 1e-5) * rw
+    check(f"rms_norm {NAME[dt]} view", op("rms_norm", cT, cw, 1e-5),
+          mx.fast.rms_norm(mT, mw, 1e-5), t, rms, t, want_dtype=dt)
+    check(f"gelu {NAME[dt]} view", op("gelu", cT), mnn.gelu(mT), t * 2,
+          ACTS["gelu"][1](rT), t, want_dtype=dt)
+    # rope on (B, L, H, D) -> (B, H, L, D), as attention layers do
+    r, m, c = rounded(rand(2, 7, 3, 32), dt)
+    cT, mT, rT = tview(c, m, r, [0, 2, 1, 3])
+    for trad in (False, True):
+        pos = (4 + np.arange(7))[None, :].astype(np.float64)
+        check(f"rope {NAME[dt]} view trad={trad}",
+              op("rope", cT, 32, trad, 10000.0, 1.0, 4),
+              mx.fast.rope(mT, 32, traditional=trad, base=10000.0, scale=1.0,
+                           offset=4), t,
+              np_rope(rT, 32, trad, 10000.0, 1.0, pos), t, want_dtype=dt)
+        o = np.array([3, 11], np.int64)
+        pos = (o[:, None] + np.arange(7)[None, :]).astype(np.float64)
+        check(f"rope_offsets {NAME[dt]} view i64 trad={trad}",
+              op("rope_offsets", cT, 16, trad, 10000.0, 1.0, to_cmx(o, I64)),
+              mx.fast.rope(mT, 16, traditional=trad, base=10000.0, scale=1.0,
+                           offset=mx.array(o)), t,
+              np_rope(rT, 16, trad, 10000.0, 1.0, pos), t, want_dtype=dt)
+    # rope on a 2-D (L, D) input (cmx.h allows it; MLX wants 3-D)
+    r, m, c = rounded(rand(9, 24), dt)
+    pos = (2 + np.arange(9))[None, :].astype(np.float64)
+    check(f"rope {NAME[dt]} 2-D", op("rope", c, 24, False, 10000.0, 1.0, 2),
+          mx.fast.rope(m[None], 24, traditional=False, base=10000.0,
+                       scale=1.0, offset=2)[0], t,
+          np_rope(r[None], 24, False, 10000.0, 1.0, pos)[0], t, want_dtype=dt)
+
+
+for dt in (F32, F16, BF16):
+    case("nn views", lambda: nn_views(dt))
+
+
+def sdpa_kv_views(dt, Lq, Lk):
+    """q, k, v all (B, L, H, D) transposed, as a model feeds them."""
+    rq, mq, cq = rounded(rand(1, Lq, 4, 64), dt)
+    rk, mk, ck_ = rounded(rand(1, Lk, 2, 64), dt)
+    rv, mv, cv = rounded(rand(1, Lk, 2, 64), dt)
+    ax = [0, 2, 1, 3]
+    cq, mq, rq = tview(cq, mq, rq, ax)
+    ck_, mk, rk = tview(ck_, mk, rk, ax)
+    cv, mv, rv = tview(cv, mv, rv, ax)
+    for mode in ("", "causal"):
+        got = op("scaled_dot_product_attention", cq, ck_, cv, 0.125,
+                 mode.encode(), None)
+        want = mx.fast.scaled_dot_product_attention(
+            mq, mk, mv, scale=0.125, mask=mode or None)
+        m = None
+        if mode:
+            m = np.arange(Lk)[None, :] <= np.arange(Lq)[:, None] + Lk - Lq
+        check(f"sdpa {NAME[dt]} kv views Lq={Lq} Lk={Lk} {mode or 'none'}",
+              got, want, TOL[dt] * 4, np_sdpa(rq, rk, rv, 0.125, m),
+              TOL[dt] * 4, want_dtype=dt)
+
+
+for dt in (F32, F16, BF16):
+    for Lq, Lk in [(1, 1), (1, 1000), (1, 4097), (5, 1029), (64, 64),
+                   (130, 130)]:
+        case("sdpa kv views", lambda: sdpa_kv_views(dt, Lq, Lk))
+
+
+def conv_views(dt):
+    # x as (N, C, H, W) -> (N, H, W, C): the usual NCHW import
+    rx, mxx, cx = rounded(rand(2, 6, 9, 10), dt)
+    cx, mxx, rx = tview(cx, mxx, rx, [0, 2, 3, 1])
+    rw, mw, cw = rounded(rand(8, 3, 3, 6), dt)
+    got = op("conv2d", cx, cw, ints([1, 2]), ints([1, 1]), ints([1, 1]), 1)
+    want = mx.conv2d(mxx, mw, stride=(1, 2), padding=(1, 1))
+    t = TOL[dt] * 20
+    check(f"conv2d {NAME[dt]} NCHW view", got, want, t,
+          np_conv(rx, rw, [1, 2], [1, 1], [1, 1], 1), t, want_dtype=dt)
+    rx, mxx, cx = rounded(rand(2, 64, 300), dt)
+    cx, mxx, rx = tview(cx, mxx, rx, [0, 2, 1])
+    rw, mw, cw = rounded(rand(96, 5, 64), dt)
+    got = op("conv1d", cx, cw, 2, 2, 1, 1)
+    want = mx.conv1d(mxx, mw, stride=2, padding=2)
+    t = TOL[dt] * 40
+    check(f"conv1d {NAME[dt]} big view", got, want, t,
+          np_conv(rx, rw, [2], [2], [1], 1), t, want_dtype=dt)
+    rx, mxx, cx = rounded(rand(1, 33, 35, 64), dt)
+    rw, mw, cw = rounded(rand(64, 3, 3, 1), dt)
+    got = op("conv2d", cx, cw, ints([1, 1]), ints([1, 1]), ints([1, 1]), 64)
+    want = mx.conv2d(mxx, mw, padding=(1, 1), groups=64)
+    t = TOL[dt] * 8
+    check(f"conv2d {NAME[dt]} depthwise 64", got, want, t,
+          np_conv(rx, rw, [1, 1], [1, 1], [1, 1], 64), t, want_dtype=dt)
+
+
+for dt in (F32, F16, BF16):
+    case("conv views", lambda: conv_views(dt))
+
+
+def qmm_more(dt, bits, gs):
+    rw, mw, cw = rounded(rand(200, 512) * 0.1, dt)
+    wq, sc, bi = op3("quantize", cw, gs, bits)
+    mwq, msc, mbi = mx.quantize(mw, group_size=gs, bits=bits)
+    for M in (1, 3, 16, 33):
+        rx, mxx, cx = rounded(rand(M, 512), dt)
+        got = op("quantized_matmul", cx, wq, sc, bi, True, gs, bits)
+        want = mx.quantized_matmul(mxx, mwq, msc, mbi, transpose=True,
+                                   group_size=gs, bits=bits)
+        t = TOL[dt] * 50
+        check(f"quantized_matmul {NAME[dt]} M={M} 200x512 g={gs} b={bits} "
+              f"(cmx-quantized)", got, want, t, want_dtype=dt)
+    # x a transposed view, w batch broadcast
+    rx, mxx, cx = rounded(rand(512, 6), dt)
+    cx, mxx, rx = tview(cx, mxx, rx, [1, 0])
+    got = op("quantized_matmul", cx, wq, sc, bi, True, gs, bits)
+    want = mx.quantized_matmul(mxx, mwq, msc, mbi, transpose=True,
+                               group_size=gs, bits=bits)
+    check(f"quantized_matmul {NAME[dt]} x view g={gs} b={bits}", got, want,
+          TOL[dt] * 50, want_dtype=dt)
+
+
+for dt in (F32, F16, BF16):
+    for bits in (2, 4, 8):
+        case("qmm more", lambda: qmm_more(dt, bits, 64))
+    case("qmm more", lambda: qmm_more(dt, 4, 128))
+
+
+def quant_view(dt):
+    r, m, c = rounded(rand(128, 6), dt)
+    cT, mT, rT = tview(c, m, r, [1, 0])
+    wq, sc, bi = op3("quantize", cT, 32, 4)
+    mwq, msc, mbi = mx.quantize(mT, group_size=32, bits=4)
+    exact(f"quantize {NAME[dt]} view wq", wq, mwq, U32)
+    check(f"quantize {NAME[dt]} view scales", sc, msc, 0, want_dtype=dt)
+    # tiny ranges: scale clamps at 1e-7
+    x = np.full((2, 64), 0.3) + rand(2, 64) * 1e-9
+    r, m, c = rounded(x, dt)
+    for bits in (2, 4, 8):
+        wq, sc, bi = op3("quantize", c, 32, bits)
+        mwq, msc, mbi = mx.quantize(m, group_size=32, bits=bits)
+        exact(f"quantize {NAME[dt]} flat groups b={bits}", wq, mwq, U32)
+        check(f"quantize {NAME[dt]} flat groups b={bits} scales", sc, msc, 0,
+              want_dtype=dt)
+        check(f"quantize {NAME[dt]} flat groups b={bits} biases", bi, mbi, 0,
+              want_dtype=dt)
+
+
+for dt in (F32, F16, BF16):
+    case("quant view", lambda: quant_view(dt))
+
+
+
+for dt in (F32, BF16):
+    for xs, ws, st, pd, dl, g in [
+            ((1, 12, 10, 64), (128, 3, 3, 32), [1, 1], [1, 1], [1, 1], 2),
+            ((1, 17, 19, 32), (32, 3, 3, 1), [2, 2], [2, 2], [2, 2], 32),
+            ((2, 8, 8, 48), (96, 1, 1, 48), [1, 1], [0, 0], [1, 1], 1),
+            ((1, 9, 9, 24), (48, 3, 3, 1), [1, 1], [1, 1], [1, 1], 24),
+            ((1, 4, 5, 3), (5, 2, 2, 3), [1, 1], [3, 2], [1, 1], 1),
+            ((1, 30, 30, 3), (16, 7, 7, 3), [2, 2], [3, 3], [1, 1], 1)]:
+        case("conv2d more", lambda: conv_case(xs, ws, st, pd, dl, g, dt))
+    for xs, ws, st, pd, dl, g in [
+            ((2, 500, 32), (64, 1, 32), 1, 0, 1, 1),
+            ((1, 100, 96), (96, 4, 1), 1, 3, 1, 96),
+            ((1, 64, 128), (256, 3, 32), 1, 1, 1, 4),
+            ((1, 5, 4), (4, 3, 4), 1, 6, 1, 1)]:
+        case("conv1d more", lambda: conv_case(xs, ws, [st], [pd], [dl], g,
+                                              dt))
+
+for dt in (F32, F16, BF16):
+    for B, Hq, Hk, Lq, Lk, D, Dv in [(2, 8, 1, 1, 129, 72, 72),
+                                     (1, 4, 2, 1, 2000, 96, 64),
+                                     (1, 2, 2, 17, 300, 40, 40),
+                                     (2, 4, 4, 1, 1, 64, 64)]:
+        for mode in ("", "causal"):
+            case("sdpa more", lambda: sdpa_case(B, Hq, Hk, Lq, Lk, D, Dv, dt,
+                                                mode))
+        case("sdpa more bool", lambda: sdpa_case(B, Hq, Hk, Lq, Lk, D, Dv, dt,
+                                                 "array", BOOL))
+        case("sdpa more add", lambda: sdpa_case(B, Hq, Hk, Lq, Lk, D, Dv, dt,
+                                                "array", dt, (Lq, Lk)))
+
+for dt in (F32, F16, BF16):
+    for bits in (2, 4, 8):
+        case("qmm nt big", lambda: qmm_case((40, 256), (256, 192), 64, bits,
+                                            False, dt))
+        case("qmm nt batch", lambda: qmm_case((3, 1, 4, 128), (2, 128, 64),
+                                              32, bits, False, dt))
+        case("qmm nt decode", lambda: qmm_case((1, 1024), (1024, 256), 128,
+                                               bits, False, dt))
+
+
 # ---- summary --------------------------------------------------------------
 for n in NOTES:
     print("note:", n)
