@@ -1442,6 +1442,165 @@ for dt in (F32, F16, BF16):
                                                bits, False, dt))
 
 
+
+
+def sdpa_inf_blocks(dt, Lq, Lk, cut):
+    """Additive -inf over whole leading key blocks (the online softmax
+    starts from rows with nothing seen), and over all but two keys."""
+    rq, mq, cq = rounded(rand(1, 2, Lq, 64), dt)
+    rk, mk, ck_ = rounded(rand(1, 2, Lk, 64), dt)
+    rv, mv, cv = rounded(rand(1, 2, Lk, 64), dt)
+    for tag, am in (("lead", np.zeros((Lq, Lk))), ("ends", np.full(
+            (Lq, Lk), -np.inf))):
+        if tag == "lead":
+            am[:, :cut] = -np.inf
+        else:
+            am[:, [0, Lk - 1]] = 0
+        ram, mam, cam = rounded(am, dt)
+        got = op("scaled_dot_product_attention", cq, ck_, cv, 0.125,
+                 b"array", cam)
+        want = mx.fast.scaled_dot_product_attention(mq, mk, mv, scale=0.125,
+                                                    mask=mam)
+        check(f"sdpa {NAME[dt]} -inf {tag} Lq={Lq} Lk={Lk} cut={cut}", got,
+              want, TOL[dt] * 4, np_sdpa(rq, rk, rv, 0.125, ram),
+              TOL[dt] * 4, want_dtype=dt)
+
+
+for dt in (F32, F16, BF16):
+    for Lq, Lk, cut in [(1, 2000, 1500), (1, 300, 299), (4, 600, 520),
+                        (33, 700, 650), (2, 257, 256), (1, 5000, 4999)]:
+        case("sdpa -inf", lambda: sdpa_inf_blocks(dt, Lq, Lk, cut))
+    case("norm big", lambda: norm_case((2, 4096), dt, dt, True, True,
+                                       shift=0.0, eps=1e-6))
+
+
+# ---- what MLX refuses, cmx must refuse (no garbage, no crash) -------------
+def both_refuse(name, cmx_fn, mlx_fn):
+    global N_CASES
+    try:
+        mlx_fn()
+        mlx_ok = True
+    except (ValueError, RuntimeError):
+        mlx_ok = False
+    if mlx_ok:
+        NOTES.append(f"error parity: MLX accepts {name}")
+        return
+    expect_error(name, cmx_fn)
+
+
+def f32(*shape):
+    return to_cmx(rand(*shape), F32), mx.array(rand(*shape).astype(
+        np.float32))
+
+
+def error_parity():
+    a, ma = f32(3, 4)
+    b, mb = f32(5, 2)
+    both_refuse("matmul (3,4)@(5,2)", lambda: op("matmul", a, b),
+                lambda: mx.matmul(ma, mb))
+    a3, ma3 = f32(2, 3, 4)
+    b3, mb3 = f32(3, 4, 2)
+    both_refuse("matmul batch 2 vs 3", lambda: op("matmul", a3, b3),
+                lambda: mx.matmul(ma3, mb3))
+    c, mc = f32(4, 4)
+    b2, mb2 = f32(4, 2)
+    both_refuse("addmm c (4,4) for (3,2)",
+                lambda: op("addmm", c, a, b2, 1.0, 1.0),
+                lambda: mx.addmm(mc, ma, mb2))
+    x, mx_ = f32(2, 8)
+    w, mw = f32(7)
+    both_refuse("layer_norm weight (7,) for D=8",
+                lambda: op("layer_norm", x, w, None, 1e-5),
+                lambda: mx.fast.layer_norm(mx_, mw, None, 1e-5))
+    both_refuse("rms_norm weight (7,) for D=8",
+                lambda: op("rms_norm", x, w, 1e-5),
+                lambda: mx.fast.rms_norm(mx_, mw, 1e-5))
+    q, mq = f32(1, 3, 4, 8)
+    k, mk = f32(1, 2, 4, 8)
+    both_refuse("sdpa Hq=3 Hkv=2",
+                lambda: op("scaled_dot_product_attention", q, k, k, 1.0, b"",
+                           None),
+                lambda: mx.fast.scaled_dot_product_attention(mq, mk, mk,
+                                                             scale=1.0))
+    q, mq = f32(1, 2, 4, 8)
+    k, mk = f32(1, 2, 4, 6)
+    both_refuse("sdpa D 8 vs 6",
+                lambda: op("scaled_dot_product_attention", q, k, k, 1.0, b"",
+                           None),
+                lambda: mx.fast.scaled_dot_product_attention(mq, mk, mk,
+                                                             scale=1.0))
+    k, mk = f32(1, 2, 5, 8)
+    m, mm = f32(3, 5)
+    both_refuse("sdpa mask (3,5) for Lq=4",
+                lambda: op("scaled_dot_product_attention", q, k, k, 1.0,
+                           b"array", m),
+                lambda: mx.fast.scaled_dot_product_attention(mq, mk, mk,
+                                                             scale=1.0,
+                                                             mask=mm))
+    x, mx_ = f32(1, 9, 6)
+    w, mw = f32(4, 3, 4)
+    both_refuse("conv1d C_in 6 vs w 4 groups 1",
+                lambda: op("conv1d", x, w, 1, 0, 1, 1),
+                lambda: mx.conv1d(mx_, mw))
+    w, mw = f32(4, 3, 2)
+    both_refuse("conv1d groups 4 with C_in 6",
+                lambda: op("conv1d", x, w, 1, 0, 1, 4),
+                lambda: mx.conv1d(mx_, mw, groups=4))
+    w, mw = f32(5, 3, 3)
+    both_refuse("conv1d C_out 5 not a multiple of groups 2",
+                lambda: op("conv1d", x, w, 1, 0, 1, 2),
+                lambda: mx.conv1d(mx_, mw, groups=2))
+    w, mw = f32(4, 12, 6)
+    both_refuse("conv1d kernel 12 > input 9",
+                lambda: op("conv1d", x, w, 1, 0, 1, 1),
+                lambda: mx.conv1d(mx_, mw))
+    w, mw = f32(4, 3, 6)
+    both_refuse("conv1d stride 0", lambda: op("conv1d", x, w, 0, 0, 1, 1),
+                lambda: mx.conv1d(mx_, mw, stride=0))
+    x, mx_ = f32(4, 96)
+    both_refuse("quantize K 96 with group 64",
+                lambda: op3("quantize", x, 64, 4),
+                lambda: mx.quantize(mx_, group_size=64, bits=4))
+    x, mx_ = f32(4, 64)
+    both_refuse("quantize bits 5 (cmx: 2, 4, 8 only)",
+                lambda: op3("quantize", x, 32, 5),
+                lambda: mx.quantize(mx_, group_size=32, bits=5))
+    both_refuse("quantize group 16", lambda: op3("quantize", x, 16, 4),
+                lambda: mx.quantize(mx_, group_size=16, bits=4))
+    w, mw = f32(32, 128)
+    wq, sc, bi = op3("quantize", w, 64, 4)
+    mwq, msc, mbi = mx.quantize(mw, group_size=64, bits=4)
+    x, mx_ = f32(3, 64)
+    both_refuse("quantized_matmul K 64 vs 128",
+                lambda: op("quantized_matmul", x, wq, sc, bi, True, 64, 4),
+                lambda: mx.quantized_matmul(mx_, mwq, msc, mbi, True, 64, 4))
+    x, mx_ = f32(3, 128)
+    both_refuse("quantized_matmul bits mismatch (8 for a 4-bit w)",
+                lambda: op("quantized_matmul", x, wq, sc, bi, True, 64, 8),
+                lambda: mx.quantized_matmul(mx_, mwq, msc, mbi, True, 64, 8))
+    both_refuse("quantized_matmul group mismatch (32 for a 64-group w)",
+                lambda: op("quantized_matmul", x, wq, sc, bi, True, 32, 4),
+                lambda: mx.quantized_matmul(mx_, mwq, msc, mbi, True, 32, 4))
+    both_refuse("dequantize group mismatch",
+                lambda: op("dequantize", wq, sc, bi, 128, 4),
+                lambda: mx.dequantize(mwq, msc, mbi, group_size=128, bits=4))
+    x5, mx5 = f32(2, 3, 8)
+    both_refuse("rope dims 10 > D 8",
+                lambda: op("rope", x5, 10, False, 10000.0, 1.0, 0),
+                lambda: mx.fast.rope(mx5, 10, traditional=False,
+                                     base=10000.0, scale=1.0, offset=0))
+    o = np.array([1, 2, 3], np.int32)
+    both_refuse("rope offsets (3,) for B=2",
+                lambda: op("rope_offsets", x5, 8, False, 10000.0, 1.0,
+                           to_cmx(o, I32)),
+                lambda: mx.eval(mx.fast.rope(
+                    mx5, 8, traditional=False, base=10000.0, scale=1.0,
+                    offset=mx.array(o))))
+
+
+case("error parity", error_parity)
+
+
 # ---- summary --------------------------------------------------------------
 for n in NOTES:
     print("note:", n)
