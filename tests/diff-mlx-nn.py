@@ -1160,6 +1160,28 @@ def safetensors_cases():
     N_CASES += 1
     if not np.array_equal(np.array(back["t_f32_T"]), np.array(src["t_f32"]).T):
         FAILS.append("mlx load of cmx file: transposed view differs")
+    # no tensors, both ways; MLX's metadata dict
+    p3 = os.path.join(d, "empty.safetensors")
+    mx.save_safetensors(p3, {})
+    N_CASES += 1
+    st = L.cmx_load_safetensors(p3.encode(), C.byref(arrs), C.byref(names),
+                                C.byref(n))
+    if st or n.value != 0:
+        FAILS.append(f"load of MLX's empty file: status {st} n {n.value}: "
+                     f"{L.cmx_last_error().decode()}")
+    ck(L.cmx_save_safetensors(p3.encode(), None, None, 0))
+    N_CASES += 1
+    if mx.load(p3) != {}:
+        FAILS.append("mlx load of cmx's empty file is not {}")
+    p4 = os.path.join(d, "meta.safetensors")
+    mx.save_safetensors(p4, {"w": src["t_bf16"]}, metadata={"format": "mlx"})
+    ck(L.cmx_load_safetensors(p4.encode(), C.byref(arrs), C.byref(names),
+                              C.byref(n)))
+    w = A(arrs[0])
+    libc.free(names[0])
+    libc.free(C.cast(names, C.c_void_p))
+    libc.free(C.cast(arrs, C.c_void_p))
+    exact("load mlx file with metadata", w, src["t_bf16"], BF16)
     for f in os.listdir(d):
         os.unlink(os.path.join(d, f))
     os.rmdir(d)
