@@ -112,6 +112,14 @@ test: $(TEST_BIN)
 	@$(MAKE) --no-print-directory test-neon
 	@if [ "$(TEST_FUZZ)" = 1 ]; then $(MAKE) --no-print-directory test-fuzz; fi
 
+# Differential test of the model ops (matmul, norms, rope, attention, conv,
+# quantisation, random, safetensors) against MLX through ctypes; not part
+# of `make test`. Needs a python3 with mlx and numpy (else it says skipped).
+MLX_PYTHON ?= python3
+.PHONY: test-mlx-nn
+test-mlx-nn: $(LIB_SO)
+	$(MLX_PYTHON) tests/diff-mlx-nn.py $(BUILD)/libcmx.so
+
 # CI's fuzz run: the libFuzzer target for FUZZ_SECONDS (60) from a fixed
 # seed; a finding fails the test run and leaves its input in build-fuzz/.
 TEST_FUZZ ?= 1

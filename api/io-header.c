@@ -498,10 +498,13 @@ static int parse_header(struct parser *p, uint64_t data_len,
       if (meta++) {
         st = perr(p, "\"__metadata__\" appears twice");
       } else if (!(st = expect(p, ':', "':'"))) {
+        /* null: what mx.save_safetensors writes when given no metadata. */
         ws(p);
-        st = p->pos < p->n && p->s[p->pos] == '{'
+        const int is_null =
+            p->n - p->pos >= 4 && !memcmp(p->s + p->pos, "null", 4);
+        st = p->pos < p->n && (p->s[p->pos] == '{' || is_null)
                  ? skip_value(p, 0)
-                 : perr_found(p, "an object as __metadata__");
+                 : perr_found(p, "an object or null as __metadata__");
       }
       if (st) break;
       continue;

@@ -403,6 +403,31 @@ Test(io, hand_written_file_loads) {
   free_loaded(ls, ln, n);
 }
 
+/* The header mx.save_safetensors writes when given no metadata (byte for
+ * byte, MLX 0.32): "__metadata__" is null. */
+Test(io, mlx_null_metadata_loads) {
+  float av[3];
+  for (int i = 0; i < 3; i++) av[i] = (float)rand() / RAND_MAX - 0.5f;
+  const char *path = tp("mlx-null-meta.safetensors");
+  write_st(path,
+           "{\"__metadata__\":null,\"a\":{\"data_offsets\":[0,12],"
+           "\"dtype\":\"F32\",\"shape\":[3]}}",
+           av, sizeof av);
+  cmx_array *ls;
+  char **ln;
+  size_t n;
+  load_ok(path, &ls, &ln, &n);
+  cr_assert_eq(n, 1);
+  cr_assert_str_eq(ln[0], "a");
+  cr_assert(!memcmp(data_of(ls[0]), av, sizeof av));
+  free_loaded(ls, ln, n);
+  /* Only the literal null: "nul" and "nullx" stay malformed. */
+  write_st(path, "{\"__metadata__\":nul}", NULL, 0);
+  expect_fail(path, CMX_EIO, "__metadata__");
+  write_st(path, "{\"__metadata__\":nullx}", NULL, 0);
+  expect_fail(path, CMX_EIO, "byte");
+}
+
 struct bad_case {
   const char *hdr;
   size_t dlen;
@@ -483,7 +508,8 @@ Test(io, malformed_headers_are_refused) {
       {"{\"x\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,2],"
        "\"data_offsets\":[0,8]}}",
        8, CMX_EUNSUPPORTED, "more than 8 dimensions"},
-      {"{\"__metadata__\":\"pt\"}", 8, CMX_EIO, "an object as __metadata__"},
+      {"{\"__metadata__\":\"pt\"}", 8, CMX_EIO,
+       "an object or null as __metadata__"},
       {"{\"__metadata__\":{},\"__metadata__\":{}}", 8, CMX_EIO,
        "\"__metadata__\" appears twice"},
       {"{\"__metadata__\":{\"a\":tru}}", 8, CMX_EIO, "expected a value"},
