@@ -171,8 +171,6 @@ TOL = {F32: 2e-5, F64: 1e-12, F16: 2e-3, BF16: 1.6e-2}
 N_CASES = 0
 FAILS = []
 NOTES = [
-    "sdpa causal with Lq > Lk: cmx clamps the offset at 0 (cmx.h), MLX "
-    "0.32 does not; compared with cmx's documented rule",
     "log_softmax of a row holding +inf: NaN (cmx.h) vs MLX's -inf for the "
     "finite entries of x - logsumexp(x); row left out",
     "layer_norm / rms_norm: result in x's dtype (cmx.h), MLX promotes x "
@@ -710,8 +708,13 @@ def sdpa_case(B, Hq, Hk, Lq, Lk, D, Dv, dt, mode, mdt=None, mshape=None):
     cmask = None
     mmask = None
     if mode == "causal":
-        off = max(0, Lk - Lq)
-        mask_np = np.arange(Lk)[None, :] <= np.arange(Lq)[:, None] + off
+        # aligned to the end as MLX: query i sees keys j <= i + Lk - Lq; a
+        # query that sees none (Lq > Lk) averages all of v, as MLX's
+        # masked scores (all equal) give
+        off = Lk - Lq
+        vis = np.arange(Lk)[None, :] <= np.arange(Lq)[:, None] + off
+        mask_np = np.where(vis, 0.0, -np.inf)
+        mask_np[~vis.any(axis=1)] = -1e30
         mmask = "causal"
     elif mode == "array":
         ms = mshape or (B, Hq, Lq, Lk)
@@ -728,11 +731,6 @@ def sdpa_case(B, Hq, Hk, Lq, Lk, D, Dv, dt, mode, mdt=None, mshape=None):
     want = mx.fast.scaled_dot_product_attention(mq, mk, mv, scale=scale,
                                                 mask=mmask)
     ref = np_sdpa(rq, rk, rv, scale, mask_np)
-    if mode == "causal" and Lq > Lk:
-        # cmx.h: query i sees keys j <= i + max(0, Lk - Lq); MLX 0.32 does
-        # not clamp the offset (its first Lq - Lk rows see no key and
-        # average all of v). Held to cmx's documented rule only.
-        want = ref
     t = TOL[dt] * 4 if dt != F64 else 1e-5
     check(f"sdpa {NAME[dt]} B={B} H={Hq}/{Hk} Lq={Lq} Lk={Lk} D={D}/{Dv} "
           f"{mode or 'none'} {NAME.get(mdt, '')}{mshape or ''}",

@@ -29,7 +29,9 @@ static void ref_sdpa(const struct sdpa_case *c, const double *q,
                      const double *k, const double *v, const double *m,
                      const tu_view *mv, double scale, double *o) {
   double *s = dalloc(c->Lk);
-  int64_t coff = c->Lk > c->Lq ? c->Lk - c->Lq : 0;
+  /* causal: aligned to the end (MLX); a query that sees no key (Lq > Lk)
+   * has every score -FLT_MAX, as MLX's mask gives: the mean of v */
+  int64_t coff = c->Lk - c->Lq;
   for (int64_t b = 0; b < c->B; b++)
     for (int64_t h = 0; h < c->Hq; h++) {
       int64_t hk = h / (c->Hq / c->Hkv);
@@ -43,7 +45,8 @@ static void ref_sdpa(const struct sdpa_case *c, const double *q,
           for (int64_t p = 0; p < c->D; p++)
             d += qh[i * c->D + p] * kh[j * c->D + p];
           d *= scale;
-          if (c->mode == 1 && j > i + coff) d = -INFINITY;
+          if (c->mode == 1 && i + coff < 0) d = -FLT_MAX;
+          else if (c->mode == 1 && j > i + coff) d = -INFINITY;
           if (c->mode >= 2) {
             int64_t off = mv->offset + b * mv->strides[0] +
                           h * mv->strides[1] + i * mv->strides[2] +

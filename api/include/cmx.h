@@ -419,8 +419,9 @@ CMX_API int cmx_rope_offsets(cmx_array *out, cmx_array x, int dims,
  * h / (Hq / Hkv)); the result is (B, Hq, Lq, Dv) in the promoted float
  * dtype of q, k, v (computed in float32 whatever the dtype). mask_mode:
  * "" or NULL (no mask, mask must be NULL); "causal" (mask NULL; query i
- * sees keys j <= i + max(0, Lk - Lq), the mask aligned to the end as MLX
- * does); "array" (mask broadcastable to (B, Hq, Lq, Lk): a bool mask keeps
+ * sees keys j <= i + Lk - Lq, the mask aligned to the end as MLX does; a
+ * query that sees no key, i < Lq - Lk, gets the mean of v, as under
+ * MLX's mask); "array" (mask broadcastable to (B, Hq, Lq, Lk): a bool mask keeps
  * the scores where true and sets the rest to -FLT_MAX, any other dtype is
  * added to the scores). A row whose scores are all -inf gives NaN.
  * Flash-style tiling (the score matrix is never materialised); Lq == 1

@@ -28,12 +28,15 @@
 static size_t rup(size_t x, size_t r) { return (x + r - 1) / r * r; }
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
-/* One query row: its q, how many leading keys it may see (causal), and
- * its mask row (NULL: none). */
+/* One query row: its q, how many leading keys it may see (causal), its
+ * mask row (NULL: none), and whether causality hides every key from it
+ * (Lq > Lk: MLX's end-aligned mask then gives every key the score
+ * -FLT_MAX, so the row is the mean of v; lim is Lk for such a row). */
 struct row {
   const float *q;
   size_t lim;
   const float *mrow;
+  int hidden;
 };
 
 /* Per-thread workspace: owned and written by the one thread that made it.
@@ -56,7 +59,7 @@ struct job {
   const struct cmx_attn_io *io;
   const struct cmx_attn_kernels *k;
   size_t mr, nr, bq, bk;
-  size_t coff;   /* causal offset: query i sees keys j <= i + coff */
+  ptrdiff_t coff; /* causal offset: query i sees keys j <= i + coff */
   size_t nqb;    /* prefill: query blocks per head */
   size_t nch;    /* decode: key chunks */
   float *pm, *pl, *pacc; /* decode partials, per (b, hq, chunk) */
@@ -122,6 +125,8 @@ static size_t softmax_row(const struct job *j, struct ws *w, size_t r,
   const size_t Dv = io->Dv;
   const struct row *rw = &w->rows[r];
   size_t vis = rw->lim > kb ? min_sz(nk, rw->lim - kb) : 0;
+  if (rw->hidden)
+    for (size_t c = 0; c < vis; c++) sr[c] = -FLT_MAX;
   if (rw->mrow) {
     const float *mk = rw->mrow + (int64_t)kb * io->ms[3];
     const int64_t st = io->ms[3];
@@ -284,7 +289,13 @@ static const float *mask_row(const struct cmx_attn_io *io, size_t b,
 }
 
 static size_t row_lim(const struct job *j, size_t i) {
-  return j->io->causal ? min_sz(j->io->Lk, i + j->coff + 1) : j->io->Lk;
+  const ptrdiff_t e = (ptrdiff_t)i + j->coff + 1;
+  if (!j->io->causal || e <= 0) return j->io->Lk; /* e <= 0: hidden */
+  return min_sz(j->io->Lk, (size_t)e);
+}
+
+static int row_hidden(const struct job *j, size_t i) {
+  return j->io->causal && (ptrdiff_t)i + j->coff + 1 <= 0;
 }
 
 /* Prefill items [b0, e0): (batch, head, query block). */
@@ -303,7 +314,8 @@ static void prefill(void *ctx, size_t b0, size_t e0) {
     const float *qh = io->q + (int64_t)b * io->qs[0] + (int64_t)h * io->qs[1];
     for (size_t r = 0; r < n; r++)
       w.rows[r] = (struct row){qh + (int64_t)(i0 + r) * io->qs[2],
-                               row_lim(j, i0 + r), mask_row(io, b, h, i0 + r)};
+                               row_lim(j, i0 + r), mask_row(io, b, h, i0 + r),
+                               row_hidden(j, i0 + r)};
     const size_t hk = h / G;
     block(j, &w, n, io->qs[2], 0, io->Lk,
           io->k + (int64_t)b * io->ks[0] + (int64_t)hk * io->ks[1],
@@ -336,7 +348,7 @@ static void decode(void *ctx, size_t b0, size_t e0) {
         const size_t h = hk * G + g0 + r;
         w.rows[r] = (struct row){
             io->q + (int64_t)b * io->qs[0] + (int64_t)h * io->qs[1],
-            row_lim(j, 0), mask_row(io, b, h, 0)};
+            row_lim(j, 0), mask_row(io, b, h, 0), row_hidden(j, 0)};
       }
       block(j, &w, n, io->qs[1], k0, k1,
             io->k + (int64_t)b * io->ks[0] + (int64_t)hk * io->ks[1],
@@ -383,7 +395,7 @@ int cmx_attn_run(const struct cmx_attn_io *io, const struct cmx_attn_kernels *k,
    * the bq x D queries and accumulators (64 KB each) stay in a 1 MB L2. */
   j.bq = g->mr * (128 / g->mr ? 128 / g->mr : 1);
   j.bk = g->nr * (256 / g->nr ? 256 / g->nr : 1);
-  j.coff = io->Lk > io->Lq ? io->Lk - io->Lq : 0;
+  j.coff = (ptrdiff_t)io->Lk - (ptrdiff_t)io->Lq;
   atomic_init(&j.fail, 0);
   if (!io->B || !io->Hq || !io->Lq || !io->Dv) return 0;
   if (io->Lq > 1) {
