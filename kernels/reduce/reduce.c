@@ -291,8 +291,8 @@ struct outer {
 };
 
 /* 16-bit data: tiles of WCOLS columns, WROWS rows widened at a time for
- * the outer kernel (each lane still takes its rows in order, so the result
- * is that of the widened data), in the thread's COPY scratch: 96 KiB.
+ * the outer kernel, the rows in order (see PARTS), in the thread's COPY
+ * scratch: 96 KiB.
  * Whole rows of 4096 read in turn beat tiles whose row runs are 2 or 4 KiB
  * (bf16 sum over axis 0 of 4096 x 4096, 1 thread: 2.2-2.8 ms at 2048
  * columns x 4 rows, 1.45-1.84 ms at 8192 x 2; f32 data reads 4 KiB runs
