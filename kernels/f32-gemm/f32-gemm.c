@@ -386,7 +386,8 @@ static struct src src_b(const struct cmx_gemm_problem *p, size_t t) {
  * loads more per FMA; perf on 64 x (128,64)@(64,128): 8x32 took 11.9% of
  * the samples for 16 rows, 14x32 70.0% for 112, 1.19x per row). m = 128
  * on 14x32 + 8x32: 8 x 14 + 2 x 8 rows, no padding, instead of 10 x 14
- * (140 rows of FMAs). */
+ * (140 rows of FMAs). *cost (if not NULL): the part's work in those
+ * rows of the main tile. */
 static size_t tail_rows(const struct job *j, size_t rows, double *cost) {
   size_t best = 0, mr = j->mr, tmr = j->tail_mr;
   double bc = (double)round_up(rows, mr);
