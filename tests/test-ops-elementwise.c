@@ -784,3 +784,33 @@ Test(ops_where, noncontiguous_operands) {
     cmx_array_free(c);
   }
 }
+
+/* ---- found by tests/diff-mlx.py (MLX semantics) ------------------------ */
+/* int32 / uint32 values beyond 2^24 meeting f64 are converted once, not
+ * through float (16777217 + 0.0 gave 16777216). */
+Test(ops_binary, wide_ints_with_f64_convert_exactly) {
+  static const cmx_dtype ts[] = {CMX_I32, CMX_U32};
+  uint64_t s = 5;
+  for (int t = 0; t < 2; t++) {
+    int64_t n = 37;
+    double iv[37], fv[37], got[37];
+    for (int64_t i = 0; i < n; i++) {
+      iv[i] = floor(tu_unif(&s) * 2147483647.0);
+      if (ts[t] == CMX_I32 && (i & 1)) iv[i] = -iv[i];
+      fv[i] = floor(tu_unif(&s) * 8) * 0.25;
+    }
+    iv[0] = 16777217;
+    cmx_array a, b, y;
+    TU_OK(tu_array(&a, iv, ts[t], &n, 1));
+    TU_OK(tu_array(&b, fv, CMX_F64, &n, 1));
+    TU_OK(cmx_add(&y, a, b, NULL));
+    cr_assert_eq(cmx_array_dtype(y), CMX_F64);
+    tu_read(y, got);
+    for (int64_t i = 0; i < n; i++)
+      cr_assert_eq(got[i], iv[i] + fv[i], "%s %.17g + %g = %.17g",
+                   cmx_dtype_name(ts[t]), iv[i], fv[i], got[i]);
+    cmx_array_free(y);
+    cmx_array_free(a);
+    cmx_array_free(b);
+  }
+}

@@ -201,6 +201,13 @@ static void load_f64(const struct cmx_ew_kernels *k, const char *p,
     case CMX_I64:
       for (size_t i = 0; i < n; i++) y[i] = (double)((const int64_t *)p)[(int64_t)i * s];
       return;
+    /* Exact in double, not in float (beyond 2^24). */
+    case CMX_I32:
+      for (size_t i = 0; i < n; i++) y[i] = ((const int32_t *)p)[(int64_t)i * s];
+      return;
+    case CMX_U32:
+      for (size_t i = 0; i < n; i++) y[i] = ((const uint32_t *)p)[(int64_t)i * s];
+      return;
     default: {
       float t[TILE];
       load_f32(k, p, d, s, n, t);
