@@ -320,8 +320,8 @@ static double bref(enum cmx_vbinary_op op, float af, float bf) {
     case CMX_VBINARY_SUB: return a - b;
     case CMX_VBINARY_MUL: return a * b;
     case CMX_VBINARY_DIV: return a / b;
-    case CMX_VBINARY_MAX: return isnan(a) || isnan(b) ? NAN : a >= b ? a : b;
-    case CMX_VBINARY_MIN: return isnan(a) || isnan(b) ? NAN : a <= b ? a : b;
+    case CMX_VBINARY_MAX: return isnan(a) || isnan(b) ? NAN : a > b ? a : b;
+    case CMX_VBINARY_MIN: return isnan(a) || isnan(b) ? NAN : a < b ? a : b;
     case CMX_VBINARY_POW: return pow(a, b);
     case CMX_VBINARY_REM: {
       if (isinf(b) && isfinite(a)) return a == 0 || (a < 0) == (b < 0) ? a : b;

@@ -786,6 +786,48 @@ Test(ops_where, noncontiguous_operands) {
 }
 
 /* ---- found by tests/diff-mlx.py (MLX semantics) ------------------------ */
+/* Ties of maximum / minimum (+0 against -0) give b, as MLX's a > b ? a : b
+ * and cmx's f64 path did; the f32 kernels gave a. Random signed zeros and
+ * values at odd sizes (vector body and tail), every float dtype. */
+Test(ops_binary, maximum_minimum_signed_zero_ties_give_b) {
+  static const cmx_dtype ts[] = {CMX_F32, CMX_F64, CMX_F16, CMX_BF16};
+  static const int64_t ns[] = {1, 7, 17, 1023};
+  uint64_t s = 42;
+  for (int t = 0; t < 4; t++)
+    for (int k = 0; k < 4; k++) {
+      int64_t n = ns[k];
+      double *av = malloc(sizeof(double) * (size_t)n);
+      double *bv = malloc(sizeof(double) * (size_t)n);
+      double *got = malloc(sizeof(double) * (size_t)n);
+      for (int64_t i = 0; i < n; i++) {
+        uint64_t r = tu_next(&s);
+        av[i] = r & 1 ? -0.0 : 0.0;
+        bv[i] = r & 2 ? -0.0 : 0.0;
+        if (r % 5 == 4) av[i] = tu_quant(ts[t], tu_unif(&s) * 4 - 2);
+      }
+      cmx_array a, b, y;
+      TU_OK(tu_array(&a, av, ts[t], &n, 1));
+      TU_OK(tu_array(&b, bv, ts[t], &n, 1));
+      for (int f = 0; f < 2; f++) {
+        TU_OK(f ? cmx_minimum(&y, a, b, NULL) : cmx_maximum(&y, a, b, NULL));
+        tu_read(y, got);
+        for (int64_t i = 0; i < n; i++) {
+          double ref = f ? b_min(av[i], bv[i]) : b_max(av[i], bv[i]);
+          cr_assert(got[i] == ref && signbit(got[i]) == signbit(ref),
+                    "%s %s n=%lld [%lld] (%g, %g) -> %g, want %g",
+                    f ? "minimum" : "maximum", cmx_dtype_name(ts[t]),
+                    (long long)n, (long long)i, av[i], bv[i], got[i], ref);
+        }
+        cmx_array_free(y);
+      }
+      cmx_array_free(a);
+      cmx_array_free(b);
+      free(av);
+      free(bv);
+      free(got);
+    }
+}
+
 /* int32 / uint32 values beyond 2^24 meeting f64 are converted once, not
  * through float (16777217 + 0.0 gave 16777216). */
 Test(ops_binary, wide_ints_with_f64_convert_exactly) {

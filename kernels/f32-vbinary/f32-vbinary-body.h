@@ -11,12 +11,13 @@ CMX_VMATH_INLINE vf cmx_vb_add(vf a, vf b) { return vf_add(a, b); }
 CMX_VMATH_INLINE vf cmx_vb_sub(vf a, vf b) { return vf_sub(a, b); }
 CMX_VMATH_INLINE vf cmx_vb_mul(vf a, vf b) { return vf_mul(a, b); }
 CMX_VMATH_INLINE vf cmx_vb_div(vf a, vf b) { return vf_div(a, b); }
-/* NaN in either operand gives NaN; ties (+0 vs -0) give a, on every ISA. */
+/* NaN in either operand gives NaN; ties (+0 vs -0) give b, on every ISA
+ * (MLX's a > b ? a : b, and the f64 and integer paths). */
 CMX_VMATH_INLINE vf cmx_vb_max(vf a, vf b) {
-  return vf_select(vm_or(vf_ge(a, b), vf_isnan(a)), a, b);
+  return vf_select(vm_or(vf_gt(a, b), vf_isnan(a)), a, b);
 }
 CMX_VMATH_INLINE vf cmx_vb_min(vf a, vf b) {
-  return vf_select(vm_or(vf_le(a, b), vf_isnan(a)), a, b);
+  return vf_select(vm_or(vf_lt(a, b), vf_isnan(a)), a, b);
 }
 CMX_VMATH_INLINE vf cmx_vb_pow(vf a, vf b) { return vm_pow(a, b); }
 /* Python %: r = a - b floor(a/b) in one fma, moved into b's sign when the
