@@ -93,7 +93,7 @@ static double uref(enum cmx_vunary_op op, float xf) {
   switch (op) {
     case CMX_VUNARY_ABS: return fabs(x);
     case CMX_VUNARY_NEG: return -x;
-    case CMX_VUNARY_SIGN: return x > 0 ? 1 : x < 0 ? -1 : x == 0 ? 0 : x;
+    case CMX_VUNARY_SIGN: return x > 0 ? 1 : x < 0 ? -1 : 0;
     case CMX_VUNARY_EXP: return exp(x);
     case CMX_VUNARY_EXPM1: return expm1(x);
     case CMX_VUNARY_LOG: return log(x);

@@ -828,6 +828,37 @@ Test(ops_binary, maximum_minimum_signed_zero_ties_give_b) {
     }
 }
 
+/* sign(NaN) and sign(-0.0) are +0 (MLX); the f32 kernels kept NaN and the
+ * f64 path kept -0.0. */
+Test(ops_unary, sign_of_nan_and_zeros_is_plus_zero) {
+  static const cmx_dtype ts[] = {CMX_F32, CMX_F64, CMX_F16, CMX_BF16};
+  uint64_t s = 7;
+  for (int t = 0; t < 4; t++)
+    for (int64_t n = 1; n <= 1023; n = n * 4 + 3) {
+      double *xv = malloc(sizeof(double) * (size_t)n);
+      double *got = malloc(sizeof(double) * (size_t)n);
+      for (int64_t i = 0; i < n; i++) {
+        uint64_t r = tu_next(&s) % 4;
+        xv[i] = r == 0 ? NAN : r == 1 ? -0.0 : r == 2 ? 0.0
+                : tu_quant(ts[t], tu_unif(&s) * 6 - 3);
+      }
+      cmx_array x, y;
+      TU_OK(tu_array(&x, xv, ts[t], &n, 1));
+      TU_OK(cmx_sign(&y, x, NULL));
+      tu_read(y, got);
+      for (int64_t i = 0; i < n; i++) {
+        double ref = xv[i] > 0 ? 1.0 : xv[i] < 0 ? -1.0 : 0.0;
+        cr_assert(got[i] == ref && !signbit(got[i]) == !signbit(ref),
+                  "sign %s n=%lld (%g) = %g", cmx_dtype_name(ts[t]),
+                  (long long)n, xv[i], got[i]);
+      }
+      cmx_array_free(x);
+      cmx_array_free(y);
+      free(xv);
+      free(got);
+    }
+}
+
 /* int32 / uint32 values beyond 2^24 meeting f64 are converted once, not
  * through float (16777217 + 0.0 gave 16777216). */
 Test(ops_binary, wide_ints_with_f64_convert_exactly) {

@@ -41,7 +41,7 @@ double cmx_ew_f64(enum cmx_ew_op op, double a, double b) {
     case CMX_EW_identity: return a;
     case CMX_EW_abs: return fabs(a);
     case CMX_EW_neg: return -a;
-    case CMX_EW_sign: return a > 0 ? 1.0 : a < 0 ? -1.0 : a;
+    case CMX_EW_sign: return a > 0 ? 1.0 : a < 0 ? -1.0 : 0.0; /* NaN: 0 */
     case CMX_EW_exp: return exp(a);
     case CMX_EW_expm1: return expm1(a);
     case CMX_EW_log: return log(a);
