@@ -859,6 +859,43 @@ Test(ops_unary, sign_of_nan_and_zeros_is_plus_zero) {
     }
 }
 
+/* Python % when |a / b| is beyond 2^22: floor(a / b) is not the integer
+ * quotient any more and a - b floor(a / b) left [0, b) (1 % 1e-30 gave
+ * -1.8e-8 in f32); and a zero result takes b's sign in f64 too. The
+ * reference is fmod (exact) moved into b's sign. */
+Test(ops_binary, remainder_exact_for_large_quotients) {
+  static const cmx_dtype ts[] = {CMX_F32, CMX_F64, CMX_F16, CMX_BF16};
+  uint64_t s = 99;
+  for (int t = 0; t < 4; t++) {
+    int64_t n = 259;
+    double av[259], bv[259], got[259];
+    for (int64_t i = 0; i < n; i++) {
+      double big = ts[t] == CMX_F16 ? 6e4 : 1e9;
+      av[i] = tu_quant(ts[t], (tu_unif(&s) * 2 - 1) * big);
+      bv[i] = tu_quant(ts[t], (tu_unif(&s) * 2 - 1) * 1e-2);
+      if (bv[i] == 0) bv[i] = tu_quant(ts[t], 3e-3);
+      if (i % 7 == 0) av[i] = -2 * bv[i]; /* exact: the zero's sign */
+    }
+    cmx_array a, b, y;
+    TU_OK(tu_array(&a, av, ts[t], &n, 1));
+    TU_OK(tu_array(&b, bv, ts[t], &n, 1));
+    TU_OK(cmx_remainder(&y, a, b, NULL));
+    tu_read(y, got);
+    for (int64_t i = 0; i < n; i++) {
+      double r = fmod(av[i], bv[i]);
+      if (r != 0 && (r < 0) != (bv[i] < 0)) r += bv[i];
+      double ref = r == 0 ? copysign(0.0, bv[i]) : tu_quant(ts[t], r);
+      cr_assert(tu_close(got[i], ref, 2 * tu_eps(ts[t]), 0) &&
+                    !signbit(got[i]) == !signbit(ref),
+                "%s %.9g %% %.9g = %.9g, want %.9g", cmx_dtype_name(ts[t]),
+                av[i], bv[i], got[i], ref);
+    }
+    cmx_array_free(y);
+    cmx_array_free(a);
+    cmx_array_free(b);
+  }
+}
+
 /* int32 / uint32 values beyond 2^24 meeting f64 are converted once, not
  * through float (16777217 + 0.0 gave 16777216). */
 Test(ops_binary, wide_ints_with_f64_convert_exactly) {

@@ -76,10 +76,10 @@ double cmx_ew_f64(enum cmx_ew_op op, double a, double b) {
     case CMX_EW_maximum: return a != a || b != b ? a + b : a > b ? a : b;
     case CMX_EW_minimum: return a != a || b != b ? a + b : a < b ? a : b;
     case CMX_EW_power: return pow(a, b);
-    case CMX_EW_remainder: {
+    case CMX_EW_remainder: { /* as the f32 kernel: a zero takes b's sign */
       double r = fmod(a, b);
       if (r != 0 && ((r < 0) != (b < 0))) r += b;
-      return r;
+      return r == 0 ? copysign(0.0, b) : r;
     }
     case CMX_EW_floor_divide: return floor(a / b);
     case CMX_EW_equal: return a == b;
