@@ -200,6 +200,16 @@ gcc_cpu_o = $(MAKE) --no-print-directory $(1)/.deps-ok BUILD=$(1) && \
 TSAN_DIR := build-tsan
 TSAN_SAN := -fsanitize=thread -fopenmp=libomp -fno-omit-frame-pointer
 TSAN_TESTS := tests/test-concurrency.c tests/test-threads.c tests/test-compile.c
+# Differential test of the core ops against MLX (tests/diff-mlx.py), once
+# per ISA level this CPU has; needs a python3 with mlx and numpy, else it
+# prints "skipped: <reason>". Not part of `make test`.
+.PHONY: test-mlx
+test-mlx: $(LIB_SO)
+	@for isa in $$(sh tests/isa-levels.sh); do \
+	  echo "== diff-mlx with CMX_ISA=$$isa"; \
+	  CMX_ISA=$$isa OMP_WAIT_POLICY=passive CMX_LIB=$(BUILD)/libcmx.so \
+	    python3 tests/diff-mlx.py || exit 1; done
+
 .PHONY: test-tsan fuzz test-fuzz
 test-tsan:
 	$(call gcc_cpu_o,$(TSAN_DIR))

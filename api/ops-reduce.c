@@ -14,7 +14,10 @@
 
 static cmx_dtype out_dtype(enum cmx_red_op op, cmx_dtype d) {
   switch (op) {
-    case CMX_RED_SUM: case CMX_RED_PROD: return d == CMX_BOOL ? CMX_I32 : d;
+    /* As MLX: integers narrower than 32 bits accumulate in (u)int32. */
+    case CMX_RED_SUM: case CMX_RED_PROD:
+      return d == CMX_BOOL || d == CMX_I8 || d == CMX_I16 ? CMX_I32
+             : d == CMX_U8 ? CMX_U32 : d;
     case CMX_RED_MEAN: case CMX_RED_VAR: case CMX_RED_LOGSUMEXP:
       return cmx_float_of(d);
     case CMX_RED_ALL: case CMX_RED_ANY: return CMX_BOOL;

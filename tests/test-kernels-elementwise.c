@@ -93,7 +93,7 @@ static double uref(enum cmx_vunary_op op, float xf) {
   switch (op) {
     case CMX_VUNARY_ABS: return fabs(x);
     case CMX_VUNARY_NEG: return -x;
-    case CMX_VUNARY_SIGN: return x > 0 ? 1 : x < 0 ? -1 : x == 0 ? 0 : x;
+    case CMX_VUNARY_SIGN: return x > 0 ? 1 : x < 0 ? -1 : 0;
     case CMX_VUNARY_EXP: return exp(x);
     case CMX_VUNARY_EXPM1: return expm1(x);
     case CMX_VUNARY_LOG: return log(x);
@@ -320,8 +320,8 @@ static double bref(enum cmx_vbinary_op op, float af, float bf) {
     case CMX_VBINARY_SUB: return a - b;
     case CMX_VBINARY_MUL: return a * b;
     case CMX_VBINARY_DIV: return a / b;
-    case CMX_VBINARY_MAX: return isnan(a) || isnan(b) ? NAN : a >= b ? a : b;
-    case CMX_VBINARY_MIN: return isnan(a) || isnan(b) ? NAN : a <= b ? a : b;
+    case CMX_VBINARY_MAX: return isnan(a) || isnan(b) ? NAN : a > b ? a : b;
+    case CMX_VBINARY_MIN: return isnan(a) || isnan(b) ? NAN : a < b ? a : b;
     case CMX_VBINARY_POW: return pow(a, b);
     case CMX_VBINARY_REM: {
       if (isinf(b) && isfinite(a)) return a == 0 || (a < 0) == (b < 0) ? a : b;

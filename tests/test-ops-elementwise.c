@@ -784,3 +784,143 @@ Test(ops_where, noncontiguous_operands) {
     cmx_array_free(c);
   }
 }
+
+/* ---- found by tests/diff-mlx.py (MLX semantics) ------------------------ */
+/* Ties of maximum / minimum (+0 against -0) give b, as MLX's a > b ? a : b
+ * and cmx's f64 path did; the f32 kernels gave a. Random signed zeros and
+ * values at odd sizes (vector body and tail), every float dtype. */
+Test(ops_binary, maximum_minimum_signed_zero_ties_give_b) {
+  static const cmx_dtype ts[] = {CMX_F32, CMX_F64, CMX_F16, CMX_BF16};
+  static const int64_t ns[] = {1, 7, 17, 1023};
+  uint64_t s = 42;
+  for (int t = 0; t < 4; t++)
+    for (int k = 0; k < 4; k++) {
+      int64_t n = ns[k];
+      double *av = malloc(sizeof(double) * (size_t)n);
+      double *bv = malloc(sizeof(double) * (size_t)n);
+      double *got = malloc(sizeof(double) * (size_t)n);
+      for (int64_t i = 0; i < n; i++) {
+        uint64_t r = tu_next(&s);
+        av[i] = r & 1 ? -0.0 : 0.0;
+        bv[i] = r & 2 ? -0.0 : 0.0;
+        if (r % 5 == 4) av[i] = tu_quant(ts[t], tu_unif(&s) * 4 - 2);
+      }
+      cmx_array a, b, y;
+      TU_OK(tu_array(&a, av, ts[t], &n, 1));
+      TU_OK(tu_array(&b, bv, ts[t], &n, 1));
+      for (int f = 0; f < 2; f++) {
+        TU_OK(f ? cmx_minimum(&y, a, b, NULL) : cmx_maximum(&y, a, b, NULL));
+        tu_read(y, got);
+        for (int64_t i = 0; i < n; i++) {
+          double ref = f ? b_min(av[i], bv[i]) : b_max(av[i], bv[i]);
+          cr_assert(got[i] == ref && signbit(got[i]) == signbit(ref),
+                    "%s %s n=%lld [%lld] (%g, %g) -> %g, want %g",
+                    f ? "minimum" : "maximum", cmx_dtype_name(ts[t]),
+                    (long long)n, (long long)i, av[i], bv[i], got[i], ref);
+        }
+        cmx_array_free(y);
+      }
+      cmx_array_free(a);
+      cmx_array_free(b);
+      free(av);
+      free(bv);
+      free(got);
+    }
+}
+
+/* sign(NaN) and sign(-0.0) are +0 (MLX); the f32 kernels kept NaN and the
+ * f64 path kept -0.0. */
+Test(ops_unary, sign_of_nan_and_zeros_is_plus_zero) {
+  static const cmx_dtype ts[] = {CMX_F32, CMX_F64, CMX_F16, CMX_BF16};
+  uint64_t s = 7;
+  for (int t = 0; t < 4; t++)
+    for (int64_t n = 1; n <= 1023; n = n * 4 + 3) {
+      double *xv = malloc(sizeof(double) * (size_t)n);
+      double *got = malloc(sizeof(double) * (size_t)n);
+      for (int64_t i = 0; i < n; i++) {
+        uint64_t r = tu_next(&s) % 4;
+        xv[i] = r == 0 ? NAN : r == 1 ? -0.0 : r == 2 ? 0.0
+                : tu_quant(ts[t], tu_unif(&s) * 6 - 3);
+      }
+      cmx_array x, y;
+      TU_OK(tu_array(&x, xv, ts[t], &n, 1));
+      TU_OK(cmx_sign(&y, x, NULL));
+      tu_read(y, got);
+      for (int64_t i = 0; i < n; i++) {
+        double ref = xv[i] > 0 ? 1.0 : xv[i] < 0 ? -1.0 : 0.0;
+        cr_assert(got[i] == ref && !signbit(got[i]) == !signbit(ref),
+                  "sign %s n=%lld (%g) = %g", cmx_dtype_name(ts[t]),
+                  (long long)n, xv[i], got[i]);
+      }
+      cmx_array_free(x);
+      cmx_array_free(y);
+      free(xv);
+      free(got);
+    }
+}
+
+/* Python % when |a / b| is beyond 2^22: floor(a / b) is not the integer
+ * quotient any more and a - b floor(a / b) left [0, b) (1 % 1e-30 gave
+ * -1.8e-8 in f32); and a zero result takes b's sign in f64 too. The
+ * reference is fmod (exact) moved into b's sign. */
+Test(ops_binary, remainder_exact_for_large_quotients) {
+  static const cmx_dtype ts[] = {CMX_F32, CMX_F64, CMX_F16, CMX_BF16};
+  uint64_t s = 99;
+  for (int t = 0; t < 4; t++) {
+    int64_t n = 259;
+    double av[259], bv[259], got[259];
+    for (int64_t i = 0; i < n; i++) {
+      double big = ts[t] == CMX_F16 ? 6e4 : 1e9;
+      av[i] = tu_quant(ts[t], (tu_unif(&s) * 2 - 1) * big);
+      bv[i] = tu_quant(ts[t], (tu_unif(&s) * 2 - 1) * 1e-2);
+      if (bv[i] == 0) bv[i] = tu_quant(ts[t], 3e-3);
+      if (i % 7 == 0) av[i] = -2 * bv[i]; /* exact: the zero's sign */
+    }
+    cmx_array a, b, y;
+    TU_OK(tu_array(&a, av, ts[t], &n, 1));
+    TU_OK(tu_array(&b, bv, ts[t], &n, 1));
+    TU_OK(cmx_remainder(&y, a, b, NULL));
+    tu_read(y, got);
+    for (int64_t i = 0; i < n; i++) {
+      double r = fmod(av[i], bv[i]);
+      if (r != 0 && (r < 0) != (bv[i] < 0)) r += bv[i];
+      double ref = r == 0 ? copysign(0.0, bv[i]) : tu_quant(ts[t], r);
+      cr_assert(tu_close(got[i], ref, 2 * tu_eps(ts[t]), 0) &&
+                    !signbit(got[i]) == !signbit(ref),
+                "%s %.9g %% %.9g = %.9g, want %.9g", cmx_dtype_name(ts[t]),
+                av[i], bv[i], got[i], ref);
+    }
+    cmx_array_free(y);
+    cmx_array_free(a);
+    cmx_array_free(b);
+  }
+}
+
+/* int32 / uint32 values beyond 2^24 meeting f64 are converted once, not
+ * through float (16777217 + 0.0 gave 16777216). */
+Test(ops_binary, wide_ints_with_f64_convert_exactly) {
+  static const cmx_dtype ts[] = {CMX_I32, CMX_U32};
+  uint64_t s = 5;
+  for (int t = 0; t < 2; t++) {
+    int64_t n = 37;
+    double iv[37], fv[37], got[37];
+    for (int64_t i = 0; i < n; i++) {
+      iv[i] = floor(tu_unif(&s) * 2147483647.0);
+      if (ts[t] == CMX_I32 && (i & 1)) iv[i] = -iv[i];
+      fv[i] = floor(tu_unif(&s) * 8) * 0.25;
+    }
+    iv[0] = 16777217;
+    cmx_array a, b, y;
+    TU_OK(tu_array(&a, iv, ts[t], &n, 1));
+    TU_OK(tu_array(&b, fv, CMX_F64, &n, 1));
+    TU_OK(cmx_add(&y, a, b, NULL));
+    cr_assert_eq(cmx_array_dtype(y), CMX_F64);
+    tu_read(y, got);
+    for (int64_t i = 0; i < n; i++)
+      cr_assert_eq(got[i], iv[i] + fv[i], "%s %.17g + %g = %.17g",
+                   cmx_dtype_name(ts[t]), iv[i], fv[i], got[i]);
+    cmx_array_free(y);
+    cmx_array_free(a);
+    cmx_array_free(b);
+  }
+}

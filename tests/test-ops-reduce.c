@@ -18,7 +18,9 @@ static const red_fn RFN[] = {cmx_sum, cmx_mean, cmx_prod, cmx_max, cmx_min,
 
 static cmx_dtype out_dtype(int op, cmx_dtype t) {
   switch (op) {
-  case R_SUM: case R_PROD: return t == CMX_BOOL ? CMX_I32 : t;
+  case R_SUM: case R_PROD:
+    return t == CMX_BOOL || t == CMX_I8 || t == CMX_I16 ? CMX_I32
+           : t == CMX_U8 ? CMX_U32 : t;
   case R_MEAN: case R_LSE: case R_VAR: return tu_is_float(t) ? t : CMX_F32;
   case R_ALL: case R_ANY: return CMX_BOOL;
   case R_ARGMAX: case R_ARGMIN: return CMX_U32;
@@ -719,4 +721,36 @@ Test(ops_reduce, larger_shapes_kernel_paths) {
   check_reduce(R_PROD, b, e, big, 3, CMX_F32, keep_all, 2, true, "bcast 2");
   cmx_array_free(b);
   cmx_array_free(x);
+}
+
+/* Found by tests/diff-mlx.py: sum and prod of int8 / int16 give int32 and
+ * of uint8 uint32, as MLX (they kept the input dtype and wrapped). Random
+ * data whose sums and products leave the narrow range. */
+Test(ops_reduce, sum_prod_of_narrow_ints_widen) {
+  static const cmx_dtype ts[] = {CMX_I8, CMX_I16, CMX_U8};
+  static const cmx_dtype want[] = {CMX_I32, CMX_I32, CMX_U32};
+  for (int t = 0; t < 3; t++) {
+    int64_t sh[2] = {3, 17}, n = 51;
+    double v[51], got[17];
+    tu_rand(v, n, ts[t], ts[t] == CMX_U8 ? 100 : -120, 120, 11 + t);
+    cmx_array a, y;
+    TU_OK(tu_array(&a, v, ts[t], sh, 2));
+    int ax = 0;
+    TU_OK(cmx_sum(&y, a, &ax, 1, false, NULL));
+    cr_assert_eq(cmx_array_dtype(y), want[t], "sum %s -> %s",
+                 cmx_dtype_name(ts[t]), cmx_dtype_name(cmx_array_dtype(y)));
+    tu_read(y, got);
+    for (int j = 0; j < 17; j++)
+      cr_assert_eq(got[j], v[j] + v[17 + j] + v[34 + j], "sum %s [%d]",
+                   cmx_dtype_name(ts[t]), j);
+    cmx_array_free(y);
+    TU_OK(cmx_prod(&y, a, &ax, 1, true, NULL));
+    cr_assert_eq(cmx_array_dtype(y), want[t]);
+    tu_read(y, got);
+    for (int j = 0; j < 17; j++)
+      cr_assert_eq(got[j], v[j] * v[17 + j] * v[34 + j], "prod %s [%d]",
+                   cmx_dtype_name(ts[t]), j);
+    cmx_array_free(y);
+    cmx_array_free(a);
+  }
 }

@@ -463,6 +463,41 @@ Test(ops_views, astype_to_bool_and_from_wide_ints) {
   cmx_array_free(a);
 }
 
+/* Found by tests/diff-mlx.py: int32 / uint32 -> float64 is exact; it went
+ * through float and rounded beyond 2^24 (16777217 -> 16777216), also for
+ * strided and transposed views. */
+Test(ops_views, astype_wide_ints_to_f64_exact) {
+  static const cmx_dtype ts[] = {CMX_I32, CMX_U32};
+  uint64_t s = 3;
+  for (int t = 0; t < 2; t++) {
+    int64_t sh[2] = {7, 17}, n = 119;
+    double v[119], got[119];
+    for (int64_t i = 0; i < n; i++) {
+      v[i] = floor(tu_unif(&s) * 4294967295.0);
+      if (ts[t] == CMX_I32) v[i] -= 2147483648.0;
+    }
+    v[0] = 16777217;
+    cmx_array a, at, y;
+    TU_OK(tu_array(&a, v, ts[t], sh, 2));
+    TU_OK(cmx_astype(&y, a, CMX_F64, NULL));
+    tu_read(y, got);
+    for (int64_t i = 0; i < n; i++)
+      cr_assert_eq(got[i], v[i], "%s %.17g -> %.17g", cmx_dtype_name(ts[t]),
+                   v[i], got[i]);
+    cmx_array_free(y);
+    TU_OK(cmx_transpose(&at, a, NULL, 0, NULL));
+    TU_OK(cmx_astype(&y, at, CMX_F64, NULL));
+    tu_read(y, got);
+    for (int i = 0; i < 17; i++)
+      for (int j = 0; j < 7; j++)
+        cr_assert_eq(got[i * 7 + j], v[j * 17 + i], "%s T[%d,%d]",
+                     cmx_dtype_name(ts[t]), i, j);
+    cmx_array_free(y);
+    cmx_array_free(at);
+    cmx_array_free(a);
+  }
+}
+
 /* ---- creation and reading ---------------------------------------------- */
 Test(ops_views, full_zeros_ones_arange) {
   int64_t sh[2] = {3, 5};

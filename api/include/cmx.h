@@ -184,10 +184,10 @@ CMX_API int cmx_where(cmx_array *out, cmx_array cond, cmx_array a,
                       cmx_array b, cmx_stream s);
 
 /* Reductions over a set of axes (naxes == 0 with axes == NULL: all axes).
- * sum/prod of bool give int32; mean/var/logsumexp of integers give float32;
- * all/any give bool. Empty reductions give the identity (sum 0, prod 1,
- * max/min of an empty axis is CMX_EINVAL). var is the population variance
- * (ddof = 0). */
+ * sum/prod of bool, int8 and int16 give int32, of uint8 uint32 (as MLX);
+ * mean/var/logsumexp of integers give float32; all/any give bool. Empty
+ * reductions give the identity (sum 0, prod 1, max/min of an empty axis is
+ * CMX_EINVAL). var is the population variance (ddof = 0). */
 CMX_API int cmx_sum(cmx_array *out, cmx_array a, const int *axes, int naxes,
                     bool keepdims, cmx_stream s);
 CMX_API int cmx_mean(cmx_array *out, cmx_array a, const int *axes, int naxes,

@@ -41,7 +41,7 @@ double cmx_ew_f64(enum cmx_ew_op op, double a, double b) {
     case CMX_EW_identity: return a;
     case CMX_EW_abs: return fabs(a);
     case CMX_EW_neg: return -a;
-    case CMX_EW_sign: return a > 0 ? 1.0 : a < 0 ? -1.0 : a;
+    case CMX_EW_sign: return a > 0 ? 1.0 : a < 0 ? -1.0 : 0.0; /* NaN: 0 */
     case CMX_EW_exp: return exp(a);
     case CMX_EW_expm1: return expm1(a);
     case CMX_EW_log: return log(a);
@@ -76,10 +76,10 @@ double cmx_ew_f64(enum cmx_ew_op op, double a, double b) {
     case CMX_EW_maximum: return a != a || b != b ? a + b : a > b ? a : b;
     case CMX_EW_minimum: return a != a || b != b ? a + b : a < b ? a : b;
     case CMX_EW_power: return pow(a, b);
-    case CMX_EW_remainder: {
+    case CMX_EW_remainder: { /* as the f32 kernel: a zero takes b's sign */
       double r = fmod(a, b);
       if (r != 0 && ((r < 0) != (b < 0))) r += b;
-      return r;
+      return r == 0 ? copysign(0.0, b) : r;
     }
     case CMX_EW_floor_divide: return floor(a / b);
     case CMX_EW_equal: return a == b;
@@ -200,6 +200,13 @@ static void load_f64(const struct cmx_ew_kernels *k, const char *p,
       return;
     case CMX_I64:
       for (size_t i = 0; i < n; i++) y[i] = (double)((const int64_t *)p)[(int64_t)i * s];
+      return;
+    /* Exact in double, not in float (beyond 2^24). */
+    case CMX_I32:
+      for (size_t i = 0; i < n; i++) y[i] = ((const int32_t *)p)[(int64_t)i * s];
+      return;
+    case CMX_U32:
+      for (size_t i = 0; i < n; i++) y[i] = ((const uint32_t *)p)[(int64_t)i * s];
       return;
     default: {
       float t[TILE];

@@ -4,15 +4,15 @@
 #include "kernels/f32-vbinary/f32-vbinary-body.h"
 
 /* NaN-propagating maximum/minimum in three ops instead of four:
- * vmaxps(b, a) is (b > a ? b : a), which already gives a where a is NaN and
- * on ties (+0 vs -0), the body's rule; the blend keeps b where b is NaN. */
+ * vmaxps(a, b) is (a > b ? a : b), which already gives b where b is NaN and
+ * on ties (+0 vs -0), the body's rule; the blend keeps a where a is NaN. */
 CMX_SIMD_INLINE vf cmx_vb_max__avx2(vf a, vf b) {
-  return _mm256_blendv_ps(_mm256_max_ps(b, a), b,
-                          _mm256_cmp_ps(b, b, _CMP_UNORD_Q));
+  return _mm256_blendv_ps(_mm256_max_ps(a, b), a,
+                          _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
 }
 CMX_SIMD_INLINE vf cmx_vb_min__avx2(vf a, vf b) {
-  return _mm256_blendv_ps(_mm256_min_ps(b, a), b,
-                          _mm256_cmp_ps(b, b, _CMP_UNORD_Q));
+  return _mm256_blendv_ps(_mm256_min_ps(a, b), a,
+                          _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
 }
 
 CMX_VBINARY_DEFINE(cmx_f32_vadd_ukr__avx2, cmx_vb_add)

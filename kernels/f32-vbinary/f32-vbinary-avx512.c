@@ -3,18 +3,18 @@
 #include "arch/simd-avx512.h"
 #include "kernels/f32-vbinary/f32-vbinary-body.h"
 
-/* NaN-propagating maximum/minimum in two ops instead of four: vmaxps(b, a)
- * is (b > a ? b : a), which already gives a where a is NaN and on ties
- * (+0 vs -0), the body's rule; the mask keeps b where b is NaN. vf_reg
- * keeps a's load out of the masked op (a masked memory operand streamed
+/* NaN-propagating maximum/minimum in two ops instead of four: vmaxps(a, b)
+ * is (a > b ? a : b), which already gives b where b is NaN and on ties
+ * (+0 vs -0), the body's rule; the mask keeps a where a is NaN. vf_reg
+ * keeps b's load out of the masked op (a masked memory operand streamed
  * from DRAM at half speed on Zen 5: arch/simd-avx512.h). */
 CMX_SIMD_INLINE vf cmx_vb_max__avx512(vf a, vf b) {
-  return _mm512_mask_max_ps(b, _mm512_cmp_ps_mask(b, b, _CMP_ORD_Q), b,
-                            vf_reg(a));
+  return _mm512_mask_max_ps(a, _mm512_cmp_ps_mask(a, a, _CMP_ORD_Q), a,
+                            vf_reg(b));
 }
 CMX_SIMD_INLINE vf cmx_vb_min__avx512(vf a, vf b) {
-  return _mm512_mask_min_ps(b, _mm512_cmp_ps_mask(b, b, _CMP_ORD_Q), b,
-                            vf_reg(a));
+  return _mm512_mask_min_ps(a, _mm512_cmp_ps_mask(a, a, _CMP_ORD_Q), a,
+                            vf_reg(b));
 }
 
 CMX_VBINARY_DEFINE(cmx_f32_vadd_ukr__avx512, cmx_vb_add)

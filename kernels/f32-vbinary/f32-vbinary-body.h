@@ -11,23 +11,48 @@ CMX_VMATH_INLINE vf cmx_vb_add(vf a, vf b) { return vf_add(a, b); }
 CMX_VMATH_INLINE vf cmx_vb_sub(vf a, vf b) { return vf_sub(a, b); }
 CMX_VMATH_INLINE vf cmx_vb_mul(vf a, vf b) { return vf_mul(a, b); }
 CMX_VMATH_INLINE vf cmx_vb_div(vf a, vf b) { return vf_div(a, b); }
-/* NaN in either operand gives NaN; ties (+0 vs -0) give a, on every ISA. */
+/* NaN in either operand gives NaN; ties (+0 vs -0) give b, on every ISA
+ * (MLX's a > b ? a : b, and the f64 and integer paths). */
 CMX_VMATH_INLINE vf cmx_vb_max(vf a, vf b) {
-  return vf_select(vm_or(vf_ge(a, b), vf_isnan(a)), a, b);
+  return vf_select(vm_or(vf_gt(a, b), vf_isnan(a)), a, b);
 }
 CMX_VMATH_INLINE vf cmx_vb_min(vf a, vf b) {
-  return vf_select(vm_or(vf_le(a, b), vf_isnan(a)), a, b);
+  return vf_select(vm_or(vf_lt(a, b), vf_isnan(a)), a, b);
 }
 CMX_VMATH_INLINE vf cmx_vb_pow(vf a, vf b) { return vm_pow(a, b); }
+/* Lanes whose quotient is too large for floor(a / b) to be the integer
+ * quotient (|a / b| >= 2^22, a finite, b != 0): a - b floor(a / b) is then
+ * off by many b (1 % 1e-30 gave -1.8e-8), so take fmodf, which is exact,
+ * moved into b's sign as below. Rare: a scalar pass over the vector. */
+static inline vf cmx_vb_rem_big(vf a, vf b, vf r, vm big) {
+  float ta[VF_N], tb[VF_N], tr[VF_N], tm[VF_N];
+  vf_store(ta, a);
+  vf_store(tb, b);
+  vf_store(tr, r);
+  vf_store(tm, vf_select(big, vf_set1(1.0f), vf_zero()));
+  for (int k = 0; k < VF_N; k++) {
+    if (tm[k] == 0) continue;
+    float m = fmodf(ta[k], tb[k]);
+    if (m != 0 && ((m < 0) != (tb[k] < 0))) m += tb[k];
+    tr[k] = m;
+  }
+  return vf_load(tr);
+}
+
 /* Python %: r = a - b floor(a/b) in one fma, moved into b's sign when the
  * quotient rounded across an integer; zero takes b's sign; b = +-inf gives a
  * (same sign or zero) or b, as numpy. a = inf, b = 0 or NaN give NaN. */
 CMX_VMATH_INLINE vf cmx_vb_rem(vf a, vf b) {
   vf zero = vf_zero(), sgn = vf_set1(-0.0f);
-  vf r = vf_fnmadd(b, vf_floor(vf_div(a, b)), a);
+  vf q = vf_div(a, b);
+  vf r = vf_fnmadd(b, vf_floor(q), a);
   vm flip = vm_and(vf_neq(r, zero),
                    vi_gt(vi_set1(0), vi_xor(vf_as_vi(r), vf_as_vi(b))));
   r = vf_select(flip, vf_add(r, b), r);
+  vm big = vm_and(vm_and(vf_ge(vf_abs(q), vf_set1(0x1p22f)),
+                         vf_lt(vf_abs(a), vf_set1(INFINITY))),
+                  vf_neq(b, zero));
+  if (vm_any(big)) r = cmx_vb_rem_big(a, b, r, big);
   vm binf = vm_and(vf_eq(vf_abs(b), vf_set1(INFINITY)),
                    vf_lt(vf_abs(a), vf_set1(INFINITY)));
   vm same = vi_gt(vi_xor(vf_as_vi(a), vf_as_vi(b)), vi_set1(-1));

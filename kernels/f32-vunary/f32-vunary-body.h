@@ -9,10 +9,9 @@
 
 CMX_VMATH_INLINE vf cmx_vu_abs(vf x) { return vf_abs(x); }
 CMX_VMATH_INLINE vf cmx_vu_neg(vf x) { return vf_neg(x); }
-/* numpy sign: +-1, +0 for either zero, NaN stays NaN (x + 0 does both). */
+/* MLX sign: +-1, +0 for either zero and for NaN. */
 CMX_VMATH_INLINE vf cmx_vu_sign(vf x) {
-  vf z = vf_add(x, vf_zero());
-  z = vf_select(vf_gt(x, vf_zero()), vf_set1(1.0f), z);
+  vf z = vf_select(vf_gt(x, vf_zero()), vf_set1(1.0f), vf_zero());
   return vf_select(vf_lt(x, vf_zero()), vf_set1(-1.0f), z);
 }
 CMX_VMATH_INLINE vf cmx_vu_sqrt(vf x) { return vf_sqrt(x); }
