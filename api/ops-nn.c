@@ -238,10 +238,18 @@ int cmx_eval_norm(cmx_array a, int nthreads) {
   const struct cmx_dispatch *t = cmx_dispatch();
   /* f32 outputs past the last-level cache: the streaming-store kernels. */
   const int nt = a->dtype == CMX_F32 && cmx_nt_out((size_t)a->size * 4);
+  /* x and y of one 16-bit type: the level's 16-bit rows where it has
+   * them (f32-norm.h), one read and one write of each row. */
+  const int h16 = x->dtype == a->dtype &&
+                  (a->dtype == CMX_BF16 || a->dtype == CMX_F16);
   const struct cmx_rows_kernels k = {
       .norm = t->f32_norm[!nt                     ? op
                           : op == CMX_NORM_LAYER ? CMX_NORM_LAYER_NT
                                                  : CMX_NORM_RMS_NT],
+      .norm16 = !h16 ? NULL
+                : t->h16_norm[(a->dtype == CMX_BF16 ? CMX_NORM16_LAYER_BF16
+                                                    : CMX_NORM16_LAYER_F16) +
+                              (op == CMX_NORM_RMS)],
       .cvt = t->cvt};
   const cmx_dtype cd = a->dtype == CMX_F64 ? CMX_F64 : CMX_F32;
   const size_t n = (size_t)x->shape[nd - 1], es = cmx_dtype_size(cd);

@@ -27,6 +27,10 @@
 #include "../kernels/f32-norm/f32-norm.inc"
 #undef CMX_UKR
 #define CMX_UKR(isa, op, name) \
+  if (isa == CMX_LEVEL) t->h16_norm[op] = name;
+#include "../kernels/f32-norm/h16-norm.inc"
+#undef CMX_UKR
+#define CMX_UKR(isa, op, name) \
   if (isa == CMX_LEVEL) t->f32_rope[op] = name;
 #include "../kernels/f32-rope/f32-rope.inc"
 #undef CMX_UKR

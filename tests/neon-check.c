@@ -434,6 +434,40 @@ static void check_nn(const struct cmx_dispatch *t, const struct cmx_dispatch *v)
   report("f32_nn", bad);
 }
 
+/* f16 norm rows (h16-norm.inc): bitwise what the NEON f32 row gives on the
+ * widened rows, narrowed by the generic conversion; canaries past the rows. */
+static void check_norm16(const struct cmx_dispatch *t,
+                         const struct cmx_dispatch *v) {
+  static float xf[2 * 1029], yf[2 * 1029], w[1029], b[1029];
+  static uint16_t x[2 * 1029], y[2 * 1029 + PAD], want[2 * 1029];
+  static const size_t NS[] = {1, 3, 4, 5, 17, 67, 1029};
+  int bad = 0;
+  for (size_t k = 0; k < sizeof NS / sizeof NS[0]; k++)
+    for (int rms = 0; rms < 2; rms++) {
+      const size_t n = NS[k], m = 2;
+      const cmx_h16_norm_ukr_fn fn =
+          v->h16_norm[rms ? CMX_NORM16_RMS_F16 : CMX_NORM16_LAYER_F16];
+      if (!fn) {
+        printf("  norm16: no NEON f16 row (rms %d)\n", rms);
+        bad++;
+        continue;
+      }
+      fill(xf, m * n, 0), fill(w, n, 0), fill(b, n, 0);
+      t->cvt[CMX_CVT_F32_F16](m * n, xf, x);
+      t->cvt[CMX_CVT_F16_F32](m * n, x, xf);
+      v->f32_norm[rms ? CMX_NORM_RMS : CMX_NORM_LAYER](m, n, xf, n, yf, n, w,
+                                                       b, 1e-5f);
+      t->cvt[CMX_CVT_F32_F16](m * n, yf, want);
+      for (size_t i = 0; i < m * n + PAD; i++) y[i] = 0xbeef;
+      fn(m, n, x, n, y, n, w, b, 1e-5f);
+      for (size_t i = 0; i < m * n + PAD; i++)
+        if (y[i] != (i < m * n ? want[i] : 0xbeef) && bad++ < 5)
+          printf("  norm16 rms %d n=%zu i=%zu: %04x, f32 row %04x\n", rms, n,
+                 i, y[i], i < m * n ? want[i] : 0xbeef);
+    }
+  report("f16_norm", bad);
+}
+
 /* gemv4: four rows folded into an accumulator, bitwise against generic
  * (the same four fused multiply-adds per element), canaries past n. */
 static void check_gemv4(const struct cmx_dispatch *t, const struct cmx_dispatch *v) {
@@ -626,6 +660,7 @@ int main(void) {
   check_reduce(&t, &v);
   check_cvt(&t, &v);
   check_nn(&t, &v);
+  check_norm16(&t, &v);
   check_gemm(&t, &v);
   check_gemm_f64(&t, &v);
   check_pack_f64(&t, &v);

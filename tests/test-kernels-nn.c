@@ -1,5 +1,6 @@
 /* Every row of f32-softmax.inc, f32-norm.inc and f32-rope.inc that this CPU
- * runs, and of f32-dwconv.inc, against the GENERIC row: odd and large sizes (both softmax paths:
+ * runs, and of f32-dwconv.inc, against the GENERIC row (the 16-bit norm
+ * rows of h16-norm.inc against their level's f32 row on widened rows): odd and large sizes (both softmax paths:
  * rows cached between passes and the online one past 16384), inputs sized
  * exactly and one float off alignment (ASan sees any read past n),
  * canaries past each output, in-place calls, NULL weight/bias. */
@@ -33,6 +34,9 @@ static const struct row NROWS[] = {
 };
 static const struct row PROWS[] = {
 #include "kernels/f32-rope/f32-rope.inc"
+};
+static const struct row HROWS[] = {
+#include "kernels/f32-norm/h16-norm.inc"
 };
 #undef CMX_UKR
 #define CMX_UKR(isa, name) {isa, 0, #name, (void (*)(void))name},
@@ -216,6 +220,61 @@ Test(kernels_nn, norm_rows_aligned) {
       release(x), release(w), release(b), free(y), free(g), free(p);
     }
   }
+}
+
+/* A 16-bit norm row gives, bit for bit, what its level's f32 row gives on
+ * the widened rows, rounded once to the 16-bit type (f32-norm.h): row
+ * counts that leave a pair and a single row, odd lengths and tails, a row
+ * stride past n, with and without weight and bias, canaries past every
+ * row, and values with a large common offset (layer_norm's shifted sums). */
+Test(kernels_nn, norm16_rows_match_widened_f32_rows) {
+  static const size_t NS[] = {1, 7, 17, 64, 1023, 4097};
+  static const size_t MS[] = {1, 2, 3, 5};
+  int checked = 0;
+  for (size_t hr = 0; hr < sizeof HROWS / sizeof HROWS[0]; hr++) {
+    const struct row *h = &HROWS[hr];
+    if (!runs(h)) continue;
+    const int bf = h->op == CMX_NORM16_LAYER_BF16 || h->op == CMX_NORM16_RMS_BF16;
+    const int rms = h->op == CMX_NORM16_RMS_BF16 || h->op == CMX_NORM16_RMS_F16;
+    const struct row *f = NULL;
+    for (size_t i = 0; i < sizeof NROWS / sizeof NROWS[0]; i++)
+      if (NROWS[i].isa == h->isa &&
+          NROWS[i].op == (rms ? CMX_NORM_RMS : CMX_NORM_LAYER))
+        f = &NROWS[i];
+    cr_assert(f, "%s: no f32 row at its level", h->name);
+    const cmx_cvt_ukr_fn up = bf ? cmx_bf16_f32_cvt_ukr__ref
+                                 : cmx_f16_f32_cvt_ukr__ref;
+    const cmx_cvt_ukr_fn down = bf ? cmx_f32_bf16_cvt_ukr__ref
+                                   : cmx_f32_f16_cvt_ukr__ref;
+    for (size_t ni = 0; ni < sizeof NS / sizeof NS[0]; ni++)
+      for (size_t mi = 0; mi < sizeof MS / sizeof MS[0]; mi++)
+        for (int wb = 0; wb < 3; wb++) {
+          const size_t n = NS[ni], m = MS[mi], ldx = n + (wb == 1 ? 3 : 0);
+          const float off = wb == 2 ? 300.0f : 0.0f;
+          float *xf = malloc(m * ldx * sizeof *xf), *w = malloc(n * 4),
+                *b = malloc(n * 4), *yf = malloc(m * n * 4);
+          uint16_t *x = malloc(m * ldx * 2), *y = malloc((m * n + CANARY) * 2),
+                   *want = malloc(m * n * 2);
+          for (size_t i = 0; i < m * ldx; i++) xf[i] = off + rnd(-3, 3);
+          for (size_t i = 0; i < n; i++) w[i] = rnd(0.5f, 1.5f), b[i] = rnd(-1, 1);
+          down(m * ldx, xf, x);
+          up(m * ldx, x, xf); /* the values the 16-bit row holds */
+          const float *wp = wb ? w : NULL, *bp = wb ? b : NULL;
+          ((cmx_f32_norm_ukr_fn)f->fn)(m, n, xf, ldx, yf, n, wp, bp, 1e-5f);
+          down(m * n, yf, want);
+          for (size_t i = 0; i < m * n + CANARY; i++) y[i] = 0xbeef;
+          ((cmx_h16_norm_ukr_fn)h->fn)(m, n, x, ldx, y, n, wp, bp, 1e-5f);
+          for (size_t i = 0; i < m * n; i++)
+            cr_assert_eq(y[i], want[i],
+                         "%s m=%zu n=%zu ldx=%zu w/b %d [%zu]: %04x, f32 row "
+                         "%04x", h->name, m, n, ldx, wb, i, y[i], want[i]);
+          for (size_t i = m * n; i < m * n + CANARY; i++)
+            cr_assert_eq(y[i], 0xbeef, "%s wrote past the rows", h->name);
+          free(xf), free(w), free(b), free(yf), free(x), free(y), free(want);
+          checked++;
+        }
+  }
+  if (!checked) printf("kernels_nn: no 16-bit norm rows run here\n");
 }
 
 Test(kernels_nn, rope_rows) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kernels/cvt/cvt.h"
+#include "kernels/cvt/cvt-lanes-avx2.h"
 
 void cmx_f16_f32_cvt_ukr__avx2(size_t n, const void *x, void *y) {
   const uint16_t *h = x;
@@ -57,9 +58,6 @@ void cmx_f32_f16_cvt_ukr__avx2(size_t n, const void *x, void *y) {
   }
 }
 
-static inline __m256i bf16_widen(__m128i h) {
-  return _mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16);
-}
 
 void cmx_bf16_f32_cvt_ukr__avx2(size_t n, const void *x, void *y) {
   const uint16_t *h = x;
@@ -68,43 +66,28 @@ void cmx_bf16_f32_cvt_ukr__avx2(size_t n, const void *x, void *y) {
   for (; i + 16 <= n; i += 16) {
     __m128i a = _mm_loadu_si128((const __m128i *)(h + i));
     __m128i b = _mm_loadu_si128((const __m128i *)(h + i + 8));
-    _mm256_storeu_si256((__m256i *)(f + i), bf16_widen(a));
-    _mm256_storeu_si256((__m256i *)(f + i + 8), bf16_widen(b));
+    _mm256_storeu_si256((__m256i *)(f + i), cmx_bf16_widen8(a));
+    _mm256_storeu_si256((__m256i *)(f + i + 8), cmx_bf16_widen8(b));
   }
   for (; i + 8 <= n; i += 8)
     _mm256_storeu_si256((__m256i *)(f + i),
-                        bf16_widen(_mm_loadu_si128((const __m128i *)(h + i))));
+                        cmx_bf16_widen8(_mm_loadu_si128((const __m128i *)(h + i))));
   if (i < n) {
     uint16_t buf[8] = {0};
     float out[8];
     memcpy(buf, h + i, (n - i) * sizeof *h);
     _mm256_storeu_si256((__m256i *)out,
-                        bf16_widen(_mm_loadu_si128((const __m128i *)buf)));
+                        cmx_bf16_widen8(_mm_loadu_si128((const __m128i *)buf)));
     memcpy(f + i, out, (n - i) * sizeof *f);
   }
 }
 
-/* Round to nearest even in the 32-bit lanes, result in the low 16 bits:
- * (u + 0x7fff + lsb) >> 16; NaN lanes take (u >> 16) | 0x40 instead, since
- * the bias could carry a NaN into infinity. */
-static inline __m256i bf16_round(__m256 v) {
-  const __m256i u = _mm256_castps_si256(v);
-  const __m256i hi = _mm256_srli_epi32(u, 16);
-  const __m256i lsb = _mm256_and_si256(hi, _mm256_set1_epi32(1));
-  const __m256i r = _mm256_srli_epi32(
-      _mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), lsb),
-      16);
-  const __m256i q = _mm256_or_si256(hi, _mm256_set1_epi32(0x40));
-  const __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
-  return _mm256_castps_si256(
-      _mm256_blendv_ps(_mm256_castsi256_ps(r), _mm256_castsi256_ps(q), nan));
-}
 
 /* Two vectors of 32-bit results packed to 16 u16 in order: packus works per
  * 128-bit half, the permute puts the halves back in sequence. */
 static inline __m256i bf16_pack(__m256 a, __m256 b) {
   return _mm256_permute4x64_epi64(
-      _mm256_packus_epi32(bf16_round(a), bf16_round(b)), 0xd8);
+      _mm256_packus_epi32(cmx_bf16_round8(a), cmx_bf16_round8(b)), 0xd8);
 }
 
 void cmx_f32_bf16_cvt_ukr__avx2(size_t n, const void *x, void *y) {

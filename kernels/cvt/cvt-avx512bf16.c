@@ -11,20 +11,13 @@
 #include "kernels/cvt/cvt.h"
 #include "kernels/cvt/cvt-bf16-avx512.h"
 
-/* Lanes of v that hold an f32 subnormal: exponent 0, mantissa not. */
-static inline __mmask16 subnormal(__m512 v) {
-  const __m512i u = _mm512_castps_si512(v);
-  return _mm512_testn_epi32_mask(u, _mm512_set1_epi32(0x7f800000)) &
-         _mm512_test_epi32_mask(u, _mm512_set1_epi32(0x007fffff));
-}
-
 void cmx_f32_bf16_cvt_ukr__avx512bf16(size_t n, const void *x, void *y) {
   const float *f = x;
   uint16_t *h = y;
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
     const __m512 a = _mm512_loadu_ps(f + i), b = _mm512_loadu_ps(f + i + 16);
-    if (subnormal(a) | subnormal(b)) {
+    if (cmx_f32_subnormal16(a) | cmx_f32_subnormal16(b)) {
       _mm256_storeu_si256((__m256i *)(h + i), cmx_bf16_round(a));
       _mm256_storeu_si256((__m256i *)(h + i + 16), cmx_bf16_round(b));
     } else {
@@ -36,8 +29,6 @@ void cmx_f32_bf16_cvt_ukr__avx512bf16(size_t n, const void *x, void *y) {
     const __mmask16 m =
         n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1u);
     const __m512 v = _mm512_maskz_loadu_ps(m, f + i);
-    const __m256i r = subnormal(v) ? cmx_bf16_round(v)
-                                   : (__m256i)_mm512_cvtneps_pbh(v);
-    _mm256_mask_storeu_epi16(h + i, m, r);
+    _mm256_mask_storeu_epi16(h + i, m, cmx_bf16_round_bf(v));
   }
 }

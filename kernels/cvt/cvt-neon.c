@@ -7,14 +7,9 @@
 #include <string.h>
 
 #include "kernels/cvt/cvt.h"
+#include "kernels/cvt/cvt-lanes-neon.h"
 
-static inline float32x4_t f16_widen(uint16x4_t h) {
-  return vcvt_f32_f16(vreinterpret_f16_u16(h));
-}
 
-static inline uint16x4_t f16_narrow(float32x4_t v) {
-  return vreinterpret_u16_f16(vcvt_f16_f32(v));
-}
 
 void cmx_f16_f32_cvt_ukr__neon(size_t n, const void *x, void *y) {
   const uint16_t *h = x;
@@ -22,15 +17,15 @@ void cmx_f16_f32_cvt_ukr__neon(size_t n, const void *x, void *y) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     uint16x8_t v = vld1q_u16(h + i);
-    vst1q_f32(f + i, f16_widen(vget_low_u16(v)));
-    vst1q_f32(f + i + 4, f16_widen(vget_high_u16(v)));
+    vst1q_f32(f + i, cmx_f16_widen4(vget_low_u16(v)));
+    vst1q_f32(f + i + 4, cmx_f16_widen4(vget_high_u16(v)));
   }
-  for (; i + 4 <= n; i += 4) vst1q_f32(f + i, f16_widen(vld1_u16(h + i)));
+  for (; i + 4 <= n; i += 4) vst1q_f32(f + i, cmx_f16_widen4(vld1_u16(h + i)));
   if (i < n) {
     uint16_t buf[4] = {0};
     float out[4];
     memcpy(buf, h + i, (n - i) * sizeof *h);
-    vst1q_f32(out, f16_widen(vld1_u16(buf)));
+    vst1q_f32(out, cmx_f16_widen4(vld1_u16(buf)));
     memcpy(f + i, out, (n - i) * sizeof *f);
   }
 }
@@ -40,14 +35,14 @@ void cmx_f32_f16_cvt_ukr__neon(size_t n, const void *x, void *y) {
   uint16_t *h = y;
   size_t i = 0;
   for (; i + 8 <= n; i += 8)
-    vst1q_u16(h + i, vcombine_u16(f16_narrow(vld1q_f32(f + i)),
-                                  f16_narrow(vld1q_f32(f + i + 4))));
-  for (; i + 4 <= n; i += 4) vst1_u16(h + i, f16_narrow(vld1q_f32(f + i)));
+    vst1q_u16(h + i, vcombine_u16(cmx_f16_narrow4(vld1q_f32(f + i)),
+                                  cmx_f16_narrow4(vld1q_f32(f + i + 4))));
+  for (; i + 4 <= n; i += 4) vst1_u16(h + i, cmx_f16_narrow4(vld1q_f32(f + i)));
   if (i < n) {
     float buf[4] = {0};
     uint16_t out[4];
     memcpy(buf, f + i, (n - i) * sizeof *f);
-    vst1_u16(out, f16_narrow(vld1q_f32(buf)));
+    vst1_u16(out, cmx_f16_narrow4(vld1q_f32(buf)));
     memcpy(h + i, out, (n - i) * sizeof *h);
   }
 }
@@ -72,30 +67,20 @@ void cmx_bf16_f32_cvt_ukr__neon(size_t n, const void *x, void *y) {
   }
 }
 
-/* (u + 0x7fff + lsb) >> 16 rounds to nearest even; NaN lanes take
- * (u >> 16) | 0x40, as the bias could carry a NaN into infinity. */
-static inline uint16x4_t bf16_round(float32x4_t v) {
-  const uint32x4_t u = vreinterpretq_u32_f32(v);
-  const uint32x4_t lsb = vandq_u32(vshrq_n_u32(u, 16), vdupq_n_u32(1));
-  const uint32x4_t r = vaddq_u32(vaddq_u32(u, vdupq_n_u32(0x7fff)), lsb);
-  const uint32x4_t q = vorrq_u32(u, vdupq_n_u32(0x400000));
-  const uint32x4_t ok = vceqq_f32(v, v);
-  return vshrn_n_u32(vbslq_u32(ok, r, q), 16);
-}
 
 void cmx_f32_bf16_cvt_ukr__neon(size_t n, const void *x, void *y) {
   const float *f = x;
   uint16_t *h = y;
   size_t i = 0;
   for (; i + 8 <= n; i += 8)
-    vst1q_u16(h + i, vcombine_u16(bf16_round(vld1q_f32(f + i)),
-                                  bf16_round(vld1q_f32(f + i + 4))));
+    vst1q_u16(h + i, vcombine_u16(cmx_bf16_round4(vld1q_f32(f + i)),
+                                  cmx_bf16_round4(vld1q_f32(f + i + 4))));
   if (i < n) {
     float buf[8] = {0};
     uint16_t out[8];
     memcpy(buf, f + i, (n - i) * sizeof *f);
-    vst1q_u16(out, vcombine_u16(bf16_round(vld1q_f32(buf)),
-                                bf16_round(vld1q_f32(buf + 4))));
+    vst1q_u16(out, vcombine_u16(cmx_bf16_round4(vld1q_f32(buf)),
+                                cmx_bf16_round4(vld1q_f32(buf + 4))));
     memcpy(h + i, out, (n - i) * sizeof *h);
   }
 }

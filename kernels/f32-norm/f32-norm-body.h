@@ -7,7 +7,40 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/common/vh16.h"
 #include "kernels/f32-norm/f32-norm.h"
+
+/* Rows of f32 (h = 0), bf16 (h = 1) or f16 (h = 2), w and b f32: h is a
+ * constant at every call, so each type compiles to its own loops, and the
+ * 16-bit rows run the f32 arithmetic on their widened values, each result
+ * rounded once (as converting the row, normalising and converting back
+ * would, without the two passes over an f32 copy). */
+CMX_SIMD_INLINE const void *cmx_nm_at(int h, const void *p, size_t i) {
+  return (const char *)p + i * (h ? 2 : 4);
+}
+CMX_SIMD_INLINE vf cmx_nm_ld(int h, const void *x, size_t i) {
+  return h ? vh_load(h == 1, (const uint16_t *)x + i)
+           : vf_load((const float *)x + i);
+}
+CMX_SIMD_INLINE vf cmx_nm_ld_n(int h, const void *x, size_t i, size_t k) {
+  return h ? vh_load_n(h == 1, (const uint16_t *)x + i, k)
+           : vf_load_n((const float *)x + i, k);
+}
+CMX_SIMD_INLINE void cmx_nm_st(int h, int nt, void *y, size_t i, vf v) {
+  if (h) vh_store(h == 1, (uint16_t *)y + i, v);
+  else if (nt) vf_stream((float *)y + i, v);
+  else vf_store((float *)y + i, v);
+}
+CMX_SIMD_INLINE void cmx_nm_st_n(int h, void *y, size_t i, vf v, size_t k) {
+  if (h) vh_store_n(h == 1, (uint16_t *)y + i, v, k);
+  else vf_store_n((float *)y + i, v, k);
+}
+CMX_SIMD_INLINE float cmx_nm_first(int h, const void *x) {
+  if (!h) return *(const float *)x;
+  float t[VF_N];
+  vf_store(t, cmx_nm_ld_n(h, x, 0, 1));
+  return t[0];
+}
 
 static const float cmx_nm_iota[16] = {0, 1, 2,  3,  4,  5,  6,  7,
                                       8, 9, 10, 11, 12, 13, 14, 15};
@@ -23,13 +56,13 @@ struct cmx_nm_acc {
   vf a0, a1, a2, a3, q0, q1, q2, q3;
 };
 
-CMX_SIMD_INLINE void cmx_nm_blocks(int rms, struct cmx_nm_acc *s,
-                                   const float *x, vf c, size_t i, size_t e) {
+CMX_SIMD_INLINE void cmx_nm_blocks(int h, int rms, struct cmx_nm_acc *s,
+                                   const void *x, vf c, size_t i, size_t e) {
   vf a0 = s->a0, a1 = s->a1, a2 = s->a2, a3 = s->a3;
   vf q0 = s->q0, q1 = s->q1, q2 = s->q2, q3 = s->q3;
   for (; i < e; i += 4 * VF_N) {
-    vf d0 = vf_load(x + i), d1 = vf_load(x + i + VF_N);
-    vf d2 = vf_load(x + i + 2 * VF_N), d3 = vf_load(x + i + 3 * VF_N);
+    vf d0 = cmx_nm_ld(h, x, i), d1 = cmx_nm_ld(h, x, i + VF_N);
+    vf d2 = cmx_nm_ld(h, x, i + 2 * VF_N), d3 = cmx_nm_ld(h, x, i + 3 * VF_N);
     if (!rms) {
       d0 = vf_sub(d0, c), d1 = vf_sub(d1, c);
       d2 = vf_sub(d2, c), d3 = vf_sub(d3, c);
@@ -44,12 +77,12 @@ CMX_SIMD_INLINE void cmx_nm_blocks(int rms, struct cmx_nm_acc *s,
 }
 
 /* The masked tail of [i, n) and the fold into *s1, *s2. */
-CMX_SIMD_INLINE void cmx_nm_fold(int rms, struct cmx_nm_acc *s, size_t n,
-                                 const float *x, vf c, size_t i, double *s1,
-                                 double *s2) {
+CMX_SIMD_INLINE void cmx_nm_fold(int h, int rms, struct cmx_nm_acc *s,
+                                 size_t n, const void *x, vf c, size_t i,
+                                 double *s1, double *s2) {
   for (; i < n; i += VF_N) {
     size_t k = n - i < VF_N ? n - i : VF_N;
-    vf d = vf_load_n(x + i, k);
+    vf d = cmx_nm_ld_n(h, x, i, k);
     if (!rms) {
       d = vf_sub(d, c);
       if (k < VF_N)
@@ -65,20 +98,20 @@ CMX_SIMD_INLINE void cmx_nm_fold(int rms, struct cmx_nm_acc *s, size_t n,
   *s2 = (double)vf_hsum(vf_add(vf_add(s->q0, s->q1), vf_add(s->q2, s->q3)));
 }
 
-CMX_SIMD_INLINE void cmx_nm_chunk(int rms, size_t n, const float *x, vf c,
-                                  double *s1, double *s2) {
+CMX_SIMD_INLINE void cmx_nm_chunk(int h, int rms, size_t n, const void *x,
+                                  vf c, double *s1, double *s2) {
   struct cmx_nm_acc s = {vf_zero(), vf_zero(), vf_zero(), vf_zero(),
                          vf_zero(), vf_zero(), vf_zero(), vf_zero()};
   const size_t e = n - n % (4 * VF_N);
-  cmx_nm_blocks(rms, &s, x, c, 0, e);
-  cmx_nm_fold(rms, &s, n, x, c, e, s1, s2);
+  cmx_nm_blocks(h, rms, &s, x, c, 0, e);
+  cmx_nm_fold(h, rms, &s, n, x, c, e, s1, s2);
 }
 
 /* Two rows' chunks, 1 KiB of each in turn, so that when the pass over the
  * pair starts (at the rows' ends) both rows' last lines are the newest in
  * L1, not only the second row's. */
-CMX_SIMD_INLINE void cmx_nm_chunk2(int rms, size_t n, const float *x0,
-                                   const float *x1, vf c0, vf c1, double *s1,
+CMX_SIMD_INLINE void cmx_nm_chunk2(int h, int rms, size_t n, const void *x0,
+                                   const void *x1, vf c0, vf c1, double *s1,
                                    double *s2) {
   struct cmx_nm_acc s[2] = {
       {vf_zero(), vf_zero(), vf_zero(), vf_zero(), vf_zero(), vf_zero(),
@@ -88,11 +121,11 @@ CMX_SIMD_INLINE void cmx_nm_chunk2(int rms, size_t n, const float *x0,
   const size_t e = n - n % (4 * VF_N), step = 256;
   for (size_t i = 0; i < e; i += step) {
     const size_t j = e - i < step ? e : i + step;
-    cmx_nm_blocks(rms, &s[0], x0, c0, i, j);
-    cmx_nm_blocks(rms, &s[1], x1, c1, i, j);
+    cmx_nm_blocks(h, rms, &s[0], x0, c0, i, j);
+    cmx_nm_blocks(h, rms, &s[1], x1, c1, i, j);
   }
-  cmx_nm_fold(rms, &s[0], n, x0, c0, e, &s1[0], &s2[0]);
-  cmx_nm_fold(rms, &s[1], n, x1, c1, e, &s1[1], &s2[1]);
+  cmx_nm_fold(h, rms, &s[0], n, x0, c0, e, &s1[0], &s2[0]);
+  cmx_nm_fold(h, rms, &s[1], n, x1, c1, e, &s1[1], &s2[1]);
 }
 
 /* y = t * w + b with t = (x - c) * rstd + nb (layer: c = x[0] and nb =
@@ -114,31 +147,34 @@ CMX_SIMD_INLINE vf cmx_nm_one(int rms, int has_w, int has_b, vf v, vf c,
   return t;
 }
 
-CMX_SIMD_INLINE void cmx_nm_apply(int rms, int has_w, int has_b, size_t n,
-                                  const float *x, float *y, const float *w,
-                                  const float *b, vf c, vf nb, vf rstd) {
+CMX_SIMD_INLINE void cmx_nm_apply(int h, int rms, int has_w, int has_b,
+                                  size_t n, const void *x, void *y,
+                                  const float *w, const float *b, vf c, vf nb,
+                                  vf rstd) {
   size_t i = 0;
   for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
-    vf v0 = vf_load(x + i), v1 = vf_load(x + i + VF_N);
-    vf v2 = vf_load(x + i + 2 * VF_N), v3 = vf_load(x + i + 3 * VF_N);
-    vf_store(y + i, cmx_nm_one(rms, has_w, has_b, v0, c, nb, rstd, w, b, i));
-    vf_store(y + i + VF_N,
-             cmx_nm_one(rms, has_w, has_b, v1, c, nb, rstd, w, b, i + VF_N));
-    vf_store(y + i + 2 * VF_N, cmx_nm_one(rms, has_w, has_b, v2, c, nb, rstd,
-                                          w, b, i + 2 * VF_N));
-    vf_store(y + i + 3 * VF_N, cmx_nm_one(rms, has_w, has_b, v3, c, nb, rstd,
-                                          w, b, i + 3 * VF_N));
+    vf v0 = cmx_nm_ld(h, x, i), v1 = cmx_nm_ld(h, x, i + VF_N);
+    vf v2 = cmx_nm_ld(h, x, i + 2 * VF_N), v3 = cmx_nm_ld(h, x, i + 3 * VF_N);
+    cmx_nm_st(h, 0, y, i,
+              cmx_nm_one(rms, has_w, has_b, v0, c, nb, rstd, w, b, i));
+    cmx_nm_st(h, 0, y, i + VF_N,
+              cmx_nm_one(rms, has_w, has_b, v1, c, nb, rstd, w, b, i + VF_N));
+    cmx_nm_st(h, 0, y, i + 2 * VF_N, cmx_nm_one(rms, has_w, has_b, v2, c, nb,
+                                                rstd, w, b, i + 2 * VF_N));
+    cmx_nm_st(h, 0, y, i + 3 * VF_N, cmx_nm_one(rms, has_w, has_b, v3, c, nb,
+                                                rstd, w, b, i + 3 * VF_N));
   }
   for (; i + VF_N <= n; i += VF_N)
-    vf_store(y + i,
-             cmx_nm_one(rms, has_w, has_b, vf_load(x + i), c, nb, rstd, w, b, i));
+    cmx_nm_st(h, 0, y, i,
+              cmx_nm_one(rms, has_w, has_b, cmx_nm_ld(h, x, i), c, nb, rstd, w,
+                         b, i));
   if (i < n) {
     size_t k = n - i;
-    vf t = vf_load_n(x + i, k);
+    vf t = cmx_nm_ld_n(h, x, i, k);
     t = cmx_nm_t(rms, t, c, nb, rstd);
     if (has_w) t = vf_mul(t, vf_load_n(w + i, k));
     if (has_b) t = vf_add(t, vf_load_n(b + i, k));
-    vf_store_n(y + i, t, k);
+    cmx_nm_st_n(h, y, i, t, k);
   }
 }
 
@@ -164,43 +200,46 @@ CMX_SIMD_INLINE struct cmx_nm_st cmx_nm_fin(size_t n, float c, double s1,
   return st;
 }
 
-CMX_SIMD_INLINE struct cmx_nm_st cmx_nm_stats(int rms, size_t n,
-                                              const float *x, float eps) {
-  const float c = rms ? 0.0f : x[0];
+CMX_SIMD_INLINE struct cmx_nm_st cmx_nm_stats(int h, int rms, size_t n,
+                                              const void *x, float eps) {
+  const float c = rms ? 0.0f : cmx_nm_first(h, x);
   double s1, s2;
-  cmx_nm_chunk(rms, n < CMX_NORM_CHUNK ? n : CMX_NORM_CHUNK, x, vf_set1(c),
+  cmx_nm_chunk(h, rms, n < CMX_NORM_CHUNK ? n : CMX_NORM_CHUNK, x, vf_set1(c),
                &s1, &s2);
   for (size_t i = CMX_NORM_CHUNK; i < n; i += CMX_NORM_CHUNK) {
     double t1, t2;
-    cmx_nm_chunk(rms, n - i < CMX_NORM_CHUNK ? n - i : CMX_NORM_CHUNK, x + i,
-                 vf_set1(c), &t1, &t2);
+    cmx_nm_chunk(h, rms, n - i < CMX_NORM_CHUNK ? n - i : CMX_NORM_CHUNK,
+                 cmx_nm_at(h, x, i), vf_set1(c), &t1, &t2);
     s1 += t1, s2 += t2;
   }
   return cmx_nm_fin(n, c, s1, s2, eps);
 }
 
 /* cmx_nm_stats of rows x0 and x1, the same sums in the same order. */
-CMX_SIMD_INLINE void cmx_nm_stats2(int rms, size_t n, const float *x0,
-                                   const float *x1, float eps,
+CMX_SIMD_INLINE void cmx_nm_stats2(int h, int rms, size_t n, const void *x0,
+                                   const void *x1, float eps,
                                    struct cmx_nm_st *st) {
-  const float c0 = rms ? 0.0f : x0[0], c1 = rms ? 0.0f : x1[0];
+  const float c0 = rms ? 0.0f : cmx_nm_first(h, x0),
+              c1 = rms ? 0.0f : cmx_nm_first(h, x1);
   double s1[2], s2[2];
-  cmx_nm_chunk2(rms, n < CMX_NORM_CHUNK ? n : CMX_NORM_CHUNK, x0, x1,
+  cmx_nm_chunk2(h, rms, n < CMX_NORM_CHUNK ? n : CMX_NORM_CHUNK, x0, x1,
                 vf_set1(c0), vf_set1(c1), s1, s2);
   for (size_t i = CMX_NORM_CHUNK; i < n; i += CMX_NORM_CHUNK) {
     double t1[2], t2[2];
-    cmx_nm_chunk2(rms, n - i < CMX_NORM_CHUNK ? n - i : CMX_NORM_CHUNK, x0 + i,
-                  x1 + i, vf_set1(c0), vf_set1(c1), t1, t2);
+    cmx_nm_chunk2(h, rms, n - i < CMX_NORM_CHUNK ? n - i : CMX_NORM_CHUNK,
+                  cmx_nm_at(h, x0, i), cmx_nm_at(h, x1, i), vf_set1(c0),
+                  vf_set1(c1), t1, t2);
     s1[0] += t1[0], s2[0] += t2[0], s1[1] += t1[1], s2[1] += t2[1];
   }
   st[0] = cmx_nm_fin(n, c0, s1[0], s2[0], eps);
   st[1] = cmx_nm_fin(n, c1, s1[1], s2[1], eps);
 }
 
-CMX_SIMD_INLINE void cmx_nm_apply1(int rms, int has_w, int has_b, size_t n,
-                                   const float *x, float *y, const float *w,
-                                   const float *b, struct cmx_nm_st s) {
-  cmx_nm_apply(rms, has_w, has_b, n, x, y, w, b, s.c, s.nb, s.rstd);
+CMX_SIMD_INLINE void cmx_nm_apply1(int h, int rms, int has_w, int has_b,
+                                   size_t n, const void *x, void *y,
+                                   const float *w, const float *b,
+                                   struct cmx_nm_st s) {
+  cmx_nm_apply(h, rms, has_w, has_b, n, x, y, w, b, s.c, s.nb, s.rstd);
 }
 
 /* Two rows per pass: each w and b vector is loaded once for both, and the
@@ -214,55 +253,55 @@ CMX_SIMD_INLINE void cmx_nm_apply1(int rms, int has_w, int has_b, size_t n,
 #define CMX_NM_R 2
 /* Rows spanning more bytes than this are prefetched a pair ahead. */
 #define CMX_NORM_PF_BYTES ((size_t)1 << 20)
-CMX_SIMD_INLINE void cmx_nm_stepr(int rms, int has_w, int has_b, int nt,
-                                  size_t i, const float *x, size_t ldx,
-                                  float *y, size_t ldy, const float *w,
+CMX_SIMD_INLINE void cmx_nm_stepr(int h, int rms, int has_w, int has_b,
+                                  int nt, size_t i, const void *x, size_t ldx,
+                                  void *y, size_t ldy, const float *w,
                                   const float *b, const struct cmx_nm_st *s) {
   vf wa = vf_zero(), ba = vf_zero();
   if (has_w) wa = vf_load(w + i);
   if (has_b) ba = vf_load(b + i);
   vf v[CMX_NM_R]; /* loads before stores: no 4K-alias stall on y0 vs x1 */
-  for (int r = 0; r < CMX_NM_R; r++) v[r] = vf_load(x + r * ldx + i);
+  for (int r = 0; r < CMX_NM_R; r++) v[r] = cmx_nm_ld(h, x, r * ldx + i);
   for (int r = 0; r < CMX_NM_R; r++) {
     vf t = cmx_nm_t(rms, v[r], s[r].c, s[r].nb, s[r].rstd);
     if (has_w && has_b) t = vf_fmadd(t, wa, ba);
     else if (has_w) t = vf_mul(t, wa);
     else if (has_b) t = vf_add(t, ba);
-    if (nt) vf_stream(y + r * ldy + i, t);
-    else vf_store(y + r * ldy + i, t);
+    cmx_nm_st(h, nt, y, r * ldy + i, t);
   }
 }
 
-CMX_SIMD_INLINE void cmx_nm_applyr(int rms, int has_w, int has_b, int nt,
-                                   size_t n, const float *x, size_t ldx, float *y,
-                                   size_t ldy, const float *w, const float *b,
-                                   const struct cmx_nm_st *s,
-                                   const float *pf) {
+CMX_SIMD_INLINE void cmx_nm_applyr(int h, int rms, int has_w, int has_b,
+                                   int nt, size_t n, const void *x, size_t ldx,
+                                   void *y, size_t ldy, const float *w,
+                                   const float *b, const struct cmx_nm_st *s,
+                                   const void *pf) {
   const size_t nv = n - n % VF_N;
   size_t i = nv;
   if (i % (2 * VF_N)) {
     i -= VF_N;
-    cmx_nm_stepr(rms, has_w, has_b, nt, i, x, ldx, y, ldy, w, b, s);
+    cmx_nm_stepr(h, rms, has_w, has_b, nt, i, x, ldx, y, ldy, w, b, s);
   }
   while (i > 0) {
     i -= 2 * VF_N;
     if (pf) /* the next pair's lines, in the order its statistics read */
       for (int r = 0; r < CMX_NM_R; r++)
         for (size_t l = 0; l < 2 * VF_N; l += 16)
-          __builtin_prefetch(pf + r * ldx + (nv - 2 * VF_N - i) + l, 0, 2);
-    cmx_nm_stepr(rms, has_w, has_b, nt, i + VF_N, x, ldx, y, ldy, w, b, s);
-    cmx_nm_stepr(rms, has_w, has_b, nt, i, x, ldx, y, ldy, w, b, s);
+          __builtin_prefetch(
+              cmx_nm_at(h, pf, r * ldx + (nv - 2 * VF_N - i) + l), 0, 2);
+    cmx_nm_stepr(h, rms, has_w, has_b, nt, i + VF_N, x, ldx, y, ldy, w, b, s);
+    cmx_nm_stepr(h, rms, has_w, has_b, nt, i, x, ldx, y, ldy, w, b, s);
   }
   if (nv < n)
     for (int r = 0; r < CMX_NM_R; r++)
-      cmx_nm_apply1(rms, has_w, has_b, n - nv, x + r * ldx + nv,
-                    y + r * ldy + nv, has_w ? w + nv : w, has_b ? b + nv : b,
-                    s[r]);
+      cmx_nm_apply1(h, rms, has_w, has_b, n - nv, cmx_nm_at(h, x, r * ldx + nv),
+                    (void *)cmx_nm_at(h, y, r * ldy + nv), has_w ? w + nv : w,
+                    has_b ? b + nv : b, s[r]);
 }
 
-CMX_SIMD_INLINE void cmx_nm_rows_(int rms, int has_w, int has_b, int nt,
-                                  size_t m, size_t n, const float *x,
-                                  size_t ldx, float *y, size_t ldy,
+CMX_SIMD_INLINE void cmx_nm_rows_(int h, int rms, int has_w, int has_b,
+                                  int nt, size_t m, size_t n, const void *x,
+                                  size_t ldx, void *y, size_t ldy,
                                   const float *w, const float *b, float eps) {
   /* Rows past L2 come from L3 or memory: the pass over one pair then
    * prefetches the next into L2, so that its statistics do not wait on
@@ -270,46 +309,62 @@ CMX_SIMD_INLINE void cmx_nm_rows_(int rms, int has_w, int has_b, int nt,
    * one thread: layer_norm 8.2 -> 9.1 GB/s, rms_norm 8.4 -> 9.4 over the
    * pairs without it; rows in L2 ran 0.9x with it, hence the threshold.
    * One row a call ran 7.7-8.3 GB/s.) */
-  const int far = m * ldx * sizeof *x > CMX_NORM_PF_BYTES;
+  const int far = m * ldx * (h ? 2 : 4) > CMX_NORM_PF_BYTES;
   size_t r = 0;
   for (; r + CMX_NM_R <= m; r += CMX_NM_R) {
     struct cmx_nm_st s[CMX_NM_R];
-    cmx_nm_stats2(rms, n, x + r * ldx, x + (r + 1) * ldx, eps, s);
-    cmx_nm_applyr(rms, has_w, has_b, nt, n, x + r * ldx, ldx, y + r * ldy, ldy,
-                  w,
-                  b, s,
-                  far && r + 2 * CMX_NM_R <= m ? x + (r + CMX_NM_R) * ldx
-                                               : NULL);
+    cmx_nm_stats2(h, rms, n, cmx_nm_at(h, x, r * ldx),
+                  cmx_nm_at(h, x, (r + 1) * ldx), eps, s);
+    cmx_nm_applyr(h, rms, has_w, has_b, nt, n, cmx_nm_at(h, x, r * ldx), ldx,
+                  (void *)cmx_nm_at(h, y, r * ldy), ldy, w, b, s,
+                  far && r + 2 * CMX_NM_R <= m
+                      ? cmx_nm_at(h, x, (r + CMX_NM_R) * ldx)
+                      : NULL);
   }
   for (; r < m; r++)
-    cmx_nm_apply1(rms, has_w, has_b, n, x + r * ldx, y + r * ldy, w, b,
-                  cmx_nm_stats(rms, n, x + r * ldx, eps));
+    cmx_nm_apply1(h, rms, has_w, has_b, n, cmx_nm_at(h, x, r * ldx),
+                  (void *)cmx_nm_at(h, y, r * ldy), w, b,
+                  cmx_nm_stats(h, rms, n, cmx_nm_at(h, x, r * ldx), eps));
 }
 
 /* nt (the _nt kernels): the pairs' full vectors are streamed when every
  * row of y starts on a vector boundary, then one store fence; the tails
  * and odd rows are plain stores. */
-CMX_SIMD_INLINE void cmx_nm_rows(int rms, int has_w, int has_b, int nt,
-                                 size_t m, size_t n, const float *x,
-                                 size_t ldx, float *y, size_t ldy,
+CMX_SIMD_INLINE void cmx_nm_rows(int h, int rms, int has_w, int has_b,
+                                 int nt, size_t m, size_t n, const void *x,
+                                 size_t ldx, void *y, size_t ldy,
                                  const float *w, const float *b, float eps) {
-  if (nt && (uintptr_t)y % sizeof(vf) == 0 && ldy % VF_N == 0) {
-    cmx_nm_rows_(rms, has_w, has_b, 1, m, n, x, ldx, y, ldy, w, b, eps);
+  if (!h && nt && (uintptr_t)y % sizeof(vf) == 0 && ldy % VF_N == 0) {
+    cmx_nm_rows_(h, rms, has_w, has_b, 1, m, n, x, ldx, y, ldy, w, b, eps);
     vf_sfence();
   } else {
-    cmx_nm_rows_(rms, has_w, has_b, 0, m, n, x, ldx, y, ldy, w, b, eps);
+    cmx_nm_rows_(h, rms, has_w, has_b, 0, m, n, x, ldx, y, ldy, w, b, eps);
   }
+}
+
+CMX_SIMD_INLINE void cmx_nm_norm_h(int h, int rms, int nt, size_t m,
+                                   size_t n, const void *x, size_t ldx,
+                                   void *y, size_t ldy, const float *w,
+                                   const float *b, float eps) {
+  if (rms) b = NULL;
+  if (w && b) cmx_nm_rows(h, rms, 1, 1, nt, m, n, x, ldx, y, ldy, w, b, eps);
+  else if (w) cmx_nm_rows(h, rms, 1, 0, nt, m, n, x, ldx, y, ldy, w, b, eps);
+  else if (b) cmx_nm_rows(h, rms, 0, 1, nt, m, n, x, ldx, y, ldy, w, b, eps);
+  else cmx_nm_rows(h, rms, 0, 0, nt, m, n, x, ldx, y, ldy, w, b, eps);
 }
 
 CMX_SIMD_INLINE void cmx_nm_norm(int rms, int nt, size_t m, size_t n,
                                  const float *x, size_t ldx, float *y,
                                  size_t ldy, const float *w, const float *b,
                                  float eps) {
-  if (rms) b = NULL;
-  if (w && b) cmx_nm_rows(rms, 1, 1, nt, m, n, x, ldx, y, ldy, w, b, eps);
-  else if (w) cmx_nm_rows(rms, 1, 0, nt, m, n, x, ldx, y, ldy, w, b, eps);
-  else if (b) cmx_nm_rows(rms, 0, 1, nt, m, n, x, ldx, y, ldy, w, b, eps);
-  else cmx_nm_rows(rms, 0, 0, nt, m, n, x, ldx, y, ldy, w, b, eps);
+  cmx_nm_norm_h(0, rms, nt, m, n, x, ldx, y, ldy, w, b, eps);
 }
+
+/* A listed 16-bit row: bf16 (h = 1) or f16 (h = 2) x and y. */
+#define CMX_NM_DEFINE_H16(name, h, rms)                                      \
+  void name(size_t m, size_t n, const void *x, size_t ldx, void *y,         \
+            size_t ldy, const float *w, const float *b, float eps) {        \
+    cmx_nm_norm_h(h, rms, 0, m, n, x, ldx, y, ldy, w, b, eps);              \
+  }
 
 #endif

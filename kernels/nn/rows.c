@@ -1,8 +1,9 @@
 /* The row driver of softmax, log_softmax, layer_norm and rms_norm
  * (contract in nn.h): the rows are split across the team, each row is one
- * microkernel call. f32 rows run straight from x into y; f16/bf16 rows go
- * through one f32 tile per thread (convert, run in place, convert back);
- * f64 rows run the double loops below. */
+ * microkernel call. f32 rows run straight from x into y, and so do norm
+ * rows whose x and y share a 16-bit type, where the level has 16-bit norm
+ * rows; other f16/bf16 rows go through one f32 tile per thread (convert,
+ * run in place, convert back); f64 rows run the double loops below. */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -80,6 +81,12 @@ static void rows_range(void *ctx, size_t r0, size_t r1) {
               (double *)(y + r * n * ys));
     return;
   }
+  if (j->k.norm16 && io->xt == io->yt &&
+      (io->xt == CMX_F16 || io->xt == CMX_BF16)) {
+    j->k.norm16(r1 - r0, n, x + r0 * io->ldx * 2, io->ldx, y + r0 * n * 2, n,
+                j->w, j->b, j->eps);
+    return;
+  }
   if (io->xt == CMX_F32 && io->yt == CMX_F32) {
     run_f32(j, r1 - r0, (const float *)(x + r0 * io->ldx * 4), io->ldx,
             (float *)(y + r0 * n * 4));
@@ -119,9 +126,12 @@ int cmx_rows_run(enum cmx_rows_op op, const struct cmx_rows_io *io,
   /* Fork only when each thread gets at least ~32K elements. */
   size_t grain = ((size_t)1 << 15) / io->n;
   grain = grain ? grain : 1;
-  /* f32 rows allocate nothing, so cannot fail after an async return (a
-   * failure could only reach the job's copy, not j). */
-  const int async = last && io->xt == CMX_F32 && io->yt == CMX_F32;
+  /* f32 rows and 16-bit norm rows allocate nothing, so cannot fail after
+   * an async return (a failure could only reach the job's copy, not j). */
+  const int async =
+      last && ((io->xt == CMX_F32 && io->yt == CMX_F32) ||
+               (k->norm16 && io->xt == io->yt &&
+                (io->xt == CMX_F16 || io->xt == CMX_BF16)));
   cmx_parallel_for_async(nthreads, io->rows, 1, grain, rows_range, &j,
                          async ? sizeof j : 0);
   return atomic_load(&j.fail) ? -1 : 0;
