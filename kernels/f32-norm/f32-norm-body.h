@@ -262,13 +262,19 @@ CMX_SIMD_INLINE void cmx_nm_stepr(int h, int rms, int has_w, int has_b,
   if (has_b) ba = vf_load(b + i);
   vf v[CMX_NM_R]; /* loads before stores: no 4K-alias stall on y0 vs x1 */
   for (int r = 0; r < CMX_NM_R; r++) v[r] = cmx_nm_ld(h, x, r * ldx + i);
+  vf t[CMX_NM_R];
   for (int r = 0; r < CMX_NM_R; r++) {
-    vf t = cmx_nm_t(rms, v[r], s[r].c, s[r].nb, s[r].rstd);
-    if (has_w && has_b) t = vf_fmadd(t, wa, ba);
-    else if (has_w) t = vf_mul(t, wa);
-    else if (has_b) t = vf_add(t, ba);
-    cmx_nm_st(h, nt, y, r * ldy + i, t);
+    t[r] = cmx_nm_t(rms, v[r], s[r].c, s[r].nb, s[r].rstd);
+    if (has_w && has_b) t[r] = vf_fmadd(t[r], wa, ba);
+    else if (has_w) t[r] = vf_mul(t[r], wa);
+    else if (has_b) t[r] = vf_add(t[r], ba);
   }
+  /* 16-bit rows: both rows' vectors rounded together where the level can
+   * (vh_store2) */
+  if (h)
+    vh_store2(h == 1, (uint16_t *)y + i, (uint16_t *)y + ldy + i, t[0], t[1]);
+  else
+    for (int r = 0; r < CMX_NM_R; r++) cmx_nm_st(h, nt, y, r * ldy + i, t[r]);
 }
 
 CMX_SIMD_INLINE void cmx_nm_applyr(int h, int rms, int has_w, int has_b,

@@ -51,12 +51,14 @@ typedef void (*cmx_f32_norm_ukr_fn)(size_t m, size_t n, const float *x,
  * running the f32 kernel and narrowing it, in one read and one write of
  * the 16-bit row. Listed in h16-norm.inc for the vector levels; a level
  * without rows leaves its slots NULL (the driver converts rows instead).
- * The bf16 slots stay empty on every level: rounding each result vector
- * to bf16 in integer ops (nine a vector) made those rows slower than the
- * converting path, whose narrowing takes two vectors a vcvtne2ps2bf16
- * (4096 x 4096, 1 thread: rms_norm 3.06-3.10 against 2.69-2.87 ms; in L1,
- * 0.80 us a row pair, 0.33 with the rounding left out). f16 rows: 2.9 ->
- * 1.9 ms (rms_norm), 3.7-4.0 -> 2.6 (layer_norm). */
+ * bf16 rows only at the avx512bf16 level, where a row pair's results are
+ * rounded by one vcvtne2ps2bf16: rounding each vector in integer ops (nine
+ * a vector) made them slower than the converting path (4096 x 4096, 1
+ * thread: rms_norm 3.06-3.10 against 2.69-2.87 ms; in L1, 0.80 us a row
+ * pair, 0.33 with the rounding left out). Zen 5 VM, 4096 x 4096, 1
+ * thread, converting path -> these rows: f16 rms_norm 2.9 -> 1.9-2.0 ms,
+ * layer_norm 3.7-4.0 -> 2.6; bf16 rms_norm 2.69-2.87 -> 1.89-2.07,
+ * layer_norm 3.68-4.23 -> 2.27-2.33. */
 enum cmx_norm16_op {
   CMX_NORM16_LAYER_BF16,
   CMX_NORM16_RMS_BF16,
