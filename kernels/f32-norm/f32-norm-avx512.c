@@ -3,22 +3,26 @@
 #include "arch/simd-avx512.h"
 #include "kernels/f32-norm/f32-norm-body.h"
 
+CMX_NM_KERNEL
 void cmx_f32_layer_norm_ukr__avx512(size_t m, size_t n, const float *x,
                                     size_t ldx, float *y, size_t ldy,
                                     const float *w, const float *b, float eps) {
   cmx_nm_norm(0, 0, m, n, x, ldx, y, ldy, w, b, eps);
 }
+CMX_NM_KERNEL
 void cmx_f32_rms_norm_ukr__avx512(size_t m, size_t n, const float *x,
                                   size_t ldx, float *y, size_t ldy,
                                   const float *w, const float *b, float eps) {
   cmx_nm_norm(1, 0, m, n, x, ldx, y, ldy, w, b, eps);
 }
+CMX_NM_KERNEL
 void cmx_f32_layer_norm_nt_ukr__avx512(size_t m, size_t n, const float *x,
                                       size_t ldx, float *y, size_t ldy,
                                       const float *w, const float *b,
                                       float eps) {
   cmx_nm_norm(0, 1, m, n, x, ldx, y, ldy, w, b, eps);
 }
+CMX_NM_KERNEL
 void cmx_f32_rms_norm_nt_ukr__avx512(size_t m, size_t n, const float *x,
                                     size_t ldx, float *y, size_t ldy,
                                     const float *w, const float *b, float eps) {

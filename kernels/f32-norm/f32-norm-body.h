@@ -10,32 +10,40 @@
 #include "kernels/common/vh16.h"
 #include "kernels/f32-norm/f32-norm.h"
 
+/* UBSan off in these loops and in the kernels built from them (ASan is
+ * not), as in the qgemm bodies: with the fuzzer's sanitizers clang took
+ * 31-45 s on each ISA file once the 16-bit rows doubled the code. The
+ * addresses stay inside the rows the contract describes. */
+#define CMX_NM_INLINE \
+  CMX_SIMD_INLINE __attribute__((no_sanitize("undefined")))
+#define CMX_NM_KERNEL __attribute__((no_sanitize("undefined")))
+
 /* Rows of f32 (h = 0), bf16 (h = 1) or f16 (h = 2), w and b f32: h is a
  * constant at every call, so each type compiles to its own loops, and the
  * 16-bit rows run the f32 arithmetic on their widened values, each result
  * rounded once (as converting the row, normalising and converting back
  * would, without the two passes over an f32 copy). */
-CMX_SIMD_INLINE const void *cmx_nm_at(int h, const void *p, size_t i) {
+CMX_NM_INLINE const void *cmx_nm_at(int h, const void *p, size_t i) {
   return (const char *)p + i * (h ? 2 : 4);
 }
-CMX_SIMD_INLINE vf cmx_nm_ld(int h, const void *x, size_t i) {
+CMX_NM_INLINE vf cmx_nm_ld(int h, const void *x, size_t i) {
   return h ? vh_load(h == 1, (const uint16_t *)x + i)
            : vf_load((const float *)x + i);
 }
-CMX_SIMD_INLINE vf cmx_nm_ld_n(int h, const void *x, size_t i, size_t k) {
+CMX_NM_INLINE vf cmx_nm_ld_n(int h, const void *x, size_t i, size_t k) {
   return h ? vh_load_n(h == 1, (const uint16_t *)x + i, k)
            : vf_load_n((const float *)x + i, k);
 }
-CMX_SIMD_INLINE void cmx_nm_st(int h, int nt, void *y, size_t i, vf v) {
+CMX_NM_INLINE void cmx_nm_st(int h, int nt, void *y, size_t i, vf v) {
   if (h) vh_store(h == 1, (uint16_t *)y + i, v);
   else if (nt) vf_stream((float *)y + i, v);
   else vf_store((float *)y + i, v);
 }
-CMX_SIMD_INLINE void cmx_nm_st_n(int h, void *y, size_t i, vf v, size_t k) {
+CMX_NM_INLINE void cmx_nm_st_n(int h, void *y, size_t i, vf v, size_t k) {
   if (h) vh_store_n(h == 1, (uint16_t *)y + i, v, k);
   else vf_store_n((float *)y + i, v, k);
 }
-CMX_SIMD_INLINE float cmx_nm_first(int h, const void *x) {
+CMX_NM_INLINE float cmx_nm_first(int h, const void *x) {
   if (!h) return *(const float *)x;
   float t[VF_N];
   vf_store(t, cmx_nm_ld_n(h, x, 0, 1));
@@ -56,7 +64,7 @@ struct cmx_nm_acc {
   vf a0, a1, a2, a3, q0, q1, q2, q3;
 };
 
-CMX_SIMD_INLINE void cmx_nm_blocks(int h, int rms, struct cmx_nm_acc *s,
+CMX_NM_INLINE void cmx_nm_blocks(int h, int rms, struct cmx_nm_acc *s,
                                    const void *x, vf c, size_t i, size_t e) {
   vf a0 = s->a0, a1 = s->a1, a2 = s->a2, a3 = s->a3;
   vf q0 = s->q0, q1 = s->q1, q2 = s->q2, q3 = s->q3;
@@ -77,7 +85,7 @@ CMX_SIMD_INLINE void cmx_nm_blocks(int h, int rms, struct cmx_nm_acc *s,
 }
 
 /* The masked tail of [i, n) and the fold into *s1, *s2. */
-CMX_SIMD_INLINE void cmx_nm_fold(int h, int rms, struct cmx_nm_acc *s,
+CMX_NM_INLINE void cmx_nm_fold(int h, int rms, struct cmx_nm_acc *s,
                                  size_t n, const void *x, vf c, size_t i,
                                  double *s1, double *s2) {
   for (; i < n; i += VF_N) {
@@ -98,7 +106,7 @@ CMX_SIMD_INLINE void cmx_nm_fold(int h, int rms, struct cmx_nm_acc *s,
   *s2 = (double)vf_hsum(vf_add(vf_add(s->q0, s->q1), vf_add(s->q2, s->q3)));
 }
 
-CMX_SIMD_INLINE void cmx_nm_chunk(int h, int rms, size_t n, const void *x,
+CMX_NM_INLINE void cmx_nm_chunk(int h, int rms, size_t n, const void *x,
                                   vf c, double *s1, double *s2) {
   struct cmx_nm_acc s = {vf_zero(), vf_zero(), vf_zero(), vf_zero(),
                          vf_zero(), vf_zero(), vf_zero(), vf_zero()};
@@ -110,7 +118,7 @@ CMX_SIMD_INLINE void cmx_nm_chunk(int h, int rms, size_t n, const void *x,
 /* Two rows' chunks, 1 KiB of each in turn, so that when the pass over the
  * pair starts (at the rows' ends) both rows' last lines are the newest in
  * L1, not only the second row's. */
-CMX_SIMD_INLINE void cmx_nm_chunk2(int h, int rms, size_t n, const void *x0,
+CMX_NM_INLINE void cmx_nm_chunk2(int h, int rms, size_t n, const void *x0,
                                    const void *x1, vf c0, vf c1, double *s1,
                                    double *s2) {
   struct cmx_nm_acc s[2] = {
@@ -133,11 +141,11 @@ CMX_SIMD_INLINE void cmx_nm_chunk2(int h, int rms, size_t n, const void *x0,
  * rounds once, relative to the small terms) or t = x * rstd (rms); has_w /
  * has_b are constants at each call, so each variant compiles to its own
  * loop. layer_norm with w and b: a sub and two fmas per vector. */
-CMX_SIMD_INLINE vf cmx_nm_t(int rms, vf v, vf c, vf nb, vf rstd) {
+CMX_NM_INLINE vf cmx_nm_t(int rms, vf v, vf c, vf nb, vf rstd) {
   return rms ? vf_mul(v, rstd) : vf_fmadd(vf_sub(v, c), rstd, nb);
 }
 
-CMX_SIMD_INLINE vf cmx_nm_one(int rms, int has_w, int has_b, vf v, vf c,
+CMX_NM_INLINE vf cmx_nm_one(int rms, int has_w, int has_b, vf v, vf c,
                               vf nb, vf rstd, const float *w, const float *b,
                               size_t i) {
   vf t = cmx_nm_t(rms, v, c, nb, rstd);
@@ -147,7 +155,7 @@ CMX_SIMD_INLINE vf cmx_nm_one(int rms, int has_w, int has_b, vf v, vf c,
   return t;
 }
 
-CMX_SIMD_INLINE void cmx_nm_apply(int h, int rms, int has_w, int has_b,
+CMX_NM_INLINE void cmx_nm_apply(int h, int rms, int has_w, int has_b,
                                   size_t n, const void *x, void *y,
                                   const float *w, const float *b, vf c, vf nb,
                                   vf rstd) {
@@ -190,7 +198,7 @@ struct cmx_nm_st {
   vf c, nb, rstd;
 };
 
-CMX_SIMD_INLINE struct cmx_nm_st cmx_nm_fin(size_t n, float c, double s1,
+CMX_NM_INLINE struct cmx_nm_st cmx_nm_fin(size_t n, float c, double s1,
                                             double s2, float eps) {
   const double inv_n = 1.0 / (double)n;
   double m1 = s1 * inv_n, var = s2 * inv_n - m1 * m1;
@@ -200,7 +208,7 @@ CMX_SIMD_INLINE struct cmx_nm_st cmx_nm_fin(size_t n, float c, double s1,
   return st;
 }
 
-CMX_SIMD_INLINE struct cmx_nm_st cmx_nm_stats(int h, int rms, size_t n,
+CMX_NM_INLINE struct cmx_nm_st cmx_nm_stats(int h, int rms, size_t n,
                                               const void *x, float eps) {
   const float c = rms ? 0.0f : cmx_nm_first(h, x);
   double s1, s2;
@@ -216,7 +224,7 @@ CMX_SIMD_INLINE struct cmx_nm_st cmx_nm_stats(int h, int rms, size_t n,
 }
 
 /* cmx_nm_stats of rows x0 and x1, the same sums in the same order. */
-CMX_SIMD_INLINE void cmx_nm_stats2(int h, int rms, size_t n, const void *x0,
+CMX_NM_INLINE void cmx_nm_stats2(int h, int rms, size_t n, const void *x0,
                                    const void *x1, float eps,
                                    struct cmx_nm_st *st) {
   const float c0 = rms ? 0.0f : cmx_nm_first(h, x0),
@@ -235,7 +243,7 @@ CMX_SIMD_INLINE void cmx_nm_stats2(int h, int rms, size_t n, const void *x0,
   st[1] = cmx_nm_fin(n, c1, s1[1], s2[1], eps);
 }
 
-CMX_SIMD_INLINE void cmx_nm_apply1(int h, int rms, int has_w, int has_b,
+CMX_NM_INLINE void cmx_nm_apply1(int h, int rms, int has_w, int has_b,
                                    size_t n, const void *x, void *y,
                                    const float *w, const float *b,
                                    struct cmx_nm_st s) {
@@ -253,7 +261,7 @@ CMX_SIMD_INLINE void cmx_nm_apply1(int h, int rms, int has_w, int has_b,
 #define CMX_NM_R 2
 /* Rows spanning more bytes than this are prefetched a pair ahead. */
 #define CMX_NORM_PF_BYTES ((size_t)1 << 20)
-CMX_SIMD_INLINE void cmx_nm_stepr(int h, int rms, int has_w, int has_b,
+CMX_NM_INLINE void cmx_nm_stepr(int h, int rms, int has_w, int has_b,
                                   int nt, size_t i, const void *x, size_t ldx,
                                   void *y, size_t ldy, const float *w,
                                   const float *b, const struct cmx_nm_st *s) {
@@ -277,7 +285,7 @@ CMX_SIMD_INLINE void cmx_nm_stepr(int h, int rms, int has_w, int has_b,
     for (int r = 0; r < CMX_NM_R; r++) cmx_nm_st(h, nt, y, r * ldy + i, t[r]);
 }
 
-CMX_SIMD_INLINE void cmx_nm_applyr(int h, int rms, int has_w, int has_b,
+CMX_NM_INLINE void cmx_nm_applyr(int h, int rms, int has_w, int has_b,
                                    int nt, size_t n, const void *x, size_t ldx,
                                    void *y, size_t ldy, const float *w,
                                    const float *b, const struct cmx_nm_st *s,
@@ -305,7 +313,7 @@ CMX_SIMD_INLINE void cmx_nm_applyr(int h, int rms, int has_w, int has_b,
                     has_b ? b + nv : b, s[r]);
 }
 
-CMX_SIMD_INLINE void cmx_nm_rows_(int h, int rms, int has_w, int has_b,
+CMX_NM_INLINE void cmx_nm_rows_(int h, int rms, int has_w, int has_b,
                                   int nt, size_t m, size_t n, const void *x,
                                   size_t ldx, void *y, size_t ldy,
                                   const float *w, const float *b, float eps) {
@@ -336,7 +344,7 @@ CMX_SIMD_INLINE void cmx_nm_rows_(int h, int rms, int has_w, int has_b,
 /* nt (the _nt kernels): the pairs' full vectors are streamed when every
  * row of y starts on a vector boundary, then one store fence; the tails
  * and odd rows are plain stores. */
-CMX_SIMD_INLINE void cmx_nm_rows(int h, int rms, int has_w, int has_b,
+CMX_NM_INLINE void cmx_nm_rows(int h, int rms, int has_w, int has_b,
                                  int nt, size_t m, size_t n, const void *x,
                                  size_t ldx, void *y, size_t ldy,
                                  const float *w, const float *b, float eps) {
@@ -348,7 +356,7 @@ CMX_SIMD_INLINE void cmx_nm_rows(int h, int rms, int has_w, int has_b,
   }
 }
 
-CMX_SIMD_INLINE void cmx_nm_norm_h(int h, int rms, int nt, size_t m,
+CMX_NM_INLINE void cmx_nm_norm_h(int h, int rms, int nt, size_t m,
                                    size_t n, const void *x, size_t ldx,
                                    void *y, size_t ldy, const float *w,
                                    const float *b, float eps) {
@@ -359,7 +367,7 @@ CMX_SIMD_INLINE void cmx_nm_norm_h(int h, int rms, int nt, size_t m,
   else cmx_nm_rows(h, rms, 0, 0, nt, m, n, x, ldx, y, ldy, w, b, eps);
 }
 
-CMX_SIMD_INLINE void cmx_nm_norm(int rms, int nt, size_t m, size_t n,
+CMX_NM_INLINE void cmx_nm_norm(int rms, int nt, size_t m, size_t n,
                                  const float *x, size_t ldx, float *y,
                                  size_t ldy, const float *w, const float *b,
                                  float eps) {
@@ -367,10 +375,11 @@ CMX_SIMD_INLINE void cmx_nm_norm(int rms, int nt, size_t m, size_t n,
 }
 
 /* A listed 16-bit row: bf16 (h = 1) or f16 (h = 2) x and y. */
-#define CMX_NM_DEFINE_H16(name, h, rms)                                      \
-  void name(size_t m, size_t n, const void *x, size_t ldx, void *y,         \
-            size_t ldy, const float *w, const float *b, float eps) {        \
-    cmx_nm_norm_h(h, rms, 0, m, n, x, ldx, y, ldy, w, b, eps);              \
+#define CMX_NM_DEFINE_H16(name, h, rms)                                   \
+  CMX_NM_KERNEL void name(size_t m, size_t n, const void *x, size_t ldx,  \
+                          void *y, size_t ldy, const float *w,            \
+                          const float *b, float eps) {                    \
+    cmx_nm_norm_h(h, rms, 0, m, n, x, ldx, y, ldy, w, b, eps);           \
   }
 
 #endif
