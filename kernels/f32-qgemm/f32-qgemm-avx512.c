@@ -49,9 +49,4 @@ void cmx_f32_qdot_ukr__avx512(size_t m, size_t n, size_t k, int bits, size_t gs,
     qdot_body(m, n, k, bits, gs, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);
 }
 
-void cmx_f32_qdeq_ukr__avx512(size_t n, size_t k, int bits, size_t gs,
-                              const uint32_t *w, size_t ldw, const float *s,
-                              const float *b, size_t lds, float *out,
-                              size_t ldo) {
-  qdeq_body(n, k, bits, gs, w, ldw, s, b, lds, out, ldo);
-}
+QG_DEFINE_QDEQ(cmx_f32_qdeq_ukr__avx512)

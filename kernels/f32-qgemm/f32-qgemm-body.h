@@ -207,9 +207,9 @@ static void qdot_m(size_t m, QDOT_ARGS) {
 /* Rows of x past four run as a second block of up to four: tiles of 8
  * rows doubled the code, and with the sanitizers of the fuzzer's build the
  * AVX-512 file took clang over 4 minutes (AVX-512, 4096^2 4-bit g64, 1
- * thread, no loss: M = 8 1.40 -> 1.39 ms, M = 6 1.14 -> 1.14 ms). Not a loop over
- * blocks: its counters, live across the tiles, cost the AVX-512 tile (M =
- * 4, J = 2) registers and 6% (0.80 -> 0.86 ms). */
+ * thread, no loss: M = 8 1.40 -> 1.39 ms, M = 6 1.14 -> 1.14 ms). Not a
+ * loop over blocks: its counters, live across the tiles, cost the AVX-512
+ * tile (M = 4, J = 2) registers and 6% (0.80 -> 0.86 ms). */
 QG_INLINE void qdot_body(size_t m, size_t n, size_t k, int bits, size_t gs,
                          const uint32_t *w, size_t ldw, const float *s,
                          const float *b, size_t lds, const float *xp,
@@ -260,5 +260,21 @@ QG_INLINE void qdeq_body(size_t n, size_t k, int bits, size_t gs,
   else
     qdeq_rows(2, n, k, gs, w, ldw, s, b, lds, out, ldo);
 }
+
+/* An ISA file's listed kernels, as one-line calls of the bodies above. */
+#define QG_DEFINE_QDOT(name)                                                 \
+  void name(size_t m, size_t n, size_t k, int bits, size_t gs,              \
+            const uint32_t *w, size_t ldw, const float *s, const float *b,  \
+            size_t lds, const float *xp, size_t ldx, const float *xs,       \
+            size_t ldxs, float *y, size_t ldy) {                            \
+    qdot_body(m, n, k, bits, gs, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y,   \
+              ldy);                                                         \
+  }
+#define QG_DEFINE_QDEQ(name)                                                 \
+  void name(size_t n, size_t k, int bits, size_t gs, const uint32_t *w,     \
+            size_t ldw, const float *s, const float *b, size_t lds,         \
+            float *out, size_t ldo) {                                       \
+    qdeq_body(n, k, bits, gs, w, ldw, s, b, lds, out, ldo);                 \
+  }
 
 #endif

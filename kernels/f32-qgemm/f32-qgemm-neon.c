@@ -7,17 +7,5 @@
 #include "kernels/f32-qgemm/f32-qgemm.h"
 #include "kernels/f32-qgemm/f32-qgemm-body.h"
 
-void cmx_f32_qdot_ukr__neon(size_t m, size_t n, size_t k, int bits, size_t gs,
-                            const uint32_t *w, size_t ldw, const float *s,
-                            const float *b, size_t lds, const float *xp,
-                            size_t ldx, const float *xs, size_t ldxs, float *y,
-                            size_t ldy) {
-  qdot_body(m, n, k, bits, gs, w, ldw, s, b, lds, xp, ldx, xs, ldxs, y, ldy);
-}
-
-void cmx_f32_qdeq_ukr__neon(size_t n, size_t k, int bits, size_t gs,
-                            const uint32_t *w, size_t ldw, const float *s,
-                            const float *b, size_t lds, float *out,
-                            size_t ldo) {
-  qdeq_body(n, k, bits, gs, w, ldw, s, b, lds, out, ldo);
-}
+QG_DEFINE_QDOT(cmx_f32_qdot_ukr__neon)
+QG_DEFINE_QDEQ(cmx_f32_qdeq_ukr__neon)
