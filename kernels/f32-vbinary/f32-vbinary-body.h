@@ -22,20 +22,17 @@ CMX_VMATH_INLINE vf cmx_vb_min(vf a, vf b) {
 CMX_VMATH_INLINE vf cmx_vb_pow(vf a, vf b) { return vm_pow(a, b); }
 /* Lanes whose quotient is too large for floor(a / b) to be the integer
  * quotient (|a / b| >= 2^22, a finite, b != 0): a - b floor(a / b) is then
- * off by many b (1 % 1e-30 gave -1.8e-8), so take fmodf, which is exact,
- * moved into b's sign as below. Rare: a scalar pass over the vector. */
-static inline vf cmx_vb_rem_big(vf a, vf b, vf r, vm big) {
+ * off by many b (1 % 1e-30 gave -1.8e-8), so those lanes take fmodf,
+ * which is exact; cmx_vb_rem moves them into b's sign as the others.
+ * Rare: a scalar pass over the vector. */
+static inline vf cmx_vb_fmod_lanes(vf a, vf b, vf r, vm big) {
   float ta[VF_N], tb[VF_N], tr[VF_N], tm[VF_N];
   vf_store(ta, a);
   vf_store(tb, b);
   vf_store(tr, r);
   vf_store(tm, vf_select(big, vf_set1(1.0f), vf_zero()));
-  for (int k = 0; k < VF_N; k++) {
-    if (tm[k] == 0) continue;
-    float m = fmodf(ta[k], tb[k]);
-    if (m != 0 && ((m < 0) != (tb[k] < 0))) m += tb[k];
-    tr[k] = m;
-  }
+  for (int k = 0; k < VF_N; k++)
+    if (tm[k] != 0) tr[k] = fmodf(ta[k], tb[k]);
   return vf_load(tr);
 }
 
@@ -46,13 +43,13 @@ CMX_VMATH_INLINE vf cmx_vb_rem(vf a, vf b) {
   vf zero = vf_zero(), sgn = vf_set1(-0.0f);
   vf q = vf_div(a, b);
   vf r = vf_fnmadd(b, vf_floor(q), a);
-  vm flip = vm_and(vf_neq(r, zero),
-                   vi_gt(vi_set1(0), vi_xor(vf_as_vi(r), vf_as_vi(b))));
-  r = vf_select(flip, vf_add(r, b), r);
   vm big = vm_and(vm_and(vf_ge(vf_abs(q), vf_set1(0x1p22f)),
                          vf_lt(vf_abs(a), vf_set1(INFINITY))),
                   vf_neq(b, zero));
-  if (vm_any(big)) r = cmx_vb_rem_big(a, b, r, big);
+  if (vm_any(big)) r = cmx_vb_fmod_lanes(a, b, r, big);
+  vm flip = vm_and(vf_neq(r, zero),
+                   vi_gt(vi_set1(0), vi_xor(vf_as_vi(r), vf_as_vi(b))));
+  r = vf_select(flip, vf_add(r, b), r);
   vm binf = vm_and(vf_eq(vf_abs(b), vf_set1(INFINITY)),
                    vf_lt(vf_abs(a), vf_set1(INFINITY)));
   vm same = vi_gt(vi_xor(vf_as_vi(a), vf_as_vi(b)), vi_set1(-1));
