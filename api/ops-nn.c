@@ -115,11 +115,20 @@ int cmx_eval_softmax(cmx_array a, int nthreads) {
    * to the cached rows (softmax CPU 18 -> 27 ms on one core); on the Zen 5
    * VM these win: 4096 x 4096, 1 thread, 3.43 -> ~2.9 ms. */
   const int nt = a->dtype == CMX_F32 && cmx_nt_out((size_t)a->size * 4);
+  /* x and y of one 16-bit type: the level's 16-bit rows where it has
+   * them (f32-softmax.h), one read and one write of each row. */
+  const int h16 = x->dtype == a->dtype &&
+                  (a->dtype == CMX_BF16 || a->dtype == CMX_F16);
   const struct cmx_rows_kernels kd = {
       .softmax = t->f32_softmax[!nt ? op
                                 : op == CMX_SOFTMAX_LOG ? CMX_SOFTMAX_LOG_NT
                                                         : CMX_SOFTMAX_EXP_NT],
       .stream = nt,
+      .softmax16 = !h16 ? NULL
+                   : t->h16_softmax[(a->dtype == CMX_BF16
+                                         ? CMX_SOFTMAX16_EXP_BF16
+                                         : CMX_SOFTMAX16_EXP_F16) +
+                                    (op == CMX_SOFTMAX_LOG)],
       .cvt = t->cvt};
   const enum cmx_rows_op rop =
       op == CMX_SOFTMAX_LOG ? CMX_ROWS_LOG_SOFTMAX : CMX_ROWS_SOFTMAX;

@@ -46,6 +46,7 @@ struct cmx_dispatch {
   cmx_f32_softmax_ukr_fn f32_softmax[CMX_SOFTMAX_COUNT];
   cmx_f32_norm_ukr_fn f32_norm[CMX_NORM_COUNT];
   cmx_h16_norm_ukr_fn h16_norm[CMX_NORM16_COUNT]; /* NULL: none here */
+  cmx_h16_softmax_ukr_fn h16_softmax[CMX_SOFTMAX16_COUNT]; /* NULL: none */
   cmx_f32_rope_ukr_fn f32_rope[CMX_ROPE_COUNT];
   struct cmx_gemm_config gemm_f32; /* microkernel, tile, block sizes */
   struct cmx_f64_gemm_config gemm_f64;

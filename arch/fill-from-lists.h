@@ -23,6 +23,10 @@
 #include "../kernels/f32-softmax/f32-softmax.inc"
 #undef CMX_UKR
 #define CMX_UKR(isa, op, name) \
+  if (isa == CMX_LEVEL) t->h16_softmax[op] = name;
+#include "../kernels/f32-softmax/h16-softmax.inc"
+#undef CMX_UKR
+#define CMX_UKR(isa, op, name) \
   if (isa == CMX_LEVEL) t->f32_norm[op] = name;
 #include "../kernels/f32-norm/f32-norm.inc"
 #undef CMX_UKR

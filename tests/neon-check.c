@@ -468,6 +468,41 @@ static void check_norm16(const struct cmx_dispatch *t,
   report("f16_norm", bad);
 }
 
+/* f16 softmax rows (h16-softmax.inc): bitwise what the NEON f32 _NT row
+ * gives on the widened row, narrowed by the generic conversion, on both
+ * sides of the buffered rows' 4096; canaries past the row. */
+static void check_softmax16(const struct cmx_dispatch *t,
+                            const struct cmx_dispatch *v) {
+  static float xf[4101], yf[4101];
+  static uint16_t x[4101], y[4101 + PAD], want[4101];
+  static const size_t NS[] = {1, 3, 4, 5, 17, 67, 4101};
+  int bad = 0;
+  for (size_t k = 0; k < sizeof NS / sizeof NS[0]; k++)
+    for (int log = 0; log < 2; log++) {
+      const size_t n = NS[k];
+      const cmx_h16_softmax_ukr_fn fn =
+          v->h16_softmax[log ? CMX_SOFTMAX16_LOG_F16 : CMX_SOFTMAX16_EXP_F16];
+      if (!fn) {
+        printf("  softmax16: no NEON f16 row (log %d)\n", log);
+        bad++;
+        continue;
+      }
+      fill(xf, n, 0);
+      t->cvt[CMX_CVT_F32_F16](n, xf, x);
+      t->cvt[CMX_CVT_F16_F32](n, x, xf);
+      v->f32_softmax[log ? CMX_SOFTMAX_LOG_NT : CMX_SOFTMAX_EXP_NT](n, xf, yf,
+                                                                   NULL);
+      t->cvt[CMX_CVT_F32_F16](n, yf, want);
+      for (size_t i = 0; i < n + PAD; i++) y[i] = 0xbeef;
+      fn(n, x, y, NULL);
+      for (size_t i = 0; i < n + PAD; i++)
+        if (y[i] != (i < n ? want[i] : 0xbeef) && bad++ < 5)
+          printf("  softmax16 log %d n=%zu i=%zu: %04x, f32 row %04x\n", log,
+                 n, i, y[i], i < n ? want[i] : 0xbeef);
+    }
+  report("f16_softmax", bad);
+}
+
 /* gemv4: four rows folded into an accumulator, bitwise against generic
  * (the same four fused multiply-adds per element), canaries past n. */
 static void check_gemv4(const struct cmx_dispatch *t, const struct cmx_dispatch *v) {
@@ -661,6 +696,7 @@ int main(void) {
   check_cvt(&t, &v);
   check_nn(&t, &v);
   check_norm16(&t, &v);
+  check_softmax16(&t, &v);
   check_gemm(&t, &v);
   check_gemm_f64(&t, &v);
   check_pack_f64(&t, &v);

@@ -1,6 +1,7 @@
 /* Every row of f32-softmax.inc, f32-norm.inc and f32-rope.inc that this CPU
- * runs, and of f32-dwconv.inc, against the GENERIC row (the 16-bit norm
- * rows of h16-norm.inc against their level's f32 row on widened rows): odd and large sizes (both softmax paths:
+ * runs, and of f32-dwconv.inc, against the GENERIC row (the 16-bit rows
+ * of h16-norm.inc and h16-softmax.inc against their level's f32 row on
+ * widened rows): odd and large sizes (both softmax paths:
  * rows cached between passes and the online one past 16384), inputs sized
  * exactly and one float off alignment (ASan sees any read past n),
  * canaries past each output, in-place calls, NULL weight/bias. */
@@ -37,6 +38,9 @@ static const struct row PROWS[] = {
 };
 static const struct row HROWS[] = {
 #include "kernels/f32-norm/h16-norm.inc"
+};
+static const struct row HSROWS[] = {
+#include "kernels/f32-softmax/h16-softmax.inc"
 };
 #undef CMX_UKR
 #define CMX_UKR(isa, name) {isa, 0, #name, (void (*)(void))name},
@@ -283,6 +287,72 @@ Test(kernels_nn, norm16_rows_match_widened_f32_rows) {
         }
   }
   if (!checked) printf("kernels_nn: no 16-bit norm rows run here\n");
+}
+
+/* A 16-bit softmax row gives, bit for bit, what its level's f32 _NT row
+ * gives on the widened row, each result rounded once (f32-softmax.h):
+ * lengths on both sides of the buffered rows' 4096 and of a vector, x
+ * exactly n elements long (ASan sees a read past it), canaries past y,
+ * in-place calls, a next-row hint, values whose results are f32
+ * subnormals (which vcvtne2ps2bf16 would read as zero), and rows holding
+ * -inf, NaN or +inf. */
+Test(kernels_nn, softmax16_rows_match_widened_f32_rows) {
+  static const size_t NS[] = {1, 7, 17, 64, 1023, 4096, 4097, 20011};
+  int checked = 0;
+  for (size_t hr = 0; hr < sizeof HSROWS / sizeof HSROWS[0]; hr++) {
+    const struct row *h = &HSROWS[hr];
+    if (!runs(h)) continue;
+    const int bf = h->op == CMX_SOFTMAX16_EXP_BF16 ||
+                   h->op == CMX_SOFTMAX16_LOG_BF16;
+    const int log = h->op == CMX_SOFTMAX16_LOG_BF16 ||
+                    h->op == CMX_SOFTMAX16_LOG_F16;
+    const struct row *f = NULL;
+    /* the avx512bf16 level runs the avx512 f32 rows */
+    const enum cmx_isa_level fl =
+        h->isa == CMX_ISA_AVX512BF16 ? CMX_ISA_AVX512 : h->isa;
+    for (size_t i = 0; i < sizeof SROWS / sizeof SROWS[0]; i++)
+      if (SROWS[i].isa == fl &&
+          SROWS[i].op == (log ? CMX_SOFTMAX_LOG_NT : CMX_SOFTMAX_EXP_NT))
+        f = &SROWS[i];
+    cr_assert(f, "%s: no f32 _NT row at its level", h->name);
+    const cmx_cvt_ukr_fn up = bf ? cmx_bf16_f32_cvt_ukr__ref
+                                 : cmx_f16_f32_cvt_ukr__ref;
+    const cmx_cvt_ukr_fn down = bf ? cmx_f32_bf16_cvt_ukr__ref
+                                   : cmx_f32_f16_cvt_ukr__ref;
+    for (size_t ni = 0; ni < sizeof NS / sizeof NS[0]; ni++)
+      for (int kind = 0; kind < 5; kind++) {
+        /* kind 0: [-3, 3]; 1: [-90, 0] (subnormal and zero results); 2: a
+         * -inf entry; 3: a NaN; 4: a +inf */
+        const size_t n = NS[ni];
+        float *xf = malloc(n * 4), *yf = malloc(n * 4);
+        uint16_t *x = malloc(n * 2), *y = malloc((n + CANARY) * 2),
+                 *want = malloc(n * 2), *xi = malloc(n * 2);
+        for (size_t i = 0; i < n; i++)
+          xf[i] = kind == 1 ? rnd(-90, 0) : rnd(-3, 3);
+        if (kind >= 2)
+          xf[n / 2] = kind == 2 ? -INFINITY : kind == 3 ? NAN : INFINITY;
+        down(n, xf, x);
+        up(n, x, xf); /* the values the 16-bit row holds */
+        ((cmx_f32_softmax_ukr_fn)f->fn)(n, xf, yf, NULL);
+        down(n, yf, want);
+        for (size_t i = 0; i < n + CANARY; i++) y[i] = 0xbeef;
+        ((cmx_h16_softmax_ukr_fn)h->fn)(n, x, y, x);
+        for (size_t i = 0; i < n; i++) xi[i] = x[i];
+        ((cmx_h16_softmax_ukr_fn)h->fn)(n, xi, xi, NULL);
+        for (size_t i = 0; i < n; i++) {
+          cr_assert_eq(y[i], want[i], "%s n=%zu kind %d [%zu]: %04x, f32 "
+                       "row %04x", h->name, n, kind, i, y[i], want[i]);
+          cr_assert_eq(xi[i], want[i], "%s n=%zu kind %d in place [%zu]: "
+                       "%04x, f32 row %04x", h->name, n, kind, i, xi[i],
+                       want[i]);
+        }
+        for (size_t i = n; i < n + CANARY; i++)
+          cr_assert_eq(y[i], 0xbeef, "%s wrote past the row", h->name);
+        free(xf), free(yf), free(x), free(y), free(want), free(xi);
+        checked++;
+      }
+  }
+  if (!checked) printf("kernels_nn: no 16-bit softmax rows run here\n");
 }
 
 Test(kernels_nn, rope_rows) {

@@ -100,4 +100,29 @@ CMX_SIMD_INLINE void vh_store2(int bf, uint16_t *p0, uint16_t *p1, vf v0,
   vh_store(bf, p1, v1);
 }
 
+/* Rows of f32 (h = 0), bf16 (h = 1) or f16 (h = 2), element i of p: h is
+ * a constant at every call, so each type compiles to its own loops. */
+CMX_SIMD_INLINE vf vx_load(int h, const void *p, size_t i) {
+  return h ? vh_load(h == 1, (const uint16_t *)p + i)
+           : vf_load((const float *)p + i);
+}
+CMX_SIMD_INLINE vf vx_load_n(int h, const void *p, size_t i, size_t k) {
+  return h ? vh_load_n(h == 1, (const uint16_t *)p + i, k)
+           : vf_load_n((const float *)p + i, k);
+}
+CMX_SIMD_INLINE void vx_store(int h, void *p, size_t i, vf v) {
+  if (h) vh_store(h == 1, (uint16_t *)p + i, v);
+  else vf_store((float *)p + i, v);
+}
+CMX_SIMD_INLINE void vx_store_n(int h, void *p, size_t i, vf v, size_t k) {
+  if (h) vh_store_n(h == 1, (uint16_t *)p + i, v, k);
+  else vf_store_n((float *)p + i, v, k);
+}
+/* Elements i and j: the 16-bit types through vh_store2. */
+CMX_SIMD_INLINE void vx_store2(int h, void *p, size_t i, size_t j, vf a,
+                               vf b) {
+  if (h) vh_store2(h == 1, (uint16_t *)p + i, (uint16_t *)p + j, a, b);
+  else vf_store((float *)p + i, a), vf_store((float *)p + j, b);
+}
+
 #endif

@@ -26,27 +26,14 @@
 CMX_NM_INLINE const void *cmx_nm_at(int h, const void *p, size_t i) {
   return (const char *)p + i * (h ? 2 : 4);
 }
-CMX_NM_INLINE vf cmx_nm_ld(int h, const void *x, size_t i) {
-  return h ? vh_load(h == 1, (const uint16_t *)x + i)
-           : vf_load((const float *)x + i);
-}
-CMX_NM_INLINE vf cmx_nm_ld_n(int h, const void *x, size_t i, size_t k) {
-  return h ? vh_load_n(h == 1, (const uint16_t *)x + i, k)
-           : vf_load_n((const float *)x + i, k);
-}
 CMX_NM_INLINE void cmx_nm_st(int h, int nt, void *y, size_t i, vf v) {
-  if (h) vh_store(h == 1, (uint16_t *)y + i, v);
-  else if (nt) vf_stream((float *)y + i, v);
-  else vf_store((float *)y + i, v);
-}
-CMX_NM_INLINE void cmx_nm_st_n(int h, void *y, size_t i, vf v, size_t k) {
-  if (h) vh_store_n(h == 1, (uint16_t *)y + i, v, k);
-  else vf_store_n((float *)y + i, v, k);
+  if (!h && nt) vf_stream((float *)y + i, v);
+  else vx_store(h, y, i, v);
 }
 CMX_NM_INLINE float cmx_nm_first(int h, const void *x) {
   if (!h) return *(const float *)x;
   float t[VF_N];
-  vf_store(t, cmx_nm_ld_n(h, x, 0, 1));
+  vf_store(t, vx_load_n(h, x, 0, 1));
   return t[0];
 }
 
@@ -69,8 +56,8 @@ CMX_NM_INLINE void cmx_nm_blocks(int h, int rms, struct cmx_nm_acc *s,
   vf a0 = s->a0, a1 = s->a1, a2 = s->a2, a3 = s->a3;
   vf q0 = s->q0, q1 = s->q1, q2 = s->q2, q3 = s->q3;
   for (; i < e; i += 4 * VF_N) {
-    vf d0 = cmx_nm_ld(h, x, i), d1 = cmx_nm_ld(h, x, i + VF_N);
-    vf d2 = cmx_nm_ld(h, x, i + 2 * VF_N), d3 = cmx_nm_ld(h, x, i + 3 * VF_N);
+    vf d0 = vx_load(h, x, i), d1 = vx_load(h, x, i + VF_N);
+    vf d2 = vx_load(h, x, i + 2 * VF_N), d3 = vx_load(h, x, i + 3 * VF_N);
     if (!rms) {
       d0 = vf_sub(d0, c), d1 = vf_sub(d1, c);
       d2 = vf_sub(d2, c), d3 = vf_sub(d3, c);
@@ -90,7 +77,7 @@ CMX_NM_INLINE void cmx_nm_fold(int h, int rms, struct cmx_nm_acc *s,
                                  double *s1, double *s2) {
   for (; i < n; i += VF_N) {
     size_t k = n - i < VF_N ? n - i : VF_N;
-    vf d = cmx_nm_ld_n(h, x, i, k);
+    vf d = vx_load_n(h, x, i, k);
     if (!rms) {
       d = vf_sub(d, c);
       if (k < VF_N)
@@ -161,8 +148,8 @@ CMX_NM_INLINE void cmx_nm_apply(int h, int rms, int has_w, int has_b,
                                   vf rstd) {
   size_t i = 0;
   for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
-    vf v0 = cmx_nm_ld(h, x, i), v1 = cmx_nm_ld(h, x, i + VF_N);
-    vf v2 = cmx_nm_ld(h, x, i + 2 * VF_N), v3 = cmx_nm_ld(h, x, i + 3 * VF_N);
+    vf v0 = vx_load(h, x, i), v1 = vx_load(h, x, i + VF_N);
+    vf v2 = vx_load(h, x, i + 2 * VF_N), v3 = vx_load(h, x, i + 3 * VF_N);
     cmx_nm_st(h, 0, y, i,
               cmx_nm_one(rms, has_w, has_b, v0, c, nb, rstd, w, b, i));
     cmx_nm_st(h, 0, y, i + VF_N,
@@ -174,15 +161,15 @@ CMX_NM_INLINE void cmx_nm_apply(int h, int rms, int has_w, int has_b,
   }
   for (; i + VF_N <= n; i += VF_N)
     cmx_nm_st(h, 0, y, i,
-              cmx_nm_one(rms, has_w, has_b, cmx_nm_ld(h, x, i), c, nb, rstd, w,
+              cmx_nm_one(rms, has_w, has_b, vx_load(h, x, i), c, nb, rstd, w,
                          b, i));
   if (i < n) {
     size_t k = n - i;
-    vf t = cmx_nm_ld_n(h, x, i, k);
+    vf t = vx_load_n(h, x, i, k);
     t = cmx_nm_t(rms, t, c, nb, rstd);
     if (has_w) t = vf_mul(t, vf_load_n(w + i, k));
     if (has_b) t = vf_add(t, vf_load_n(b + i, k));
-    cmx_nm_st_n(h, y, i, t, k);
+    vx_store_n(h, y, i, t, k);
   }
 }
 
@@ -269,7 +256,7 @@ CMX_NM_INLINE void cmx_nm_stepr(int h, int rms, int has_w, int has_b,
   if (has_w) wa = vf_load(w + i);
   if (has_b) ba = vf_load(b + i);
   vf v[CMX_NM_R]; /* loads before stores: no 4K-alias stall on y0 vs x1 */
-  for (int r = 0; r < CMX_NM_R; r++) v[r] = cmx_nm_ld(h, x, r * ldx + i);
+  for (int r = 0; r < CMX_NM_R; r++) v[r] = vx_load(h, x, r * ldx + i);
   vf t[CMX_NM_R];
   for (int r = 0; r < CMX_NM_R; r++) {
     t[r] = cmx_nm_t(rms, v[r], s[r].c, s[r].nb, s[r].rstd);

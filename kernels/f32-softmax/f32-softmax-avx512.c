@@ -1,10 +1,12 @@
-/* f32 softmax for AVX-512 (16 lanes): the shared loops of
+/* f32 and f16 softmax for AVX-512 (16 lanes): the shared loops of
  * f32-softmax-body.h over arch/simd-avx512.h. Contract in f32-softmax.h. */
 #include "arch/simd-avx512.h"
-#define CMX_SM_STREAM(p, v) _mm512_stream_ps(p, v)
 #include "kernels/f32-softmax/f32-softmax-body.h"
 
 CMX_SM_DEFINE(cmx_f32_softmax_ukr__avx512, cmx_sm_softmax)
 CMX_SM_DEFINE(cmx_f32_log_softmax_ukr__avx512, cmx_sm_log_softmax)
 CMX_SM_DEFINE(cmx_f32_softmax_nt_ukr__avx512, cmx_sm_softmax_nt)
 CMX_SM_DEFINE(cmx_f32_log_softmax_nt_ukr__avx512, cmx_sm_log_softmax_nt)
+
+CMX_SM_DEFINE_H16(cmx_f16_softmax_ukr__avx512, 2, 0)
+CMX_SM_DEFINE_H16(cmx_f16_log_softmax_ukr__avx512, 2, 1)

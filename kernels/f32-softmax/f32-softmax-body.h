@@ -9,16 +9,29 @@
 #include <stdint.h>
 
 #include "kernels/common/prefetch.h"
+#include "kernels/common/vh16.h"
 #include "kernels/common/vmath.h"
 #include "kernels/f32-softmax/f32-softmax.h"
 
 static const float cmx_sm_iota[16] = {0, 1, 2,  3,  4,  5,  6,  7,
                                       8, 9, 10, 11, 12, 13, 14, 15};
 
-/* The tail's n valid lanes, the rest -inf (exp gives 0 there). */
-CMX_SIMD_INLINE vf cmx_sm_load_tail(const float *x, size_t n) {
-  vm live = vf_lt(vf_load(cmx_sm_iota), vf_set1((float)n));
-  return vf_select(live, vf_load_n(x, n), vf_set1(-INFINITY));
+/* Rows of f32 (h = 0), bf16 (h = 1) or f16 (h = 2) elements (vh16.h's
+ * vx_ loads and stores): h is a constant at every call. The 16-bit rows
+ * run the f32 arithmetic on their widened values and round each result
+ * once, so they hold what converting the row, running the f32 _NT row and
+ * converting back gives, without the two passes over an f32 copy. */
+
+/* Elements [i, i + k) of x, k < VF_N, the other lanes -inf (exp gives 0
+ * there). */
+CMX_SIMD_INLINE vf cmx_sm_load_tail(int h, const void *x, size_t i,
+                                    size_t k) {
+  vm live = vf_lt(vf_load(cmx_sm_iota), vf_set1((float)k));
+  return vf_select(live, vx_load_n(h, x, i, k), vf_set1(-INFINITY));
+}
+/* Element i of x, a whole vector or the tail. */
+CMX_SIMD_INLINE vf cmx_sm_load_at(int h, const void *x, size_t i, size_t n) {
+  return n - i >= VF_N ? vx_load(h, x, i) : cmx_sm_load_tail(h, x, i, n - i);
 }
 
 /* exp(d) for d <= 0 or NaN, the only arguments softmax takes (x minus a
@@ -107,14 +120,14 @@ CMX_SIMD_INLINE void cmx_sm_exp4(vf *e0, vf *e1, vf *e2, vf *e3) {
  * max exceeds it (rare after the first blocks on real data), so the read
  * pass costs about one exp per element. The compare is false for NaN: a
  * NaN never enters m and reaches S through its own exp instead. */
-CMX_SIMD_INLINE void cmx_sm_stats(size_t n, const float *x, float *pm,
+CMX_SIMD_INLINE void cmx_sm_stats(int h, size_t n, const void *x, float *pm,
                                   float *ps) {
   vf m = vf_set1(-FLT_MAX);
   vf s0 = vf_zero(), s1 = vf_zero(), s2 = vf_zero(), s3 = vf_zero();
   size_t i = 0;
   for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
-    vf v0 = vf_load(x + i), v1 = vf_load(x + i + VF_N);
-    vf v2 = vf_load(x + i + 2 * VF_N), v3 = vf_load(x + i + 3 * VF_N);
+    vf v0 = vx_load(h, x, i), v1 = vx_load(h, x, i + VF_N);
+    vf v2 = vx_load(h, x, i + 2 * VF_N), v3 = vx_load(h, x, i + 3 * VF_N);
     vf bm = vf_max(vf_max(v0, v1), vf_max(v2, v3));
     vm grow = vf_gt(bm, m);
     if (vm_any(grow)) {
@@ -132,7 +145,7 @@ CMX_SIMD_INLINE void cmx_sm_stats(size_t n, const float *x, float *pm,
   }
   s0 = vf_add(vf_add(s0, s1), vf_add(s2, s3));
   for (; i < n; i += VF_N) {
-    vf v = n - i >= VF_N ? vf_load(x + i) : cmx_sm_load_tail(x + i, n - i);
+    vf v = cmx_sm_load_at(h, x, i, n);
     vm grow = vf_gt(v, m);
     if (vm_any(grow)) {
       vf mn = vf_select(grow, v, m);
@@ -160,42 +173,43 @@ CMX_SIMD_INLINE void cmx_sm_stats(size_t n, const float *x, float *pm,
 
 /* Eight vectors per step into four maxima: two loads and two maxes a
  * cycle without a max waiting on the one before it. */
-CMX_SIMD_INLINE float cmx_sm_max(size_t n, const float *x) {
+CMX_SIMD_INLINE float cmx_sm_max(int h, size_t n, const void *x) {
   vf m0 = vf_set1(-FLT_MAX), m1 = m0, m2 = m0, m3 = m0;
   size_t i = 0;
   for (; i + 8 * VF_N <= n; i += 8 * VF_N) {
-    m0 = vf_max(m0, vf_max(vf_load(x + i), vf_load(x + i + 4 * VF_N)));
-    m1 = vf_max(m1, vf_max(vf_load(x + i + VF_N), vf_load(x + i + 5 * VF_N)));
-    m2 = vf_max(m2,
-                vf_max(vf_load(x + i + 2 * VF_N), vf_load(x + i + 6 * VF_N)));
-    m3 = vf_max(m3,
-                vf_max(vf_load(x + i + 3 * VF_N), vf_load(x + i + 7 * VF_N)));
+    m0 = vf_max(m0, vf_max(vx_load(h, x, i), vx_load(h, x, i + 4 * VF_N)));
+    m1 = vf_max(m1,
+                vf_max(vx_load(h, x, i + VF_N), vx_load(h, x, i + 5 * VF_N)));
+    m2 = vf_max(m2, vf_max(vx_load(h, x, i + 2 * VF_N),
+                           vx_load(h, x, i + 6 * VF_N)));
+    m3 = vf_max(m3, vf_max(vx_load(h, x, i + 3 * VF_N),
+                           vx_load(h, x, i + 7 * VF_N)));
   }
-  for (; i < n; i += VF_N)
-    m0 = vf_max(m0, n - i >= VF_N ? vf_load(x + i)
-                                  : cmx_sm_load_tail(x + i, n - i));
+  for (; i < n; i += VF_N) m0 = vf_max(m0, cmx_sm_load_at(h, x, i, n));
   return vf_hmax(vf_max(vf_max(m0, m1), vf_max(m2, m3)));
 }
 
-/* The lines of next[i, i + 4 VF_N): the exp passes walk the next row
- * (same length) a step at a time, spreading its fetches over the pass. */
-CMX_SIMD_INLINE void cmx_sm_prefetch(const float *next, size_t i) {
-  if (next) cmx_prefetch_span(next + i, 4 * VF_N * sizeof(float));
+/* The lines of next[i, i + 4 VF_N) (elements of type h): the exp passes
+ * walk the next row (same length) a step at a time, spreading its fetches
+ * over the pass. */
+CMX_SIMD_INLINE void cmx_sm_prefetch(int h, const void *next, size_t i) {
+  const size_t es = h ? 2 : 4;
+  if (next) cmx_prefetch_span((const char *)next + i * es, 4 * VF_N * es);
 }
 
 /* sum exp(x - M), storing the terms into y (the cached softmax's exp
  * pass). A NaN in x (skipped by the max) reaches the sum here. */
-CMX_SIMD_INLINE float cmx_sm_expsum(size_t n, const float *x, float M,
-                                    float *y, const float *next) {
+CMX_SIMD_INLINE float cmx_sm_expsum(int h, size_t n, const void *x, float M,
+                                    float *y, const void *next) {
   const vf vmx = vf_set1(M);
   vf s0 = vf_zero(), s1 = vf_zero(), s2 = vf_zero(), s3 = vf_zero();
   size_t i = 0;
   for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
-    cmx_sm_prefetch(next, i);
-    vf e0 = vf_sub(vf_load(x + i), vmx);
-    vf e1 = vf_sub(vf_load(x + i + VF_N), vmx);
-    vf e2 = vf_sub(vf_load(x + i + 2 * VF_N), vmx);
-    vf e3 = vf_sub(vf_load(x + i + 3 * VF_N), vmx);
+    cmx_sm_prefetch(h, next, i);
+    vf e0 = vf_sub(vx_load(h, x, i), vmx);
+    vf e1 = vf_sub(vx_load(h, x, i + VF_N), vmx);
+    vf e2 = vf_sub(vx_load(h, x, i + 2 * VF_N), vmx);
+    vf e3 = vf_sub(vx_load(h, x, i + 3 * VF_N), vmx);
     cmx_sm_exp4(&e0, &e1, &e2, &e3);
     s0 = vf_add(s0, e0), s1 = vf_add(s1, e1);
     s2 = vf_add(s2, e2), s3 = vf_add(s3, e3);
@@ -206,8 +220,7 @@ CMX_SIMD_INLINE float cmx_sm_expsum(size_t n, const float *x, float M,
   }
   for (; i < n; i += VF_N) {
     size_t k = n - i < VF_N ? n - i : VF_N;
-    vf e = cmx_sm_exp(vf_sub(k == VF_N ? vf_load(x + i)
-                                       : cmx_sm_load_tail(x + i, k), vmx));
+    vf e = cmx_sm_exp(vf_sub(cmx_sm_load_at(h, x, i, n), vmx));
     s0 = vf_add(s0, e);
     vf_store_n(y + i, e, k);
   }
@@ -223,7 +236,7 @@ CMX_SIMD_INLINE float cmx_sm_expsum_shift(size_t n, const float *x, float M,
   vf s0 = vf_zero(), s1 = vf_zero(), s2 = vf_zero(), s3 = vf_zero();
   size_t i = 0;
   for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
-    cmx_sm_prefetch(next, i);
+    cmx_sm_prefetch(0, next, i);
     vf d0 = vf_sub(vf_load(x + i), vmx), d1 = vf_sub(vf_load(x + i + VF_N), vmx);
     vf d2 = vf_sub(vf_load(x + i + 2 * VF_N), vmx);
     vf d3 = vf_sub(vf_load(x + i + 3 * VF_N), vmx);
@@ -237,207 +250,199 @@ CMX_SIMD_INLINE float cmx_sm_expsum_shift(size_t n, const float *x, float M,
   }
   for (; i < n; i += VF_N) {
     size_t k = n - i < VF_N ? n - i : VF_N;
-    vf d = vf_sub(k == VF_N ? vf_load(x + i) : cmx_sm_load_tail(x + i, k), vmx);
+    vf d = vf_sub(cmx_sm_load_at(0, x, i, n), vmx);
     s0 = vf_add(s0, cmx_sm_exp(d));
     vf_store_n(y + i, d, k);
   }
   return vf_hsum(vf_add(vf_add(s0, s1), vf_add(s2, s3)));
 }
 
-/* The streaming store of the _NT rows; see below. */
-#ifndef CMX_SM_STREAM
-#define CMX_SM_STREAM(p, v) vf_store(p, v)
-#endif
-
-/* Elements before y + h is vector-aligned, at most n. */
-CMX_SIMD_INLINE size_t cmx_sm_head(const float *y, size_t n) {
+/* Elements before y + a0 is vector-aligned, at most n. */
+CMX_SIMD_INLINE size_t cmx_sm_head(const void *y, size_t n) {
   const size_t a = VF_N * sizeof(float);
-  const size_t h = (a - ((uintptr_t)y & (a - 1))) % a / sizeof(float);
-  return h < n ? h : n;
+  const size_t a0 = (a - ((uintptr_t)y & (a - 1))) % a / sizeof(float);
+  return a0 < n ? a0 : n;
 }
 
-/* y = t * c (mul) or t - c, t either y itself or apart from it: the last
- * pass of the cached rows (in place) and of the short streaming rows
- * (nt: the vector-aligned body of y streamed). mul and nt are constants
- * at each call. */
+/* Results to y at element i, one vector or four: streamed when nt (f32
+ * rows only, y + i vector-aligned), else stored, the 16-bit types two
+ * vectors at a time (vx_store2). h and nt are constants at each call. */
+CMX_SIMD_INLINE void cmx_sm_put(int h, int nt, void *y, size_t i, vf v) {
+  if (!h && nt) vf_stream((float *)y + i, v);
+  else vx_store(h, y, i, v);
+}
+CMX_SIMD_INLINE void cmx_sm_put4(int h, int nt, void *y, size_t i, vf v0,
+                                 vf v1, vf v2, vf v3) {
+  if (!h && nt) {
+    vf_stream((float *)y + i, v0);
+    vf_stream((float *)y + i + VF_N, v1);
+    vf_stream((float *)y + i + 2 * VF_N, v2);
+    vf_stream((float *)y + i + 3 * VF_N, v3);
+    return;
+  }
+  vx_store2(h, y, i, i + VF_N, v0, v1);
+  vx_store2(h, y, i + 2 * VF_N, i + 3 * VF_N, v2, v3);
+}
+
+/* y = t * c (mul) or t - c, t either y itself or apart from it, t of type
+ * ht and y of type hy: the last pass of the cached rows (in place) and of
+ * the short streaming rows (nt: an f32 y's vector-aligned body streamed).
+ * ht, hy, mul and nt are constants at each call. */
 CMX_SIMD_INLINE vf cmx_sm_apply1(vf v, vf c, int mul) {
   return mul ? vf_mul(v, c) : vf_sub(v, c);
 }
-CMX_SIMD_INLINE void cmx_sm_apply(size_t n, const float *t, float *y,
-                                  float c, int mul, int nt) {
+CMX_SIMD_INLINE void cmx_sm_apply(int ht, int hy, size_t n, const void *t,
+                                  void *y, float c, int mul, int nt) {
   const vf vc = vf_set1(c);
-  size_t i = nt ? cmx_sm_head(y, n) : 0;
-  if (i) vf_store_n(y, cmx_sm_apply1(vf_load_n(t, i), vc, mul), i);
+  size_t i = nt && !hy ? cmx_sm_head(y, n) : 0;
+  if (i)
+    vx_store_n(hy, y, 0, cmx_sm_apply1(vx_load_n(ht, t, 0, i), vc, mul), i);
   for (; i + 4 * VF_N <= n; i += 4 * VF_N)
-#pragma GCC unroll 4
-    for (int u = 0; u < 4; u++) {
-      const vf v = cmx_sm_apply1(vf_load(t + i + u * VF_N), vc, mul);
-      if (nt) CMX_SM_STREAM(y + i + u * VF_N, v);
-      else vf_store(y + i + u * VF_N, v);
-    }
-  for (; i + VF_N <= n; i += VF_N) {
-    const vf v = cmx_sm_apply1(vf_load(t + i), vc, mul);
-    if (nt) CMX_SM_STREAM(y + i, v);
-    else vf_store(y + i, v);
-  }
+    cmx_sm_put4(hy, nt, y, i, cmx_sm_apply1(vx_load(ht, t, i), vc, mul),
+                cmx_sm_apply1(vx_load(ht, t, i + VF_N), vc, mul),
+                cmx_sm_apply1(vx_load(ht, t, i + 2 * VF_N), vc, mul),
+                cmx_sm_apply1(vx_load(ht, t, i + 3 * VF_N), vc, mul));
+  for (; i + VF_N <= n; i += VF_N)
+    cmx_sm_put(hy, nt, y, i, cmx_sm_apply1(vx_load(ht, t, i), vc, mul));
   if (i < n)
-    vf_store_n(y + i, cmx_sm_apply1(vf_load_n(t + i, n - i), vc, mul), n - i);
+    vx_store_n(hy, y, i, cmx_sm_apply1(vx_load_n(ht, t, i, n - i), vc, mul),
+               n - i);
 }
 CMX_SIMD_INLINE void cmx_sm_shift(size_t n, float *y, float c) {
-  cmx_sm_apply(n, y, y, c, 0, 0);
+  cmx_sm_apply(0, 0, n, y, y, c, 0, 0);
 }
 CMX_SIMD_INLINE void cmx_sm_scale(size_t n, float *y, float c) {
-  cmx_sm_apply(n, y, y, c, 1, 0);
+  cmx_sm_apply(0, 0, n, y, y, c, 1, 0);
 }
 
-/* y = exp(x - M) * inv over [i, n) by whole steps of four vectors,
- * returning where it stopped (the online rows' write pass; nt, a constant
- * at each call: streaming stores to a vector-aligned y + i). */
-CMX_SIMD_INLINE size_t cmx_sm_write_exp(int nt, size_t i, size_t n,
-                                        const float *x, float *y, vf vmx,
-                                        vf inv) {
+/* One result of the online rows' write pass: exp(v - M) * c (softmax, c =
+ * 1 / S) or (v - M) - c (log, c = log S). */
+CMX_SIMD_INLINE vf cmx_sm_out(int log, vf v, vf vmx, vf c) {
+  v = vf_sub(v, vmx);
+  return log ? vf_sub(v, c) : vf_mul(cmx_sm_exp(v), c);
+}
+
+/* The online rows' write pass over x (type h) into y (type h): exp
+ * computed again (softmax) or x shifted (log), four vectors a step. nt:
+ * an f32 y's vector-aligned body streamed. h, nt and log are constants at
+ * each call. */
+CMX_SIMD_INLINE void cmx_sm_write(int h, int nt, int log, size_t n,
+                                  const void *x, void *y, float M, float S) {
+  const vf vmx = vf_set1(M), c = vf_set1(log ? logf(S) : 1.0f / S);
+  size_t i = nt && !h ? cmx_sm_head(y, n) : 0;
+  if (i) vx_store_n(h, y, 0, cmx_sm_out(log, vx_load_n(h, x, 0, i), vmx, c), i);
   for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
-    vf e0 = vf_sub(vf_load(x + i), vmx);
-    vf e1 = vf_sub(vf_load(x + i + VF_N), vmx);
-    vf e2 = vf_sub(vf_load(x + i + 2 * VF_N), vmx);
-    vf e3 = vf_sub(vf_load(x + i + 3 * VF_N), vmx);
-    cmx_sm_exp4(&e0, &e1, &e2, &e3);
-    e0 = vf_mul(e0, inv), e1 = vf_mul(e1, inv);
-    e2 = vf_mul(e2, inv), e3 = vf_mul(e3, inv);
-    if (nt) {
-      CMX_SM_STREAM(y + i, e0);
-      CMX_SM_STREAM(y + i + VF_N, e1);
-      CMX_SM_STREAM(y + i + 2 * VF_N, e2);
-      CMX_SM_STREAM(y + i + 3 * VF_N, e3);
+    vf e0 = vf_sub(vx_load(h, x, i), vmx);
+    vf e1 = vf_sub(vx_load(h, x, i + VF_N), vmx);
+    vf e2 = vf_sub(vx_load(h, x, i + 2 * VF_N), vmx);
+    vf e3 = vf_sub(vx_load(h, x, i + 3 * VF_N), vmx);
+    if (log) {
+      e0 = vf_sub(e0, c), e1 = vf_sub(e1, c);
+      e2 = vf_sub(e2, c), e3 = vf_sub(e3, c);
     } else {
-      vf_store(y + i, e0);
-      vf_store(y + i + VF_N, e1);
-      vf_store(y + i + 2 * VF_N, e2);
-      vf_store(y + i + 3 * VF_N, e3);
+      cmx_sm_exp4(&e0, &e1, &e2, &e3);
+      e0 = vf_mul(e0, c), e1 = vf_mul(e1, c);
+      e2 = vf_mul(e2, c), e3 = vf_mul(e3, c);
     }
+    cmx_sm_put4(h, nt, y, i, e0, e1, e2, e3);
   }
-  return i;
+  for (; i + VF_N <= n; i += VF_N)
+    cmx_sm_put(h, nt, y, i, cmx_sm_out(log, vx_load(h, x, i), vmx, c));
+  if (i < n)
+    vx_store_n(h, y, i, cmx_sm_out(log, vx_load_n(h, x, i, n - i), vmx, c),
+               n - i);
 }
 
 CMX_SIMD_INLINE void cmx_sm_softmax(size_t n, const float *x, float *y,
                                     const float *next) {
   float M, S;
   if (n <= CMX_SOFTMAX_CACHED_N) {
-    M = cmx_sm_max(n, x);
-    S = cmx_sm_expsum(n, x, M, y, next);
+    M = cmx_sm_max(0, n, x);
+    S = cmx_sm_expsum(0, n, x, M, y, next);
     cmx_sm_scale(n, y, 1.0f / S);
     return;
   }
-  cmx_sm_stats(n, x, &M, &S);
-  const vf vm_ = vf_set1(M), inv = vf_set1(1.0f / S);
-  size_t i = cmx_sm_write_exp(0, 0, n, x, y, vm_, inv);
-  for (; i + VF_N <= n; i += VF_N)
-    vf_store(y + i, vf_mul(cmx_sm_exp(vf_sub(vf_load(x + i), vm_)), inv));
-  if (i < n)
-    vf_store_n(y + i,
-               vf_mul(cmx_sm_exp(vf_sub(vf_load_n(x + i, n - i), vm_)), inv),
-               n - i);
+  cmx_sm_stats(0, n, x, &M, &S);
+  cmx_sm_write(0, 0, 0, n, x, y, M, S);
 }
 
 CMX_SIMD_INLINE void cmx_sm_log_softmax(size_t n, const float *x, float *y,
                                         const float *next) {
   float M, S;
   if (n <= CMX_SOFTMAX_CACHED_N) {
-    M = cmx_sm_max(n, x);
+    M = cmx_sm_max(0, n, x);
     S = cmx_sm_expsum_shift(n, x, M, y, next);
     cmx_sm_shift(n, y, logf(S));
     return;
   }
-  cmx_sm_stats(n, x, &M, &S);
-  const vf vm_ = vf_set1(M), lse = vf_set1(logf(S));
-  size_t i = 0;
-  for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
-    vf v0 = vf_load(x + i), v1 = vf_load(x + i + VF_N);
-    vf v2 = vf_load(x + i + 2 * VF_N), v3 = vf_load(x + i + 3 * VF_N);
-    vf_store(y + i, vf_sub(vf_sub(v0, vm_), lse));
-    vf_store(y + i + VF_N, vf_sub(vf_sub(v1, vm_), lse));
-    vf_store(y + i + 2 * VF_N, vf_sub(vf_sub(v2, vm_), lse));
-    vf_store(y + i + 3 * VF_N, vf_sub(vf_sub(v3, vm_), lse));
-  }
-  for (; i + VF_N <= n; i += VF_N)
-    vf_store(y + i, vf_sub(vf_sub(vf_load(x + i), vm_), lse));
-  if (i < n)
-    vf_store_n(y + i, vf_sub(vf_sub(vf_load_n(x + i, n - i), vm_), lse),
-               n - i);
+  cmx_sm_stats(0, n, x, &M, &S);
+  cmx_sm_write(0, 0, 1, n, x, y, M, S);
 }
 
-/* The streaming rows (contract in f32-softmax.h). An ISA file defines
- * CMX_SM_STREAM(p, v), a non-temporal store of one vector at a
- * vector-aligned p, before including this header; without it these rows
- * store normally (NEON: STNP is only a hint).
- * The statistics come from the online pass for every n: its exp work
+/* The streaming rows (contract in f32-softmax.h), and the 16-bit rows
+ * (h16-softmax.inc), which take the same steps with plain stores. The
+ * statistics come from the online pass for every long row: its exp work
  * overlaps the reads of x from memory, as the write pass's exp work
  * overlaps the streaming stores; a separate max pass would be a pure read
- * burst and a scaling pass a pure store burst. */
-
-/* Rows of up to CMX_SM_NT_ROW floats take the cached rows' max and exp
+ * burst and a scaling pass a pure store burst.
+ * Rows of up to CMX_SM_NT_ROW elements take the cached rows' max and exp
  * passes, the exp terms into a buffer on the stack (L1) instead of into y,
- * and stream y from it: no read-for-ownership of y and one exp an element
+ * and write y from it: no read-for-ownership of y and one exp an element
  * (the online form computes it twice; Zen 5 VM, 1 thread, softmax of
  * 4096 x 4096: cached rows 3.43 ms, online streaming 4.28, this 2.9).
  * Longer rows take the online form. Neither fences: the driver does, once
  * per range. */
 #define CMX_SM_NT_ROW 4096
-CMX_SIMD_INLINE void cmx_sm_softmax_nt(size_t n, const float *x, float *y,
-                                       const float *next) {
+CMX_SIMD_INLINE void cmx_sm_softmax_t(int h, size_t n, const void *x, void *y,
+                                      const void *next) {
   float M, S;
   if (n <= CMX_SM_NT_ROW) {
     float t[CMX_SM_NT_ROW] __attribute__((aligned(64)));
-    M = cmx_sm_max(n, x);
-    S = cmx_sm_expsum(n, x, M, t, next);
-    cmx_sm_apply(n, t, y, 1.0f / S, 1, 1);
+    M = cmx_sm_max(h, n, x);
+    S = cmx_sm_expsum(h, n, x, M, t, next);
+    cmx_sm_apply(0, h, n, t, y, 1.0f / S, 1, 1);
     return;
   }
-  cmx_sm_stats(n, x, &M, &S);
-  const vf vm_ = vf_set1(M), inv = vf_set1(1.0f / S);
-  size_t i = cmx_sm_head(y, n);
-  if (i) vf_store_n(y, vf_mul(cmx_sm_exp(vf_sub(vf_load_n(x, i), vm_)), inv), i);
-  i = cmx_sm_write_exp(1, i, n, x, y, vm_, inv);
-  for (; i + VF_N <= n; i += VF_N)
-    CMX_SM_STREAM(y + i, vf_mul(cmx_sm_exp(vf_sub(vf_load(x + i), vm_)), inv));
-  if (i < n)
-    vf_store_n(y + i, vf_mul(cmx_sm_exp(vf_sub(vf_load_n(x + i, n - i), vm_)), inv),
-               n - i);
+  cmx_sm_stats(h, n, x, &M, &S);
+  cmx_sm_write(h, 1, 0, n, x, y, M, S);
 }
 
 /* log_softmax: the short rows shift x itself (in cache after the two
  * passes) by M + log S into y; the buffer only takes the exp pass's
  * stores. */
-CMX_SIMD_INLINE void cmx_sm_log_softmax_nt(size_t n, const float *x,
-                                           float *y, const float *next) {
+CMX_SIMD_INLINE void cmx_sm_log_softmax_t(int h, size_t n, const void *x,
+                                          void *y, const void *next) {
   float M, S;
   if (n <= CMX_SM_NT_ROW) {
     float t[CMX_SM_NT_ROW] __attribute__((aligned(64)));
-    M = cmx_sm_max(n, x);
-    S = cmx_sm_expsum(n, x, M, t, next);
-    cmx_sm_apply(n, x, y, M + logf(S), 0, 1);
+    M = cmx_sm_max(h, n, x);
+    S = cmx_sm_expsum(h, n, x, M, t, next);
+    cmx_sm_apply(h, h, n, x, y, M + logf(S), 0, 1);
     return;
   }
-  cmx_sm_stats(n, x, &M, &S);
-  const vf vm_ = vf_set1(M), lse = vf_set1(logf(S));
-  size_t i = cmx_sm_head(y, n);
-  if (i) vf_store_n(y, vf_sub(vf_sub(vf_load_n(x, i), vm_), lse), i);
-  for (; i + 2 * VF_N <= n; i += 2 * VF_N) {
-    vf v0 = vf_load(x + i), v1 = vf_load(x + i + VF_N);
-    CMX_SM_STREAM(y + i, vf_sub(vf_sub(v0, vm_), lse));
-    CMX_SM_STREAM(y + i + VF_N, vf_sub(vf_sub(v1, vm_), lse));
-  }
-  for (; i + VF_N <= n; i += VF_N)
-    CMX_SM_STREAM(y + i, vf_sub(vf_sub(vf_load(x + i), vm_), lse));
-  if (i < n)
-    vf_store_n(y + i, vf_sub(vf_sub(vf_load_n(x + i, n - i), vm_), lse),
-               n - i);
+  cmx_sm_stats(h, n, x, &M, &S);
+  cmx_sm_write(h, 1, 1, n, x, y, M, S);
+}
+CMX_SIMD_INLINE void cmx_sm_softmax_nt(size_t n, const float *x, float *y,
+                                       const float *next) {
+  cmx_sm_softmax_t(0, n, x, y, next);
+}
+CMX_SIMD_INLINE void cmx_sm_log_softmax_nt(size_t n, const float *x,
+                                           float *y, const float *next) {
+  cmx_sm_log_softmax_t(0, n, x, y, next);
 }
 
 /* A listed kernel: one of the row functions above. */
 #define CMX_SM_DEFINE(name, row)                                          \
   void name(size_t n, const float *x, float *y, const float *next) {     \
     row(n, x, y, next);                                                  \
+  }
+
+/* A listed 16-bit row: h 1 (bf16) or 2 (f16), log 0 or 1. */
+#define CMX_SM_DEFINE_H16(name, h, log)                                   \
+  void name(size_t n, const void *x, void *y, const void *next) {        \
+    if (log) cmx_sm_log_softmax_t(h, n, x, y, next);                     \
+    else cmx_sm_softmax_t(h, n, x, y, next);                             \
   }
 
 #endif

@@ -1,4 +1,4 @@
-/* f32 softmax for AArch64 NEON (4 lanes): the shared loops of
+/* f32 and f16 softmax for AArch64 NEON (4 lanes): the shared loops of
  * f32-softmax-body.h over arch/simd-neon.h. Contract in f32-softmax.h. */
 #include "arch/simd-neon.h"
 #include "kernels/f32-softmax/f32-softmax-body.h"
@@ -7,3 +7,6 @@ CMX_SM_DEFINE(cmx_f32_softmax_ukr__neon, cmx_sm_softmax)
 CMX_SM_DEFINE(cmx_f32_log_softmax_ukr__neon, cmx_sm_log_softmax)
 CMX_SM_DEFINE(cmx_f32_softmax_nt_ukr__neon, cmx_sm_softmax_nt)
 CMX_SM_DEFINE(cmx_f32_log_softmax_nt_ukr__neon, cmx_sm_log_softmax_nt)
+
+CMX_SM_DEFINE_H16(cmx_f16_softmax_ukr__neon, 2, 0)
+CMX_SM_DEFINE_H16(cmx_f16_log_softmax_ukr__neon, 2, 1)

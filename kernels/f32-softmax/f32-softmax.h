@@ -40,4 +40,28 @@ typedef void (*cmx_f32_softmax_ukr_fn)(size_t n, const float *x, float *y,
 #include "f32-softmax.inc"
 #undef CMX_UKR
 
+/* The 16-bit rows: x and y both bf16 or both f16, n elements each, next
+ * as above (n elements of x's type). They hold what widening x to f32,
+ * running the level's f32 _NT row and rounding each result to nearest
+ * even gives, bit for bit, without an f32 copy of the row: loads widen in
+ * registers, stores round in registers (bf16 two vectors at a time by
+ * vcvtne2ps2bf16, which is why bf16 has rows only at the AVX512_BF16
+ * level). Listed in h16-softmax.inc; a level without a row for a type
+ * leaves its slot NULL and the driver converts through an f32 tile. */
+enum cmx_softmax16_op {
+  CMX_SOFTMAX16_EXP_BF16,
+  CMX_SOFTMAX16_LOG_BF16,
+  CMX_SOFTMAX16_EXP_F16,
+  CMX_SOFTMAX16_LOG_F16,
+  CMX_SOFTMAX16_COUNT
+};
+
+typedef void (*cmx_h16_softmax_ukr_fn)(size_t n, const void *x, void *y,
+                                       const void *next);
+
+#define CMX_UKR(isa, op, name) \
+  void name(size_t n, const void *x, void *y, const void *next);
+#include "h16-softmax.inc"
+#undef CMX_UKR
+
 #endif

@@ -31,6 +31,8 @@ struct cmx_rows_io {
 struct cmx_rows_kernels {
   cmx_f32_softmax_ukr_fn softmax; /* the op's softmax slot, or NULL */
   int stream;                     /* softmax is an _NT slot: fence once */
+  cmx_h16_softmax_ukr_fn softmax16; /* its 16-bit row (x and y of one
+                                       16-bit type), or NULL: converted */
   cmx_f32_norm_ukr_fn norm;       /* the op's norm slot, or NULL */
   cmx_h16_norm_ukr_fn norm16;     /* its 16-bit row (x and y of one 16-bit
                                      type), or NULL: rows converted */

@@ -1,8 +1,8 @@
 /* The row driver of softmax, log_softmax, layer_norm and rms_norm
  * (contract in nn.h): the rows are split across the team, each row is one
- * microkernel call. f32 rows run straight from x into y, and so do norm
- * rows whose x and y share a 16-bit type, where the level has 16-bit norm
- * rows; other f16/bf16 rows go through one f32 tile per thread (convert,
+ * microkernel call. f32 rows run straight from x into y, and so do rows
+ * whose x and y share a 16-bit type, where the level has 16-bit rows for
+ * the op; other f16/bf16 rows go through one f32 tile per thread (convert,
  * run in place, convert back); f64 rows run the double loops below. */
 #include <math.h>
 #include <stdatomic.h>
@@ -69,6 +69,14 @@ static void run_f64(const struct job *j, const double *x, double *y) {
   }
 }
 
+/* x and y of one 16-bit type, with a 16-bit row for the op: the rows run
+ * straight from x into y. */
+static int rows16(const struct job *j) {
+  const cmx_dtype t = j->io.xt;
+  return (j->k.norm16 || j->k.softmax16) && t == j->io.yt &&
+         (t == CMX_F16 || t == CMX_BF16);
+}
+
 static void rows_range(void *ctx, size_t r0, size_t r1) {
   struct job *j = ctx;
   const struct cmx_rows_io *io = &j->io;
@@ -81,10 +89,14 @@ static void rows_range(void *ctx, size_t r0, size_t r1) {
               (double *)(y + r * n * ys));
     return;
   }
-  if (j->k.norm16 && io->xt == io->yt &&
-      (io->xt == CMX_F16 || io->xt == CMX_BF16)) {
-    j->k.norm16(r1 - r0, n, x + r0 * io->ldx * 2, io->ldx, y + r0 * n * 2, n,
-                j->w, j->b, j->eps);
+  if (rows16(j)) {
+    if (j->k.norm16)
+      j->k.norm16(r1 - r0, n, x + r0 * io->ldx * 2, io->ldx, y + r0 * n * 2,
+                  n, j->w, j->b, j->eps);
+    else
+      for (size_t r = r0; r < r1; r++)
+        j->k.softmax16(n, x + r * io->ldx * 2, y + r * n * 2,
+                       r + 1 < r1 ? x + (r + 1) * io->ldx * 2 : NULL);
     return;
   }
   if (io->xt == CMX_F32 && io->yt == CMX_F32) {
@@ -126,12 +138,10 @@ int cmx_rows_run(enum cmx_rows_op op, const struct cmx_rows_io *io,
   /* Fork only when each thread gets at least ~32K elements. */
   size_t grain = ((size_t)1 << 15) / io->n;
   grain = grain ? grain : 1;
-  /* f32 rows and 16-bit norm rows allocate nothing, so cannot fail after
-   * an async return (a failure could only reach the job's copy, not j). */
+  /* f32 rows and 16-bit rows allocate nothing, so cannot fail after an
+   * async return (a failure could only reach the job's copy, not j). */
   const int async =
-      last && ((io->xt == CMX_F32 && io->yt == CMX_F32) ||
-               (k->norm16 && io->xt == io->yt &&
-                (io->xt == CMX_F16 || io->xt == CMX_BF16)));
+      last && ((io->xt == CMX_F32 && io->yt == CMX_F32) || rows16(&j));
   cmx_parallel_for_async(nthreads, io->rows, 1, grain, rows_range, &j,
                          async ? sizeof j : 0);
   return atomic_load(&j.fail) ? -1 : 0;
