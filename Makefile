@@ -145,7 +145,7 @@ NEON_CC := aarch64-linux-gnu-gcc
 # Every family's microkernels (not its driver, kernels/<f>/<f>.c, which
 # needs sched/), the dispatch tables and the self-checking program.
 NEON_FAMILIES := $(wildcard kernels/f32-*/ kernels/f64-*/ kernels/i8-*/ \
-  kernels/x32-*/ kernels/cvt/)
+  kernels/x32-*/ kernels/cvt/ kernels/random/)
 NEON_SRC := $(filter-out %-avx2.c %-avx512.c %-avx512bf16.c %-avx512vnni.c \
   $(foreach f,$(NEON_FAMILIES),$(f)$(notdir $(f:/=)).c), \
   $(foreach f,$(NEON_FAMILIES),$(wildcard $(f)*.c))) \

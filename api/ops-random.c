@@ -75,6 +75,6 @@ int cmx_eval_random(cmx_array o, int nthreads) {
   uint32_t key[2] = {kp[0], kp[ks]};
   cmx_random_fill(cmx_array_ptr(o), o->dtype, (size_t)o->size,
                   (enum cmx_rand_kind)o->p.sub, key, o->p.value, o->p.step,
-                  cmx_dispatch()->cvt, nthreads);
+                  cmx_dispatch()->rng, cmx_dispatch()->cvt, nthreads);
   return CMX_OK;
 }

@@ -17,6 +17,7 @@
 #include "../kernels/f32-vbinary/f32-vbinary.h"
 #include "../kernels/f32-vunary/f32-vunary.h"
 #include "../kernels/f32-where/f32-where.h"
+#include "../kernels/random/random.h"
 #include "../kernels/f64-gemm/f64-gemm.h"
 #include "../kernels/i8-gemm/i8-gemm.h"
 #include "../kernels/x32-transpose/x32-transpose.h"
@@ -47,6 +48,7 @@ struct cmx_dispatch {
   cmx_f32_norm_ukr_fn f32_norm[CMX_NORM_COUNT];
   cmx_h16_norm_ukr_fn h16_norm[CMX_NORM16_COUNT]; /* NULL: none here */
   cmx_h16_softmax_ukr_fn h16_softmax[CMX_SOFTMAX16_COUNT]; /* NULL: none */
+  cmx_rng_ukr_fn rng; /* the random fill (kernels/random) */
   cmx_f32_rope_ukr_fn f32_rope[CMX_ROPE_COUNT];
   struct cmx_gemm_config gemm_f32; /* microkernel, tile, block sizes */
   struct cmx_f64_gemm_config gemm_f64;

@@ -48,6 +48,10 @@
 #include "../kernels/x32-stream/x32-stream.inc"
 #undef CMX_UKR
 #define CMX_UKR(isa, name) \
+  if (isa == CMX_LEVEL) t->rng = name;
+#include "../kernels/random/random.inc"
+#undef CMX_UKR
+#define CMX_UKR(isa, name) \
   if (isa == CMX_LEVEL) t->f32_dwconv = name;
 #include "../kernels/f32-dwconv/f32-dwconv.inc"
 #undef CMX_UKR

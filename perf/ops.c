@@ -180,6 +180,26 @@ static int g_take(cmx_array *o, const struct inputs *in) {
   return st;
 }
 
+/* Random fills of x's shape (f32): the output bytes only. */
+static int g_random(cmx_array *o, const struct inputs *in, int normal) {
+  cmx_array key;
+  int st = cmx_random_key(&key, 7);
+  if (st)
+    return st;
+  const int64_t *sh = cmx_array_shape(in->x);
+  int nd = cmx_array_ndim(in->x);
+  st = normal ? cmx_random_normal(o, sh, nd, CMX_F32, 0, 1, key, NULL)
+              : cmx_random_uniform(o, -1, 1, sh, nd, CMX_F32, key, NULL);
+  cmx_array_free(key);
+  return st;
+}
+static int g_uniform(cmx_array *o, const struct inputs *in) {
+  return g_random(o, in, 0);
+}
+static int g_normal(cmx_array *o, const struct inputs *in) {
+  return g_random(o, in, 1);
+}
+
 static const struct opcase k_cases[] = {
     {"binary", "add", b_add, IN_X | IN_P, REF_TRIAD, 1},
     {"binary", "multiply", b_mul, IN_X | IN_P, REF_TRIAD, 1},
@@ -209,6 +229,9 @@ static const struct opcase k_cases[] = {
     {"copy", "permute (D/8,D/8,64)->(64,D/8,D/8)", c_permute, IN_X, REF_COPY,
      0},
     {"index", "take rows (embedding)", g_take, IN_X, REF_COPY, 0},
+    /* output bytes only (no input read); no target */
+    {"random", "uniform f32", g_uniform, 0, REF_COPY, 0},
+    {"random", "normal f32", g_normal, 0, REF_COPY, 0},
     {"nn", "softmax axis=-1", n_softmax, IN_X, REF_COPY, 1},
     {"nn", "log_softmax axis=-1", n_log_softmax, IN_X, REF_COPY, 1},
     {"nn", "layer_norm w+b", n_layer_norm, IN_X | IN_ROW, REF_COPY, 1},

@@ -503,6 +503,32 @@ static void check_softmax16(const struct cmx_dispatch *t,
   report("f16_softmax", bad);
 }
 
+/* The random fill (kernels/random): bits, uniform and normal, bitwise
+ * against generic (its contract), odd lengths, an offset past 2^32 blocks,
+ * canaries past n. */
+static void check_rng(const struct cmx_dispatch *t,
+                      const struct cmx_dispatch *v) {
+  static uint32_t g[1031], y[1031 + PAD];
+  static const size_t NS[] = {1, 2, 7, 9, 1031};
+  const uint32_t key[2] = {0x9e3779b9u, 0x7f4a7c15u};
+  const float prm[4] = {-0.3f, 1.7f, 1.4f, 1.39999986f};
+  int bad = 0;
+  for (int kind = 0; kind < 3; kind++)
+    for (int off = 0; off < 2; off++)
+      for (size_t k = 0; k < sizeof NS / sizeof NS[0]; k++) {
+        const size_t n = NS[k];
+        const uint64_t e0 = off ? ((uint64_t)3 << 33) + 64 : 0;
+        t->rng(key, e0, n, kind, prm, g);
+        for (size_t i = 0; i < n + PAD; i++) y[i] = 0xdeadbeefu;
+        v->rng(key, e0, n, kind, prm, y);
+        for (size_t i = 0; i < n + PAD; i++)
+          if (y[i] != (i < n ? g[i] : 0xdeadbeefu) && bad++ < 5)
+            printf("  rng kind %d n=%zu i=%zu: %08x, generic %08x\n", kind, n,
+                   i, y[i], i < n ? g[i] : 0xdeadbeefu);
+      }
+  report("rng", bad);
+}
+
 /* gemv4: four rows folded into an accumulator, bitwise against generic
  * (the same four fused multiply-adds per element), canaries past n. */
 static void check_gemv4(const struct cmx_dispatch *t, const struct cmx_dispatch *v) {
@@ -697,6 +723,7 @@ int main(void) {
   check_nn(&t, &v);
   check_norm16(&t, &v);
   check_softmax16(&t, &v);
+  check_rng(&t, &v);
   check_gemm(&t, &v);
   check_gemm_f64(&t, &v);
   check_pack_f64(&t, &v);

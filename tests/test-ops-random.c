@@ -2,6 +2,7 @@
  * bitwise determinism across thread counts, uniform and normal moments
  * within statistical bounds, split keys independent, dtypes and errors. */
 #include "test-util.h"
+#include "../arch/dispatch.h"
 #include "../kernels/random/random.h"
 
 Test(ops_random, threefry_known_answers) {
@@ -26,8 +27,8 @@ static void bits_of(cmx_array a, void *buf) {
 
 /* The fills against cmx_threefry2x32, which the known-answer test pins
  * (the fill maps a chunk's blocks after computing them): split keys are
- * the stream's words, and f32 uniforms are a + (b - a) * (word >> 8) * 2^-24 of word
- * i % 2 of block i / 2, a range of sizes and offsets. */
+ * the stream's words, and f32 uniforms are fmaf((word >> 8) 2^-24, b - a,
+ * a) of word i % 2 of block i / 2. */
 Test(ops_random, fills_match_scalar_threefry) {
   cmx_array key, sp, u;
   TU_OK(cmx_random_key(&key, 0x123456789abcdefull));
@@ -49,8 +50,7 @@ Test(ops_random, fills_match_scalar_threefry) {
   for (int64_t i = 0; i < n; i++) {
     uint32_t c[2] = {(uint32_t)(i / 2), 0}, w[2];
     cmx_threefry2x32(kw, c, w);
-    float want = (float)(-2.0 + 5.0 * ((double)(w[i % 2] >> 8) *
-                                        (1.0 / 16777216.0)));
+    float want = fmaf((float)(w[i % 2] >> 8) * 0x1p-24f, 5.0f, -2.0f);
     cr_assert_eq(f[i], want, "uniform [%lld]: %a, want %a", (long long)i,
                  f[i], want);
   }
@@ -206,4 +206,75 @@ Test(ops_random, errors) {
   TU_FAILS(CMX_EINVAL, "cmx_random_split", cmx_random_split(&y, key, 0, NULL));
   cmx_array_free(bad);
   cmx_array_free(key);
+}
+
+/* The fill microkernel of every level this CPU runs gives the generic
+ * level's bits (its contract) for bits, uniform and normal, on odd
+ * lengths, offsets past 2^32 blocks, and a range whose float end rounds
+ * (b - a not a power of two); the generic level's words are
+ * cmx_threefry2x32's, its uniforms fmaf(u, b - a, a) clamped below b, and
+ * its normals within 1e-5 (1 + |y|) of Box-Muller in double on the same
+ * words (vmath's log, cos and sin against libm's). */
+Test(ops_random, fill_kernels_same_bits_every_level) {
+  static const size_t NS[] = {1, 2, 7, 33, 64, 1023, 4096};
+  static const uint64_t E0[] = {0, 64, ((uint64_t)1 << 33) * 3 + 128};
+  const uint32_t key[2] = {0x9e3779b9u, 0x7f4a7c15u};
+  const float prm[3][4] = {{0, 0, 0, 0},
+                           {-0.3f, 1.7f, 1.4f, nextafterf(1.4f, -0.3f)},
+                           {0.5f, 2.0f, 0, 0}};
+  struct cmx_dispatch ref, lv;
+  TU_OK(cmx_dispatch_for(&ref, CMX_ISA_GENERIC));
+  uint32_t *g = malloc(4096 * 4), *y = malloc((4096 + 16) * 4);
+  int levels = 0;
+  for (int isa = CMX_ISA_GENERIC; isa < CMX_ISA_COUNT; isa++) {
+    if (!cmx_cpu_has((enum cmx_isa_level)isa) ||
+        cmx_dispatch_for(&lv, (enum cmx_isa_level)isa))
+      continue;
+    levels++;
+    for (int kind = 0; kind < 3; kind++)
+      for (size_t ei = 0; ei < 3; ei++)
+        for (size_t ni = 0; ni < sizeof NS / sizeof NS[0]; ni++) {
+          const size_t n = NS[ni];
+          const uint64_t e0 = E0[ei];
+          ref.rng(key, e0, n, kind, prm[kind], g);
+          for (size_t i = 0; i < n + 16; i++) y[i] = 0xdeadbeefu;
+          lv.rng(key, e0, n, kind, prm[kind], y);
+          for (size_t i = 0; i < n; i++)
+            cr_assert_eq(y[i], g[i], "level %d kind %d e0 %llu n %zu [%zu]: "
+                         "%08x, generic %08x", isa, kind,
+                         (unsigned long long)e0, n, i, y[i], g[i]);
+          for (size_t i = n; i < n + 16; i++)
+            cr_assert_eq(y[i], 0xdeadbeefu, "level %d wrote past n", isa);
+          if (isa != CMX_ISA_GENERIC) continue;
+          for (size_t i = 0; i < n; i++) {
+            const uint64_t e = e0 + i, b = e / 2;
+            uint32_t c[2] = {(uint32_t)b, (uint32_t)(b >> 32)}, w[2];
+            cmx_threefry2x32(key, c, w);
+            float f;
+            memcpy(&f, &g[i], 4);
+            if (kind == CMX_RAND_BITS) {
+              cr_assert_eq(g[i], w[e % 2], "bits [%llu]",
+                           (unsigned long long)e);
+            } else if (kind == CMX_RAND_UNIFORM) {
+              float want = fmaf((float)(w[e % 2] >> 8) * 0x1p-24f, prm[1][1],
+                                prm[1][0]);
+              if (want >= prm[1][2]) want = prm[1][3];
+              cr_assert(f == want && f < 1.4f && f >= -0.3f,
+                        "uniform [%llu]: %a, want %a", (unsigned long long)e,
+                        f, want);
+            } else {
+              const double u1 = ((double)(w[0] >> 8) + 1.0) * 0x1p-24;
+              const double u2 = (double)(w[1] >> 8) * 0x1p-24;
+              const double r = sqrt(-2.0 * log(u1)), t = 2.0 * M_PI * u2;
+              const double z = e % 2 ? r * sin(t) : r * cos(t);
+              const double want = 0.5 + 2.0 * z;
+              cr_assert(fabs(f - want) <= 1e-5 * (1.0 + fabs(want)),
+                        "normal [%llu]: %a, Box-Muller in double %a",
+                        (unsigned long long)e, f, want);
+            }
+          }
+        }
+  }
+  cr_assert_geq(levels, 1);
+  free(g), free(y);
 }

@@ -294,12 +294,15 @@ CMX_API int cmx_random_key(cmx_array *out, uint64_t seed);
 CMX_API int cmx_random_split(cmx_array *out, cmx_array key, int num,
                              cmx_stream s);
 /* Uniform in [low, high) (clamped below high after rounding to dtype);
- * dtype f16, bf16, f32 (24 random bits) or f64 (53 bits). */
+ * dtype f16, bf16, f32 (24 random bits, low + (high - low) u in float
+ * with one rounding) or f64 (53 bits, in double). */
 CMX_API int cmx_random_uniform(cmx_array *out, double low, double high,
                                const int64_t *shape, int ndim,
                                cmx_dtype dtype, cmx_array key, cmx_stream s);
 /* Normal(loc, scale^2) by Box-Muller: elements 2j and 2j+1 share one
- * Threefry block (r cos t and r sin t). */
+ * Threefry block (r cos t and r sin t); f32 and narrower computed in float
+ * with cmx's vectorised log / cos / sin (within 1e-5 (1 + |y|) of the
+ * same transform in double), f64 in double. */
 CMX_API int cmx_random_normal(cmx_array *out, const int64_t *shape,
                               int ndim, cmx_dtype dtype, double loc,
                               double scale, cmx_array key, cmx_stream s);
