@@ -200,9 +200,7 @@ int cmx_eval_scaled_dot_product_attention(cmx_array a, int nthreads) {
   }
   if (!st) {
     const struct cmx_attn_kernels kk = {
-        .gemm = &t->gemm_f32, .exp = t->f32_vunary[CMX_VUNARY_EXP],
-        .max = t->f32_rinner[CMX_ROP_MAX], .sum = t->f32_rinner[CMX_ROP_SUM],
-        .sub = t->f32_vbinary[CMX_VBINARY_SUB],
+        .gemm = &t->gemm_f32, .fold = t->f32_softmax_fold,
         .mul = t->f32_vbinary[CMX_VBINARY_MUL],
         .div = t->f32_vbinary[CMX_VBINARY_DIV]};
     if (cmx_attn_run(&io, &kk, nthreads))

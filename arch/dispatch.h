@@ -45,6 +45,7 @@ struct cmx_dispatch {
   cmx_f32_rarg_ukr_fn f32_rargmin;
   cmx_cvt_ukr_fn cvt[CMX_CVT_COUNT];
   cmx_f32_softmax_ukr_fn f32_softmax[CMX_SOFTMAX_COUNT];
+  cmx_f32_softmax_fold_ukr_fn f32_softmax_fold;
   cmx_f32_norm_ukr_fn f32_norm[CMX_NORM_COUNT];
   cmx_h16_norm_ukr_fn h16_norm[CMX_NORM16_COUNT]; /* NULL: none here */
   cmx_h16_softmax_ukr_fn h16_softmax[CMX_SOFTMAX16_COUNT]; /* NULL: none */

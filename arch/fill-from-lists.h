@@ -22,6 +22,10 @@
   if (isa == CMX_LEVEL) t->f32_softmax[op] = name;
 #include "../kernels/f32-softmax/f32-softmax.inc"
 #undef CMX_UKR
+#define CMX_UKR(isa, name) \
+  if (isa == CMX_LEVEL) t->f32_softmax_fold = name;
+#include "../kernels/f32-softmax/f32-softmax-fold.inc"
+#undef CMX_UKR
 #define CMX_UKR(isa, op, name) \
   if (isa == CMX_LEVEL) t->h16_softmax[op] = name;
 #include "../kernels/f32-softmax/h16-softmax.inc"

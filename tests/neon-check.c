@@ -529,6 +529,30 @@ static void check_rng(const struct cmx_dispatch *t,
   report("rng", bad);
 }
 
+/* The online-softmax fold (f32-softmax.h): max, weights, sum and alpha
+ * within 4 ulp of generic (their sums run in different orders). */
+static void check_fold(const struct cmx_dispatch *t,
+                       const struct cmx_dispatch *v) {
+  static const size_t NS[] = {1, 3, 4, 5, 9, 37};
+  float s0[37], sg[37], sv[37];
+  int bad = 0;
+  for (size_t k = 0; k < sizeof NS / sizeof NS[0]; k++)
+    for (int first = 0; first < 2; first++) {
+      const size_t n = NS[k];
+      fill(s0, n, 0);
+      memcpy(sg, s0, sizeof s0), memcpy(sv, s0, sizeof s0);
+      float mg = first ? -INFINITY : 0.5f, mv = mg, lg = first ? 0 : 2, lv = lg;
+      const float ag = t->f32_softmax_fold(n, sg, &mg, &lg);
+      const float av = v->f32_softmax_fold(n, sv, &mv, &lv);
+      int ok = mg == mv && close_ulp(ag, av, 4) && close_ulp(lg, lv, 4);
+      for (size_t i = 0; i < n; i++) ok &= close_ulp(sg[i], sv[i], 4);
+      if (!ok && bad++ < 5)
+        printf("  fold n=%zu first %d: neon a %a l %a, generic a %a l %a\n",
+               n, first, av, lv, ag, lg);
+    }
+  report("softmax_fold", bad);
+}
+
 /* gemv4: four rows folded into an accumulator, bitwise against generic
  * (the same four fused multiply-adds per element), canaries past n. */
 static void check_gemv4(const struct cmx_dispatch *t, const struct cmx_dispatch *v) {
@@ -724,6 +748,7 @@ int main(void) {
   check_norm16(&t, &v);
   check_softmax16(&t, &v);
   check_rng(&t, &v);
+  check_fold(&t, &v);
   check_gemm(&t, &v);
   check_gemm_f64(&t, &v);
   check_pack_f64(&t, &v);

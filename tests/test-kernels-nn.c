@@ -44,6 +44,11 @@ static const struct row HSROWS[] = {
 };
 #undef CMX_UKR
 #define CMX_UKR(isa, name) {isa, 0, #name, (void (*)(void))name},
+static const struct row FROWS[] = {
+#include "kernels/f32-softmax/f32-softmax-fold.inc"
+};
+#undef CMX_UKR
+#define CMX_UKR(isa, name) {isa, 0, #name, (void (*)(void))name},
 static const struct row DROWS[] = {
 #include "kernels/f32-dwconv/f32-dwconv.inc"
 };
@@ -353,6 +358,79 @@ Test(kernels_nn, softmax16_rows_match_widened_f32_rows) {
       }
   }
   if (!checked) printf("kernels_nn: no 16-bit softmax rows run here\n");
+}
+
+/* The online-softmax fold of every level against float64 (f32-softmax.h):
+ * the max exactly, the weights within 3 ulp of exp of the float s - M,
+ * the sum and alpha within 1e-6; a running max below, inside and above
+ * the block's, a first block (*m = -inf), -inf scores, an all -inf block
+ * (zeroed, -1), a NaN (M and l NaN), lengths around every vector width. */
+Test(kernels_nn, softmax_fold_against_float64) {
+  static const size_t NS[] = {1, 3, 4, 7, 8, 15, 16, 17, 33, 100};
+  int checked = 0;
+  for (size_t fr = 0; fr < sizeof FROWS / sizeof FROWS[0]; fr++) {
+    const struct row *row = &FROWS[fr];
+    if (!runs(row)) continue;
+    const cmx_f32_softmax_fold_ukr_fn fold =
+        (cmx_f32_softmax_fold_ukr_fn)row->fn;
+    for (size_t ni = 0; ni < sizeof NS / sizeof NS[0]; ni++)
+      for (int kind = 0; kind < 6; kind++) {
+        /* kind 0: first block; 1: running max below; 2: above every
+         * score; 3: a -inf score; 4: all -inf; 5: a NaN */
+        const size_t n = NS[ni];
+        float s[100 + CANARY], s0[100];
+        for (size_t i = 0; i < n; i++) s0[i] = s[i] = rnd(-4, 4);
+        for (size_t i = n; i < n + CANARY; i++) s[i] = FCANARY;
+        if (kind == 3) s0[n / 2] = s[n / 2] = -INFINITY;
+        if (kind == 4)
+          for (size_t i = 0; i < n; i++) s0[i] = s[i] = -INFINITY;
+        if (kind == 5) s0[n - 1] = s[n - 1] = NAN;
+        const float m0 = kind == 0 || kind == 4 ? -INFINITY
+                         : kind == 2            ? 5.0f
+                                                : -5.0f;
+        const float l0 = kind == 0 || kind == 4 ? 0.0f : 3.0f;
+        float m = m0, l = l0;
+        const float a = fold(n, s, &m, &l);
+        for (size_t i = n; i < n + CANARY; i++)
+          cr_assert(s[i] == FCANARY, "%s n=%zu: wrote past n", row->name, n);
+        if (kind == 4) {
+          cr_assert(a == -1.0f && m == m0 && l == l0, "%s n=%zu all -inf: "
+                    "%g (m %g l %g)", row->name, n, a, m, l);
+          for (size_t i = 0; i < n; i++)
+            cr_assert(s[i] == 0.0f, "%s all -inf: weight %zu %g", row->name,
+                      i, s[i]);
+          checked++;
+          continue;
+        }
+        if (kind == 5) {
+          cr_assert(isnan(m) && isnan(l), "%s n=%zu NaN: m %g l %g",
+                    row->name, n, m, l);
+          checked++;
+          continue;
+        }
+        float M = m0;
+        for (size_t i = 0; i < n; i++)
+          if (s0[i] > M) M = s0[i];
+        cr_assert(m == M, "%s n=%zu kind %d: max %a, want %a", row->name, n,
+                  kind, m, M);
+        double sum = 0.0;
+        for (size_t i = 0; i < n; i++) {
+          const double w = exp((double)(s0[i] - M)); /* float s - M */
+          sum += w;
+          cr_assert(fabs(s[i] - w) <= 3 * 0x1p-23 * w + 1e-38,
+                    "%s n=%zu kind %d [%zu]: %a, want %a", row->name, n, kind,
+                    i, s[i], w);
+        }
+        const double alpha = m0 == -INFINITY ? 0.0 : exp((double)m0 - M);
+        cr_assert(fabs(a - alpha) <= 1e-6 * alpha, "%s n=%zu kind %d: alpha "
+                  "%g, want %g", row->name, n, kind, a, alpha);
+        const double lw = l0 * alpha + sum;
+        cr_assert(fabs(l - lw) <= 1e-6 * lw, "%s n=%zu kind %d: l %g, want "
+                  "%g", row->name, n, kind, l, lw);
+        checked++;
+      }
+  }
+  cr_assert(checked > 0);
 }
 
 Test(kernels_nn, rope_rows) {

@@ -10,3 +10,5 @@ CMX_SM_DEFINE(cmx_f32_log_softmax_nt_ukr__avx2, cmx_sm_log_softmax_nt)
 
 CMX_SM_DEFINE_H16(cmx_f16_softmax_ukr__avx2, 2, 0)
 CMX_SM_DEFINE_H16(cmx_f16_log_softmax_ukr__avx2, 2, 1)
+
+CMX_SM_DEFINE_FOLD(cmx_f32_softmax_fold_ukr__avx2)

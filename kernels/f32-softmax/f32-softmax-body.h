@@ -432,7 +432,56 @@ CMX_SIMD_INLINE void cmx_sm_log_softmax_nt(size_t n, const float *x,
   cmx_sm_log_softmax_t(0, n, x, y, next);
 }
 
+/* The fold (contract in f32-softmax.h): a max pass, then exp in place
+ * with the sum, vectors of VF_N with a masked tail (-inf in its dead lanes
+ * for the max, 0 for the sum). */
+CMX_SIMD_INLINE float cmx_sm_fold(size_t n, float *s, float *pm, float *pl) {
+  vf mv = vf_set1(-INFINITY);
+  vm nan = vf_lt(vf_zero(), vf_zero());
+  size_t i = 0;
+  for (; i + VF_N <= n; i += VF_N) {
+    const vf v = vf_load(s + i);
+    nan = vm_or(nan, vf_isnan(v));
+    mv = vf_max(mv, v);
+  }
+  if (i < n) {
+    const vf v = cmx_sm_load_tail(0, s, i, n - i);
+    nan = vm_or(nan, vf_isnan(v));
+    mv = vf_max(mv, v);
+  }
+  const float mx = vm_any(nan) ? __builtin_nanf("") : vf_hmax(mv);
+  const float mold = *pm;
+  const float M = isnan(mx) || mx > mold ? mx : mold;
+  if (M == -INFINITY) {
+    for (i = 0; i < n; i++) s[i] = 0.0f;
+    return -1.0f;
+  }
+  const vf vM = vf_set1(M);
+  vf a0 = vf_zero(), a1 = vf_zero();
+  for (i = 0; i + VF_N <= n; i += VF_N) {
+    const vf e = vm_exp(vf_sub(vf_load(s + i), vM));
+    vf_store(s + i, e);
+    a0 = vf_add(a0, e);
+  }
+  if (i < n) {
+    const vm live = vf_lt(vf_load(cmx_sm_iota), vf_set1((float)(n - i)));
+    const vf e = vf_select(
+        live, vm_exp(vf_sub(vf_load_n(s + i, n - i), vM)), vf_zero());
+    vf_store_n(s + i, e, n - i);
+    a1 = e;
+  }
+  const float alpha = mold == -INFINITY ? 0.0f : expf(mold - M);
+  *pl = *pl * alpha + vf_hsum(vf_add(a0, a1));
+  *pm = M;
+  return alpha;
+}
+
 /* A listed kernel: one of the row functions above. */
+#define CMX_SM_DEFINE_FOLD(name)                                           \
+  float name(size_t n, float *s, float *m, float *l) {                    \
+    return cmx_sm_fold(n, s, m, l);                                       \
+  }
+
 #define CMX_SM_DEFINE(name, row)                                          \
   void name(size_t n, const float *x, float *y, const float *next) {     \
     row(n, x, y, next);                                                  \

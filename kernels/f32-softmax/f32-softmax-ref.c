@@ -48,3 +48,26 @@ void cmx_f32_log_softmax_nt_ukr__ref(size_t n, const float *x, float *y,
     const float *next) {
   cmx_f32_log_softmax_ukr__ref(n, x, y, next);
 }
+
+/* The fold in scalar steps; its sum runs in element order. */
+float cmx_f32_softmax_fold_ukr__ref(size_t n, float *s, float *pm, float *pl) {
+  float mx = -INFINITY;
+  int nan = 0;
+  for (size_t i = 0; i < n; i++) {
+    nan |= isnan(s[i]);
+    if (s[i] > mx) mx = s[i];
+  }
+  if (nan) mx = NAN;
+  const float mold = *pm;
+  const float M = isnan(mx) || mx > mold ? mx : mold;
+  if (M == -INFINITY) {
+    for (size_t i = 0; i < n; i++) s[i] = 0.0f;
+    return -1.0f;
+  }
+  float sum = 0.0f;
+  for (size_t i = 0; i < n; i++) sum += s[i] = vm_exp(s[i] - M);
+  const float alpha = mold == -INFINITY ? 0.0f : expf(mold - M);
+  *pl = *pl * alpha + sum;
+  *pm = M;
+  return alpha;
+}

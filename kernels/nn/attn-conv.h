@@ -14,6 +14,7 @@
 #include "../f32-dwconv/f32-dwconv.h"
 #include "../f32-gemm/f32-gemm.h"
 #include "../f32-reduce/f32-reduce.h"
+#include "../f32-softmax/f32-softmax.h"
 #include "../f32-vbinary/f32-vbinary.h"
 #include "../f32-vunary/f32-vunary.h"
 
@@ -40,9 +41,8 @@ struct cmx_attn_io {
 
 struct cmx_attn_kernels {
   const struct cmx_gemm_config *gemm;
-  cmx_f32_vunary_ukr_fn exp;    /* y = exp(x) */
-  cmx_f32_rinner_ukr_fn max, sum;
-  cmx_f32_vbinary_ukr_fn sub, mul, div; /* row op scalar (sb = 0) */
+  cmx_f32_softmax_fold_ukr_fn fold; /* the online-softmax step */
+  cmx_f32_vbinary_ukr_fn mul, div;  /* row op scalar (sb = 0) */
 };
 
 /* Flash-style: query blocks x key blocks with an online softmax; Lq == 1

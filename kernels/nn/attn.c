@@ -139,18 +139,9 @@ static size_t softmax_row(const struct job *j, struct ws *w, size_t r,
   }
   if (vis < nk) memset(sr + vis, 0, (nk - vis) * sizeof *sr);
   if (!vis) return 0;
-  float mx = kk->max(vis, sr), mold = w->m[r];
-  float mnew = isnan(mx) || mx > mold ? mx : mold;
-  if (mnew == -INFINITY) { /* every score so far is -inf: weights 0 */
-    memset(sr, 0, vis * sizeof *sr);
-    return 0;
-  }
-  kk->sub(vis, sr, 1, &mnew, 0, sr);
-  kk->exp(vis, sr, sr);
-  float sum = kk->sum(vis, sr);
-  float alpha = mold == -INFINITY ? 0.0f : expf(mold - mnew);
-  w->l[r] = w->l[r] * alpha + sum;
-  w->m[r] = mnew;
+  /* every score so far -inf: the fold zeroes the weights, returns -1 */
+  const float alpha = kk->fold(vis, sr, &w->m[r], &w->l[r]);
+  if (alpha < 0.0f) return 0;
   if (alpha != 1.0f) kk->mul(Dv, w->acc + r * Dv, 1, &alpha, 0, w->acc + r * Dv);
   return vis;
 }
