@@ -470,7 +470,10 @@ CMX_SIMD_INLINE float cmx_sm_fold(size_t n, float *s, float *pm, float *pl) {
     vf_store_n(s + i, e, n - i);
     a1 = e;
   }
-  const float alpha = mold == -INFINITY ? 0.0f : expf(mold - M);
+  /* exp(0) is 1 exactly: no call while the max holds (most steps) */
+  const float alpha = mold == -INFINITY ? 0.0f
+                      : mold == M        ? 1.0f
+                                         : expf(mold - M);
   *pl = *pl * alpha + vf_hsum(vf_add(a0, a1));
   *pm = M;
   return alpha;

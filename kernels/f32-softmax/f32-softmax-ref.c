@@ -66,7 +66,9 @@ float cmx_f32_softmax_fold_ukr__ref(size_t n, float *s, float *pm, float *pl) {
   }
   float sum = 0.0f;
   for (size_t i = 0; i < n; i++) sum += s[i] = vm_exp(s[i] - M);
-  const float alpha = mold == -INFINITY ? 0.0f : expf(mold - M);
+  const float alpha = mold == -INFINITY ? 0.0f
+                      : mold == M        ? 1.0f
+                                         : expf(mold - M);
   *pl = *pl * alpha + sum;
   *pm = M;
   return alpha;
