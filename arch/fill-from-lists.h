@@ -51,6 +51,10 @@
   if (isa == CMX_LEVEL) t->x32_stream = name;
 #include "../kernels/x32-stream/x32-stream.inc"
 #undef CMX_UKR
+#define CMX_UKR(isa, type, rop, name) \
+  if (isa == CMX_LEVEL) t->h16_router[type][rop] = name;
+#include "../kernels/f32-reduce/h16-reduce.inc"
+#undef CMX_UKR
 #define CMX_UKR(isa, name) \
   if (isa == CMX_LEVEL) t->rng = name;
 #include "../kernels/random/random.inc"

@@ -553,6 +553,40 @@ static void check_fold(const struct cmx_dispatch *t,
   report("softmax_fold", bad);
 }
 
+/* 16-bit outer reductions (h16-reduce.inc): bitwise what the generic f32
+ * outer row gives on the widened rows; canaries past acc. */
+static void check_outer16(const struct cmx_dispatch *t,
+                          const struct cmx_dispatch *v) {
+  static float xf[5 * 140], acc[140 + PAD], accg[140];
+  static uint16_t xh[5 * 140];
+  static const size_t NS[] = {1, 3, 4, 5, 17, 33, 137};
+  int bad = 0;
+  for (int type = 0; type < 2; type++)
+    for (int op = 0; op < CMX_ROP_COUNT; op++)
+      for (size_t k = 0; k < sizeof NS / sizeof NS[0]; k++) {
+        const size_t n = NS[k], rows = 5, ldx = n + 3;
+        const cmx_h16_router_ukr_fn fn = v->h16_router[type][op];
+        if (!fn) {
+          printf("  outer16: no NEON row (type %d op %d)\n", type, op);
+          bad++;
+          continue;
+        }
+        fill(xf, rows * ldx, 0);
+        t->cvt[type ? CMX_CVT_F32_F16 : CMX_CVT_F32_BF16](rows * ldx, xf, xh);
+        t->cvt[type ? CMX_CVT_F16_F32 : CMX_CVT_BF16_F32](rows * ldx, xh, xf);
+        fill(accg, n, 0);
+        memcpy(acc, accg, n * sizeof *acc);
+        for (size_t j = n; j < n + PAD; j++) acc[j] = 99.0f;
+        t->f32_router[op](rows, n, xf, ldx, accg);
+        fn(rows, n, xh, ldx, acc);
+        for (size_t j = 0; j < n + PAD; j++)
+          if (!(j < n ? same(acc[j], accg[j]) : acc[j] == 99.0f) && bad++ < 5)
+            printf("  outer16 type %d op %d n=%zu j=%zu: %a, f32 row %a\n",
+                   type, op, n, j, acc[j], j < n ? accg[j] : 99.0f);
+      }
+  report("outer16", bad);
+}
+
 /* gemv4: four rows folded into an accumulator, bitwise against generic
  * (the same four fused multiply-adds per element), canaries past n. */
 static void check_gemv4(const struct cmx_dispatch *t, const struct cmx_dispatch *v) {
@@ -749,6 +783,7 @@ int main(void) {
   check_softmax16(&t, &v);
   check_rng(&t, &v);
   check_fold(&t, &v);
+  check_outer16(&t, &v);
   check_gemm(&t, &v);
   check_gemm_f64(&t, &v);
   check_pack_f64(&t, &v);

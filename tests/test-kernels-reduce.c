@@ -48,6 +48,19 @@ static const struct rrow RROWS[] = {
 #undef CMX_RARGMIN
 #define NRROWS (sizeof RROWS / sizeof RROWS[0])
 
+struct hrow {
+  enum cmx_isa_level isa;
+  int type; /* 0 bf16, 1 f16 */
+  enum cmx_rop op;
+  const char *name;
+  cmx_h16_router_ukr_fn fn;
+};
+#define CMX_UKR(isa, type, rop, name) {isa, type, rop, #name, name},
+static const struct hrow HROWS[] = {
+#include "kernels/f32-reduce/h16-reduce.inc"
+};
+#undef CMX_UKR
+
 struct wrow {
   enum cmx_isa_level isa;
   const char *name;
@@ -371,6 +384,60 @@ Test(kernels_reduce, sumexp_range) {
         release(x);
       }
   }
+}
+
+/* The 16-bit outer rows (h16-reduce.inc) give, bit for bit, what the
+ * GENERIC f32 outer row gives on the widened rows: lengths around the
+ * eight- and four-vector steps and tails, 1, 3, 9 and 17 rows, a row
+ * stride past n, x exactly as long as it must be (ASan sees a read past
+ * it), NaN from x and in acc for max / min, canaries past acc. */
+Test(kernels_reduce, outer16_matches_widened_f32) {
+  static const size_t ROWS[] = {1, 3, 9, 17};
+  int checked = 0;
+  for (size_t r = 0; r < sizeof HROWS / sizeof HROWS[0]; r++) {
+    const struct hrow *row = &HROWS[r];
+    if (!runs(row->isa, row->name)) continue;
+    const cmx_f32_router_ukr_fn gen =
+        (cmx_f32_router_ukr_fn)rref(RK_OUTER, row->op)->fn;
+    const cmx_cvt_ukr_fn down = row->type ? cmx_f32_f16_cvt_ukr__ref
+                                          : cmx_f32_bf16_cvt_ukr__ref;
+    const cmx_cvt_ukr_fn up = row->type ? cmx_f16_f32_cvt_ukr__ref
+                                        : cmx_bf16_f32_cvt_ukr__ref;
+    const int minmax = row->op >= CMX_ROP_MAX;
+    for (size_t s = 0; s < NSIZES; s++)
+      for (size_t q = 0; q < sizeof ROWS / sizeof ROWS[0]; q++)
+        for (int nan = 0; nan <= minmax; nan++) {
+          const size_t n = SIZES[s], rows = ROWS[q], ldx = n + 3;
+          const size_t len = rows * ldx - (ldx - n);
+          float *xf = malloc(len * sizeof *xf);
+          uint16_t *xh = malloc(len * sizeof *xh);
+          float *acc = malloc((n + CANARY) * sizeof *acc);
+          float *acc_g = malloc(n * sizeof *acc_g);
+          for (size_t i = 0; i < len; i++)
+            xf[i] = row->op == CMX_ROP_PROD ? rnd(0.5f, 2.0f)
+                                            : rnd(-10.0f, 10.0f);
+          if (nan) xf[(rows - 1) * ldx + n / 2] = NAN;
+          down(len, xf, xh);
+          up(len, xh, xf); /* the values the 16-bit rows hold */
+          for (size_t j = 0; j < n; j++)
+            acc[j] = acc_g[j] =
+                row->op == CMX_ROP_PROD ? rnd(0.5f, 2.0f) : rnd(-10.0f, 10.0f);
+          if (nan) acc[n - 1] = acc_g[n - 1] = NAN;
+          for (size_t j = n; j < n + CANARY; j++) acc[j] = FCANARY;
+          row->fn(rows, n, xh, ldx, acc);
+          gen(rows, n, xf, ldx, acc_g);
+          for (size_t j = 0; j < n; j++)
+            cr_assert(same(acc[j], acc_g[j]), "%s rows=%zu n=%zu [%zu]: "
+                      "%.9g, f32 row %.9g", row->name, rows, n, j, acc[j],
+                      acc_g[j]);
+          for (size_t j = n; j < n + CANARY; j++)
+            cr_assert(acc[j] == FCANARY, "%s n=%zu: wrote past n", row->name,
+                      n);
+          free(xf), free(xh), free(acc), free(acc_g);
+          checked++;
+        }
+  }
+  if (!checked) printf("kernels_reduce: no 16-bit outer rows run here\n");
 }
 
 /* ---- outer -------------------------------------------------------------- */

@@ -46,4 +46,17 @@ typedef size_t (*cmx_f32_rarg_ukr_fn)(size_t n, const float *x);
 #undef CMX_RARGMAX
 #undef CMX_RARGMIN
 
+/* The 16-bit outer kernels: the outer contract over bf16 or f16 rows (x
+ * and ldx in 16-bit elements), each element widened in registers; acc
+ * gets what the f32 kernel gives on the widened rows, bit for bit. Listed
+ * in h16-reduce.inc by (isa, type, rop) with type 0 bf16, 1 f16; a level
+ * without them leaves the slots NULL and the driver widens rows into a
+ * buffer for the f32 kernel. */
+typedef void (*cmx_h16_router_ukr_fn)(size_t rows, size_t n, const void *x,
+                                      size_t ldx, float *acc);
+#define CMX_UKR(isa, type, rop, name) \
+  void name(size_t rows, size_t n, const void *x, size_t ldx, float *acc);
+#include "h16-reduce.inc"
+#undef CMX_UKR
+
 #endif

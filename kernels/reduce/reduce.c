@@ -328,7 +328,10 @@ static void outer_rows(const struct outer *c, enum cmx_rop rop, size_t t0,
     size_t run = parted ? PARTS - t % PARTS : left;
     if (run > left) run = left;
     const size_t ld = parted ? c->Q * c->ld : c->ld, r = phys_row(c, t);
-    if (!c->k->widen) {
+    if (c->k->router16) {
+      c->k->router16[rop](run, n, (const uint16_t *)c->x + r * c->ld + j0,
+                          ld, acc);
+    } else if (!c->k->widen) {
       c->k->router[rop](run, n, (const float *)c->x + r * c->ld + j0, ld,
                         acc);
     } else {
@@ -351,7 +354,7 @@ static void outer_range(void *ctx, size_t b, size_t e) {
                      : c->op == CMX_RED_MIN ? CMX_ROP_MIN : CMX_ROP_SUM;
   size_t tw = OCOLS;
   float stack_acc[OCOLS], *acc = stack_acc, *wide = NULL;
-  if (c->k->widen) {
+  if (c->k->widen && !c->k->router16) {
     acc = cmx_scratch(CMX_SCRATCH_COPY, (WROWS + 1) * WCOLS * sizeof *acc);
     if (!acc) {
       atomic_store(&((struct outer *)ctx)->fail, 1);
@@ -396,10 +399,12 @@ static void outer_range(void *ctx, size_t b, size_t e) {
 int cmx_red_f32_outer(enum cmx_red_op op, const void *x, size_t R,
                       size_t C, size_t ld, double *out,
                       const struct cmx_red_kernels *k, int nthreads) {
-  /* f32 rows in PARTS interleaved parts; 16-bit rows in order (their
-   * widening reads each row whole: in PARTS parts, bf16 sum over axis 0
-   * of 4096 x 4096 took 2.45 ms against 1.84 in order) */
-  struct outer c = {op, x, R, C, ld, out, k, 0, k->widen ? 0 : R / PARTS};
+  /* f32 rows and 16-bit rows with outer kernels in PARTS interleaved
+   * parts; 16-bit rows widened into a buffer in order (their widening
+   * reads each row whole: in PARTS parts, bf16 sum over axis 0 of 4096 x
+   * 4096 took 2.45 ms against 1.84 in order) */
+  const int buffered = k->widen && !k->router16;
+  struct outer c = {op, x, R, C, ld, out, k, 0, buffered ? 0 : R / PARTS};
   size_t grain = split_elems(op) / (R ? R : 1);
   cmx_parallel_for(nthreads, C, 16, grain < 16 ? 16 : grain, outer_range, &c);
   return atomic_load(&c.fail) ? -1 : 0;
