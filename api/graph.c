@@ -374,12 +374,48 @@ static int one_stream(cmx_array *order, size_t cnt, struct cmx_stream_s *s) {
   return 1;
 }
 
+/* The fast path of a synchronous eval of one array (a small op on
+ * evaluated inputs, the common case of a runtime that dispatches op by
+ * op): a pending node whose inputs are all done and whose work the general
+ * path would run inline anyway (INLINE_ELEMS) is claimed and run here, with
+ * no walk, no order vector and no extra reference (the caller holds one for
+ * the call). Called with g_sched held: every claim is made under it, so a
+ * pending node's edges are stable while they are read. */
+static int ready_alone(cmx_array a) {
+  if (atomic_load(&a->state) != CMX_STATE_PENDING) return 0;
+  for (int i = 0; i < a->nin; i++)
+    if (atomic_load(&a->in[i]->state) != CMX_STATE_DONE) return 0;
+  return node_work(a) < INLINE_ELEMS;
+}
+
+/* What a synchronous eval of a finished array returns. */
+static int eval_status(cmx_array a) {
+  return a->status ? cmx_err(a->status, "%s", a->msg) : CMX_OK;
+}
+
 static int eval_impl(const cmx_array *arrays, size_t n, int wait,
                      const char *who) {
   if (n && !arrays) return cmx_err(CMX_EINVAL, "%s: arrays is NULL", who);
   for (size_t i = 0; i < n; i++) {
     int st = cmx_array_check(arrays[i], who, "an array");
     if (st) return st;
+  }
+  if (n == 1 && wait) {
+    cmx_array a = arrays[0];
+    int state = atomic_load(&a->state);
+    if (state == CMX_STATE_DONE) return eval_status(a);
+    if (state == CMX_STATE_PENDING) {
+      pthread_mutex_lock(&g_sched);
+      if (ready_alone(a)) {
+        atomic_store(&a->state, CMX_STATE_QUEUED);
+        pthread_mutex_unlock(&g_sched);
+        unsigned fp = cmx_fp_mode_enter();
+        cmx_node_run(a, 1);
+        cmx_fp_mode_leave(fp);
+        return eval_status(a);
+      }
+      pthread_mutex_unlock(&g_sched);
+    }
   }
   cmx_array small[32], *order = NULL;
   size_t work = 0;

@@ -1,0 +1,140 @@
+/* The synchronous eval of one small op on evaluated inputs takes a fast
+ * path (graph.c: no walk, run on the caller). These pin down that it keeps
+ * the general path's semantics: a failed input's status and message reach
+ * the node, the memory limit and injected faults fail the op or its eval,
+ * eager mode, streams freed before the eval, each node run exactly once
+ * (no leaked buffer) when two threads evaluate it at once (test-threads.c
+ * has that one, under TSan too). */
+#include "test-util.h"
+
+void cmx_mem_inject_fault(long n); /* internal, for tests */
+
+static int eager_env(void) {
+  const char *e = getenv("CMX_EAGER");
+  return e && !strcmp(e, "1");
+}
+
+static cmx_array small_f32(double base) {
+  int64_t n = 16;
+  double v[16];
+  for (int i = 0; i < 16; i++) v[i] = base + i;
+  cmx_array a;
+  TU_OK(tu_array(&a, v, CMX_F32, &n, 1));
+  return a;
+}
+
+Test(eval_small, failed_input_gives_its_status_and_message) {
+  if (eager_env()) cr_skip_test("needs lazy graphs");
+  cmx_array a = small_f32(1), x, y;
+  size_t base = cmx_get_active_memory();
+  TU_OK(cmx_exp(&x, a, NULL));
+  cmx_mem_inject_fault(1);
+  TU_FAILS(CMX_ENOMEM, "CMX_FAULT_ALLOC", cmx_eval(&x, 1));
+  cmx_mem_inject_fault(0);
+  char msg[1024];
+  snprintf(msg, sizeof msg, "%s", cmx_last_error());
+  TU_OK(cmx_add(&y, x, a, NULL)); /* lazy, on a failed input */
+  cr_assert_eq(cmx_array_is_evaluated(y), 0);
+  TU_FAILS(CMX_ENOMEM, "CMX_FAULT_ALLOC", cmx_eval(&y, 1));
+  cr_assert_str_eq(cmx_last_error(), msg);
+  cr_assert_eq(cmx_array_is_evaluated(y), 0);
+  /* Evaluated again (finished, failed): the same status and message, not
+   * whatever error came last. */
+  TU_FAILS(CMX_EINVAL, "cmx_add", cmx_add(NULL, a, a, NULL));
+  TU_FAILS(CMX_ENOMEM, "CMX_FAULT_ALLOC", cmx_eval(&y, 1));
+  cr_assert_str_eq(cmx_last_error(), msg);
+  float out[16];
+  TU_FAILS(CMX_ENOMEM, "CMX_FAULT_ALLOC", cmx_array_read(y, out, sizeof out));
+  /* Neither failed node holds a buffer. */
+  cr_assert_eq(cmx_get_active_memory(), base);
+  cmx_array_free(y);
+  cmx_array_free(x);
+  cmx_array_free(a);
+}
+
+Test(eval_small, memory_limit_fails_the_op_or_its_eval) {
+  if (eager_env()) cr_skip_test("needs lazy graphs");
+  cmx_array a = small_f32(0), x, y = NULL, z;
+  TU_OK(cmx_exp(&x, a, NULL)); /* made under no limit */
+  size_t active = cmx_get_active_memory();
+  size_t prev = cmx_set_memory_limit(active + 1);
+  /* The 64-byte output crosses the limit when eval allocates it. */
+  TU_FAILS(CMX_ENOMEM, "memory limit", cmx_eval(&x, 1));
+  cr_assert_eq(cmx_array_is_evaluated(x), 0);
+  /* A new op over the limit fails when it is made. */
+  y = (cmx_array)&y;
+  TU_FAILS(CMX_ENOMEM, "cmx_exp", cmx_exp(&y, a, NULL));
+  cr_assert_null(y);
+  cr_assert_eq(cmx_set_memory_limit(prev), active + 1);
+  cr_assert_eq(cmx_get_active_memory(), active);
+  /* The failed node stays failed; a new one runs. */
+  TU_FAILS(CMX_ENOMEM, "memory limit", cmx_eval(&x, 1));
+  TU_OK(cmx_exp(&z, a, NULL));
+  TU_OK(cmx_eval(&z, 1));
+  double got[16];
+  tu_read(z, got);
+  cr_assert_float_eq(got[3], (double)expf(3.0f), 1e-5);
+  cmx_array_free(z);
+  cmx_array_free(x);
+  cmx_array_free(a);
+}
+
+Test(eval_small, eager_ops_run_at_once_and_fail_at_once) {
+  cmx_array a = small_f32(2), b = small_f32(5), c, x, y;
+  cmx_set_eager(true);
+  TU_OK(cmx_multiply(&c, a, b, NULL));
+  cr_assert_eq(cmx_array_is_evaluated(c), 1, "eager op not evaluated");
+  double got[16];
+  tu_read(c, got);
+  for (int i = 0; i < 16; i++)
+    cr_assert_eq(got[i], (double)((2 + i) * (5 + i)), "[%d] %g", i, got[i]);
+  /* An eager op whose allocation fails returns the failure, out NULL. */
+  cmx_mem_inject_fault(1);
+  x = (cmx_array)&x;
+  TU_FAILS(CMX_ENOMEM, "CMX_FAULT_ALLOC", cmx_exp(&x, a, NULL));
+  cmx_mem_inject_fault(0);
+  cr_assert_null(x);
+  /* Over the memory limit, too. */
+  size_t prev = cmx_set_memory_limit(cmx_get_active_memory() + 1);
+  y = (cmx_array)&y;
+  TU_FAILS(CMX_ENOMEM, "cmx_sqrt", cmx_sqrt(&y, a, NULL));
+  cr_assert_null(y);
+  cmx_set_memory_limit(prev);
+  cmx_set_eager(false);
+  cmx_array_free(c);
+  cmx_array_free(b);
+  cmx_array_free(a);
+}
+
+Test(eval_small, node_of_a_freed_stream_and_repeated_evals) {
+  if (eager_env()) cr_skip_test("needs lazy graphs");
+  cmx_array a = small_f32(1), b = small_f32(3), c, m;
+  cmx_stream s;
+  cmx_stream_config cfg = {1, NULL, 0};
+  TU_OK(cmx_stream_new(&s, &cfg));
+  TU_OK(cmx_subtract(&c, b, a, s));
+  TU_OK(cmx_stream_free_checked(s));
+  TU_OK(cmx_eval(&c, 1));
+  TU_OK(cmx_eval(&c, 1)); /* finished: nothing runs again */
+  double got[16];
+  tu_read(c, got);
+  for (int i = 0; i < 16; i++) cr_assert_eq(got[i], 2.0);
+  /* Many small ops evaluated one by one on the default stream: each
+   * output buffer is returned when freed. */
+  size_t base = cmx_get_active_memory();
+  int64_t sh[2] = {4, 4};
+  cmx_array a2;
+  TU_OK(cmx_reshape(&a2, a, sh, 2, NULL));
+  for (int i = 0; i < 200; i++) {
+    TU_OK(cmx_matmul(&m, a2, a2, NULL));
+    TU_OK(cmx_eval(&m, 1));
+    cr_assert_eq(cmx_array_is_evaluated(m), 1);
+    cmx_array_free(m);
+  }
+  cmx_array_free(a2);
+  cr_assert_eq(cmx_get_active_memory(), base, "%zu bytes left",
+               cmx_get_active_memory() - base);
+  cmx_array_free(c);
+  cmx_array_free(b);
+  cmx_array_free(a);
+}
