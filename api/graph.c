@@ -3,8 +3,10 @@
  * that claimed nodes are always enqueued in an order consistent with their
  * dependencies, whichever threads evaluate), and either runs a small batch
  * inline on the calling thread (serially: no team is forked) or hands each
- * stream its run of nodes in one submit. A node that fails records its
- * status and message; its dependents are skipped and carry the same. */
+ * stream its run of nodes in one submit. One small node on finished
+ * inputs is claimed without the lock and run at once (ready_alone). A node
+ * that fails records its status and message; its dependents are skipped
+ * and carry the same. */
 #include <omp.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -301,6 +303,32 @@ static int grow(void **p, void *small, size_t *cap, size_t esz) {
   return 0;
 }
 
+/* Waits until a is not PROBE (an eval's fast path is looking at it, for
+ * a few loads; it yields the core after a while in case that thread was
+ * preempted), and returns its state. */
+int cmx_array_state(cmx_array a) {
+  unsigned i = 0;
+  int s;
+  while ((s = atomic_load(&a->state)) == CMX_STATE_PROBE) {
+    if (++i < 1024) cmx_cpu_relax();
+    else sched_yield();
+  }
+  return s;
+}
+
+/* Claims a pending node for this eval (PENDING -> QUEUED); 0 when it is
+ * another eval's or done. A node under probe is waited out: the prober
+ * either claims it or hands it back as pending. */
+static int claim(cmx_array a) {
+  int s = CMX_STATE_PENDING;
+  while (!atomic_compare_exchange_strong(&a->state, &s, CMX_STATE_QUEUED)) {
+    if (s != CMX_STATE_PROBE) return 0;
+    cmx_array_state(a);
+    s = CMX_STATE_PENDING;
+  }
+  return 1;
+}
+
 static long collect(const cmx_array *roots, size_t nroots, cmx_array *small,
                     size_t cap, cmx_array **order, size_t *work, int *oom) {
   struct dfs stk[WALK_STACK];
@@ -309,19 +337,13 @@ static long collect(const cmx_array *roots, size_t nroots, cmx_array *small,
   struct dfs *st = stk;
   *work = 0;
   for (size_t r = 0; r < nroots; r++) {
-    int pend = CMX_STATE_PENDING;
-    if (!atomic_compare_exchange_strong(&roots[r]->state, &pend,
-                                        CMX_STATE_QUEUED))
-      continue;
+    if (!claim(roots[r])) continue;
     st[sn++] = (struct dfs){roots[r], 0};
     while (sn) {
       struct dfs *top = &st[sn - 1];
       if (top->next < top->a->nin) {
         cmx_array c = top->a->in[top->next++];
-        pend = CMX_STATE_PENDING;
-        if (!atomic_compare_exchange_strong(&c->state, &pend,
-                                            CMX_STATE_QUEUED))
-          continue;
+        if (!claim(c)) continue;
         if (sn == scap && grow((void **)&st, stk, &scap, sizeof *st)) {
           /* c was claimed but is on no stack: give it back */
           atomic_store(&c->state, CMX_STATE_PENDING);
@@ -378,11 +400,13 @@ static int one_stream(cmx_array *order, size_t cnt, struct cmx_stream_s *s) {
  * evaluated inputs, the common case of a runtime that dispatches op by
  * op): a pending node whose inputs are all done and whose work the general
  * path would run inline anyway (INLINE_ELEMS) is claimed and run here, with
- * no walk, no order vector and no extra reference (the caller holds one for
- * the call). Called with g_sched held: every claim is made under it, so a
- * pending node's edges are stable while they are read. */
+ * no walk, no order vector, no extra reference (the caller holds one for
+ * the call) and no scheduling lock. The node is held in PROBE while its
+ * inputs are read, so no other eval can claim it and drop its edges; a
+ * walk that meets it waits for the probe's outcome (claim), so a node it
+ * skips as claimed is always one that runs at once, here, and never one
+ * queued behind the walker's own work. */
 static int ready_alone(cmx_array a) {
-  if (atomic_load(&a->state) != CMX_STATE_PENDING) return 0;
   for (int i = 0; i < a->nin; i++)
     if (atomic_load(&a->in[i]->state) != CMX_STATE_DONE) return 0;
   return node_work(a) < INLINE_ELEMS;
@@ -404,17 +428,18 @@ static int eval_impl(const cmx_array *arrays, size_t n, int wait,
     cmx_array a = arrays[0];
     int state = atomic_load(&a->state);
     if (state == CMX_STATE_DONE) return eval_status(a);
-    if (state == CMX_STATE_PENDING) {
-      pthread_mutex_lock(&g_sched);
+    if (state == CMX_STATE_PENDING &&
+        atomic_compare_exchange_strong(&a->state, &state, CMX_STATE_PROBE)) {
       if (ready_alone(a)) {
-        atomic_store(&a->state, CMX_STATE_QUEUED);
-        pthread_mutex_unlock(&g_sched);
+        atomic_store_explicit(&a->state, CMX_STATE_QUEUED,
+                              memory_order_release);
         unsigned fp = cmx_fp_mode_enter();
         cmx_node_run(a, 1);
         cmx_fp_mode_leave(fp);
         return eval_status(a);
       }
-      pthread_mutex_unlock(&g_sched);
+      atomic_store_explicit(&a->state, CMX_STATE_PENDING,
+                            memory_order_release);
     }
   }
   cmx_array small[32], *order = NULL;

@@ -62,7 +62,14 @@ enum cmx_op {
   CMX_OP_COUNT
 };
 
-enum { CMX_STATE_PENDING, CMX_STATE_QUEUED, CMX_STATE_DONE };
+/* PENDING: not claimed; QUEUED: claimed by an eval, which runs it (or
+ * has it run); DONE: finished. PROBE: an eval looks at the node's inputs
+ * to decide whether to claim it on its fast path (graph.c); it turns into
+ * QUEUED or back into PENDING after a few loads, and a reader that must
+ * tell PENDING from the rest waits it out (cmx_array_state). */
+enum { CMX_STATE_PENDING, CMX_STATE_QUEUED, CMX_STATE_DONE, CMX_STATE_PROBE };
+/* a's state, once it is not PROBE. */
+int cmx_array_state(cmx_array a);
 
 /* Op parameters, by op: axes for reductions and transposes, a dtype, a
  * scalar. Kept inline so nodes need one allocation. */
