@@ -69,7 +69,7 @@ cmx_array cmx_array_alloc(cmx_dtype dtype, const int64_t *shape, int ndim,
                          (int)dtype),
            NULL;
   if (cmx_check_shape(shape, ndim, &size, who)) return NULL;
-  if ((uint64_t)size > (uint64_t)INT64_MAX / cmx_dtype_size(dtype))
+  if ((uint64_t)size > (uint64_t)INT64_MAX / cmx_dtype_bytes(dtype))
     return (void)cmx_err(CMX_EINVAL, "%s: %lld elements overflow", who,
                          (long long)size),
            NULL;
@@ -93,7 +93,7 @@ cmx_array cmx_array_alloc(cmx_dtype dtype, const int64_t *shape, int ndim,
 }
 
 int cmx_array_alloc_data(cmx_array a) {
-  size_t nbytes = (size_t)a->size * cmx_dtype_size(a->dtype);
+  size_t nbytes = (size_t)a->size * cmx_dtype_bytes(a->dtype);
   a->buf = cmx_buffer_new(nbytes, cmx_op_name[a->op]);
   a->offset = 0;
   return a->buf ? CMX_OK : CMX_ENOMEM;
@@ -110,7 +110,7 @@ int cmx_array_from_data(cmx_array *out, const void *data, cmx_dtype dtype,
     free(a);
     return cmx_err(CMX_EINVAL, "%s: data is NULL", who);
   }
-  size_t nbytes = (size_t)a->size * cmx_dtype_size(dtype);
+  size_t nbytes = (size_t)a->size * cmx_dtype_bytes(dtype);
   a->buf = cmx_buffer_new(nbytes, who);
   if (!a->buf) {
     free(a);
@@ -135,13 +135,13 @@ int cmx_array_from_buffer(cmx_array *out, void *data, cmx_dtype dtype,
     free(a);
     return cmx_err(CMX_EINVAL, "%s: data is NULL", who);
   }
-  if ((uintptr_t)data % cmx_dtype_size(dtype)) {
+  if ((uintptr_t)data % cmx_dtype_bytes(dtype)) {
     free(a);
     return cmx_err(CMX_EINVAL, "%s: data %p is not aligned to the %zu-byte "
-                   "%s element", who, data, cmx_dtype_size(dtype),
+                   "%s element", who, data, cmx_dtype_bytes(dtype),
                    cmx_dtype_name(dtype));
   }
-  a->buf = cmx_buffer_wrap(data, (size_t)a->size * cmx_dtype_size(dtype),
+  a->buf = cmx_buffer_wrap(data, (size_t)a->size * cmx_dtype_bytes(dtype),
                            release, ctx);
   if (!a->buf) {
     free(a);
@@ -158,22 +158,27 @@ cmx_array cmx_array_retain(cmx_array a) {
   return a;
 }
 
+/* Drops one reference to a; 1 if it was the last. A count of 1 is ours
+ * alone (every holder counts itself, and only a holder can add one), so
+ * the last reference is dropped without a locked instruction; the acquire
+ * load orders the teardown after the other holders' releasing drops. */
+static int drop_last(atomic_int *refs) {
+  if (atomic_load_explicit(refs, memory_order_acquire) == 1) return 1;
+  return atomic_fetch_sub_explicit(refs, 1, memory_order_acq_rel) == 1;
+}
+
 /* Frees a and, iteratively, the inputs whose last reference it held. */
 void cmx_array_free(cmx_array a) {
   cmx_array stack[64];
   cmx_array *st = stack;
   size_t n = 0, cap = 64;
-  if (!a) return;
-  if (atomic_fetch_sub_explicit(&a->refs, 1, memory_order_acq_rel) != 1)
-    return;
+  if (!a || !drop_last(&a->refs)) return;
   st[n++] = a;
   while (n) {
     cmx_array x = st[--n];
     for (int i = 0; i < x->nin; i++) {
       cmx_array in = x->in[i];
-      if (!in) continue;
-      if (atomic_fetch_sub_explicit(&in->refs, 1, memory_order_acq_rel) != 1)
-        continue;
+      if (!in || !drop_last(&in->refs)) continue;
       if (n == cap) {
         cmx_array *bigger = malloc(2 * cap * sizeof *bigger);
         if (!bigger) continue; /* leak rather than crash */
@@ -198,7 +203,7 @@ const int64_t *cmx_array_strides(cmx_array a) { return a ? a->strides : NULL; }
 cmx_dtype cmx_array_dtype(cmx_array a) { return a ? a->dtype : CMX_F32; }
 int64_t cmx_array_size(cmx_array a) { return a ? a->size : 0; }
 size_t cmx_array_nbytes(cmx_array a) {
-  return a ? (size_t)a->size * cmx_dtype_size(a->dtype) : 0;
+  return a ? (size_t)a->size * cmx_dtype_bytes(a->dtype) : 0;
 }
 int cmx_array_is_evaluated(cmx_array a) {
   return a && atomic_load_explicit(&a->state, memory_order_acquire) ==

@@ -163,7 +163,7 @@ int cmx_node_finish(cmx_array *out, cmx_array a, enum cmx_op op,
   a->nin = nin;
   for (int i = 0; i < nin; i++) a->in[i] = cmx_array_retain(in[i]);
   if (op != CMX_OP_view) {
-    size_t nbytes = (size_t)a->size * cmx_dtype_size(a->dtype);
+    size_t nbytes = (size_t)a->size * cmx_dtype_bytes(a->dtype);
     if (cmx_mem_would_exceed(nbytes)) {
       cmx_array_free(a);
       return cmx_err(CMX_ENOMEM, "%s: the %zu-byte result would exceed the "

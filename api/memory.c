@@ -4,6 +4,7 @@
  * allocation, counting from 1) for tests. Size classes are powers of two
  * and their midpoints, so rounding wastes at most a third. */
 #include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,24 @@
 #define NCLASS 96
 struct free_node { struct free_node *next; };
 
-static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+/* g_mu guards the size-class lists and the counters. Its sections are a
+ * few loads and stores (the cache trims' frees aside), so it is a spin
+ * lock: one locked instruction takes it and a plain store gives it back,
+ * where a mutex's unlock is a second locked exchange (every small op takes
+ * it twice: for its output and when that is freed). A waiter spins
+ * briefly, then yields its core. */
+static atomic_int g_mu;
+static void mu_lock(void) {
+  unsigned i = 0;
+  while (atomic_exchange_explicit(&g_mu, 1, memory_order_acquire))
+    while (atomic_load_explicit(&g_mu, memory_order_relaxed)) {
+      if (++i < 256) cmx_cpu_relax();
+      else sched_yield();
+    }
+}
+static void mu_unlock(void) {
+  atomic_store_explicit(&g_mu, 0, memory_order_release);
+}
 static struct free_node *g_free[NCLASS];
 static size_t g_active, g_peak, g_cache;
 /* Written under g_mu; read without it by cmx_mem_would_exceed's check for
@@ -64,10 +82,10 @@ static int size_class(size_t n, size_t *bytes) {
 int cmx_mem_would_exceed(size_t nbytes) {
   if (atomic_load_explicit(&g_limit, memory_order_relaxed) == SIZE_MAX)
     return 0;
-  pthread_mutex_lock(&g_mu);
+  mu_lock();
   size_t lim = atomic_load_explicit(&g_limit, memory_order_relaxed);
   int r = lim != SIZE_MAX && (nbytes > lim || g_active > lim - nbytes);
-  pthread_mutex_unlock(&g_mu);
+  mu_unlock();
   return r;
 }
 
@@ -148,11 +166,11 @@ struct cmx_buffer *cmx_buffer_new(size_t nbytes, const char *who) {
   int c = size_class(nbytes, &bytes);
   if (c < 0) bytes = (nbytes + 63) & ~(size_t)63;
   void *p = NULL;
-  pthread_mutex_lock(&g_mu);
+  mu_lock();
   size_t lim = atomic_load_explicit(&g_limit, memory_order_relaxed);
   if (lim != SIZE_MAX && (bytes > lim || g_active > lim - bytes)) {
     size_t act = g_active;
-    pthread_mutex_unlock(&g_mu);
+    mu_unlock();
     return (void)cmx_err(CMX_ENOMEM, "%s: %zu bytes more would exceed the "
                          "memory limit of %zu bytes (%zu active)", who,
                          nbytes, lim, act),
@@ -165,7 +183,7 @@ struct cmx_buffer *cmx_buffer_new(size_t nbytes, const char *who) {
   }
   g_active += bytes;
   if (g_active > g_peak) g_peak = g_active;
-  pthread_mutex_unlock(&g_mu);
+  mu_unlock();
   if (!p) p = raw_alloc(bytes);
   if (!p) {
     /* Give the cache back to the system and try once more. */
@@ -173,9 +191,9 @@ struct cmx_buffer *cmx_buffer_new(size_t nbytes, const char *who) {
     p = raw_alloc(bytes);
   }
   if (!p) {
-    pthread_mutex_lock(&g_mu);
+    mu_lock();
     g_active -= bytes;
-    pthread_mutex_unlock(&g_mu);
+    mu_unlock();
     return (void)cmx_err(CMX_ENOMEM, "%s: the system could not allocate "
                          "%zu bytes", who, bytes),
            NULL;
@@ -210,7 +228,10 @@ void cmx_buffer_retain(struct cmx_buffer *b) {
 }
 
 void cmx_buffer_release(struct cmx_buffer *b) {
-  if (!b || atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+  /* A count of 1 is ours alone: dropped without a locked instruction, as
+   * cmx_array_free does (array.c). */
+  if (!b || (atomic_load_explicit(&b->refs, memory_order_acquire) != 1 &&
+             atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1))
     return;
   if (!b->owned) {
     if (b->release) b->release(b->ctx);
@@ -221,7 +242,7 @@ void cmx_buffer_release(struct cmx_buffer *b) {
   size_t bytes, nbytes = b->nbytes;
   void *raw = b->raw;
   int c = size_class(nbytes, &bytes);
-  pthread_mutex_lock(&g_mu);
+  mu_lock();
   g_active -= nbytes;
   if (c >= 0 && bytes == nbytes && bytes <= g_cache_limit) {
     /* Room for the newest buffer first (the same op usually comes again):
@@ -235,58 +256,58 @@ void cmx_buffer_release(struct cmx_buffer *b) {
     f->next = g_free[c];
     g_free[c] = f;
     g_cache += bytes;
-    pthread_mutex_unlock(&g_mu);
+    mu_unlock();
   } else {
-    pthread_mutex_unlock(&g_mu);
+    mu_unlock();
     free(raw);
   }
 }
 
 size_t cmx_get_active_memory(void) {
-  pthread_mutex_lock(&g_mu);
+  mu_lock();
   size_t r = g_active;
-  pthread_mutex_unlock(&g_mu);
+  mu_unlock();
   return r;
 }
 size_t cmx_get_peak_memory(void) {
-  pthread_mutex_lock(&g_mu);
+  mu_lock();
   size_t r = g_peak;
-  pthread_mutex_unlock(&g_mu);
+  mu_unlock();
   return r;
 }
 void cmx_reset_peak_memory(void) {
-  pthread_mutex_lock(&g_mu);
+  mu_lock();
   g_peak = g_active;
-  pthread_mutex_unlock(&g_mu);
+  mu_unlock();
 }
 size_t cmx_get_cache_memory(void) {
-  pthread_mutex_lock(&g_mu);
+  mu_lock();
   size_t r = g_cache;
-  pthread_mutex_unlock(&g_mu);
+  mu_unlock();
   return r;
 }
 size_t cmx_set_memory_limit(size_t bytes) {
-  pthread_mutex_lock(&g_mu);
+  mu_lock();
   size_t old = atomic_load(&g_limit);
   atomic_store(&g_limit, bytes == 0 ? SIZE_MAX : bytes);
-  pthread_mutex_unlock(&g_mu);
+  mu_unlock();
   return old;
 }
 size_t cmx_set_cache_limit(size_t bytes) {
-  pthread_mutex_lock(&g_mu);
+  mu_lock();
   size_t old = g_cache_limit;
   g_cache_limit = bytes;
   trim_cache_locked(bytes);
-  pthread_mutex_unlock(&g_mu);
+  mu_unlock();
   return old;
 }
 void cmx_clear_cache(void) {
-  pthread_mutex_lock(&g_mu);
+  mu_lock();
   trim_cache_locked(0);
-  pthread_mutex_unlock(&g_mu);
+  mu_unlock();
 }
 
 /* fork(): hold the allocator lock across it so the child's is consistent. */
-void cmx_mem_fork_prepare(void) { pthread_mutex_lock(&g_mu); }
-void cmx_mem_fork_parent(void) { pthread_mutex_unlock(&g_mu); }
-void cmx_mem_fork_child(void) { pthread_mutex_init(&g_mu, NULL); }
+void cmx_mem_fork_prepare(void) { mu_lock(); }
+void cmx_mem_fork_parent(void) { mu_unlock(); }
+void cmx_mem_fork_child(void) { atomic_store(&g_mu, 0); }

@@ -111,7 +111,7 @@ static int cmx_nt_transpose_out(size_t bytes) {
 /* f32 outputs, and f16 / bf16 ones (streamed in 32-bit pairs). */
 static int stream_out(cmx_dtype d, int64_t size) {
   if (d != CMX_F32 && d != CMX_F16 && d != CMX_BF16) return 0;
-  return cmx_nt_out((size_t)size * cmx_dtype_size(d));
+  return cmx_nt_out((size_t)size * cmx_dtype_bytes(d));
 }
 
 /* Strides of x broadcast to a's shape (0 on broadcast axes). */
@@ -156,9 +156,9 @@ void cmx_copy_into_last(void *dst, cmx_dtype dtype, cmx_array x,
   /* Same-dtype transposed / permuted views: blocked tile transpose. */
   if (dtype == x->dtype &&
       cmx_transpose_copy(dst, cmx_array_ptr(x), x->shape, x->strides, x->ndim,
-                         cmx_dtype_size(dtype), &t->x32_transpose,
+                         cmx_dtype_bytes(dtype), &t->x32_transpose,
                          cmx_nt_transpose_out((size_t)x->size *
-                                              cmx_dtype_size(dtype)),
+                                              cmx_dtype_bytes(dtype)),
                          nthreads))
     return;
   struct cmx_ew_kernels k = {

@@ -383,7 +383,7 @@ static int typed_operand(const void **data, ptrdiff_t *rs, ptrdiff_t *cs,
     batch_offsets(v, nb, batch, boff);
     return CMX_OK;
   }
-  *copy = cmx_buffer_new(batch * (size_t)(rows * cols) * cmx_dtype_size(dt),
+  *copy = cmx_buffer_new(batch * (size_t)(rows * cols) * cmx_dtype_bytes(dt),
                          "cmx_matmul");
   if (!*copy) return CMX_ENOMEM;
   cmx_copy_into((*copy)->data, dt, (cmx_array)v, nthreads);
@@ -465,7 +465,7 @@ int cmx_eval_matmul(cmx_array c, int nthreads) {
     return eval_typed(c, &va, &vb, nb, batch, nthreads);
   int kind = c->dtype == CMX_F64 ? 1 : 2;
   cmx_dtype cd = kind == 1 ? CMX_F64 : CMX_I64;
-  size_t esz = cmx_dtype_size(cd);
+  size_t esz = cmx_dtype_bytes(cd);
   struct cmx_buffer *ba = cmx_buffer_new(batch * M * K * esz, "cmx_matmul");
   struct cmx_buffer *bb = ba ? cmx_buffer_new(batch * K * N * esz,
                                               "cmx_matmul") : NULL;
