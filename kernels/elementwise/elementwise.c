@@ -567,33 +567,6 @@ static int collapse(const struct cmx_ew_operand *in, int nin,
   return nd;
 }
 
-/* One row of f32 operands (contiguous, or broadcast scalars beside a
- * contiguous one) that fits a tile: the microkernel on the operands and
- * the output directly, the call chunk_f32 makes for such a chunk, without
- * the split and the walk (600 of a 16-element add's 2.4K instructions,
- * callgrind). 0 when the general path must run. */
-static int one_row_f32(const struct job *j, size_t n) {
-  const struct cmx_ew_kernels *k = &j->k;
-  if (j->ndim != 1 || n > TILE || j->compute != CMX_F32 ||
-      j->out_dtype != CMX_F32 || k->stream)
-    return 0;
-  for (int i = 0; i < j->nin; i++)
-    if (j->in[i].dtype != CMX_F32 ||
-        !(j->in[i].strides[0] == 1 || (j->in[i].strides[0] == 0 && j->nin == 2)))
-      return 0;
-  float *y = (float *)j->out;
-  const float *x0 = (const float *)j->in[0].data;
-  if (j->nin == 1 && k->vunary) {
-    k->vunary(n, x0, y);
-  } else if (j->nin == 2 && k->vbinary) {
-    k->vbinary(n, x0, (size_t)j->in[0].strides[0],
-               (const float *)j->in[1].data, (size_t)j->in[1].strides[0], y);
-  } else {
-    return 0;
-  }
-  return 1;
-}
-
 void cmx_ew_run(enum cmx_ew_op op, const struct cmx_ew_operand *in,
                 void *out, cmx_dtype out_dtype, cmx_dtype compute,
                 const int64_t *shape, int ndim,
@@ -611,7 +584,6 @@ void cmx_ew_run(enum cmx_ew_op op, const struct cmx_ew_operand *in,
   size_t total;
   j.ndim = collapse(in, j.nin, shape, ndim, j.in, j.shape, &total);
   if (total == 0) return;
-  if (one_row_f32(&j, total)) return;
   /* Threads split at 64-element boundaries: whole cache lines of f32 out. */
   cmx_parallel_for_async(nthreads, total, 64, SERIAL_BELOW / 2, run_range,
                          &j, last ? sizeof j : 0);
