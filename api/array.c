@@ -8,7 +8,7 @@
 
 #include "internal.h"
 
-int cmx_array_check(cmx_array a, const char *who, const char *what) {
+int cmx_array_check_fail(cmx_array a, const char *who, const char *what) {
   if (!a) return cmx_err(CMX_EINVAL, "%s: %s is NULL", who, what);
   if (atomic_load_explicit(&a->refs, memory_order_relaxed) <= 0)
     return cmx_err(CMX_ESTATE, "%s: %s was already freed", who, what);

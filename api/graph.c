@@ -424,24 +424,6 @@ static int eval_impl(const cmx_array *arrays, size_t n, int wait,
     int st = cmx_array_check(arrays[i], who, "an array");
     if (st) return st;
   }
-  if (n == 1 && wait) {
-    cmx_array a = arrays[0];
-    int state = atomic_load(&a->state);
-    if (state == CMX_STATE_DONE) return eval_status(a);
-    if (state == CMX_STATE_PENDING &&
-        atomic_compare_exchange_strong(&a->state, &state, CMX_STATE_PROBE)) {
-      if (ready_alone(a)) {
-        atomic_store_explicit(&a->state, CMX_STATE_QUEUED,
-                              memory_order_release);
-        unsigned fp = cmx_fp_mode_enter();
-        cmx_node_run(a, 1);
-        cmx_fp_mode_leave(fp);
-        return eval_status(a);
-      }
-      atomic_store_explicit(&a->state, CMX_STATE_PENDING,
-                            memory_order_release);
-    }
-  }
   cmx_array small[32], *order = NULL;
   size_t work = 0;
   pthread_mutex_lock(&g_sched);
@@ -522,7 +504,38 @@ static int eval_impl(const cmx_array *arrays, size_t n, int wait,
   return st;
 }
 
+/* A synchronous eval of one array: finished, or a node the fast path
+ * takes (ready_alone); 1 with *st set, else 0 (the general path runs).
+ * Kept apart from eval_impl, whose frame (the order's first 32 entries
+ * and the walk's) is not worth setting up for it. */
+static int eval_one(cmx_array a, int *st) {
+  int state = atomic_load(&a->state);
+  if (state == CMX_STATE_PENDING &&
+      atomic_compare_exchange_strong(&a->state, &state, CMX_STATE_PROBE)) {
+    if (!ready_alone(a)) {
+      atomic_store_explicit(&a->state, CMX_STATE_PENDING,
+                            memory_order_release);
+      return 0;
+    }
+    atomic_store_explicit(&a->state, CMX_STATE_QUEUED, memory_order_release);
+    unsigned fp = cmx_fp_mode_enter();
+    cmx_node_run(a, 1);
+    cmx_fp_mode_leave(fp);
+    state = CMX_STATE_DONE;
+  }
+  if (state != CMX_STATE_DONE) return 0;
+  *st = eval_status(a);
+  return 1;
+}
+
 int cmx_eval(const cmx_array *arrays, size_t n) {
+  /* a live array (what cmx_array_check accepts; eval_impl reports the
+   * rest) */
+  cmx_array a = n == 1 && arrays ? arrays[0] : NULL;
+  int st;
+  if (a && atomic_load_explicit(&a->refs, memory_order_relaxed) > 0 &&
+      eval_one(a, &st))
+    return st;
   return eval_impl(arrays, n, 1, "cmx_eval");
 }
 

@@ -121,7 +121,15 @@ struct cmx_array_s {
 };
 
 /* Reference count helpers that do not touch the last error. */
-int cmx_array_check(cmx_array a, const char *who, const char *what);
+/* CMX_OK for a live array, else the error (NULL, or freed) with the
+ * message naming who and what; inline for the live case every op takes. */
+int cmx_array_check_fail(cmx_array a, const char *who, const char *what);
+static inline int cmx_array_check(cmx_array a, const char *who,
+                                  const char *what) {
+  if (a && atomic_load_explicit(&a->refs, memory_order_relaxed) > 0)
+    return CMX_OK;
+  return cmx_array_check_fail(a, who, what);
+}
 /* A fresh array descriptor (refs 1, PENDING) with row-major strides; or
  * NULL with CMX_ENOMEM / CMX_EINVAL set for overflowing shapes. */
 cmx_array cmx_array_alloc(cmx_dtype dtype, const int64_t *shape, int ndim,

@@ -12,6 +12,17 @@
 /* NumPy broadcasting of n shapes into out; CMX_ESHAPE names them. */
 static int broadcast(const cmx_array *in, int n, int64_t *shape, int *ndim,
                      const char *who) {
+  /* Operands of one shape, the common case, give it. */
+  int same = 1;
+  for (int i = 1; i < n && same; i++)
+    same = in[i]->ndim == in[0]->ndim &&
+           !memcmp(in[i]->shape, in[0]->shape,
+                   (size_t)in[0]->ndim * sizeof(int64_t));
+  if (same) {
+    memcpy(shape, in[0]->shape, (size_t)in[0]->ndim * sizeof(int64_t));
+    *ndim = in[0]->ndim;
+    return CMX_OK;
+  }
   int nd = 0;
   for (int i = 0; i < n; i++) nd = in[i]->ndim > nd ? in[i]->ndim : nd;
   for (int d = 0; d < nd; d++) {

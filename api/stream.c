@@ -72,8 +72,9 @@ int cmx_stream_resolve(cmx_stream *s, const char *who) {
 }
 
 int cmx_eager_for(cmx_stream s) {
-  if (cmx_tracing()) return 0;
-  return tls_eager || g_env_eager || (s && (s->flags & CMX_STREAM_EAGER));
+  if (!tls_eager && !g_env_eager && !(s && (s->flags & CMX_STREAM_EAGER)))
+    return 0;
+  return !cmx_tracing();
 }
 
 void cmx_set_eager(bool on) {
