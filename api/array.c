@@ -29,7 +29,10 @@ int cmx_check_shape(const int64_t *shape, int ndim, int64_t *size,
     if (shape[i] < 0)
       return cmx_err(CMX_EINVAL, "%s: dimension %d is negative (%lld)", who,
                      i, (long long)shape[i]);
-    if (shape[i] && n > INT64_MAX / 16 / shape[i]) {
+    /* n * shape[i] > (INT64_MAX / 16), without a division */
+    int64_t t;
+    if (shape[i] && (__builtin_mul_overflow(n, shape[i], &t) ||
+                     t > INT64_MAX / 16)) {
       char b[200];
       return cmx_err(CMX_EINVAL, "%s: shape %s has more elements than fit in "
                      "memory (int64 overflow)", who,
@@ -117,18 +120,21 @@ cmx_array cmx_array_alloc(cmx_dtype dtype, const int64_t *shape, int ndim,
                          (int)dtype),
            NULL;
   if (cmx_check_shape(shape, ndim, &size, who)) return NULL;
-  if ((uint64_t)size > (uint64_t)INT64_MAX / cmx_dtype_bytes(dtype))
+  uint64_t nbytes;
+  if (__builtin_mul_overflow((uint64_t)size, (uint64_t)cmx_dtype_bytes(dtype),
+                             &nbytes) ||
+      nbytes > (uint64_t)INT64_MAX)
     return (void)cmx_err(CMX_EINVAL, "%s: %lld elements overflow", who,
                          (long long)size),
            NULL;
-  /* malloc + memset, not calloc: glibc's calloc skips the per-thread
-   * cache, and took 370 of an eager 16-element add's 3.1K instructions
-   * (callgrind). The memset goes through a volatile pointer, or GCC turns
-   * the pair back into calloc. */
+  /* Not calloc: glibc's calloc skips the per-thread cache, and took 370
+   * of an eager 16-element add's 3.1K instructions (callgrind). The memset
+   * goes through a volatile pointer, or GCC turns a malloc and memset back
+   * into calloc, or inlines it as rep stos (slower to start on AMD). */
   static void *(*volatile const zero)(void *, int, size_t) = memset;
   cmx_array a = spare_get();
-  if (a) zero(a, 0, sizeof *a);
   if (!a) return (void)cmx_err(CMX_ENOMEM, "%s: out of memory", who), NULL;
+  zero(a, 0, sizeof *a);
   atomic_init(&a->refs, 1);
   atomic_init(&a->state, CMX_STATE_PENDING);
   atomic_init(&a->dense, NULL);
@@ -215,12 +221,24 @@ static int drop_last(atomic_int *refs) {
   return atomic_fetch_sub_explicit(refs, 1, memory_order_acq_rel) == 1;
 }
 
-/* Frees a and, iteratively, the inputs whose last reference it held. */
-void cmx_array_free(cmx_array a) {
+/* Frees x itself: its buffers, message and descriptor. */
+static void teardown(cmx_array x) {
+  cmx_buffer_release(x->buf);
+  struct cmx_buffer *dense = atomic_load(&x->dense);
+  if (dense) cmx_buffer_release(dense);
+  if (x->msg) free(x->msg);
+  /* 0 marks it freed for cmx_array_check while it waits in the list
+   * (the last drop may have left the count at 1, see drop_last) */
+  atomic_store_explicit(&x->refs, 0, memory_order_relaxed);
+  spare_put(x);
+}
+
+/* Frees a, whose last reference is gone, and iteratively the inputs whose
+ * last reference it held. */
+static void __attribute__((noinline)) free_graph(cmx_array a) {
   cmx_array stack[64];
   cmx_array *st = stack;
   size_t n = 0, cap = 64;
-  if (!a || !drop_last(&a->refs)) return;
   st[n++] = a;
   while (n) {
     cmx_array x = st[--n];
@@ -237,15 +255,17 @@ void cmx_array_free(cmx_array a) {
       }
       st[n++] = in;
     }
-    cmx_buffer_release(x->buf);
-    cmx_buffer_release(atomic_load(&x->dense));
-    free(x->msg);
-    /* 0 marks it freed for cmx_array_check while it waits in the list
-     * (the last drop may have left the count at 1, see drop_last) */
-    atomic_store_explicit(&x->refs, 0, memory_order_relaxed);
-    spare_put(x);
+    teardown(x);
   }
   if (st != stack) free(st);
+}
+
+/* An evaluated array has no edges left: it is freed without the walk and
+ * its stack (the common case, an op's output). */
+void cmx_array_free(cmx_array a) {
+  if (!a || !drop_last(&a->refs)) return;
+  if (a->nin == 0) teardown(a);
+  else free_graph(a);
 }
 
 int cmx_array_ndim(cmx_array a) { return a ? a->ndim : 0; }
