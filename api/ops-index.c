@@ -192,9 +192,10 @@ int cmx_eval_place(cmx_array o, int nthreads) {
     if (st) return st;
   }
   cmx_array x = o->in[0];
-  cmx_index_copy(cmx_array_ptr(o) + o->p.delta * (int64_t)cmx_dtype_bytes(o->dtype),
-                 o->strides, cmx_array_ptr(x), x->strides, x->shape, x->ndim,
-                 cmx_dtype_bytes(o->dtype), nthreads);
+  size_t esz = cmx_dtype_bytes(o->dtype);
+  cmx_index_copy(cmx_array_ptr(o) + o->p.delta * (int64_t)esz, o->strides,
+                 cmx_array_ptr(x), x->strides, x->shape, x->ndim, esz,
+                 nthreads);
   return CMX_OK;
 }
 
