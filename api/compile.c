@@ -234,7 +234,7 @@ static int record(struct builder *b, cmx_array root, cmx_array *ph,
     struct frame *f = &st[sn - 1];
     cmx_array a = f->a;
     struct ref r;
-    int state = atomic_load(&a->state);
+    int state = cmx_array_state(a);
     int pinned = is_place_base(a, f->user);
     if (a->op == CMX_OP_placeholder && (size_t)a->p.sub < n_in &&
         ph[a->p.sub] == a) {

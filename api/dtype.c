@@ -3,7 +3,6 @@
  * bf16 gives f32, mixed signed/unsigned widens to the next signed type). */
 #include "internal.h"
 
-static const size_t g_size[CMX_NUM_DTYPES] = {1, 1, 4, 1, 2, 4, 8, 2, 2, 4, 8};
 static const char *const g_name[CMX_NUM_DTYPES] = {
     "bool", "uint8", "uint32", "int8", "int16", "int32", "int64",
     "float16", "bfloat16", "float32", "float64"};
@@ -11,9 +10,7 @@ static const char *const g_name[CMX_NUM_DTYPES] = {
 int cmx_dtype_valid(cmx_dtype d) {
   return (int)d >= 0 && (int)d < CMX_NUM_DTYPES;
 }
-size_t cmx_dtype_size(cmx_dtype d) {
-  return cmx_dtype_valid(d) ? g_size[d] : 0;
-}
+size_t cmx_dtype_size(cmx_dtype d) { return cmx_dtype_bytes(d); }
 const char *cmx_dtype_name(cmx_dtype d) {
   return cmx_dtype_valid(d) ? g_name[d] : "invalid";
 }
@@ -44,11 +41,11 @@ cmx_dtype cmx_promote(cmx_dtype a, cmx_dtype b) {
   if (a == CMX_BOOL) return b;
   if (b == CMX_BOOL) return a;
   int sa = cmx_dtype_is_signed_int(a), sb = cmx_dtype_is_signed_int(b);
-  if (sa == sb) return g_size[a] >= g_size[b] ? a : b;
+  if (sa == sb) return cmx_dtype_bytes(a) >= cmx_dtype_bytes(b) ? a : b;
   cmx_dtype s = sa ? a : b, u = sa ? b : a;
-  if (g_size[s] > g_size[u]) return s;
-  if (g_size[u] == 1) return CMX_I16;
-  if (g_size[u] == 2) return CMX_I32;
-  if (g_size[u] == 4) return CMX_I64;
+  if (cmx_dtype_bytes(s) > cmx_dtype_bytes(u)) return s;
+  if (cmx_dtype_bytes(u) == 1) return CMX_I16;
+  if (cmx_dtype_bytes(u) == 2) return CMX_I32;
+  if (cmx_dtype_bytes(u) == 4) return CMX_I64;
   return CMX_F32;
 }

@@ -3,8 +3,10 @@
  * that claimed nodes are always enqueued in an order consistent with their
  * dependencies, whichever threads evaluate), and either runs a small batch
  * inline on the calling thread (serially: no team is forked) or hands each
- * stream its run of nodes in one submit. A node that fails records its
- * status and message; its dependents are skipped and carry the same. */
+ * stream its run of nodes in one submit. One small node on finished
+ * inputs is claimed without the lock and run at once (ready_alone). A node
+ * that fails records its status and message; its dependents are skipped
+ * and carry the same. */
 #include <omp.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -161,7 +163,7 @@ int cmx_node_finish(cmx_array *out, cmx_array a, enum cmx_op op,
   a->nin = nin;
   for (int i = 0; i < nin; i++) a->in[i] = cmx_array_retain(in[i]);
   if (op != CMX_OP_view) {
-    size_t nbytes = (size_t)a->size * cmx_dtype_size(a->dtype);
+    size_t nbytes = (size_t)a->size * cmx_dtype_bytes(a->dtype);
     if (cmx_mem_would_exceed(nbytes)) {
       cmx_array_free(a);
       return cmx_err(CMX_ENOMEM, "%s: the %zu-byte result would exceed the "
@@ -301,6 +303,32 @@ static int grow(void **p, void *small, size_t *cap, size_t esz) {
   return 0;
 }
 
+/* Waits until a is not PROBE (an eval's fast path is looking at it, for
+ * a few loads; it yields the core after a while in case that thread was
+ * preempted), and returns its state. */
+int cmx_array_state(cmx_array a) {
+  unsigned i = 0;
+  int s;
+  while ((s = atomic_load(&a->state)) == CMX_STATE_PROBE) {
+    if (++i < 1024) cmx_cpu_relax();
+    else sched_yield();
+  }
+  return s;
+}
+
+/* Claims a pending node for this eval (PENDING -> QUEUED); 0 when it is
+ * another eval's or done. A node under probe is waited out: the prober
+ * either claims it or hands it back as pending. */
+static int claim(cmx_array a) {
+  int s = CMX_STATE_PENDING;
+  while (!atomic_compare_exchange_strong(&a->state, &s, CMX_STATE_QUEUED)) {
+    if (s != CMX_STATE_PROBE) return 0;
+    cmx_array_state(a);
+    s = CMX_STATE_PENDING;
+  }
+  return 1;
+}
+
 static long collect(const cmx_array *roots, size_t nroots, cmx_array *small,
                     size_t cap, cmx_array **order, size_t *work, int *oom) {
   struct dfs stk[WALK_STACK];
@@ -309,19 +337,13 @@ static long collect(const cmx_array *roots, size_t nroots, cmx_array *small,
   struct dfs *st = stk;
   *work = 0;
   for (size_t r = 0; r < nroots; r++) {
-    int pend = CMX_STATE_PENDING;
-    if (!atomic_compare_exchange_strong(&roots[r]->state, &pend,
-                                        CMX_STATE_QUEUED))
-      continue;
+    if (!claim(roots[r])) continue;
     st[sn++] = (struct dfs){roots[r], 0};
     while (sn) {
       struct dfs *top = &st[sn - 1];
       if (top->next < top->a->nin) {
         cmx_array c = top->a->in[top->next++];
-        pend = CMX_STATE_PENDING;
-        if (!atomic_compare_exchange_strong(&c->state, &pend,
-                                            CMX_STATE_QUEUED))
-          continue;
+        if (!claim(c)) continue;
         if (sn == scap && grow((void **)&st, stk, &scap, sizeof *st)) {
           /* c was claimed but is on no stack: give it back */
           atomic_store(&c->state, CMX_STATE_PENDING);
@@ -372,6 +394,27 @@ static int one_stream(cmx_array *order, size_t cnt, struct cmx_stream_s *s) {
     if (t != s) return 0;
   }
   return 1;
+}
+
+/* The fast path of a synchronous eval of one array (a small op on
+ * evaluated inputs, the common case of a runtime that dispatches op by
+ * op): a pending node whose inputs are all done and whose work the general
+ * path would run inline anyway (INLINE_ELEMS) is claimed and run here, with
+ * no walk, no order vector, no extra reference (the caller holds one for
+ * the call) and no scheduling lock. The node is held in PROBE while its
+ * inputs are read, so no other eval can claim it and drop its edges; a
+ * walk that meets it waits for the probe's outcome (claim), so a node it
+ * skips as claimed is always one that runs at once, here, and never one
+ * queued behind the walker's own work. */
+static int ready_alone(cmx_array a) {
+  for (int i = 0; i < a->nin; i++)
+    if (atomic_load(&a->in[i]->state) != CMX_STATE_DONE) return 0;
+  return node_work(a) < INLINE_ELEMS;
+}
+
+/* What a synchronous eval of a finished array returns. */
+static int eval_status(cmx_array a) {
+  return a->status ? cmx_err(a->status, "%s", a->msg) : CMX_OK;
 }
 
 static int eval_impl(const cmx_array *arrays, size_t n, int wait,
@@ -461,7 +504,38 @@ static int eval_impl(const cmx_array *arrays, size_t n, int wait,
   return st;
 }
 
+/* A synchronous eval of one array: finished, or a node the fast path
+ * takes (ready_alone); 1 with *st set, else 0 (the general path runs).
+ * Kept apart from eval_impl, whose frame (the order's first 32 entries
+ * and the walk's) is not worth setting up for it. */
+static int eval_one(cmx_array a, int *st) {
+  int state = atomic_load(&a->state);
+  if (state == CMX_STATE_PENDING &&
+      atomic_compare_exchange_strong(&a->state, &state, CMX_STATE_PROBE)) {
+    if (!ready_alone(a)) {
+      atomic_store_explicit(&a->state, CMX_STATE_PENDING,
+                            memory_order_release);
+      return 0;
+    }
+    atomic_store_explicit(&a->state, CMX_STATE_QUEUED, memory_order_release);
+    unsigned fp = cmx_fp_mode_enter();
+    cmx_node_run(a, 1);
+    cmx_fp_mode_leave(fp);
+    state = CMX_STATE_DONE;
+  }
+  if (state != CMX_STATE_DONE) return 0;
+  *st = eval_status(a);
+  return 1;
+}
+
 int cmx_eval(const cmx_array *arrays, size_t n) {
+  /* a live array (what cmx_array_check accepts; eval_impl reports the
+   * rest) */
+  cmx_array a = n == 1 && arrays ? arrays[0] : NULL;
+  int st;
+  if (a && atomic_load_explicit(&a->refs, memory_order_relaxed) > 0 &&
+      eval_one(a, &st))
+    return st;
   return eval_impl(arrays, n, 1, "cmx_eval");
 }
 

@@ -25,6 +25,13 @@ int cmx_last_status(void);
 const char *cmx_fmt_shape(char *buf, const int64_t *shape, int ndim);
 
 /* ---- dtypes (dtype.c) ---- */
+/* cmx_dtype_size, inline: the public function is a call into dtype.c,
+ * made several times by every op (49 of a small add's instructions). */
+static inline size_t cmx_dtype_bytes(cmx_dtype d) {
+  static const unsigned char bytes[CMX_NUM_DTYPES] = {1, 1, 4, 1, 2, 4,
+                                                      8, 2, 2, 4, 8};
+  return (unsigned)d < CMX_NUM_DTYPES ? bytes[d] : 0;
+}
 int cmx_dtype_valid(cmx_dtype d);
 int cmx_dtype_is_float(cmx_dtype d);
 int cmx_dtype_is_signed_int(cmx_dtype d);
@@ -62,7 +69,14 @@ enum cmx_op {
   CMX_OP_COUNT
 };
 
-enum { CMX_STATE_PENDING, CMX_STATE_QUEUED, CMX_STATE_DONE };
+/* PENDING: not claimed; QUEUED: claimed by an eval, which runs it (or
+ * has it run); DONE: finished. PROBE: an eval looks at the node's inputs
+ * to decide whether to claim it on its fast path (graph.c); it turns into
+ * QUEUED or back into PENDING after a few loads, and a reader that must
+ * tell PENDING from the rest waits it out (cmx_array_state). */
+enum { CMX_STATE_PENDING, CMX_STATE_QUEUED, CMX_STATE_DONE, CMX_STATE_PROBE };
+/* a's state, once it is not PROBE. */
+int cmx_array_state(cmx_array a);
 
 /* Op parameters, by op: axes for reductions and transposes, a dtype, a
  * scalar. Kept inline so nodes need one allocation. */
@@ -107,7 +121,15 @@ struct cmx_array_s {
 };
 
 /* Reference count helpers that do not touch the last error. */
-int cmx_array_check(cmx_array a, const char *who, const char *what);
+/* CMX_OK for a live array, else the error (NULL, or freed) with the
+ * message naming who and what; inline for the live case every op takes. */
+int cmx_array_check_fail(cmx_array a, const char *who, const char *what);
+static inline int cmx_array_check(cmx_array a, const char *who,
+                                  const char *what) {
+  if (a && atomic_load_explicit(&a->refs, memory_order_relaxed) > 0)
+    return CMX_OK;
+  return cmx_array_check_fail(a, who, what);
+}
 /* A fresh array descriptor (refs 1, PENDING) with row-major strides; or
  * NULL with CMX_ENOMEM / CMX_EINVAL set for overflowing shapes. */
 cmx_array cmx_array_alloc(cmx_dtype dtype, const int64_t *shape, int ndim,
@@ -119,7 +141,7 @@ int cmx_is_row_major(const int64_t *shape, const int64_t *strides, int ndim);
 void cmx_row_major_strides(const int64_t *shape, int ndim, int64_t *strides);
 /* Pointer to element 0 of an evaluated array. */
 static inline char *cmx_array_ptr(cmx_array a) {
-  return (char *)a->buf->data + a->offset * (int64_t)cmx_dtype_size(a->dtype);
+  return (char *)a->buf->data + a->offset * (int64_t)cmx_dtype_bytes(a->dtype);
 }
 
 /* Makes a node: out gets the op, inputs (retained) and stream; finishes

@@ -390,7 +390,7 @@ static int check_entry(const char *path, const struct cmx_st_entry *e,
   const unsigned long long b = e->begin, en = e->end,
                            nbytes = zero ? 0
                                          : (unsigned long long)count *
-                                               cmx_dtype_size(e->dtype);
+                                               cmx_dtype_bytes(e->dtype);
   if (b > en)
     return cmx_st_lerr(path, CMX_EIO,
                        "tensor '%.64s' has data_offsets [%llu, "

@@ -80,7 +80,7 @@ static void fill_range(void *ctx, size_t b, size_t e) {
 int cmx_eval_full(cmx_array a, int nthreads) {
   int st = cmx_array_alloc_data(a);
   if (st) return st;
-  struct fill f = {.dst = cmx_array_ptr(a), .esz = cmx_dtype_size(a->dtype)};
+  struct fill f = {.dst = cmx_array_ptr(a), .esz = cmx_dtype_bytes(a->dtype)};
   store_scalar(f.elem, a->dtype, a->p.value);
   cmx_parallel_for(nthreads, (size_t)a->size, 64, 1 << 16, fill_range, &f);
   return CMX_OK;
@@ -112,7 +112,7 @@ int cmx_eval_arange(cmx_array a, int nthreads) {
   int st = cmx_array_alloc_data(a);
   if (st) return st;
   char *dst = cmx_array_ptr(a);
-  size_t esz = cmx_dtype_size(a->dtype);
+  size_t esz = cmx_dtype_bytes(a->dtype);
   /* Values in double a tile at a time, each tile converted in one call: a
    * conversion call per element cost ~60 ns (a 256-element arange took
    * ~20 us, most of cmx-bench's 64K take row). */

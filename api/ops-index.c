@@ -150,7 +150,7 @@ int cmx_eval_take(cmx_array o, int nthreads) {
     free(idx);
     return st;
   }
-  size_t esz = cmx_dtype_size(a->dtype);
+  size_t esz = cmx_dtype_bytes(a->dtype);
   if (!o->p.sub) {
     int64_t outer = 1, inner = 1;
     for (int d = 0; d < ax; d++) outer *= a->shape[d];
@@ -192,9 +192,10 @@ int cmx_eval_place(cmx_array o, int nthreads) {
     if (st) return st;
   }
   cmx_array x = o->in[0];
-  cmx_index_copy(cmx_array_ptr(o) + o->p.delta * (int64_t)cmx_dtype_size(o->dtype),
-                 o->strides, cmx_array_ptr(x), x->strides, x->shape, x->ndim,
-                 cmx_dtype_size(o->dtype), nthreads);
+  size_t esz = cmx_dtype_bytes(o->dtype);
+  cmx_index_copy(cmx_array_ptr(o) + o->p.delta * (int64_t)esz, o->strides,
+                 cmx_array_ptr(x), x->strides, x->shape, x->ndim, esz,
+                 nthreads);
   return CMX_OK;
 }
 
@@ -423,7 +424,7 @@ int cmx_eval_tri(cmx_array o, int nthreads) {
   int64_t r = o->shape[o->ndim - 2], c = o->shape[o->ndim - 1];
   int64_t batch = r != 0 && c != 0 ? o->size / (r * c) : 0;
   cmx_index_tri(cmx_array_ptr(o), cmx_array_ptr(o->in[0]), batch, r, c,
-                o->p.delta, o->p.sub, cmx_dtype_size(o->dtype), nthreads);
+                o->p.delta, o->p.sub, cmx_dtype_bytes(o->dtype), nthreads);
   return CMX_OK;
 }
 

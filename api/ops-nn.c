@@ -58,7 +58,7 @@ static struct cmx_buffer *scratch_copy(cmx_array x, const int64_t *shape,
                                        const int64_t *strides, cmx_dtype cd,
                                        int nthreads, const char *who) {
   struct cmx_buffer *b =
-      cmx_buffer_new((size_t)x->size * cmx_dtype_size(cd), who);
+      cmx_buffer_new((size_t)x->size * cmx_dtype_bytes(cd), who);
   if (!b) return NULL;
   struct cmx_array_s v = *x;
   memcpy(v.shape, shape, (size_t)x->ndim * sizeof *shape);
@@ -261,7 +261,7 @@ int cmx_eval_norm(cmx_array a, int nthreads) {
                               (op == CMX_NORM_RMS)],
       .cvt = t->cvt};
   const cmx_dtype cd = a->dtype == CMX_F64 ? CMX_F64 : CMX_F32;
-  const size_t n = (size_t)x->shape[nd - 1], es = cmx_dtype_size(cd);
+  const size_t n = (size_t)x->shape[nd - 1], es = cmx_dtype_bytes(cd);
   /* weight and bias as n contiguous values of the compute type: read in
    * place when they are, else converted into wb. */
   struct cmx_buffer *wb = NULL;

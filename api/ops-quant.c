@@ -253,7 +253,7 @@ static const void *dense(cmx_array x, cmx_dtype dt, struct cmx_buffer **copy,
   *copy = NULL;
   if (x->dtype == dt && cmx_is_row_major(x->shape, x->strides, x->ndim))
     return cmx_array_ptr(x);
-  *copy = cmx_buffer_new((size_t)x->size * cmx_dtype_size(dt), who);
+  *copy = cmx_buffer_new((size_t)x->size * cmx_dtype_bytes(dt), who);
   if (!*copy)
     return NULL;
   cmx_copy_into((*copy)->data, dt, x, nthreads);

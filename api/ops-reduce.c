@@ -173,7 +173,7 @@ int cmx_eval_reduce(cmx_array r, int nthreads) {
     memcpy(v.strides, kst, (size_t)nk * sizeof *kst);
     memcpy(v.strides + nk, rst, (size_t)nr * sizeof *rst);
     if (op == CMX_RED_ALL || op == CMX_RED_ANY) v.dtype = a->dtype;
-    struct cmx_buffer *tmp = cmx_buffer_new(O * R * cmx_dtype_size(cd),
+    struct cmx_buffer *tmp = cmx_buffer_new(O * R * cmx_dtype_bytes(cd),
                                             cmx_op_name[r->op]);
     if (!tmp) {
       free(res);

@@ -14,6 +14,9 @@ static pthread_mutex_t g_live_mu = PTHREAD_MUTEX_INITIALIZER;
 static _Thread_local struct cmx_stream_s *tls_default;
 static _Thread_local int tls_eager;
 static int g_env_eager;
+/* g_default once default_init is done (a flag test instead of
+ * pthread_once on every op); NULL before, or if it could not be made. */
+static _Atomic(struct cmx_stream_s *) g_default_ready;
 
 static int env_threads(void) {
   const char *e = getenv("CMX_NUM_THREADS");
@@ -45,9 +48,13 @@ static void default_init(void) {
   if (ftz && strcmp(ftz, "1") == 0) atomic_store(&cmx_sched_ftz, 1);
   g_default = cmx_sched_stream_new(env_threads(), NULL, 0, &err);
   if (g_default) g_default->is_default = 1;
+  atomic_store_explicit(&g_default_ready, g_default, memory_order_release);
 }
 
 static struct cmx_stream_s *process_default(void) {
+  struct cmx_stream_s *s =
+      atomic_load_explicit(&g_default_ready, memory_order_acquire);
+  if (s) return s;
   pthread_once(&g_default_once, default_init);
   return g_default;
 }
@@ -72,8 +79,9 @@ int cmx_stream_resolve(cmx_stream *s, const char *who) {
 }
 
 int cmx_eager_for(cmx_stream s) {
-  if (cmx_tracing()) return 0;
-  return tls_eager || g_env_eager || (s && (s->flags & CMX_STREAM_EAGER));
+  if (!tls_eager && !g_env_eager && !(s && (s->flags & CMX_STREAM_EAGER)))
+    return 0;
+  return !cmx_tracing();
 }
 
 void cmx_set_eager(bool on) {

@@ -111,6 +111,8 @@ static int select_level(const char *name) {
   return -1;
 }
 
+static atomic_int g_ready; /* set (release) once arch_init is done */
+
 static void arch_init(void) {
   for (int i = 0; i < CMX_ISA_COUNT; i++)
     cmx_dispatch_for(&g_tables[i], (enum cmx_isa_level)i);
@@ -126,20 +128,28 @@ static void arch_init(void) {
                      "avx512bf16, neon; best here: %s)",
              e, g_names[best]);
   }
+  atomic_store_explicit(&g_ready, 1, memory_order_release);
+}
+
+/* pthread_once, but a flag test once done: every op asks for the table
+ * and the CMX_ISA error. */
+static void init(void) {
+  if (!atomic_load_explicit(&g_ready, memory_order_acquire))
+    pthread_once(&g_once, arch_init);
 }
 
 const struct cmx_dispatch *cmx_dispatch(void) {
-  pthread_once(&g_once, arch_init);
+  init();
   return atomic_load_explicit(&g_current, memory_order_acquire);
 }
 
 const char *cmx_arch_env_error(void) {
-  pthread_once(&g_once, arch_init);
+  init();
   return g_env_error[0] ? g_env_error : NULL;
 }
 
 int cmx_arch_select(const char *name) {
-  pthread_once(&g_once, arch_init);
+  init();
   if (!name) {
     atomic_store(&g_current, &g_tables[cmx_cpu_best()]);
     return 0;

@@ -18,8 +18,15 @@ struct scratch {
 static pthread_key_t g_key;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
+/* The thread's block, also held by the key (whose destructor frees it):
+ * read through this pointer, a call costs a TLS load instead of
+ * pthread_once and pthread_getspecific (50 of a small product's
+ * instructions, callgrind). */
+static _Thread_local struct scratch *tls_scratch;
+
 static void scratch_free(void *v) {
   struct scratch *s = v;
+  tls_scratch = NULL; /* destructors run on the exiting thread */
   for (int i = 0; i < CMX_SCRATCH_SLOTS; i++) free(s->p[i]);
   free(s);
 }
@@ -28,14 +35,15 @@ static void key_init(void) { pthread_key_create(&g_key, scratch_free); }
 
 void *cmx_scratch(int slot, size_t bytes) {
   if (slot < 0 || slot >= CMX_SCRATCH_SLOTS) return NULL;
-  pthread_once(&g_once, key_init);
-  struct scratch *s = pthread_getspecific(g_key);
+  struct scratch *s = tls_scratch;
   if (!s) {
+    pthread_once(&g_once, key_init);
     s = calloc(1, sizeof *s);
     if (!s || pthread_setspecific(g_key, s)) {
       free(s);
       return NULL;
     }
+    tls_scratch = s;
   }
   if (s->cap[slot] < bytes || !s->p[slot]) {
     void *p = NULL;

@@ -170,15 +170,24 @@ static int split_count(int nthreads, size_t n, size_t grain) {
 void cmx_parallel_for_async(int nthreads, size_t n, size_t align,
                             size_t grain, cmx_range_fn fn, const void *ctx,
                             size_t ctx_bytes) {
-  if (batch_publish(split_count(nthreads, n, grain), n, align, fn, ctx,
-                    ctx_bytes))
+  int nt = split_count(nthreads, n, grain);
+  /* One thread: the caller runs it (as cmx_parallel_for would), with no
+   * look at the batch. */
+  if (nt <= 1) {
+    if (n) fn((void *)ctx, 0, n);
     return;
+  }
+  if (batch_publish(nt, n, align, fn, ctx, ctx_bytes)) return;
   cmx_parallel_for(nthreads, n, align, grain, fn, (void *)ctx);
 }
 
 void cmx_parallel_for(int nthreads, size_t n, size_t align, size_t grain,
                       cmx_range_fn fn, void *ctx) {
   int nt = split_count(nthreads, n, grain);
+  if (nt <= 1) {
+    if (n) fn(ctx, 0, n);
+    return;
+  }
   /* Inside a batch region: hand the job to the waiting team. */
   if (batch_publish(nt, n, align, fn, ctx, 0)) return;
   /* Inside someone else's parallel region, never nest a team. */

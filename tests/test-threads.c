@@ -387,3 +387,82 @@ Test(threads, batch_of_split_nodes_reading_each_other) {
   cmx_array_free(x);
   cmx_array_free(w);
 }
+
+/* ---- one small node evaluated by two threads at once ------------------- */
+/* Small ops on evaluated inputs take eval's fast path (graph.c); two
+ * threads that race to evaluate one node, or one its input and the other
+ * the node, must each get the finished result, and the node must run once
+ * (a second run would leave its first buffer allocated). */
+#define RACE_ROUNDS 300
+struct race {
+  cmx_array e[RACE_ROUNDS], c[RACE_ROUNDS]; /* e = exp(a), c = e + b */
+  pthread_barrier_t bar;
+  int rc[2];
+  char why[2][160];
+};
+struct race_arg { struct race *r; int t; };
+
+static void *race_worker(void *arg) {
+  struct race_arg *ra = arg;
+  struct race *r = ra->r;
+  int t = ra->t;
+  for (int k = 0; k < RACE_ROUNDS; k++) {
+    pthread_barrier_wait(&r->bar);
+    if (r->rc[t]) continue;
+    /* odd rounds: thread 0 evaluates the input, thread 1 the node */
+    int input_only = k % 2 && t == 0;
+    cmx_array x = input_only ? r->e[k] : r->c[k];
+    float got[16];
+    int rc = cmx_eval(&x, 1);
+    if (!rc) rc = cmx_array_read(x, got, sizeof got);
+    if (rc) {
+      r->rc[t] = rc;
+      snprintf(r->why[t], sizeof r->why[t], "round %d: %s", k,
+               cmx_last_error());
+      continue;
+    }
+    for (int i = 0; i < 16; i++) {
+      float want = expf((float)i / 16) + (input_only ? 0.0f : (float)i);
+      if (fabsf(got[i] - want) > 1e-6f * want) {
+        r->rc[t] = 1;
+        snprintf(r->why[t], sizeof r->why[t], "round %d [%d]: %g want %g", k,
+                 i, got[i], want);
+        break;
+      }
+    }
+  }
+  return NULL;
+}
+
+Test(threads, two_threads_evaluate_one_small_node) {
+  float va[16], vb[16];
+  for (int i = 0; i < 16; i++) va[i] = (float)i / 16, vb[i] = (float)i;
+  int64_t n = 16;
+  cmx_array a, b;
+  TU_OK(cmx_array_from_data(&a, va, CMX_F32, &n, 1));
+  TU_OK(cmx_array_from_data(&b, vb, CMX_F32, &n, 1));
+  size_t base = cmx_get_active_memory();
+  struct race *r = calloc(1, sizeof *r);
+  for (int k = 0; k < RACE_ROUNDS; k++) {
+    TU_OK(cmx_exp(&r->e[k], a, NULL));
+    TU_OK(cmx_add(&r->c[k], r->e[k], b, NULL));
+  }
+  pthread_barrier_init(&r->bar, NULL, 2);
+  struct race_arg args[2] = {{r, 0}, {r, 1}};
+  pthread_t th[2];
+  for (int t = 0; t < 2; t++)
+    pthread_create(&th[t], NULL, race_worker, &args[t]);
+  for (int t = 0; t < 2; t++) pthread_join(th[t], NULL);
+  pthread_barrier_destroy(&r->bar);
+  for (int t = 0; t < 2; t++)
+    cr_assert_eq(r->rc[t], 0, "thread %d: %s", t, r->why[t]);
+  for (int k = 0; k < RACE_ROUNDS; k++) {
+    cmx_array_free(r->c[k]);
+    cmx_array_free(r->e[k]);
+  }
+  free(r);
+  cr_assert_eq(cmx_get_active_memory(), base, "%zu bytes left",
+               cmx_get_active_memory() - base);
+  cmx_array_free(b);
+  cmx_array_free(a);
+}

@@ -117,8 +117,34 @@ static double small_flops(void) {
 static size_t round_down(size_t x, size_t r) { return x / r * r; }
 static size_t round_up(size_t x, size_t r) { return (x + r - 1) / r * r; }
 
+/* Each thread keeps the blocking of the last config it asked for: once
+ * the tuning is loaded it is a function of the config's tile and block
+ * fields alone (the key: a table refilled in place, by cmx_set_isa, gives
+ * another key), and computing it (the lookups and four divisions) was 137
+ * of a 32^3 product's instructions outside the microkernels (callgrind). */
+static _Thread_local struct {
+  size_t key[5]; /* mr, nr, mc, kc, nc of the config; mr 0: empty */
+  size_t mc, kc, nc;
+  int split;
+} tls_blocking;
+
+static void blocking(const struct cmx_gemm_config *cfg, size_t *mc,
+                     size_t *kc, size_t *nc, int *split);
+
 void cmx_f32_gemm_blocking(const struct cmx_gemm_config *cfg, size_t *mc,
                            size_t *kc, size_t *nc, int *split) {
+  const size_t key[5] = {cfg->mr, cfg->nr, cfg->mc, cfg->kc, cfg->nc};
+  if (memcmp(key, tls_blocking.key, sizeof key) != 0) {
+    blocking(cfg, &tls_blocking.mc, &tls_blocking.kc, &tls_blocking.nc,
+             &tls_blocking.split);
+    memcpy(tls_blocking.key, key, sizeof key);
+  }
+  *mc = tls_blocking.mc, *kc = tls_blocking.kc, *nc = tls_blocking.nc;
+  if (split) *split = tls_blocking.split;
+}
+
+static void blocking(const struct cmx_gemm_config *cfg, size_t *mc,
+                     size_t *kc, size_t *nc, int *split) {
   pthread_once(&g_tune_once, tune_load);
   const struct cmx_topo *topo = cmx_topo();
   size_t l1 = topo->l1d ? topo->l1d : 32768, l2 = topo->l2 ? topo->l2 : 1 << 20,
@@ -146,7 +172,7 @@ void cmx_f32_gemm_blocking(const struct cmx_gemm_config *cfg, size_t *mc,
   n = round_down(n, cfg->nr);
   if (n < cfg->nr) n = cfg->nr;
   *mc = m, *kc = k, *nc = n;
-  if (split) *split = g_env.split ? g_env.split : g_file.split;
+  *split = g_env.split ? g_env.split : g_file.split;
 }
 
 /* ---- per-thread workspace: sched's scratch, kept between calls ---- */
