@@ -3,6 +3,13 @@
 # (*-avx2.c, *-avx512.c, *-neon.c) gets its own -m flags and the library
 # picks a level at run time. Never -march=native in the library.
 
+# Every core unless the caller chose (make -jN): on a fresh clone the
+# builds (the library, the tests, the fuzzer's sanitized library) were most
+# of make test's time, one file at a time.
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
+
 VERSION_MAJOR := 0
 VERSION := 0.1.0
 PREFIX ?= /usr/local
