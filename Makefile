@@ -6,8 +6,11 @@
 # Every core unless the caller chose (make -jN): on a fresh clone the
 # builds (the library, the tests, the fuzzer's sanitized library) were most
 # of make test's time, one file at a time.
+# (The top make only: sub-makes share its jobs.)
+ifeq ($(MAKELEVEL),0)
 ifeq ($(filter -j%,$(MAKEFLAGS)),)
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
 endif
 
 VERSION_MAJOR := 0
