@@ -11,7 +11,8 @@
 #include "arch/dispatch.h"
 #include "bench.h"
 
-enum ukind { K_UNARY, K_BINARY, K_RINNER, K_ROUTER, K_RC, K_RARG, K_CVT };
+enum ukind { K_UNARY, K_BINARY, K_RINNER, K_ROUTER, K_RC, K_RSQ, K_RARG,
+             K_CVT };
 
 struct ukr {
   enum cmx_isa_level isa;
@@ -22,7 +23,8 @@ struct ukr {
   cmx_f32_vbinary_ukr_fn bin;
   cmx_f32_rinner_ukr_fn rinner;
   cmx_f32_router_ukr_fn router;
-  cmx_f32_rsumexp_ukr_fn rc; /* sumsqdev and sumexp share the signature */
+  cmx_f32_rsumexp_ukr_fn rc;
+  cmx_f32_rsumsqdev_ukr_fn rsq;
   cmx_f32_rarg_ukr_fn rarg;
   cmx_cvt_ukr_fn cvt;
 };
@@ -52,7 +54,7 @@ static const struct ukr k_binary[] = {
    .kind = K_ROUTER,                                                           \
    .router = fn},
 #define CMX_RSUMSQDEV(i, fn)                                                   \
-  {.isa = i, .family = "f32-reduce", .name = #fn, .kind = K_RC, .rc = fn},
+  {.isa = i, .family = "f32-reduce", .name = #fn, .kind = K_RSQ, .rsq = fn},
 #define CMX_RSUMEXP(i, fn)                                                     \
   {.isa = i, .family = "f32-reduce", .name = #fn, .kind = K_RC, .rc = fn},
 #define CMX_RARGMAX(i, fn)                                                     \
@@ -133,6 +135,11 @@ static double call(const struct ukr *u, size_t n) {
   case K_RC:
     g_sink += u->rc(n, g_x, 1.0f);
     return 4.0 * n;
+  case K_RSQ: { /* var's pass: the squares and the sum */
+    float sum;
+    g_sink += u->rsq(n, g_x, 1.0f, &sum) + sum;
+    return 4.0 * n;
+  }
   case K_RARG:
     g_sink += (float)u->rarg(n, g_x);
     return 4.0 * n;

@@ -157,9 +157,12 @@ static void check_reduce(const struct cmx_dispatch *t, const struct cmx_dispatch
     }
     fill(x, n, 0);
     float c = 0.25f;
-    float qt = t->f32_rsumsqdev(n, x, c), qv = v->f32_rsumsqdev(n, x, c);
-    if (!close_rel(qv, qt, 1e-5f) && bad++ < 5)
-      printf("  rsumsqdev n=%zu: neon %a generic %a\n", n, qv, qt);
+    float st, sv;
+    float qt = t->f32_rsumsqdev(n, x, c, &st), qv = v->f32_rsumsqdev(n, x, c, &sv);
+    if (!(close_rel(qv, qt, 1e-5f) && close_rel(sv, st, 1e-4f) &&
+          close_rel(v->f32_rsumsqdev(n, x, c, NULL), qt, 1e-5f)) && bad++ < 5)
+      printf("  rsumsqdev n=%zu: neon %a (sum %a) generic %a (sum %a)\n", n,
+             qv, sv, qt, st);
     qt = t->f32_rsumexp(n, x, c), qv = v->f32_rsumexp(n, x, c);
     if (!close_rel(qv, qt, 1e-5f) && bad++ < 5)
       printf("  rsumexp n=%zu: neon %a generic %a\n", n, qv, qt);

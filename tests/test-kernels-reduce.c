@@ -335,7 +335,26 @@ Test(kernels_reduce, sumsqdev_sumexp) {
       /* All terms are positive: relative error of the sum, plus a few ulp
        * for exp's polynomial (kernels/common/vmath.h) and for (x - c). */
       const double tol = (2.0 * sqrt((double)n) + 8.0) * FLT_EPSILON * ref;
-      const float got = fn(n, x, c), g = gen(n, x, c);
+      float got, g;
+      if (is_exp) {
+        got = fn(n, x, c), g = gen(n, x, c);
+      } else {
+        /* sumsqdev: the same with the sum of x taken in its pass, and
+         * without (NULL) */
+        const cmx_f32_rsumsqdev_ukr_fn fq = (cmx_f32_rsumsqdev_ukr_fn)row->fn;
+        float sum = -1.0f;
+        got = fq(n, x, c, &sum);
+        g = ((cmx_f32_rsumsqdev_ukr_fn)rref(row->kind, 0)->fn)(n, x, c, NULL);
+        double sref = 0.0, sabs = 0.0;
+        for (size_t i = 0; i < n; i++) sref += x[i], sabs += fabs(x[i]);
+        cr_assert(fabs(sum - sref) <= (2.0 * sqrt((double)n) + 8.0) *
+                                          FLT_EPSILON * sabs,
+                  "%s n=%zu: sum %.9g, float64 %.9g", row->name, n, sum,
+                  sref);
+        const float alone = fq(n, x, c, NULL);
+        cr_assert(fabs(alone - ref) <= tol, "%s n=%zu: without the sum "
+                  "%.9g, float64 %.9g", row->name, n, alone, ref);
+      }
       cr_assert(fabs(got - ref) <= tol, "%s n=%zu: %.9g, float64 %.9g",
                 row->name, n, got, ref);
       cr_assert(fabs((double)got - g) <= 2 * tol,

@@ -35,8 +35,9 @@ void cmx_f32_rmin_outer_ukr__avx2(size_t rows, size_t n, const float *x,
   cmx_rd_outer(CMX_ROP_MIN, rows, n, x, ldx, acc);
 }
 
-float cmx_f32_rsumsqdev_ukr__avx2(size_t n, const float *x, float c) {
-  return cmx_rd_mapsum(0, n, x, c);
+float cmx_f32_rsumsqdev_ukr__avx2(size_t n, const float *x, float c,
+                                  float *sum) {
+  return cmx_rd_sumsq(n, x, c, sum);
 }
 float cmx_f32_rsumexp_ukr__avx2(size_t n, const float *x, float c) {
   return cmx_rd_mapsum(1, n, x, c);

@@ -41,8 +41,9 @@ void cmx_f32_rmin_outer_ukr__avx512(size_t rows, size_t n, const float *x,
   cmx_rd_outer(CMX_ROP_MIN, rows, n, x, ldx, acc);
 }
 
-float cmx_f32_rsumsqdev_ukr__avx512(size_t n, const float *x, float c) {
-  return cmx_rd_mapsum(0, n, x, c);
+float cmx_f32_rsumsqdev_ukr__avx512(size_t n, const float *x, float c,
+                                  float *sum) {
+  return cmx_rd_sumsq(n, x, c, sum);
 }
 /* exp(x - c) as 2^y, y = x log2e - c log2e: one fma gives y (the product
  * x log2e is exact inside it; c log2e = chi + clo, and the constant factor

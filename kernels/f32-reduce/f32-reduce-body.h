@@ -248,6 +248,42 @@ CMX_SIMD_INLINE float cmx_rd_mapsum(int is_exp, size_t n, const float *x,
   return vf_hsum(vf_add(vf_add(a0, a1), vf_add(a2, a3)));
 }
 
+/* sum of (x - c)^2 with, where sum is not NULL, the sum of x in the same
+ * pass (var's one pass over memory: the squares and then a sum from L1
+ * left memory idle during the second; var of 4096 x 4096 on one Zen 5
+ * core 43-45 -> 49-51 GB/s). The squares as cmx_rd_mapsum takes them. */
+CMX_SIMD_INLINE float cmx_rd_sumsq(size_t n, const float *x, float c,
+                                   float *sum) {
+  if (!sum) return cmx_rd_mapsum(0, n, x, c);
+  const vf vc = vf_set1(c);
+  vf a0 = vf_zero(), a1 = vf_zero(), a2 = vf_zero(), a3 = vf_zero();
+  vf s0 = vf_zero(), s1 = vf_zero(), s2 = vf_zero(), s3 = vf_zero();
+  size_t i = 0;
+  for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
+    const vf v0 = vf_load(x + i), v1 = vf_load(x + i + VF_N);
+    const vf v2 = vf_load(x + i + 2 * VF_N), v3 = vf_load(x + i + 3 * VF_N);
+    s0 = vf_add(s0, v0), s1 = vf_add(s1, v1);
+    s2 = vf_add(s2, v2), s3 = vf_add(s3, v3);
+    a0 = vf_add(a0, cmx_rd_map(0, v0, vc));
+    a1 = vf_add(a1, cmx_rd_map(0, v1, vc));
+    a2 = vf_add(a2, cmx_rd_map(0, v2, vc));
+    a3 = vf_add(a3, cmx_rd_map(0, v3, vc));
+  }
+  for (; i + VF_N <= n; i += VF_N) {
+    const vf v = vf_load(x + i);
+    s0 = vf_add(s0, v);
+    a0 = vf_add(a0, cmx_rd_map(0, v, vc));
+  }
+  if (i < n) {
+    const vm live = cmx_rd_tail_mask(n - i);
+    const vf v = vf_select(live, vf_load_n(x + i, n - i), vc);
+    s1 = vf_add(s1, vf_select(live, v, vf_zero()));
+    a1 = vf_add(a1, cmx_rd_map(0, v, vc)); /* dead lanes: (c - c)^2 = 0 */
+  }
+  *sum = vf_hsum(vf_add(vf_add(s0, s1), vf_add(s2, s3)));
+  return vf_hsum(vf_add(vf_add(a0, a1), vf_add(a2, a3)));
+}
+
 /* Elements per argmax/argmin block: 16 vectors (1 KiB on AVX-512). */
 #define CMX_RD_ARG_BLOCK (16 * VF_N)
 /* Blocks per chunk: block numbers are counted in float lanes, exact to

@@ -70,12 +70,15 @@ void cmx_f32_rmin_outer_ukr__ref(size_t rows, size_t n, const float *x,
     }
 }
 
-float cmx_f32_rsumsqdev_ukr__ref(size_t n, const float *x, float c) {
-  double s = 0.0;
+float cmx_f32_rsumsqdev_ukr__ref(size_t n, const float *x, float c,
+                                 float *sum) {
+  double s = 0.0, t = 0.0;
   for (size_t i = 0; i < n; i++) {
     double d = (double)x[i] - c;
     s += d * d;
+    t += x[i];
   }
+  if (sum) *sum = (float)t;
   return (float)s;
 }
 

@@ -4,7 +4,8 @@
  *         tree), so results never depend on the thread count.
  * outer:  acc[j] = op(acc[j], x[i * ldx + j]) for i < rows, j < n: the
  *         leading-axis reduction; ldx in elements, acc contiguous.
- * sumsqdev: sum of (x[i] - c)^2.
+ * sumsqdev: sum of (x[i] - c)^2, and in the same pass sum x[i] into *sum
+ *         unless sum is NULL.
  * sumexp: sum of exp(x[i] - c) for any c <= max x[i] (an estimate of the
  *         max from a prefix will do): a term with x[i] - c > 88.7 makes
  *         the sum inf (or NaN), telling the caller to retry with the true
@@ -23,7 +24,8 @@ enum cmx_rop { CMX_ROP_SUM, CMX_ROP_PROD, CMX_ROP_MAX, CMX_ROP_MIN,
 typedef float (*cmx_f32_rinner_ukr_fn)(size_t n, const float *x);
 typedef void (*cmx_f32_router_ukr_fn)(size_t rows, size_t n, const float *x,
                                       size_t ldx, float *acc);
-typedef float (*cmx_f32_rsumsqdev_ukr_fn)(size_t n, const float *x, float c);
+typedef float (*cmx_f32_rsumsqdev_ukr_fn)(size_t n, const float *x, float c,
+                                         float *sum);
 typedef float (*cmx_f32_rsumexp_ukr_fn)(size_t n, const float *x, float c);
 typedef size_t (*cmx_f32_rarg_ukr_fn)(size_t n, const float *x);
 
@@ -34,7 +36,8 @@ typedef size_t (*cmx_f32_rarg_ukr_fn)(size_t n, const float *x);
 #define CMX_RINNER(isa, rop, name) float name(size_t n, const float *x);
 #define CMX_ROUTER(isa, rop, name) \
   void name(size_t rows, size_t n, const float *x, size_t ldx, float *acc);
-#define CMX_RSUMSQDEV(isa, name) float name(size_t n, const float *x, float c);
+#define CMX_RSUMSQDEV(isa, name) \
+  float name(size_t n, const float *x, float c, float *sum);
 #define CMX_RSUMEXP(isa, name) float name(size_t n, const float *x, float c);
 #define CMX_RARGMAX(isa, name) size_t name(size_t n, const float *x);
 #define CMX_RARGMIN(isa, name) size_t name(size_t n, const float *x);
