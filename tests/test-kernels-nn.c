@@ -231,6 +231,23 @@ Test(kernels_nn, norm_rows_aligned) {
   }
 }
 
+/* The f32 row of op among rows at the level of a 16-bit row h (the
+ * avx512bf16 level runs the avx512 f32 rows), which must exist; and the
+ * reference conversions of h's type (bf: bf16, else f16). */
+static const struct row *f32_row_of(const struct row *h, const struct row *rows,
+                                    size_t n, int op) {
+  const enum cmx_isa_level fl =
+      h->isa == CMX_ISA_AVX512BF16 ? CMX_ISA_AVX512 : h->isa;
+  for (size_t i = 0; i < n; i++)
+    if (rows[i].isa == fl && rows[i].op == op) return &rows[i];
+  cr_assert_fail("%s: no f32 row at its level", h->name);
+  return NULL;
+}
+static void h16_cvt(int bf, cmx_cvt_ukr_fn *up, cmx_cvt_ukr_fn *down) {
+  *up = bf ? cmx_bf16_f32_cvt_ukr__ref : cmx_f16_f32_cvt_ukr__ref;
+  *down = bf ? cmx_f32_bf16_cvt_ukr__ref : cmx_f32_f16_cvt_ukr__ref;
+}
+
 /* A 16-bit norm row gives, bit for bit, what its level's f32 row gives on
  * the widened rows, rounded once to the 16-bit type (f32-norm.h): row
  * counts that leave a pair and a single row, odd lengths and tails, a row
@@ -246,19 +263,10 @@ Test(kernels_nn, norm16_rows_match_widened_f32_rows) {
     if (!runs(h)) continue;
     const int bf = h->op == CMX_NORM16_LAYER_BF16 || h->op == CMX_NORM16_RMS_BF16;
     const int rms = h->op == CMX_NORM16_RMS_BF16 || h->op == CMX_NORM16_RMS_F16;
-    const struct row *f = NULL;
-    /* the avx512bf16 level runs the avx512 f32 rows */
-    const enum cmx_isa_level fl =
-        h->isa == CMX_ISA_AVX512BF16 ? CMX_ISA_AVX512 : h->isa;
-    for (size_t i = 0; i < sizeof NROWS / sizeof NROWS[0]; i++)
-      if (NROWS[i].isa == fl &&
-          NROWS[i].op == (rms ? CMX_NORM_RMS : CMX_NORM_LAYER))
-        f = &NROWS[i];
-    cr_assert(f, "%s: no f32 row at its level", h->name);
-    const cmx_cvt_ukr_fn up = bf ? cmx_bf16_f32_cvt_ukr__ref
-                                 : cmx_f16_f32_cvt_ukr__ref;
-    const cmx_cvt_ukr_fn down = bf ? cmx_f32_bf16_cvt_ukr__ref
-                                   : cmx_f32_f16_cvt_ukr__ref;
+    const struct row *f = f32_row_of(h, NROWS, sizeof NROWS / sizeof NROWS[0],
+                                     rms ? CMX_NORM_RMS : CMX_NORM_LAYER);
+    cmx_cvt_ukr_fn up, down;
+    h16_cvt(bf, &up, &down);
     for (size_t ni = 0; ni < sizeof NS / sizeof NS[0]; ni++)
       for (size_t mi = 0; mi < sizeof MS / sizeof MS[0]; mi++)
         for (int wb = 0; wb < 4; wb++) {
@@ -311,19 +319,11 @@ Test(kernels_nn, softmax16_rows_match_widened_f32_rows) {
                    h->op == CMX_SOFTMAX16_LOG_BF16;
     const int log = h->op == CMX_SOFTMAX16_LOG_BF16 ||
                     h->op == CMX_SOFTMAX16_LOG_F16;
-    const struct row *f = NULL;
-    /* the avx512bf16 level runs the avx512 f32 rows */
-    const enum cmx_isa_level fl =
-        h->isa == CMX_ISA_AVX512BF16 ? CMX_ISA_AVX512 : h->isa;
-    for (size_t i = 0; i < sizeof SROWS / sizeof SROWS[0]; i++)
-      if (SROWS[i].isa == fl &&
-          SROWS[i].op == (log ? CMX_SOFTMAX_LOG_NT : CMX_SOFTMAX_EXP_NT))
-        f = &SROWS[i];
-    cr_assert(f, "%s: no f32 _NT row at its level", h->name);
-    const cmx_cvt_ukr_fn up = bf ? cmx_bf16_f32_cvt_ukr__ref
-                                 : cmx_f16_f32_cvt_ukr__ref;
-    const cmx_cvt_ukr_fn down = bf ? cmx_f32_bf16_cvt_ukr__ref
-                                   : cmx_f32_f16_cvt_ukr__ref;
+    const struct row *f =
+        f32_row_of(h, SROWS, sizeof SROWS / sizeof SROWS[0],
+                   log ? CMX_SOFTMAX_LOG_NT : CMX_SOFTMAX_EXP_NT);
+    cmx_cvt_ukr_fn up, down;
+    h16_cvt(bf, &up, &down);
     for (size_t ni = 0; ni < sizeof NS / sizeof NS[0]; ni++)
       for (int kind = 0; kind < 5; kind++) {
         /* kind 0: [-3, 3]; 1: [-90, 0] (subnormal and zero results); 2: a
