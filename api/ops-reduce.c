@@ -150,6 +150,8 @@ int cmx_eval_reduce(cmx_array r, int nthreads) {
                                    : NULL;
   k.router16 = !k.widen ? NULL : t->h16_router[a->dtype == CMX_F16];
   if (k.router16 && !k.router16[CMX_ROP_SUM]) k.router16 = NULL;
+  k.rinner16 = !k.widen ? NULL : t->h16_rinner[a->dtype == CMX_F16];
+  if (k.rinner16 && !k.rinner16[CMX_ROP_SUM]) k.rinner16 = NULL;
   int64_t cks[CMX_MAX_DIMS], ckt[CMX_MAX_DIMS], crs[CMX_MAX_DIMS],
       crt[CMX_MAX_DIMS];
   int ck = collapse(nk, ksh, kst, cks, ckt);
@@ -204,6 +206,7 @@ int cmx_eval_reduce(cmx_array r, int nthreads) {
     }
     k.widen = NULL; /* tmp holds f32 */
     k.router16 = NULL;
+    k.rinner16 = NULL;
     if (cd == CMX_F32)
       fail = cmx_red_f32_inner(op, tmp->data, O, R, R, res, ires, &k,
                                nthreads);

@@ -51,6 +51,7 @@ struct cmx_dispatch {
   cmx_h16_softmax_ukr_fn h16_softmax[CMX_SOFTMAX16_COUNT]; /* NULL: none */
   cmx_rng_ukr_fn rng; /* the random fill (kernels/random) */
   /* [0 bf16, 1 f16][rop]; NULL: none here */
+  cmx_h16_rinner_ukr_fn h16_rinner[2][CMX_ROP_COUNT];
   cmx_h16_router_ukr_fn h16_router[2][CMX_ROP_COUNT];
   cmx_f32_rope_ukr_fn f32_rope[CMX_ROPE_COUNT];
   struct cmx_gemm_config gemm_f32; /* microkernel, tile, block sizes */

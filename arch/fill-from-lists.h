@@ -51,10 +51,13 @@
   if (isa == CMX_LEVEL) t->x32_stream = name;
 #include "../kernels/x32-stream/x32-stream.inc"
 #undef CMX_UKR
-#define CMX_UKR(isa, type, rop, name) \
+#define CMX_RINNER16(isa, type, rop, name) \
+  if (isa == CMX_LEVEL) t->h16_rinner[type][rop] = name;
+#define CMX_ROUTER16(isa, type, rop, name) \
   if (isa == CMX_LEVEL) t->h16_router[type][rop] = name;
 #include "../kernels/f32-reduce/h16-reduce.inc"
-#undef CMX_UKR
+#undef CMX_RINNER16
+#undef CMX_ROUTER16
 #define CMX_UKR(isa, name) \
   if (isa == CMX_LEVEL) t->rng = name;
 #include "../kernels/random/random.inc"

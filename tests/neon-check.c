@@ -590,6 +590,37 @@ static void check_outer16(const struct cmx_dispatch *t,
   report("outer16", bad);
 }
 
+/* 16-bit inner reductions: bitwise the NEON f32 inner row on the widened
+ * block. */
+static void check_inner16(const struct cmx_dispatch *t,
+                          const struct cmx_dispatch *v) {
+  static float xf[1031];
+  static uint16_t xh[1031];
+  static const size_t NS[] = {1, 3, 4, 5, 17, 33, 1031};
+  int bad = 0;
+  for (int type = 0; type < 2; type++)
+    for (int op = 0; op < CMX_ROP_COUNT; op++)
+      for (size_t k = 0; k < sizeof NS / sizeof NS[0]; k++) {
+        const size_t n = NS[k];
+        const cmx_h16_rinner_ukr_fn fn = v->h16_rinner[type][op];
+        if (!fn) {
+          printf("  inner16: no NEON row (type %d op %d)\n", type, op);
+          bad++;
+          continue;
+        }
+        fill(xf, n, 0);
+        if (op == CMX_ROP_PROD)
+          for (size_t i = 0; i < n; i++) xf[i] = 1.0f + xf[i] / 64.0f;
+        t->cvt[type ? CMX_CVT_F32_F16 : CMX_CVT_F32_BF16](n, xf, xh);
+        t->cvt[type ? CMX_CVT_F16_F32 : CMX_CVT_BF16_F32](n, xh, xf);
+        const float got = fn(n, xh), want = v->f32_rinner[op](n, xf);
+        if (!same(got, want) && bad++ < 5)
+          printf("  inner16 type %d op %d n=%zu: %a, f32 row %a\n", type, op,
+                 n, got, want);
+      }
+  report("inner16", bad);
+}
+
 /* gemv4: four rows folded into an accumulator, bitwise against generic
  * (the same four fused multiply-adds per element), canaries past n. */
 static void check_gemv4(const struct cmx_dispatch *t, const struct cmx_dispatch *v) {
@@ -787,6 +818,7 @@ int main(void) {
   check_rng(&t, &v);
   check_fold(&t, &v);
   check_outer16(&t, &v);
+  check_inner16(&t, &v);
   check_gemm(&t, &v);
   check_gemm_f64(&t, &v);
   check_pack_f64(&t, &v);

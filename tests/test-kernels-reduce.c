@@ -53,13 +53,16 @@ struct hrow {
   int type; /* 0 bf16, 1 f16 */
   enum cmx_rop op;
   const char *name;
+  cmx_h16_rinner_ukr_fn inner; /* one of the two */
   cmx_h16_router_ukr_fn fn;
 };
-#define CMX_UKR(isa, type, rop, name) {isa, type, rop, #name, name},
+#define CMX_RINNER16(isa, type, rop, name) {isa, type, rop, #name, name, NULL},
+#define CMX_ROUTER16(isa, type, rop, name) {isa, type, rop, #name, NULL, name},
 static const struct hrow HROWS[] = {
 #include "kernels/f32-reduce/h16-reduce.inc"
 };
-#undef CMX_UKR
+#undef CMX_RINNER16
+#undef CMX_ROUTER16
 
 struct wrow {
   enum cmx_isa_level isa;
@@ -405,6 +408,51 @@ Test(kernels_reduce, sumexp_range) {
   }
 }
 
+/* The 16-bit inner rows (h16-reduce.inc) give, bit for bit, what their
+ * level's f32 inner row gives on the widened block (the summation order
+ * depends on the vector width): every size of SIZES, x exactly n long
+ * (ASan sees a read past it), a NaN or an infinity for max / min (the
+ * fast loop's fallback), a first element that is the extreme. */
+Test(kernels_reduce, inner16_matches_widened_f32) {
+  int checked = 0;
+  for (size_t r = 0; r < sizeof HROWS / sizeof HROWS[0]; r++) {
+    const struct hrow *row = &HROWS[r];
+    if (!row->inner || !runs(row->isa, row->name)) continue;
+    const struct rrow *f = NULL;
+    for (size_t i = 0; i < NRROWS; i++)
+      if (RROWS[i].kind == RK_INNER && RROWS[i].isa == row->isa &&
+          RROWS[i].op == row->op)
+        f = &RROWS[i];
+    cr_assert(f, "%s: no f32 inner row at its level", row->name);
+    const cmx_f32_rinner_ukr_fn f32 = (cmx_f32_rinner_ukr_fn)f->fn;
+    const cmx_cvt_ukr_fn down = row->type ? cmx_f32_f16_cvt_ukr__ref
+                                          : cmx_f32_bf16_cvt_ukr__ref;
+    const cmx_cvt_ukr_fn up = row->type ? cmx_f16_f32_cvt_ukr__ref
+                                        : cmx_bf16_f32_cvt_ukr__ref;
+    const int minmax = row->op >= CMX_ROP_MAX;
+    for (size_t s = 0; s < NSIZES; s++)
+      for (int kind = 0; kind < (minmax ? 4 : 1); kind++) {
+        /* kind 1: a NaN; 2: an infinity; 3: x[0] the extreme */
+        const size_t n = SIZES[s];
+        float *xf = malloc(n * sizeof *xf);
+        uint16_t *xh = malloc(n * sizeof *xh);
+        for (size_t i = 0; i < n; i++)
+          xf[i] = row->op == CMX_ROP_PROD ? rnd(0.9f, 1.1f) : rnd(-10, 10);
+        if (kind == 1) xf[n / 2] = NAN;
+        if (kind == 2) xf[n - 1] = row->op == CMX_ROP_MAX ? INFINITY : -INFINITY;
+        if (kind == 3) xf[0] = row->op == CMX_ROP_MAX ? 11.0f : -11.0f;
+        down(n, xf, xh);
+        up(n, xh, xf); /* the values the 16-bit block holds */
+        const float got = row->inner(n, xh), want = f32(n, xf);
+        cr_assert(same(got, want), "%s n=%zu kind %d: %.9g, f32 row %.9g",
+                  row->name, n, kind, got, want);
+        free(xf), free(xh);
+        checked++;
+      }
+  }
+  if (!checked) printf("kernels_reduce: no 16-bit inner rows run here\n");
+}
+
 /* The 16-bit outer rows (h16-reduce.inc) give, bit for bit, what the
  * GENERIC f32 outer row gives on the widened rows: lengths around the
  * eight- and four-vector steps and tails, 1, 3, 9 and 17 rows, a row
@@ -415,7 +463,7 @@ Test(kernels_reduce, outer16_matches_widened_f32) {
   int checked = 0;
   for (size_t r = 0; r < sizeof HROWS / sizeof HROWS[0]; r++) {
     const struct hrow *row = &HROWS[r];
-    if (!runs(row->isa, row->name)) continue;
+    if (!row->fn || !runs(row->isa, row->name)) continue;
     const cmx_f32_router_ukr_fn gen =
         (cmx_f32_router_ukr_fn)rref(RK_OUTER, row->op)->fn;
     const cmx_cvt_ukr_fn down = row->type ? cmx_f32_f16_cvt_ukr__ref

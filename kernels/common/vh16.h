@@ -118,6 +118,13 @@ CMX_SIMD_INLINE void vx_store_n(int h, void *p, size_t i, vf v, size_t k) {
   if (h) vh_store_n(h == 1, (uint16_t *)p + i, v, k);
   else vf_store_n((float *)p + i, v, k);
 }
+/* Element 0 of p as a float. */
+CMX_SIMD_INLINE float vx_first(int h, const void *p) {
+  if (!h) return *(const float *)p;
+  float t[VF_N];
+  vf_store(t, vx_load_n(h, p, 0, 1));
+  return t[0];
+}
 /* Elements i and j: the 16-bit types through vh_store2. */
 CMX_SIMD_INLINE void vx_store2(int h, void *p, size_t i, size_t j, vf a,
                                vf b) {

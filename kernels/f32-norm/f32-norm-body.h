@@ -30,12 +30,6 @@ CMX_NM_INLINE void cmx_nm_st(int h, int nt, void *y, size_t i, vf v) {
   if (!h && nt) vf_stream((float *)y + i, v);
   else vx_store(h, y, i, v);
 }
-CMX_NM_INLINE float cmx_nm_first(int h, const void *x) {
-  if (!h) return *(const float *)x;
-  float t[VF_N];
-  vf_store(t, vx_load_n(h, x, 0, 1));
-  return t[0];
-}
 
 static const float cmx_nm_iota[16] = {0, 1, 2,  3,  4,  5,  6,  7,
                                       8, 9, 10, 11, 12, 13, 14, 15};
@@ -197,7 +191,7 @@ CMX_NM_INLINE struct cmx_nm_st cmx_nm_fin(size_t n, float c, double s1,
 
 CMX_NM_INLINE struct cmx_nm_st cmx_nm_stats(int h, int rms, size_t n,
                                               const void *x, float eps) {
-  const float c = rms ? 0.0f : cmx_nm_first(h, x);
+  const float c = rms ? 0.0f : vx_first(h, x);
   double s1, s2;
   cmx_nm_chunk(h, rms, n < CMX_NORM_CHUNK ? n : CMX_NORM_CHUNK, x, vf_set1(c),
                &s1, &s2);
@@ -214,8 +208,8 @@ CMX_NM_INLINE struct cmx_nm_st cmx_nm_stats(int h, int rms, size_t n,
 CMX_NM_INLINE void cmx_nm_stats2(int h, int rms, size_t n, const void *x0,
                                    const void *x1, float eps,
                                    struct cmx_nm_st *st) {
-  const float c0 = rms ? 0.0f : cmx_nm_first(h, x0),
-              c1 = rms ? 0.0f : cmx_nm_first(h, x1);
+  const float c0 = rms ? 0.0f : vx_first(h, x0),
+              c1 = rms ? 0.0f : vx_first(h, x1);
   double s1[2], s2[2];
   cmx_nm_chunk2(h, rms, n < CMX_NORM_CHUNK ? n : CMX_NORM_CHUNK, x0, x1,
                 vf_set1(c0), vf_set1(c1), s1, s2);

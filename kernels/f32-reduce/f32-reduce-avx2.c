@@ -50,7 +50,7 @@ size_t cmx_f32_rargmin_ukr__avx2(size_t n, const float *x) {
   return cmx_rd_arg(CMX_ROP_MIN, n, x);
 }
 
-/* The 16-bit outer kernels (h16-reduce.inc). */
+/* The 16-bit inner and outer kernels (h16-reduce.inc). */
 CMX_RD_DEFINE_OUTER16(cmx_bf16_rsum_outer_ukr__avx2, 1, CMX_ROP_SUM)
 CMX_RD_DEFINE_OUTER16(cmx_bf16_rprod_outer_ukr__avx2, 1, CMX_ROP_PROD)
 CMX_RD_DEFINE_OUTER16(cmx_bf16_rmax_outer_ukr__avx2, 1, CMX_ROP_MAX)
@@ -59,3 +59,11 @@ CMX_RD_DEFINE_OUTER16(cmx_f16_rsum_outer_ukr__avx2, 2, CMX_ROP_SUM)
 CMX_RD_DEFINE_OUTER16(cmx_f16_rprod_outer_ukr__avx2, 2, CMX_ROP_PROD)
 CMX_RD_DEFINE_OUTER16(cmx_f16_rmax_outer_ukr__avx2, 2, CMX_ROP_MAX)
 CMX_RD_DEFINE_OUTER16(cmx_f16_rmin_outer_ukr__avx2, 2, CMX_ROP_MIN)
+CMX_RD_DEFINE_INNER16(cmx_bf16_rsum_ukr__avx2, 1, CMX_ROP_SUM)
+CMX_RD_DEFINE_INNER16(cmx_bf16_rprod_ukr__avx2, 1, CMX_ROP_PROD)
+CMX_RD_DEFINE_INNER16(cmx_bf16_rmax_ukr__avx2, 1, CMX_ROP_MAX)
+CMX_RD_DEFINE_INNER16(cmx_bf16_rmin_ukr__avx2, 1, CMX_ROP_MIN)
+CMX_RD_DEFINE_INNER16(cmx_f16_rsum_ukr__avx2, 2, CMX_ROP_SUM)
+CMX_RD_DEFINE_INNER16(cmx_f16_rprod_ukr__avx2, 2, CMX_ROP_PROD)
+CMX_RD_DEFINE_INNER16(cmx_f16_rmax_ukr__avx2, 2, CMX_ROP_MAX)
+CMX_RD_DEFINE_INNER16(cmx_f16_rmin_ukr__avx2, 2, CMX_ROP_MIN)

@@ -161,7 +161,7 @@ CMX_SIMD_INLINE __m512 cmx_rd_arg_block__avx512(enum cmx_rop op,
                    cmx_rd_op(op, cmx_rd_op(op, p4, p5), cmx_rd_op(op, p6, p7)));
 }
 
-/* The 16-bit outer kernels (h16-reduce.inc). */
+/* The 16-bit inner and outer kernels (h16-reduce.inc). */
 CMX_RD_DEFINE_OUTER16(cmx_bf16_rsum_outer_ukr__avx512, 1, CMX_ROP_SUM)
 CMX_RD_DEFINE_OUTER16(cmx_bf16_rprod_outer_ukr__avx512, 1, CMX_ROP_PROD)
 CMX_RD_DEFINE_OUTER16(cmx_bf16_rmax_outer_ukr__avx512, 1, CMX_ROP_MAX)
@@ -170,3 +170,11 @@ CMX_RD_DEFINE_OUTER16(cmx_f16_rsum_outer_ukr__avx512, 2, CMX_ROP_SUM)
 CMX_RD_DEFINE_OUTER16(cmx_f16_rprod_outer_ukr__avx512, 2, CMX_ROP_PROD)
 CMX_RD_DEFINE_OUTER16(cmx_f16_rmax_outer_ukr__avx512, 2, CMX_ROP_MAX)
 CMX_RD_DEFINE_OUTER16(cmx_f16_rmin_outer_ukr__avx512, 2, CMX_ROP_MIN)
+CMX_RD_DEFINE_INNER16(cmx_bf16_rsum_ukr__avx512, 1, CMX_ROP_SUM)
+CMX_RD_DEFINE_INNER16(cmx_bf16_rprod_ukr__avx512, 1, CMX_ROP_PROD)
+CMX_RD_DEFINE_INNER16(cmx_bf16_rmax_ukr__avx512, 1, CMX_ROP_MAX)
+CMX_RD_DEFINE_INNER16(cmx_bf16_rmin_ukr__avx512, 1, CMX_ROP_MIN)
+CMX_RD_DEFINE_INNER16(cmx_f16_rsum_ukr__avx512, 2, CMX_ROP_SUM)
+CMX_RD_DEFINE_INNER16(cmx_f16_rprod_ukr__avx512, 2, CMX_ROP_PROD)
+CMX_RD_DEFINE_INNER16(cmx_f16_rmax_ukr__avx512, 2, CMX_ROP_MAX)
+CMX_RD_DEFINE_INNER16(cmx_f16_rmin_ukr__avx512, 2, CMX_ROP_MIN)

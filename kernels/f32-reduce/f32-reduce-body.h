@@ -73,22 +73,22 @@ CMX_SIMD_INLINE vf cmx_rd_op_nan(enum cmx_rop op, vf acc, vf v) {
  * ops a vector instead of four (a compare, and a mask or through a general
  * register): on one Zen 5 core the four-op loop left fewer lines in flight
  * (max of 16M floats from DRAM 37 GB/s, against 57-60 for sum). */
-CMX_SIMD_INLINE float cmx_rd_inner_(enum cmx_rop op, int fast, size_t n,
-                                    const float *x, int *ok) {
+CMX_SIMD_INLINE float cmx_rd_inner_h(int h, enum cmx_rop op, int fast,
+                                     size_t n, const void *x, int *ok) {
   const int minmax = (op == CMX_ROP_MAX || op == CMX_ROP_MIN) && !fast;
   vf b0 = vf_zero(), b1 = vf_zero();
   const vf init = vf_set1(op == CMX_ROP_SUM    ? 0.0f
                           : op == CMX_ROP_PROD ? 1.0f
-                                               : x[0]);
+                                               : vx_first(h, x));
   vf a0 = init, a1 = init, a2 = init, a3 = init;
   vf a4 = init, a5 = init, a6 = init, a7 = init;
   vm nan = cmx_rd_none();
   size_t i = 0;
   for (; i + 8 * VF_N <= n; i += 8 * VF_N) {
-    vf v0 = vf_load(x + i), v1 = vf_load(x + i + VF_N);
-    vf v2 = vf_load(x + i + 2 * VF_N), v3 = vf_load(x + i + 3 * VF_N);
-    vf v4 = vf_load(x + i + 4 * VF_N), v5 = vf_load(x + i + 5 * VF_N);
-    vf v6 = vf_load(x + i + 6 * VF_N), v7 = vf_load(x + i + 7 * VF_N);
+    vf v0 = vx_load(h, x, i), v1 = vx_load(h, x, i + VF_N);
+    vf v2 = vx_load(h, x, i + 2 * VF_N), v3 = vx_load(h, x, i + 3 * VF_N);
+    vf v4 = vx_load(h, x, i + 4 * VF_N), v5 = vx_load(h, x, i + 5 * VF_N);
+    vf v6 = vx_load(h, x, i + 6 * VF_N), v7 = vx_load(h, x, i + 7 * VF_N);
     a0 = cmx_rd_op(op, a0, v0);
     a1 = cmx_rd_op(op, a1, v1);
     a2 = cmx_rd_op(op, a2, v2);
@@ -108,13 +108,13 @@ CMX_SIMD_INLINE float cmx_rd_inner_(enum cmx_rop op, int fast, size_t n,
     }
   }
   for (; i + VF_N <= n; i += VF_N) {
-    vf v = vf_load(x + i);
+    vf v = vx_load(h, x, i);
     a0 = cmx_rd_op(op, a0, v);
     if (minmax) nan = vm_or(nan, vf_isnan(v));
     if (fast) b0 = vf_fmadd(v, vf_zero(), b0);
   }
   if (i < n) {
-    vf v = vf_select(cmx_rd_tail_mask(n - i), vf_load_n(x + i, n - i), init);
+    vf v = vf_select(cmx_rd_tail_mask(n - i), vx_load_n(h, x, i, n - i), init);
     a1 = cmx_rd_op(op, a1, v);
     if (minmax) nan = vm_or(nan, vf_isnan(v));
     if (fast) b1 = vf_fmadd(v, vf_zero(), b1);
@@ -140,15 +140,29 @@ CMX_SIMD_INLINE float cmx_rd_inner_(enum cmx_rop op, int fast, size_t n,
 }
 
 CMX_SIMD_INLINE float cmx_rd_inner(enum cmx_rop op, size_t n, const float *x) {
-  return cmx_rd_inner_(op, 0, n, x, NULL);
+  return cmx_rd_inner_h(0, op, 0, n, x, NULL);
 }
 
 /* max or min of one block: the fast loop, the exact one where it must. */
-CMX_SIMD_INLINE float cmx_rd_minmax(enum cmx_rop op, size_t n, const float *x) {
+CMX_SIMD_INLINE float cmx_rd_minmax_h(int h, enum cmx_rop op, size_t n,
+                                      const void *x) {
   int ok = 1;
-  float r = cmx_rd_inner_(op, 1, n, x, &ok);
-  return ok ? r : cmx_rd_inner_(op, 0, n, x, NULL);
+  float r = cmx_rd_inner_h(h, op, 1, n, x, &ok);
+  return ok ? r : cmx_rd_inner_h(h, op, 0, n, x, NULL);
 }
+CMX_SIMD_INLINE float cmx_rd_minmax(enum cmx_rop op, size_t n, const float *x) {
+  return cmx_rd_minmax_h(0, op, n, x);
+}
+
+/* The 16-bit inner kernels of an ISA file (h16-reduce.inc): h 1 bf16, 2
+ * f16; x holds n 16-bit elements, each widened in registers, and the
+ * result is the f32 kernel's on the widened block, bit for bit. */
+#define CMX_RD_DEFINE_INNER16(name, h, op)                                \
+  float name(size_t n, const void *x) {                                  \
+    return op == CMX_ROP_MAX || op == CMX_ROP_MIN                        \
+               ? cmx_rd_minmax_h(h, op, n, x)                            \
+               : cmx_rd_inner_h(h, op, 0, n, x, NULL);                   \
+  }
 
 /* Rows handled per pass over acc: acc is loaded and stored once per block
  * of this many rows, and the rows stream side by side, which hardware

@@ -49,17 +49,21 @@ typedef size_t (*cmx_f32_rarg_ukr_fn)(size_t n, const float *x);
 #undef CMX_RARGMAX
 #undef CMX_RARGMIN
 
-/* The 16-bit outer kernels: the outer contract over bf16 or f16 rows (x
- * and ldx in 16-bit elements), each element widened in registers; acc
- * gets what the f32 kernel gives on the widened rows, bit for bit. Listed
- * in h16-reduce.inc by (isa, type, rop) with type 0 bf16, 1 f16; a level
- * without them leaves the slots NULL and the driver widens rows into a
- * buffer for the f32 kernel. */
+/* The 16-bit inner and outer kernels: the inner and outer contracts over
+ * bf16 or f16 data (x and ldx in 16-bit elements), each element widened
+ * in registers; the result (acc) is what the same level's f32 kernel
+ * gives on the widened data, bit for bit. Listed in h16-reduce.inc by
+ * (isa, type, rop) with type 0 bf16, 1 f16; a level without them leaves
+ * the slots NULL and the driver widens blocks or rows into a buffer for
+ * the f32 kernels. */
+typedef float (*cmx_h16_rinner_ukr_fn)(size_t n, const void *x);
 typedef void (*cmx_h16_router_ukr_fn)(size_t rows, size_t n, const void *x,
                                       size_t ldx, float *acc);
-#define CMX_UKR(isa, type, rop, name) \
+#define CMX_RINNER16(isa, type, rop, name) float name(size_t n, const void *x);
+#define CMX_ROUTER16(isa, type, rop, name) \
   void name(size_t rows, size_t n, const void *x, size_t ldx, float *acc);
 #include "h16-reduce.inc"
-#undef CMX_UKR
+#undef CMX_RINNER16
+#undef CMX_ROUTER16
 
 #endif

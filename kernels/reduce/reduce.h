@@ -3,9 +3,10 @@
  *   inner: O rows of R contiguous elements, row i at x + i * ld;
  *   outer: R rows of C contiguous elements (the leading-axis reduction),
  *          row r at x + r * ld, reducing over r.
- * f32 data (and f16 / bf16: over a leading axis through k->router16,
- * which widens in registers, else widened a block or a row at a time into
- * an f32 buffer in L1 by k->widen) runs the f32-reduce microkernels on
+ * f32 data (and f16 / bf16: sum, prod, max and min through k->rinner16 /
+ * k->router16, which widen in registers, else widened a block or a row at
+ * a time into an f32 buffer in L1 by k->widen) runs the f32-reduce
+ * microkernels on
  * fixed blocks of BLOCK
  * elements whose partial results are combined in double in block order, so
  * the result is the same for any thread count (the determinism contract);
@@ -36,6 +37,8 @@ struct cmx_red_kernels {
   /* x holds f16 / bf16 and the level has outer kernels for it (widening
    * in registers): CMX_ROP_COUNT of them; NULL: rows widened to a buffer */
   const cmx_h16_router_ukr_fn *router16;
+  /* likewise the inner kernels (sum, prod, max, min) */
+  const cmx_h16_rinner_ukr_fn *rinner16;
 };
 
 /* Returns 0, or -1 when scratch memory ran out. R >= 1. */
