@@ -6,11 +6,10 @@
  * f32 data (and f16 / bf16: sum, prod, max and min through k->rinner16 /
  * k->router16, which widen in registers, else widened a block or a row at
  * a time into an f32 buffer in L1 by k->widen) runs the f32-reduce
- * microkernels on
- * fixed blocks of BLOCK
- * elements whose partial results are combined in double in block order, so
- * the result is the same for any thread count (the determinism contract);
- * f64 and integer data run portable loops. Results come back as double
+ * microkernels on fixed blocks of BLOCK elements whose partial results
+ * are combined in double in block order, so the result is the same for
+ * any thread count (the determinism contract); f64 and integer data run
+ * portable loops. Results come back as double
  * (and as int64 for integer sums, products, max/min and arg-reductions),
  * one per output, for the caller to store in the output dtype. */
 #ifndef CMX_REDUCE_H
