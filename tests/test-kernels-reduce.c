@@ -408,6 +408,12 @@ Test(kernels_reduce, sumexp_range) {
   }
 }
 
+/* The reference conversions of a 16-bit row's type (1 f16, 0 bf16). */
+static void h16_cvt(int f16, cmx_cvt_ukr_fn *up, cmx_cvt_ukr_fn *down) {
+  *up = f16 ? cmx_f16_f32_cvt_ukr__ref : cmx_bf16_f32_cvt_ukr__ref;
+  *down = f16 ? cmx_f32_f16_cvt_ukr__ref : cmx_f32_bf16_cvt_ukr__ref;
+}
+
 /* The 16-bit inner rows (h16-reduce.inc) give, bit for bit, what their
  * level's f32 inner row gives on the widened block (the summation order
  * depends on the vector width): every size of SIZES, x exactly n long
@@ -425,10 +431,8 @@ Test(kernels_reduce, inner16_matches_widened_f32) {
         f = &RROWS[i];
     cr_assert(f, "%s: no f32 inner row at its level", row->name);
     const cmx_f32_rinner_ukr_fn f32 = (cmx_f32_rinner_ukr_fn)f->fn;
-    const cmx_cvt_ukr_fn down = row->type ? cmx_f32_f16_cvt_ukr__ref
-                                          : cmx_f32_bf16_cvt_ukr__ref;
-    const cmx_cvt_ukr_fn up = row->type ? cmx_f16_f32_cvt_ukr__ref
-                                        : cmx_bf16_f32_cvt_ukr__ref;
+    cmx_cvt_ukr_fn up, down;
+    h16_cvt(row->type, &up, &down);
     const int minmax = row->op >= CMX_ROP_MAX;
     for (size_t s = 0; s < NSIZES; s++)
       for (int kind = 0; kind < (minmax ? 4 : 1); kind++) {
@@ -466,10 +470,8 @@ Test(kernels_reduce, outer16_matches_widened_f32) {
     if (!row->fn || !runs(row->isa, row->name)) continue;
     const cmx_f32_router_ukr_fn gen =
         (cmx_f32_router_ukr_fn)rref(RK_OUTER, row->op)->fn;
-    const cmx_cvt_ukr_fn down = row->type ? cmx_f32_f16_cvt_ukr__ref
-                                          : cmx_f32_bf16_cvt_ukr__ref;
-    const cmx_cvt_ukr_fn up = row->type ? cmx_f16_f32_cvt_ukr__ref
-                                        : cmx_bf16_f32_cvt_ukr__ref;
+    cmx_cvt_ukr_fn up, down;
+    h16_cvt(row->type, &up, &down);
     const int minmax = row->op >= CMX_ROP_MAX;
     for (size_t s = 0; s < NSIZES; s++)
       for (size_t q = 0; q < sizeof ROWS / sizeof ROWS[0]; q++)
