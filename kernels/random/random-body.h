@@ -39,7 +39,8 @@ CMX_SIMD_INLINE vi cmx_rng_iota(void) {
 }
 #define CMX_RNG_ROTL(x, r) vi_or(vi_sll(x, r), vi_srl(x, 32 - (r)))
 CMX_SIMD_INLINE void cmx_rng_zip(void *p, vi a, vi b) {
-  const __m256i lo = _mm256_unpacklo_epi32(a, b), hi = _mm256_unpackhi_epi32(a, b);
+  const __m256i lo = _mm256_unpacklo_epi32(a, b);
+  const __m256i hi = _mm256_unpackhi_epi32(a, b);
   _mm256_storeu_si256((__m256i *)p, _mm256_permute2x128_si256(lo, hi, 0x20));
   _mm256_storeu_si256((__m256i *)p + 1,
                       _mm256_permute2x128_si256(lo, hi, 0x31));
@@ -145,11 +146,10 @@ CMX_SIMD_INLINE void cmx_rng_step(int kind, const uint32_t ks[3], uint32_t lo,
     cmx_rng_values(kind, x0[u], x1[u], prm, (uint32_t *)p + 2 * VF_N * u);
 }
 
-CMX_SIMD_INLINE void cmx_rng_fill(const uint32_t key[2], uint64_t e0,
+CMX_SIMD_INLINE void cmx_rng_fill(const uint32_t key[2], uint64_t b0,
                                   size_t n, int kind, const float *prm,
                                   void *out) {
   const uint32_t ks[3] = {key[0], key[1], 0x1BD11BDAu ^ key[0] ^ key[1]};
-  const uint64_t b0 = e0 / 2;
   const uint32_t lo = (uint32_t)b0, hi = (uint32_t)(b0 >> 32);
   uint32_t *o = out;
   size_t t = 0;
@@ -163,9 +163,9 @@ CMX_SIMD_INLINE void cmx_rng_fill(const uint32_t key[2], uint64_t e0,
 }
 
 #define CMX_RNG_DEFINE(name)                                              \
-  void name(const uint32_t key[2], uint64_t e0, size_t n, int kind,      \
+  void name(const uint32_t key[2], uint64_t b0, size_t n, int kind,      \
             const float prm[4], void *out) {                             \
-    cmx_rng_fill(key, e0, n, kind, prm, out);                            \
+    cmx_rng_fill(key, b0, n, kind, prm, out);                            \
   }
 
 #endif

@@ -3,7 +3,6 @@
  * so the split never changes a bit: f32 and narrower by the level's fill
  * microkernel, f64 by the loop below. */
 #include <math.h>
-#include <string.h>
 
 #include "../../sched/sched.h"
 #include "random.h"
@@ -14,62 +13,11 @@ struct rjob { void *out; cmx_dtype d; size_t n; enum cmx_rand_kind kind;
 
 #define CH 64
 
-/* Threefry-2x32-20 on four blocks at once in 128-bit vectors (GCC vector
- * extensions: SSE2 on x86-64, NEON on AArch64, the baseline of either, so
- * no dispatch); key injection after every fourth round. */
-typedef uint32_t u32x4 __attribute__((vector_size(16)));
-
-static inline u32x4 rotl4(u32x4 x, int r) {
-  return (x << r) | (x >> (32 - r));
-}
-
-/* w0[b], w1[b]: the words of blocks blk[b] (b < 4). */
-static void threefry_x4(const uint32_t key[2], const uint64_t blk[4],
-                        uint32_t w0[4], uint32_t w1[4]) {
-  static const int R[8] = {13, 15, 26, 6, 17, 29, 16, 24};
-  const uint32_t ks[3] = {key[0], key[1], 0x1BD11BDAu ^ key[0] ^ key[1]};
-  u32x4 x0 = {(uint32_t)blk[0], (uint32_t)blk[1], (uint32_t)blk[2],
-              (uint32_t)blk[3]};
-  u32x4 x1 = {(uint32_t)(blk[0] >> 32), (uint32_t)(blk[1] >> 32),
-              (uint32_t)(blk[2] >> 32), (uint32_t)(blk[3] >> 32)};
-  x0 += ks[0];
-  x1 += ks[1];
-  for (int r = 0; r < 20; r++) {
-    x0 += x1;
-    x1 = rotl4(x1, R[r % 8]);
-    x1 ^= x0;
-    if (r % 4 == 3) {
-      int s = r / 4 + 1;
-      x0 += ks[s % 3];
-      x1 += ks[(s + 1) % 3] + (uint32_t)s;
-    }
-  }
-  memcpy(w0, &x0, 16);
-  memcpy(w1, &x1, 16);
-}
-
-/* One block: lane 0 of the four-lane rounds (the known-answer test checks
- * them through this). */
 void cmx_threefry2x32(const uint32_t key[2], const uint32_t ctr[2],
                       uint32_t out[2]) {
-  const uint64_t blk[4] = {ctr[0] | (uint64_t)ctr[1] << 32, 0, 0, 0};
-  uint32_t w0[4], w1[4];
-  threefry_x4(key, blk, w0, w1);
-  out[0] = w0[0];
-  out[1] = w1[0];
-}
-
-/* The words of nb blocks b0, b0 + 1, ... (each or-ed with hi) into w0, w1:
- * an f64 chunk's blocks computed four at a time. */
-static void blocks(const struct rjob *j, uint64_t b0, size_t nb, uint64_t hi,
-                   uint32_t *w0, uint32_t *w1) {
-  for (size_t q = 0; q < nb; q += 4) {
-    uint64_t blk[4];
-    uint32_t a[4], b[4];
-    for (int l = 0; l < 4; l++) blk[l] = (b0 + q + (uint64_t)l) | hi;
-    threefry_x4(j->key, blk, a, b);
-    for (size_t l = 0; l < 4 && q + l < nb; l++) w0[q + l] = a[l], w1[q + l] = b[l];
-  }
+  static const float none[4] = {0, 0, 0, 0};
+  cmx_rng_f32_ukr__ref(key, ctr[0] | (uint64_t)ctr[1] << 32, 2,
+                       CMX_RAND_BITS, none, out);
 }
 
 /* Chunks [cb, ce) of an f32, f16, bf16 or uint32 fill: the microkernel on
@@ -81,7 +29,8 @@ static void blocks(const struct rjob *j, uint64_t b0, size_t nb, uint64_t hi,
 #define PIECE 4096
 static void fill_kernel(const struct rjob *j, size_t cb, size_t ce) {
   const float a = (float)j->a;
-  const float d = j->kind == CMX_RAND_NORMAL ? (float)j->b : (float)(j->b - j->a);
+  const float d =
+      j->kind == CMX_RAND_NORMAL ? (float)j->b : (float)(j->b - j->a);
   const float prm[4] = {a, d, (float)j->b, nextafterf((float)j->b, a)};
   const uint64_t wrap = (uint64_t)1 << 33; /* elements per 2^32 blocks */
   const size_t end = ce * CH < j->n ? ce * CH : j->n;
@@ -90,13 +39,13 @@ static void fill_kernel(const struct rjob *j, size_t cb, size_t ce) {
     const uint64_t lim = wrap - (uint64_t)e % wrap;
     if (m > lim) m = (size_t)lim;
     if (j->d == CMX_F32 || j->kind == CMX_RAND_BITS) {
-      j->ukr(j->key, e, m, (int)j->kind, prm, (uint32_t *)j->out + e);
+      j->ukr(j->key, e / 2, m, (int)j->kind, prm, (uint32_t *)j->out + e);
       e += m;
       continue;
     }
     float f[PIECE];
     uint16_t *h = (uint16_t *)j->out + e;
-    j->ukr(j->key, e, m, (int)j->kind, prm, f);
+    j->ukr(j->key, e / 2, m, (int)j->kind, prm, f);
     j->cvt[j->d == CMX_F16 ? CMX_CVT_F32_F16 : CMX_CVT_F32_BF16](m, f, h);
     if (j->kind == CMX_RAND_UNIFORM && j->b > j->a) {
       /* The 16-bit rounding may reach b too: step down one unit. */
@@ -125,16 +74,20 @@ static void fill_range(void *ctx, size_t cb, size_t ce) {
     const int normal = j->kind == CMX_RAND_NORMAL;
     const uint64_t bb = normal ? i0 / 2 : i0;
     const size_t nbk = normal ? (i0 + m - 1) / 2 - bb + 1 : m;
-    uint32_t W0[CH], W1[CH], X0[CH], X1[CH];
-    blocks(j, bb, nbk, 0, W0, W1);
-    if (normal) blocks(j, bb, nbk, 1ull << 63, X0, X1);
+    /* the words of blocks bb + q: W[2 q], W[2 q + 1] (a normal's second
+     * draw from blocks (bb + q) | 2^63 in X) */
+    static const float none[4] = {0, 0, 0, 0};
+    uint32_t W[2 * CH], X[2 * CH];
+    j->ukr(j->key, bb, 2 * nbk, CMX_RAND_BITS, none, W);
+    if (normal)
+      j->ukr(j->key, bb | 1ull << 63, 2 * nbk, CMX_RAND_BITS, none, X);
     uint64_t have = UINT64_MAX; /* the pair whose r, th are held */
     double r = 0.0, th = 0.0;
     for (size_t t = 0; t < m; t++) {
       uint64_t i = i0 + t;
       const size_t q = (size_t)((normal ? i / 2 : i) - bb);
       if (!normal) {
-        double u = (double)((((uint64_t)W0[q] << 32) | W1[q]) >> 11) *
+        double u = (double)((((uint64_t)W[2 * q] << 32) | W[2 * q + 1]) >> 11) *
                    (1.0 / 9007199254740992.0);
         v[t] = j->a + (j->b - j->a) * u;
         if (v[t] >= j->b && j->b > j->a) v[t] = nextafter(j->b, j->a);
@@ -143,9 +96,11 @@ static void fill_range(void *ctx, size_t cb, size_t ce) {
       if (have != i / 2) {
         have = i / 2;
         /* u1 in (0, 1] keeps log finite; u2 in [0, 1). */
-        double u1 = ((double)(((uint64_t)W0[q] << 21) ^ (X0[q] >> 11)) + 1.0) *
-                    (1.0 / 9007199254740992.0);
-        double u2 = (double)(((uint64_t)W1[q] << 21) ^ (X1[q] >> 11)) *
+        double u1 =
+            ((double)(((uint64_t)W[2 * q] << 21) ^ (X[2 * q] >> 11)) + 1.0) *
+            (1.0 / 9007199254740992.0);
+        double u2 = (double)(((uint64_t)W[2 * q + 1] << 21) ^
+                             (X[2 * q + 1] >> 11)) *
                     (1.0 / 9007199254740992.0);
         r = sqrt(-2.0 * log(u1)), th = 2.0 * M_PI * u2;
       }

@@ -3,10 +3,10 @@
  * and MLX use). Element i of a stream keyed by (k0, k1) takes 32-bit word
  * i % 2 of threefry(key, counter = (i / 2 low word, i / 2 high word)), so
  * every element's bits depend only on the key and its index: the same for
- * any thread count or instruction set. f32, f16 and bf16 fills (and the
- * uint32 bits) run the level's fill microkernel (random.inc): one block a
- * lane, the values computed in float; f64 fills run the portable loop of
- * random.c (four blocks at a time in 128-bit vectors, values in double). */
+ * any thread count or instruction set. Every block comes from the fill
+ * microkernel (random.inc, one block a lane): f32, f16 and bf16 fills (and
+ * the uint32 bits) take their values from it in float; f64 fills take its
+ * words and compute their values in double (random.c). */
 #ifndef CMX_RANDOM_H
 #define CMX_RANDOM_H
 #include <stddef.h>
@@ -15,16 +15,18 @@
 #include "../../api/include/cmx.h"
 #include "../cvt/cvt.h"
 
-/* One Threefry-2x32-20 block: out = threefry(key, ctr). */
+/* One Threefry-2x32-20 block: out = threefry(key, ctr), through the
+ * generic fill microkernel (the known-answer tests check it here). */
 void cmx_threefry2x32(const uint32_t key[2], const uint32_t ctr[2],
                       uint32_t out[2]);
 
 enum cmx_rand_kind { CMX_RAND_BITS, CMX_RAND_UNIFORM, CMX_RAND_NORMAL };
 
-/* The fill microkernel: elements [e0, e0 + n) of the stream keyed by key
- * into out, e0 even, all n of them from blocks that share the counter's
- * high word ((e0 / 2) mod 2^32 + (n + 1) / 2 <= 2^32). Element e takes
- * word e % 2 of block e / 2, w, and becomes, by kind:
+/* The fill microkernel: n elements of the stream keyed by key into out,
+ * from the first word of block b0 on, all from blocks that share the
+ * counter's high word (b0 mod 2^32 + (n + 1) / 2 <= 2^32). Element t
+ * takes word t % 2 of block b0 + t / 2, w (the stream's element 2 b0 + t),
+ * and becomes, by kind:
  *   BITS:    w (uint32 out);
  *   UNIFORM: fmaf(u, prm[1], prm[0]) with u = (w >> 8) 2^-24 in [0, 1),
  *            and where prm[1] > 0 any value >= prm[2] is replaced by
@@ -35,10 +37,10 @@ enum cmx_rand_kind { CMX_RAND_BITS, CMX_RAND_UNIFORM, CMX_RAND_NORMAL };
  *            element 2j gets r cos t, 2j + 1 gets r sin t.
  * log, cos and sin are vmath.h's (2-4 ulp); every level gives the same
  * bits (float out). */
-typedef void (*cmx_rng_ukr_fn)(const uint32_t key[2], uint64_t e0, size_t n,
+typedef void (*cmx_rng_ukr_fn)(const uint32_t key[2], uint64_t b0, size_t n,
                                int kind, const float prm[4], void *out);
 #define CMX_UKR(isa, name)                                             \
-  void name(const uint32_t key[2], uint64_t e0, size_t n, int kind,    \
+  void name(const uint32_t key[2], uint64_t b0, size_t n, int kind,    \
             const float prm[4], void *out);
 #include "random.inc"
 #undef CMX_UKR
