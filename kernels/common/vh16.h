@@ -118,6 +118,12 @@ CMX_SIMD_INLINE void vx_store_n(int h, void *p, size_t i, vf v, size_t k) {
   if (h) vh_store_n(h == 1, (uint16_t *)p + i, v, k);
   else vf_store_n((float *)p + i, v, k);
 }
+/* vx_store, or for f32 rows with nt set a streaming store (p + i
+ * vector-aligned); nt is a constant at every call. */
+CMX_SIMD_INLINE void vx_store_nt(int h, int nt, void *p, size_t i, vf v) {
+  if (!h && nt) vf_stream((float *)p + i, v);
+  else vx_store(h, p, i, v);
+}
 /* Element 0 of p as a float. */
 CMX_SIMD_INLINE float vx_first(int h, const void *p) {
   if (!h) return *(const float *)p;

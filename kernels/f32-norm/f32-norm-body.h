@@ -26,10 +26,6 @@
 CMX_NM_INLINE const void *cmx_nm_at(int h, const void *p, size_t i) {
   return (const char *)p + i * (h ? 2 : 4);
 }
-CMX_NM_INLINE void cmx_nm_st(int h, int nt, void *y, size_t i, vf v) {
-  if (!h && nt) vf_stream((float *)y + i, v);
-  else vx_store(h, y, i, v);
-}
 
 static const float cmx_nm_iota[16] = {0, 1, 2,  3,  4,  5,  6,  7,
                                       8, 9, 10, 11, 12, 13, 14, 15};
@@ -144,17 +140,17 @@ CMX_NM_INLINE void cmx_nm_apply(int h, int rms, int has_w, int has_b,
   for (; i + 4 * VF_N <= n; i += 4 * VF_N) {
     vf v0 = vx_load(h, x, i), v1 = vx_load(h, x, i + VF_N);
     vf v2 = vx_load(h, x, i + 2 * VF_N), v3 = vx_load(h, x, i + 3 * VF_N);
-    cmx_nm_st(h, 0, y, i,
+    vx_store(h, y, i,
               cmx_nm_one(rms, has_w, has_b, v0, c, nb, rstd, w, b, i));
-    cmx_nm_st(h, 0, y, i + VF_N,
+    vx_store(h, y, i + VF_N,
               cmx_nm_one(rms, has_w, has_b, v1, c, nb, rstd, w, b, i + VF_N));
-    cmx_nm_st(h, 0, y, i + 2 * VF_N, cmx_nm_one(rms, has_w, has_b, v2, c, nb,
+    vx_store(h, y, i + 2 * VF_N, cmx_nm_one(rms, has_w, has_b, v2, c, nb,
                                                 rstd, w, b, i + 2 * VF_N));
-    cmx_nm_st(h, 0, y, i + 3 * VF_N, cmx_nm_one(rms, has_w, has_b, v3, c, nb,
+    vx_store(h, y, i + 3 * VF_N, cmx_nm_one(rms, has_w, has_b, v3, c, nb,
                                                 rstd, w, b, i + 3 * VF_N));
   }
   for (; i + VF_N <= n; i += VF_N)
-    cmx_nm_st(h, 0, y, i,
+    vx_store(h, y, i,
               cmx_nm_one(rms, has_w, has_b, vx_load(h, x, i), c, nb, rstd, w,
                          b, i));
   if (i < n) {
@@ -263,7 +259,8 @@ CMX_NM_INLINE void cmx_nm_stepr(int h, int rms, int has_w, int has_b,
   if (h)
     vh_store2(h == 1, (uint16_t *)y + i, (uint16_t *)y + ldy + i, t[0], t[1]);
   else
-    for (int r = 0; r < CMX_NM_R; r++) cmx_nm_st(h, nt, y, r * ldy + i, t[r]);
+    for (int r = 0; r < CMX_NM_R; r++)
+      vx_store_nt(h, nt, y, r * ldy + i, t[r]);
 }
 
 CMX_NM_INLINE void cmx_nm_applyr(int h, int rms, int has_w, int has_b,

@@ -264,13 +264,10 @@ CMX_SIMD_INLINE size_t cmx_sm_head(const void *y, size_t n) {
   return a0 < n ? a0 : n;
 }
 
-/* Results to y at element i, one vector or four: streamed when nt (f32
- * rows only, y + i vector-aligned), else stored, the 16-bit types two
- * vectors at a time (vx_store2). h and nt are constants at each call. */
-CMX_SIMD_INLINE void cmx_sm_put(int h, int nt, void *y, size_t i, vf v) {
-  if (!h && nt) vf_stream((float *)y + i, v);
-  else vx_store(h, y, i, v);
-}
+/* Four vectors of results to y at element i: streamed when nt (f32 rows
+ * only, y + i vector-aligned), else stored, the 16-bit types two vectors
+ * at a time (vx_store2); one vector goes through vx_store_nt. h and nt
+ * are constants at each call. */
 CMX_SIMD_INLINE void cmx_sm_put4(int h, int nt, void *y, size_t i, vf v0,
                                  vf v1, vf v2, vf v3) {
   if (!h && nt) {
@@ -303,7 +300,7 @@ CMX_SIMD_INLINE void cmx_sm_apply(int ht, int hy, size_t n, const void *t,
                 cmx_sm_apply1(vx_load(ht, t, i + 2 * VF_N), vc, mul),
                 cmx_sm_apply1(vx_load(ht, t, i + 3 * VF_N), vc, mul));
   for (; i + VF_N <= n; i += VF_N)
-    cmx_sm_put(hy, nt, y, i, cmx_sm_apply1(vx_load(ht, t, i), vc, mul));
+    vx_store_nt(hy, nt, y, i, cmx_sm_apply1(vx_load(ht, t, i), vc, mul));
   if (i < n)
     vx_store_n(hy, y, i, cmx_sm_apply1(vx_load_n(ht, t, i, n - i), vc, mul),
                n - i);
@@ -347,7 +344,7 @@ CMX_SIMD_INLINE void cmx_sm_write(int h, int nt, int log, size_t n,
     cmx_sm_put4(h, nt, y, i, e0, e1, e2, e3);
   }
   for (; i + VF_N <= n; i += VF_N)
-    cmx_sm_put(h, nt, y, i, cmx_sm_out(log, vx_load(h, x, i), vmx, c));
+    vx_store_nt(h, nt, y, i, cmx_sm_out(log, vx_load(h, x, i), vmx, c));
   if (i < n)
     vx_store_n(h, y, i, cmx_sm_out(log, vx_load_n(h, x, i, n - i), vmx, c),
                n - i);
