@@ -112,7 +112,8 @@ static void trim_cache_locked(size_t keep) {
 #define COLOR_MIN ((size_t)1 << 20)
 static atomic_uint g_color;
 
-/* Buffers of 4 MiB and more start on a 2 MiB boundary and are marked for
+/* Buffers of 4 MiB and more are allocated on a 2 MiB boundary (their data
+ * starts after the descriptor and the colouring, below) and are marked for
  * transparent huge pages (Linux's THP is often "madvise": nothing is huge
  * unless asked): a streaming op then takes a TLB miss per 2 MiB rather
  * than per 4 KiB, and a fresh buffer 512 times fewer page faults. One
