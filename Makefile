@@ -24,6 +24,8 @@ endif
 ARCH := $(shell $(CC) -dumpmachine | cut -d- -f1)
 BUILD ?= build
 OPT ?= -O2
+# ISA_OPT: extra flags for the *-avx*.c files only (the fuzz build's -O0)
+ISA_OPT ?=
 SAN ?=
 
 CFLAGS_BASE := -std=gnu11 $(OPT) -g -fPIC -fvisibility=hidden -fopenmp \
@@ -90,7 +92,7 @@ $(DEPS_STAMP):
 
 $(BUILD)/%.o: %.c $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(if $(findstring -avx512bf16.c,$<),$(ISA_avx512bf16),$(if $(findstring -avx512vnni.c,$<),$(ISA_avx512vnni),$(if $(findstring -avx512.c,$<),$(ISA_avx512),$(if $(findstring -avx2.c,$<),$(ISA_avx2))))) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_BASE) $(if $(findstring -avx512bf16.c,$<),$(ISA_avx512bf16),$(if $(findstring -avx512vnni.c,$<),$(ISA_avx512vnni),$(if $(findstring -avx512.c,$<),$(ISA_avx512),$(if $(findstring -avx2.c,$<),$(ISA_avx2))))) $(if $(findstring -avx,$<),$(ISA_OPT)) -MMD -MP -c $< -o $@
 
 $(LIB_SO): $(LIB_OBJ) api/cmx.map
 	$(CC) -shared -fopenmp $(SAN) -Wl,-soname,libcmx.so.$(VERSION_MAJOR) \
@@ -241,7 +243,7 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 fuzz:
 	$(call gcc_cpu_o,$(FUZZ_DIR))
 	$(MAKE) --no-print-directory $(FUZZ_DIR)/libcmx.a BUILD=$(FUZZ_DIR) \
-	  CC=clang OPT=-O1 SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link"
+	  CC=clang OPT=-O1 ISA_OPT=-O0 SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link"
 	clang -std=gnu11 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -Iapi/include \
 	  -o $(FUZZ_DIR)/fuzz-api tests/fuzz-api.c $(FUZZ_DIR)/libcmx.a $(LDLIBS)
 	mkdir -p $(FUZZ_CORPUS)
