@@ -85,7 +85,8 @@ static int ew_node(cmx_array *out, enum cmx_ew_op op, const cmx_array *in,
 }
 
 /* CMX_NT_STORES: 0 no streaming stores (A/B timing), 1 (default) for
- * outputs larger than the last-level cache, written once (no
+ * outputs larger than the share of the last-level cache this process can
+ * count on (cmx_topo()->l3_share), written once (no
  * read-for-ownership, no eviction of the inputs), 2 ("all") for every
  * size (tests of the streaming paths on small arrays). Read once; racing
  * first readers store the same value. Also used by ops-nn.c. */
@@ -103,7 +104,7 @@ int cmx_nt_mode(void) {
 /* Whether an output of this size is streamed (also used by ops-nn.c). */
 int cmx_nt_out(size_t bytes) {
   int m = cmx_nt_mode();
-  return m == 2 || (m && bytes > cmx_topo()->l3);
+  return m == 2 || (m && bytes > cmx_topo()->l3_share);
 }
 
 /* A transposing copy writes each destination line in one go but visits
