@@ -27,7 +27,8 @@ static const struct {
                     .title = "PyTorch",
                     .script = "torch_peer.py",
                     .module = "torch",
-                    .python = {"/usr/bin/python3"}},
+                    .env = "CMX_TORCH_PYTHON",
+                    .python = {"python3", "/usr/bin/python3"}},
     /* MLX's CPU backend has no thread setting: perf/mlx_peer.py says why */
     [PEER_MLX] = {.name = "mlx",
                   .title = "MLX-CPU",
@@ -59,6 +60,21 @@ static int imports(int p, const char *python) {
     return 0;
   snprintf(g_peer[p].python, sizeof g_peer[p].python, "%s", python);
   return 1;
+}
+
+/* "torch: PyTorch 2.x (python3)": which peer the rows compare against. */
+static void print_version(int p) {
+  char cmd[512], ver[64] = "version unknown";
+  snprintf(cmd, sizeof cmd,
+           "%s -c 'import %s as m; print(getattr(m, \"__version__\", \"\"))' "
+           "2>/dev/null", g_peer[p].python, k_peers[p].module);
+  FILE *f = popen(cmd, "r");
+  if (f) {
+    if (fgets(ver, sizeof ver, f)) ver[strcspn(ver, "\n")] = 0;
+    pclose(f);
+  }
+  printf("%s: %s %s (%s)\n", k_peers[p].name, k_peers[p].title,
+         *ver ? ver : "version unknown", g_peer[p].python);
 }
 
 /* The script beside the working directory, else beside the binary. */
@@ -116,6 +132,7 @@ int peer_have(int p) {
     printf("%s: %s peer skipped: %s\n", k_peers[p].name, k_peers[p].title, why);
     return 0;
   }
+  print_version(p);
   for (int ti = 0; ti < g_opts.nthreads; ti++)
     if (!peer_runs_at(p, g_opts.threads[ti])) {
       printf("%s: %s peer rows at 1 thread only: its CPU ops run on one "

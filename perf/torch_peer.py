@@ -2,8 +2,11 @@
 the given thread count (torch.set_num_threads) and prints one line per op in
 perf/peer_common.py's format. --suite nn: the deck of issue 4 (perf/nn.c);
 --only A,B keeps those names.
-Usage: /usr/bin/python3 perf/torch_peer.py --threads N [--quick]
-           [--suite nn [--only NAMES]]"""
+Usage: python3 perf/torch_peer.py --threads N [--quick]
+           [--suite nn [--only NAMES]]
+Where the torch has them (2.x from PyPI), rms_norm and SDPA are torch's own
+fused ops (F.rms_norm, F.scaled_dot_product_attention); with Debian's 1.13
+they are the unfused chains below, and the row's note says which."""
 import math
 import sys
 
@@ -12,6 +15,11 @@ import torch.nn.functional as F
 
 sys.dont_write_bytecode = True  # no perf/__pycache__ in the tree
 import peer_common  # noqa: E402
+
+HAS_RMS = hasattr(F, "rms_norm")
+# the scale= argument came in torch 2.1
+HAS_SDPA = (hasattr(F, "scaled_dot_product_attention") and
+            tuple(int(p) for p in torch.__version__.split(".")[:2]) >= (2, 1))
 
 
 def rand(*shape, g, lo=-1.0, hi=1.0):
@@ -37,8 +45,10 @@ def nn_deck(g):
          lambda: F.layer_norm(x, (4096,), w, b, 1e-5), 2 * nb + 4 * 4096,
          "GB/s", ""),
         ("rms_norm_w", "4096x4096",
-         lambda: x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5) * w,
-         2 * nb + 4 * 4096, "GB/s", "unfused: no F.rms_norm in torch 1.13"),
+         (lambda: F.rms_norm(x, (4096,), w, 1e-5)) if HAS_RMS else
+         (lambda: x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5) * w),
+         2 * nb + 4 * 4096, "GB/s",
+         "F.rms_norm" if HAS_RMS else "unfused: no F.rms_norm in this torch"),
         ("gelu", "4096x4096", lambda: F.gelu(x), 2 * nb, "GB/s", ""),
         ("silu", "4096x4096", lambda: F.silu(x), 2 * nb, "GB/s", ""),
     ]
@@ -52,7 +62,7 @@ def nn_deck(g):
                  lambda: xr * cos + rotate_half(xr) * sin,
                  2 * xr.numel() * 4, "GB/s",
                  "unfused rotate-half, cos/sin precomputed"))
-    # SDPA: no F.scaled_dot_product_attention in torch 1.13
+    # SDPA: torch's fused op where it has one (2.x), else the unfused chain
     scale = 1 / math.sqrt(128)
     q = rand(1, 32, 2048, 128, g=g)
     k = rand(1, 32, 2048, 128, g=g)
@@ -60,20 +70,28 @@ def nn_deck(g):
     mask = torch.ones(2048, 2048, dtype=torch.bool).triu(1)
 
     def prefill():
+        if HAS_SDPA:
+            return F.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                                  scale=scale)
         s = (q @ k.transpose(-1, -2)).mul_(scale).masked_fill_(
             mask, float("-inf"))
         return torch.softmax(s, -1) @ v
 
     rows.append(("sdpa_prefill_causal", "1x32x2048x128", prefill,
                  4.0 * 128 * 32 * 2048 * 2049 / 2, "GFLOP/s",
+                 "F.scaled_dot_product_attention" if HAS_SDPA else
                  "unfused softmax(qk^T*s+mask)v"))
     qd = rand(1, 32, 1, 128, g=g)
     kd = rand(1, 32, 4096, 128, g=g)
     vd = rand(1, 32, 4096, 128, g=g)
     rows.append(("sdpa_decode_KV=4096", "1x32x1x128",
-                 lambda: torch.softmax(
-                     (qd @ kd.transpose(-1, -2)).mul_(scale), -1) @ vd,
+                 (lambda: F.scaled_dot_product_attention(qd, kd, vd,
+                                                         scale=scale))
+                 if HAS_SDPA else
+                 (lambda: torch.softmax(
+                     (qd @ kd.transpose(-1, -2)).mul_(scale), -1) @ vd),
                  2.0 * 32 * 4096 * 128 * 4, "GB/s",
+                 "F.scaled_dot_product_attention" if HAS_SDPA else
                  "unfused softmax(qk^T*s)v"))
     # convolutions on NCHW (cmx: NHWC), converted outside the timing
     xc = rand(1, 224, 224, 3, g=g).permute(0, 3, 1, 2).contiguous()
