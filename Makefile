@@ -40,6 +40,9 @@ ISA_avx512vnni := $(ISA_avx512) -mavx512vnni
 # *-avx512bf16.c: the avx512bf16 level (AVX512_BF16 on top of avx512); no
 # other file may emit its instructions.
 ISA_avx512bf16 := $(ISA_avx512) -mavx512bf16
+# *-amx.c: AMX-BF16 tile kernels, called only where arch/cpu.c found the
+# tiles enabled for the process; no other file may emit AMX.
+ISA_amx := $(ISA_avx512bf16) -mamx-tile -mamx-bf16
 # f32-vunary, f32-vbinary: each vector is a ~30-op dependent chain of
 # kernels/common/vmath.h and gcc skips its pre-RA scheduler on x86, so the
 # four vectors of an unrolled step issue one after another and the out-of-
@@ -51,7 +54,7 @@ $(BUILD)/kernels/f32-vunary/%.o $(BUILD)/kernels/f32-vbinary/%.o: \
 
 ALL_SRC := $(wildcard api/*.c sched/*.c arch/*.c kernels/*/*.c)
 ifeq ($(ARCH),aarch64)
-LIB_SRC := $(filter-out %-avx2.c %-avx512.c %-avx512bf16.c %-avx512vnni.c arch/x86-%.c,$(ALL_SRC))
+LIB_SRC := $(filter-out %-avx2.c %-avx512.c %-avx512bf16.c %-avx512vnni.c %-amx.c arch/x86-%.c,$(ALL_SRC))
 else
 LIB_SRC := $(filter-out %-neon.c arch/arm-%.c,$(ALL_SRC))
 endif
@@ -92,7 +95,7 @@ $(DEPS_STAMP):
 
 $(BUILD)/%.o: %.c $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(if $(findstring -avx512bf16.c,$<),$(ISA_avx512bf16),$(if $(findstring -avx512vnni.c,$<),$(ISA_avx512vnni),$(if $(findstring -avx512.c,$<),$(ISA_avx512),$(if $(findstring -avx2.c,$<),$(ISA_avx2))))) $(if $(findstring -avx,$<),$(ISA_OPT)) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_BASE) $(if $(findstring -amx.c,$<),$(ISA_amx),$(if $(findstring -avx512bf16.c,$<),$(ISA_avx512bf16),$(if $(findstring -avx512vnni.c,$<),$(ISA_avx512vnni),$(if $(findstring -avx512.c,$<),$(ISA_avx512),$(if $(findstring -avx2.c,$<),$(ISA_avx2)))))) $(if $(findstring -avx,$<),$(ISA_OPT)) -MMD -MP -c $< -o $@
 
 $(LIB_SO): $(LIB_OBJ) api/cmx.map
 	$(CC) -shared -fopenmp $(SAN) -Wl,-soname,libcmx.so.$(VERSION_MAJOR) \
@@ -158,7 +161,7 @@ NEON_CC := aarch64-linux-gnu-gcc
 # needs sched/), the dispatch tables and the self-checking program.
 NEON_FAMILIES := $(wildcard kernels/f32-*/ kernels/f64-*/ kernels/i8-*/ \
   kernels/x32-*/ kernels/cvt/ kernels/random/)
-NEON_SRC := $(filter-out %-avx2.c %-avx512.c %-avx512bf16.c %-avx512vnni.c \
+NEON_SRC := $(filter-out %-avx2.c %-avx512.c %-avx512bf16.c %-avx512vnni.c %-amx.c \
   $(foreach f,$(NEON_FAMILIES),$(f)$(notdir $(f:/=)).c), \
   $(foreach f,$(NEON_FAMILIES),$(wildcard $(f)*.c))) \
   arch/cpu.c arch/generic.c arch/arm-neon.c tests/neon-check.c

@@ -60,6 +60,43 @@ int cmx_cpu_has(enum cmx_isa_level isa) {
   }
 }
 
+#if defined(__x86_64__) && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#define ARCH_GET_XCOMP_PERM 0x1022
+#define ARCH_REQ_XCOMP_PERM 0x1023
+#define XFEATURE_XTILEDATA 18
+
+static int g_amx;
+static pthread_once_t g_amx_once = PTHREAD_ONCE_INIT;
+
+static void amx_probe(void) {
+  const char *e = getenv("CMX_AMX");
+  unsigned a, b, c, d;
+  if ((e && strcmp(e, "0") == 0) || !cmx_cpu_has(CMX_ISA_AVX512BF16) ||
+      !__get_cpuid_count(7, 0, &a, &b, &c, &d) ||
+      !(d >> 22 & 1) || !(d >> 24 & 1)) /* AMX-BF16, AMX-TILE */
+    return;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c >> 27 & 1)) return; /* OSXSAVE */
+  unsigned lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  if ((lo >> 17 & 3) != 3) return; /* XTILECFG and XTILEDATA enabled */
+  unsigned long perm = 0;
+  if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) ||
+      syscall(SYS_arch_prctl, ARCH_GET_XCOMP_PERM, &perm) ||
+      !(perm >> XFEATURE_XTILEDATA & 1))
+    return;
+  g_amx = 1;
+}
+
+int cmx_cpu_has_amx_bf16(void) {
+  pthread_once(&g_amx_once, amx_probe);
+  return g_amx;
+}
+#else
+int cmx_cpu_has_amx_bf16(void) { return 0; }
+#endif
+
 int cmx_cpu_has_avx512vnni(void) {
 #if defined(__x86_64__)
   unsigned a, b, c, d;

@@ -75,6 +75,11 @@ int cmx_cpu_has(enum cmx_isa_level isa);
 /* 1 when this CPU has AVX512-VNNI (CPUID.7.0:ECX bit 11) and the AVX512
  * level; 0 elsewhere (and on Arm). */
 int cmx_cpu_has_avx512vnni(void);
+/* 1 when bf16 matmul may use AMX tiles: CPUID has AMX-TILE and AMX-BF16
+ * with AVX512_BF16, the OS enables the tile state in XCR0, and it granted
+ * this process the tile data (arch_prctl, asked once); 0 with CMX_AMX=0,
+ * elsewhere, and on Arm. */
+int cmx_cpu_has_amx_bf16(void);
 /* Best level this CPU has: avx512bf16 only where a start-up probe finds
  * vdpbf16ps faster than the f32 FMA path (cmx_avx512bf16_pays, x86 with
  * the level only); CMX_ISA=avx512bf16 forces it. */

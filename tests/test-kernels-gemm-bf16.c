@@ -256,7 +256,7 @@ static void check_driver(const struct cmx_gemm_config *cfg, const char *what,
 }
 
 static void driver_cases(const struct cmx_gemm_config *cfg, const char *what) {
-  g_pairs = cfg->bf16_ukr != NULL;
+  g_pairs = cfg->bf16_ukr != NULL || cfg->bf16_amx != NULL;
   static const size_t S[][3] = {{1, 1, 1},   {7, 7, 7},     {17, 17, 17},
                                 {2, 3, 1},   {14, 32, 2},   {15, 33, 17},
                                 {29, 65, 9}, {9, 5, 1023},  {1, 40, 31},
@@ -303,8 +303,9 @@ Test(gemm_bf16, driver_pairs_on_avx512bf16_table) {
     return;
   }
   cr_assert(t.gemm_f32.bf16_ukr && t.gemm_f32.bf16_zip);
-  driver_cases(&t.gemm_f32, "avx512bf16");
   struct cmx_gemm_config cfg = t.gemm_f32;
+  cfg.bf16_amx = NULL; /* the pair kernel, not AMX (driver_amx) */
+  driver_cases(&cfg, "avx512bf16");
   cfg.mc = 28, cfg.kc = 40, cfg.nc = 64;
   driver_cases(&cfg, "avx512bf16 small blocks");
 }
@@ -318,11 +319,41 @@ Test(gemm_bf16, driver_converts_below_avx512bf16) {
     if (isa == CMX_ISA_AVX512BF16 ||
         cmx_dispatch_for(&t, (enum cmx_isa_level)isa))
       continue;
-    driver_cases(&t.gemm_f32, t.name);
     struct cmx_gemm_config cfg = t.gemm_f32;
+    cfg.bf16_amx = NULL; /* the AMX path has its own test */
+    driver_cases(&cfg, t.name);
     cfg.mc = 2 * cfg.mr, cfg.kc = 24, cfg.nc = 2 * cfg.nr;
     driver_cases(&cfg, t.name);
   }
+}
+
+/* bf16 x bf16 on AMX tiles, where this CPU and OS have them: the driver
+ * cases on the avx512 and avx512bf16 tables (AMX takes precedence over
+ * both the conversion and the pair kernel), then with blocks of 32 rows,
+ * 64 k and 64 columns so the cases cross ic, pc and jc blocks and a k
+ * block ends part-way through a 32-element tile step. */
+Test(gemm_bf16, driver_amx) {
+  if (!cmx_cpu_has_amx_bf16()) {
+    printf("gemm_bf16: skipping the AMX path: no AMX-BF16 here (CPUID, "
+           "XCR0, or the OS refused the tile state; CMX_AMX=0 also)\n");
+    return;
+  }
+  int levels[] = {CMX_ISA_AVX512, CMX_ISA_AVX512BF16};
+  for (int li = 0; li < 2; li++) {
+    struct cmx_dispatch t;
+    cr_assert_eq(cmx_dispatch_for(&t, (enum cmx_isa_level)levels[li]), 0);
+    cr_assert(t.gemm_f32.bf16_amx && t.gemm_f32.amx_begin &&
+                  t.gemm_f32.amx_end && t.gemm_f32.bf16_zip,
+              "%s: AMX kernel missing from the table", t.name);
+    driver_cases(&t.gemm_f32, t.name);
+    struct cmx_gemm_config cfg = t.gemm_f32;
+    cfg.amx_mc = 32, cfg.amx_kc = 64, cfg.nc = 64;
+    driver_cases(&cfg, "amx small blocks");
+  }
+  /* Below avx512 there is no AMX path. */
+  struct cmx_dispatch t;
+  if (cmx_dispatch_for(&t, CMX_ISA_AVX2) == 0)
+    cr_assert(t.gemm_f32.bf16_amx == NULL, "avx2 table has the AMX kernel");
 }
 
 /* Only the avx512bf16 level has the pair kernel; the levels below it

@@ -391,6 +391,7 @@ struct job {
   int small;       /* 1: B used unpacked (small, skinny and short-A paths) */
   atomic_int failed; /* set by any thread whose workspace failed */
   int pairs;         /* 1: bf16 x bf16 on k-pairs (cfg->bf16_ukr) */
+  int amx;           /* 1: bf16 x bf16 on AMX tiles (cfg->bf16_amx) */
 };
 
 static struct src src_a(const struct cmx_gemm_problem *p, size_t t) {
@@ -545,6 +546,91 @@ static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
   return 0;
 }
 
+/* ---- bf16 x bf16 on AMX tiles (cfg->bf16_amx) ---- */
+/* Cleared by cmx_f32_gemm_amx_allow(0): the bench's vdpbf16ps row. */
+static atomic_int g_amx_on = 1;
+
+void cmx_f32_gemm_amx_allow(int on) { atomic_store(&g_amx_on, on != 0); }
+/* Rows [q0, q0 + len) x columns [p0, p0 + kc) of bf16 A as a row-major
+ * block of round_up(len, 32) rows of kpad elements (kpad a multiple of 32
+ * >= kc), zero past the operand: the AMX kernel loads whole tiles. */
+static void pack_amx_a(const struct src *s, size_t q0, size_t len,
+                       size_t p0, size_t kc, size_t kpad, uint16_t *dst) {
+  size_t rows = round_up(len, 32);
+  for (size_t q = 0; q < rows; q++) {
+    uint16_t *d = dst + q * kpad;
+    size_t done = 0;
+    if (q < len) {
+      const uint16_t *x = u16_at(s, s->base + (ptrdiff_t)(q0 + q) * s->sq +
+                                        (ptrdiff_t)p0 * s->sk);
+      if (s->sk == 1)
+        memcpy(d, x, kc * sizeof(uint16_t));
+      else
+        for (size_t p = 0; p < kc; p++) d[p] = x[(ptrdiff_t)p * s->sk];
+      done = kc;
+    }
+    memset(d + done, 0, (kpad - done) * sizeof(uint16_t));
+  }
+}
+
+/* C[t][m0:m1, n0:n1] with the AMX kernel: the five loops of gemm_part on
+ * a 32 x 32 tile; B packed as the pair path packs it (one 32-column panel
+ * at a time, its pair rows padded with zeros to kpad / 2), A as pack_amx_a
+ * blocks. Returns -1 without workspace. */
+static int gemm_part_amx(const struct job *j, size_t t, size_t m0,
+                         size_t m1, size_t n0, size_t n1) {
+  const struct cmx_gemm_problem *p = j->p;
+  const struct cmx_gemm_config *cfg = j->cfg;
+  const size_t k = p->k;
+  if (m0 >= m1 || n0 >= n1) return 0;
+  size_t kc = j->kc < k ? j->kc : k, kmax = round_up(kc, 32);
+  size_t mc = j->mc < m1 - m0 ? j->mc : round_up(m1 - m0, 32);
+  size_t nc = j->nc < n1 - n0 ? j->nc : round_up(n1 - n0, 32);
+  size_t la = mc * kmax / 2, lb = nc * kmax / 2; /* in floats */
+  size_t lt = cfg->pack_r * (kc + 1) / 2 + 16;   /* pack_pairs' tmp16 */
+  float *w = ws_get(la + lb + lt + 64);
+  if (!w) return -1;
+  uint16_t *ap = (uint16_t *)w, *tmp16 = (uint16_t *)(w + la + lb);
+  uint32_t *bp = (uint32_t *)(w + la);
+  struct src sa = src_a(p, t), sb = src_b(p, t);
+  float *c = p->c + t * p->ldcb;
+  struct cmx_f32_gemm_aux aux = {p->alpha, p->beta, 0, 32, 32, NULL, 0};
+  cfg->amx_begin();
+  for (size_t jc = n0; jc < n1; jc += nc) {
+    size_t ncur = n1 - jc < nc ? n1 - jc : nc;
+    for (size_t pc = 0; pc < k; pc += kc) {
+      size_t kcur = k - pc < kc ? k - pc : kc, kpad = round_up(kcur, 32);
+      size_t kp = (kcur + 1) / 2;
+      aux.beta = pc == 0 ? p->beta : 1.0f;
+      for (size_t q = 0; q < ncur; q += 32) {
+        uint32_t *d = bp + q * (kpad / 2);
+        pack_pairs(&sb, jc + q, ncur - q < 32 ? ncur - q : 32, pc, kcur, 32,
+                   d, tmp16, cfg);
+        memset(d + kp * 32, 0, (kpad / 2 - kp) * 32 * sizeof(uint32_t));
+      }
+      for (size_t ic = m0; ic < m1; ic += mc) {
+        size_t mcur = m1 - ic < mc ? m1 - ic : mc;
+        pack_amx_a(&sa, ic, mcur, pc, kcur, kpad, ap);
+        for (size_t jr = 0; jr < ncur; jr += 32) {
+          size_t nrr = ncur - jr < 32 ? ncur - jr : 32;
+          for (size_t ir = 0; ir < mcur; ir += 32)
+            cfg->bf16_amx(mcur - ir < 32 ? mcur - ir : 32, nrr, kpad,
+                          ap + ir * kpad, kpad, bp + jr * (kpad / 2),
+                          c + (ic + ir) * p->ldc + jc + jr, p->ldc, &aux);
+        }
+      }
+    }
+  }
+  cfg->amx_end();
+  return 0;
+}
+
+static int run_part(const struct job *j, size_t t, size_t m0, size_t m1,
+                    size_t n0, size_t n1) {
+  return j->amx ? gemm_part_amx(j, t, m0, m1, n0, n1)
+                : gemm_part(j, t, m0, m1, n0, n1);
+}
+
 static void gemm_thread(void *ctx, size_t b, size_t e) {
   struct job *j = ctx;
   const struct cmx_gemm_problem *p = j->p;
@@ -561,13 +647,13 @@ static void gemm_thread(void *ctx, size_t b, size_t e) {
       while (!rc && (t = atomic_fetch_add_explicit(&j->next_batch, 1,
                                                    memory_order_relaxed)) <
                         p->batch)
-        rc = gemm_part(j, t, 0, p->m, 0, p->n);
+        rc = run_part(j, t, 0, p->m, 0, p->n);
     } else {
       size_t m0, m1, n0, n1;
       cmx_range((int)(tid / j->tn), (int)j->tm, p->m, j->malign, &m0, &m1);
       cmx_range((int)(tid % j->tn), (int)j->tn, p->n, j->nr, &n0, &n1);
       for (size_t t = 0; t < p->batch && !rc; t++)
-        rc = gemm_part(j, t, m0, m1, n0, n1);
+        rc = run_part(j, t, m0, m1, n0, n1);
     }
     if (rc) atomic_store(&j->failed, 1);
   }
@@ -870,6 +956,8 @@ static int rowacc_run(const struct cmx_gemm_config *cfg,
  *   nc (kc 24) 1024: 28 / 38 / 58; 2048: 32 / 45 / 63; 4096: 34 / 48 / 47,
  * so nc keeps the m x nc block of C to a quarter of L2 (SKINNY_C floats),
  * at most 4096 columns; the previous GEMV-accumulate path: 22 / 31 / 36. */
+#define AMX_MC 128
+#define AMX_KC 512
 #define SKINNY_M 32
 #define UNPACKED_B_M 512
 #define SKINNY_KC 24
@@ -897,6 +985,17 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
   j.pairs = cfg->bf16_ukr && cfg->bf16_zip && cfg->pack && cfg->pack_r &&
             p->a.dtype == CMX_GEMM_BF16 && p->b.dtype == CMX_GEMM_BF16;
   if (j.pairs) j.kc *= 2;
+  /* AMX: its own 32 x 32 tile and blocks; a B micro-panel of AMX_KC k
+   * elements is 32 KiB, an A block of AMX_MC rows 128 KiB. */
+  j.amx = cfg->bf16_amx && cfg->bf16_zip && cfg->pack && cfg->pack_r &&
+          p->a.dtype == CMX_GEMM_BF16 && p->b.dtype == CMX_GEMM_BF16 &&
+          p->k > 0 && atomic_load_explicit(&g_amx_on, memory_order_relaxed);
+  if (j.amx) {
+    j.pairs = 0, j.mr = j.nr = 32;
+    j.mc = cfg->amx_mc ? round_up(cfg->amx_mc, 32) : AMX_MC;
+    j.kc = cfg->amx_kc ? round_up(cfg->amx_kc, 32) : AMX_KC;
+    j.nc = round_up(j.nc, 32);
+  }
   double flops = 2.0 * (double)p->m * (double)p->n * (double)p->k *
                  (double)p->batch;
   double small = small_flops();
@@ -946,7 +1045,8 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
     j.small = 1;
   /* Taller A ends each part on the skinny tile where that pads fewer
    * rows (tail_rows); same nr, and it reads A the same ways. */
-  if (j.ukr == cfg->ukr && cfg->skinny_ukr && cfg->skinny_mr && !j.pairs)
+  if (j.ukr == cfg->ukr && cfg->skinny_ukr && cfg->skinny_mr && !j.pairs &&
+      !j.amx)
     j.tail_ukr = cfg->skinny_ukr, j.tail_mr = cfg->skinny_mr;
   /* A unpacked when the whole depth is one block (k <= kc): packing A
    * then is a transpose of all of A for as many FMAs as k allows (for

@@ -154,6 +154,33 @@ typedef void (*cmx_f32_gemm_bf16_zip_fn)(size_t n, const uint16_t *x0,
 #undef CMX_UKR_BF16
 #undef CMX_ZIP_BF16
 
+/* AMX microkernel contract (cfg->bf16_amx; Intel AMX-BF16 tiles): the same
+ * C = alpha A B + beta C on an m x n tile, m, n <= 32, k a multiple of 32
+ * (ELEMENTS), with
+ *   A(i, p) = a[i * lda + p], bf16, row-major: all 32 rows and k columns
+ *     are read (the driver packs a zero-padded block), lda even;
+ *   B(p, j) = bf16 half p % 2 of b[(p / 2) * 32 + j]: the pair panel of the
+ *     vdpbf16ps contract with NR 32, k / 2 pair rows, zero past the
+ *     operand's depth and columns.
+ * Only the m x n tile of C is read (beta != 0) and written. Sums in f32 as
+ * tdpbf16ps takes them (subnormal inputs and results as zero, like
+ * vdpbf16ps). The calling thread brackets its calls with amx_begin (loads
+ * the tile configuration) and amx_end (releases the tile state). */
+typedef void (*cmx_f32_gemm_amx_fn)(size_t m, size_t n, size_t k,
+                                    const uint16_t *a, size_t lda,
+                                    const uint32_t *b, float *c, size_t ldc,
+                                    const struct cmx_f32_gemm_aux *aux);
+void cmx_f32_gemm_bf16_ukr_32x32__amx(size_t m, size_t n, size_t k,
+                                      const uint16_t *a, size_t lda,
+                                      const uint32_t *b, float *c,
+                                      size_t ldc,
+                                      const struct cmx_f32_gemm_aux *aux);
+void cmx_f32_gemm_amx_begin(void);
+void cmx_f32_gemm_amx_end(void);
+/* 0: the driver leaves cfg->bf16_amx unused until called with 1 (the
+ * bench times the vdpbf16ps kernel on a CPU with AMX this way). */
+void cmx_f32_gemm_amx_allow(int on);
+
 struct cmx_gemm_config {
   cmx_f32_gemm_ukr_fn ukr;
   size_t mr, nr; /* register tile */
@@ -174,6 +201,12 @@ struct cmx_gemm_config {
    * mr x nr tile as ukr, packed with zip and pack (32-bit words). */
   cmx_f32_gemm_bf16_ukr_fn bf16_ukr;
   cmx_f32_gemm_bf16_zip_fn bf16_zip;
+  /* bf16 x bf16 on AMX tiles (NULL: none; set where arch/cpu.c found
+   * AMX-BF16 usable): takes precedence over bf16_ukr and the conversion,
+   * with its own 32 x 32 tile and blocking; needs bf16_zip and pack. */
+  cmx_f32_gemm_amx_fn bf16_amx;
+  void (*amx_begin)(void), (*amx_end)(void);
+  size_t amx_mc, amx_kc; /* its blocks (multiples of 32; 0: the driver's) */
 };
 
 /* ---- the driver (f32-gemm.c) ---- */
