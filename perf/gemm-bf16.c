@@ -200,7 +200,10 @@ static void run_size(int s) {
       size_t l = strlen(note);
       snprintf(note + l, sizeof note - l, "; DIFFERS from f32 by %.2g", dev);
     }
-    add_rate(s, nt, "cmx bf16", t16, e16, 0, "", 0, note);
+    double pa = nt <= BENCH_MAX_THREADS && cmx_cpu_has_amx_bf16()
+                    ? g_peaks.amx[nt] : 0;
+    add_rate(s, nt, "cmx bf16", t16, e16, pa, pa > 0 ? "tdpbf16ps" : "", 0,
+             note);
     if (!e16 && !e32 && t16 > 0) {
       snprintf(note, sizeof note, "f32 %.1f GFLOP/s at level %s",
                flops / t32 / 1e9, saved);

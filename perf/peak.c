@@ -8,9 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arch/dispatch.h"
 #include "bench.h"
 
-enum probe_kind { P_F32, P_F64, P_BF16, P_VNNI };
+enum probe_kind { P_F32, P_F64, P_BF16, P_VNNI, P_AMX };
 
 struct probe {
   const char *name; /* row name */
@@ -27,6 +28,7 @@ static const struct probe k_probes[] = {
     {"fma f64", "avx512", P_F64, BENCH_FMA_F64_AVX512_FLOPS, 1},
     {"vdpbf16ps", "avx512bf16", P_BF16, BENCH_DPBF16_AVX512_FLOPS, 1},
     {"vpdpbusd", "avx512vnni", P_VNNI, BENCH_DPBUSD_AVX512_OPS, 1},
+    {"tdpbf16ps", "amx", P_AMX, BENCH_TDPBF16_AMX_FLOPS, 1},
 };
 #define NPROBES (int)(sizeof k_probes / sizeof k_probes[0])
 
@@ -54,6 +56,8 @@ static int probe_available(const struct probe *p) {
     return has_bf16();
   if (p->kind == P_VNNI)
     return has_vnni();
+  if (p->kind == P_AMX)
+    return cmx_cpu_has_amx_bf16();
   return p->avx512 ? has_avx512() : has_avx2();
 }
 
@@ -62,6 +66,8 @@ static double call_probe(const struct probe *p, long iters) {
     return bench_dpbf16__avx512bf16(iters);
   if (p->kind == P_VNNI)
     return bench_dpbusd__avx512vnni(iters);
+  if (p->kind == P_AMX)
+    return bench_tdpbf16__amx(iters);
   if (p->avx512)
     return p->kind == P_F32 ? bench_fma_f32__avx512(iters)
                             : bench_fma_f64__avx512(iters);
@@ -134,6 +140,9 @@ void peak_run(void) {
     printf("peak: no AVX512-BF16 on this CPU, vdpbf16ps probe skipped\n");
   if (has_avx2() && !has_vnni())
     printf("peak: no AVX512_VNNI on this CPU, vpdpbusd probe skipped\n");
+  if (has_avx2() && !cmx_cpu_has_amx_bf16())
+    printf("peak: no AMX-BF16 usable here (or CMX_AMX=0), tdpbf16ps probe "
+           "skipped\n");
   for (int ti = 0; ti < g_opts.nthreads; ti++) {
     int nt = g_opts.threads[ti];
     char label[64];
@@ -168,6 +177,7 @@ void peak_run(void) {
       double *slot = p->kind == P_F32    ? &g_peaks.fma_f32[nt]
                      : p->kind == P_F64  ? &g_peaks.fma_f64[nt]
                      : p->kind == P_VNNI ? &g_peaks.vnni[nt]
+                     : p->kind == P_AMX  ? &g_peaks.amx[nt]
                                          : &g_peaks.bf16[nt];
       if (g > *slot) {
         *slot = g;
