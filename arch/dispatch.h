@@ -80,9 +80,10 @@ int cmx_cpu_has_avx512vnni(void);
  * this process the tile data (arch_prctl, asked once); 0 with CMX_AMX=0,
  * elsewhere, and on Arm. */
 int cmx_cpu_has_amx_bf16(void);
-/* Best level this CPU has: avx512bf16 only where a start-up probe finds
- * vdpbf16ps faster than the f32 FMA path (cmx_avx512bf16_pays, x86 with
- * the level only); CMX_ISA=avx512bf16 forces it. */
+/* Best level this CPU has: avx512bf16 only where bf16 matmul runs on AMX
+ * tiles (cmx_cpu_has_amx_bf16) or a start-up probe finds vdpbf16ps faster
+ * than the f32 FMA path (cmx_avx512bf16_pays, x86 with the level only);
+ * CMX_ISA=avx512bf16 forces it. */
 enum cmx_isa_level cmx_cpu_best(void);
 int cmx_avx512bf16_pays(void);
 /* The table in use (never NULL once cmx_arch_init ran). */
