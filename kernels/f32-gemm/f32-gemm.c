@@ -322,8 +322,10 @@ static void pack(const struct src *s, size_t q0, size_t len, size_t p0,
 /* ---- bf16 k-pair packing (cfg->bf16_ukr, both operands bf16) ---- */
 /* Packs rows [q0, q0 + len) x columns [p0, p0 + kc) of a bf16 operand as
  * k-pairs (layout in f32-gemm.h): word (q, p2) holds elements (q, 2 p2) and
- * (q, 2 p2 + 1) at dst[(q / r) * r * kp + p2 * r + q % r], kp = ceil(kc /
- * 2); the last panel's missing rows and an odd kc's high halves are zero.
+ * (q, 2 p2 + 1) at dst[(q / r) * r * kpp + p2 * r + q % r], kp = ceil(kc /
+ * 2) <= kpp (the panel's pair rows; rows kp..kpp-1 are zero, the AMX
+ * kernel's padding to whole tiles); the last panel's missing rows and an
+ * odd kc's high halves are zero.
  * Unit stride along the panel (row-major B, column-major A): the zip kernel
  * interleaves two k-lines. Unit stride along k in whole words (row-major A
  * with an even row stride, even kc): each row already is its pairs, and the
@@ -332,18 +334,21 @@ static void pack(const struct src *s, size_t q0, size_t len, size_t p0,
  * tmp16 as rows of kp words, an odd kc's last half zeroed, and transposed
  * the same way. tmp16 holds pack_r * (kc + 1) elements. */
 static void pack_pairs(const struct src *s, size_t q0, size_t len, size_t p0,
-                       size_t kc, size_t r, uint32_t *dst, uint16_t *tmp16,
-                       const struct cmx_gemm_config *cfg) {
+                       size_t kc, size_t r, size_t kpp, uint32_t *dst,
+                       uint16_t *tmp16, const struct cmx_gemm_config *cfg) {
   ptrdiff_t e0 = s->base + (ptrdiff_t)q0 * s->sq + (ptrdiff_t)p0 * s->sk;
   const uint16_t *x = u16_at(s, e0);
   size_t kp = (kc + 1) / 2;
+  if (kpp > kp) /* pair rows past the operand's depth: zero */
+    for (size_t q = 0; q < len; q += r)
+      memset(dst + q * kpp + kp * r, 0, (kpp - kp) * r * sizeof(uint32_t));
   if (s->sq == 1) {
     for (size_t p2 = 0; p2 < kp; p2++) {
       const uint16_t *x0 = x + (ptrdiff_t)(2 * p2) * s->sk;
       const uint16_t *x1 = 2 * p2 + 1 < kc ? x0 + s->sk : NULL;
       for (size_t q = 0; q < len; q += r) {
         size_t w = len - q < r ? len - q : r;
-        uint32_t *d = dst + q * kp + p2 * r;
+        uint32_t *d = dst + q * kpp + p2 * r;
         cfg->bf16_zip(w, x0 + q, x1 ? x1 + q : NULL, d);
         for (size_t i = w; i < r; i++) d[i] = 0;
       }
@@ -359,7 +364,7 @@ static void pack_pairs(const struct src *s, size_t q0, size_t len, size_t p0,
     for (size_t c = 0; c < r; c += cfg->pack_r) {
       size_t rr = r - c < cfg->pack_r ? r - c : cfg->pack_r;
       size_t mm = w > c ? (w - c < rr ? w - c : rr) : 0;
-      float *d = (float *)(dst + q * kp + c);
+      float *d = (float *)(dst + q * kpp + c);
       if (words) {
         cfg->pack(rr, mm, kp, (const float *)(x + (q + c) * (size_t)s->sq),
                   (size_t)s->sq / 2, d, r);
@@ -501,7 +506,8 @@ static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
       aux.beta = pc == 0 ? p->beta : 1.0f;
       size_t kw = j->pairs ? (kcur + 1) / 2 : kcur; /* words per k-line */
       if (j->pairs)
-        pack_pairs(&sb, jc, ncur, pc, kcur, nr, (uint32_t *)bp, tmp16, cfg);
+        pack_pairs(&sb, jc, ncur, pc, kcur, nr, (kcur + 1) / 2,
+                   (uint32_t *)bp, tmp16, cfg);
       else if (!j->small)
         pack(&sb, jc, ncur, pc, kcur, nr, bp, tmp, tmp16, cfg);
       /* the main tile's rows, then the tail tile's */
@@ -515,8 +521,8 @@ static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
           /* direct: only a partial last panel is packed, at ap */
           size_t full = j->direct ? round_down(mcur, smr) : 0;
           if (j->pairs)
-            pack_pairs(&sa, ic, mcur, pc, kcur, mr, (uint32_t *)ap, tmp16,
-                       cfg);
+            pack_pairs(&sa, ic, mcur, pc, kcur, mr, (kcur + 1) / 2,
+                       (uint32_t *)ap, tmp16, cfg);
           else if (full < mcur)
             pack(&sa, ic + full, mcur - full, pc, kcur, smr, ap, tmp, tmp16,
                  cfg);
@@ -607,14 +613,10 @@ static int gemm_part_amx(const struct job *j, size_t t, size_t m0,
     size_t ncur = n1 - jc < nc ? n1 - jc : nc;
     for (size_t pc = 0; pc < k; pc += kc) {
       size_t kcur = k - pc < kc ? k - pc : kc, kpad = round_up(kcur, 32);
-      size_t kp = (kcur + 1) / 2;
       aux.beta = pc == 0 ? p->beta : 1.0f;
-      for (size_t q = 0; q < ncur; q += 32) {
-        uint32_t *d = bp + q * (kpad / 2);
-        pack_pairs(&sb, jc + q, ncur - q < 32 ? ncur - q : 32, pc, kcur, 32,
-                   d, tmp16, cfg);
-        memset(d + kp * 32, 0, (kpad / 2 - kp) * 32 * sizeof(uint32_t));
-      }
+      /* whole rows of the block at once (a 32-column panel at a time
+       * zipped 64-byte pieces of rows 4 KiB apart: 11% of 2048^3) */
+      pack_pairs(&sb, jc, ncur, pc, kcur, 32, kpad / 2, bp, tmp16, cfg);
       for (size_t ic = m0; ic < m1; ic += mc) {
         size_t mcur = m1 - ic < mc ? m1 - ic : mc;
         pack_amx_a(&sa, ic, mcur, pc, kcur, kpad, ap);
