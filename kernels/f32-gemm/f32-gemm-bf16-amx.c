@@ -4,8 +4,10 @@
  * block) and two B tiles (16 k-pairs x 16 columns of the k-pair panel the
  * vdpbf16ps path packs, read with the panel's 128-byte row stride); one
  * step of 32 k elements is four loads and four tdpbf16ps of 16 x 16 x 32
- * products each. C leaves the tiles through a 4 KiB stack buffer, then
- * alpha / beta and the m x n edge are applied with AVX-512 lane masks.
+ * products each. C leaves the tiles through a 4 KiB stack buffer laid out
+ * as the AVX-512 kernels' accumulators, and their C update
+ * (cmx_tile_store_x32: alpha / beta, the m x n edge in lane masks) writes
+ * it.
  * Built with -mamx-tile -mamx-bf16 on top of the avx512bf16 flags; called
  * only where arch/cpu.c found AMX-BF16 enabled for this process. */
 #include <immintrin.h>
@@ -37,7 +39,7 @@ void cmx_f32_gemm_bf16_ukr_32x32__amx(size_t m, size_t n, size_t k,
                                       const uint32_t *b, float *c,
                                       size_t ldc,
                                       const struct cmx_f32_gemm_aux *aux) {
-  _Alignas(64) float acc[32][32];
+  __m512 acc[32][2]; /* row i: 32 floats, 128 bytes, as the tiles store */
   const size_t sa = lda * sizeof(uint16_t); /* A tile row stride, bytes */
   _tile_zero(0);
   _tile_zero(1);
@@ -54,22 +56,8 @@ void cmx_f32_gemm_bf16_ukr_32x32__amx(size_t m, size_t n, size_t k,
     _tile_dpbf16ps(3, 5, 7);
   }
   _tile_stored(0, &acc[0][0], 128);
-  _tile_stored(1, &acc[0][16], 128);
+  _tile_stored(1, &acc[0][1], 128);
   _tile_stored(2, &acc[16][0], 128);
-  _tile_stored(3, &acc[16][16], 128);
-  const __m512 alpha = _mm512_set1_ps(aux->alpha);
-  const __m512 beta = _mm512_set1_ps(aux->beta);
-  const __mmask16 m0 = cmx_tile_lanes(n);
-  const __mmask16 m1 = cmx_tile_lanes(n > 16 ? n - 16 : 0);
-  for (size_t i = 0; i < m; i++) {
-    float *ci = c + i * ldc;
-    __m512 r0 = _mm512_mul_ps(alpha, _mm512_load_ps(&acc[i][0]));
-    __m512 r1 = _mm512_mul_ps(alpha, _mm512_load_ps(&acc[i][16]));
-    if (aux->beta != 0.0f) {
-      r0 = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(m0, ci), r0);
-      r1 = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(m1, ci + 16), r1);
-    }
-    _mm512_mask_storeu_ps(ci, m0, r0);
-    _mm512_mask_storeu_ps(ci + 16, m1, r1);
-  }
+  _tile_stored(3, &acc[16][1], 128);
+  cmx_tile_store_x32(32, acc, m, n, c, ldc, aux);
 }
