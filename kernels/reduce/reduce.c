@@ -4,10 +4,12 @@
  * reductions split the columns across the team and accumulate blocks of
  * rows into a double accumulator. Neither depends on the thread count. */
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../arch/tuning.h"
 #include "../../sched/sched.h"
 #include "reduce.h"
 
@@ -53,6 +55,22 @@ struct inner {
 static double merge_var(const double *sum, const double *m2, size_t nb,
                         size_t R);
 static double merge_lse(const double *mx, const double *se, size_t nb);
+
+/* Whether logsumexp fetches the next block's stretch before each piece
+ * (the tuning key logsumexp_fetch_next, env CMX_LOGSUMEXP_FETCH_NEXT;
+ * default 1). Zen 5 VM, 4096 x 4096, 1 thread: 31-33 -> 42.6-47.0 GB/s
+ * with it (e941523). On the Intel Xeon VM (model 167) its burst of 64
+ * prefetches a piece stalls the exp loop on the fill buffers while the L2
+ * streamer fetches ahead anyway: 1 thread, same process, two runs each,
+ * 21.1-21.4 GB/s with, 27.3-28.3 without (STREAM read 28.7); 2 threads
+ * 42.1-45.2 against 55.5-58.2. argmax, 2 ops a vector, gains from the
+ * fetch there too (23.1-23.4 -> 26.0-26.5) and keeps it everywhere. */
+static int g_lse_fetch = 1;
+static pthread_once_t g_lse_once = PTHREAD_ONCE_INIT;
+static void lse_fetch_load(void) {
+  g_lse_fetch = cmx_tuning_num("logsumexp_fetch_next",
+                               "CMX_LOGSUMEXP_FETCH_NEXT", 1) != 0;
+}
 
 /* The length of the piece at q of the n-element block at p; when next (a
  * block follows), the same stretch of the next block is fetched first. */
@@ -152,7 +170,7 @@ static void inner_range(void *ctx, size_t b, size_t e) {
         float s = 0.0f;
         if (!isfinite(m)) s = NAN;
         for (size_t q = 0; q < n && isfinite(m); q += c->piece) {
-          const size_t len = next_piece(c, p, n, q, next);
+          const size_t len = next_piece(c, p, n, q, next && g_lse_fetch);
           s += c->k->rsumexp(len, p + q, m);
         }
         if (!isfinite(s)) {
@@ -266,6 +284,7 @@ int cmx_red_f32_inner(enum cmx_red_op op, const void *x, size_t O,
    * than the fetches they spread (var of 64K floats: 124 -> 86 GB/s). */
   const size_t piece =
       !k->widen && O * R * sizeof(float) > cmx_topo()->l2 ? PIECE : BLOCK;
+  if (op == CMX_RED_LOGSUMEXP) pthread_once(&g_lse_once, lse_fetch_load);
   struct inner c = {.op = op, .x = x, .R = R, .ld = ld, .nb = nb,
                     .piece = piece, .part = part, .part2 = part2,
                     .ipart = ipart, .out = out, .iout = iout, .k = k};
