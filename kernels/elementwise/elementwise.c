@@ -4,10 +4,12 @@
  * TILE elements that never cross a row of the (collapsed) output, so each
  * chunk is one microkernel call on pointers or L1-resident tiles. */
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "../../arch/tuning.h"
 #include "../../sched/sched.h"
 #include "../common/prefetch.h"
 #include "elementwise.h"
@@ -31,7 +33,25 @@ struct job {
   int ndim;
   int64_t shape[CMX_MAX_DIMS];
   struct cmx_ew_kernels k; /* a copy: the job may outlive the caller's */
+  int fetch;               /* light op, streamed output: fetch ahead */
 };
+
+/* Whether a light op with one input stream and a streamed output fetches
+ * the next tile's input lines before each tile (chunk_f32): the tuning key
+ * ew_fetch_next, env CMX_EW_FETCH_NEXT, default 1. Zen 5, 1 thread, 64 MiB
+ * in and out: neg 27 -> 57 GB/s, sqrt 26 -> 54, add scalar 25 -> 56 with
+ * it (copy nt 60). On the Intel Xeon VM (model 167) the burst of 64
+ * prefetches a tile stalls on the fill buffers while the L2 streamer
+ * fetches ahead anyway: cmx-bench 16M rows, two runs each, with -> without,
+ * 1 thread: sqrt 19.4-19.6 -> 27.9-28.2 GB/s, neg 25.2-26.3 -> 27.8-28.4,
+ * add scalar 25.1-26.0 -> 28.1; 2 threads: sqrt 36.2-36.6 -> 54.4-54.9,
+ * neg 44.6-50.5 -> 55.5-56.2 (copy nt 28 and 56); its tuning file sets
+ * 0. */
+static int g_fetch = 1;
+static pthread_once_t g_fetch_once = PTHREAD_ONCE_INIT;
+static void fetch_load(void) {
+  g_fetch = cmx_tuning_num("ew_fetch_next", "CMX_EW_FETCH_NEXT", 1) != 0;
+}
 
 /* ---- scalar references ---- */
 static double gelu_ref(double x) { return 0.5 * x * erfc(-x / sqrt(2.0)); }
@@ -365,11 +385,10 @@ static void chunk_f32(const struct job *j, const char **p, const int64_t *s,
       x[i] = (const float *)p[i];
       xs[i] = 1;
       /* A light op with one input stream and a streamed output: fetch the
-       * next tile's input lines now. Zen 5, 1 thread, 64 MiB in and out:
-       * neg 27 -> 57 GB/s, sqrt 26 -> 54, add scalar 25 -> 56 (copy nt
-       * 60); with two input streams (add 50 -> 45) or a heavy op (exp 51
-       * -> 46, gelu 43 -> 39) the hardware prefetcher does better alone. */
-      if (k->stream && streams == 1 && cmx_ew_info[j->op].light)
+       * next tile's input lines now (g_fetch above); with two input
+       * streams (add 50 -> 45 GB/s on Zen 5) or a heavy op (exp 51 -> 46,
+       * gelu 43 -> 39) the hardware prefetcher does better alone. */
+      if (j->fetch && streams == 1)
         cmx_prefetch_span(p[i] + TILE * sizeof(float), n * sizeof(float));
     } else {
       load_f32(k, p[i], o->dtype, s[i], n, tin[i]);
@@ -581,6 +600,11 @@ void cmx_ew_run(enum cmx_ew_op op, const struct cmx_ew_operand *in,
   j.out_dtype = out_dtype;
   j.compute = compute;
   j.k = *k;
+  j.fetch = 0;
+  if (k->stream && cmx_ew_info[op].light) {
+    pthread_once(&g_fetch_once, fetch_load);
+    j.fetch = g_fetch;
+  }
   size_t total;
   j.ndim = collapse(in, j.nin, shape, ndim, j.in, j.shape, &total);
   if (total == 0) return;
