@@ -26,7 +26,13 @@ struct cmx_rows_io {
   void *y;
   cmx_dtype yt;
   size_t rows, n;
+  /* The norms' 16-bit rows (x and y of one 16-bit type, norm16): weight
+   * and bias of x's type, n contiguous values, in place of cmx_rows_run's
+   * f32 w / b; each thread widens them on its stack (n at most
+   * CMX_ROWS_W16_MAX). NULL: w / b as given. */
+  const void *w16, *b16;
 };
+#define CMX_ROWS_W16_MAX 4096
 
 struct cmx_rows_kernels {
   cmx_f32_softmax_ukr_fn softmax; /* the op's softmax slot, or NULL */

@@ -90,9 +90,19 @@ static void rows_range(void *ctx, size_t r0, size_t r1) {
     return;
   }
   if (rows16(j)) {
-    if (j->k.norm16)
+    if (j->k.norm16) {
+      /* A 16-bit weight / bias widened here, per range: no buffer on the
+       * caller, so the node stays async (cmx_rows_run). */
+      const int h = io->w16 || io->b16;
+      float wl[h ? n : 1], bl[h ? n : 1];
+      const float *w = j->w, *b = j->b;
+      const cmx_cvt_ukr_fn up =
+          j->k.cvt[io->xt == CMX_F16 ? CMX_CVT_F16_F32 : CMX_CVT_BF16_F32];
+      if (io->w16) up(n, io->w16, wl), w = wl;
+      if (io->b16) up(n, io->b16, bl), b = bl;
       j->k.norm16(r1 - r0, n, x + r0 * io->ldx * 2, io->ldx, y + r0 * n * 2,
-                  n, j->w, j->b, j->eps);
+                  n, w, b, j->eps);
+    }
     else
       for (size_t r = r0; r < r1; r++)
         j->k.softmax16(n, x + r * io->ldx * 2, y + r * n * 2,
