@@ -64,6 +64,15 @@ int cmx_tuning_next(FILE *f, char *key, char *val) {
   return 0;
 }
 
+long cmx_knob(struct cmx_knob *k) {
+  long v = atomic_load_explicit(&k->v, memory_order_relaxed);
+  if (v == LONG_MIN) {
+    v = (long)cmx_tuning_num(k->key, k->env, (double)k->dflt);
+    atomic_store_explicit(&k->v, v, memory_order_relaxed);
+  }
+  return v;
+}
+
 double cmx_tuning_num(const char *key, const char *env, double dflt) {
   const char *e = env ? getenv(env) : NULL;
   char *end;

@@ -6,6 +6,8 @@
  * keys and keeps the others. */
 #ifndef CMX_ARCH_TUNING_H
 #define CMX_ARCH_TUNING_H
+#include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 /* The tuning file, first that exists: $CMX_TUNING (a path; set but empty
@@ -20,5 +22,16 @@ int cmx_tuning_next(FILE *f, char *key, char *val);
  * key in the tuning file, else dflt. Reads the file on every call: cache
  * the result. */
 double cmx_tuning_num(const char *key, const char *env, double dflt);
+
+/* An integer knob read once: a static struct cmx_knob k = CMX_KNOB(key,
+ * env, dflt); cmx_knob(&k) is cmx_tuning_num's value (truncated), read on
+ * the first call and cached (racing first callers read the same value). */
+struct cmx_knob {
+  const char *key, *env;
+  long dflt;
+  atomic_long v; /* LONG_MIN: not read yet */
+};
+#define CMX_KNOB(key, env, dflt) {key, env, dflt, LONG_MIN}
+long cmx_knob(struct cmx_knob *k);
 
 #endif

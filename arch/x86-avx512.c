@@ -22,8 +22,6 @@ void cmx_dispatch_init_x86_avx512(struct cmx_dispatch *t) {
   t->gemm_f64 = (struct cmx_f64_gemm_config){
       .ukr = cmx_f64_gemm_ukr_14x16__avx512, .mr = 14, .nr = 16, .kc = 256,
       .pack = cmx_f64_gemm_pack_ukr__avx512, .pack_r = 64};
-  /* i8: vpdpbusd where CPUID has AVX512-VNNI (else the AVX2 kernel stays);
-   * KC 512: the 512 x 32 B micro-panel is 16 KiB. */
   /* bf16 x bf16 on AMX tiles where the CPU and OS allow it (its pair
    * packing needs the avx512bf16 zip kernel, which AMX CPUs all have). */
   if (cmx_cpu_has_amx_bf16()) {
@@ -32,6 +30,8 @@ void cmx_dispatch_init_x86_avx512(struct cmx_dispatch *t) {
     t->gemm_f32.amx_begin = cmx_f32_gemm_amx_begin;
     t->gemm_f32.amx_end = cmx_f32_gemm_amx_end;
   }
+  /* i8: vpdpbusd where CPUID has AVX512-VNNI (else the AVX2 kernel stays);
+   * KC 512: the 512 x 32 B micro-panel is 16 KiB. */
   if (cmx_cpu_has_avx512vnni())
     t->gemm_i8 = (struct cmx_i8_gemm_config){
         .ukr = cmx_i8_gemm_ukr_14x32c4_vnni__avx512, .mr = 14, .nr = 32,

@@ -4,7 +4,6 @@
  * TILE elements that never cross a row of the (collapsed) output, so each
  * chunk is one microkernel call on pointers or L1-resident tiles. */
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -47,11 +46,8 @@ struct job {
  * add scalar 25.1-26.0 -> 28.1; 2 threads: sqrt 36.2-36.6 -> 54.4-54.9,
  * neg 44.6-50.5 -> 55.5-56.2 (copy nt 28 and 56); its tuning file sets
  * 0. */
-static int g_fetch = 1;
-static pthread_once_t g_fetch_once = PTHREAD_ONCE_INIT;
-static void fetch_load(void) {
-  g_fetch = cmx_tuning_num("ew_fetch_next", "CMX_EW_FETCH_NEXT", 1) != 0;
-}
+static struct cmx_knob g_fetch =
+    CMX_KNOB("ew_fetch_next", "CMX_EW_FETCH_NEXT", 1);
 
 /* ---- scalar references ---- */
 static double gelu_ref(double x) { return 0.5 * x * erfc(-x / sqrt(2.0)); }
@@ -600,11 +596,7 @@ void cmx_ew_run(enum cmx_ew_op op, const struct cmx_ew_operand *in,
   j.out_dtype = out_dtype;
   j.compute = compute;
   j.k = *k;
-  j.fetch = 0;
-  if (k->stream && cmx_ew_info[op].light) {
-    pthread_once(&g_fetch_once, fetch_load);
-    j.fetch = g_fetch;
-  }
+  j.fetch = k->stream && cmx_ew_info[op].light && cmx_knob(&g_fetch) != 0;
   size_t total;
   j.ndim = collapse(in, j.nin, shape, ndim, j.in, j.shape, &total);
   if (total == 0) return;

@@ -121,6 +121,12 @@ static double small_flops(void) {
                              : SMALL_FLOPS_DEFAULT;
 }
 
+/* The first block size set (non-zero) of: the config's (tests), the
+ * env's, the tuning file's; else dflt. */
+static size_t first_set(size_t cfg, size_t env, size_t file, size_t dflt) {
+  return cfg ? cfg : env ? env : file ? file : dflt;
+}
+
 static size_t round_down(size_t x, size_t r) { return x / r * r; }
 static size_t round_up(size_t x, size_t r) { return (x + r - 1) / r * r; }
 
@@ -587,9 +593,9 @@ static void pack_amx_a(const struct src *s, size_t q0, size_t len,
 }
 
 /* C[t][m0:m1, n0:n1] with the AMX kernel: the five loops of gemm_part on
- * a 32 x 32 tile; B packed as the pair path packs it (one 32-column panel
- * at a time, its pair rows padded with zeros to kpad / 2), A as pack_amx_a
- * blocks. Returns -1 without workspace. */
+ * a 32 x 32 tile; B packed as the pair path packs it (a whole block of
+ * 32-column panels at once, pair rows padded with zeros to kpad / 2), A as
+ * pack_amx_a blocks. Returns -1 without workspace. */
 static int gemm_part_amx(const struct job *j, size_t t, size_t m0,
                          size_t m1, size_t n0, size_t n1) {
   const struct cmx_gemm_problem *p = j->p;
@@ -1005,18 +1011,11 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
           p->k > 0 && atomic_load_explicit(&g_amx_on, memory_order_relaxed);
   if (j.amx) {
     j.pairs = 0, j.mr = j.nr = 32;
-    /* the config's (tests), else env, else tuning file, else built in */
-    size_t mc = cfg->amx_mc   ? cfg->amx_mc
-                : g_env.amx_mc ? g_env.amx_mc
-                : g_file.amx_mc ? g_file.amx_mc
-                                : AMX_MC;
-    size_t kc = cfg->amx_kc   ? cfg->amx_kc
-                : g_env.amx_kc ? g_env.amx_kc
-                : g_file.amx_kc ? g_file.amx_kc
-                                : AMX_KC;
-    size_t nc = g_env.amx_nc ? g_env.amx_nc : g_file.amx_nc;
-    j.mc = round_up(mc, 32), j.kc = round_up(kc, 32);
-    j.nc = round_up(nc ? nc : j.nc, 32);
+    j.mc = round_up(first_set(cfg->amx_mc, g_env.amx_mc, g_file.amx_mc,
+                              AMX_MC), 32);
+    j.kc = round_up(first_set(cfg->amx_kc, g_env.amx_kc, g_file.amx_kc,
+                              AMX_KC), 32);
+    j.nc = round_up(first_set(0, g_env.amx_nc, g_file.amx_nc, j.nc), 32);
   }
   double flops = 2.0 * (double)p->m * (double)p->n * (double)p->k *
                  (double)p->batch;

@@ -4,7 +4,6 @@
  * reductions split the columns across the team and accumulate blocks of
  * rows into a double accumulator. Neither depends on the thread count. */
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +49,7 @@ struct inner {
   double *out;          /* nb == 1: each task writes its row's result */
   int64_t *iout;
   const struct cmx_red_kernels *k;
+  int lse_fetch;        /* logsumexp: fetch the next block (g_lse_fetch) */
 };
 
 static double merge_var(const double *sum, const double *m2, size_t nb,
@@ -65,11 +65,15 @@ static double merge_lse(const double *mx, const double *se, size_t nb);
  * 21.1-21.4 GB/s with, 27.3-28.3 without (STREAM read 28.7); 2 threads
  * 42.1-45.2 against 55.5-58.2. argmax, 2 ops a vector, gains from the
  * fetch there too (23.1-23.4 -> 26.0-26.5) and keeps it everywhere. */
-static int g_lse_fetch = 1;
-static pthread_once_t g_lse_once = PTHREAD_ONCE_INIT;
-static void lse_fetch_load(void) {
-  g_lse_fetch = cmx_tuning_num("logsumexp_fetch_next",
-                               "CMX_LOGSUMEXP_FETCH_NEXT", 1) != 0;
+static struct cmx_knob g_lse_fetch =
+    CMX_KNOB("logsumexp_fetch_next", "CMX_LOGSUMEXP_FETCH_NEXT", 1);
+
+/* The microkernel op of sum (and mean), prod, max and min. */
+static enum cmx_rop rop_of(enum cmx_red_op op) {
+  return op == CMX_RED_PROD  ? CMX_ROP_PROD
+         : op == CMX_RED_MAX ? CMX_ROP_MAX
+         : op == CMX_RED_MIN ? CMX_ROP_MIN
+                             : CMX_ROP_SUM;
 }
 
 /* The length of the piece at q of the n-element block at p; when next (a
@@ -103,11 +107,7 @@ static void inner_range(void *ctx, size_t b, size_t e) {
     const float *p;
     if (in16) {
       const uint16_t *h = (const uint16_t *)c->x + row * c->ld + off;
-      const enum cmx_rop rop = c->op == CMX_RED_PROD  ? CMX_ROP_PROD
-                               : c->op == CMX_RED_MAX ? CMX_ROP_MAX
-                               : c->op == CMX_RED_MIN ? CMX_ROP_MIN
-                                                      : CMX_ROP_SUM;
-      c->part[t] = in16[rop](n, h);
+      c->part[t] = in16[rop_of(c->op)](n, h);
       if (++blk == c->nb) blk = 0, row++;
       goto finish;
     }
@@ -122,12 +122,10 @@ static void inner_range(void *ctx, size_t b, size_t e) {
     const int next = t + 1 < e && n == BLOCK && !c->k->widen &&
                      (blk != 0 || c->ld == c->R);
     switch (c->op) {
-      case CMX_RED_SUM: case CMX_RED_MEAN:
-        c->part[t] = c->k->rinner[CMX_ROP_SUM](n, p);
+      case CMX_RED_SUM: case CMX_RED_MEAN: case CMX_RED_PROD:
+      case CMX_RED_MAX: case CMX_RED_MIN:
+        c->part[t] = c->k->rinner[rop_of(c->op)](n, p);
         break;
-      case CMX_RED_PROD: c->part[t] = c->k->rinner[CMX_ROP_PROD](n, p); break;
-      case CMX_RED_MAX: c->part[t] = c->k->rinner[CMX_ROP_MAX](n, p); break;
-      case CMX_RED_MIN: c->part[t] = c->k->rinner[CMX_ROP_MIN](n, p); break;
       case CMX_RED_VAR: {
         /* One pass from memory takes the sum and the squares about a
          * prefix mean c together, and M2 = S2 - n (mean - c)^2. With c from
@@ -170,7 +168,7 @@ static void inner_range(void *ctx, size_t b, size_t e) {
         float s = 0.0f;
         if (!isfinite(m)) s = NAN;
         for (size_t q = 0; q < n && isfinite(m); q += c->piece) {
-          const size_t len = next_piece(c, p, n, q, next && g_lse_fetch);
+          const size_t len = next_piece(c, p, n, q, next && c->lse_fetch);
           s += c->k->rsumexp(len, p + q, m);
         }
         if (!isfinite(s)) {
@@ -284,10 +282,11 @@ int cmx_red_f32_inner(enum cmx_red_op op, const void *x, size_t O,
    * than the fetches they spread (var of 64K floats: 124 -> 86 GB/s). */
   const size_t piece =
       !k->widen && O * R * sizeof(float) > cmx_topo()->l2 ? PIECE : BLOCK;
-  if (op == CMX_RED_LOGSUMEXP) pthread_once(&g_lse_once, lse_fetch_load);
   struct inner c = {.op = op, .x = x, .R = R, .ld = ld, .nb = nb,
                     .piece = piece, .part = part, .part2 = part2,
-                    .ipart = ipart, .out = out, .iout = iout, .k = k};
+                    .ipart = ipart, .out = out, .iout = iout, .k = k,
+                    .lse_fetch = op == CMX_RED_LOGSUMEXP &&
+                                 cmx_knob(&g_lse_fetch) != 0};
   /* Split only when each thread gets at least split_elems(op) elements. */
   size_t per = R < BLOCK ? R : BLOCK,
          grain = (split_elems(op) + per - 1) / per;
@@ -386,9 +385,7 @@ static void outer_rows(const struct outer *c, enum cmx_rop rop, size_t t0,
 
 static void outer_range(void *ctx, size_t b, size_t e) {
   const struct outer *c = ctx;
-  enum cmx_rop rop = c->op == CMX_RED_PROD ? CMX_ROP_PROD
-                     : c->op == CMX_RED_MAX ? CMX_ROP_MAX
-                     : c->op == CMX_RED_MIN ? CMX_ROP_MIN : CMX_ROP_SUM;
+  enum cmx_rop rop = rop_of(c->op);
   size_t tw = OCOLS;
   float stack_acc[OCOLS], *acc = stack_acc, *wide = NULL;
   if (c->k->widen && !c->k->router16) {

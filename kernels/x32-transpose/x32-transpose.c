@@ -12,7 +12,6 @@
  * scalar loops. Streamed 32-bit outputs take the staged form of an item
  * (item_staged): source runs copied to a buffer GROUP rows of L at a time,
  * then whole groups of tiles per destination row set. */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -178,12 +177,8 @@ static void run(void *ctx, size_t begin, size_t end) {
   if (t->nt) atomic_thread_fence(memory_order_seq_cst);
 }
 
-static int64_t g_run = RUN_DEFAULT;
-static pthread_once_t g_run_once = PTHREAD_ONCE_INIT;
-static void run_load(void) {
-  double v = cmx_tuning_num("transpose_run", "CMX_TRANSPOSE_RUN", RUN_DEFAULT);
-  g_run = v < 64 ? 64 : v > RUN_MAX ? RUN_MAX : (int64_t)v;
-}
+static struct cmx_knob g_run =
+    CMX_KNOB("transpose_run", "CMX_TRANSPOSE_RUN", RUN_DEFAULT);
 
 int cmx_transpose_copy(void *dst, const void *src, const int64_t *shape,
                        const int64_t *strides, int ndim, size_t esz,
@@ -226,8 +221,8 @@ int cmx_transpose_copy(void *dst, const void *src, const int64_t *shape,
   t.sl = st[nd - 1];
   t.dp = ds[p];
   t.nbatch = acc / (t.m * t.n);
-  pthread_once(&g_run_once, run_load);
-  const int64_t len = g_run;
+  const long want = cmx_knob(&g_run);
+  const int64_t len = want < 64 ? 64 : want > RUN_MAX ? RUN_MAX : want;
   t.bi = t.m < len ? t.m : len;
   t.bb = len / t.bi < t.nbatch ? len / t.bi : t.nbatch;
   /* While the team would get fewer than two items a thread, the p blocks
