@@ -165,10 +165,12 @@ static void unop_1d(const struct unop *u, cmx_dtype t, int64_t n,
   free(xv);
 }
 
+/* 40009: split across the team, and in-place chunks (elementwise.c,
+ * direct_job) of more than one DIRECT_TILE with a ragged end. */
 Test(ops_unary, f32_all_ops_odd_sizes) {
-  static const int64_t sizes[] = {1, 7, 17, 1023, 4099};
+  static const int64_t sizes[] = {1, 7, 17, 1023, 4099, 40009};
   for (size_t o = 0; o < N_UNOPS; o++)
-    for (int s = 0; s < 5; s++) unop_1d(&UNOPS[o], CMX_F32, sizes[s], o * 31 + s);
+    for (int s = 0; s < 6; s++) unop_1d(&UNOPS[o], CMX_F32, sizes[s], o * 31 + s);
 }
 
 Test(ops_unary, f16_bf16_f64_all_ops) {
@@ -407,9 +409,9 @@ static void binop_1d(const struct binop *op, cmx_dtype t, int64_t n,
 }
 
 Test(ops_binary, f32_all_ops_odd_sizes) {
-  static const int64_t sizes[] = {1, 7, 17, 1023, 4099};
+  static const int64_t sizes[] = {1, 7, 17, 1023, 4099, 40009};
   for (size_t o = 0; o < N_BINOPS; o++)
-    for (int s = 0; s < 5; s++) binop_1d(&BINOPS[o], CMX_F32, sizes[s], o * 7 + s);
+    for (int s = 0; s < 6; s++) binop_1d(&BINOPS[o], CMX_F32, sizes[s], o * 7 + s);
 }
 
 Test(ops_binary, other_dtypes) {

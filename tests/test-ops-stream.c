@@ -59,9 +59,8 @@ static void check_16(cmx_array view, const float *x, const tu_view *w,
   cmx_array_free(y);
 }
 
-Test(ops_stream, astype_16bit_bit_exact) {
-  force_nt();
-  static const int64_t sizes[] = {1, 2, 7, 17, 1023, 1025, 4099};
+static void astype_16bit_all(void) {
+  static const int64_t sizes[] = {1, 2, 7, 17, 1023, 1025, 4099, 40009};
   for (int th = 1; th <= 2; th++) {
     TU_OK(cmx_set_num_threads(th));
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
@@ -94,6 +93,15 @@ Test(ops_stream, astype_16bit_bit_exact) {
     free(x);
   }
 }
+
+Test(ops_stream, astype_16bit_bit_exact) {
+  force_nt();
+  astype_16bit_all();
+}
+
+/* Without streaming stores: contiguous f32 converts in place in chunks of
+ * up to DIRECT_TILE (elementwise.c), 40009 crossing two. */
+Test(ops_stream, astype_16bit_bit_exact_cached) { astype_16bit_all(); }
 
 /* f32 copies and a unary op through the streaming store, and a 16-bit
  * unary op (neg of bf16 is exact) with a 16-bit streamed output. */
