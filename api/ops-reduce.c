@@ -158,8 +158,18 @@ int cmx_eval_reduce(cmx_array r, int nthreads) {
   int cr = collapse(nr, rsh, rst, crs, crt);
   const void *x = cmx_array_ptr(a);
   if (f32 && cr <= 1 && (cr == 0 || crt[0] == 1) && ck <= 1) {
+    /* Rows of one block store their results from the team (the f32 path
+     * computes in floats: only argmax / argmin give integers). */
+    const struct cmx_red_dst dst = {
+        .data = cmx_array_ptr(r), .dtype = r->dtype, .cvt = t->cvt,
+        .is_int = op == CMX_RED_ARGMAX || op == CMX_RED_ARGMIN, .last = 1};
     fail = cmx_red_f32_inner(op, x, O, R, ck ? (size_t)ckt[0] : 0, res, ires,
-                             &k, nthreads);
+                             &k, &dst, nthreads);
+    if (fail == 1) {
+      free(res);
+      free(ires);
+      return CMX_OK;
+    }
   } else if (f32 && ck == 1 && ckt[0] == 1 && cr == 1 && op <= CMX_RED_MEAN) {
     fail = cmx_red_f32_outer(op, x, R, O, (size_t)crt[0], res, &k, nthreads);
   } else {
@@ -208,7 +218,7 @@ int cmx_eval_reduce(cmx_array r, int nthreads) {
     k.router16 = NULL;
     k.rinner16 = NULL;
     if (cd == CMX_F32)
-      fail = cmx_red_f32_inner(op, tmp->data, O, R, R, res, ires, &k,
+      fail = cmx_red_f32_inner(op, tmp->data, O, R, R, res, ires, &k, NULL,
                                nthreads);
     else
       cmx_red_generic(op, tmp->data, use_int, O, R, res, ires, nthreads);

@@ -10,6 +10,7 @@
 
 #include "../../arch/tuning.h"
 #include "../../sched/sched.h"
+#include "../elementwise/elementwise.h"
 #include "reduce.h"
 
 #define BLOCK 4096   /* elements per partial: 16 KiB of f32 */
@@ -48,7 +49,8 @@ struct inner {
   int64_t *ipart;       /* argmax/argmin block indexes */
   double *out;          /* nb == 1: each task writes its row's result */
   int64_t *iout;
-  const struct cmx_red_kernels *k;
+  struct cmx_red_dst dst; /* nb == 1 and dst.data: results stored there */
+  struct cmx_red_kernels k; /* a copy: an async job outlives the caller's */
   int lse_fetch;        /* logsumexp: fetch the next block (g_lse_fetch) */
 };
 
@@ -86,12 +88,14 @@ static size_t next_piece(const struct inner *c, const float *p, size_t n,
   return len;
 }
 
-/* One (row, block) partial. var reads memory once (its second pass runs
- * while the block is still in L1); logsumexp shifts by a prefix max (part:
- * the shift, part2: the sum of exp(x - shift)). Blocks are merged in
- * double by the caller. */
-static void inner_range(void *ctx, size_t b, size_t e) {
-  const struct inner *c = ctx;
+/* Tasks [b, e) of c, a (row, block) partial each, to P (P2, IP), and a
+ * one-block row's result to OUT (IOUT), all indexed by task - base. var
+ * reads memory once (its second pass runs while the block is still in
+ * L1); logsumexp shifts by a prefix max (P: the shift, P2: the sum of
+ * exp(x - shift)). Blocks are merged in double by the caller. */
+static void inner_tasks(const struct inner *c, size_t b, size_t e,
+                        size_t base, double *P, double *P2, int64_t *IP,
+                        double *OUT, int64_t *IOUT) {
   /* One division a range, not a task (a 64-bit div is ~40 cycles). */
   size_t row = b / c->nb, blk = b % c->nb;
   /* 16-bit data: sum, prod, max and min through the 16-bit inner kernels
@@ -100,31 +104,31 @@ static void inner_range(void *ctx, size_t b, size_t e) {
    * (as the f32 blocks of an astype copy, which it was before: bf16 sum
    * over the last axis of 4096 x 4096, 1 thread, 3.25 -> 0.88 ms). */
   const cmx_h16_rinner_ukr_fn *in16 =
-      c->k->rinner16 && c->op <= CMX_RED_MEAN ? c->k->rinner16 : NULL;
-  _Alignas(64) float wide[c->k->widen && !in16 ? BLOCK : 1];
+      c->k.rinner16 && c->op <= CMX_RED_MEAN ? c->k.rinner16 : NULL;
+  _Alignas(64) float wide[c->k.widen && !in16 ? BLOCK : 1];
   for (size_t t = b; t < e; t++) {
     size_t off = blk * BLOCK, n = c->R - off < BLOCK ? c->R - off : BLOCK;
     const float *p;
     if (in16) {
       const uint16_t *h = (const uint16_t *)c->x + row * c->ld + off;
-      c->part[t] = in16[rop_of(c->op)](n, h);
+      P[t - base] = in16[rop_of(c->op)](n, h);
       if (++blk == c->nb) blk = 0, row++;
       goto finish;
     }
-    if (c->k->widen) {
-      c->k->widen(n, (const uint16_t *)c->x + row * c->ld + off, wide);
+    if (c->k.widen) {
+      c->k.widen(n, (const uint16_t *)c->x + row * c->ld + off, wide);
       p = wide;
     } else {
       p = (const float *)c->x + row * c->ld + off;
     }
     if (++blk == c->nb) blk = 0, row++;
     /* The next task of this range starts where this block ends. */
-    const int next = t + 1 < e && n == BLOCK && !c->k->widen &&
+    const int next = t + 1 < e && n == BLOCK && !c->k.widen &&
                      (blk != 0 || c->ld == c->R);
     switch (c->op) {
       case CMX_RED_SUM: case CMX_RED_MEAN: case CMX_RED_PROD:
       case CMX_RED_MAX: case CMX_RED_MIN:
-        c->part[t] = c->k->rinner[rop_of(c->op)](n, p);
+        P[t - base] = c->k.rinner[rop_of(c->op)](n, p);
         break;
       case CMX_RED_VAR: {
         /* One pass from memory takes the sum and the squares about a
@@ -135,7 +139,7 @@ static void inner_range(void *ctx, size_t b, size_t e) {
          * from L1, memory idle meanwhile: 4096 x 4096, 1 Zen 5 core,
          * 43-45 GB/s, about 80% of STREAM read; this 49-51, 88-90%.) */
         const size_t np = n < VAR_PREFIX ? n : VAR_PREFIX;
-        const float cp = c->k->rinner[CMX_ROP_SUM](np, p) / (float)np;
+        const float cp = c->k.rinner[CMX_ROP_SUM](np, p) / (float)np;
         /* From memory the pass goes a piece a call, each after the fetch
          * of the same stretch of the next block (as argmax); in cache the
          * next block's first 4 KiB are fetched after it. */
@@ -143,16 +147,16 @@ static void inner_range(void *ctx, size_t b, size_t e) {
         for (size_t q = 0; q < n; q += c->piece) {
           const size_t len = next_piece(c, p, n, q, next && c->piece < BLOCK);
           float ps;
-          s2 += c->k->rsumsqdev(len, p + q, cp, &ps);
+          s2 += c->k.rsumsqdev(len, p + q, cp, &ps);
           sum += ps;
         }
         if (next && c->piece == BLOCK)
           for (size_t k = 0; k < 1024; k += 16) __builtin_prefetch(p + n + k);
         const double d = sum / (double)n - cp, corr = (double)n * d * d;
-        c->part[t] = sum;
-        c->part2[t] = corr <= 0.25 * s2
+        P[t - base] = sum;
+        P2[t - base] = corr <= 0.25 * s2
                           ? s2 - corr
-                          : c->k->rsumsqdev(n, p, (float)(sum / (double)n),
+                          : c->k.rsumsqdev(n, p, (float)(sum / (double)n),
                                             NULL);
         break;
       }
@@ -164,19 +168,19 @@ static void inner_range(void *ctx, size_t b, size_t e) {
          * its block: the block goes PIECE elements a call, each after
          * the fetch of the same stretch of the next block (as argmax). */
         const size_t np = n < LSE_PREFIX ? n : LSE_PREFIX;
-        float m = c->k->rinner[CMX_ROP_MAX](np, p);
+        float m = c->k.rinner[CMX_ROP_MAX](np, p);
         float s = 0.0f;
         if (!isfinite(m)) s = NAN;
         for (size_t q = 0; q < n && isfinite(m); q += c->piece) {
           const size_t len = next_piece(c, p, n, q, next && c->lse_fetch);
-          s += c->k->rsumexp(len, p + q, m);
+          s += c->k.rsumexp(len, p + q, m);
         }
         if (!isfinite(s)) {
-          m = c->k->rinner[CMX_ROP_MAX](n, p);
-          s = isfinite(m) ? c->k->rsumexp(n, p, m) : 0.0f;
+          m = c->k.rinner[CMX_ROP_MAX](n, p);
+          s = isfinite(m) ? c->k.rsumexp(n, p, m) : 0.0f;
         }
-        c->part[t] = m;
-        c->part2[t] = s;
+        P[t - base] = m;
+        P2[t - base] = s;
         break;
       }
       case CMX_RED_ARGMAX: case CMX_RED_ARGMIN: {
@@ -188,7 +192,7 @@ static void inner_range(void *ctx, size_t b, size_t e) {
          * the extremes. Zen 5, 1 thread, argmax over 4096 rows of 4096 from
          * DRAM: 27-31 -> 47 GB/s. */
         const int mx = c->op == CMX_RED_ARGMAX;
-        const cmx_f32_rarg_ukr_fn fn = mx ? c->k->rargmax : c->k->rargmin;
+        const cmx_f32_rarg_ukr_fn fn = mx ? c->k.rargmax : c->k.rargmin;
         size_t best = 0;
         float bv = 0.0f;
         for (size_t q = 0; q < n; q += c->piece) {
@@ -199,8 +203,8 @@ static void inner_range(void *ctx, size_t b, size_t e) {
             best = i, bv = v;
           if (bv != bv) break; /* the first NaN decides */
         }
-        c->part[t] = bv;
-        c->ipart[t] = (int64_t)(off + best);
+        P[t - base] = bv;
+        IP[t - base] = (int64_t)(off + best);
         break;
       }
       default: break;
@@ -210,17 +214,42 @@ static void inner_range(void *ctx, size_t b, size_t e) {
     /* The row is one block: finish it here, in parallel (row == t). */
     switch (c->op) {
       case CMX_RED_ARGMAX: case CMX_RED_ARGMIN:
-        c->iout[t] = c->ipart[t];
+        IOUT[t - base] = IP[t - base];
         break;
       case CMX_RED_VAR:
-        c->out[t] = merge_var(c->part + t, c->part2 + t, 1, c->R);
+        OUT[t - base] = merge_var(P + (t - base), P2 + (t - base), 1, c->R);
         break;
       case CMX_RED_LOGSUMEXP:
-        c->out[t] = merge_lse(c->part + t, c->part2 + t, 1);
+        OUT[t - base] = merge_lse(P + (t - base), P2 + (t - base), 1);
         break;
-      case CMX_RED_MEAN: c->out[t] = c->part[t] / (double)c->R; break;
-      default: c->out[t] = c->part[t]; break;
+      case CMX_RED_MEAN: OUT[t - base] = P[t - base] / (double)c->R; break;
+      default: OUT[t - base] = P[t - base]; break;
     }
+  }
+}
+
+/* One-block rows stored by the thread that reduced them, DST_ROWS at a
+ * time: the caller then reads nothing the team wrote, and the node can
+ * end with its job still running (cmx_parallel_for_async). */
+#define DST_ROWS 64
+_Static_assert(sizeof(struct inner) <= 512, "async ctx (sched.h)");
+static void inner_range(void *ctx, size_t b, size_t e) {
+  const struct inner *c = ctx;
+  if (!c->dst.data) {
+    inner_tasks(c, b, e, 0, c->part, c->part2, c->ipart, c->out, c->iout);
+    return;
+  }
+  double p[DST_ROWS], p2[DST_ROWS], v[DST_ROWS];
+  int64_t ip[DST_ROWS], iv[DST_ROWS];
+  const size_t esz = cmx_dtype_size(c->dst.dtype);
+  for (size_t t0 = b; t0 < e; t0 += DST_ROWS) {
+    const size_t t1 = e - t0 < DST_ROWS ? e : t0 + DST_ROWS;
+    inner_tasks(c, t0, t1, t0, p, p2, ip, v, iv);
+    char *d = (char *)c->dst.data + t0 * esz;
+    if (c->dst.is_int)
+      cmx_ew_store_i64(c->dst.cvt, iv, t1 - t0, c->dst.dtype, d);
+    else
+      cmx_ew_store_f64(c->dst.cvt, v, t1 - t0, c->dst.dtype, d);
   }
 }
 
@@ -265,8 +294,26 @@ static double merge_lse(const double *mx, const double *se, size_t nb) {
 
 int cmx_red_f32_inner(enum cmx_red_op op, const void *x, size_t O,
                       size_t R, size_t ld, double *out, int64_t *iout,
-                      const struct cmx_red_kernels *k, int nthreads) {
+                      const struct cmx_red_kernels *k,
+                      const struct cmx_red_dst *dst, int nthreads) {
   size_t nb = (R + BLOCK - 1) / BLOCK;
+  /* Split only when each thread gets at least split_elems(op) elements.
+   * Pieces only for data past L2: in cache the extra calls cost more than
+   * the fetches they spread (var of 64K floats: 124 -> 86 GB/s). */
+  const size_t per = R < BLOCK ? R : BLOCK,
+               grain = (split_elems(op) + per - 1) / per;
+  const size_t piece =
+      !k->widen && O * R * sizeof(float) > cmx_topo()->l2 ? PIECE : BLOCK;
+  const int lse_fetch = op == CMX_RED_LOGSUMEXP && cmx_knob(&g_lse_fetch);
+  /* Rows of one block: the threads store the results themselves. */
+  if (nb == 1 && dst && dst->data) {
+    struct inner c = {.op = op, .x = x, .R = R, .ld = ld, .nb = 1,
+                      .piece = piece, .dst = *dst, .k = *k,
+                      .lse_fetch = lse_fetch};
+    cmx_parallel_for_async(nthreads, O, 1, grain, inner_range, &c,
+                           dst->last ? sizeof c : 0);
+    return 1;
+  }
   int arg = op == CMX_RED_ARGMAX || op == CMX_RED_ARGMIN;
   int two = op == CMX_RED_VAR || op == CMX_RED_LOGSUMEXP;
   double *part = malloc(O * nb * sizeof *part);
@@ -278,18 +325,10 @@ int cmx_red_f32_inner(enum cmx_red_op op, const void *x, size_t O,
     free(ipart);
     return -1;
   }
-  /* Pieces only for data past L2: in cache the extra calls cost more
-   * than the fetches they spread (var of 64K floats: 124 -> 86 GB/s). */
-  const size_t piece =
-      !k->widen && O * R * sizeof(float) > cmx_topo()->l2 ? PIECE : BLOCK;
   struct inner c = {.op = op, .x = x, .R = R, .ld = ld, .nb = nb,
                     .piece = piece, .part = part, .part2 = part2,
-                    .ipart = ipart, .out = out, .iout = iout, .k = k,
-                    .lse_fetch = op == CMX_RED_LOGSUMEXP &&
-                                 cmx_knob(&g_lse_fetch) != 0};
-  /* Split only when each thread gets at least split_elems(op) elements. */
-  size_t per = R < BLOCK ? R : BLOCK,
-         grain = (split_elems(op) + per - 1) / per;
+                    .ipart = ipart, .out = out, .iout = iout, .k = *k,
+                    .lse_fetch = lse_fetch};
   cmx_parallel_for(nthreads, O * nb, 1, grain, inner_range, &c);
   for (size_t i = 0; i < O && nb > 1; i++) {
     const double *p = part + i * nb;

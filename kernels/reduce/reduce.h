@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../../api/include/cmx.h"
 #include "../cvt/cvt.h"
 #include "../f32-reduce/f32-reduce.h"
 
@@ -40,10 +41,25 @@ struct cmx_red_kernels {
   const cmx_h16_rinner_ukr_fn *rinner16;
 };
 
-/* Returns 0, or -1 when scratch memory ran out. R >= 1. */
+/* Where cmx_red_f32_inner may store the results itself when each row is
+ * one block: data (the output, O elements of dtype; NULL: never), through
+ * the level's converters cvt (cmx_ew_store_i64 when is_int, else
+ * cmx_ew_store_f64), each row by the thread that reduced it. last: the
+ * node's last step, so the job may still be running when the call returns
+ * (cmx_parallel_for_async: x and data stay alive until the graph's
+ * fence). */
+struct cmx_red_dst {
+  void *data;
+  cmx_dtype dtype;
+  int is_int, last;
+  const cmx_cvt_ukr_fn *cvt;
+};
+/* Returns 1 when the results went to dst, 0 when to out / iout, -1 when
+ * scratch memory ran out. R >= 1. dst may be NULL. */
 int cmx_red_f32_inner(enum cmx_red_op op, const void *x, size_t O,
                       size_t R, size_t ld, double *out, int64_t *iout,
-                      const struct cmx_red_kernels *k, int nthreads);
+                      const struct cmx_red_kernels *k,
+                      const struct cmx_red_dst *dst, int nthreads);
 /* Only sum, prod, max, min, mean. Returns 0, or -1 when scratch memory
  * ran out (16-bit data). */
 int cmx_red_f32_outer(enum cmx_red_op op, const void *x, size_t R,
