@@ -589,8 +589,8 @@ static int collapse(const struct cmx_ew_operand *in, int nin,
  * without streaming stores, or an identity whose converter stores straight
  * from its input). Such chunks need not stop at TILE elements: the
  * per-chunk walk was a fifth of the time of an L2-resident astype f32 ->
- * bf16 (256 x 256, 16 per eval) beside its converter. DIRECT_TILE keeps
- * a chunk inside one row of a 64 KiB range. */
+ * bf16 (256 x 256, 16 per eval) beside its converter. Chunks still never
+ * cross a row (walk); DIRECT_TILE, 64 KiB of f32, bounds them. */
 #define DIRECT_TILE 16384
 static int direct_job(const struct job *j) {
   if (j->compute != CMX_F32 || j->op == CMX_EW_where || j->k.stream)
