@@ -255,6 +255,47 @@ static void transposed_copies_all(void) {
 
 Test(ops_stream, transposed_copies, .timeout = 60) { transposed_copies_all(); }
 
+/* Four axes: the batch axes do not merge, and the destination's first
+ * axis is the source's contiguous one (p outside the batch axes: items
+ * ordered p first, p split first for small row sets), on 1 and 2 threads;
+ * 64 x 8 x 8 x 64 is large enough for the team to split. */
+Test(ops_stream, transposed_copies_four_axes, .timeout = 60) {
+  static const int64_t shapes[][4] = {{64, 8, 8, 64}, {40, 3, 5, 36},
+                                      {17, 4, 3, 65}, {9, 2, 70, 48}};
+  static const int perms[][4] = {{3, 2, 1, 0}, {3, 1, 0, 2}, {2, 3, 0, 1}};
+  static const cmx_dtype ts[] = {CMX_F32, CMX_BF16};
+  for (int th = 1; th <= 2; th++) {
+    TU_OK(cmx_set_num_threads(th));
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+      for (size_t pi = 0; pi < sizeof perms / sizeof perms[0]; pi++)
+        for (size_t ti = 0; ti < sizeof ts / sizeof ts[0]; ti++) {
+          const int64_t *sh = shapes[si];
+          const int *perm = perms[pi];
+          int64_t n = sh[0] * sh[1] * sh[2] * sh[3];
+          double *v = malloc(sizeof(double) * (size_t)n);
+          double *ref = malloc(sizeof(double) * (size_t)n);
+          double *got = malloc(sizeof(double) * (size_t)n);
+          tu_rand(v, n, ts[ti], -100, 100, si * 11 + pi * 3 + ti);
+          cmx_array a, tr, c;
+          TU_OK(tu_array(&a, v, ts[ti], sh, 4));
+          TU_OK(cmx_transpose(&tr, a, perm, 4, NULL));
+          TU_OK(cmx_contiguous(&c, tr, NULL));
+          tu_view w = tu_view_T(tu_view_contig(sh, 4), perm);
+          tu_view_gather(&w, v, ref);
+          tu_read(c, got);
+          for (int64_t i = 0; i < n; i++)
+            cr_assert_eq(got[i], ref[i], "%s (%lld,%lld,%lld,%lld) perm "
+                         "(%d,%d,%d,%d) %d threads [%lld]: got %g want %g",
+                         cmx_dtype_name(ts[ti]), (long long)sh[0],
+                         (long long)sh[1], (long long)sh[2], (long long)sh[3],
+                         perm[0], perm[1], perm[2], perm[3], th,
+                         (long long)i, got[i], ref[i]);
+          cmx_array_free(c), cmx_array_free(tr), cmx_array_free(a);
+          free(got), free(ref), free(v);
+        }
+  }
+}
+
 /* The run length is a tuning knob (read once per process, and Criterion
  * runs each test in its own): its smallest and largest values (and one
  * beyond, which is clamped) must copy the same. */
