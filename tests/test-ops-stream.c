@@ -206,26 +206,34 @@ Test(ops_stream, softmax_rows, .timeout = 60) {
 }
 
 /* ---- transposed copies -------------------------------------------------- */
-/* contiguous(transpose(a, perm)) for a of shape sh in dtype t, against the
- * gathered reference. */
-static void check_permute(const int64_t *sh, const int *perm, cmx_dtype t,
-                          uint64_t seed) {
-  int64_t n = sh[0] * sh[1] * sh[2];
+/* contiguous(transpose(a, perm)) for a of shape sh (nd axes, at most 4)
+ * in dtype t, against the gathered reference. */
+static void check_permute(const int64_t *sh, const int *perm, int nd,
+                          cmx_dtype t, uint64_t seed) {
+  int64_t n = 1;
+  char what[96];
+  int at = snprintf(what, sizeof what, "%s (", cmx_dtype_name(t));
+  for (int d = 0; d < nd; d++) {
+    n *= sh[d];
+    at += snprintf(what + at, sizeof what - (size_t)at, "%lld%s",
+                   (long long)sh[d], d + 1 < nd ? "," : ") perm (");
+  }
+  for (int d = 0; d < nd; d++)
+    at += snprintf(what + at, sizeof what - (size_t)at, "%d%s", perm[d],
+                   d + 1 < nd ? "," : ")");
   double *v = malloc(sizeof(double) * (size_t)n);
   double *ref = malloc(sizeof(double) * (size_t)n);
   double *got = malloc(sizeof(double) * (size_t)n);
   tu_rand(v, n, t, -100, 100, seed);
   cmx_array a, tr, c;
-  TU_OK(tu_array(&a, v, t, sh, 3));
-  TU_OK(cmx_transpose(&tr, a, perm, 3, NULL));
+  TU_OK(tu_array(&a, v, t, sh, nd));
+  TU_OK(cmx_transpose(&tr, a, perm, nd, NULL));
   TU_OK(cmx_contiguous(&c, tr, NULL));
-  tu_view w = tu_view_T(tu_view_contig(sh, 3), perm);
+  tu_view w = tu_view_T(tu_view_contig(sh, nd), perm);
   tu_view_gather(&w, v, ref);
   tu_read(c, got);
   for (int64_t i = 0; i < n; i++)
-    cr_assert_eq(got[i], ref[i], "%s (%lld,%lld,%lld) perm (%d,%d,%d) [%lld]: "
-                 "got %g want %g", cmx_dtype_name(t), (long long)sh[0],
-                 (long long)sh[1], (long long)sh[2], perm[0], perm[1], perm[2],
+    cr_assert_eq(got[i], ref[i], "%s [%lld]: got %g want %g", what,
                  (long long)i, got[i], ref[i]);
   cmx_array_free(c), cmx_array_free(tr), cmx_array_free(a);
   free(got), free(ref), free(v);
@@ -249,7 +257,7 @@ static void transposed_copies_all(void) {
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
       for (size_t pi = 0; pi < sizeof perms / sizeof perms[0]; pi++)
         for (size_t ti = 0; ti < sizeof ts / sizeof ts[0]; ti++)
-          check_permute(shapes[si], perms[pi], ts[ti], si * 7 + pi + ti);
+          check_permute(shapes[si], perms[pi], 3, ts[ti], si * 7 + pi + ti);
   }
 }
 
@@ -268,31 +276,9 @@ Test(ops_stream, transposed_copies_four_axes, .timeout = 60) {
     TU_OK(cmx_set_num_threads(th));
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
       for (size_t pi = 0; pi < sizeof perms / sizeof perms[0]; pi++)
-        for (size_t ti = 0; ti < sizeof ts / sizeof ts[0]; ti++) {
-          const int64_t *sh = shapes[si];
-          const int *perm = perms[pi];
-          int64_t n = sh[0] * sh[1] * sh[2] * sh[3];
-          double *v = malloc(sizeof(double) * (size_t)n);
-          double *ref = malloc(sizeof(double) * (size_t)n);
-          double *got = malloc(sizeof(double) * (size_t)n);
-          tu_rand(v, n, ts[ti], -100, 100, si * 11 + pi * 3 + ti);
-          cmx_array a, tr, c;
-          TU_OK(tu_array(&a, v, ts[ti], sh, 4));
-          TU_OK(cmx_transpose(&tr, a, perm, 4, NULL));
-          TU_OK(cmx_contiguous(&c, tr, NULL));
-          tu_view w = tu_view_T(tu_view_contig(sh, 4), perm);
-          tu_view_gather(&w, v, ref);
-          tu_read(c, got);
-          for (int64_t i = 0; i < n; i++)
-            cr_assert_eq(got[i], ref[i], "%s (%lld,%lld,%lld,%lld) perm "
-                         "(%d,%d,%d,%d) %d threads [%lld]: got %g want %g",
-                         cmx_dtype_name(ts[ti]), (long long)sh[0],
-                         (long long)sh[1], (long long)sh[2], (long long)sh[3],
-                         perm[0], perm[1], perm[2], perm[3], th,
-                         (long long)i, got[i], ref[i]);
-          cmx_array_free(c), cmx_array_free(tr), cmx_array_free(a);
-          free(got), free(ref), free(v);
-        }
+        for (size_t ti = 0; ti < sizeof ts / sizeof ts[0]; ti++)
+          check_permute(shapes[si], perms[pi], 4, ts[ti],
+                        si * 11 + pi * 3 + ti);
   }
 }
 
