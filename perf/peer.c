@@ -43,38 +43,35 @@ static struct {
   int checked, have; /* peer_have has run; its answer */
   char script[512];  /* path of the script */
   char python[256];  /* the interpreter that imports the module */
+  char version[64];  /* its __version__ */
 } g_peer[PEER_COUNT];
 
 const char *peer_name(int p) { return k_peers[p].name; }
 
 int peer_runs_at(int p, int nt) { return !k_peers[p].one_thread || nt == 1; }
 
-/* 1 when python (a shell command word list) imports the peer's module. */
+/* 1 when python (a shell command word list) imports the peer's module;
+ * its __version__ goes to g_peer[p].version (one interpreter start: torch
+ * takes seconds to import). */
 static int imports(int p, const char *python) {
-  char cmd[512];
+  char cmd[512], ver[64] = "";
   if (strlen(python) >= sizeof g_peer[p].python)
     return 0;
-  snprintf(cmd, sizeof cmd, "%s -c 'import %s' >/dev/null 2>&1", python,
-           k_peers[p].module);
-  if (system(cmd))
-    return 0;
-  snprintf(g_peer[p].python, sizeof g_peer[p].python, "%s", python);
-  return 1;
-}
-
-/* "torch: PyTorch 2.x (python3)": which peer the rows compare against. */
-static void print_version(int p) {
-  char cmd[512], ver[64] = "version unknown";
   snprintf(cmd, sizeof cmd,
            "%s -c 'import %s as m; print(getattr(m, \"__version__\", \"\"))' "
-           "2>/dev/null", g_peer[p].python, k_peers[p].module);
+           "2>/dev/null", python, k_peers[p].module);
   FILE *f = popen(cmd, "r");
-  if (f) {
-    if (fgets(ver, sizeof ver, f)) ver[strcspn(ver, "\n")] = 0;
-    pclose(f);
+  if (!f)
+    return 0;
+  if (fgets(ver, sizeof ver, f)) ver[strcspn(ver, "\n")] = 0;
+  while (fgetc(f) != EOF) {
   }
-  printf("%s: %s %s (%s)\n", k_peers[p].name, k_peers[p].title,
-         *ver ? ver : "version unknown", g_peer[p].python);
+  if (pclose(f) != 0)
+    return 0;
+  snprintf(g_peer[p].python, sizeof g_peer[p].python, "%s", python);
+  snprintf(g_peer[p].version, sizeof g_peer[p].version, "%s",
+           *ver ? ver : "version unknown");
+  return 1;
 }
 
 /* The script beside the working directory, else beside the binary. */
@@ -132,7 +129,9 @@ int peer_have(int p) {
     printf("%s: %s peer skipped: %s\n", k_peers[p].name, k_peers[p].title, why);
     return 0;
   }
-  print_version(p);
+  /* "torch: PyTorch 2.x (python3)": which peer the rows compare against */
+  printf("%s: %s %s (%s)\n", k_peers[p].name, k_peers[p].title,
+         g_peer[p].version, g_peer[p].python);
   for (int ti = 0; ti < g_opts.nthreads; ti++)
     if (!peer_runs_at(p, g_opts.threads[ti])) {
       printf("%s: %s peer rows at 1 thread only: its CPU ops run on one "

@@ -512,8 +512,8 @@ static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
       aux.beta = pc == 0 ? p->beta : 1.0f;
       size_t kw = j->pairs ? (kcur + 1) / 2 : kcur; /* words per k-line */
       if (j->pairs)
-        pack_pairs(&sb, jc, ncur, pc, kcur, nr, (kcur + 1) / 2,
-                   (uint32_t *)bp, tmp16, cfg);
+        pack_pairs(&sb, jc, ncur, pc, kcur, nr, kw, (uint32_t *)bp, tmp16,
+                   cfg);
       else if (!j->small)
         pack(&sb, jc, ncur, pc, kcur, nr, bp, tmp, tmp16, cfg);
       /* the main tile's rows, then the tail tile's */
@@ -527,8 +527,8 @@ static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
           /* direct: only a partial last panel is packed, at ap */
           size_t full = j->direct ? round_down(mcur, smr) : 0;
           if (j->pairs)
-            pack_pairs(&sa, ic, mcur, pc, kcur, mr, (kcur + 1) / 2,
-                       (uint32_t *)ap, tmp16, cfg);
+            pack_pairs(&sa, ic, mcur, pc, kcur, mr, kw, (uint32_t *)ap,
+                       tmp16, cfg);
           else if (full < mcur)
             pack(&sa, ic + full, mcur - full, pc, kcur, smr, ap, tmp, tmp16,
                  cfg);

@@ -179,6 +179,9 @@ static void run(void *ctx, size_t begin, size_t end) {
   if (t->nt) atomic_thread_fence(memory_order_seq_cst);
 }
 
+/* A p block halved, rounded up to 16 (a multiple of every tile). */
+static int64_t half_p(int64_t bi) { return ((bi + 1) / 2 + 15) / 16 * 16; }
+
 static struct cmx_knob g_run =
     CMX_KNOB("transpose_run", "CMX_TRANSPOSE_RUN", RUN_DEFAULT);
 
@@ -240,7 +243,7 @@ int cmx_transpose_copy(void *dst, const void *src, const int64_t *shape,
   if (t.pouter && nthreads > 1 &&
       t.bshape[0] * t.bdst[0] * (int64_t)esz / nthreads < 16384)
     while ((t.m + t.bi - 1) / t.bi < nthreads && t.bi > 16)
-      t.bi = ((t.bi + 1) / 2 + 15) / 16 * 16;
+      t.bi = half_p(t.bi);
   t.bb = len / t.bi < t.nbatch ? len / t.bi : t.nbatch;
   /* While the team would get fewer than two items a thread, the p blocks
    * are halved (down to 16, a multiple of every tile), then the batch
@@ -256,7 +259,7 @@ int cmx_transpose_copy(void *dst, const void *src, const int64_t *shape,
     t.bblocks = (t.nbatch + t.bb - 1) / t.bb;
     t.nblocks = (t.n + t.bj - 1) / t.bj;
     if (t.bblocks * t.mblocks * t.nblocks >= 2 * nthreads) break;
-    if (t.bi > 16) t.bi = ((t.bi + 1) / 2 + 15) / 16 * 16;
+    if (t.bi > 16) t.bi = half_p(t.bi);
     else if (t.bb > 1) t.bb = (t.bb + 1) / 2;
     else if (t.bj > 64) t.bj /= 2;
     else break;
