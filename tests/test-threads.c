@@ -299,8 +299,8 @@ Test(threads, default_stream_and_last_error_are_per_thread) {
  * On 2 threads a run of small nodes shares one region, and a node whose
  * last step is an elementwise, copy or row job may return before the team
  * finishes its half (cmx_parallel_for_async); the graph fences before a
- * node that reads it (rope also unpins its table then). Each node here is split (64K elements), many read
- * nodes of the same batch, and there are more independent ones than the
+ * node that reads it (rope also unpins its table then). The nodes split
+ * (sizes below), many read nodes of the same batch, and there are more independent ones than the
  * deferral list holds: every result must equal the 1-thread run bitwise
  * and the float64 model of the first few. */
 #define BN 256
@@ -348,15 +348,15 @@ static size_t run_batch(cmx_array x, cmx_array w, unsigned char *out,
   return off;
 }
 
-Test(threads, batch_of_split_nodes_reading_each_other) {
-  float *v = malloc(sizeof(float) * BN * BN);
+static void check_batch(int bn) {
+  float *v = malloc(sizeof(float) * bn * bn);
   uint64_t s = 99;
-  for (int i = 0; i < BN * BN; i++) v[i] = (float)(tu_unif(&s) * 4 - 2);
-  int64_t sh[2] = {BN, BN}, sw = BN;
+  for (int i = 0; i < bn * bn; i++) v[i] = (float)(tu_unif(&s) * 4 - 2);
+  int64_t sh[2] = {bn, bn}, sw = bn;
   cmx_array x, w;
   TU_OK(cmx_array_from_data(&x, v, CMX_F32, sh, 2));
   TU_OK(cmx_array_from_data(&w, v + 5, CMX_F32, &sw, 1));
-  size_t cap = (size_t)(BIND + 8) * BN * BN * 4;
+  size_t cap = (size_t)(BIND + 8) * bn * bn * 4;
   unsigned char *r1 = malloc(cap), *r2 = malloc(cap);
   TU_OK(cmx_set_num_threads(1));
   size_t nb = run_batch(x, w, r1, cap);
@@ -369,13 +369,13 @@ Test(threads, batch_of_split_nodes_reading_each_other) {
     size_t diff = 0, first = 0;
     for (size_t i = 0; i < nb; i++)
       if (r1[i] != r2[i] && !diff++) first = i;
-    cr_assert_eq(diff, 0, "rep %d: %zu of %zu bytes differ from 1 thread "
-                 "(first at byte %zu)", rep, diff, nb, first);
+    cr_assert_eq(diff, 0, "%dx%d, rep %d: %zu of %zu bytes differ from 1 "
+                 "thread (first at byte %zu)", bn, bn, rep, diff, nb, first);
   }
   /* exp(x * c) of the first two, and their sum, against float64 */
   const float *g = (const float *)r1;
-  const float *sum = g + (size_t)BIND * BN * BN;
-  for (int i = 0; i < BN * BN; i += 97) {
+  const float *sum = g + (size_t)BIND * bn * bn;
+  for (int i = 0; i < bn * bn; i += 97) {
     double a = exp((double)v[i] * (double)(float)0.25),
            b = exp((double)v[i] * (double)(float)0.26);
     cr_assert(fabs(g[i] - a) <= 4e-6 * a, "exp at %d: %g want %g", i, g[i], a);
@@ -386,6 +386,15 @@ Test(threads, batch_of_split_nodes_reading_each_other) {
   free(v);
   cmx_array_free(x);
   cmx_array_free(w);
+}
+
+/* 256 x 256: every node splits at the grain its driver asks for; 160 x 160
+ * and 96 x 96: only at the smaller grain of a batch region (sched/team.c),
+ * the heavy elementwise ops (exp, tanh) alone at 96. */
+Test(threads, batch_of_split_nodes_reading_each_other) {
+  check_batch(BN);
+  check_batch(160);
+  check_batch(96);
 }
 
 /* ---- one small node evaluated by two threads at once ------------------- */

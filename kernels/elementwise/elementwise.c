@@ -15,6 +15,13 @@
 
 #define TILE 1024 /* elements: 4 f32 tiles = 16 KiB, half of L1d */
 #define SERIAL_BELOW (1 << 16) /* elements: below this one thread wins */
+/* The least elements a thread's share holds (cmx_parallel_for's grain):
+ * half of SERIAL_BELOW for a light op; an op of many steps per element
+ * (exp, silu, divide, ...: three times astype's time per element) splits
+ * at a quarter of it. */
+static size_t split_grain(int heavy) {
+  return heavy ? SERIAL_BELOW / 4 : SERIAL_BELOW / 2;
+}
 
 const struct cmx_ew_info cmx_ew_info[CMX_EW_COUNT] = {
 #define CMX_EW(name, arity, rule, slot, light) \
@@ -628,8 +635,9 @@ void cmx_ew_run(enum cmx_ew_op op, const struct cmx_ew_operand *in,
   if (total == 0) return;
   j.tile = direct_job(&j) ? DIRECT_TILE : TILE;
   /* Threads split at 64-element boundaries: whole cache lines of f32 out. */
-  cmx_parallel_for_async(nthreads, total, 64, SERIAL_BELOW / 2, run_range,
-                         &j, last ? sizeof j : 0);
+  cmx_parallel_for_async(nthreads, total, 64,
+                         split_grain(!cmx_ew_info[op].light), run_range, &j,
+                         last ? sizeof j : 0);
 }
 
 /* ---- fused chains (cmx_ew_fused_run) ---- */
@@ -737,7 +745,10 @@ void cmx_ew_fused_run(const struct cmx_ew_prog *prog,
   j.ndim = collapse(in, prog->nin, shape, ndim, j.in, j.shape, &total);
   if (total == 0) return;
   _Static_assert(sizeof j <= 512, "an async job's context is at most 512 B");
-  cmx_parallel_for_async(nthreads, total, 64, SERIAL_BELOW / 2, fused_range,
+  int heavy = 0;
+  for (int i = 0; i < prog->nsteps; i++)
+    heavy |= !cmx_ew_info[prog->step[i].op].light;
+  cmx_parallel_for_async(nthreads, total, 64, split_grain(heavy), fused_range,
                          &j, last ? sizeof j : 0);
 }
 
