@@ -151,7 +151,7 @@ test-fuzz:
 
 test-asan:
 	$(MAKE) --no-print-directory test BUILD=build-asan OPT=-O1 TEST_FUZZ=0 \
-	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fsanitize=float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow"
 
 # NEON: the microkernel families and dispatch tables, cross-built for
 # aarch64 and checked against the generic level by a self-checking program

@@ -144,6 +144,42 @@ Test(ops_quant, quantize_every_format) {
     }
 }
 
+/* Non-finite weights (the fuzzer's find: a NaN code was converted to an
+ * integer, undefined behaviour that UBSan stops on): a NaN weight gets
+ * code 0 and its group's finite weights quantise as without it; a group
+ * with an infinity stores codes in range (all 0). Other groups unchanged. */
+Test(ops_quant, quantize_non_finite_weights) {
+  const int gs = 32, bits = 4;
+  float v[3 * 32];
+  uint64_t sd = 5;
+  for (int i = 0; i < 3 * gs; i++) v[i] = (float)(tu_unif(&sd) * 2 - 1);
+  v[3] = NAN;           /* group 0 */
+  v[gs + 7] = INFINITY; /* group 1; group 2 finite */
+  int64_t sh[2] = {1, 3 * gs};
+  cmx_array w, wq, sc, bi, w2, wq2, sc2, bi2;
+  TU_OK(cmx_array_from_data(&w, v, CMX_F32, sh, 2));
+  TU_OK(cmx_quantize(&wq, &sc, &bi, w, gs, bits, NULL));
+  v[3] = v[4]; /* a copy of a finite weight: group 0's range unchanged */
+  v[gs + 7] = 0.5f;
+  TU_OK(cmx_array_from_data(&w2, v, CMX_F32, sh, 2));
+  TU_OK(cmx_quantize(&wq2, &sc2, &bi2, w2, gs, bits, NULL));
+  uint32_t *Q = read_words(wq), *Q2 = read_words(wq2);
+  double *S = read_all(sc), *S2 = read_all(sc2);
+  cr_assert_eq(code(Q, 3, bits), 0u, "the NaN weight's code");
+  cr_assert_eq(S[0], S2[0], "group 0's scale");
+  for (int c = 0; c < gs; c++) {
+    if (c != 3)
+      cr_assert_eq(code(Q, c, bits), code(Q2, c, bits), "NaN group [%d]", c);
+    cr_assert_eq(code(Q, gs + c, bits), 0u, "inf group [%d]", c);
+    cr_assert_eq(code(Q, 2 * gs + c, bits), code(Q2, 2 * gs + c, bits),
+                 "finite group [%d]", c);
+  }
+  cr_assert_eq(S[2], S2[2]);
+  free(Q), free(Q2), free(S), free(S2);
+  cmx_array a[8] = {w, wq, sc, bi, w2, wq2, sc2, bi2};
+  for (int i = 0; i < 8; i++) cmx_array_free(a[i]);
+}
+
 /* Checks y = x @ dequant(W)^T (tr) or x @ dequant(W), with W read back
  * from wq / scales / biases, x any view (batch dims broadcast). */
 static void check_qmm(cmx_array y, cmx_array x, cmx_array wq, cmx_array sc,

@@ -76,8 +76,9 @@ void cmx_f32_quant_ukr__ref(size_t ng, size_t gs, int bits, const float *w,
       uint32_t word = 0;
       for (size_t e = 0; e < epw; e++) {
         float q = rintf((x[u * epw + e] - bias) / scale);
-        q = q < 0.0f ? 0.0f : q;
-        q = q > n_bins ? n_bins : q;
+        /* NaN (a NaN weight, or a group with an infinity) stores 0 */
+        q = q > 0.0f ? q : 0.0f;
+        q = q < n_bins ? q : n_bins;
         word |= (uint32_t)q << (bits * e);
       }
       wq[g * (gs / epw) + u] = word;

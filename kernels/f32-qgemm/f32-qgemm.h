@@ -37,7 +37,9 @@
  * unless |min| > |max|; edge = min or max accordingly, q0 = rint(edge /
  * scale), and when q0 != 0 scale = edge / q0, bias = edge (else bias 0),
  * so that the edge (and often 0) is exact; codes rint((w - bias) / scale)
- * clamped to [0, 2^bits - 1], all in f32 arithmetic, no contraction.
+ * clamped to [0, 2^bits - 1], all in f32 arithmetic, no contraction; a
+ * NaN code (a NaN weight, or any code of a group holding an infinity)
+ * stores 0.
  * Writes wq (gs * bits / 32 words a group), s and b where non-NULL.
  *
  * Microkernels are leaves: no allocation, no threads, no errors.
