@@ -43,8 +43,9 @@
 #include "../kernels/f32-rope/f32-rope.inc"
 #undef CMX_UKR
 #define CMX_UKR(isa, name, edge) \
-  if (isa == CMX_LEVEL) t->x32_transpose = \
-      (struct cmx_transpose_config){.ukr = name, .tile = edge};
+  if (isa == CMX_LEVEL) t->x32_transpose = (struct cmx_transpose_config){ \
+      .ukr = name, .tile = edge, \
+      .half = 2 * t->x32_transpose.tile == edge ? t->x32_transpose.ukr : NULL};
 #include "../kernels/x32-transpose/x32-transpose.inc"
 #undef CMX_UKR
 #define CMX_UKR(isa, name) \

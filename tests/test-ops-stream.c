@@ -242,14 +242,16 @@ static void check_permute(const int64_t *sh, const int *perm, int nd,
 /* Streaming tiles (extents in whole lines), more than one block along p
  * (> 512) and along L (> 1024), batches of several entries per block,
  * partial tiles (also in the staged form: p of 20 and 36 under whole-line
- * rows, L past one group of 128), and the scalar path of the other
- * element sizes. */
+ * rows, L past one group of 128), half tiles with their remainders
+ * inside partial tiles (p or L of 8 and 13 under AVX-512's 16), and the
+ * scalar path of the other element sizes. */
 static void transposed_copies_all(void) {
   force_nt();
   static const int64_t shapes[][3] = {{48, 5, 64},  {1040, 3, 32},
                                       {17, 9, 33},  {2, 530, 7},
                                       {1, 600, 37}, {64, 40, 16},
-                                      {32, 3, 20},  {272, 2, 36}};
+                                      {32, 3, 20},  {272, 2, 36},
+                                      {8, 20, 64},  {13, 6, 25}};
   static const int perms[][3] = {{2, 1, 0}, {1, 2, 0}, {0, 2, 1}};
   static const cmx_dtype ts[] = {CMX_F32, CMX_F64, CMX_BF16, CMX_U8};
   for (int th = 1; th <= 2; th++) {

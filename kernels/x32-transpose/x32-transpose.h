@@ -15,10 +15,13 @@ typedef void (*cmx_x32_transpose_ukr_fn)(const uint32_t *src, size_t ld_src,
                                          uint32_t *dst, size_t ld_dst,
                                          int nt);
 
-/* The dispatch slot: the tile kernel and its tile edge T. */
+/* The dispatch slot: the tile kernel and its tile edge T, and the level
+ * below's kernel when its edge is T / 2 (else NULL), for the half tiles
+ * inside partial tiles. */
 struct cmx_transpose_config {
   cmx_x32_transpose_ukr_fn ukr;
   int tile;
+  cmx_x32_transpose_ukr_fn half;
 };
 
 #define CMX_UKR(isa, name, tile)                                       \
