@@ -161,17 +161,12 @@ static int batch_publish(int nt, size_t n, size_t align, cmx_range_fn fn,
   return 1;
 }
 
-/* Inside a batch region a split costs a ring publish and a pick-up
- * (about 0.3 us a node on the 2-core VM) instead of a fork and join (1.5
- * us), so a thread's share may be a quarter of what the driver asks for
- * a region of its own. 16 astype / silu / argmax nodes of 64x256 and
- * 128x256 f32 in one eval, 2 threads (1 thread; grain as asked; a
- * quarter): astype 0.98 us (1.09; 0.84), 1.88 (1.98; 1.37); silu 2.84
- * (2.98; 1.89); argmax 2.65 (2.76; 1.97); rope 4.27 (4.52; 3.01). */
-#define BATCH_GRAIN_DIV 4
-static int split_count(int nthreads, size_t n, size_t grain) {
+size_t cmx_batch_grain(size_t grain) {
   const struct batch_ctl *c = tls_batch;
-  if (c && !c->busy) grain = (grain + BATCH_GRAIN_DIV - 1) / BATCH_GRAIN_DIV;
+  return c && !c->busy ? (grain + 3) / 4 : grain;
+}
+
+static int split_count(int nthreads, size_t n, size_t grain) {
   if (grain == 0) grain = 1;
   size_t most = n / grain;
   return (size_t)nthreads > most ? (int)most : nthreads;

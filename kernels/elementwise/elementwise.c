@@ -18,9 +18,10 @@
 /* The least elements a thread's share holds (cmx_parallel_for's grain):
  * half of SERIAL_BELOW for a light op; an op of many steps per element
  * (exp, silu, divide, ...: three times astype's time per element) splits
- * at a quarter of it. */
+ * at a quarter of it; in a batch region, a quarter of either
+ * (cmx_batch_grain). */
 static size_t split_grain(int heavy) {
-  return heavy ? SERIAL_BELOW / 4 : SERIAL_BELOW / 2;
+  return cmx_batch_grain(heavy ? SERIAL_BELOW / 4 : SERIAL_BELOW / 2);
 }
 
 const struct cmx_ew_info cmx_ew_info[CMX_EW_COUNT] = {

@@ -283,7 +283,8 @@ int cmx_rope_run(const struct cmx_rope_io *io, const struct cmx_rope_params *p,
    * offsets live in the caller's buffer). */
   int async = pin && io->nb == 1 &&
               (io->xt == CMX_F64 || (io->xt == CMX_F32 && io->yt == CMX_F32));
-  cmx_parallel_for_async(nthreads, j.nlb * j.outer, 1, grain ? grain : 1,
+  cmx_parallel_for_async(nthreads, j.nlb * j.outer, 1,
+                         cmx_batch_grain(grain ? grain : 1),
                          rope_range, &j, async ? sizeof j : 0);
   if (async && cmx_team_pending()) {
     *pin = t;

@@ -301,7 +301,7 @@ int cmx_transpose_copy(void *dst, const void *src, const int64_t *shape,
    * transposing copy does more per element than a sum, which waits for
    * 64K: SPLIT_ELEMS in kernels/reduce/reduce.c). */
   size_t per = (size_t)(t.bb * t.bi * (t.n < t.bj ? t.n : t.bj));
-  cmx_parallel_for(nthreads, items, 1, per >= 16384 ? 1 : 16384 / per, run,
-                   &t);
+  cmx_parallel_for(nthreads, items, 1,
+                   cmx_batch_grain(per >= 16384 ? 1 : 16384 / per), run, &t);
   return 1;
 }
