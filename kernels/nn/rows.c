@@ -153,7 +153,6 @@ int cmx_rows_run(enum cmx_rows_op op, const struct cmx_rows_io *io,
   const int async =
       last && ((io->xt == CMX_F32 && io->yt == CMX_F32) || rows16(&j));
   cmx_parallel_for_async(nthreads, io->rows, 1, cmx_batch_grain(grain),
-                         rows_range, &j,
-                         async ? sizeof j : 0);
+                         rows_range, &j, async ? sizeof j : 0);
   return atomic_load(&j.fail) ? -1 : 0;
 }
