@@ -300,9 +300,9 @@ Test(threads, default_stream_and_last_error_are_per_thread) {
  * last step is an elementwise, copy or row job may return before the team
  * finishes its half (cmx_parallel_for_async); the graph fences before a
  * node that reads it (rope also unpins its table then). The nodes split
- * (sizes below), many read nodes of the same batch, and there are more independent ones than the
- * deferral list holds: every result must equal the 1-thread run bitwise
- * and the float64 model of the first few. */
+ * (sizes below), many read nodes of the same batch, and there are more
+ * independent ones than the deferral list holds: every result must equal
+ * the 1-thread run bitwise and the float64 model of the first few. */
 #define BN 256
 #define BIND 40
 static size_t run_batch(cmx_array x, cmx_array w, unsigned char *out,
@@ -388,9 +388,10 @@ static void check_batch(int bn) {
   cmx_array_free(w);
 }
 
-/* 256 x 256: every node splits at the grain its driver asks for; 160 x 160
- * and 96 x 96: only at the smaller grain of a batch region (sched/team.c),
- * the heavy elementwise ops (exp, tanh) alone at 96. */
+/* 256 x 256: the nodes split at their drivers' own grain; 160 x 160: the
+ * elementwise and row nodes only at a batch region's quarter grain
+ * (cmx_batch_grain); 96 x 96: the heavy elementwise ops (exp, tanh)
+ * alone. */
 Test(threads, batch_of_split_nodes_reading_each_other) {
   check_batch(BN);
   check_batch(160);
