@@ -107,15 +107,17 @@ static inline double tu_load(const void *p, cmx_dtype t, int64_t i) {
   }
   return NAN;
 }
-/* Stores v (already representable, or rounded to nearest even). */
+/* Stores v (already representable, or rounded to nearest even; an
+ * integer out of a narrower type's range wraps, through int64_t: a double
+ * converted straight to a type that cannot hold it is undefined). */
 static inline void tu_store(void *p, cmx_dtype t, int64_t i, double v) {
   switch (t) {
   case CMX_BOOL: ((uint8_t *)p)[i] = v != 0.0; break;
-  case CMX_U8: ((uint8_t *)p)[i] = (uint8_t)v; break;
-  case CMX_U32: ((uint32_t *)p)[i] = (uint32_t)v; break;
-  case CMX_I8: ((int8_t *)p)[i] = (int8_t)v; break;
-  case CMX_I16: ((int16_t *)p)[i] = (int16_t)v; break;
-  case CMX_I32: ((int32_t *)p)[i] = (int32_t)v; break;
+  case CMX_U8: ((uint8_t *)p)[i] = (uint8_t)(int64_t)v; break;
+  case CMX_U32: ((uint32_t *)p)[i] = (uint32_t)(int64_t)v; break;
+  case CMX_I8: ((int8_t *)p)[i] = (int8_t)(int64_t)v; break;
+  case CMX_I16: ((int16_t *)p)[i] = (int16_t)(int64_t)v; break;
+  case CMX_I32: ((int32_t *)p)[i] = (int32_t)(int64_t)v; break;
   case CMX_I64: ((int64_t *)p)[i] = (int64_t)v; break;
   case CMX_F16: ((uint16_t *)p)[i] = tu_f16_bits(v); break;
   case CMX_BF16: ((uint16_t *)p)[i] = tu_bf16_bits(v); break;
