@@ -122,20 +122,6 @@ int cmx_eval_reduce(cmx_array r, int nthreads) {
     }
   }
   size_t osz = (size_t)r->size;
-  double *res = malloc((osz ? osz : 1) * sizeof *res);
-  int64_t *ires = malloc((osz ? osz : 1) * sizeof *ires);
-  if (!res || !ires) {
-    free(res);
-    free(ires);
-    return cmx_err(CMX_ENOMEM, "%s: out of memory for %zu results",
-                   cmx_op_name[r->op], osz);
-  }
-  int use_int = 0, fail = 0;
-  if (O == 0) goto store;
-  if (R == 0) {
-    for (size_t i = 0; i < O; i++) res[i] = identity(op);
-    goto store;
-  }
   int f32 = (a->dtype == CMX_F32 || a->dtype == CMX_F16 ||
              a->dtype == CMX_BF16) && op != CMX_RED_ALL && op != CMX_RED_ANY;
   struct cmx_red_kernels k;
@@ -157,19 +143,34 @@ int cmx_eval_reduce(cmx_array r, int nthreads) {
   int ck = collapse(nk, ksh, kst, cks, ckt);
   int cr = collapse(nr, rsh, rst, crs, crt);
   const void *x = cmx_array_ptr(a);
-  if (f32 && cr <= 1 && (cr == 0 || crt[0] == 1) && ck <= 1) {
-    /* Rows of one block store their results from the team (the f32 path
-     * computes in floats: only argmax / argmin give integers). */
+  const int inner = f32 && cr <= 1 && (cr == 0 || crt[0] == 1) && ck <= 1;
+  const size_t ld = ck ? (size_t)ckt[0] : 0;
+  if (inner && O && R && R <= CMX_RED_BLOCK) {
+    /* Rows of one block: the team stores the results itself, so nothing
+     * comes back here (the f32 path computes in floats: only argmax /
+     * argmin give integers). */
     const struct cmx_red_dst dst = {
         .data = cmx_array_ptr(r), .dtype = r->dtype, .cvt = t->cvt,
         .is_int = op == CMX_RED_ARGMAX || op == CMX_RED_ARGMIN, .last = 1};
-    fail = cmx_red_f32_inner(op, x, O, R, ck ? (size_t)ckt[0] : 0, res, ires,
-                             &k, &dst, nthreads);
-    if (fail == 1) {
-      free(res);
-      free(ires);
-      return CMX_OK;
-    }
+    cmx_red_f32_inner(op, x, O, R, ld, NULL, NULL, &k, &dst, nthreads);
+    return CMX_OK;
+  }
+  double *res = malloc((osz ? osz : 1) * sizeof *res);
+  int64_t *ires = malloc((osz ? osz : 1) * sizeof *ires);
+  if (!res || !ires) {
+    free(res);
+    free(ires);
+    return cmx_err(CMX_ENOMEM, "%s: out of memory for %zu results",
+                   cmx_op_name[r->op], osz);
+  }
+  int use_int = 0, fail = 0;
+  if (O == 0) goto store;
+  if (R == 0) {
+    for (size_t i = 0; i < O; i++) res[i] = identity(op);
+    goto store;
+  }
+  if (inner) {
+    fail = cmx_red_f32_inner(op, x, O, R, ld, res, ires, &k, NULL, nthreads);
   } else if (f32 && ck == 1 && ckt[0] == 1 && cr == 1 && op <= CMX_RED_MEAN) {
     fail = cmx_red_f32_outer(op, x, R, O, (size_t)crt[0], res, &k, nthreads);
   } else {

@@ -13,7 +13,7 @@
 #include "../elementwise/elementwise.h"
 #include "reduce.h"
 
-#define BLOCK 4096   /* elements per partial: 16 KiB of f32 */
+#define BLOCK CMX_RED_BLOCK /* elements per partial: 16 KiB of f32 */
 #define OROWS 256    /* rows per outer block before folding into double */
 #define OCOLS 4096   /* columns per outer tile: 16 KiB of accumulators */
 /* Elements each thread must get before a reduction splits: on the 16-core

@@ -41,8 +41,10 @@ struct cmx_red_kernels {
   const cmx_h16_rinner_ukr_fn *rinner16;
 };
 
+/* Elements a block: a row of at most this many is one block. */
+#define CMX_RED_BLOCK 4096
 /* Where cmx_red_f32_inner may store the results itself when each row is
- * one block: data (the output, O elements of dtype; NULL: never), through
+ * one block (R <= CMX_RED_BLOCK): data (the output, O elements of dtype; NULL: never), through
  * the level's converters cvt (cmx_ew_store_i64 when is_int, else
  * cmx_ew_store_f64), each row by the thread that reduced it. last: the
  * node's last step, so the job may still be running when the call returns
@@ -54,8 +56,9 @@ struct cmx_red_dst {
   int is_int, last;
   const cmx_cvt_ukr_fn *cvt;
 };
-/* Returns 1 when the results went to dst, 0 when to out / iout, -1 when
- * scratch memory ran out. R >= 1. dst may be NULL. */
+/* Returns 1 when the results went to dst (out and iout may then be NULL),
+ * 0 when to out / iout, -1 when scratch memory ran out. R >= 1. dst may be
+ * NULL. */
 int cmx_red_f32_inner(enum cmx_red_op op, const void *x, size_t O,
                       size_t R, size_t ld, double *out, int64_t *iout,
                       const struct cmx_red_kernels *k,
