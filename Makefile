@@ -93,7 +93,15 @@ deps:
 $(DEPS_STAMP):
 	@$(MAKE) --no-print-directory deps BUILD=$(BUILD)
 
-$(BUILD)/%.o: %.c $(DEPS_STAMP)
+# The compiler and flags this tree's objects were built with: rewritten
+# (and so newer than every object) only when they change, so that a build
+# directory reused with another SAN, OPT, ISA_OPT or CC recompiles all of
+# it instead of linking objects built the old way.
+FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_LINE := $(CC) $(CFLAGS_BASE) $(ISA_OPT)
+$(shell mkdir -p $(BUILD) && [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_LINE)' ] || printf '%s\n' '$(FLAGS_LINE)' > $(FLAGS_STAMP))
+
+$(BUILD)/%.o: %.c $(DEPS_STAMP) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(if $(findstring -amx.c,$<),$(ISA_amx),$(if $(findstring -avx512bf16.c,$<),$(ISA_avx512bf16),$(if $(findstring -avx512vnni.c,$<),$(ISA_avx512vnni),$(if $(findstring -avx512.c,$<),$(ISA_avx512),$(if $(findstring -avx2.c,$<),$(ISA_avx2)))))) $(if $(findstring -avx,$<),$(ISA_OPT)) -MMD -MP -c $< -o $@
 
