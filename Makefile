@@ -40,9 +40,9 @@ ISA_avx512vnni := $(ISA_avx512) -mavx512vnni
 # *-avx512bf16.c: the avx512bf16 level (AVX512_BF16 on top of avx512); no
 # other file may emit its instructions.
 ISA_avx512bf16 := $(ISA_avx512) -mavx512bf16
-# *-amx.c: AMX-BF16 tile kernels, called only where arch/cpu.c found the
-# tiles enabled for the process; no other file may emit AMX.
-ISA_amx := $(ISA_avx512bf16) -mamx-tile -mamx-bf16
+# *-amx.c: AMX tile kernels (BF16, INT8), each called only where arch/cpu.c
+# found its family enabled for the process; no other file may emit AMX.
+ISA_amx := $(ISA_avx512bf16) -mamx-tile -mamx-bf16 -mamx-int8
 # f32-vunary, f32-vbinary: each vector is a ~30-op dependent chain of
 # kernels/common/vmath.h and gcc skips its pre-RA scheduler on x86, so the
 # four vectors of an unrolled step issue one after another and the out-of-

@@ -67,16 +67,21 @@ int cmx_cpu_has(enum cmx_isa_level isa) {
 #define ARCH_REQ_XCOMP_PERM 0x1023
 #define XFEATURE_XTILEDATA 18
 
-static int g_amx;
+static int g_amx, g_amx_int8; /* AMX-BF16, AMX-INT8 usable */
 static pthread_once_t g_amx_once = PTHREAD_ONCE_INIT;
 
+/* The tile state, asked of the OS once for both AMX families: CPUID's
+ * AMX-TILE with AVX512_BF16 (AMX-BF16) or AVX512 (AMX-INT8), XCR0's tile
+ * bits, and the process's permission for the tile data. */
 static void amx_probe(void) {
   const char *e = getenv("CMX_AMX");
   unsigned a, b, c, d;
-  if ((e && strcmp(e, "0") == 0) || !cmx_cpu_has(CMX_ISA_AVX512BF16) ||
-      !__get_cpuid_count(7, 0, &a, &b, &c, &d) ||
-      !(d >> 22 & 1) || !(d >> 24 & 1)) /* AMX-BF16, AMX-TILE */
+  if ((e && strcmp(e, "0") == 0) || !cmx_cpu_has(CMX_ISA_AVX512) ||
+      !__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d >> 24 & 1)) /* TILE */
     return;
+  int bf16 = (d >> 22 & 1) && cmx_cpu_has(CMX_ISA_AVX512BF16);
+  int int8 = d >> 25 & 1;
+  if (!bf16 && !int8) return;
   if (!__get_cpuid(1, &a, &b, &c, &d) || !(c >> 27 & 1)) return; /* OSXSAVE */
   unsigned lo, hi;
   __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
@@ -86,15 +91,22 @@ static void amx_probe(void) {
       syscall(SYS_arch_prctl, ARCH_GET_XCOMP_PERM, &perm) ||
       !(perm >> XFEATURE_XTILEDATA & 1))
     return;
-  g_amx = 1;
+  g_amx = bf16;
+  g_amx_int8 = int8;
 }
 
 int cmx_cpu_has_amx_bf16(void) {
   pthread_once(&g_amx_once, amx_probe);
   return g_amx;
 }
+
+int cmx_cpu_has_amx_int8(void) {
+  pthread_once(&g_amx_once, amx_probe);
+  return g_amx_int8;
+}
 #else
 int cmx_cpu_has_amx_bf16(void) { return 0; }
+int cmx_cpu_has_amx_int8(void) { return 0; }
 #endif
 
 int cmx_cpu_has_avx512vnni(void) {

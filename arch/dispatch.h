@@ -80,6 +80,10 @@ int cmx_cpu_has_avx512vnni(void);
  * this process the tile data (arch_prctl, asked once); 0 with CMX_AMX=0,
  * elsewhere, and on Arm. */
 int cmx_cpu_has_amx_bf16(void);
+/* 1 when int8 matmul may use AMX tiles: CPUID has AMX-TILE and AMX-INT8
+ * with AVX512, and the tile state is granted as above; 0 with CMX_AMX=0,
+ * elsewhere, and on Arm. */
+int cmx_cpu_has_amx_int8(void);
 /* Best level this CPU has: avx512bf16 only where bf16 matmul runs on AMX
  * tiles (cmx_cpu_has_amx_bf16) or a start-up probe finds vdpbf16ps faster
  * than the f32 FMA path (cmx_avx512bf16_pays, x86 with the level only);

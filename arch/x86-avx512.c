@@ -35,5 +35,12 @@ void cmx_dispatch_init_x86_avx512(struct cmx_dispatch *t) {
   if (cmx_cpu_has_avx512vnni())
     t->gemm_i8 = (struct cmx_i8_gemm_config){
         .ukr = cmx_i8_gemm_ukr_14x32c4_vnni__avx512, .mr = 14, .nr = 32,
-        .kc = 512};
+        .kc = 512, .pack_b4 = cmx_i8_gemm_pack_b4__avx512};
+  /* and on AMX tiles (tdpbssd) where the CPU and OS allow it; the tile
+   * configuration is the bf16 kernel's. */
+  if (cmx_cpu_has_amx_int8()) {
+    t->gemm_i8.amx = cmx_i8_gemm_ukr_32x32__amx;
+    t->gemm_i8.amx_begin = cmx_f32_gemm_amx_begin;
+    t->gemm_i8.amx_end = cmx_f32_gemm_amx_end;
+  }
 }

@@ -38,6 +38,7 @@ struct bench_peaks {
   double bf16[BENCH_MAX_THREADS + 1];             /* vdpbf16ps, GFLOP/s */
   double vnni[BENCH_MAX_THREADS + 1]; /* vpdpbusd, GOP/s (int8 mul + add) */
   double amx[BENCH_MAX_THREADS + 1];  /* tdpbf16ps, GFLOP/s (0: no AMX) */
+  double amx8[BENCH_MAX_THREADS + 1]; /* tdpbssd, GOP/s (0: no AMX-INT8) */
   double copy[TIER_COUNT][BENCH_MAX_THREADS + 1]; /* GB/s */
   double triad[TIER_COUNT][BENCH_MAX_THREADS + 1];
   double read[TIER_COUNT][BENCH_MAX_THREADS + 1];
@@ -154,6 +155,7 @@ float bench_fma_f32__avx512(long iters);
 double bench_fma_f64__avx512(long iters);
 float bench_dpbf16__avx512bf16(long iters);
 float bench_tdpbf16__amx(long iters);
+int bench_tdpbssd__amx(long iters);
 int bench_dpbusd__avx512vnni(long iters);
 /* Flops per iteration of each probe. */
 #define BENCH_FMA_F32_AVX2_FLOPS (12 * 8 * 2)
@@ -162,6 +164,7 @@ int bench_dpbusd__avx512vnni(long iters);
 #define BENCH_FMA_F64_AVX512_FLOPS (12 * 8 * 2)
 #define BENCH_DPBF16_AVX512_FLOPS (12 * 32 * 2)
 #define BENCH_TDPBF16_AMX_FLOPS (6 * 16 * 16 * 32 * 2)
+#define BENCH_TDPBSSD_AMX_OPS (6 * 16 * 16 * 64 * 2)
 #define BENCH_DPBUSD_AVX512_OPS (12 * 64 * 2) /* 64 u8 x s8 products + adds */
 
 /* STREAM kernels on [0, n) (stream-avx2.c, stream-avx512.c; portable ones

@@ -4,8 +4,9 @@
  * and OpenBLAS cblas_dgemm (dlopen'd), as GFLOP/s and fraction of the
  * same-run f64 FMA peak, then cmx over the best peer (oneDNN has no dgemm:
  * a skip line); cmx int8 x int8 -> int32 as GOP/s (2 per multiply-add)
- * over the same-run vpdpbusd peak (without AVX512_VNNI: over 4x the f32
- * FMA peak, said in the note) beside oneDNN's dnnl_gemm_s8s8s32
+ * over the same-run tdpbssd peak where the level's i8 GEMM has AMX tiles,
+ * else the vpdpbusd peak (without AVX512_VNNI: over 4x the f32 FMA peak,
+ * said in the note) beside oneDNN's dnnl_gemm_s8s8s32
  * (dlopen'd, OpenMP threads) where present. Issue 3 sets no target here
  * but "correct": each cmx result is checked against a peer's (f64) or
  * exact int64 sums (int8) and a difference is named in the note. */
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/dispatch.h"
 #include "bench.h"
 
 static const int k_sizes[] = {256, 1024, 2048};
@@ -255,8 +257,13 @@ static void run_f64(const struct tdata *d, int nt) {
 static void run_i8(const struct tdata *d, int nt) {
   double ops = 2.0 * d->s * (double)d->s * d->s, peak = 0;
   const char *ref = "vpdpbusd";
+  /* The level's i8 GEMM runs on AMX tiles where the table has them (at
+   * avx512 and avx512bf16, sizes over its threshold): against tdpbssd. */
+  int amx = cmx_dispatch()->gemm_i8.amx != NULL;
   if (nt <= BENCH_MAX_THREADS) {
     peak = g_peaks.vnni[nt];
+    if (amx && g_peaks.amx8[nt] > 0)
+      peak = g_peaks.amx8[nt], ref = "tdpbssd";
     if (peak <= 0) {
       peak = 4 * g_peaks.fma_f32[nt];
       ref = "4x fma f32";
@@ -279,7 +286,7 @@ static void run_i8(const struct tdata *d, int nt) {
                check(d, 1) == 0 ? "=" : "DIFFERS from");
     }
   }
-  if (strcmp(ref, "vpdpbusd")) {
+  if (!strcmp(ref, "4x fma f32")) {
     size_t l = strlen(note);
     snprintf(note + l, sizeof note - l, "; no VNNI: vs 4x f32 FMA peak");
   }

@@ -30,7 +30,7 @@ struct bench_row *bench_add_row(const struct bench_row *r) {
   }
   g_rows[g_nrows] = *r;
   if (g_step) {
-    static const char *u[] = {"GB/s", "GFLOP/s", "us", "x"};
+    static const char *u[] = {"GB/s", "GFLOP/s", "us", "x", "GOP/s"};
     if (r->pass == -2)
       fprintf(stderr, "%s%s ERR", g_pending ? ", " : " ", r->name);
     else

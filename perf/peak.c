@@ -1,4 +1,4 @@
-/* FMA, bf16 and vpdpbusd peak rows: picks the probes this CPU can run
+/* FMA, bf16, vpdpbusd and AMX peak rows: picks the probes this CPU can run
  * (__builtin_cpu_supports), runs them on 1 thread and on each team size of
  * --threads (one OpenMP team, every thread running the probe, timed between
  * two barriers), best of a few runs (the row's time is that run's).
@@ -11,7 +11,7 @@
 #include "arch/dispatch.h"
 #include "bench.h"
 
-enum probe_kind { P_F32, P_F64, P_BF16, P_VNNI, P_AMX };
+enum probe_kind { P_F32, P_F64, P_BF16, P_VNNI, P_AMX, P_AMX8 };
 
 struct probe {
   const char *name; /* row name */
@@ -29,6 +29,7 @@ static const struct probe k_probes[] = {
     {"vdpbf16ps", "avx512bf16", P_BF16, BENCH_DPBF16_AVX512_FLOPS, 1},
     {"vpdpbusd", "avx512vnni", P_VNNI, BENCH_DPBUSD_AVX512_OPS, 1},
     {"tdpbf16ps", "amx", P_AMX, BENCH_TDPBF16_AMX_FLOPS, 1},
+    {"tdpbssd", "amx", P_AMX8, BENCH_TDPBSSD_AMX_OPS, 1},
 };
 #define NPROBES (int)(sizeof k_probes / sizeof k_probes[0])
 
@@ -58,6 +59,8 @@ static int probe_available(const struct probe *p) {
     return has_vnni();
   if (p->kind == P_AMX)
     return cmx_cpu_has_amx_bf16();
+  if (p->kind == P_AMX8)
+    return cmx_cpu_has_amx_int8();
   return p->avx512 ? has_avx512() : has_avx2();
 }
 
@@ -68,6 +71,8 @@ static double call_probe(const struct probe *p, long iters) {
     return bench_dpbusd__avx512vnni(iters);
   if (p->kind == P_AMX)
     return bench_tdpbf16__amx(iters);
+  if (p->kind == P_AMX8)
+    return bench_tdpbssd__amx(iters);
   if (p->avx512)
     return p->kind == P_F32 ? bench_fma_f32__avx512(iters)
                             : bench_fma_f64__avx512(iters);
@@ -143,6 +148,9 @@ void peak_run(void) {
   if (has_avx2() && !cmx_cpu_has_amx_bf16())
     printf("peak: no AMX-BF16 usable here (or CMX_AMX=0), tdpbf16ps probe "
            "skipped\n");
+  if (has_avx2() && !cmx_cpu_has_amx_int8())
+    printf("peak: no AMX-INT8 usable here (or CMX_AMX=0), tdpbssd probe "
+           "skipped\n");
   for (int ti = 0; ti < g_opts.nthreads; ti++) {
     int nt = g_opts.threads[ti];
     char label[64];
@@ -160,8 +168,9 @@ void peak_run(void) {
       struct bench_row r = {.threads = actual,
                             .median_s = secs,
                             .rate = g,
-                            .unit = p->kind == P_VNNI ? UNIT_GOPS
-                                                      : UNIT_GFLOPS,
+                            .unit = p->kind == P_VNNI || p->kind == P_AMX8
+                                        ? UNIT_GOPS
+                                        : UNIT_GFLOPS,
                             .ratio = -1,
                             .pass = -1};
       snprintf(r.family, sizeof r.family, "peak");
@@ -178,6 +187,7 @@ void peak_run(void) {
                      : p->kind == P_F64  ? &g_peaks.fma_f64[nt]
                      : p->kind == P_VNNI ? &g_peaks.vnni[nt]
                      : p->kind == P_AMX  ? &g_peaks.amx[nt]
+                     : p->kind == P_AMX8 ? &g_peaks.amx8[nt]
                                          : &g_peaks.bf16[nt];
       if (g > *slot) {
         *slot = g;

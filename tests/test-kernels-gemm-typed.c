@@ -235,3 +235,162 @@ Test(kernels_gemm_typed, i8_ref_exact) {
   }
   free(a), free(b);
 }
+
+/* ---- i8 on AMX tiles ---- */
+/* The AMX kernel on its own panels (contract in i8-gemm.h) against an
+ * int64 sum taken modulo 2^32: m, n in {1, 31, 32}, k around the 64-byte
+ * tile step, C with a wider row stride and canaries around the tile, and
+ * -128 everywhere past 2^31. */
+static void check_i8_amx(const struct cmx_i8_gemm_config *cfg, size_t m,
+                         size_t n, size_t k, int accumulate, int extreme,
+                         uint64_t seed) {
+  size_t kp = (k + 63) / 64 * 64, ldc = 32 + 3;
+  int8_t *a = calloc(32 * kp + 64, 1), *b = calloc(kp * 32 + 64, 1);
+  size_t csz = 34 * ldc;
+  int32_t *c = malloc(csz * 4), *c0 = malloc(csz * 4);
+  uint64_t s = seed;
+  for (size_t i = 0; i < m; i++)
+    for (size_t p = 0; p < k; p++)
+      a[i * kp + p] = extreme ? -128 : (int8_t)(rng_next(&s) & 0xff);
+  for (size_t p = 0; p < k; p++)
+    for (size_t j = 0; j < n; j++)
+      b[(p / 4) * 128 + j * 4 + p % 4] =
+          extreme ? -128 : (int8_t)(rng_next(&s) & 0xff);
+  for (size_t i = 0; i < csz; i++) c[i] = ICANARY;
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++)
+      c[(i + 1) * ldc + j] = (int32_t)(rng_next(&s) >> 33) - (1 << 30);
+  memcpy(c0, c, csz * 4);
+  struct cmx_i8_gemm_aux aux = {accumulate, 32, 32};
+  cfg->amx_begin();
+  cfg->amx(m, n, k, a, b, c + ldc, ldc, &aux);
+  cfg->amx_end();
+  for (size_t i = 0; i < 34; i++)
+    for (size_t j = 0; j < ldc; j++) {
+      int inside = i >= 1 && i <= m && j < n;
+      int32_t want = c0[i * ldc + j];
+      if (inside) {
+        int64_t sum = 0;
+        for (size_t p = 0; p < k; p++)
+          sum += (int64_t)a[(i - 1) * kp + p] * b[(p / 4) * 128 + j * 4 + p % 4];
+        uint32_t w = (uint32_t)sum + (accumulate ? (uint32_t)want : 0u);
+        want = (int32_t)w;
+      }
+      cr_assert_eq(c[i * ldc + j], want,
+                   "amx m=%zu n=%zu k=%zu acc=%d: (%zu,%zu) got %d want %d",
+                   m, n, k, accumulate, i, j, c[i * ldc + j], want);
+    }
+  free(a), free(b), free(c), free(c0);
+}
+
+Test(kernels_gemm_typed, i8_amx_kernel) {
+  if (!cmx_cpu_has_amx_int8()) {
+    printf("kernels_gemm_typed: skipping the AMX int8 kernel: no AMX-INT8 "
+           "here (CPUID, XCR0, or the OS refused the tile state; CMX_AMX=0 "
+           "also)\n");
+    return;
+  }
+  struct cmx_dispatch t;
+  cr_assert_eq(cmx_dispatch_for(&t, CMX_ISA_AVX512), 0);
+  const struct cmx_i8_gemm_config *cfg = &t.gemm_i8;
+  cr_assert(cfg->amx && cfg->amx_begin && cfg->amx_end,
+            "avx512 table lacks the AMX int8 kernel");
+  size_t ms[] = {1, 31, 32}, ks[] = {1, 3, 4, 63, 64, 65, 200, 515};
+  uint64_t seed = 5;
+  for (int mi = 0; mi < 3; mi++)
+    for (int ni = 0; ni < 3; ni++)
+      for (int ki = 0; ki < 8; ki++)
+        for (int acc = 0; acc < 2; acc++)
+          check_i8_amx(cfg, ms[mi], ms[ni], ks[ki], acc, 0, seed++);
+  check_i8_amx(cfg, 32, 32, 131071, 0, 1, 0);
+  check_i8_amx(cfg, 31, 17, 140001, 1, 1, 0);
+  if (cmx_dispatch_for(&t, CMX_ISA_AVX2) == 0)
+    cr_assert(t.gemm_i8.amx == NULL, "avx2 table has the AMX int8 kernel");
+}
+
+/* The driver with the AMX kernel against the same driver without it (the
+ * VNNI kernel), bit for bit: random shapes over the AMX threshold and
+ * under it, transposed and sliced operands (any strides), batches with
+ * offsets, 1 and 2 threads, and 64-deep k blocks of 32-row and 64-column
+ * blocks so the cases cross every block boundary. */
+static void i8_driver_case(const struct cmx_i8_gemm_config *amx,
+                           const struct cmx_i8_gemm_config *plain,
+                           size_t batch, size_t m, size_t n, size_t k,
+                           int at, int bt, uint64_t seed) {
+  size_t sa = m * k + 7, sb = k * n + 3;
+  int8_t *a = malloc(batch * sa), *b = malloc(batch * sb);
+  uint64_t s = seed;
+  for (size_t i = 0; i < batch * sa; i++) a[i] = (int8_t)(rng_next(&s) & 0xff);
+  for (size_t i = 0; i < batch * sb; i++) b[i] = (int8_t)(rng_next(&s) & 0xff);
+  int64_t aoff[4], boffs[4];
+  for (size_t t = 0; t < batch; t++) aoff[t] = (int64_t)(t * sa + 5), boffs[t] = (int64_t)(t * sb + 1);
+  struct cmx_i8_gemm_problem p = {
+      .batch = batch, .m = m, .n = n, .k = k,
+      .a = {a, at ? 1 : (ptrdiff_t)k, at ? (ptrdiff_t)m : 1, aoff},
+      .b = {b, bt ? 1 : (ptrdiff_t)n, bt ? (ptrdiff_t)k : 1, boffs},
+      .ldc = n + 1, .ldcb = m * (n + 1) + 2};
+  size_t cn = batch * p.ldcb;
+  int32_t *c0 = malloc(cn * 4), *c1 = malloc(cn * 4);
+  for (size_t i = 0; i < cn; i++) c0[i] = c1[i] = ICANARY;
+  for (int nt = 1; nt <= 2; nt++) {
+    p.c = c0;
+    cr_assert_eq(cmx_i8_gemm(plain, &p, nt), 0);
+    p.c = c1;
+    cr_assert_eq(cmx_i8_gemm(amx, &p, nt), 0);
+    for (size_t i = 0; i < cn; i++)
+      cr_assert_eq(c1[i], c0[i],
+                   "amx driver batch=%zu m=%zu n=%zu k=%zu at=%d bt=%d "
+                   "threads=%d: [%zu] %d want %d",
+                   batch, m, n, k, at, bt, nt, i, c1[i], c0[i]);
+  }
+  free(a), free(b), free(c0), free(c1);
+}
+
+Test(kernels_gemm_typed, i8_amx_driver) {
+  if (!cmx_cpu_has_amx_int8()) {
+    printf("kernels_gemm_typed: skipping the AMX int8 driver: no AMX-INT8 "
+           "here (CPUID, XCR0, or the OS refused the tile state; CMX_AMX=0 "
+           "also)\n");
+    return;
+  }
+  struct cmx_dispatch t;
+  cr_assert_eq(cmx_dispatch_for(&t, CMX_ISA_AVX512), 0);
+  struct cmx_i8_gemm_config plain = t.gemm_i8, small = t.gemm_i8;
+  plain.amx = NULL;
+  small.amx_kc = 64, small.mc = 32, small.nc = 64;
+  size_t shapes[][4] = {{1, 1, 1, 1},    {1, 33, 1000, 77}, {1, 7, 17, 63},
+                        {1, 64, 64, 64}, {2, 65, 130, 200}, {3, 31, 33, 17},
+                        {1, 100, 96, 1023}, {2, 17, 1, 2100}, {1, 1, 70, 515}};
+  uint64_t seed = 11;
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+    for (int tr = 0; tr < 4; tr++) {
+      size_t *sh = shapes[i];
+      i8_driver_case(&t.gemm_i8, &plain, sh[0], sh[1], sh[2], sh[3], tr & 1,
+                     tr >> 1, seed++);
+      i8_driver_case(&small, &plain, sh[0], sh[1], sh[2], sh[3], tr & 1,
+                     tr >> 1, seed++);
+    }
+}
+
+/* The vector k-quad packer against its contract: every len from 0 to 32,
+ * rows 37 bytes apart, a canary after the 128 bytes it writes. */
+Test(kernels_gemm_typed, i8_pack_b4) {
+  struct cmx_dispatch t;
+  if (cmx_dispatch_for(&t, CMX_ISA_AVX512) || !t.gemm_i8.pack_b4) {
+    printf("kernels_gemm_typed: skipping pack_b4 (no AVX512-VNNI table "
+           "here)\n");
+    return;
+  }
+  int8_t src[4 * 37], d[129];
+  uint64_t s = 3;
+  for (size_t len = 0; len <= 32; len++) {
+    for (size_t i = 0; i < sizeof src; i++) src[i] = (int8_t)rng_next(&s);
+    memset(d, 0x55, sizeof d);
+    t.gemm_i8.pack_b4(len, src, 37, d);
+    for (size_t j = 0; j < 32; j++)
+      for (size_t u = 0; u < 4; u++)
+        cr_assert_eq(d[j * 4 + u], j < len ? src[u * 37 + j] : 0,
+                     "len %zu: column %zu row %zu", len, j, u);
+    cr_assert_eq(d[128], 0x55, "len %zu: wrote past 128 bytes", len);
+  }
+}

@@ -80,6 +80,7 @@ static void thread_fn(void *ctx, size_t b, size_t e) {
   struct job *j = ctx;
   const struct cmx_gemm_loops *g = j->g;
   size_t nt = j->tm * j->tn;
+  if (g->begin) g->begin();
   for (size_t tid = b; tid < e; tid++) {
     int rc = 0;
     if (j->batch_split) {
@@ -96,6 +97,7 @@ static void thread_fn(void *ctx, size_t b, size_t e) {
     }
     if (rc) atomic_store(&j->failed, 1);
   }
+  if (g->end) g->end();
 }
 
 /* The ic x jc grid whose slowest thread has the least work: its tiles

@@ -34,6 +34,9 @@ struct cmx_gemm_loops {
   void (*tile)(const void *ctx, size_t t, size_t i, size_t j, size_t m,
                size_t n, size_t p0, size_t kcur, const void *a,
                const void *b);
+  /* Optional (NULL: none): each thread calls begin before its first tile
+   * and end after its last (the AMX tile configuration). */
+  void (*begin)(void), (*end)(void);
 };
 
 /* Block sizes for elements of esz bytes (kc a multiple of kalign, given kc

@@ -11,7 +11,21 @@
 struct ctx {
   const struct cmx_i8_gemm_config *cfg;
   const struct cmx_i8_gemm_problem *p;
+  cmx_i8_gemm_ukr_fn ukr; /* cfg->ukr or cfg->amx */
+  size_t mr, nr, kpad;    /* its tile; B's k padded to a multiple of kpad */
 };
+
+/* The AMX kernel's tile (32 x 32) and blocks: kc 512 (A and B micro-
+ * panels of 16 KiB each, both in L1), one 32-row panel of A per block,
+ * which then meets the whole kc x nc block of B from L2. 2-core Xeon VM,
+ * 1 thread, GOP/s at 2048^3 / 1024^3 for (kc, mc): (2048, 512) 1867 /
+ * 1554; (2048, 128) 1740; (1024, 128) 1656; (512, 512) 1791; (512, 128)
+ * 2015; (512, 64) 2168-2222 / 2362; (512, 32) 2393-2464 / 2474-2484;
+ * (384, 32) 2088 / 2049; (768, 32) 1792 / 2274. nc from the caches (4096
+ * here) against 1024 / 2048: 2464 against 2332 / 2436. */
+#define AMX_T 32
+#define AMX_KC 512
+#define AMX_MC 32
 
 static ptrdiff_t boff(const struct cmx_i8_gemm_operand *o, size_t t) {
   return o->boff ? (ptrdiff_t)o->boff[t] : 0;
@@ -23,7 +37,7 @@ static void pack_a(const void *vctx, size_t t, size_t q0, size_t len,
                    size_t p0, size_t kcur, void *vdst) {
   const struct ctx *x = vctx;
   const struct cmx_i8_gemm_operand *o = &x->p->a;
-  size_t mr = x->cfg->mr, kq = (kcur + 3) / 4 * 4;
+  size_t mr = x->mr, kq = (kcur + 3) / 4 * 4;
   int8_t *dst = vdst;
   int32_t sums[64] = {0};
   const int8_t *s = o->data + boff(o, t) + (ptrdiff_t)q0 * o->rs +
@@ -51,17 +65,48 @@ static void pack_a(const void *vctx, size_t t, size_t q0, size_t len,
   memcpy(dst + kq * mr, sums, mr * sizeof(int32_t));
 }
 
+/* AMX A panel (32 rows): dst[i * kp + p] = A(q0 + i, p0 + p), kp = kcur
+ * rounded up to 64, zero past len rows and kcur columns. */
+static void pack_a_amx(const void *vctx, size_t t, size_t q0, size_t len,
+                       size_t p0, size_t kcur, void *vdst) {
+  const struct ctx *x = vctx;
+  const struct cmx_i8_gemm_operand *o = &x->p->a;
+  size_t kp = (kcur + 63) / 64 * 64;
+  int8_t *dst = vdst;
+  const int8_t *s = o->data + boff(o, t) + (ptrdiff_t)q0 * o->rs +
+                    (ptrdiff_t)p0 * o->cs;
+  for (size_t i = 0; i < AMX_T; i++) {
+    int8_t *d = dst + i * kp;
+    size_t p = 0;
+    if (i < len) {
+      const int8_t *r = s + (ptrdiff_t)i * o->rs;
+      if (o->cs == 1) {
+        memcpy(d, r, kcur);
+        p = kcur;
+      } else {
+        for (; p < kcur; p++) d[p] = r[(ptrdiff_t)p * o->cs];
+      }
+    }
+    memset(d + p, 0, kp - p);
+  }
+}
+
 /* B panel: dst[(p / 4) * nr * 4 + j * 4 + p % 4] = B(p0 + p, q0 + j), zero
- * past len columns and kcur rows. */
+ * past len columns and kcur rows; rows up to kcur rounded up to 4 (to 64
+ * for the AMX kernel). */
 static void pack_b(const void *vctx, size_t t, size_t q0, size_t len,
                    size_t p0, size_t kcur, void *vdst) {
   const struct ctx *x = vctx;
   const struct cmx_i8_gemm_operand *o = &x->p->b;
-  size_t nr = x->cfg->nr, kq = (kcur + 3) / 4 * 4;
+  size_t nr = x->nr, kq = (kcur + x->kpad - 1) / x->kpad * x->kpad;
   int8_t *dst = vdst;
   const int8_t *s = o->data + boff(o, t) + (ptrdiff_t)p0 * o->rs +
                     (ptrdiff_t)q0 * o->cs;
   size_t p0q = 0;
+  if (o->cs == 1 && nr == 32 && x->cfg->pack_b4) /* the vector packer */
+    for (; p0q + 4 <= kcur; p0q += 4)
+      x->cfg->pack_b4(len, s + (ptrdiff_t)p0q * o->rs, o->rs,
+                      dst + (p0q / 4) * 128);
   if (o->cs == 1) /* row-major B: four rows interleaved into 32-bit words */
     for (; p0q + 4 <= kcur; p0q += 4) {
       const uint8_t *r0 = (const uint8_t *)s + (ptrdiff_t)p0q * o->rs;
@@ -94,23 +139,39 @@ static void tile(const void *vctx, size_t t, size_t i, size_t j, size_t m,
                  const void *b) {
   const struct ctx *x = vctx;
   const struct cmx_i8_gemm_problem *p = x->p;
-  struct cmx_i8_gemm_aux aux = {p0 != 0, x->cfg->mr, x->cfg->nr};
-  x->cfg->ukr(m, n, kcur, a, b, p->c + t * p->ldcb + i * p->ldc + j, p->ldc,
-              &aux);
+  struct cmx_i8_gemm_aux aux = {p0 != 0, x->mr, x->nr};
+  x->ukr(m, n, kcur, a, b, p->c + t * p->ldcb + i * p->ldc + j, p->ldc,
+         &aux);
 }
 
 static size_t up64(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
+/* AMX from this many multiply-adds (and k >= 16) on: below it the tile
+ * configuration and the padding of k to 64 cost more than they save. */
+#define AMX_MACS (1u << 15)
+
 int cmx_i8_gemm(const struct cmx_i8_gemm_config *cfg,
                 const struct cmx_i8_gemm_problem *p, int nthreads) {
-  struct ctx x = {cfg, p};
+  double macs = (double)p->m * (double)p->n * (double)p->k *
+                (double)p->batch;
+  int amx = cfg->amx && cfg->amx_begin && cfg->amx_end && p->k >= 16 &&
+            macs >= AMX_MACS;
+  struct ctx x = {cfg, p, cfg->ukr, cfg->mr, cfg->nr, 4};
+  if (amx) x.ukr = cfg->amx, x.mr = x.nr = AMX_T, x.kpad = 64;
   struct cmx_gemm_loops g = {.ctx = &x, .batch = p->batch, .m = p->m,
-                             .n = p->n, .k = p->k, .mr = cfg->mr,
-                             .nr = cfg->nr, .mc = cfg->mc, .kc = cfg->kc,
+                             .n = p->n, .k = p->k, .mr = x.mr,
+                             .nr = x.nr, .mc = cfg->mc, .kc = cfg->kc,
                              .nc = cfg->nc, .pack_a = pack_a,
                              .pack_b = pack_b, .tile = tile};
-  cmx_gemm_loops_blocking(1, cfg->mr, cfg->nr, 4, &g.mc, &g.kc, &g.nc);
-  g.a_bytes = up64(g.kc * cfg->mr + cfg->mr * sizeof(int32_t));
-  g.b_bytes = up64(g.kc * cfg->nr);
+  if (amx) {
+    g.kc = cfg->amx_kc ? cfg->amx_kc : AMX_KC;
+    g.mc = cfg->mc ? cfg->mc : AMX_MC;
+    g.pack_a = pack_a_amx;
+    g.begin = cfg->amx_begin, g.end = cfg->amx_end;
+  }
+  cmx_gemm_loops_blocking(1, x.mr, x.nr, x.kpad, &g.mc, &g.kc, &g.nc);
+  size_t kq = (g.kc + x.kpad - 1) / x.kpad * x.kpad;
+  g.a_bytes = up64(kq * x.mr + (amx ? 0 : x.mr * sizeof(int32_t)));
+  g.b_bytes = up64(kq * x.nr);
   return cmx_gemm_loops_run(&g, nthreads);
 }

@@ -19,7 +19,20 @@
  *     zero for p >= k and for columns j >= n.
  *   - C is int32, row-major with row stride ldc; only the m x n tile is
  *     read (when accumulating) or written.
- * A microkernel is a leaf: no allocation, no threads, no errors. */
+ * A microkernel is a leaf: no allocation, no threads, no errors.
+ *
+ * AMX microkernel contract (cfg->amx; Intel AMX-INT8 tiles, 32 x 32): the
+ * same computation on other panels, k padded to kp = k rounded up to 64
+ * (one tile step):
+ *   - A(i, p) = a[i * kp + p] (int8, rows of the panel row-major), zero
+ *     for p >= k and for rows i >= m; no row sums (tdpbssd multiplies
+ *     signed by signed).
+ *   - B(p, j) = b[(p / 4) * 128 + j * 4 + p % 4] (the quads layout above
+ *     with NR = 32), zero for k <= p < kp and for columns j >= n.
+ * The calling thread brackets its calls with amx_begin (loads the tile
+ * configuration: eight tiles of 16 rows x 64 bytes) and amx_end. Sums
+ * wrap modulo 2^32 as tdpbssd's do, so results match the other kernels
+ * bit for bit. */
 #ifndef CMX_I8_GEMM_H
 #define CMX_I8_GEMM_H
 #include <stddef.h>
@@ -43,10 +56,30 @@ typedef void (*cmx_i8_gemm_ukr_fn)(size_t m, size_t n, size_t k,
 #include "i8-gemm.inc"
 #undef CMX_UKR
 
+/* Packing microkernel (cfg->pack_b4; NULL: the driver's scalar loop):
+ * pack_b4(len, r, rs, d) writes one k-quad of the NR = 32 quads layout,
+ * d[j * 4 + u] = r[u * rs + j] for u < 4, j < len (len <= 32), and zero
+ * for len <= j < 32: 128 bytes. */
+void cmx_i8_gemm_pack_b4__avx512(size_t len, const int8_t *r, ptrdiff_t rs,
+                                 int8_t *d);
+
+void cmx_i8_gemm_ukr_32x32__amx(size_t m, size_t n, size_t k,
+                                const int8_t *a, const int8_t *b,
+                                int32_t *c, size_t ldc,
+                                const struct cmx_i8_gemm_aux *aux);
+
 struct cmx_i8_gemm_config {
   cmx_i8_gemm_ukr_fn ukr;
   size_t mr, nr;
   size_t mc, kc, nc; /* kc a multiple of 4; 0: from the cache sizes */
+  /* AMX (NULL: none): the 32 x 32 tile kernel on its own panels, with
+   * amx_kc (a multiple of 64; 0: built in), mc (0: one 32-row panel) and
+   * nc (0: from the cache sizes). */
+  cmx_i8_gemm_ukr_fn amx;
+  void (*amx_begin)(void), (*amx_end)(void);
+  size_t amx_kc;
+  /* packs a k-quad of row-major B for nr = 32 (NULL: scalar) */
+  void (*pack_b4)(size_t len, const int8_t *r, ptrdiff_t rs, int8_t *d);
 };
 
 /* Element (i, j) of batch t at data[boff[t] + i * rs + j * cs] (boff NULL:
