@@ -984,6 +984,9 @@ static int rowacc_run(const struct cmx_gemm_config *cfg,
  * at most 4096 columns; the previous GEMV-accumulate path: 22 / 31 / 36. */
 #define AMX_MC 128
 #define AMX_KC 2048
+#define AMX_MC_CACHED 32
+#define AMX_KC_CACHED 256
+#define AMX_C_CACHED (16u << 20)
 #define SKINNY_M 32
 #define UNPACKED_B_M 512
 #define SKINNY_KC 24
@@ -1011,21 +1014,28 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
   j.pairs = cfg->bf16_ukr && cfg->bf16_zip && cfg->pack && cfg->pack_r &&
             p->a.dtype == CMX_GEMM_BF16 && p->b.dtype == CMX_GEMM_BF16;
   if (j.pairs) j.kc *= 2;
-  /* AMX: its own 32 x 32 tile and blocks. KC 2048 (a B micro-panel of
-   * 128 KiB, in L2; C read and written once per 2048 of depth) against
-   * 512 / 1024 on this 2-core Xeon, 1 thread, GFLOP/s at MC 128: 1024^3
-   * 702 / - / 735, 4096^3 522 / - / 767; 2048^3 on 2 threads 1006 /
-   * 1306 (MC 256) / 1449. The C update after the k loop was a quarter of
-   * the kernel's samples at KC 512. */
+  /* AMX: its own 32 x 32 tile and blocks. Where C is larger than the
+   * caches keep (AMX_C_CACHED), KC 2048 (a B micro-panel of 128 KiB, in
+   * L2; C read and written once per 2048 of depth) against 512 / 1024 on
+   * this 2-core Xeon, 1 thread, GFLOP/s at MC 128: 1024^3 702 / - / 735,
+   * 4096^3 522 / - / 767; 2048^3 on 2 threads 1006 / 1306 (MC 256) /
+   * 1449. The C update after the k loop was a quarter of the kernel's
+   * samples at KC 512. Where C stays in cache (16 MiB: this VM's share of
+   * L3), KC 256 and MC 32 (A and B micro-panels of 16 KiB, both in L1;
+   * one A panel meets the B block from L2), later on the same VM, 1
+   * thread: 2048^3 808-823 -> 990-1047, 1024^3 786-847 -> 896-915 (2
+   * threads 2048^3 1672 -> 1739); at 4096^3 it fell 847 -> 595. */
   j.amx = cfg->bf16_amx && cfg->bf16_zip && cfg->pack && cfg->pack_r &&
           p->a.dtype == CMX_GEMM_BF16 && p->b.dtype == CMX_GEMM_BF16 &&
           p->k > 0 && atomic_load_explicit(&g_amx_on, memory_order_relaxed);
   if (j.amx) {
+    int big_c = (double)p->m * (double)p->n * sizeof(float) >
+                (double)AMX_C_CACHED;
     j.pairs = 0, j.mr = j.nr = 32;
     j.mc = round_up(first_set(cfg->amx_mc, g_env.amx_mc, g_file.amx_mc,
-                              AMX_MC), 32);
+                              big_c ? AMX_MC : AMX_MC_CACHED), 32);
     j.kc = round_up(first_set(cfg->amx_kc, g_env.amx_kc, g_file.amx_kc,
-                              AMX_KC), 32);
+                              big_c ? AMX_KC : AMX_KC_CACHED), 32);
     j.nc = round_up(first_set(0, g_env.amx_nc, g_file.amx_nc, j.nc), 32);
   }
   double flops = 2.0 * (double)p->m * (double)p->n * (double)p->k *

@@ -15,17 +15,24 @@ struct ctx {
   size_t mr, nr, kpad;    /* its tile; B's k padded to a multiple of kpad */
 };
 
-/* The AMX kernel's tile (32 x 32) and blocks: kc 512 (A and B micro-
- * panels of 16 KiB each, both in L1), one 32-row panel of A per block,
+/* The AMX kernel's tile (32 x 32) and blocks. Where C (m x n int32 of one
+ * batch element) stays in cache between k blocks: kc 512 (A and B micro-
+ * panels of 16 KiB each, both in L1) and one 32-row panel of A per block,
  * which then meets the whole kc x nc block of B from L2. 2-core Xeon VM,
  * 1 thread, GOP/s at 2048^3 / 1024^3 for (kc, mc): (2048, 512) 1867 /
  * 1554; (2048, 128) 1740; (1024, 128) 1656; (512, 512) 1791; (512, 128)
  * 2015; (512, 64) 2168-2222 / 2362; (512, 32) 2393-2464 / 2474-2484;
- * (384, 32) 2088 / 2049; (768, 32) 1792 / 2274. nc from the caches (4096
- * here) against 1024 / 2048: 2464 against 2332 / 2436. */
+ * (384, 32) 2088 / 2049; (768, 32) 1792 / 2274; nc from the caches (4096
+ * here) against 1024 / 2048: 2464 against 2332 / 2436. A larger C is read
+ * and written from memory once per k block: at 4096^3 (C 64 MiB; this
+ * VM's share of L3 keeps about 16 MiB) (512, 32) ran 981, (1024, 512)
+ * 1258, (2048, 512) 1615, (4096, 128) 1727, (4096, 512) 1275, so there kc
+ * 2048 and mc from the caches (512), which also bound the A block. */
 #define AMX_T 32
 #define AMX_KC 512
 #define AMX_MC 32
+#define AMX_KC_BIG_C 2048
+#define AMX_C_CACHED (16u << 20)
 
 static ptrdiff_t boff(const struct cmx_i8_gemm_operand *o, size_t t) {
   return o->boff ? (ptrdiff_t)o->boff[t] : 0;
@@ -164,8 +171,9 @@ int cmx_i8_gemm(const struct cmx_i8_gemm_config *cfg,
                              .nc = cfg->nc, .pack_a = pack_a,
                              .pack_b = pack_b, .tile = tile};
   if (amx) {
-    g.kc = cfg->amx_kc ? cfg->amx_kc : AMX_KC;
-    g.mc = cfg->mc ? cfg->mc : AMX_MC;
+    int big_c = (double)p->m * (double)p->n * 4 > (double)AMX_C_CACHED;
+    g.kc = cfg->amx_kc ? cfg->amx_kc : big_c ? AMX_KC_BIG_C : AMX_KC;
+    g.mc = cfg->mc ? cfg->mc : big_c ? 0 : AMX_MC;
     g.pack_a = pack_a_amx;
     g.begin = cfg->amx_begin, g.end = cfg->amx_end;
   }
