@@ -55,9 +55,12 @@ static int part(const struct cmx_gemm_loops *g, size_t t, size_t m0,
     size_t ncur = n1 - jc < g->nc ? n1 - jc : g->nc;
     for (size_t pc = 0; pc < k || pc == 0; pc += g->kc) {
       size_t kcur = k - pc < g->kc ? k - pc : g->kc;
-      for (size_t jr = 0; jr < ncur; jr += nr)
-        g->pack_b(g->ctx, t, jc + jr, ncur - jr < nr ? ncur - jr : nr, pc,
-                  kcur, bp + jr / nr * g->b_bytes);
+      if (g->pack_b_block)
+        g->pack_b_block(g->ctx, t, jc, ncur, pc, kcur, bp, g->b_bytes);
+      else
+        for (size_t jr = 0; jr < ncur; jr += nr)
+          g->pack_b(g->ctx, t, jc + jr, ncur - jr < nr ? ncur - jr : nr, pc,
+                    kcur, bp + jr / nr * g->b_bytes);
       for (size_t ic = m0; ic < m1; ic += g->mc) {
         size_t mcur = m1 - ic < g->mc ? m1 - ic : g->mc;
         for (size_t ir = 0; ir < mcur; ir += mr)

@@ -29,6 +29,12 @@ struct cmx_gemm_loops {
                  size_t p0, size_t kcur, void *dst);
   void (*pack_b)(const void *ctx, size_t t, size_t q0, size_t len,
                  size_t p0, size_t kcur, void *dst);
+  /* Optional (NULL: pack_b panel by panel): packs the whole block of
+   * columns [q0, q0 + len) (len <= nc) at once, panel i at dst + i *
+   * panel_bytes, each as pack_b would. */
+  void (*pack_b_block)(const void *ctx, size_t t, size_t q0, size_t len,
+                       size_t p0, size_t kcur, void *dst,
+                       size_t panel_bytes);
   /* C[t][i:i+m, j:j+n] (m <= mr, n <= nr) from the packed panels of depth
    * kcur starting at p0 (p0 == 0: the first block, which applies beta). */
   void (*tile)(const void *ctx, size_t t, size_t i, size_t j, size_t m,
