@@ -70,7 +70,7 @@ BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(BENCH_SRC))
 BENCH_BIN := $(BUILD)/cmx-bench
 
 DEPS_PKGS := libhwloc-dev hwloc libblis-dev libcriterion-dev \
-  gcc-aarch64-linux-gnu qemu-user-static clang
+  gcc-aarch64-linux-gnu qemu-user-static clang pkg-config
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all deps test test-asan test-neon bench install clean lint format
@@ -133,7 +133,14 @@ test: $(TEST_BIN)
 	  CMX_ISA=$$isa $(TEST_ENV) timeout 300 $(TEST_BIN) -j1 \
 	    --filter 'ops*/*' || exit 1; done
 	@$(MAKE) --no-print-directory test-neon
+	@$(MAKE) --no-print-directory test-install
 	@if [ "$(TEST_FUZZ)" = 1 ]; then $(MAKE) --no-print-directory test-fuzz; fi
+
+# make install into a scratch prefix and a program built against it with
+# pkg-config: it runs, and finds the installed tuning file for this CPU.
+.PHONY: test-install
+test-install: $(LIB_SO) $(LIB_A)
+	MAKE="$(MAKE)" sh tests/install-check.sh
 
 # Differential test of the model ops (matmul, norms, rope, attention, conv,
 # quantisation, random, safetensors) against MLX through ctypes; not part
@@ -195,6 +202,8 @@ install: $(LIB_SO) $(LIB_A)
 	ln -sf libcmx.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcmx.so.$(VERSION_MAJOR)
 	ln -sf libcmx.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcmx.so
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	install -d $(DESTDIR)$(PREFIX)/share/cmx/tuning
+	install -m 644 perf/tuning/*.conf $(DESTDIR)$(PREFIX)/share/cmx/tuning/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' api/cmx.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/cmx.pc
 

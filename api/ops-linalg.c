@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../arch/dispatch.h"
+#include "../arch/tuning.h"
 #include "../kernels/elementwise/elementwise.h"
 #include "../kernels/f32-gemm/f32-gemm.h"
 #include "../kernels/f64-gemm/f64-gemm.h"
@@ -43,6 +44,21 @@ int cmx_set_gemm_backend(const char *name) {
     return cmx_err(CMX_EINVAL, "cmx_set_gemm_backend: unknown backend "
                    "'%s' (cmx, blis)", name ? name : "(null)");
   atomic_store(&g_backend, !strcmp(name, "blis"));
+  return CMX_OK;
+}
+
+int cmx_tuning_file(char *buf, size_t size) {
+  if (!buf || !size)
+    return cmx_err(CMX_EINVAL, "cmx_tuning_file: buf is NULL or size 0");
+  char path[4096 + 256];
+  cmx_tuning_path(path, sizeof path);
+  size_t need = strlen(path) + 1;
+  if (need > size) {
+    buf[0] = 0;
+    return cmx_err(CMX_EINVAL, "cmx_tuning_file: the path needs %zu bytes, "
+                   "buf has %zu", need, size);
+  }
+  memcpy(buf, path, need);
   return CMX_OK;
 }
 

@@ -1,6 +1,8 @@
 /* The per-CPU tuning file (contract in tuning.h). */
+#define _GNU_SOURCE /* dladdr */
 #include "tuning.h"
 
+#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -32,24 +34,69 @@ static int cpu_slug(char *out, size_t n) {
   return o > 0;
 }
 
-FILE *cmx_tuning_open(void) {
-  const char *path = getenv("CMX_TUNING");
-  if (path) return *path ? fopen(path, "r") : NULL;
-  char slug[160], buf[4096 + 200];
-  if (!cpu_slug(slug, sizeof slug)) return NULL;
-  const char *dir = getenv("CMX_TUNING_DIR");
-  if (dir && *dir) {
-    snprintf(buf, sizeof buf, "%s/%s.conf", dir, slug);
-    return fopen(buf, "r");
-  }
-  ssize_t len = readlink("/proc/self/exe", buf, 4096);
-  if (len <= 0) return NULL;
-  buf[len] = 0;
-  char *slash = strrchr(buf, '/');
-  if (!slash) return NULL;
-  snprintf(slash, sizeof buf - (size_t)(slash - buf),
-           "/../perf/tuning/%s.conf", slug);
+/* dir + "/" + rel + "/<slug>.conf" into buf, then opened. */
+static FILE *try_dir(char *buf, size_t n, const char *dir, const char *rel,
+                     const char *slug) {
+  snprintf(buf, n, "%s%s/%s.conf", dir, rel, slug);
   return fopen(buf, "r");
+}
+
+/* The directory part of path (up to its last '/') into buf; 0 if none. */
+static int dir_of(char *buf, size_t n, const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (!slash || (size_t)(slash - path) + 1 > n) return 0;
+  memcpy(buf, path, (size_t)(slash - path));
+  buf[slash - path] = 0;
+  return 1;
+}
+
+/* The search of cmx_tuning_open; buf (n bytes) gets the path of the file
+ * it returns ("" when none). */
+static FILE *tuning_find(char *buf, size_t n) {
+  buf[0] = 0;
+  const char *path = getenv("CMX_TUNING");
+  if (path) {
+    FILE *f = *path ? fopen(path, "r") : NULL;
+    if (f) snprintf(buf, n, "%s", path);
+    return f;
+  }
+  char slug[160], dir[4096];
+  if (!cpu_slug(slug, sizeof slug)) return NULL;
+  FILE *f = NULL;
+  const char *env = getenv("CMX_TUNING_DIR");
+  if (env && *env) {
+    f = try_dir(buf, n, env, "", slug);
+  } else {
+    /* where make install put the files beside the library (for a static
+     * link, dladdr names the executable, and the path does not exist) */
+    Dl_info info;
+    if (dladdr((void *)cmx_tuning_open, &info) && info.dli_fname &&
+        dir_of(dir, sizeof dir, info.dli_fname))
+      f = try_dir(buf, n, dir, "/../share/cmx/tuning", slug);
+    /* a build folder beside the source tree */
+    ssize_t len = f ? -1 : readlink("/proc/self/exe", dir, sizeof dir - 1);
+    if (len > 0) {
+      dir[len] = 0;
+      char *slash = strrchr(dir, '/');
+      if (slash) {
+        *slash = 0;
+        f = try_dir(buf, n, dir, "/../perf/tuning", slug);
+      }
+    }
+  }
+  if (!f) buf[0] = 0;
+  return f;
+}
+
+FILE *cmx_tuning_open(void) {
+  char buf[4096 + 256];
+  return tuning_find(buf, sizeof buf);
+}
+
+int cmx_tuning_path(char *buf, size_t n) {
+  FILE *f = tuning_find(buf, n);
+  if (f) fclose(f);
+  return f != NULL;
 }
 
 int cmx_tuning_next(FILE *f, char *key, char *val) {

@@ -12,9 +12,14 @@
 
 /* The tuning file, first that exists: $CMX_TUNING (a path; set but empty
  * or missing: none, which the tuning script uses), else <slug>.conf in
- * $CMX_TUNING_DIR, else in <dir of the running executable>/../perf/tuning
- * (a build folder beside the source tree). NULL when there is none. */
+ * $CMX_TUNING_DIR (when set, the only place looked at), else in <dir of
+ * the loaded libcmx>/../share/cmx/tuning (where make install puts them),
+ * else in <dir of the running executable>/../perf/tuning (a build folder
+ * beside the source tree). NULL when there is none. */
 FILE *cmx_tuning_open(void);
+/* The path cmx_tuning_open would read into buf (n bytes, truncated to
+ * fit), "" when none; returns 1 when there is one. */
+int cmx_tuning_path(char *buf, size_t n);
 /* Reads the next "key value" line of f into key[32] and val[64]; 0 at the
  * end of the file. */
 int cmx_tuning_next(FILE *f, char *key, char *val);

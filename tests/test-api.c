@@ -602,3 +602,61 @@ Test(api, graph_keeps_freed_inputs) {
   cmx_array_free(d);
   (void)n;
 }
+
+/* cmx_tuning_file: the file each rule of the search finds (CMX_TUNING, an
+ * empty CMX_TUNING, CMX_TUNING_DIR with and without the CPU's file), and
+ * its errors. The default search (no variable) finds the committed file
+ * for this CPU from build/ where perf/tuning has one. Each Criterion test
+ * runs in its own process, so setenv stays here. */
+Test(api, tuning_file_search) {
+  char buf[4352], dflt[4352];
+  unsetenv("CMX_TUNING");
+  unsetenv("CMX_TUNING_DIR");
+  TU_OK(cmx_tuning_file(dflt, sizeof dflt));
+  const char *slug = strrchr(dflt, '/');
+  if (!*dflt)
+    printf("api: no committed tuning file for this CPU under perf/tuning; "
+           "CMX_TUNING_DIR part skipped\n");
+  else
+    cr_assert(strstr(dflt, "/perf/tuning/") && strstr(dflt, ".conf"),
+              "default search found %s", dflt);
+  char dir[] = "/tmp/cmx-tuning-XXXXXX";
+  cr_assert(mkdtemp(dir));
+  char file[4352];
+  snprintf(file, sizeof file, "%s/mine.conf", dir);
+  FILE *f = fopen(file, "w");
+  cr_assert(f);
+  fputs("kc = 256\n", f);
+  fclose(f);
+  setenv("CMX_TUNING", file, 1);
+  TU_OK(cmx_tuning_file(buf, sizeof buf));
+  cr_assert_str_eq(buf, file);
+  setenv("CMX_TUNING", "", 1);
+  TU_OK(cmx_tuning_file(buf, sizeof buf));
+  cr_assert_str_eq(buf, "", "empty CMX_TUNING gave %s", buf);
+  unsetenv("CMX_TUNING");
+  setenv("CMX_TUNING_DIR", dir, 1);
+  TU_OK(cmx_tuning_file(buf, sizeof buf));
+  cr_assert_str_eq(buf, "", "a directory without the CPU's file gave %s",
+                   buf);
+  if (slug) {
+    char mine[4352];
+    snprintf(mine, sizeof mine, "%s%s", dir, slug);
+    cr_assert_eq(rename(file, mine), 0);
+    TU_OK(cmx_tuning_file(buf, sizeof buf));
+    cr_assert_str_eq(buf, mine);
+    /* too small a buffer: an error naming the size, and "" */
+    char small[8] = "xxxxxxx";
+    cr_assert_eq(cmx_tuning_file(small, sizeof small), CMX_EINVAL);
+    cr_assert_str_eq(small, "");
+    cr_assert(strstr(cmx_last_error(), "needs"), "%s", cmx_last_error());
+    unlink(mine);
+  } else {
+    unlink(file);
+  }
+  rmdir(dir);
+  cr_assert_eq(cmx_tuning_file(NULL, 8), CMX_EINVAL);
+  cr_assert_eq(cmx_tuning_file(buf, 0), CMX_EINVAL);
+  cr_assert(strstr(cmx_last_error(), "cmx_tuning_file"), "%s",
+            cmx_last_error());
+}

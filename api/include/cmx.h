@@ -326,12 +326,19 @@ CMX_API int cmx_addmm(cmx_array *out, cmx_array c, cmx_array a, cmx_array b,
  * start-up. Block sizes come from the cache sizes unless a tuning file of
  * "key = value" lines (tile = MRxNR, mc, kc, nc, split = auto|ic|jc, small)
  * is found or CMX_GEMM_MC / _KC / _NC / _SPLIT / _SMALL are set. The file:
- * CMX_TUNING=<path> (empty: none), else <cpu-slug>.conf in $CMX_TUNING_DIR,
- * else in <dir of the executable>/../perf/tuning, where cpu-slug is the
- * /proc/cpuinfo model name in lower case, "(r)"/"(tm)" dropped, other runs
- * of characters '-' (perf/tune-gemm writes it). CMX_EINVAL for an unknown
- * name. */
+ * CMX_TUNING=<path> (empty: none), else <cpu-slug>.conf in $CMX_TUNING_DIR
+ * (when set, the only place looked at), else in <dir of the loaded
+ * libcmx>/../share/cmx/tuning (make install puts the committed files
+ * there), else in <dir of the executable>/../perf/tuning, where cpu-slug
+ * is the /proc/cpuinfo model name in lower case, "(r)"/"(tm)" dropped,
+ * other runs of characters '-' (perf/tune-gemm writes it). CMX_EINVAL for
+ * an unknown name. */
 CMX_API int cmx_set_gemm_backend(const char *name);
+/* The path of the tuning file those rules find now (process scope; read
+ * at each call), "" when there is none, into buf of size bytes.
+ * CMX_EINVAL for a NULL buf, size 0, or a path longer than size - 1 (buf
+ * then holds ""). */
+CMX_API int cmx_tuning_file(char *buf, size_t size);
 
 /* ---- Quantised (MLX's affine group-wise format) ----------------------- */
 /* Groups of group_size (32, 64 or 128) consecutive elements along the last

@@ -1,0 +1,53 @@
+#!/bin/sh
+# make install into a scratch prefix, then a program built outside the tree
+# with pkg-config against the installed library: it computes a small sum
+# (checked) and prints the tuning file the library found, which must be the
+# installed copy of this CPU's committed file where perf/tuning has one
+# (the program's own directory has no perf/tuning beside it).
+set -e
+MAKE=${MAKE:-make}
+prefix=$(mktemp -d /tmp/cmx-install-XXXXXX)
+trap 'rm -rf "$prefix"' EXIT
+$MAKE --no-print-directory install PREFIX="$prefix" >/dev/null
+cat > "$prefix/prog.c" <<'PROG'
+#include <cmx.h>
+#include <stdio.h>
+int main(void) {
+  float x[4] = {1, 2, 3, 4};
+  int64_t shape[1] = {4};
+  cmx_array a, s;
+  double v = 0;
+  char path[4352];
+  if (cmx_array_from_data(&a, x, CMX_F32, shape, 1) ||
+      cmx_sum(&s, a, NULL, 0, false, NULL) || cmx_array_item(&v, s) ||
+      cmx_tuning_file(path, sizeof path)) {
+    fprintf(stderr, "install-check: %s\n", cmx_last_error());
+    return 1;
+  }
+  printf("%g %s\n", v, path);
+  cmx_array_free(s);
+  cmx_array_free(a);
+  return 0;
+}
+PROG
+PKG_CONFIG_PATH="$prefix/lib/pkgconfig" cc "$prefix/prog.c" -o "$prefix/prog" \
+  $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs cmx) \
+  -Wl,-rpath,"$prefix/lib"
+out=$("$prefix/prog")
+sum=${out%% *}
+found=${out#* }
+[ "$sum" = 10 ] || { echo "install-check: FAIL: sum printed '$out'"; exit 1; }
+# this CPU's committed file, if any: what the same program finds when
+# pointed at the source tree's perf/tuning
+want=$(CMX_TUNING_DIR="$PWD/perf/tuning" "$prefix/prog")
+want=${want#* }
+if [ -n "$want" ]; then
+  expect="$prefix/lib/../share/cmx/tuning/$(basename "$want")"
+  [ "$found" = "$expect" ] ||
+    { echo "install-check: FAIL: found '$found', want '$expect'"; exit 1; }
+  echo "install-check: PASS (sum 10; tuning file $found)"
+else
+  [ -z "$found" ] ||
+    { echo "install-check: FAIL: found '$found' with none committed"; exit 1; }
+  echo "install-check: PASS (sum 10; no committed tuning file for this CPU)"
+fi
