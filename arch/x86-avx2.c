@@ -23,4 +23,7 @@ void cmx_dispatch_init_x86_avx2(struct cmx_dispatch *t) {
       .pack = cmx_f64_gemm_pack_ukr__avx2, .pack_r = 64};
   t->gemm_i8 = (struct cmx_i8_gemm_config){
       .ukr = cmx_i8_gemm_ukr_6x8c4__avx2, .mr = 6, .nr = 8, .kc = 512};
+  /* transposed int8 B packed by the f32 packer as 32-bit words */
+  t->gemm_i8.pack_w = t->gemm_f32.pack;
+  t->gemm_i8.pack_w_r = t->gemm_f32.pack_r;
 }

@@ -43,4 +43,6 @@ void cmx_dispatch_init_x86_avx512(struct cmx_dispatch *t) {
     t->gemm_i8.amx_begin = cmx_f32_gemm_amx_begin;
     t->gemm_i8.amx_end = cmx_f32_gemm_amx_end;
   }
+  t->gemm_i8.pack_w = t->gemm_f32.pack;
+  t->gemm_i8.pack_w_r = t->gemm_f32.pack_r;
 }

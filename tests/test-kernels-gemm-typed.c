@@ -355,8 +355,10 @@ Test(kernels_gemm_typed, i8_amx_driver) {
   }
   struct cmx_dispatch t;
   cr_assert_eq(cmx_dispatch_for(&t, CMX_ISA_AVX512), 0);
+  /* plain: no AMX and none of the vector packers (scalar packing), so a
+   * packer's fault cannot hide by being on both sides */
   struct cmx_i8_gemm_config plain = t.gemm_i8, small = t.gemm_i8;
-  plain.amx = NULL;
+  plain.amx = NULL, plain.pack_b4 = NULL, plain.pack_w = NULL;
   small.amx_kc = 64, small.mc = 32, small.nc = 64;
   size_t shapes[][4] = {{1, 1, 1, 1},    {1, 33, 1000, 77}, {1, 7, 17, 63},
                         {1, 64, 64, 64}, {2, 65, 130, 200}, {3, 31, 33, 17},

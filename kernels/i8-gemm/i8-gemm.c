@@ -3,6 +3,7 @@
  * sums, and runs the shared BLIS loops of kernels/common/gemm-loops.c.
  * Blocks over k add their partial sums into C (modulo 2^32, so the result
  * does not depend on the blocking). */
+#include <stdint.h>
 #include <string.h>
 
 #include "kernels/common/gemm-loops.h"
@@ -109,6 +110,22 @@ static void pack_b_from(const struct ctx *x, size_t t, size_t q0, size_t len,
   const int8_t *s = o->data + boff(o, t) + (ptrdiff_t)p0 * o->rs +
                     (ptrdiff_t)q0 * o->cs;
   size_t p0q = pstart;
+  if (o->rs == 1 && o->cs > 0 && o->cs % 4 == 0 && x->cfg->pack_w &&
+      x->cfg->pack_w_r && pstart == 0 && kcur >= 4 &&
+      (uintptr_t)s % 4 == 0) {
+    /* k contiguous: column j's quad g is the word at s + j cs + 4 g, and
+     * the panel's word (g, j) at dst + g nr * 4 + j * 4: a transpose of
+     * len rows of kcur / 4 words, pack_w_r rows a call */
+    const size_t words = kcur / 4, rmax = x->cfg->pack_w_r;
+    for (size_t c0 = 0; c0 < nr; c0 += rmax) {
+      size_t rr = nr - c0 < rmax ? nr - c0 : rmax;
+      size_t mm = len > c0 ? (len - c0 < rr ? len - c0 : rr) : 0;
+      x->cfg->pack_w(rr, mm, words,
+                     (const float *)(const void *)(s + (ptrdiff_t)c0 * o->cs),
+                     (size_t)o->cs / 4, (float *)(void *)dst + c0, nr);
+    }
+    p0q = words * 4;
+  }
   if (o->cs == 1 && nr == 32 && x->cfg->pack_b4) /* the vector packer */
     for (; p0q + 4 <= kcur; p0q += 4)
       x->cfg->pack_b4(len, s + (ptrdiff_t)p0q * o->rs, o->rs,

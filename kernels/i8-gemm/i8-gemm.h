@@ -80,6 +80,14 @@ struct cmx_i8_gemm_config {
   size_t amx_kc;
   /* packs a k-quad of row-major B for nr = 32 (NULL: scalar) */
   void (*pack_b4)(size_t len, const int8_t *r, ptrdiff_t rs, int8_t *d);
+  /* B with k contiguous (a transposed B: the usual layout of int8 weights)
+   * and a column stride a multiple of 4 bytes holds each k-quad of a
+   * column as one 32-bit word, so a panel is the transpose of a block of
+   * words: the f32 GEMM's packing kernel (it only moves 32-bit lanes) and
+   * its rmax (NULL: scalar). */
+  void (*pack_w)(size_t r, size_t m, size_t k, const float *src,
+                 size_t lds, float *dst, size_t ldd);
+  size_t pack_w_r;
 };
 
 /* Element (i, j) of batch t at data[boff[t] + i * rs + j * cs] (boff NULL:
