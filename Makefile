@@ -140,7 +140,7 @@ test: $(TEST_BIN)
 # pkg-config: it runs, and finds the installed tuning file for this CPU.
 .PHONY: test-install
 test-install: $(LIB_SO) $(LIB_A)
-	MAKE="$(MAKE)" sh tests/install-check.sh
+	MAKE="$(MAKE)" SAN="$(SAN)" sh tests/install-check.sh
 
 # Differential test of the model ops (matmul, norms, rope, attention, conv,
 # quantisation, random, safetensors) against MLX through ctypes; not part

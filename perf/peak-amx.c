@@ -11,64 +11,42 @@
 #include "bench.h"
 #include "kernels/f32-gemm/f32-gemm.h"
 
-float bench_tdpbf16__amx(long iters) {
-  _Alignas(64) static uint16_t ab[16 * 32];
-  _Alignas(64) float c[16 * 16];
-  for (int i = 0; i < 16 * 32; i++) ab[i] = 0x3a83; /* ~1e-3 */
-  for (int i = 0; i < 16 * 16; i++) c[i] = 1.0f;
-  cmx_f32_gemm_amx_begin();
-  _tile_loadd(0, c, 64);
-  _tile_loadd(1, c, 64);
-  _tile_loadd(2, c, 64);
-  _tile_loadd(3, c, 64);
-  _tile_loadd(4, c, 64);
-  _tile_loadd(5, c, 64);
-  _tile_loadd(6, ab, 64);
-  _tile_loadd(7, ab, 64);
-  for (long i = 0; i < iters; i++) {
-    _tile_dpbf16ps(0, 6, 7);
-    _tile_dpbf16ps(1, 6, 7);
-    _tile_dpbf16ps(2, 6, 7);
-    _tile_dpbf16ps(3, 6, 7);
-    _tile_dpbf16ps(4, 6, 7);
-    _tile_dpbf16ps(5, 6, 7);
+/* One probe: ab (the A and B tiles, 16 rows x 64 bytes of elements of
+ * type T_AB set to AB), c (C, 16 x 16 of T_C set to C0), then iters
+ * iterations of six DP products into tiles 0-5; returns two C elements so
+ * the loop has a use. */
+#define AMX_PROBE(name, T_AB, AB, T_C, C0, DP)                            \
+  T_C name(long iters) {                                                 \
+    _Alignas(64) static T_AB ab[1024 / sizeof(T_AB)];                    \
+    _Alignas(64) T_C c[16 * 16];                                         \
+    for (size_t i = 0; i < sizeof ab / sizeof ab[0]; i++) ab[i] = AB;    \
+    for (int i = 0; i < 16 * 16; i++) c[i] = C0;                         \
+    cmx_f32_gemm_amx_begin();                                            \
+    _tile_loadd(0, c, 64);                                               \
+    _tile_loadd(1, c, 64);                                               \
+    _tile_loadd(2, c, 64);                                               \
+    _tile_loadd(3, c, 64);                                               \
+    _tile_loadd(4, c, 64);                                               \
+    _tile_loadd(5, c, 64);                                               \
+    _tile_loadd(6, ab, 64);                                              \
+    _tile_loadd(7, ab, 64);                                              \
+    for (long i = 0; i < iters; i++) {                                   \
+      DP(0, 6, 7);                                                       \
+      DP(1, 6, 7);                                                       \
+      DP(2, 6, 7);                                                       \
+      DP(3, 6, 7);                                                       \
+      DP(4, 6, 7);                                                       \
+      DP(5, 6, 7);                                                       \
+    }                                                                    \
+    T_C s = 0;                                                           \
+    _tile_stored(0, c, 64);                                              \
+    s += c[0];                                                           \
+    _tile_stored(5, c, 64);                                              \
+    s += c[255];                                                         \
+    cmx_f32_gemm_amx_end();                                              \
+    return s;                                                            \
   }
-  float s = 0;
-  _tile_stored(0, c, 64);
-  s += c[0];
-  _tile_stored(5, c, 64);
-  s += c[255];
-  cmx_f32_gemm_amx_end();
-  return s;
-}
 
-int bench_tdpbssd__amx(long iters) {
-  _Alignas(64) static int8_t ab[16 * 64];
-  _Alignas(64) int32_t c[16 * 16];
-  for (int i = 0; i < 16 * 64; i++) ab[i] = 1;
-  for (int i = 0; i < 16 * 16; i++) c[i] = 0;
-  cmx_f32_gemm_amx_begin();
-  _tile_loadd(0, c, 64);
-  _tile_loadd(1, c, 64);
-  _tile_loadd(2, c, 64);
-  _tile_loadd(3, c, 64);
-  _tile_loadd(4, c, 64);
-  _tile_loadd(5, c, 64);
-  _tile_loadd(6, ab, 64);
-  _tile_loadd(7, ab, 64);
-  for (long i = 0; i < iters; i++) {
-    _tile_dpbssd(0, 6, 7);
-    _tile_dpbssd(1, 6, 7);
-    _tile_dpbssd(2, 6, 7);
-    _tile_dpbssd(3, 6, 7);
-    _tile_dpbssd(4, 6, 7);
-    _tile_dpbssd(5, 6, 7);
-  }
-  int s = 0;
-  _tile_stored(0, c, 64);
-  s += c[0];
-  _tile_stored(5, c, 64);
-  s += c[255];
-  cmx_f32_gemm_amx_end();
-  return s;
-}
+AMX_PROBE(bench_tdpbf16__amx, uint16_t, 0x3a83 /* ~1e-3 */, float, 1.0f,
+          _tile_dpbf16ps)
+AMX_PROBE(bench_tdpbssd__amx, int8_t, 1, int, 0, _tile_dpbssd)

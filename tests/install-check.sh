@@ -3,7 +3,9 @@
 # with pkg-config against the installed library: it computes a small sum
 # (checked) and prints the tuning file the library found, which must be the
 # installed copy of this CPU's committed file where perf/tuning has one
-# (the program's own directory has no perf/tuning beside it).
+# (the program's own directory has no perf/tuning beside it). Under
+# make test-asan the installed library is the sanitized one, and SAN builds
+# the program with the same sanitizers.
 set -e
 MAKE=${MAKE:-make}
 prefix=$(mktemp -d /tmp/cmx-install-XXXXXX)
@@ -32,7 +34,7 @@ int main(void) {
 PROG
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" cc "$prefix/prog.c" -o "$prefix/prog" \
   $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs cmx) \
-  -Wl,-rpath,"$prefix/lib"
+  -Wl,-rpath,"$prefix/lib" ${SAN}
 out=$("$prefix/prog")
 sum=${out%% *}
 found=${out#* }

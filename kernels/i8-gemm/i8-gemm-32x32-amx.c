@@ -13,11 +13,8 @@
 #include <immintrin.h>
 #include <stdint.h>
 
+#include "kernels/f32-gemm/f32-gemm-tile-avx512.h" /* cmx_tile_lanes */
 #include "kernels/i8-gemm/i8-gemm.h"
-
-static inline __mmask16 lanes(size_t n) {
-  return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
-}
 
 void cmx_i8_gemm_ukr_32x32__amx(size_t m, size_t n, size_t k,
                                 const int8_t *a, const int8_t *b,
@@ -43,7 +40,8 @@ void cmx_i8_gemm_ukr_32x32__amx(size_t m, size_t n, size_t k,
   _tile_stored(1, &acc[0][16], 128);
   _tile_stored(2, &acc[16][0], 128);
   _tile_stored(3, &acc[16][16], 128);
-  const __mmask16 m0 = lanes(n), m1 = lanes(n > 16 ? n - 16 : 0);
+  const __mmask16 m0 = cmx_tile_lanes(n);
+  const __mmask16 m1 = cmx_tile_lanes(n > 16 ? n - 16 : 0);
   for (size_t i = 0; i < m; i++) {
     int32_t *ci = c + i * ldc;
     __m512i r0 = _mm512_load_si512(&acc[i][0]);
