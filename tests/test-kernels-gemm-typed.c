@@ -339,7 +339,7 @@ static void i8_driver_case(const struct cmx_i8_gemm_config *amx,
     cr_assert_eq(cmx_i8_gemm(amx, &p, nt), 0);
     for (size_t i = 0; i < cn; i++)
       cr_assert_eq(c1[i], c0[i],
-                   "amx driver batch=%zu m=%zu n=%zu k=%zu at=%d bt=%d "
+                   "i8 driver batch=%zu m=%zu n=%zu k=%zu at=%d bt=%d "
                    "threads=%d: [%zu] %d want %d",
                    batch, m, n, k, at, bt, nt, i, c1[i], c0[i]);
   }
@@ -395,4 +395,50 @@ Test(kernels_gemm_typed, i8_pack_b4) {
                      "len %zu: column %zu row %zu", len, j, u);
     cr_assert_eq(d[128], 0x55, "len %zu: wrote past 128 bytes", len);
   }
+}
+
+/* Row dots (cfg->dotrows: A of at most 4 rows against a k-contiguous B)
+ * through the driver, against the driver with scalar packing and no AMX:
+ * m 1-4, k from 64 past the 64-byte step to 4099, odd n, batches with
+ * offsets, A in either layout, 1 and 2 threads; then -128 everywhere over
+ * 140001 k (sums that wrap past 2^31). Row-major B and m > 4 take the
+ * other paths, so they are here too. */
+Test(kernels_gemm_typed, i8_dotrows_driver) {
+  struct cmx_dispatch t;
+  if (cmx_dispatch_for(&t, CMX_ISA_AVX512) || !t.gemm_i8.dotrows) {
+    printf("kernels_gemm_typed: skipping the int8 row dots (no "
+           "AVX512-VNNI here)\n");
+    return;
+  }
+  struct cmx_i8_gemm_config plain = t.gemm_i8;
+  plain.amx = NULL, plain.pack_b4 = NULL, plain.pack_w = NULL;
+  plain.dotrows = NULL;
+  size_t shapes[][4] = {{1, 1, 1, 64},    {1, 2, 17, 65},   {2, 3, 100, 127},
+                        {1, 4, 33, 200},  {3, 1, 7, 1000},  {1, 4, 5, 4099},
+                        {1, 5, 9, 300},   {2, 1, 64, 63}};
+  uint64_t seed = 101;
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+    for (int tr = 0; tr < 4; tr++) {
+      size_t *sh = shapes[i];
+      i8_driver_case(&t.gemm_i8, &plain, sh[0], sh[1], sh[2], sh[3], tr & 1,
+                     tr >> 1, seed++);
+    }
+  /* -128 everywhere: 140001 products of 2^14 wrap past 2^31 */
+  size_t k = 140001;
+  int8_t *a = malloc(k), *b = malloc(3 * k);
+  memset(a, 0x80, k), memset(b, 0x80, 3 * k);
+  int32_t c0[3], c1[3];
+  struct cmx_i8_gemm_problem p = {.batch = 1, .m = 1, .n = 3, .k = k,
+                                  .a = {a, (ptrdiff_t)k, 1, NULL},
+                                  .b = {b, 1, (ptrdiff_t)k, NULL},
+                                  .ldc = 3, .ldcb = 3};
+  p.c = c0;
+  cr_assert_eq(cmx_i8_gemm(&plain, &p, 1), 0);
+  p.c = c1;
+  cr_assert_eq(cmx_i8_gemm(&t.gemm_i8, &p, 2), 0);
+  int32_t want = (int32_t)(uint32_t)((uint64_t)k << 14);
+  for (int j = 0; j < 3; j++)
+    cr_assert(c0[j] == want && c1[j] == want, "[%d] %d / %d want %d", j,
+              c0[j], c1[j], want);
+  free(a), free(b);
 }

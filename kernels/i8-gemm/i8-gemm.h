@@ -63,6 +63,17 @@ typedef void (*cmx_i8_gemm_ukr_fn)(size_t m, size_t n, size_t k,
 void cmx_i8_gemm_pack_b4__avx512(size_t len, const int8_t *r, ptrdiff_t rs,
                                  int8_t *d);
 
+/* Row-dot microkernel (cfg->dotrows; NULL: none), for short A against a
+ * B whose k is contiguous: dotrows(m, k, a, lda, asum, b, ldb, n, c, ldc)
+ * writes, for i < m <= 4, j < n,
+ *     c[i * ldc + j] = sum_{p < k} a[i * lda + p] b[j * ldb + p]
+ *   modulo 2^32, given asum[i] = sum_p a[i * lda + p]; B row j is column j
+ *   of the product's B. Reads no byte of a or b past k in a row. */
+void cmx_i8_gemm_dotrows__avx512vnni(size_t m, size_t k, const int8_t *a,
+                                     size_t lda, const int32_t *asum,
+                                     const int8_t *b, size_t ldb, size_t n,
+                                     int32_t *c, size_t ldc);
+
 void cmx_i8_gemm_ukr_32x32__amx(size_t m, size_t n, size_t k,
                                 const int8_t *a, const int8_t *b,
                                 int32_t *c, size_t ldc,
@@ -88,6 +99,10 @@ struct cmx_i8_gemm_config {
   void (*pack_w)(size_t r, size_t m, size_t k, const float *src,
                  size_t lds, float *dst, size_t ldd);
   size_t pack_w_r;
+  /* m <= 4 rows of A against a k-contiguous B, unpacked (NULL: none) */
+  void (*dotrows)(size_t m, size_t k, const int8_t *a, size_t lda,
+                  const int32_t *asum, const int8_t *b, size_t ldb, size_t n,
+                  int32_t *c, size_t ldc);
 };
 
 /* Element (i, j) of batch t at data[boff[t] + i * rs + j * cs] (boff NULL:
