@@ -32,8 +32,8 @@ int main(void) {
   return 0;
 }
 PROG
-PKG_CONFIG_PATH="$prefix/lib/pkgconfig" cc "$prefix/prog.c" -o "$prefix/prog" \
-  $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs cmx) \
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+cc "$prefix/prog.c" -o "$prefix/prog" $(pkg-config --cflags --libs cmx) \
   -Wl,-rpath,"$prefix/lib" ${SAN}
 out=$("$prefix/prog")
 sum=${out%% *}

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "arch/tuning.h"
+#include "kernels/common/amx-blocks.h"
 #include "kernels/f32-gemm/f32-gemm.h"
 #include "sched/sched.h"
 
@@ -986,7 +987,6 @@ static int rowacc_run(const struct cmx_gemm_config *cfg,
 #define AMX_KC 2048
 #define AMX_MC_CACHED 32
 #define AMX_KC_CACHED 256
-#define AMX_C_CACHED (16u << 20)
 #define SKINNY_M 32
 #define UNPACKED_B_M 512
 #define SKINNY_KC 24
@@ -1015,7 +1015,7 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
             p->a.dtype == CMX_GEMM_BF16 && p->b.dtype == CMX_GEMM_BF16;
   if (j.pairs) j.kc *= 2;
   /* AMX: its own 32 x 32 tile and blocks. Where C is larger than the
-   * caches keep (AMX_C_CACHED), KC 2048 (a B micro-panel of 128 KiB, in
+   * caches keep (cmx_amx_big_c), KC 2048 (a B micro-panel of 128 KiB, in
    * L2; C read and written once per 2048 of depth) against 512 / 1024 on
    * this 2-core Xeon, 1 thread, GFLOP/s at MC 128: 1024^3 702 / - / 735,
    * 4096^3 522 / - / 767; 2048^3 on 2 threads 1006 / 1306 (MC 256) /
@@ -1029,8 +1029,7 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
           p->a.dtype == CMX_GEMM_BF16 && p->b.dtype == CMX_GEMM_BF16 &&
           p->k > 0 && atomic_load_explicit(&g_amx_on, memory_order_relaxed);
   if (j.amx) {
-    int big_c = (double)p->m * (double)p->n * sizeof(float) >
-                (double)AMX_C_CACHED;
+    const int big_c = cmx_amx_big_c(p->m, p->n);
     j.pairs = 0, j.mr = j.nr = 32;
     j.mc = round_up(first_set(cfg->amx_mc, g_env.amx_mc, g_file.amx_mc,
                               big_c ? AMX_MC : AMX_MC_CACHED), 32);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/common/amx-blocks.h"
 #include "kernels/common/gemm-loops.h"
 #include "sched/sched.h"
 #include "kernels/i8-gemm/i8-gemm.h"
@@ -35,7 +36,6 @@ struct ctx {
 #define AMX_KC 512
 #define AMX_MC 32
 #define AMX_KC_BIG_C 2048
-#define AMX_C_CACHED (16u << 20)
 
 static ptrdiff_t boff(const struct cmx_i8_gemm_operand *o, size_t t) {
   return o->boff ? (ptrdiff_t)o->boff[t] : 0;
@@ -287,7 +287,7 @@ int cmx_i8_gemm(const struct cmx_i8_gemm_config *cfg,
                              .pack_b = pack_b,
                              .pack_b_block = pack_b_block, .tile = tile};
   if (amx) {
-    int big_c = (double)p->m * (double)p->n * 4 > (double)AMX_C_CACHED;
+    const int big_c = cmx_amx_big_c(p->m, p->n);
     g.kc = cfg->amx_kc ? cfg->amx_kc : big_c ? AMX_KC_BIG_C : AMX_KC;
     g.mc = cfg->mc ? cfg->mc : big_c ? 0 : AMX_MC;
     g.pack_a = pack_a_amx;
