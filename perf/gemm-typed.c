@@ -1,6 +1,8 @@
 /* The f64 and int8 rows of the GEMM deck (`--suite gemm`; `--filter f64`
  * or `--filter i8` runs only them), square 256, 1024, 2048 on each thread
- * count: cmx f64 (cmx_matmul + cmx_eval) beside BLIS bli_dgemm (linked)
+ * count, and int8 decode, 1 x 4096 x 4096 with B row-major and with B
+ * transposed (the usual int8 weight layout), rated also as B's bytes over
+ * the same-run read bandwidth: cmx f64 (cmx_matmul + cmx_eval) beside BLIS bli_dgemm (linked)
  * and OpenBLAS cblas_dgemm (dlopen'd), as GFLOP/s and fraction of the
  * same-run f64 FMA peak, then cmx over the best peer (oneDNN has no dgemm:
  * a skip line); cmx int8 x int8 -> int32 as GOP/s (2 per multiply-add)
@@ -48,8 +50,15 @@ _Static_assert((int)W_CMX == BENCH_LIB_CMX && (int)W_BLIS == BENCH_LIB_BLIS &&
                "peer ids are bench_time_lib's");
 static const char *k_who[] = {"cmx", "blis", "openblas", "onednn"};
 
-static void label_of(char *buf, size_t n, const char *dt, int s, int nt) {
-  snprintf(buf, n, "gemm %s %dx%dx%d %dthr", dt, s, s, s, nt);
+/* The int8 decode rows: M x K x N, B transposed or not. */
+static const struct { int m, k, n, bt; } k_decode[] = {{1, 4096, 4096, 0},
+                                                       {1, 4096, 4096, 1}};
+#define NDECODE (int)(sizeof k_decode / sizeof k_decode[0])
+
+static void label_of(char *buf, size_t n, const char *dt, int m, int k,
+                     int nn, int bt, int nt) {
+  snprintf(buf, n, "gemm %s %dx%dx%d%s %dthr", dt, m, k, nn, bt ? " B^T" : "",
+           nt);
 }
 
 int gemm_typed_steps(void) {
@@ -57,13 +66,21 @@ int gemm_typed_steps(void) {
     return 0;
   int steps = 0;
   char label[64];
-  for (int i = 0; i < NSIZES; i++)
-    for (int ti = 0; ti < g_opts.nthreads; ti++) {
-      label_of(label, sizeof label, "f64", k_sizes[i], g_opts.threads[ti]);
+  for (int ti = 0; ti < g_opts.nthreads; ti++) {
+    const int nt = g_opts.threads[ti];
+    for (int i = 0; i < NSIZES; i++) {
+      const int s = k_sizes[i];
+      label_of(label, sizeof label, "f64", s, s, s, 0, nt);
       steps += bench_wants(label);
-      label_of(label, sizeof label, "i8", k_sizes[i], g_opts.threads[ti]);
+      label_of(label, sizeof label, "i8", s, s, s, 0, nt);
       steps += bench_wants(label);
     }
+    for (int i = 0; i < NDECODE; i++) {
+      label_of(label, sizeof label, "i8", k_decode[i].m, k_decode[i].k,
+               k_decode[i].n, k_decode[i].bt, nt);
+      steps += bench_wants(label);
+    }
+  }
   return steps;
 }
 
@@ -96,14 +113,15 @@ static void peers_load(void) {
 }
 
 struct tdata {
-  int s;
+  int m, k, n;         /* (m, k) @ (k, n) */
+  int bt;              /* B held transposed: n x k row-major (cmx: a view) */
   int i8;              /* 0: f64 */
-  void *a, *b, *c;     /* host A, B and a peer's C (row-major s x s) */
+  void *a, *b, *c;     /* host A, B and a peer's C (row-major m x n) */
   cmx_array ca, cb;
 };
 
 static int call(int who, const struct tdata *d) {
-  int s = d->s;
+  const int s = d->m; /* f64: square */
   if (who == W_CMX) {
     cmx_array o;
     int st = cmx_matmul(&o, d->ca, d->cb, NULL);
@@ -115,8 +133,9 @@ static int call(int who, const struct tdata *d) {
   }
   if (d->i8) {
     const int32_t co = 0;
-    return g_lib.dnnl_s8('N', 'N', 'F', s, s, s, 1.0f, d->a, s, 0, d->b, s, 0,
-                         0.0f, d->c, s, &co)
+    return g_lib.dnnl_s8('N', d->bt ? 'T' : 'N', 'F', d->m, d->n, d->k, 1.0f,
+                         d->a, d->k, 0, d->b, d->bt ? d->k : d->n, 0, 0.0f,
+                         d->c, d->n, &co)
                ? -1
                : 0;
   }
@@ -152,7 +171,7 @@ static struct bench_row row_of(const struct tdata *d, int nt,
   struct bench_row r = {.threads = nt, .ratio = -1, .pass = -1};
   snprintf(r.family, sizeof r.family, "gemm");
   snprintf(r.name, sizeof r.name, "%s", name);
-  snprintf(r.shape, sizeof r.shape, "%dx%dx%d", d->s, d->s, d->s);
+  snprintf(r.shape, sizeof r.shape, "%dx%dx%d", d->m, d->k, d->n);
   return r;
 }
 
@@ -172,7 +191,7 @@ static void add_rate(const struct tdata *d, int nt, int who, double secs,
     bench_add_row(&r);
     return;
   }
-  r.rate = 2.0 * d->s * (double)d->s * d->s / secs / 1e9;
+  r.rate = 2.0 * d->m * (double)d->k * d->n / secs / 1e9;
   if (peak > 0) {
     r.ratio = r.rate / peak;
     snprintf(r.ref, sizeof r.ref, "%s", ref);
@@ -190,7 +209,8 @@ static double check(const struct tdata *d, int peer) {
   if (cmx_matmul(&o, d->ca, d->cb, NULL) || cmx_eval(&o, 1))
     return INFINITY;
   double worst = INFINITY;
-  size_t s = (size_t)d->s, n = s * s;
+  const size_t M = (size_t)d->m, K = (size_t)d->k, N = (size_t)d->n;
+  const size_t n = M * N;
   if (!cmx_array_data(&p, o)) {
     worst = 0;
     if (d->i8 && !peer) {
@@ -198,11 +218,13 @@ static double check(const struct tdata *d, int peer) {
       uint32_t seed = 99;
       for (int q = 0; q < 4096; q++) {
         seed = seed * 1664525u + 1013904223u;
-        size_t i = (seed >> 8) % s, j = (seed >> 4) % s;
+        size_t i = (seed >> 8) % M, j = (seed >> 4) % N;
         int64_t want = 0;
-        for (size_t k = 0; k < s; k++)
-          want += (int64_t)a[i * s + k] * b[k * s + j];
-        double e = fabs((double)(((const int32_t *)p)[i * s + j] - want));
+        for (size_t k = 0; k < K; k++)
+          want += (int64_t)a[i * K + k] * b[d->bt ? j * K + k : k * N + j];
+        /* int32 sums wrap modulo 2^32, as cmx's and oneDNN's do */
+        int32_t w32 = (int32_t)(uint32_t)(uint64_t)want;
+        double e = fabs((double)((const int32_t *)p)[i * N + j] - w32);
         worst = e > worst ? e : worst;
       }
     } else {
@@ -221,7 +243,7 @@ static double check(const struct tdata *d, int peer) {
 }
 
 static void run_f64(const struct tdata *d, int nt) {
-  double flops = 2.0 * d->s * (double)d->s * d->s, t[3] = {0};
+  double flops = 2.0 * d->m * (double)d->k * d->n, t[3] = {0};
   double peak = nt <= BENCH_MAX_THREADS ? g_peaks.fma_f64[nt] : 0;
   int err[3] = {0}, ran[3] = {0}, best = 0;
   for (int w = W_CMX; w <= W_OB; w++) {
@@ -255,12 +277,13 @@ static void run_f64(const struct tdata *d, int nt) {
 }
 
 static void run_i8(const struct tdata *d, int nt) {
-  double ops = 2.0 * d->s * (double)d->s * d->s, peak = 0;
+  double ops = 2.0 * d->m * (double)d->k * d->n, peak = 0;
   const char *ref = "vpdpbusd";
   /* The level's i8 GEMM runs on AMX tiles where the table has them (at
    * avx512 and avx512bf16, sizes over its threshold): against tdpbssd. */
   int amx = cmx_dispatch()->gemm_i8.amx != NULL;
-  if (nt <= BENCH_MAX_THREADS) {
+  /* decode (m <= 4) is rated by its B stream below, not by a peak */
+  if (nt <= BENCH_MAX_THREADS && d->m > 4) {
     peak = g_peaks.vnni[nt];
     if (amx && g_peaks.amx8[nt] > 0)
       peak = g_peaks.amx8[nt], ref = "tdpbssd";
@@ -286,11 +309,26 @@ static void run_i8(const struct tdata *d, int nt) {
                check(d, 1) == 0 ? "=" : "DIFFERS from");
     }
   }
-  if (!strcmp(ref, "4x fma f32")) {
+  if (peak > 0 && !strcmp(ref, "4x fma f32")) {
     size_t l = strlen(note);
     snprintf(note + l, sizeof note - l, "; no VNNI: vs 4x f32 FMA peak");
   }
   add_rate(d, nt, W_CMX, tc, sc, peak, ref, note);
+  double rd = nt <= BENCH_MAX_THREADS ? g_peaks.read[TIER_BIG][nt] : 0;
+  if (d->m <= 4 && !sc && tc > 0 && rd > 0) {
+    /* decode: B streamed once; its bytes over the read bandwidth now */
+    const double rd0 = rd, again = bench_stream_again("read", nt, &rd);
+    struct bench_row r = row_of(d, nt, d->bt ? "cmx i8 B^T stream"
+                                              : "cmx i8 B stream");
+    r.median_s = tc;
+    r.rate = (double)d->k * d->n / tc / 1e9;
+    r.unit = UNIT_GBPS;
+    r.ratio = r.rate / rd;
+    snprintf(r.ref, sizeof r.ref, "read");
+    snprintf(r.note, sizeof r.note, "read now %.1f, start %.1f GB/s", again,
+             rd0);
+    bench_add_row(&r);
+  }
   if (!dnnl)
     return;
   add_rate(d, nt, W_DNNL, td, sd, peak, ref, "dnnl_gemm_s8s8s32");
@@ -303,35 +341,46 @@ static void run_i8(const struct tdata *d, int nt) {
   bench_add_row(&r);
 }
 
-static void run_size(int s, int i8) {
-  struct tdata d = {.s = s, .i8 = i8};
-  size_t n = (size_t)s * s, esz = i8 ? 1 : 8;
-  d.a = malloc(n * esz);
-  d.b = malloc(n * esz);
-  d.c = malloc(n * (i8 ? 4 : 8));
+/* (m, k) @ (k, n), B held as n x k when bt (cmx multiplies by its
+ * transposed view); f64 only square and not bt. */
+static void run_size(int m, int k, int n, int bt, int i8) {
+  struct tdata d = {.m = m, .k = k, .n = n, .bt = bt, .i8 = i8};
+  size_t na = (size_t)m * k, nb = (size_t)k * n, esz = i8 ? 1 : 8;
+  d.a = malloc(na * esz);
+  d.b = malloc(nb * esz);
+  d.c = malloc((size_t)m * n * (i8 ? 4 : 8));
   int st = d.a && d.b && d.c ? 0 : CMX_ENOMEM;
   uint32_t seed = i8 ? 31 : 2024;
-  for (size_t i = 0; !st && i < 2 * n; i++) {
+  for (size_t i = 0; !st && i < na + nb; i++) {
     seed = seed * 1664525u + 1013904223u;
+    void *base = i < na ? d.a : d.b;
+    size_t at = i < na ? i : i - na;
     if (i8) /* the whole int8 range, -128 included */
-      ((int8_t *)(i < n ? d.a : d.b))[i % n] = (int8_t)(seed >> 24);
+      ((int8_t *)base)[at] = (int8_t)(seed >> 24);
     else
-      ((double *)(i < n ? d.a : d.b))[i % n] =
-          (double)(seed >> 8) / 16777216.0 - 0.5;
+      ((double *)base)[at] = (double)(seed >> 8) / 16777216.0 - 0.5;
   }
-  int64_t sh[2] = {s, s};
+  int64_t sa[2] = {m, k}, sb[2] = {bt ? n : k, bt ? k : n};
   cmx_dtype dt = i8 ? CMX_I8 : CMX_F64;
   if (!st)
-    st = cmx_array_from_data(&d.ca, d.a, dt, sh, 2);
+    st = cmx_array_from_data(&d.ca, d.a, dt, sa, 2);
   if (!st)
-    st = cmx_array_from_data(&d.cb, d.b, dt, sh, 2);
+    st = cmx_array_from_data(&d.cb, d.b, dt, sb, 2);
+  if (!st && bt) {
+    cmx_array v;
+    st = cmx_transpose(&v, d.cb, NULL, 0, NULL);
+    if (!st) {
+      cmx_array_free(d.cb);
+      d.cb = v;
+    }
+  }
   cmx_array both[2] = {d.ca, d.cb};
   if (!st)
     st = cmx_eval(both, 2);
   for (int ti = 0; ti < g_opts.nthreads; ti++) {
     int nt = g_opts.threads[ti];
     char label[64];
-    label_of(label, sizeof label, i8 ? "i8" : "f64", s, nt);
+    label_of(label, sizeof label, i8 ? "i8" : "f64", m, k, n, bt, nt);
     if (!bench_step(label))
       continue;
     if (st)
@@ -354,5 +403,7 @@ void gemm_typed_run(void) {
            "ratios to 4x the f32 FMA peak\n");
   for (int i = 0; i < NSIZES; i++)
     for (int i8 = 0; i8 < 2; i8++)
-      run_size(k_sizes[i], i8);
+      run_size(k_sizes[i], k_sizes[i], k_sizes[i], 0, i8);
+  for (int i = 0; i < NDECODE; i++)
+    run_size(k_decode[i].m, k_decode[i].k, k_decode[i].n, k_decode[i].bt, 1);
 }

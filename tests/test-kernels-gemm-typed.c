@@ -359,6 +359,7 @@ Test(kernels_gemm_typed, i8_amx_driver) {
    * packer's fault cannot hide by being on both sides */
   struct cmx_i8_gemm_config plain = t.gemm_i8, small = t.gemm_i8;
   plain.amx = NULL, plain.pack_b4 = NULL, plain.pack_w = NULL;
+  plain.dotrows = NULL, plain.sweep = NULL;
   small.amx_kc = 64, small.mc = 32, small.nc = 64;
   size_t shapes[][4] = {{1, 1, 1, 1},    {1, 33, 1000, 77}, {1, 7, 17, 63},
                         {1, 64, 64, 64}, {2, 65, 130, 200}, {3, 31, 33, 17},
@@ -412,7 +413,7 @@ Test(kernels_gemm_typed, i8_dotrows_driver) {
   }
   struct cmx_i8_gemm_config plain = t.gemm_i8;
   plain.amx = NULL, plain.pack_b4 = NULL, plain.pack_w = NULL;
-  plain.dotrows = NULL;
+  plain.dotrows = NULL, plain.sweep = NULL;
   size_t shapes[][4] = {{1, 1, 1, 64},    {1, 2, 17, 65},   {2, 3, 100, 127},
                         {1, 4, 33, 200},  {3, 1, 7, 1000},  {1, 4, 5, 4099},
                         {1, 5, 9, 300},   {2, 1, 64, 63}};
@@ -441,4 +442,54 @@ Test(kernels_gemm_typed, i8_dotrows_driver) {
     cr_assert(c0[j] == want && c1[j] == want, "[%d] %d / %d want %d", j,
               c0[j], c1[j], want);
   free(a), free(b);
+}
+
+/* Row sweeps (cfg->sweep: A of at most 4 rows against a row-major B)
+ * through the driver, against the driver with scalar packing, no AMX and
+ * neither unpacked path: m 1-4, k from 16 past every multiple of 4 and 16
+ * to 4099, n on both sides of the 64-column chunk (1, 63, 64, 65, 1000),
+ * batches with offsets, A in either layout, 1 and 2 threads; then -128
+ * everywhere over 140001 k for n 3 (the narrow chunk alone) and 70 (a full
+ * chunk and a narrow one). Transposed B and m > 4 take the other paths. */
+Test(kernels_gemm_typed, i8_sweep_driver) {
+  struct cmx_dispatch t;
+  if (cmx_dispatch_for(&t, CMX_ISA_AVX512) || !t.gemm_i8.sweep) {
+    printf("kernels_gemm_typed: skipping the int8 row sweeps (no "
+           "AVX512-VNNI here)\n");
+    return;
+  }
+  struct cmx_i8_gemm_config plain = t.gemm_i8;
+  plain.amx = NULL, plain.pack_b4 = NULL, plain.pack_w = NULL;
+  plain.dotrows = NULL, plain.sweep = NULL;
+  size_t shapes[][4] = {{1, 1, 1, 16},    {1, 2, 63, 17},   {2, 3, 64, 18},
+                        {1, 4, 65, 19},   {3, 1, 1000, 33}, {1, 4, 130, 4099},
+                        {1, 5, 70, 300},  {2, 1, 200, 1023}, {1, 3, 7, 15},
+                        {1, 2, 129, 64},  {2, 4, 1, 100}};
+  uint64_t seed = 707;
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+    for (int at = 0; at < 2; at++) {
+      size_t *sh = shapes[i];
+      i8_driver_case(&t.gemm_i8, &plain, sh[0], sh[1], sh[2], sh[3], at, 0,
+                     seed++);
+    }
+  size_t k = 140001, ns[2] = {3, 70};
+  for (int v = 0; v < 2; v++) {
+    size_t n = ns[v];
+    int8_t *a = malloc(k), *b = malloc(n * k);
+    memset(a, 0x80, k), memset(b, 0x80, n * k);
+    int32_t c0[70], c1[70];
+    struct cmx_i8_gemm_problem p = {.batch = 1, .m = 1, .n = n, .k = k,
+                                    .a = {a, (ptrdiff_t)k, 1, NULL},
+                                    .b = {b, (ptrdiff_t)n, 1, NULL},
+                                    .ldc = n, .ldcb = n};
+    p.c = c0;
+    cr_assert_eq(cmx_i8_gemm(&plain, &p, 1), 0);
+    p.c = c1;
+    cr_assert_eq(cmx_i8_gemm(&t.gemm_i8, &p, 2), 0);
+    int32_t want = (int32_t)(uint32_t)((uint64_t)k << 14);
+    for (size_t j = 0; j < n; j++)
+      cr_assert(c0[j] == want && c1[j] == want,
+                "n %zu [%zu] %d / %d want %d", n, j, c0[j], c1[j], want);
+    free(a), free(b);
+  }
 }

@@ -203,15 +203,18 @@ static void tile(const void *vctx, size_t t, size_t i, size_t j, size_t m,
 
 static size_t up64(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
-/* ---- short A against a k-contiguous B: row dots, B unpacked ---- */
-/* A (batch x m x k) gathered contiguous with its row sums; the team splits
- * the flat (batch, column) space, and each range's columns meet all m rows
- * of A at once, so B streams from memory once in its own order. */
+/* ---- short A, B unpacked: row dots or row sweeps ---- */
+/* A (batch x m x k) gathered contiguous with its row sums. Row dots (B's k
+ * contiguous): the team splits the flat (batch, column) space, and each
+ * range's columns meet all m rows of A at once, so B streams from memory
+ * once in its own order. Row sweeps (B's columns contiguous): the same
+ * over 64-column chunks, each range's rows of B read left to right. */
 struct dot_job {
   const struct cmx_i8_gemm_config *cfg;
   const struct cmx_i8_gemm_problem *p;
   const int8_t *a; /* batch x m x k */
   const int32_t *asum;
+  size_t chunks;   /* sweeps: 64-column chunks a batch */
 };
 
 static void dot_range(void *ctx, size_t b0, size_t e0) {
@@ -231,8 +234,27 @@ static void dot_range(void *ctx, size_t b0, size_t e0) {
   }
 }
 
-static int run_dotrows(const struct cmx_i8_gemm_config *cfg,
-                       const struct cmx_i8_gemm_problem *p, int nthreads) {
+static void sweep_range(void *ctx, size_t b0, size_t e0) {
+  const struct dot_job *d = ctx;
+  const struct cmx_i8_gemm_problem *p = d->p;
+  const struct cmx_i8_gemm_operand *o = &p->b;
+  while (b0 < e0) {
+    size_t t = b0 / d->chunks, q = b0 % d->chunks;
+    size_t nq = d->chunks - q < e0 - b0 ? d->chunks - q : e0 - b0;
+    size_t j = q * 64, n = (q + nq) * 64 < p->n ? nq * 64 : p->n - j;
+    const int8_t *b = o->data + boff(o, t) + (ptrdiff_t)j;
+    for (size_t i = 0; i < p->m; i += 4)
+      d->cfg->sweep(p->m - i < 4 ? p->m - i : 4, p->k,
+                    d->a + (t * p->m + i) * p->k, p->k,
+                    d->asum + t * p->m + i, b, (size_t)o->rs, n,
+                    p->c + t * p->ldcb + i * p->ldc + j, p->ldc);
+    b0 += nq;
+  }
+}
+
+static int run_rows(const struct cmx_i8_gemm_config *cfg,
+                    const struct cmx_i8_gemm_problem *p, int nthreads,
+                    int sweep) {
   const size_t rows = p->batch * p->m;
   int8_t *a = malloc(rows * p->k + 64);
   int32_t *asum = malloc(rows * sizeof(int32_t));
@@ -252,18 +274,24 @@ static int run_dotrows(const struct cmx_i8_gemm_config *cfg,
       }
       asum[t * p->m + i] = s;
     }
-  struct dot_job d = {cfg, p, a, asum};
+  struct dot_job d = {cfg, p, a, asum, (p->n + 63) / 64};
   /* at least ~64K multiply-adds a thread before a region opens */
   size_t grain = (1u << 16) / (p->k * p->m) + 1;
-  cmx_parallel_for(nthreads, p->batch * p->n, 16, grain, dot_range, &d);
+  if (sweep)
+    cmx_parallel_for(nthreads, p->batch * d.chunks, 1, grain / 64 + 1,
+                     sweep_range, &d);
+  else
+    cmx_parallel_for(nthreads, p->batch * p->n, 16, grain, dot_range, &d);
   free(a), free(asum);
   return 0;
 }
 
 /* Row dots where A is at most DOT_M rows and B's k is contiguous (a
  * transposed B: the usual int8 weight layout) with k >= 64: 1 x 4096 x
- * 4096 from memory, 1 thread, 2.06 ms packed for the AMX kernel. */
+ * 4096 from memory, 1 thread, 2.06 ms packed for the AMX kernel. Row
+ * sweeps where B's columns are contiguous instead, from SWEEP_K rows. */
 #define DOT_M 4
+#define SWEEP_K 16
 
 /* AMX from this many multiply-adds (and k >= 16) on: below it the tile
  * configuration and the padding of k to 64 cost more than they save. */
@@ -273,7 +301,10 @@ int cmx_i8_gemm(const struct cmx_i8_gemm_config *cfg,
                 const struct cmx_i8_gemm_problem *p, int nthreads) {
   if (cfg->dotrows && p->m <= DOT_M && p->k >= 64 && p->b.rs == 1 &&
       p->b.cs > 0)
-    return run_dotrows(cfg, p, nthreads);
+    return run_rows(cfg, p, nthreads, 0);
+  if (cfg->sweep && p->m <= DOT_M && p->k >= SWEEP_K && p->b.cs == 1 &&
+      p->b.rs > 0)
+    return run_rows(cfg, p, nthreads, 1);
   double macs = (double)p->m * (double)p->n * (double)p->k *
                 (double)p->batch;
   int amx = cfg->amx && cfg->amx_begin && cfg->amx_end && p->k >= 16 &&

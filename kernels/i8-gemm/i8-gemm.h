@@ -74,6 +74,18 @@ void cmx_i8_gemm_dotrows__avx512vnni(size_t m, size_t k, const int8_t *a,
                                      const int8_t *b, size_t ldb, size_t n,
                                      int32_t *c, size_t ldc);
 
+/* Row-sweep microkernel (cfg->sweep; NULL: none), for short A against a
+ * row-major B (columns contiguous): sweep(m, k, a, lda, asum, b, ldb, n,
+ * c, ldc), k >= 1, writes, for i < m <= 4, j < n,
+ *     c[i * ldc + j] = sum_{p < k} a[i * lda + p] b[p * ldb + j]
+ *   modulo 2^32, given asum[i] = sum_p a[i * lda + p]. c's m x n block
+ *   holds partial sums while it runs (its own scratch). Reads no byte of a
+ *   past k in a row, nor of b past n in a row. */
+void cmx_i8_gemm_sweep__avx512vnni(size_t m, size_t k, const int8_t *a,
+                                   size_t lda, const int32_t *asum,
+                                   const int8_t *b, size_t ldb, size_t n,
+                                   int32_t *c, size_t ldc);
+
 void cmx_i8_gemm_ukr_32x32__amx(size_t m, size_t n, size_t k,
                                 const int8_t *a, const int8_t *b,
                                 int32_t *c, size_t ldc,
@@ -103,6 +115,10 @@ struct cmx_i8_gemm_config {
   void (*dotrows)(size_t m, size_t k, const int8_t *a, size_t lda,
                   const int32_t *asum, const int8_t *b, size_t ldb, size_t n,
                   int32_t *c, size_t ldc);
+  /* m <= 4 rows of A against a row-major B, unpacked (NULL: none) */
+  void (*sweep)(size_t m, size_t k, const int8_t *a, size_t lda,
+                const int32_t *asum, const int8_t *b, size_t ldb, size_t n,
+                int32_t *c, size_t ldc);
 };
 
 /* Element (i, j) of batch t at data[boff[t] + i * rs + j * cs] (boff NULL:
