@@ -21,17 +21,20 @@
 struct gshape {
   int b, m, k, n; /* batch x (m, k) @ (k, n) */
   int subset;     /* also in the default (non-suite) run */
+  int bt;         /* B held transposed, n x k (the usual weight layout;
+                     cmx multiplies by its transposed view) */
 };
 
 static const struct gshape k_deck[] = {
-    {1, 32, 32, 32, 0},       {1, 64, 64, 64, 0},
-    {1, 128, 128, 128, 0},    {1, 256, 256, 256, 0},
-    {1, 512, 512, 512, 0},    {1, 1024, 1024, 1024, 0},
-    {1, 2048, 2048, 2048, 0}, {1, 4096, 4096, 4096, 0},
-    {1, 1, 4096, 4096, 1},    {1, 8, 4096, 4096, 1},
-    {1, 32, 4096, 11008, 0},  {1, 128, 768, 3072, 1},
-    {1, 512, 1024, 1024, 0},  {1, 2048, 4096, 128, 0},
-    {1, 4096, 128, 4096, 0},  {64, 128, 64, 128, 1},
+    {1, 32, 32, 32, 0, 0},       {1, 64, 64, 64, 0, 0},
+    {1, 128, 128, 128, 0, 0},    {1, 256, 256, 256, 0, 0},
+    {1, 512, 512, 512, 0, 0},    {1, 1024, 1024, 1024, 0, 0},
+    {1, 2048, 2048, 2048, 0, 0}, {1, 4096, 4096, 4096, 0, 0},
+    {1, 1, 4096, 4096, 1, 0},    {1, 8, 4096, 4096, 1, 0},
+    {1, 32, 4096, 11008, 0, 0},  {1, 128, 768, 3072, 1, 0},
+    {1, 512, 1024, 1024, 0, 0},  {1, 2048, 4096, 128, 0, 0},
+    {1, 4096, 128, 4096, 0, 0},  {64, 128, 64, 128, 1, 0},
+    {1, 1, 4096, 4096, 0, 1},    {1, 8, 4096, 4096, 0, 1},
 };
 #define NDECK (int)(sizeof k_deck / sizeof k_deck[0])
 
@@ -121,14 +124,16 @@ static int call(int who, const struct gdata *d) {
   for (int t = 0; t < s->b; t++) {
     const float *a = d->a + t * sa, *b = d->b + t * sb;
     float *c = d->c + t * sc;
-    if (who == P_BLIS)
+    const int ldb = s->bt ? s->k : s->n;
+    if (who == P_BLIS) /* B(p, j) at b[p rsb + j csb] */
       bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, s->m, s->n, s->k, &one,
-                (float *)a, s->k, 1, (float *)b, s->n, 1, &zero, c, s->n, 1);
+                (float *)a, s->k, 1, (float *)b, s->bt ? 1 : s->n,
+                s->bt ? s->k : 1, &zero, c, s->n, 1);
     else if (who == P_OB)
-      g_lib.ob_sgemm(101, 111, 111, s->m, s->n, s->k, 1.0f, a, s->k, b, s->n,
-                     0.0f, c, s->n);
-    else if (g_lib.dnnl_sgemm('N', 'N', s->m, s->n, s->k, 1.0f, a, s->k, b,
-                              s->n, 0.0f, c, s->n))
+      g_lib.ob_sgemm(101, 111, s->bt ? 112 : 111, s->m, s->n, s->k, 1.0f, a,
+                     s->k, b, ldb, 0.0f, c, s->n);
+    else if (g_lib.dnnl_sgemm('N', s->bt ? 'T' : 'N', s->m, s->n, s->k, 1.0f,
+                              a, s->k, b, ldb, 0.0f, c, s->n))
       return -1;
   }
   return 0;
@@ -155,7 +160,7 @@ static void shape_str(char *buf, size_t n, const struct gshape *s) {
   if (s->b > 1)
     snprintf(buf, n, "%dx%dx%dx%d", s->b, s->m, s->k, s->n);
   else
-    snprintf(buf, n, "%dx%dx%d", s->m, s->k, s->n);
+    snprintf(buf, n, "%dx%dx%d%s", s->m, s->k, s->n, s->bt ? " B^T" : "");
 }
 
 static void label_of(char *buf, size_t n, const struct gshape *s, int nt) {
@@ -353,11 +358,21 @@ static int gdata_make(struct gdata *d, const struct gshape *s,
   }
   if (with_peers)
     memset(d->c, 0, nc * 4);
-  int64_t sha[3] = {s->b, s->m, s->k}, shb[3] = {s->b, s->k, s->n};
+  int64_t sha[3] = {s->b, s->m, s->k};
+  int64_t shb[3] = {s->b, s->bt ? s->n : s->k, s->bt ? s->k : s->n};
   int off = s->b > 1 ? 0 : 1;
   int st = cmx_array_from_data(&d->ca, d->a, CMX_F32, sha + off, 3 - off);
   if (!st)
     st = cmx_array_from_data(&d->cb, d->b, CMX_F32, shb + off, 3 - off);
+  if (!st && s->bt) { /* the (k, n) view of the n x k data */
+    const int axes[3] = {0, 2, 1};
+    cmx_array v;
+    st = cmx_transpose(&v, d->cb, off ? NULL : axes, off ? 0 : 3, NULL);
+    if (!st) {
+      cmx_array_free(d->cb);
+      d->cb = v;
+    }
+  }
   cmx_array both[2] = {d->ca, d->cb};
   if (!st)
     st = cmx_eval(both, 2);
@@ -369,7 +384,7 @@ static int gdata_make(struct gdata *d, const struct gshape *s,
 }
 
 double gemm_cmx_time(int b, int m, int k, int n, int nt, int *st) {
-  const struct gshape s = {b, m, k, n, 0};
+  const struct gshape s = {b, m, k, n, 0, 0};
   struct gdata d;
   double t = 0;
   *st = gdata_make(&d, &s, 0);

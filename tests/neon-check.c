@@ -670,32 +670,37 @@ static void check_rowacc(const struct cmx_dispatch *t,
   report("rowacc", bad);
 }
 
-/* dot4: four rows against one vector, within the roundings of a sum in a
+/* dot4: four rows against one vector and against three (the second
+ * vector of a pair and a lone one), within the roundings of a sum in a
  * different order (lanes, then a horizontal sum) of the generic serial
- * one, canaries past s[3]. */
+ * one, canaries past s. */
 static void check_dot4(const struct cmx_dispatch *t,
                        const struct cmx_dispatch *v) {
-  static float r[4][70], x[70];
+  static float r[4][70], x[3 * 70];
   size_t ns[] = {0, 1, 3, 4, 5, 8, 13, 70};
   int bad = 0;
   for (int ni = 0; ni < 8; ni++) {
     size_t n = ns[ni];
     for (int u = 0; u < 4; u++) fill(r[u], 70, 0);
-    fill(x, 70, 0);
-    float s0[4], s1[6] = {0, 0, 0, 0, 99.0f, 99.0f};
+    fill(x, 3 * 70, 0);
     const float *rows[4] = {r[0], r[1], r[2], r[3]};
-    t->gemm_f32.dot4(n, rows, x, s0);
-    v->gemm_f32.dot4(n, rows, x, s1);
-    for (int u = 0; u < 4; u++) {
-      double mag = 0;
-      for (size_t i = 0; i < n; i++) mag += fabs((double)x[i] * r[u][i]);
-      if (fabs((double)s0[u] - s1[u]) > 2.0 * (double)n * 0x1p-23 * mag &&
-          bad++ < 5)
-        printf("  dot4 n=%zu row %d: neon %a generic %a\n", n, u, s1[u],
-               s0[u]);
+    for (size_t m = 1; m <= 3; m += 2) {
+      float s0[12], s1[14];
+      s1[4 * m] = s1[4 * m + 1] = 99.0f;
+      t->gemm_f32.dot4(n, rows, x, m, 70, s0);
+      v->gemm_f32.dot4(n, rows, x, m, 70, s1);
+      for (size_t e = 0; e < 4 * m; e++) {
+        const float *xv = x + e / 4 * 70, *ru = r[e % 4];
+        double mag = 0;
+        for (size_t i = 0; i < n; i++) mag += fabs((double)xv[i] * ru[i]);
+        if (fabs((double)s0[e] - s1[e]) > 2.0 * (double)n * 0x1p-23 * mag &&
+            bad++ < 5)
+          printf("  dot4 n=%zu m=%zu [%zu]: neon %a generic %a\n", n, m, e,
+                 s1[e], s0[e]);
+      }
+      if ((s1[4 * m] != 99.0f || s1[4 * m + 1] != 99.0f) && bad++ < 5)
+        printf("  dot4 n=%zu m=%zu: wrote past s[%zu]\n", n, m, 4 * m - 1);
     }
-    if ((s1[4] != 99.0f || s1[5] != 99.0f) && bad++ < 5)
-      printf("  dot4 n=%zu: wrote past s[3]\n", n);
   }
   report("dot4", bad);
 }

@@ -220,7 +220,8 @@ static const struct drow DROWS[] = {
 
 /* Every GEMV dot row against a float64 model (k eps of the sum of |terms|)
  * and, for the generic row, bitwise against the serial sum it promises; n
- * around the vector widths, rows at odd offsets, canaries past s[3]. */
+ * around the vector widths, rows at odd offsets, m 1-5 vectors of x at an
+ * odd stride (each sum the same bits whatever m is), canaries past s. */
 Test(kernels_gemm, every_dot4_row_against_f64) {
   size_t ns[] = {0, 1, 7, 8, 15, 16, 17, 31, 33, 64, 128, 1023};
   for (size_t gi = 0; gi < sizeof DROWS / sizeof DROWS[0]; gi++) {
@@ -230,33 +231,47 @@ Test(kernels_gemm, every_dot4_row_against_f64) {
       continue;
     }
     for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++) {
-      size_t n = ns[t];
-      float *buf = malloc((4 * n + 8) * sizeof(float)), *x = malloc((n + 1) *
-                                                                 sizeof(float));
+      size_t n = ns[t], ldx = n + 3;
+      float *buf = malloc((4 * n + 8) * sizeof(float));
+      float *x = malloc((5 * ldx + 1) * sizeof(float));
       const float *r[4];
-      float s[6] = {0, 0, 0, 0, 99.0f, 99.0f};
       for (size_t i = 0; i < 4 * n + 8; i++)
         buf[i] = (float)((i * 11 + 5) % 37) / 9.0f - 2.0f;
-      for (size_t i = 0; i < n; i++) x[i] = (float)((i * 5 + 3) % 23) / 7.0f - 1.5f;
+      for (size_t i = 0; i < 5 * ldx + 1; i++)
+        x[i] = (float)((i * 5 + 3) % 23) / 7.0f - 1.5f;
       for (int u = 0; u < 4; u++) r[u] = buf + 1 + (size_t)u * (n + 1);
-      g->fn(n, r, x, s);
-      cr_assert(s[4] == 99.0f && s[5] == 99.0f, "%s n=%zu: wrote past s[3]",
-                g->name, n);
-      for (int u = 0; u < 4; u++) {
-        double want = 0, mag = 0;
-        float serial = 0.0f;
-        for (size_t i = 0; i < n; i++) {
-          want += (double)x[i] * r[u][i];
-          mag += fabs((double)x[i] * r[u][i]);
-          serial = fmaf(x[i], r[u][i], serial);
+      float one[4];
+      for (size_t m = 1; m <= 5; m++) {
+        float s[22];
+        for (int i = 0; i < 22; i++) s[i] = 99.0f;
+        g->fn(n, r, x + 1, m, ldx, s);
+        cr_assert(s[4 * m] == 99.0f && s[4 * m + 1] == 99.0f,
+                  "%s n=%zu m=%zu: wrote past s[%zu]", g->name, n, m,
+                  4 * m - 1);
+        for (size_t v = 0; v < m; v++) {
+          const float *xv = x + 1 + v * ldx;
+          g->fn(n, r, xv, 1, ldx, one);
+          for (int u = 0; u < 4; u++) {
+            double want = 0, mag = 0;
+            float serial = 0.0f;
+            for (size_t i = 0; i < n; i++) {
+              want += (double)xv[i] * r[u][i];
+              mag += fabs((double)xv[i] * r[u][i]);
+              serial = fmaf(xv[i], r[u][i], serial);
+            }
+            const float got = s[v * 4 + (size_t)u];
+            cr_assert(fabs(got - want) <= 2.0 * (double)n * FLT_EPSILON * mag +
+                                               1e-30,
+                      "%s n=%zu m=%zu vector %zu row %d: %.9g want %.9g",
+                      g->name, n, m, v, u, (double)got, want);
+            cr_assert(got == one[u] || (got != got && one[u] != one[u]),
+                      "%s n=%zu m=%zu vector %zu row %d: %a, alone %a",
+                      g->name, n, m, v, u, got, one[u]);
+            if (g->isa == CMX_ISA_GENERIC)
+              cr_assert_eq(got, serial, "%s n=%zu row %d: not the serial sum",
+                           g->name, n, u);
+          }
         }
-        cr_assert(fabs(s[u] - want) <= 2.0 * (double)n * FLT_EPSILON * mag +
-                                           1e-30,
-                  "%s n=%zu row %d: %.9g want %.9g", g->name, n, u,
-                  (double)s[u], want);
-        if (g->isa == CMX_ISA_GENERIC)
-          cr_assert_eq(s[u], serial, "%s n=%zu row %d: not the serial sum",
-                       g->name, n, u);
       }
       free(buf);
       free(x);

@@ -743,13 +743,6 @@ struct gemv {
 #define GV_ROWS 4096  /* rows accumulated together in the column form */
 
 /* s[u] += x[p] v[p] over p = u mod 16: 16 partial sums (vectorisable) */
-static void dot16(float *s, const float *x, const float *v, size_t n) {
-  size_t p = 0;
-  for (; p + 16 <= n; p += 16)
-    for (int u = 0; u < 16; u++) s[u] += x[p + u] * v[p + u];
-  for (int u = 0; p < n; p++, u++) s[u] += x[p] * v[p];
-}
-
 static void gemv_batch(struct gemv *g, size_t t, size_t i0, size_t i1,
                        float *ws) {
   const struct cmx_gemm_problem *p = g->p;
@@ -761,7 +754,8 @@ static void gemv_batch(struct gemv *g, size_t t, size_t i0, size_t i1,
   /* v(p) = element p along k of sv: for src_b, k is the row (sk = rs);
    * for src_a, k is the column (sk = cs). */
   ptrdiff_t vstride = ncol ? p->b.rs : p->a.cs;
-  float *vbuf = ws, *tmp = ws + round_up(k, 16), *acc = tmp + GV_CHUNK;
+  /* tmp, tmp16: four rows' conversions or gathers, GV_CHUNK each */
+  float *vbuf = ws, *tmp = ws + round_up(k, 16), *acc = tmp + 4 * GV_CHUNK;
   /* zero: the row that pads a group of four (0 * inf would be NaN). */
   float *zero = acc + GV_ROWS;
   uint16_t *tmp16 = (uint16_t *)(zero + GV_ROWS);
@@ -788,22 +782,12 @@ static void gemv_batch(struct gemv *g, size_t t, size_t i0, size_t i1,
         const float *rows[4];
         float w[4] = {0, 0, 0, 0};
         size_t nq = k - q < 4 ? k - q : 4;
-        if (sm.dt != CMX_GEMM_F32) {
-          for (size_t u = 0; u < nq; u++) {
-            const float *x = line(&sm, sm.base + (ptrdiff_t)r0 +
-                                           (ptrdiff_t)(q + u) * sm.sk, 1,
-                                  nr, tmp, tmp16);
-            rows[0] = x;
-            rows[1] = rows[2] = rows[3] = zero;
-            float one[4] = {vbuf[q + u], 0, 0, 0};
-            g->cfg->gemv4(nr, rows, one, acc);
-          }
-          continue;
-        }
+        /* 16-bit rows are converted each into its own quarter of tmp */
         for (size_t u = 0; u < 4; u++) {
           rows[u] = u < nq ? line(&sm, sm.base + (ptrdiff_t)r0 +
                                            (ptrdiff_t)(q + u) * sm.sk,
-                                  1, nr, tmp, tmp16)
+                                  1, nr, tmp + u * GV_CHUNK,
+                                  tmp16 + u * GV_CHUNK)
                            : zero;
           if (u < nq) w[u] = vbuf[q + u];
         }
@@ -816,28 +800,40 @@ static void gemv_batch(struct gemv *g, size_t t, size_t i0, size_t i1,
     }
     return;
   }
-  /* Row form: one dot product per y, the row converted or gathered in
-   * chunks (a multiple of 16, so the partial sums see the same order). */
-  for (size_t i = i0; i < i1; i++) {
-    float s[16] = {0};
-    ptrdiff_t e = sm.base + (ptrdiff_t)i * sm.sq;
-    for (size_t q = 0; q < k; q += GV_CHUNK) {
-      size_t w = k - q < GV_CHUNK ? k - q : GV_CHUNK;
-      const float *x = line(&sm, e + (ptrdiff_t)q * sm.sk, sm.sk, w, tmp,
-                            tmp16);
-      dot16(s, x, vbuf + q, w);
+  /* Row form: four y at a time, dot products of their rows (the last
+   * group padded with its first row) with v by the dot kernel; f32 rows
+   * contiguous along k in one call, others converted or gathered in
+   * chunks of GV_CHUNK whose sums add in order. Each sum depends on k and
+   * the strides only. */
+  for (size_t i = i0; i < i1; i += 4) {
+    const size_t nq = i1 - i < 4 ? i1 - i : 4;
+    const size_t step = sm.dt == CMX_GEMM_F32 && sm.sk == 1 ? k : GV_CHUNK;
+    float s[4] = {0, 0, 0, 0};
+    for (size_t q = 0; q < k; q += step) {
+      const size_t w = k - q < step ? k - q : step;
+      const float *rows[4];
+      float part[4];
+      for (size_t u = 0; u < 4; u++)
+        rows[u] = u < nq ? line(&sm, sm.base + (ptrdiff_t)(i + u) * sm.sq +
+                                         (ptrdiff_t)q * sm.sk,
+                                sm.sk, w, tmp + u * GV_CHUNK,
+                                tmp16 + u * GV_CHUNK)
+                         : rows[0];
+      g->cfg->dot4(w, rows, vbuf + q, 1, 0, part);
+      for (size_t u = 0; u < 4; u++) s[u] += part[u];
     }
-    for (int h = 8; h >= 1; h /= 2)
-      for (int u = 0; u < h; u++) s[u] += s[u + h];
-    float *y = c + i * ys;
-    *y = beta == 0.0f ? alpha * s[0] : alpha * s[0] + beta * *y;
+    for (size_t u = 0; u < nq; u++) {
+      float *y = c + (i + u) * ys;
+      *y = beta == 0.0f ? alpha * s[u] : alpha * s[u] + beta * *y;
+    }
   }
 }
 
 static void gemv_thread(void *ctx, size_t b, size_t e) {
   struct gemv *g = ctx;
   size_t k = g->p->k;
-  float *ws = ws_get(round_up(k, 16) + GV_CHUNK + 2 * GV_ROWS + GV_CHUNK / 2);
+  float *ws =
+      ws_get(round_up(k, 16) + 4 * GV_CHUNK + 2 * GV_ROWS + 2 * GV_CHUNK);
   if (!ws) {
     atomic_store(&g->failed, 1);
     return;
@@ -968,6 +964,119 @@ static int rowacc_run(const struct cmx_gemm_config *cfg,
   return atomic_load(&jb.failed) ? -1 : 0;
 }
 
+/* ---- short A against a B whose k is contiguous: row dots ---- */
+/* C = A B for m <= RD_M with B(p, j) contiguous along p (a transposed B:
+ * x W^T, the usual weight layout): four columns of B at a time are four
+ * rows in memory, which the dot kernel reads once against all m rows of A
+ * (gathered per batch element into w, m x k, converted to f32), so B
+ * streams once in its own order; 16-bit or strided columns are converted
+ * or gathered GV_CHUNK elements at a time, their sums added in order. The
+ * team splits the flat (batch, column) space; each sum depends on m, k
+ * and the strides only. More than four rows of A take RD_CHUNK of k at a
+ * time against RD_GROUPS groups of four columns, so that A's chunk stays
+ * in L1 across them (m = 8: 3.8-3.9 ms whole-k against 3.3-3.4; chunk and
+ * groups 256 and 4: 3.6-4.5, 1024 and 1: 3.5-3.6, 2048 and 2: 3.9-4.0).
+ * On the 2-core VM, 1 thread, ms for m x 4096 x 4096 with B transposed
+ * (64 MiB), packed -> row dots: m = 4 9.6 -> 2.5 (27 GB/s, the read
+ * rate), m = 8 9.4 -> 3.4; f16 m = 4 9.2 -> 2.6; bf16 m = 4 4.0 -> 2.6. */
+#define RD_M 8
+#define RD_GROUPS 2
+#define RD_CHUNK 512
+
+struct rowdot_job {
+  const struct cmx_gemm_config *cfg;
+  const struct cmx_gemm_problem *p;
+  atomic_int failed;
+};
+
+/* A of batch element t as f32, m x k row-major, into w. */
+static void rowdot_a(const struct cmx_gemm_problem *p, size_t t, float *w,
+                     float *tmp, uint16_t *tmp16) {
+  struct src sa = src_a(p, t);
+  for (size_t i = 0; i < p->m; i++)
+    for (size_t q = 0; q < p->k; q += GV_CHUNK) {
+      size_t nq = p->k - q < GV_CHUNK ? p->k - q : GV_CHUNK;
+      const float *x = line(&sa, sa.base + (ptrdiff_t)i * sa.sq +
+                                     (ptrdiff_t)q * sa.sk,
+                            sa.sk, nq, tmp, tmp16);
+      memcpy(w + i * p->k + q, x, nq * sizeof(float));
+    }
+}
+
+/* Columns [j0, j1) of batch element t. */
+static void rowdot_cols(const struct rowdot_job *jb, size_t t, size_t j0,
+                        size_t j1, const float *w, float *tmp,
+                        uint16_t *tmp16) {
+  const struct cmx_gemm_problem *p = jb->p;
+  const size_t m = p->m, k = p->k;
+  struct src sb = src_b(p, t);
+  /* B's column j is the line of k elements from sb.base + j sq, stride sk.
+   * More than four rows of A: RD_GROUPS groups of four columns meet each
+   * RD_CHUNK of A's rows while it is in L1. */
+  const int direct = sb.dt == CMX_GEMM_F32 && sb.sk == 1;
+  const size_t ng = m > 4 ? RD_GROUPS : 1;
+  const size_t step = m > 4 ? RD_CHUNK : direct ? k : GV_CHUNK;
+  float *c = p->c + t * p->ldcb;
+  const float alpha = p->alpha, beta = p->beta;
+  for (size_t j = j0; j < j1; j += 4 * ng) {
+    const size_t nj = j1 - j < 4 * ng ? j1 - j : 4 * ng;
+    float s[RD_GROUPS][RD_M * 4] = {{0}}, part[RD_M * 4];
+    for (size_t q = 0; q < k || q == 0; q += step) {
+      const size_t nk = k - q < step ? k - q : step;
+      for (size_t g = 0; g * 4 < nj; g++) {
+        const size_t nq = nj - g * 4 < 4 ? nj - g * 4 : 4;
+        const float *rows[4];
+        for (size_t u = 0; u < 4; u++) {
+          const size_t col = j + g * 4 + u;
+          rows[u] = u < nq ? line(&sb, sb.base + (ptrdiff_t)col * sb.sq +
+                                           (ptrdiff_t)q * sb.sk,
+                                  sb.sk, nk, tmp + u * GV_CHUNK,
+                                  tmp16 + u * GV_CHUNK)
+                           : rows[0];
+        }
+        jb->cfg->dot4(nk, rows, w + q, m, k, part);
+        for (size_t e = 0; e < m * 4; e++) s[g][e] += part[e];
+      }
+      if (k == 0) break;
+    }
+    for (size_t i = 0; i < m; i++)
+      for (size_t u = 0; u < nj; u++) {
+        float *y = c + i * p->ldc + j + u;
+        const float v = s[u / 4][i * 4 + u % 4];
+        *y = beta == 0.0f ? alpha * v : alpha * v + beta * *y;
+      }
+  }
+}
+
+static void rowdot_thread(void *ctx, size_t b, size_t e) {
+  struct rowdot_job *jb = ctx;
+  const struct cmx_gemm_problem *p = jb->p;
+  float *ws = ws_get(p->k * p->m + 4 * GV_CHUNK + 2 * GV_CHUNK + 16);
+  if (!ws) {
+    atomic_store(&jb->failed, 1);
+    return;
+  }
+  float *tmp = ws, *w = tmp + 4 * GV_CHUNK;
+  uint16_t *tmp16 = (uint16_t *)(w + p->k * p->m);
+  size_t have = (size_t)-1; /* batch element whose A w holds */
+  while (b < e) { /* [b, e) over the flat (batch, column) space */
+    size_t t = b / p->n, j0 = b % p->n;
+    size_t j1 = e - t * p->n < p->n ? e - t * p->n : p->n;
+    if (t != have) rowdot_a(p, t, w, tmp, tmp16), have = t;
+    rowdot_cols(jb, t, j0, j1, w, tmp, tmp16);
+    b = t * p->n + j1;
+  }
+}
+
+static int rowdot_run(const struct cmx_gemm_config *cfg,
+                      const struct cmx_gemm_problem *p, size_t nt) {
+  struct rowdot_job jb = {cfg, p, 0};
+  /* at least ~64K multiply-adds a thread before a region opens */
+  size_t grain = (1u << 16) / (p->k * p->m + 1) + 1;
+  cmx_parallel_for((int)nt, p->batch * p->n, 4, grain, rowdot_thread, &jb);
+  return atomic_load(&jb.failed) ? -1 : 0;
+}
+
 /* ---- skinny A: B streamed unpacked ---- */
 /* For m <= SKINNY_M packing B (read, packed write, packed read) serves only
  * a few microkernel calls per panel, so the microkernel reads B in place
@@ -1005,6 +1114,11 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
     cmx_parallel_for(nthreads, p->batch * g.len, 16, grain, gemv_thread, &g);
     return atomic_load(&g.failed) ? -1 : 0;
   }
+  /* short A against a B whose k is contiguous (any operand dtypes) */
+  if (p->m <= RD_M && p->b.rs == 1 && p->b.cs > 0 && cfg->dot4 &&
+      2.0 * (double)p->m * (double)p->n * (double)p->k * (double)p->batch >=
+          small_flops())
+    return rowdot_run(cfg, p, (size_t)nthreads);
   struct job j = {.cfg = cfg, .p = p, .ukr = cfg->ukr, .mr = cfg->mr,
                   .nr = cfg->nr, .tm = 1, .tn = 1};
   int split;

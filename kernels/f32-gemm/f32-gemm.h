@@ -86,16 +86,20 @@ typedef void (*cmx_f32_gemv4_ukr_fn)(size_t n, const float *const *r,
 #include "f32-gemm.inc"
 #undef CMX_GEMV4
 
-/* GEMV dot microkernel contract (CMX_DOT4 rows of f32-gemm.inc): s[u] =
- * sum_{i < n} x[i] r[u][i] for u < 4 (n in elements, n >= 0): four rows of
- * a matrix against one vector, each row read once (the transpose companion
- * of gemv4; SDPA decode's scores). Each row's sum runs in vector-lane
- * partials, then one horizontal sum, so its order depends on n and the
- * ISA's width only, never on where the rows come from. */
+/* GEMV dot microkernel contract (CMX_DOT4 rows of f32-gemm.inc):
+ * s[v * 4 + u] = sum_{i < n} x[v * ldx + i] r[u][i] for u < 4, v < m
+ * (n in elements, n >= 0, m >= 1): four rows of a matrix against m vectors,
+ * each row read once from memory (the transpose companion of gemv4; SDPA
+ * decode's scores, and short A against a B whose k is contiguous). Each
+ * sum runs in vector-lane partials, then one horizontal sum, so its order
+ * depends on n and the ISA's width only, never on m, on where the rows
+ * come from, or on which of the four a row is. */
 typedef void (*cmx_f32_dot4_ukr_fn)(size_t n, const float *const *r,
-                                    const float *x, float *s);
+                                    const float *x, size_t m, size_t ldx,
+                                    float *s);
 #define CMX_DOT4(isa, name)                                            \
-  void name(size_t n, const float *const *r, const float *x, float *s);
+  void name(size_t n, const float *const *r, const float *x, size_t m, \
+            size_t ldx, float *s);
 #include "f32-gemm.inc"
 #undef CMX_DOT4
 

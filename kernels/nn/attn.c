@@ -212,7 +212,7 @@ static void block_few(const struct job *j, struct ws *w, size_t nrows,
     }
     for (size_t r = 0; r < nrows; r++) {
       float sc[4];
-      kk->gemm->dot4(D, kr, qs + r * D, sc);
+      kk->gemm->dot4(D, kr, qs + r * D, 1, D, sc);
       fold4(j, w, r, sc, c, nv, vr);
     }
   }
