@@ -163,13 +163,14 @@ Test(ops_matmul, batched_and_1d) {
   }
 }
 
-/* GEMV (m or n 1) and short A (m <= 8: row dots where B's k is
+/* GEMV (m or n 1) and short A (m <= 32: row dots where B's k is
  * contiguous, past 2^20 flops) in every operand mode. */
 Test(ops_matmul, gemv_shapes) {
   /* k 4500: more than one GV_CHUNK of a converted or gathered row */
   static const int64_t S[][3] = {{1, 300, 500}, {300, 1, 500}, {1, 1, 77},
                                  {1, 2000, 3},  {513, 1, 2050}, {1, 37, 4500},
-                                 {3, 200, 2000}, {8, 40, 4500}, {5, 130, 900}};
+                                 {3, 200, 2000}, {8, 40, 4500}, {5, 130, 900},
+                                 {20, 50, 1200}};
   for (size_t s = 0; s < sizeof S / sizeof S[0]; s++)
     for (int ma = 0; ma < 4; ma++)
       for (int mb = 0; mb < 4; mb++) {
@@ -186,10 +187,11 @@ Test(ops_matmul, f16_bf16_inputs) {
   cmx_dtype T[][2] = {{CMX_F16, CMX_F16}, {CMX_BF16, CMX_BF16},
                       {CMX_F16, CMX_F32}, {CMX_BF16, CMX_F32},
                       {CMX_I32, CMX_F32}};
-  /* short A (row dots against a transposed B), k past GV_CHUNK */
+  /* short A (row dots against a transposed B, rows converted into the
+   * row accumulation against a row-major one), k past GV_CHUNK */
   static const int64_t S[][3] = {{33, 47, 70},   {1, 40, 300}, {50, 1, 300},
                                  {130, 100, 300}, {1, 9, 4500}, {6, 70, 4500},
-                                 {4, 33, 200}};
+                                 {4, 33, 200},    {6, 200, 1000}};
   for (int t = 0; t < 5; t++)
     for (int s = 0; s < (int)(sizeof S / sizeof S[0]); s++)
       for (int tr = 0; tr < 2; tr++) {

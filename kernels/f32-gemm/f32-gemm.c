@@ -886,14 +886,15 @@ static void rowacc_weights(const struct cmx_gemm_problem *p, size_t t,
     }
 }
 
-/* Columns [j0, j0 + nn) of batch element t: acc (m x nn, row stride ld). */
+/* Columns [j0, j0 + nn) of batch element t: acc (m x nn, row stride ld).
+ * 16-bit B: each step's rows converted into cv (8 x ld floats) first. */
 static void rowacc_block(const struct rowacc_job *jb, size_t t, size_t j0,
-                         size_t nn, const float *w, float *acc, size_t ld) {
+                         size_t nn, const float *w, float *acc, size_t ld,
+                         float *cv) {
   const struct cmx_gemm_problem *p = jb->p;
   size_t m = p->m, k = p->k;
   for (size_t i = 0; i < m; i++) memset(acc + i * ld, 0, nn * sizeof(float));
-  const float *b = (const float *)p->b.data +
-                   (p->b.boff ? p->b.boff[t] : 0) + j0;
+  const struct src sb = src_b(p, t);
   ptrdiff_t rs = p->b.rs;
   /* rows prefetched ahead: two steps; none for m <= 3, whose eight
    * streams the hardware prefetcher keeps up with better alone */
@@ -901,8 +902,19 @@ static void rowacc_block(const struct rowacc_job *jb, size_t t, size_t j0,
   for (size_t q = 0; q < k; q += g) {
     size_t kb = k - q < g ? k - q : g;
     const float *r[8];
-    for (size_t u = 0; u < kb; u++) r[u] = b + (ptrdiff_t)(q + u) * rs;
     ptrdiff_t pf = ahead && q + g + ahead <= k ? (ptrdiff_t)ahead * rs : 0;
+    if (sb.dt == CMX_GEMM_F32) {
+      for (size_t u = 0; u < kb; u++)
+        r[u] = f32_at(&sb, sb.base + (ptrdiff_t)(q + u) * rs + (ptrdiff_t)j0);
+    } else {
+      for (size_t u = 0; u < kb; u++) {
+        const ptrdiff_t e = sb.base + (ptrdiff_t)(q + u) * rs + (ptrdiff_t)j0;
+        if (pf) __builtin_prefetch(u16_at(&sb, e + pf));
+        sb.cvt(nn, u16_at(&sb, e), cv + u * ld);
+        r[u] = cv + u * ld;
+      }
+      pf = 0;
+    }
     jb->cfg->rowacc(m, kb, nn, r, w + q * m, acc, ld, pf);
   }
   float *c = p->c + t * p->ldcb + j0;
@@ -921,12 +933,14 @@ static void rowacc_thread(void *ctx, size_t b, size_t e) {
   struct rowacc_job *jb = ctx;
   const struct cmx_gemm_problem *p = jb->p;
   size_t ld = jb->ld, k = p->k;
-  float *ws = ws_get(k * p->m + RA_M * ld + GV_CHUNK + GV_CHUNK / 2 + 16);
+  float *ws = ws_get(k * p->m + RA_M * ld + 8 * ld + GV_CHUNK +
+                     GV_CHUNK / 2 + 16);
   if (!ws) {
     atomic_store(&jb->failed, 1);
     return;
   }
-  float *acc = ws, *tmp = acc + RA_M * ld, *w = tmp + GV_CHUNK;
+  float *acc = ws, *cv = acc + RA_M * ld, *tmp = cv + 8 * ld;
+  float *w = tmp + GV_CHUNK;
   uint16_t *tmp16 = (uint16_t *)(w + k * p->m);
   size_t have = (size_t)-1; /* batch element whose weights w holds */
   while (b < e) { /* [b, e) over the flat (batch, group) space */
@@ -941,7 +955,7 @@ static void rowacc_thread(void *ctx, size_t b, size_t e) {
       size_t a = j + round_down((j1 - j) * q / nb, 16);
       size_t z =
           q + 1 == nb ? j1 : j + round_down((j1 - j) * (q + 1) / nb, 16);
-      rowacc_block(jb, t, a, z - a, w, acc, ld);
+      rowacc_block(jb, t, a, z - a, w, acc, ld, cv);
     }
     b = t * jb->groups + g1;
   }
@@ -973,13 +987,18 @@ static int rowacc_run(const struct cmx_gemm_config *cfg,
  * or gathered GV_CHUNK elements at a time, their sums added in order. The
  * team splits the flat (batch, column) space; each sum depends on m, k
  * and the strides only. More than four rows of A take RD_CHUNK of k at a
- * time against RD_GROUPS groups of four columns, so that A's chunk stays
- * in L1 across them (m = 8: 3.8-3.9 ms whole-k against 3.3-3.4; chunk and
- * groups 256 and 4: 3.6-4.5, 1024 and 1: 3.5-3.6, 2048 and 2: 3.9-4.0).
+ * time (half that past eight rows) against RD_GROUPS groups of four
+ * columns, so that A's chunk stays in L1 across them (m = 8: 3.8-3.9 ms
+ * whole-k against 3.3-3.4; chunk and groups 256 and 4: 3.6-4.5, 1024 and
+ * 1: 3.5-3.6, 2048 and 2: 3.9-4.0). Up to RD_M = 32 rows: the packed path
+ * transposes such a B into panels from rows 16 KiB apart at 13 GB/s (f32
+ * m = 16 12.8 -> 6.3 ms, m = 32 14.7 -> 11.8; f16 11.3 -> 5.7, 14.6 ->
+ * 10.9); bf16 x bf16 only to 8 (its pair kernel: m = 16 4.5 against 5.9).
  * On the 2-core VM, 1 thread, ms for m x 4096 x 4096 with B transposed
  * (64 MiB), packed -> row dots: m = 4 9.6 -> 2.5 (27 GB/s, the read
  * rate), m = 8 9.4 -> 3.4; f16 m = 4 9.2 -> 2.6; bf16 m = 4 4.0 -> 2.6. */
-#define RD_M 8
+#define RD_M 32
+#define RD_M_PAIRS 8
 #define RD_GROUPS 2
 #define RD_CHUNK 512
 
@@ -1015,7 +1034,10 @@ static void rowdot_cols(const struct rowdot_job *jb, size_t t, size_t j0,
    * RD_CHUNK of A's rows while it is in L1. */
   const int direct = sb.dt == CMX_GEMM_F32 && sb.sk == 1;
   const size_t ng = m > 4 ? RD_GROUPS : 1;
-  const size_t step = m > 4 ? RD_CHUNK : direct ? k : GV_CHUNK;
+  const size_t step = m > 8   ? RD_CHUNK / 2
+                      : m > 4 ? RD_CHUNK
+                      : direct ? k
+                               : GV_CHUNK;
   float *c = p->c + t * p->ldcb;
   const float alpha = p->alpha, beta = p->beta;
   for (size_t j = j0; j < j1; j += 4 * ng) {
@@ -1114,8 +1136,12 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
     cmx_parallel_for(nthreads, p->batch * g.len, 16, grain, gemv_thread, &g);
     return atomic_load(&g.failed) ? -1 : 0;
   }
-  /* short A against a B whose k is contiguous (any operand dtypes) */
-  if (p->m <= RD_M && p->b.rs == 1 && p->b.cs > 0 && cfg->dot4 &&
+  /* short A against a B whose k is contiguous (any operand dtypes; bf16
+   * x bf16 only to RD_M_PAIRS rows, past which its pair kernel is faster) */
+  const int pairable = cfg->bf16_ukr && p->a.dtype == CMX_GEMM_BF16 &&
+                       p->b.dtype == CMX_GEMM_BF16;
+  if (p->m <= (pairable ? RD_M_PAIRS : RD_M) && p->b.rs == 1 &&
+      p->b.cs > 0 && cfg->dot4 &&
       2.0 * (double)p->m * (double)p->n * (double)p->k * (double)p->batch >=
           small_flops())
     return rowdot_run(cfg, p, (size_t)nthreads);
@@ -1174,9 +1200,14 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
    * time packing A in two SKINNY_KC blocks: 0.74 -> 0.5 us). */
   int skinny = p->m <= SKINNY_M && p->b.dtype == CMX_GEMM_F32 &&
                p->b.cs == 1 && p->b.rs > 0 && flops >= small;
-  /* (A gathered whole into each thread's scratch: up to 64 MiB of it.) */
-  if (skinny && p->m <= RA_M && cfg->rowacc && p->k && !j.pairs &&
-      p->k * p->m <= ((size_t)1 << 24))
+  /* (A gathered whole into each thread's scratch: up to 64 MiB of it.)
+   * A row-major 16-bit B too, each step's rows converted in L1 (1 thread,
+   * m x 4096 x 4096, ms packed -> rows: f16 m = 2 10.2 -> 2.4, m = 8
+   * 10.7 -> 3.8; bf16 m = 2 5.3 -> 2.4, m = 8 5.4 -> 3.9). */
+  const int rows16 = p->b.dtype != CMX_GEMM_F32 && p->b.cs == 1 &&
+                     p->b.rs > 0 && flops >= small;
+  if ((skinny || rows16) && p->m <= RA_M && cfg->rowacc && p->k &&
+      (!j.pairs || rows16) && p->k * p->m <= ((size_t)1 << 24))
     return rowacc_run(cfg, p, nt);
   if (skinny) {
     j.small = 1;
