@@ -398,12 +398,12 @@ Test(kernels_gemm_typed, i8_pack_b4) {
   }
 }
 
-/* Row dots (cfg->dotrows: A of at most 4 rows against a k-contiguous B)
+/* Row dots (cfg->dotrows: A of at most 8 rows against a k-contiguous B)
  * through the driver, against the driver with scalar packing and no AMX:
- * m 1-4, k from 64 past the 64-byte step to 4099, odd n, batches with
- * offsets, A in either layout, 1 and 2 threads; then -128 everywhere over
- * 140001 k (sums that wrap past 2^31). Row-major B and m > 4 take the
- * other paths, so they are here too. */
+ * m 1-8 (and 9, packed), k from 64 past the 64-byte step to 4099, odd n,
+ * batches with offsets, A in either layout, 1 and 2 threads; then -128
+ * everywhere over 140001 k (sums that wrap past 2^31). Row-major B and
+ * m > 8 take the other paths, so they are here too. */
 Test(kernels_gemm_typed, i8_dotrows_driver) {
   struct cmx_dispatch t;
   if (cmx_dispatch_for(&t, CMX_ISA_AVX512) || !t.gemm_i8.dotrows) {
@@ -416,7 +416,8 @@ Test(kernels_gemm_typed, i8_dotrows_driver) {
   plain.dotrows = NULL, plain.sweep = NULL;
   size_t shapes[][4] = {{1, 1, 1, 64},    {1, 2, 17, 65},   {2, 3, 100, 127},
                         {1, 4, 33, 200},  {3, 1, 7, 1000},  {1, 4, 5, 4099},
-                        {1, 5, 9, 300},   {2, 1, 64, 63}};
+                        {1, 5, 9, 300},   {2, 1, 64, 63},   {1, 8, 33, 200},
+                        {2, 7, 9, 1000},  {1, 9, 5, 100}};
   uint64_t seed = 101;
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
     for (int tr = 0; tr < 4; tr++) {
@@ -444,13 +445,13 @@ Test(kernels_gemm_typed, i8_dotrows_driver) {
   free(a), free(b);
 }
 
-/* Row sweeps (cfg->sweep: A of at most 4 rows against a row-major B)
+/* Row sweeps (cfg->sweep: four rows of A a sweep against a row-major B)
  * through the driver, against the driver with scalar packing, no AMX and
- * neither unpacked path: m 1-4, k from 16 past every multiple of 4 and 16
- * to 4099, n on both sides of the 64-column chunk (1, 63, 64, 65, 1000),
- * batches with offsets, A in either layout, 1 and 2 threads; then -128
- * everywhere over 140001 k for n 3 (the narrow chunk alone) and 70 (a full
- * chunk and a narrow one). Transposed B and m > 4 take the other paths. */
+ * neither unpacked path: m 1-8 (and 9, packed), k from 16 past every
+ * multiple of 4 and 16 to 4099, n on both sides of the 64-column chunk (1,
+ * 63, 64, 65, 1000), batches with offsets, A in either layout, 1 and 2
+ * threads; then -128 everywhere over 140001 k for n 3 (the narrow chunk
+ * alone) and 70 (a full chunk and a narrow one). */
 Test(kernels_gemm_typed, i8_sweep_driver) {
   struct cmx_dispatch t;
   if (cmx_dispatch_for(&t, CMX_ISA_AVX512) || !t.gemm_i8.sweep) {
@@ -464,7 +465,8 @@ Test(kernels_gemm_typed, i8_sweep_driver) {
   size_t shapes[][4] = {{1, 1, 1, 16},    {1, 2, 63, 17},   {2, 3, 64, 18},
                         {1, 4, 65, 19},   {3, 1, 1000, 33}, {1, 4, 130, 4099},
                         {1, 5, 70, 300},  {2, 1, 200, 1023}, {1, 3, 7, 15},
-                        {1, 2, 129, 64},  {2, 4, 1, 100}};
+                        {1, 2, 129, 64},  {2, 4, 1, 100},   {1, 8, 130, 100},
+                        {1, 6, 65, 33},   {1, 9, 70, 40}};
   uint64_t seed = 707;
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
     for (int at = 0; at < 2; at++) {

@@ -225,8 +225,8 @@ static void dot_range(void *ctx, size_t b0, size_t e0) {
     size_t t = b0 / p->n, j = b0 % p->n;
     size_t n = p->n - j < e0 - b0 ? p->n - j : e0 - b0;
     const int8_t *b = o->data + boff(o, t) + (ptrdiff_t)j * o->cs;
-    for (size_t i = 0; i < p->m; i += 4)
-      d->cfg->dotrows(p->m - i < 4 ? p->m - i : 4, p->k,
+    for (size_t i = 0; i < p->m; i += 8)
+      d->cfg->dotrows(p->m - i < 8 ? p->m - i : 8, p->k,
                       d->a + (t * p->m + i) * p->k, p->k,
                       d->asum + t * p->m + i, b, (size_t)o->cs, n,
                       p->c + t * p->ldcb + i * p->ldc + j, p->ldc);
@@ -289,8 +289,12 @@ static int run_rows(const struct cmx_i8_gemm_config *cfg,
 /* Row dots where A is at most DOT_M rows and B's k is contiguous (a
  * transposed B: the usual int8 weight layout) with k >= 64: 1 x 4096 x
  * 4096 from memory, 1 thread, 2.06 ms packed for the AMX kernel. Row
- * sweeps where B's columns are contiguous instead, from SWEEP_K rows. */
-#define DOT_M 4
+ * sweeps where B's columns are contiguous instead, from SWEEP_K rows, four
+ * rows of A a sweep (more would not fit the registers; past four, B is
+ * read once a sweep). m x 4096 x 4096, 1 thread, ms packed (AMX) -> rows:
+ * B^T m = 5 2.10 -> 0.69, m = 8 2.10 -> 1.02; row-major m = 5 2.40 ->
+ * 1.23, m = 8 2.48 -> 1.34. */
+#define DOT_M 8
 #define SWEEP_K 16
 
 /* AMX from this many multiply-adds (and k >= 16) on: below it the tile
