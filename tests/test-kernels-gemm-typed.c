@@ -398,12 +398,12 @@ Test(kernels_gemm_typed, i8_pack_b4) {
   }
 }
 
-/* Row dots (cfg->dotrows: A of at most 8 rows against a k-contiguous B)
+/* Row dots (cfg->dotrows: A of at most 12 rows against a k-contiguous B)
  * through the driver, against the driver with scalar packing and no AMX:
- * m 1-8 (and 9, packed), k from 64 past the 64-byte step to 4099, odd n,
+ * m 1-12 (and 13, 16 packed), k from 64 past the 64-byte step to 4099, odd n,
  * batches with offsets, A in either layout, 1 and 2 threads; then -128
  * everywhere over 140001 k (sums that wrap past 2^31). Row-major B and
- * m > 8 take the other paths, so they are here too. */
+ * m > 12 take the other paths, so they are here too. */
 Test(kernels_gemm_typed, i8_dotrows_driver) {
   struct cmx_dispatch t;
   if (cmx_dispatch_for(&t, CMX_ISA_AVX512) || !t.gemm_i8.dotrows) {
@@ -417,7 +417,8 @@ Test(kernels_gemm_typed, i8_dotrows_driver) {
   size_t shapes[][4] = {{1, 1, 1, 64},    {1, 2, 17, 65},   {2, 3, 100, 127},
                         {1, 4, 33, 200},  {3, 1, 7, 1000},  {1, 4, 5, 4099},
                         {1, 5, 9, 300},   {2, 1, 64, 63},   {1, 8, 33, 200},
-                        {2, 7, 9, 1000},  {1, 9, 5, 100}};
+                        {2, 7, 9, 1000},  {1, 12, 5, 100}, {1, 13, 33, 65},
+                        {1, 16, 7, 300}};
   uint64_t seed = 101;
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
     for (int tr = 0; tr < 4; tr++) {

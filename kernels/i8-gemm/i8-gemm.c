@@ -203,6 +203,20 @@ static void tile(const void *vctx, size_t t, size_t i, size_t j, size_t m,
 
 static size_t up64(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
+/* Row dots where A is at most DOT_M rows and B's k is contiguous (a
+ * transposed B: the usual int8 weight layout) with k >= 64: 1 x 4096 x
+ * 4096 from memory, 1 thread, 2.06 ms packed for the AMX kernel. Row
+ * sweeps where B's columns are contiguous instead, A of at most SWEEP_M
+ * rows, from SWEEP_K rows of B, four rows of A a sweep (more would not
+ * fit the registers; past four, B is read once a sweep). m x 4096 x 4096,
+ * 1 thread, ms packed (AMX) -> rows: B^T m = 5 2.10 -> 0.69, m = 8 2.10
+ * -> 0.97-1.04, m = 12 2.32 -> 1.71 (m = 16 2.30 -> 2.51 with 16
+ * accumulators: no longer worth it); row-major m = 5 2.40 -> 1.23,
+ * m = 8 2.48 -> 1.34 (m = 16, four sweeps: 2.8 either way). */
+#define DOT_M 12
+#define SWEEP_M 8
+#define SWEEP_K 16
+
 /* ---- short A, B unpacked: row dots or row sweeps ---- */
 /* A (batch x m x k) gathered contiguous with its row sums. Row dots (B's k
  * contiguous): the team splits the flat (batch, column) space, and each
@@ -225,8 +239,8 @@ static void dot_range(void *ctx, size_t b0, size_t e0) {
     size_t t = b0 / p->n, j = b0 % p->n;
     size_t n = p->n - j < e0 - b0 ? p->n - j : e0 - b0;
     const int8_t *b = o->data + boff(o, t) + (ptrdiff_t)j * o->cs;
-    for (size_t i = 0; i < p->m; i += 8)
-      d->cfg->dotrows(p->m - i < 8 ? p->m - i : 8, p->k,
+    for (size_t i = 0; i < p->m; i += DOT_M)
+      d->cfg->dotrows(p->m - i < DOT_M ? p->m - i : DOT_M, p->k,
                       d->a + (t * p->m + i) * p->k, p->k,
                       d->asum + t * p->m + i, b, (size_t)o->cs, n,
                       p->c + t * p->ldcb + i * p->ldc + j, p->ldc);
@@ -286,16 +300,6 @@ static int run_rows(const struct cmx_i8_gemm_config *cfg,
   return 0;
 }
 
-/* Row dots where A is at most DOT_M rows and B's k is contiguous (a
- * transposed B: the usual int8 weight layout) with k >= 64: 1 x 4096 x
- * 4096 from memory, 1 thread, 2.06 ms packed for the AMX kernel. Row
- * sweeps where B's columns are contiguous instead, from SWEEP_K rows, four
- * rows of A a sweep (more would not fit the registers; past four, B is
- * read once a sweep). m x 4096 x 4096, 1 thread, ms packed (AMX) -> rows:
- * B^T m = 5 2.10 -> 0.69, m = 8 2.10 -> 1.02; row-major m = 5 2.40 ->
- * 1.23, m = 8 2.48 -> 1.34. */
-#define DOT_M 8
-#define SWEEP_K 16
 
 /* AMX from this many multiply-adds (and k >= 16) on: below it the tile
  * configuration and the padding of k to 64 cost more than they save. */
@@ -306,7 +310,7 @@ int cmx_i8_gemm(const struct cmx_i8_gemm_config *cfg,
   if (cfg->dotrows && p->m <= DOT_M && p->k >= 64 && p->b.rs == 1 &&
       p->b.cs > 0)
     return run_rows(cfg, p, nthreads, 0);
-  if (cfg->sweep && p->m <= DOT_M && p->k >= SWEEP_K && p->b.cs == 1 &&
+  if (cfg->sweep && p->m <= SWEEP_M && p->k >= SWEEP_K && p->b.cs == 1 &&
       p->b.rs > 0)
     return run_rows(cfg, p, nthreads, 1);
   double macs = (double)p->m * (double)p->n * (double)p->k *

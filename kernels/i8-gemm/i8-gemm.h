@@ -65,7 +65,7 @@ void cmx_i8_gemm_pack_b4__avx512(size_t len, const int8_t *r, ptrdiff_t rs,
 
 /* Row-dot microkernel (cfg->dotrows; NULL: none), for short A against a
  * B whose k is contiguous: dotrows(m, k, a, lda, asum, b, ldb, n, c, ldc)
- * writes, for i < m <= 8, j < n,
+ * writes, for i < m <= 12, j < n,
  *     c[i * ldc + j] = sum_{p < k} a[i * lda + p] b[j * ldb + p]
  *   modulo 2^32, given asum[i] = sum_p a[i * lda + p]; B row j is column j
  *   of the product's B. Reads no byte of a or b past k in a row. */
@@ -111,7 +111,7 @@ struct cmx_i8_gemm_config {
   void (*pack_w)(size_t r, size_t m, size_t k, const float *src,
                  size_t lds, float *dst, size_t ldd);
   size_t pack_w_r;
-  /* m <= 8 rows of A against a k-contiguous B, unpacked (NULL: none) */
+  /* m <= 12 rows of A against a k-contiguous B, unpacked (NULL: none) */
   void (*dotrows)(size_t m, size_t k, const int8_t *a, size_t lda,
                   const int32_t *asum, const int8_t *b, size_t ldb, size_t n,
                   int32_t *c, size_t ldc);
