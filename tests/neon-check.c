@@ -705,6 +705,50 @@ static void check_dot4(const struct cmx_dispatch *t,
   report("dot4", bad);
 }
 
+/* dot4h: four bf16 rows against two vectors, the same bits as the NEON
+ * dot4 on the rows widened first (widening is exact); f16 likewise. */
+static void check_dot4h(const struct cmx_dispatch *v) {
+  static uint16_t h[4][70];
+  static float w[4][70], x[2 * 70];
+  int bad = 0;
+  if (!v->gemm_f32.dot4h) {
+    printf("  dot4h: none at this level\n");
+    report("dot4h", 1);
+    return;
+  }
+  size_t ns[] = {0, 1, 5, 16, 70};
+  for (int bf = 0; bf < 2; bf++)
+    for (int ni = 0; ni < 5; ni++) {
+      size_t n = ns[ni];
+      fill(x, 2 * 70, 0);
+      for (int u = 0; u < 4; u++)
+        for (size_t i = 0; i < 70; i++) {
+          uint32_t q = (uint32_t)((u * 70 + i) * 2654435761u) >> 9;
+          h[u][i] = bf ? (uint16_t)(0x3c00 + (q & 0x3ff) + ((q >> 10) & 1) * 0x8000)
+                       : (uint16_t)(0x3400 + (q & 0x3ff) + ((q >> 10) & 1) * 0x8000);
+          uint32_t bits;
+          if (bf) {
+            bits = (uint32_t)h[u][i] << 16;
+          } else { /* normal f16 -> f32 */
+            uint32_t e = (h[u][i] >> 10) & 0x1f;
+            bits = ((uint32_t)(h[u][i] & 0x8000) << 16) |
+                   ((e - 15 + 127) << 23) | ((uint32_t)(h[u][i] & 0x3ff) << 13);
+          }
+          memcpy(&w[u][i], &bits, 4);
+        }
+      const uint16_t *hr[4] = {h[0], h[1], h[2], h[3]};
+      const float *wr[4] = {w[0], w[1], w[2], w[3]};
+      float s0[8], s1[8];
+      v->gemm_f32.dot4(n, wr, x, 2, 70, s0);
+      v->gemm_f32.dot4h(n, hr, bf, x, 2, 70, s1);
+      for (int e = 0; e < 8; e++)
+        if (!same(s0[e], s1[e]) && bad++ < 5)
+          printf("  dot4h %s n=%zu [%d]: %a, dot4 %a\n", bf ? "bf16" : "f16",
+                 n, e, s1[e], s0[e]);
+    }
+  report("dot4h", bad);
+}
+
 /* dwconv: one output pixel over 1 to 25 tap rows, channel counts around
  * the 4- and 16-lane steps, within the roundings of an unfused sum
  * (generic multiplies then adds), canaries past c. */
@@ -831,6 +875,7 @@ int main(void) {
   check_gemv4(&t, &v);
   check_rowacc(&t, &v);
   check_dot4(&t, &v);
+  check_dot4h(&v);
   check_dwconv(&t, &v);
   check_transpose(&t, &v);
   check_qgemm(&t, &v);

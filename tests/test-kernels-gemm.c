@@ -279,6 +279,83 @@ Test(kernels_gemm, every_dot4_row_against_f64) {
   }
 }
 
+struct hrow {
+  enum cmx_isa_level isa;
+  const char *name;
+  cmx_f32_dot4h_ukr_fn fn;
+};
+#define CMX_DOT4H(isa, name) {isa, #name, name},
+static const struct hrow HROWS[] = {
+#include "kernels/f32-gemm/f32-gemm.inc"
+};
+#undef CMX_DOT4H
+
+/* f16 bits of a normal or zero value -> f32 (exact) */
+static float half_to_float(uint16_t h) {
+  uint32_t e = (h >> 10) & 0x1f, bits = (uint32_t)(h & 0x8000) << 16;
+  if (e) bits |= ((e - 15 + 127) << 23) | ((uint32_t)(h & 0x3ff) << 13);
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+/* Every 16-bit-row dot kernel against its level's dot4 on the rows
+ * widened first: the same bits (widening is exact), bf16 and f16, n
+ * around the vector widths, m 1-5 vectors, rows at odd offsets. */
+Test(kernels_gemm, every_dot4h_row_against_dot4) {
+  size_t ns[] = {0, 1, 7, 8, 15, 16, 17, 33, 64, 1023};
+  for (size_t gi = 0; gi < sizeof HROWS / sizeof HROWS[0]; gi++) {
+    const struct hrow *g = &HROWS[gi];
+    if (!cmx_cpu_has(g->isa)) {
+      printf("kernels_gemm: skipping %s (CPU lacks its ISA)\n", g->name);
+      continue;
+    }
+    cmx_f32_dot4_ukr_fn f32 = NULL;
+    for (size_t d = 0; d < sizeof DROWS / sizeof DROWS[0]; d++)
+      if (DROWS[d].isa == g->isa) f32 = DROWS[d].fn;
+    cr_assert(f32 != NULL, "%s: no dot4 row at its level", g->name);
+    for (int bf = 0; bf < 2; bf++)
+      for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++) {
+        size_t n = ns[t], ldx = n + 3;
+        uint16_t *hb = malloc((4 * n + 8) * sizeof(uint16_t));
+        float *wide = malloc((4 * n + 8) * sizeof(float));
+        float *x = malloc((5 * ldx + 1) * sizeof(float));
+        for (size_t i = 0; i < 4 * n + 8; i++) {
+          uint32_t v = (uint32_t)(i * 2654435761u) >> 7;
+          hb[i] = bf ? (uint16_t)(0x3c00 + (v & 0x3ff) + ((v >> 10) & 1) * 0x8000
+                                  + ((v >> 11) & 3) * 0x80)
+                     : (uint16_t)(0x3000 + (v & 0x7ff) + ((v >> 11) & 1) * 0x8000);
+          if (bf) {
+            uint32_t bits = (uint32_t)hb[i] << 16;
+            memcpy(&wide[i], &bits, 4);
+          } else {
+            wide[i] = half_to_float(hb[i]);
+          }
+        }
+        for (size_t i = 0; i < 5 * ldx + 1; i++)
+          x[i] = (float)((i * 5 + 3) % 23) / 7.0f - 1.5f;
+        const uint16_t *h[4];
+        const float *r[4];
+        for (int u = 0; u < 4; u++) {
+          h[u] = hb + 1 + (size_t)u * (n + 1);
+          r[u] = wide + 1 + (size_t)u * (n + 1);
+        }
+        for (size_t m = 1; m <= 5; m++) {
+          float s0[20], s1[22];
+          s1[4 * m] = s1[4 * m + 1] = 99.0f;
+          f32(n, r, x + 1, m, ldx, s0);
+          g->fn(n, h, bf, x + 1, m, ldx, s1);
+          cr_assert(s1[4 * m] == 99.0f && s1[4 * m + 1] == 99.0f,
+                    "%s n=%zu m=%zu: wrote past s", g->name, n, m);
+          for (size_t e = 0; e < 4 * m; e++)
+            cr_assert(s0[e] == s1[e], "%s %s n=%zu m=%zu [%zu]: %a, dot4 %a",
+                      g->name, bf ? "bf16" : "f16", n, m, e, s1[e], s0[e]);
+        }
+        free(hb), free(wide), free(x);
+      }
+  }
+}
+
 /* Every GEMV accumulate row against the reference (bitwise: same order of
  * four fused multiply-adds per element) and a float64 model, n around the
  * vector widths, with canaries past acc[n]; a zero weight on a row holding

@@ -1,6 +1,8 @@
-/* GEMV dot microkernel, neon (the body in f32-gemm-dot4-body.h). */
+/* GEMV dot microkernel, neon (the body in f32-gemm-dot4-body.h), on f32 rows and on 16-bit ones. */
 #include "arch/simd-neon.h"
 #include "kernels/f32-gemm/f32-gemm.h"
+#include "kernels/common/vh16.h"
 #include "kernels/f32-gemm/f32-gemm-dot4-body.h"
 
 CMX_DOT4_DEFINE(cmx_f32_dot4_ukr__neon)
+CMX_DOT4H_DEFINE(cmx_f32_dot4h_ukr__neon)

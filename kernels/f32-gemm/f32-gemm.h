@@ -103,6 +103,18 @@ typedef void (*cmx_f32_dot4_ukr_fn)(size_t n, const float *const *r,
 #include "f32-gemm.inc"
 #undef CMX_DOT4
 
+/* The same over rows of 16-bit values (CMX_DOT4H rows; bf 1: bf16, 0:
+ * f16), each widened exactly to f32 in registers: the same bits as dot4
+ * on the rows converted first. */
+typedef void (*cmx_f32_dot4h_ukr_fn)(size_t n, const uint16_t *const *h,
+                                     int bf, const float *x, size_t m,
+                                     size_t ldx, float *s);
+#define CMX_DOT4H(isa, name)                                            \
+  void name(size_t n, const uint16_t *const *h, int bf, const float *x, \
+            size_t m, size_t ldx, float *s);
+#include "f32-gemm.inc"
+#undef CMX_DOT4H
+
 /* Row-accumulate microkernel contract (CMX_ROWACC rows of f32-gemm.inc):
  * for i < m (1..8), j < n, u < kb (1..8), in increasing u, one fused
  * multiply-add each:
@@ -200,6 +212,7 @@ struct cmx_gemm_config {
   size_t pack_r;             /* its rmax (0: no pack kernel) */
   cmx_f32_gemv4_ukr_fn gemv4; /* GEMV row accumulation */
   cmx_f32_dot4_ukr_fn dot4;   /* GEMV row dot products */
+  cmx_f32_dot4h_ukr_fn dot4h; /* the same on 16-bit rows (NULL: convert) */
   cmx_f32_rowacc_ukr_fn rowacc; /* short A (m <= 8): B row by row */
   /* bf16 x bf16 on k-pairs (NULL: converted to f32 while packing); same
    * mr x nr tile as ukr, packed with zip and pack (32-bit words). */
