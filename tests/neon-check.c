@@ -706,13 +706,14 @@ static void check_dot4(const struct cmx_dispatch *t,
 }
 
 /* dot4h: four bf16 rows against two vectors, the same bits as the NEON
- * dot4 on the rows widened first (widening is exact); f16 likewise. */
+ * dot4 on the rows widened first (widening is exact); f16 likewise; and
+ * gemv4h against gemv4 the same way. */
 static void check_dot4h(const struct cmx_dispatch *v) {
   static uint16_t h[4][70];
   static float w[4][70], x[2 * 70];
   int bad = 0;
-  if (!v->gemm_f32.dot4h) {
-    printf("  dot4h: none at this level\n");
+  if (!v->gemm_f32.dot4h || !v->gemm_f32.gemv4h) {
+    printf("  dot4h / gemv4h: none at this level\n");
     report("dot4h", 1);
     return;
   }
@@ -745,6 +746,18 @@ static void check_dot4h(const struct cmx_dispatch *v) {
         if (!same(s0[e], s1[e]) && bad++ < 5)
           printf("  dot4h %s n=%zu [%d]: %a, dot4 %a\n", bf ? "bf16" : "f16",
                  n, e, s1[e], s0[e]);
+      /* gemv4h likewise against gemv4 */
+      float a0[70], a1[70];
+      const float wt[4] = {0.5f, -1.25f, 2.0f, 0.75f};
+      for (size_t i = 0; i < 70; i++) a0[i] = a1[i] = x[i];
+      if (n) {
+        v->gemm_f32.gemv4(n, wr, wt, a0);
+        v->gemm_f32.gemv4h(n, hr, bf, wt, a1);
+      }
+      for (size_t i = 0; i < 70; i++)
+        if (!same(a0[i], a1[i]) && bad++ < 5)
+          printf("  gemv4h %s n=%zu [%zu]: %a, gemv4 %a\n",
+                 bf ? "bf16" : "f16", n, i, a1[i], a0[i]);
     }
   report("dot4h", bad);
 }

@@ -356,6 +356,71 @@ Test(kernels_gemm, every_dot4h_row_against_dot4) {
   }
 }
 
+struct vhrow {
+  enum cmx_isa_level isa;
+  const char *name;
+  cmx_f32_gemv4h_ukr_fn fn;
+};
+#define CMX_GEMV4H(isa, name) {isa, #name, name},
+static const struct vhrow VHROWS[] = {
+#include "kernels/f32-gemm/f32-gemm.inc"
+};
+#undef CMX_GEMV4H
+
+/* Every 16-bit-row accumulate kernel against its level's gemv4 on the rows
+ * widened first: the same bits, bf16 and f16, n around the vector widths,
+ * canaries past acc[n]. */
+Test(kernels_gemm, every_gemv4h_row_against_gemv4) {
+  size_t ns[] = {1, 7, 8, 15, 16, 17, 33, 64, 1023};
+  for (size_t gi = 0; gi < sizeof VHROWS / sizeof VHROWS[0]; gi++) {
+    const struct vhrow *g = &VHROWS[gi];
+    if (!cmx_cpu_has(g->isa)) {
+      printf("kernels_gemm: skipping %s (CPU lacks its ISA)\n", g->name);
+      continue;
+    }
+    cmx_f32_gemv4_ukr_fn f32 = NULL;
+    for (size_t d = 0; d < sizeof VROWS / sizeof VROWS[0]; d++)
+      if (VROWS[d].isa == g->isa) f32 = VROWS[d].fn;
+    cr_assert(f32 != NULL, "%s: no gemv4 row at its level", g->name);
+    for (int bf = 0; bf < 2; bf++)
+      for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++) {
+        size_t n = ns[t];
+        uint16_t *hb = malloc((4 * n + 8) * sizeof(uint16_t));
+        float *wide = malloc((4 * n + 8) * sizeof(float));
+        float *a0 = malloc((n + 2) * sizeof(float));
+        float *a1 = malloc((n + 2) * sizeof(float));
+        for (size_t i = 0; i < 4 * n + 8; i++) {
+          uint32_t v = (uint32_t)(i * 2246822519u) >> 9;
+          hb[i] = bf ? (uint16_t)(0x3c00 + (v & 0x3ff) + ((v >> 10) & 1) * 0x8000)
+                     : (uint16_t)(0x3000 + (v & 0x7ff) + ((v >> 11) & 1) * 0x8000);
+          if (bf) {
+            uint32_t bits = (uint32_t)hb[i] << 16;
+            memcpy(&wide[i], &bits, 4);
+          } else {
+            wide[i] = half_to_float(hb[i]);
+          }
+        }
+        for (size_t i = 0; i < n + 2; i++)
+          a0[i] = a1[i] = (float)((i * 7 + 1) % 13) / 5.0f - 1.0f;
+        a0[n] = a1[n] = 77.0f;
+        const uint16_t *h[4];
+        const float *r[4];
+        for (int u = 0; u < 4; u++) {
+          h[u] = hb + 1 + (size_t)u * (n + 1);
+          r[u] = wide + 1 + (size_t)u * (n + 1);
+        }
+        const float w[4] = {0.75f, -1.5f, 2.25f, -0.125f};
+        f32(n, r, w, a0);
+        g->fn(n, h, bf, w, a1);
+        cr_assert(a1[n] == 77.0f, "%s n=%zu: wrote past acc[n]", g->name, n);
+        for (size_t i = 0; i < n; i++)
+          cr_assert(a0[i] == a1[i], "%s %s n=%zu [%zu]: %a, gemv4 %a", g->name,
+                    bf ? "bf16" : "f16", n, i, a1[i], a0[i]);
+        free(hb), free(wide), free(a0), free(a1);
+      }
+  }
+}
+
 /* Every GEMV accumulate row against the reference (bitwise: same order of
  * four fused multiply-adds per element) and a float64 model, n around the
  * vector widths, with canaries past acc[n]; a zero weight on a row holding

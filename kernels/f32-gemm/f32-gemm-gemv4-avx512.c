@@ -1,6 +1,8 @@
-/* GEMV accumulate microkernel, avx512 (the body in f32-gemm-gemv4-body.h). */
+/* GEMV accumulate microkernel, avx512 (the body in f32-gemm-gemv4-body.h), on f32 rows and on 16-bit ones. */
 #include "arch/simd-avx512.h"
 #include "kernels/f32-gemm/f32-gemm.h"
+#include "kernels/common/vh16.h"
 #include "kernels/f32-gemm/f32-gemm-gemv4-body.h"
 
 CMX_GEMV4_DEFINE(cmx_f32_gemv4_ukr__avx512)
+CMX_GEMV4H_DEFINE(cmx_f32_gemv4h_ukr__avx512)

@@ -782,6 +782,18 @@ static void gemv_batch(struct gemv *g, size_t t, size_t i0, size_t i1,
         const float *rows[4];
         float w[4] = {0, 0, 0, 0};
         size_t nq = k - q < 4 ? k - q : 4;
+        if (sm.dt != CMX_GEMM_F32 && g->cfg->gemv4h) {
+          /* 16-bit rows widened in registers; the zero row pads */
+          const uint16_t *hr[4];
+          for (size_t u = 0; u < 4; u++) {
+            hr[u] = u < nq ? u16_at(&sm, sm.base + (ptrdiff_t)r0 +
+                                             (ptrdiff_t)(q + u) * sm.sk)
+                           : (const uint16_t *)zero;
+            if (u < nq) w[u] = vbuf[q + u];
+          }
+          g->cfg->gemv4h(nr, hr, sm.dt == CMX_GEMM_BF16, w, acc);
+          continue;
+        }
         /* 16-bit rows are converted each into its own quarter of tmp */
         for (size_t u = 0; u < 4; u++) {
           rows[u] = u < nq ? line(&sm, sm.base + (ptrdiff_t)r0 +

@@ -86,6 +86,17 @@ typedef void (*cmx_f32_gemv4_ukr_fn)(size_t n, const float *const *r,
 #include "f32-gemm.inc"
 #undef CMX_GEMV4
 
+/* The same over rows of 16-bit values (CMX_GEMV4H rows; bf 1: bf16, 0:
+ * f16), each widened exactly to f32 in registers: the same bits as gemv4
+ * on the rows converted first. */
+typedef void (*cmx_f32_gemv4h_ukr_fn)(size_t n, const uint16_t *const *h,
+                                      int bf, const float *w, float *acc);
+#define CMX_GEMV4H(isa, name)                                            \
+  void name(size_t n, const uint16_t *const *h, int bf, const float *w,  \
+            float *acc);
+#include "f32-gemm.inc"
+#undef CMX_GEMV4H
+
 /* GEMV dot microkernel contract (CMX_DOT4 rows of f32-gemm.inc):
  * s[v * 4 + u] = sum_{i < n} x[v * ldx + i] r[u][i] for u < 4, v < m
  * (n in elements, n >= 0, m >= 1): four rows of a matrix against m vectors,
@@ -211,6 +222,7 @@ struct cmx_gemm_config {
   cmx_f32_gemm_pack_fn pack; /* packs row-major f32 panels (A; B^T) */
   size_t pack_r;             /* its rmax (0: no pack kernel) */
   cmx_f32_gemv4_ukr_fn gemv4; /* GEMV row accumulation */
+  cmx_f32_gemv4h_ukr_fn gemv4h; /* the same on 16-bit rows (NULL: convert) */
   cmx_f32_dot4_ukr_fn dot4;   /* GEMV row dot products */
   cmx_f32_dot4h_ukr_fn dot4h; /* the same on 16-bit rows (NULL: convert) */
   cmx_f32_rowacc_ukr_fn rowacc; /* short A (m <= 8): B row by row */
