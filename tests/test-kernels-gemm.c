@@ -299,6 +299,23 @@ static float half_to_float(uint16_t h) {
   return f;
 }
 
+/* count 16-bit values of both signs (bf16 around 2^-7, f16 normals), and
+ * each widened exactly to f32 in wide */
+static void fill_h16(uint16_t *hb, float *wide, size_t count, int bf,
+                     uint32_t mul) {
+  for (size_t i = 0; i < count; i++) {
+    uint32_t v = (uint32_t)(i * mul) >> 9;
+    hb[i] = bf ? (uint16_t)(0x3c00 + (v & 0x3ff) + ((v >> 10) & 1) * 0x8000)
+               : (uint16_t)(0x3000 + (v & 0x7ff) + ((v >> 11) & 1) * 0x8000);
+    if (bf) {
+      uint32_t bits = (uint32_t)hb[i] << 16;
+      memcpy(&wide[i], &bits, 4);
+    } else {
+      wide[i] = half_to_float(hb[i]);
+    }
+  }
+}
+
 /* Every 16-bit-row dot kernel against its level's dot4 on the rows
  * widened first: the same bits (widening is exact), bf16 and f16, n
  * around the vector widths, m 1-5 vectors, rows at odd offsets. */
@@ -320,18 +337,7 @@ Test(kernels_gemm, every_dot4h_row_against_dot4) {
         uint16_t *hb = malloc((4 * n + 8) * sizeof(uint16_t));
         float *wide = malloc((4 * n + 8) * sizeof(float));
         float *x = malloc((5 * ldx + 1) * sizeof(float));
-        for (size_t i = 0; i < 4 * n + 8; i++) {
-          uint32_t v = (uint32_t)(i * 2654435761u) >> 7;
-          hb[i] = bf ? (uint16_t)(0x3c00 + (v & 0x3ff) + ((v >> 10) & 1) * 0x8000
-                                  + ((v >> 11) & 3) * 0x80)
-                     : (uint16_t)(0x3000 + (v & 0x7ff) + ((v >> 11) & 1) * 0x8000);
-          if (bf) {
-            uint32_t bits = (uint32_t)hb[i] << 16;
-            memcpy(&wide[i], &bits, 4);
-          } else {
-            wide[i] = half_to_float(hb[i]);
-          }
-        }
+        fill_h16(hb, wide, 4 * n + 8, bf, 2654435761u);
         for (size_t i = 0; i < 5 * ldx + 1; i++)
           x[i] = (float)((i * 5 + 3) % 23) / 7.0f - 1.5f;
         const uint16_t *h[4];
@@ -389,17 +395,7 @@ Test(kernels_gemm, every_gemv4h_row_against_gemv4) {
         float *wide = malloc((4 * n + 8) * sizeof(float));
         float *a0 = malloc((n + 2) * sizeof(float));
         float *a1 = malloc((n + 2) * sizeof(float));
-        for (size_t i = 0; i < 4 * n + 8; i++) {
-          uint32_t v = (uint32_t)(i * 2246822519u) >> 9;
-          hb[i] = bf ? (uint16_t)(0x3c00 + (v & 0x3ff) + ((v >> 10) & 1) * 0x8000)
-                     : (uint16_t)(0x3000 + (v & 0x7ff) + ((v >> 11) & 1) * 0x8000);
-          if (bf) {
-            uint32_t bits = (uint32_t)hb[i] << 16;
-            memcpy(&wide[i], &bits, 4);
-          } else {
-            wide[i] = half_to_float(hb[i]);
-          }
-        }
+        fill_h16(hb, wide, 4 * n + 8, bf, 2246822519u);
         for (size_t i = 0; i < n + 2; i++)
           a0[i] = a1[i] = (float)((i * 7 + 1) % 13) / 5.0f - 1.0f;
         a0[n] = a1[n] = 77.0f;

@@ -895,9 +895,11 @@ struct rowacc_job {
   atomic_int failed;
 };
 
-/* A(i, p) for i < m as w[p * m + i], p < k (w: k * m floats). */
-static void rowacc_weights(const struct cmx_gemm_problem *p, size_t t,
-                           float *w, float *tmp, uint16_t *tmp16) {
+/* A of batch element t as f32 into w (k * m floats): A(i, p) at
+ * w[p * m + i] (kmajor, the row accumulation's layout) or at w[i * k + p]
+ * (the row dots'). */
+static void gather_a(const struct cmx_gemm_problem *p, size_t t, int kmajor,
+                     float *w, float *tmp, uint16_t *tmp16) {
   struct src sa = src_a(p, t);
   for (size_t i = 0; i < p->m; i++)
     for (size_t q = 0; q < p->k; q += GV_CHUNK) {
@@ -905,7 +907,10 @@ static void rowacc_weights(const struct cmx_gemm_problem *p, size_t t,
       const float *x = line(&sa, sa.base + (ptrdiff_t)i * sa.sq +
                                      (ptrdiff_t)q * sa.sk,
                             sa.sk, nq, tmp, tmp16);
-      for (size_t u = 0; u < nq; u++) w[(q + u) * p->m + i] = x[u];
+      if (!kmajor)
+        memcpy(w + i * p->k + q, x, nq * sizeof(float));
+      else
+        for (size_t u = 0; u < nq; u++) w[(q + u) * p->m + i] = x[u];
     }
 }
 
@@ -970,7 +975,7 @@ static void rowacc_thread(void *ctx, size_t b, size_t e) {
     size_t t = b / jb->groups, g0 = b % jb->groups;
     size_t g1 = e - t * jb->groups < jb->groups ? e - t * jb->groups
                                                   : jb->groups;
-    if (t != have) rowacc_weights(p, t, w, tmp, tmp16), have = t;
+    if (t != have) gather_a(p, t, 1, w, tmp, tmp16), have = t;
     size_t j = g0 * 16, j1 = g1 * 16 < p->n ? g1 * 16 : p->n;
     /* even blocks of at most nc (+15 from rounding) columns */
     size_t nb = (j1 - j + jb->nc - 1) / jb->nc;
@@ -1030,20 +1035,6 @@ struct rowdot_job {
   const struct cmx_gemm_problem *p;
   atomic_int failed;
 };
-
-/* A of batch element t as f32, m x k row-major, into w. */
-static void rowdot_a(const struct cmx_gemm_problem *p, size_t t, float *w,
-                     float *tmp, uint16_t *tmp16) {
-  struct src sa = src_a(p, t);
-  for (size_t i = 0; i < p->m; i++)
-    for (size_t q = 0; q < p->k; q += GV_CHUNK) {
-      size_t nq = p->k - q < GV_CHUNK ? p->k - q : GV_CHUNK;
-      const float *x = line(&sa, sa.base + (ptrdiff_t)i * sa.sq +
-                                     (ptrdiff_t)q * sa.sk,
-                            sa.sk, nq, tmp, tmp16);
-      memcpy(w + i * p->k + q, x, nq * sizeof(float));
-    }
-}
 
 /* Columns [j0, j1) of batch element t. */
 static void rowdot_cols(const struct rowdot_job *jb, size_t t, size_t j0,
@@ -1122,7 +1113,7 @@ static void rowdot_thread(void *ctx, size_t b, size_t e) {
   while (b < e) { /* [b, e) over the flat (batch, column) space */
     size_t t = b / p->n, j0 = b % p->n;
     size_t j1 = e - t * p->n < p->n ? e - t * p->n : p->n;
-    if (t != have) rowdot_a(p, t, w, tmp, tmp16), have = t;
+    if (t != have) gather_a(p, t, 0, w, tmp, tmp16), have = t;
     rowdot_cols(jb, t, j0, j1, w, tmp, tmp16);
     b = t * p->n + j1;
   }
