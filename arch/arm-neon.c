@@ -15,7 +15,8 @@ void cmx_dispatch_init_arm_neon(struct cmx_dispatch *t) {
       .rowacc = cmx_f32_rowacc_ukr__neon,
       .dot4 = cmx_f32_dot4_ukr__neon,
       .dot4h = cmx_f32_dot4h_ukr__neon,
-      .gemv4h = cmx_f32_gemv4h_ukr__neon};
+      .gemv4h = cmx_f32_gemv4h_ukr__neon,
+      .rowacch = cmx_f32_rowacch_ukr__neon};
   t->gemm_f64 = (struct cmx_f64_gemm_config){
       .ukr = cmx_f64_gemm_ukr_8x6__neon, .mr = 8, .nr = 6, .kc = 256,
       .pack = cmx_f64_gemm_pack_ukr__neon, .pack_r = 64};

@@ -17,7 +17,8 @@ void cmx_dispatch_init_x86_avx2(struct cmx_dispatch *t) {
       .rowacc = cmx_f32_rowacc_ukr__avx2,
       .dot4 = cmx_f32_dot4_ukr__avx2,
       .dot4h = cmx_f32_dot4h_ukr__avx2,
-      .gemv4h = cmx_f32_gemv4h_ukr__avx2};
+      .gemv4h = cmx_f32_gemv4h_ukr__avx2,
+      .rowacch = cmx_f32_rowacch_ukr__avx2};
   /* f64: KC 256 puts the 256 x 8 B micro-panel (16 KiB) in half of L1d,
    * as for f32; i8: KC 512 (4 KiB of B, the packer's int8 groups). */
   t->gemm_f64 = (struct cmx_f64_gemm_config){

@@ -19,7 +19,8 @@ void cmx_dispatch_init_x86_avx512(struct cmx_dispatch *t) {
       .rowacc = cmx_f32_rowacc_ukr__avx512,
       .dot4 = cmx_f32_dot4_ukr__avx512,
       .dot4h = cmx_f32_dot4h_ukr__avx512,
-      .gemv4h = cmx_f32_gemv4h_ukr__avx512};
+      .gemv4h = cmx_f32_gemv4h_ukr__avx512,
+      .rowacch = cmx_f32_rowacch_ukr__avx512};
   /* f64 KC 256: the 256 x 16 B micro-panel is 32 KiB, as f32's. */
   t->gemm_f64 = (struct cmx_f64_gemm_config){
       .ukr = cmx_f64_gemm_ukr_14x16__avx512, .mr = 14, .nr = 16, .kc = 256,

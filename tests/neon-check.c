@@ -707,13 +707,13 @@ static void check_dot4(const struct cmx_dispatch *t,
 
 /* dot4h: four bf16 rows against two vectors, the same bits as the NEON
  * dot4 on the rows widened first (widening is exact); f16 likewise; and
- * gemv4h against gemv4 the same way. */
+ * gemv4h against gemv4, rowacch against rowacc, the same way. */
 static void check_dot4h(const struct cmx_dispatch *v) {
   static uint16_t h[4][70];
   static float w[4][70], x[2 * 70];
   int bad = 0;
-  if (!v->gemm_f32.dot4h || !v->gemm_f32.gemv4h) {
-    printf("  dot4h / gemv4h: none at this level\n");
+  if (!v->gemm_f32.dot4h || !v->gemm_f32.gemv4h || !v->gemm_f32.rowacch) {
+    printf("  dot4h / gemv4h / rowacch: none at this level\n");
     report("dot4h", 1);
     return;
   }
@@ -758,6 +758,17 @@ static void check_dot4h(const struct cmx_dispatch *v) {
         if (!same(a0[i], a1[i]) && bad++ < 5)
           printf("  gemv4h %s n=%zu [%zu]: %a, gemv4 %a\n",
                  bf ? "bf16" : "f16", n, i, a1[i], a0[i]);
+      /* rowacch likewise against rowacc: three rows of C, four of B */
+      static float c0[3 * 70], c1[3 * 70];
+      const float wts[12] = {0.5f, -1.0f, 1.5f, 0.25f, -0.75f, 2.0f,
+                             1.25f, -0.5f, 0.125f, 1.0f, -2.0f, 0.375f};
+      for (size_t i = 0; i < 3 * 70; i++) c0[i] = c1[i] = x[i % 140];
+      v->gemm_f32.rowacc(3, 4, n, wr, wts, c0, 70, 0);
+      v->gemm_f32.rowacch(3, 4, n, hr, bf, wts, c1, 70, 0);
+      for (size_t i = 0; i < 3 * 70; i++)
+        if (!same(c0[i], c1[i]) && bad++ < 5)
+          printf("  rowacch %s n=%zu [%zu]: %a, rowacc %a\n",
+                 bf ? "bf16" : "f16", n, i, c1[i], c0[i]);
     }
   report("dot4h", bad);
 }

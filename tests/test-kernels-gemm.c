@@ -527,3 +527,61 @@ Test(kernels_gemm, every_rowacc_row_against_ref) {
         }
   }
 }
+
+struct rhrow {
+  enum cmx_isa_level isa;
+  const char *name;
+  cmx_f32_rowacch_ukr_fn fn;
+};
+#define CMX_ROWACCH(isa, name) {isa, #name, name},
+static const struct rhrow RHROWS[] = {
+#include "kernels/f32-gemm/f32-gemm.inc"
+};
+#undef CMX_ROWACCH
+
+/* Every 16-bit row-accumulate row against the reference on the rows
+ * widened first: the same bits (one FMA per element per row, in order);
+ * bf16 and f16, m 1..8, kb 1..8, n around the vector widths, acc rows with
+ * canaries between them, prefetch on and off. */
+Test(kernels_gemm, every_rowacch_row_against_ref) {
+  size_t ns[] = {1, 7, 16, 17, 33, 100};
+  for (size_t gi = 0; gi < sizeof RHROWS / sizeof RHROWS[0]; gi++) {
+    const struct rhrow *g = &RHROWS[gi];
+    if (!cmx_cpu_has(g->isa)) {
+      printf("kernels_gemm: skipping %s (CPU lacks its ISA)\n", g->name);
+      continue;
+    }
+    for (int bf = 0; bf < 2; bf++)
+      for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++)
+        for (size_t m = 1; m <= 8; m++)
+          for (size_t kb = 1; kb <= 8; kb++) {
+            size_t n = ns[t], ld = n + 5, rl = n + 3, nb = 2 * kb * rl + 1;
+            uint16_t *hb = malloc(nb * sizeof(uint16_t));
+            float *wide = malloc(nb * sizeof(float));
+            float *acc = malloc(m * ld * sizeof(float));
+            float *ref = malloc(m * ld * sizeof(float));
+            float w[64];
+            const float *r[8];
+            const uint16_t *h[8];
+            fill_h16(hb, wide, nb, bf, 2654435761u + (uint32_t)(m * 8 + kb));
+            for (size_t i = 0; i < m * kb; i++)
+              w[i] = (float)((i * 37 + kb * 5 + 3) % 41) / 8.0f - 2.5f;
+            for (size_t u = 0; u < kb; u++) {
+              r[u] = wide + 1 + u * rl;
+              h[u] = hb + 1 + u * rl;
+            }
+            for (size_t i = 0; i < m * ld; i++)
+              acc[i] = ref[i] = i % ld < n ? (float)(i % 13) / 4.0f - 1.5f
+                                           : CANARY;
+            ptrdiff_t pf = t % 2 ? (ptrdiff_t)(kb * rl) : 0;
+            g->fn(m, kb, n, h, bf, w, acc, ld, pf);
+            cmx_f32_rowacc_ukr__ref(m, kb, n, r, w, ref, ld, 0);
+            for (size_t i = 0; i < m * ld; i++)
+              cr_assert_eq(acc[i], ref[i],
+                           "%s %s m=%zu kb=%zu n=%zu [%zu]: %a vs ref %a",
+                           g->name, bf ? "bf16" : "f16", m, kb, n, i,
+                           (double)acc[i], (double)ref[i]);
+            free(hb), free(wide), free(acc), free(ref);
+          }
+  }
+}

@@ -742,7 +742,6 @@ struct gemv {
 #define GV_CHUNK 4096 /* k elements converted per step (16-bit or strided) */
 #define GV_ROWS 4096  /* rows accumulated together in the column form */
 
-/* s[u] += x[p] v[p] over p = u mod 16: 16 partial sums (vectorisable) */
 static void gemv_batch(struct gemv *g, size_t t, size_t i0, size_t i1,
                        float *ws) {
   const struct cmx_gemm_problem *p = g->p;
@@ -815,9 +814,9 @@ static void gemv_batch(struct gemv *g, size_t t, size_t i0, size_t i1,
   /* Row form: four y at a time, dot products of their rows (the last
    * group padded with its first row) with v by the dot kernel; f32 rows
    * contiguous along k in one call, others converted or gathered in
-   * chunks of GV_CHUNK whose sums add in order. Each sum depends on k and
-   * the strides only. */
-  /* 16-bit rows contiguous along k: widened in registers (dot4h) */
+   * chunks of GV_CHUNK whose sums add in order; 16-bit rows contiguous
+   * along k widened in registers (dot4h), in one call. Each sum depends on
+   * k, the strides and the dtype only. */
   const int h16 = sm.dt != CMX_GEMM_F32 && sm.sk == 1 && g->cfg->dot4h;
   const size_t step =
       (sm.dt == CMX_GEMM_F32 && sm.sk == 1) || h16 ? k : GV_CHUNK;
@@ -915,7 +914,8 @@ static void gather_a(const struct cmx_gemm_problem *p, size_t t, int kmajor,
 }
 
 /* Columns [j0, j0 + nn) of batch element t: acc (m x nn, row stride ld).
- * 16-bit B: each step's rows converted into cv (8 x ld floats) first. */
+ * 16-bit B: widened in registers (rowacch), or where the level has no such
+ * kernel each step's rows converted into cv (8 x ld floats) first. */
 static void rowacc_block(const struct rowacc_job *jb, size_t t, size_t j0,
                          size_t nn, const float *w, float *acc, size_t ld,
                          float *cv) {
@@ -934,6 +934,13 @@ static void rowacc_block(const struct rowacc_job *jb, size_t t, size_t j0,
     if (sb.dt == CMX_GEMM_F32) {
       for (size_t u = 0; u < kb; u++)
         r[u] = f32_at(&sb, sb.base + (ptrdiff_t)(q + u) * rs + (ptrdiff_t)j0);
+    } else if (jb->cfg->rowacch) { /* widened in registers */
+      const uint16_t *h[8];
+      for (size_t u = 0; u < kb; u++)
+        h[u] = u16_at(&sb, sb.base + (ptrdiff_t)(q + u) * rs + (ptrdiff_t)j0);
+      jb->cfg->rowacch(m, kb, nn, h, sb.dt == CMX_GEMM_BF16, w + q * m, acc,
+                       ld, pf);
+      continue;
     } else {
       for (size_t u = 0; u < kb; u++) {
         const ptrdiff_t e = sb.base + (ptrdiff_t)(q + u) * rs + (ptrdiff_t)j0;
@@ -1166,11 +1173,12 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
     return atomic_load(&g.failed) ? -1 : 0;
   }
   /* short A against a B whose k is contiguous (any operand dtypes; bf16
-   * x bf16 only to RD_M_PAIRS rows, past which its pair kernel is faster) */
+   * x bf16 only to RD_M_PAIRS rows, past which its pair kernel is faster;
+   * A gathered whole into each thread's scratch: at most 64 MiB of it) */
   const int pairable = cfg->bf16_ukr && p->a.dtype == CMX_GEMM_BF16 &&
                        p->b.dtype == CMX_GEMM_BF16;
   if (p->m <= (pairable ? RD_M_PAIRS : RD_M) && p->b.rs == 1 &&
-      p->b.cs > 0 && cfg->dot4 &&
+      p->b.cs > 0 && cfg->dot4 && p->k * p->m <= ((size_t)1 << 24) &&
       2.0 * (double)p->m * (double)p->n * (double)p->k * (double)p->batch >=
           small_flops())
     return rowdot_run(cfg, p, (size_t)nthreads);
@@ -1230,9 +1238,10 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
   int skinny = p->m <= SKINNY_M && p->b.dtype == CMX_GEMM_F32 &&
                p->b.cs == 1 && p->b.rs > 0 && flops >= small;
   /* (A gathered whole into each thread's scratch: up to 64 MiB of it.)
-   * A row-major 16-bit B too, each step's rows converted in L1 (1 thread,
-   * m x 4096 x 4096, ms packed -> rows: f16 m = 2 10.2 -> 2.4, m = 8
-   * 10.7 -> 3.8; bf16 m = 2 5.3 -> 2.4, m = 8 5.4 -> 3.9). */
+   * A row-major 16-bit B too (1 thread, m x 4096 x 4096, ms packed ->
+   * rows converted in L1 -> widened in registers: f16 m = 2 10.2 -> 2.4
+   * -> 1.33, m = 8 10.7 -> 3.8 -> 2.33; bf16 m = 2 5.3 -> 2.4 -> 1.34,
+   * m = 8 5.4 -> 3.9 -> 2.42). */
   const int rows16 = p->b.dtype != CMX_GEMM_F32 && p->b.cs == 1 &&
                      p->b.rs > 0 && flops >= small;
   if ((skinny || rows16) && p->m <= RA_M && cfg->rowacc && p->k &&

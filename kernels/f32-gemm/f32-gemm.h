@@ -148,6 +148,19 @@ typedef void (*cmx_f32_rowacc_ukr_fn)(size_t m, size_t kb, size_t n,
 #include "f32-gemm.inc"
 #undef CMX_ROWACC
 
+/* The same over rows of 16-bit values (CMX_ROWACCH rows; bf 1: bf16, 0:
+ * f16; pf in elements), each widened exactly to f32 in registers: the
+ * same bits as rowacc on the rows converted first. */
+typedef void (*cmx_f32_rowacch_ukr_fn)(size_t m, size_t kb, size_t n,
+                                       const uint16_t *const *h, int bf,
+                                       const float *w, float *acc, size_t ld,
+                                       ptrdiff_t pf);
+#define CMX_ROWACCH(isa, name)                                             \
+  void name(size_t m, size_t kb, size_t n, const uint16_t *const *h,       \
+            int bf, const float *w, float *acc, size_t ld, ptrdiff_t pf);
+#include "f32-gemm.inc"
+#undef CMX_ROWACCH
+
 /* bf16 x bf16 microkernel contract (CMX_UKR_BF16 rows, AVX512_BF16's
  * vdpbf16ps): the same C = alpha A B + beta C on the same tile rules as the
  * f32 microkernel, but the operands are packed as bf16 k-pairs, one 32-bit
@@ -226,6 +239,7 @@ struct cmx_gemm_config {
   cmx_f32_dot4_ukr_fn dot4;   /* GEMV row dot products */
   cmx_f32_dot4h_ukr_fn dot4h; /* the same on 16-bit rows (NULL: convert) */
   cmx_f32_rowacc_ukr_fn rowacc; /* short A (m <= 8): B row by row */
+  cmx_f32_rowacch_ukr_fn rowacch; /* the same on 16-bit rows (NULL: convert) */
   /* bf16 x bf16 on k-pairs (NULL: converted to f32 while packing); same
    * mr x nr tile as ukr, packed with zip and pack (32-bit words). */
   cmx_f32_gemm_bf16_ukr_fn bf16_ukr;
