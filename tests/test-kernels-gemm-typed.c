@@ -398,6 +398,40 @@ Test(kernels_gemm_typed, i8_pack_b4) {
   }
 }
 
+/* The level's int8 config with scalar packing, no AMX and neither
+ * unpacked path: what the row paths are checked against. */
+static struct cmx_i8_gemm_config i8_plain(const struct cmx_i8_gemm_config *c) {
+  struct cmx_i8_gemm_config plain = *c;
+  plain.amx = NULL, plain.pack_b4 = NULL, plain.pack_w = NULL;
+  plain.dotrows = NULL, plain.sweep = NULL;
+  return plain;
+}
+
+/* -128 everywhere, 1 x 140001 @ 140001 x n (B transposed when bt): the
+ * 2^14 products wrap past 2^31; both configs must give k 2^14 mod 2^32. */
+static void i8_wrap_case(const struct cmx_i8_gemm_config *full,
+                         const struct cmx_i8_gemm_config *plain, size_t n,
+                         int bt) {
+  size_t k = 140001;
+  int8_t *a = malloc(k), *b = malloc(n * k);
+  int32_t *c0 = malloc(n * sizeof(int32_t)), *c1 = malloc(n * sizeof(int32_t));
+  memset(a, 0x80, k), memset(b, 0x80, n * k);
+  struct cmx_i8_gemm_problem p = {
+      .batch = 1, .m = 1, .n = n, .k = k,
+      .a = {a, (ptrdiff_t)k, 1, NULL},
+      .b = {b, bt ? 1 : (ptrdiff_t)n, bt ? (ptrdiff_t)k : 1, NULL},
+      .ldc = n, .ldcb = n};
+  p.c = c0;
+  cr_assert_eq(cmx_i8_gemm(plain, &p, 1), 0);
+  p.c = c1;
+  cr_assert_eq(cmx_i8_gemm(full, &p, 2), 0);
+  int32_t want = (int32_t)(uint32_t)((uint64_t)k << 14);
+  for (size_t j = 0; j < n; j++)
+    cr_assert(c0[j] == want && c1[j] == want, "n %zu bt %d [%zu] %d / %d "
+              "want %d", n, bt, j, c0[j], c1[j], want);
+  free(a), free(b), free(c0), free(c1);
+}
+
 /* Row dots (cfg->dotrows: A of at most 12 rows against a k-contiguous B)
  * through the driver, against the driver with scalar packing and no AMX:
  * m 1-12 (and 13, 16 packed), k from 64 past the 64-byte step to 4099, odd n,
@@ -411,9 +445,7 @@ Test(kernels_gemm_typed, i8_dotrows_driver) {
            "AVX512-VNNI here)\n");
     return;
   }
-  struct cmx_i8_gemm_config plain = t.gemm_i8;
-  plain.amx = NULL, plain.pack_b4 = NULL, plain.pack_w = NULL;
-  plain.dotrows = NULL, plain.sweep = NULL;
+  struct cmx_i8_gemm_config plain = i8_plain(&t.gemm_i8);
   size_t shapes[][4] = {{1, 1, 1, 64},    {1, 2, 17, 65},   {2, 3, 100, 127},
                         {1, 4, 33, 200},  {3, 1, 7, 1000},  {1, 4, 5, 4099},
                         {1, 5, 9, 300},   {2, 1, 64, 63},   {1, 8, 33, 200},
@@ -426,24 +458,7 @@ Test(kernels_gemm_typed, i8_dotrows_driver) {
       i8_driver_case(&t.gemm_i8, &plain, sh[0], sh[1], sh[2], sh[3], tr & 1,
                      tr >> 1, seed++);
     }
-  /* -128 everywhere: 140001 products of 2^14 wrap past 2^31 */
-  size_t k = 140001;
-  int8_t *a = malloc(k), *b = malloc(3 * k);
-  memset(a, 0x80, k), memset(b, 0x80, 3 * k);
-  int32_t c0[3], c1[3];
-  struct cmx_i8_gemm_problem p = {.batch = 1, .m = 1, .n = 3, .k = k,
-                                  .a = {a, (ptrdiff_t)k, 1, NULL},
-                                  .b = {b, 1, (ptrdiff_t)k, NULL},
-                                  .ldc = 3, .ldcb = 3};
-  p.c = c0;
-  cr_assert_eq(cmx_i8_gemm(&plain, &p, 1), 0);
-  p.c = c1;
-  cr_assert_eq(cmx_i8_gemm(&t.gemm_i8, &p, 2), 0);
-  int32_t want = (int32_t)(uint32_t)((uint64_t)k << 14);
-  for (int j = 0; j < 3; j++)
-    cr_assert(c0[j] == want && c1[j] == want, "[%d] %d / %d want %d", j,
-              c0[j], c1[j], want);
-  free(a), free(b);
+  i8_wrap_case(&t.gemm_i8, &plain, 3, 1);
 }
 
 /* Row sweeps (cfg->sweep: four rows of A a sweep against a row-major B)
@@ -460,9 +475,7 @@ Test(kernels_gemm_typed, i8_sweep_driver) {
            "AVX512-VNNI here)\n");
     return;
   }
-  struct cmx_i8_gemm_config plain = t.gemm_i8;
-  plain.amx = NULL, plain.pack_b4 = NULL, plain.pack_w = NULL;
-  plain.dotrows = NULL, plain.sweep = NULL;
+  struct cmx_i8_gemm_config plain = i8_plain(&t.gemm_i8);
   size_t shapes[][4] = {{1, 1, 1, 16},    {1, 2, 63, 17},   {2, 3, 64, 18},
                         {1, 4, 65, 19},   {3, 1, 1000, 33}, {1, 4, 130, 4099},
                         {1, 5, 70, 300},  {2, 1, 200, 1023}, {1, 3, 7, 15},
@@ -475,24 +488,6 @@ Test(kernels_gemm_typed, i8_sweep_driver) {
       i8_driver_case(&t.gemm_i8, &plain, sh[0], sh[1], sh[2], sh[3], at, 0,
                      seed++);
     }
-  size_t k = 140001, ns[2] = {3, 70};
-  for (int v = 0; v < 2; v++) {
-    size_t n = ns[v];
-    int8_t *a = malloc(k), *b = malloc(n * k);
-    memset(a, 0x80, k), memset(b, 0x80, n * k);
-    int32_t c0[70], c1[70];
-    struct cmx_i8_gemm_problem p = {.batch = 1, .m = 1, .n = n, .k = k,
-                                    .a = {a, (ptrdiff_t)k, 1, NULL},
-                                    .b = {b, (ptrdiff_t)n, 1, NULL},
-                                    .ldc = n, .ldcb = n};
-    p.c = c0;
-    cr_assert_eq(cmx_i8_gemm(&plain, &p, 1), 0);
-    p.c = c1;
-    cr_assert_eq(cmx_i8_gemm(&t.gemm_i8, &p, 2), 0);
-    int32_t want = (int32_t)(uint32_t)((uint64_t)k << 14);
-    for (size_t j = 0; j < n; j++)
-      cr_assert(c0[j] == want && c1[j] == want,
-                "n %zu [%zu] %d / %d want %d", n, j, c0[j], c1[j], want);
-    free(a), free(b);
-  }
+  i8_wrap_case(&t.gemm_i8, &plain, 3, 0);
+  i8_wrap_case(&t.gemm_i8, &plain, 70, 0);
 }
