@@ -1,5 +1,7 @@
 /* The bf16 rows of the GEMM deck (`--suite gemm`; `--filter bf16` runs only
- * them): square bf16 x bf16 matmuls (cmx_matmul + cmx_eval, bf16 result) at
+ * them), and 16-bit decode (`--filter h16`: m x 4096 x 4096, m 1 and 8, f16
+ * and bf16 operands, B row-major and transposed, rated by B's bytes over
+ * the same-run read bandwidth; no target): square bf16 x bf16 matmuls (cmx_matmul + cmx_eval, bf16 result) at
  * the default level against the f32 rate; at the avx512bf16 level (forced,
  * where the CPU has it) against the same-run vdpbf16ps peak (target 85%);
  * and at CMX_ISA=avx2, where bf16 is converted while packing,
@@ -23,6 +25,19 @@ static void label_of(char *buf, size_t n, int s, int nt) {
   snprintf(buf, n, "gemm bf16 %dx%dx%d %dthr", s, s, s, nt);
 }
 
+/* The 16-bit decode rows: m, B transposed, bf16 (else f16). */
+static const struct { int m, bt, bf; } k_h16[] = {
+    {1, 0, 1}, {1, 1, 1}, {8, 0, 1}, {8, 1, 1},
+    {1, 0, 0}, {1, 1, 0}, {8, 0, 0}, {8, 1, 0}};
+#define NH16 (int)(sizeof k_h16 / sizeof k_h16[0])
+#define H16_K 4096
+#define H16_N 4096
+
+static void h16_label(char *buf, size_t n, int i, int nt) {
+  snprintf(buf, n, "gemm h16 %s %dx%dx%d%s %dthr", k_h16[i].bf ? "bf16" : "f16",
+           k_h16[i].m, H16_K, H16_N, k_h16[i].bt ? " B^T" : "", nt);
+}
+
 int gemm_bf16_steps(void) {
   if (!g_opts.suite || strcmp(g_opts.suite, "gemm"))
     return 0;
@@ -31,6 +46,11 @@ int gemm_bf16_steps(void) {
   for (int i = 0; i < NSIZES; i++)
     for (int ti = 0; ti < g_opts.nthreads; ti++) {
       label_of(label, sizeof label, k_sizes[i], g_opts.threads[ti]);
+      steps += bench_wants(label);
+    }
+  for (int i = 0; i < NH16; i++)
+    for (int ti = 0; ti < g_opts.nthreads; ti++) {
+      h16_label(label, sizeof label, i, g_opts.threads[ti]);
       steps += bench_wants(label);
     }
   return steps;
@@ -252,6 +272,60 @@ static void run_size(int s) {
   cmx_array_free(a32), cmx_array_free(b32);
 }
 
+/* One 16-bit decode shape at every thread count: GB/s of B over the read
+ * bandwidth now. */
+static void run_h16(int i) {
+  const int m = k_h16[i].m, bt = k_h16[i].bt;
+  const cmx_dtype dt = k_h16[i].bf ? CMX_BF16 : CMX_F16;
+  cmx_array key = NULL, a32 = NULL, b32 = NULL, a = NULL, b0 = NULL, b = NULL;
+  int64_t sa[2] = {m, H16_K}, sb[2] = {bt ? H16_N : H16_K, bt ? H16_K : H16_N};
+  int st = cmx_random_key(&key, 7);
+  if (!st) st = cmx_random_uniform(&a32, -1, 1, sa, 2, CMX_F32, key, NULL);
+  if (!st) st = cmx_random_uniform(&b32, -1, 1, sb, 2, CMX_F32, key, NULL);
+  if (!st) st = cmx_astype(&a, a32, dt, NULL);
+  if (!st) st = cmx_astype(&b0, b32, dt, NULL);
+  if (!st) st = bt ? cmx_transpose(&b, b0, NULL, 0, NULL)
+                   : (b = cmx_array_retain(b0), CMX_OK);
+  cmx_array both[2] = {a, b};
+  if (!st) st = cmx_eval(both, 2);
+  char name[32];
+  snprintf(name, sizeof name, "cmx %s decode", k_h16[i].bf ? "bf16" : "f16");
+  for (int ti = 0; ti < g_opts.nthreads; ti++) {
+    const int nt = g_opts.threads[ti];
+    char label[64];
+    h16_label(label, sizeof label, i, nt);
+    if (!bench_step(label))
+      continue;
+    struct bench_row r = {.threads = nt, .ratio = -1, .pass = -1,
+                          .unit = UNIT_GBPS};
+    snprintf(r.family, sizeof r.family, "gemm");
+    snprintf(r.name, sizeof r.name, "%s", name);
+    snprintf(r.shape, sizeof r.shape, "%dx%dx%d%s", m, H16_K, H16_N,
+             bt ? " B^T" : "");
+    int e = st;
+    double secs = e ? 0 : time_mm(a, b, nt, &e, NULL);
+    if (e) {
+      r.pass = -2;
+      snprintf(r.note, sizeof r.note, "%s", cmx_last_error());
+      bench_add_row(&r);
+      continue;
+    }
+    r.median_s = secs;
+    r.rate = 2.0 * H16_K * (double)H16_N / secs / 1e9;
+    double rd = nt <= BENCH_MAX_THREADS ? g_peaks.read[TIER_BIG][nt] : 0;
+    if (rd > 0) {
+      const double rd0 = rd, again = bench_stream_again("read", nt, &rd);
+      r.ratio = r.rate / rd;
+      snprintf(r.ref, sizeof r.ref, "read");
+      snprintf(r.note, sizeof r.note, "B streamed; read now %.1f, start "
+               "%.1f GB/s", again, rd0);
+    }
+    bench_add_row(&r);
+  }
+  cmx_array_free(key), cmx_array_free(a32), cmx_array_free(b32);
+  cmx_array_free(a), cmx_array_free(b0), cmx_array_free(b);
+}
+
 void gemm_bf16_run(void) {
   if (!gemm_bf16_steps())
     return;
@@ -263,4 +337,6 @@ void gemm_bf16_run(void) {
   cmx_set_isa(level);
   for (int i = 0; i < NSIZES; i++)
     run_size(k_sizes[i]);
+  for (int i = 0; i < NH16; i++)
+    run_h16(i);
 }
