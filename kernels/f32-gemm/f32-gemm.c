@@ -885,6 +885,8 @@ static void gemv_thread(void *ctx, size_t b, size_t e) {
  * layout rowacc reads. The team splits the flat (batch, 16-column group)
  * space; every sum runs over k in order, so results do not depend on it. */
 #define RA_M 8
+/* Floats of A a thread gathers whole for the row paths (64 MiB). */
+#define SHORT_A_SCRATCH ((size_t)1 << 24)
 
 struct rowacc_job {
   const struct cmx_gemm_config *cfg;
@@ -1178,7 +1180,7 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
   const int pairable = cfg->bf16_ukr && p->a.dtype == CMX_GEMM_BF16 &&
                        p->b.dtype == CMX_GEMM_BF16;
   if (p->m <= (pairable ? RD_M_PAIRS : RD_M) && p->b.rs == 1 &&
-      p->b.cs > 0 && cfg->dot4 && p->k * p->m <= ((size_t)1 << 24) &&
+      p->b.cs > 0 && cfg->dot4 && p->k * p->m <= SHORT_A_SCRATCH &&
       2.0 * (double)p->m * (double)p->n * (double)p->k * (double)p->batch >=
           small_flops())
     return rowdot_run(cfg, p, (size_t)nthreads);
@@ -1245,7 +1247,7 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
   const int rows16 = p->b.dtype != CMX_GEMM_F32 && p->b.cs == 1 &&
                      p->b.rs > 0 && flops >= small;
   if ((skinny || rows16) && p->m <= RA_M && cfg->rowacc && p->k &&
-      (!j.pairs || rows16) && p->k * p->m <= ((size_t)1 << 24))
+      p->k * p->m <= SHORT_A_SCRATCH)
     return rowacc_run(cfg, p, nt);
   if (skinny) {
     j.small = 1;
