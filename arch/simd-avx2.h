@@ -152,6 +152,36 @@ CMX_SIMD_INLINE float vf_hsum(vf a) {
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
 }
+
+/* vf_hsum4x4: s[i * 4 + u] = vf_hsum(a[i][u]) for i < m (m <= 4), two
+ * rows of a (8 vectors) reduced together: each level adds the halves of
+ * two vectors in one (256 -> 128 -> 64 -> 32 bits), 21 shuffles and adds
+ * for 8 sums against 6 each alone. It is vf_hsum's tree (lane j + j + 4,
+ * then + 2, + 1), so the bits are the same. The accumulators go in as
+ * b[2u + i]: the last level then leaves sum (i, u) in lane 4i + u. */
+CMX_SIMD_INLINE void vf_hsum4x4(const vf a[4][4], int m, float *s) {
+#pragma GCC unroll 2
+  for (int i0 = 0; i0 < m; i0 += 2) {
+    vf b[8], v[4], z[2];
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; u++)
+#pragma GCC unroll 2
+      for (int i = 0; i < 2; i++)
+        b[2 * u + i] = i0 + i < m ? a[i0 + i][u] : vf_zero();
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++)
+      v[q] = _mm256_add_ps(_mm256_permute2f128_ps(b[2 * q], b[2 * q + 1], 0x20),
+                           _mm256_permute2f128_ps(b[2 * q], b[2 * q + 1], 0x31));
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++)
+      z[h] = _mm256_add_ps(_mm256_shuffle_ps(v[2 * h], v[2 * h + 1], 0x44),
+                           _mm256_shuffle_ps(v[2 * h], v[2 * h + 1], 0xee));
+    vf_store_n(s + 4 * i0,
+               _mm256_add_ps(_mm256_shuffle_ps(z[0], z[1], 0x88),
+                             _mm256_shuffle_ps(z[0], z[1], 0xdd)),
+               m - i0 >= 2 ? 8 : 4);
+  }
+}
 CMX_SIMD_INLINE float vf_hmax(vf a) {
   __m128 s = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
   s = _mm_max_ps(s, _mm_movehl_ps(s, s));

@@ -144,6 +144,36 @@ CMX_SIMD_INLINE float vf_hsum(vf a) { return _mm512_reduce_add_ps(a); }
 CMX_SIMD_INLINE float vf_hmax(vf a) { return _mm512_reduce_max_ps(a); }
 CMX_SIMD_INLINE float vf_hmin(vf a) { return _mm512_reduce_min_ps(a); }
 
+/* vf_hsum4x4: s[i * 4 + u] = vf_hsum(a[i][u]) for i < m (m <= 4), the
+ * sums of up to 16 vectors reduced together: each level adds the halves of
+ * two vectors in one (512 -> 256 -> 128 -> 64 -> 32 bits), 45 shuffles and
+ * adds for 16 sums against about 8 each alone. It is vf_hsum's tree (lane
+ * j + j + 8, then + 4, + 2, + 1), so the bits are the same. The
+ * accumulators go in as b[4u + i]: the last level then leaves sum
+ * (i, u) in lane 4i + u. */
+CMX_SIMD_INLINE void vf_hsum4x4(const vf a[4][4], int m, float *s) {
+  vf b[16], v[8], w[4], z[2];
+#pragma GCC unroll 4
+  for (int u = 0; u < 4; u++)
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) b[4 * u + i] = i < m ? a[i][u] : vf_zero();
+#pragma GCC unroll 8
+  for (int q = 0; q < 8; q++)
+    v[q] = _mm512_add_ps(_mm512_shuffle_f32x4(b[2 * q], b[2 * q + 1], 0x44),
+                         _mm512_shuffle_f32x4(b[2 * q], b[2 * q + 1], 0xee));
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; r++)
+    w[r] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * r], v[2 * r + 1], 0x88),
+                         _mm512_shuffle_f32x4(v[2 * r], v[2 * r + 1], 0xdd));
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; h++)
+    z[h] = _mm512_add_ps(_mm512_shuffle_ps(w[2 * h], w[2 * h + 1], 0x44),
+                         _mm512_shuffle_ps(w[2 * h], w[2 * h + 1], 0xee));
+  vf_store_n(s, _mm512_add_ps(_mm512_shuffle_ps(z[0], z[1], 0x88),
+                              _mm512_shuffle_ps(z[0], z[1], 0xdd)),
+             (size_t)m * 4);
+}
+
 /* vf_scalef: a 2^k for integral k (vscalefps: one rounding, also into the
  * denormals; inf past the range). Levels without it build 2^k in the
  * exponent field (kernels/common/vmath.h cmx_vm_scale2k). */

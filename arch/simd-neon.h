@@ -149,6 +149,16 @@ CMX_SIMD_INLINE float vf_hsum(vf a) { return vaddvq_f32(a); }
 CMX_SIMD_INLINE float vf_hmax(vf a) { return vmaxvq_f32(a); }
 CMX_SIMD_INLINE float vf_hmin(vf a) { return vminvq_f32(a); }
 
+/* vf_hsum4x4: s[i * 4 + u] = vf_hsum(a[i][u]) for i < m (m <= 4), a row of
+ * four sums at a time by pairwise adds (6 instead of 8): vaddvq_f32's tree
+ * ((a0 + a1) + (a2 + a3)), so the bits are the same. */
+CMX_SIMD_INLINE void vf_hsum4x4(const vf a[4][4], int m, float *s) {
+#pragma GCC unroll 4
+  for (int i = 0; i < m; i++)
+    vst1q_f32(s + 4 * i, vpaddq_f32(vpaddq_f32(a[i][0], a[i][1]),
+                                    vpaddq_f32(a[i][2], a[i][3])));
+}
+
 /* vf_lut32: tab[idx & 31] per lane (vpermt2ps on AVX-512); lane by lane
  * here: correct, not tuned. */
 #define VF_LUT32 1

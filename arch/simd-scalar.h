@@ -111,6 +111,12 @@ CMX_SIMD_INLINE float vf_hsum(vf a) { return a; }
 CMX_SIMD_INLINE float vf_hmax(vf a) { return a; }
 CMX_SIMD_INLINE float vf_hmin(vf a) { return a; }
 
+/* vf_hsum4x4: s[i * 4 + u] = vf_hsum(a[i][u]) for i < m (m <= 4). */
+CMX_SIMD_INLINE void vf_hsum4x4(const vf a[4][4], int m, float *s) {
+  for (int i = 0; i < m; i++)
+    for (int u = 0; u < 4; u++) s[i * 4 + u] = a[i][u];
+}
+
 /* vf_lut32: tab[idx & 31] (vpermt2ps on AVX-512). */
 #define VF_LUT32 1
 CMX_SIMD_INLINE vf vf_lut32(const float *tab, vi idx) { return tab[idx & 31]; }
