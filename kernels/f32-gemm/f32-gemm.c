@@ -1045,6 +1045,24 @@ struct rowdot_job {
   atomic_int failed;
 };
 
+/* Lines [q, q + nk) of B's columns [c0, c1) (k contiguous), into L2.
+ * With more than four rows of A the dot kernel reads each group of four
+ * columns from memory in its first pass only; the next group, fetched
+ * while the later passes run from L1, overlaps that read with them. On
+ * the 2-core VM, 1 thread, f32 B^T, ms, while the host was loaded: m = 16
+ * x 4096 x 4096 5.9-6.5 -> 5.4-5.6, m = 8 3.28-3.33 -> 3.13-3.20; while
+ * it was not, even (5.2-5.4): the hardware prefetch keeps up then. */
+static void rowdot_fetch(const struct src *sb, size_t c0, size_t c1,
+                         size_t q, size_t nk) {
+  const size_t es = sb->dt == CMX_GEMM_F32 ? 4 : 2;
+  for (size_t c = c0; c < c1; c++) {
+    const char *r = (const char *)sb->data +
+                    (sb->base + (ptrdiff_t)c * sb->sq + (ptrdiff_t)q) *
+                        (ptrdiff_t)es;
+    for (size_t o = 0; o < nk * es; o += 64) __builtin_prefetch(r + o, 0, 2);
+  }
+}
+
 /* Columns [j0, j1) of batch element t. */
 static void rowdot_cols(const struct rowdot_job *jb, size_t t, size_t j0,
                         size_t j1, const float *w, float *tmp,
@@ -1075,6 +1093,16 @@ static void rowdot_cols(const struct rowdot_job *jb, size_t t, size_t j0,
       const size_t nk = k - q < step ? k - q : step;
       for (size_t g = 0; g * 4 < nj; g++) {
         const size_t nq = nj - g * 4 < 4 ? nj - g * 4 : 4;
+        if (m > 4 && direct) {
+          /* the next group: of this chunk, of the next, or of the next
+           * columns */
+          size_t q2 = q, c0 = j + (g + 1) * 4;
+          if (c0 >= j + nj) c0 = j, q2 = q + step;
+          if (q2 >= k) c0 = j + nj, q2 = 0;
+          if (c0 < j1)
+            rowdot_fetch(&sb, c0, j1 - c0 < 4 ? j1 : c0 + 4, q2,
+                         k - q2 < step ? k - q2 : step);
+        }
         if (h16) {
           const uint16_t *hr[4];
           for (size_t u = 0; u < 4; u++)
