@@ -152,6 +152,21 @@ CMX_SIMD_INLINE float vf_hmin(vf a) { return _mm512_reduce_min_ps(a); }
  * accumulators go in as b[4u + i]: the last level then leaves sum
  * (i, u) in lane 4i + u. */
 CMX_SIMD_INLINE void vf_hsum4x4(const vf a[4][4], int m, float *s) {
+  if (m == 1) { /* four sums: the first two levels, then a vector's own */
+    vf v0 = _mm512_add_ps(_mm512_shuffle_f32x4(a[0][0], a[0][1], 0x44),
+                          _mm512_shuffle_f32x4(a[0][0], a[0][1], 0xee));
+    vf v1 = _mm512_add_ps(_mm512_shuffle_f32x4(a[0][2], a[0][3], 0x44),
+                          _mm512_shuffle_f32x4(a[0][2], a[0][3], 0xee));
+    vf w = _mm512_add_ps(_mm512_shuffle_f32x4(v0, v1, 0x88),
+                         _mm512_shuffle_f32x4(v0, v1, 0xdd));
+    w = _mm512_add_ps(w, _mm512_shuffle_ps(w, w, 0xee));
+    w = _mm512_add_ps(w, _mm512_shuffle_ps(w, w, 0x55));
+    _mm_storeu_ps(s, _mm512_castps512_ps128(_mm512_permutexvar_ps(
+                         _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                          12, 8, 4, 0),
+                         w)));
+    return;
+  }
   vf b[16], v[8], w[4], z[2];
 #pragma GCC unroll 4
   for (int u = 0; u < 4; u++)

@@ -59,13 +59,9 @@ CMX_DOT4_INLINE void cmx_dot4_rows(const int H, const int M, size_t n,
       for (int u = 0; u < 4; u++) a[i][u] = vf_fmadd(xv, rv[u], a[i][u]);
     }
   }
-  /* one vector's sum alone, more reduced together (the same bits): at
-   * short n the sums dominate (32 x (4x128 @ 128x4096) B^T: 6.3 ms) */
-  if (M == 1)
-#pragma GCC unroll 4
-    for (int u = 0; u < 4; u++) s[u] = vf_hsum(a[0][u]);
-  else
-    vf_hsum4x4((const vf(*)[4])a, M, s);
+  /* the sums reduced together (the same bits as one at a time): at short
+   * n they dominate (32 x (4x128 @ 128x4096) B^T: 6.3 ms) */
+  vf_hsum4x4((const vf(*)[4])a, M, s);
 }
 
 /* The m vectors four, two or one at a time (four only with 32 registers). */
