@@ -1305,10 +1305,16 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
    * 547 -> 563, 512x1024x1024 528 -> 542. Past one block (128x4096x4096
    * 229 -> 196: kc rows of B 16 KiB apart share cache sets) and for
    * taller A (1024^3 on 2 threads 525-542 -> 464-533, 4096x128x4096 276 ->
-   * 270: every row tile rereads the panel's rows from L2) B stays packed. */
+   * 270: every row tile rereads the panel's rows from L2) B stays packed;
+   * so does a B whose rows are a multiple of 4 KiB apart, whose panel
+   * rows would share L1 sets (2-core Xeon VM, 1 thread, GFLOP/s in place
+   * -> packed: 256x256x4096 121-126 -> 153-158, 64x256x4096 96-98 ->
+   * 116-117, 512x128x2048 153-161 -> 165-172, 128x768x3072 at kc 768
+   * 72 -> 132; the Zen 5 figure above for 128x768x3072, 12 KiB rows, was
+   * taken before this rule and not since: no such machine here). */
   if (!j.small && !j.pairs && !skinny && p->m <= UNPACKED_B_M &&
       p->k <= j.kc && p->b.dtype == CMX_GEMM_F32 && p->b.cs == 1 &&
-      p->b.rs > 0)
+      p->b.rs > 0 && (size_t)p->b.rs % 1024 != 0)
     j.small = 1;
   /* Taller A ends each part on the skinny tile where that pads fewer
    * rows (tail_rows); same nr, and it reads A the same ways. */
