@@ -202,6 +202,9 @@ CMX_SIMD_INLINE vf vf_scalef(vf a, vf k) { return _mm512_scalef_ps(a, k); }
 CMX_SIMD_INLINE vf vf_lut32(const float *tab, vi idx) {
   return _mm512_permutex2var_ps(_mm512_loadu_ps(tab), idx, _mm512_loadu_ps(tab + 16));
 }
+/* VF_LUT32_FAST: vf_lut32 is one instruction, cheaper than a mask and a
+ * conversion (the quantised dot kernel's codes, f32-qgemm-body.h). */
+#define VF_LUT32_FAST 1
 
 /* vf_min_abs: min(|x|, c) for c >= 0 and x not NaN (a NaN x gives c
  * here, NaN on other levels): one vrangeps (AVX512DQ, min of magnitudes,
