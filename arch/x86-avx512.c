@@ -21,9 +21,13 @@ void cmx_dispatch_init_x86_avx512(struct cmx_dispatch *t) {
       .dot4h = cmx_f32_dot4h_ukr__avx512,
       .gemv4h = cmx_f32_gemv4h_ukr__avx512,
       .rowacch = cmx_f32_rowacch_ukr__avx512};
-  /* f64 KC 256: the 256 x 16 B micro-panel is 32 KiB, as f32's. */
+  /* f64 KC 512: a 64 KiB B micro-panel, streamed from L2 with the A
+   * panel as f32's are at KC 384 and up (2-core Xeon VM, interleaved,
+   * GFLOP/s at KC 256 -> 512: 2048^3 72-75 -> 78-81, 1024^3 81-83 ->
+   * 83-85, 256^3 even; 2 threads 1024^3 152-157 -> 164-168, 2048^3
+   * 153-156 -> 160-164; 128 and 192 lost 10-20%). */
   t->gemm_f64 = (struct cmx_f64_gemm_config){
-      .ukr = cmx_f64_gemm_ukr_14x16__avx512, .mr = 14, .nr = 16, .kc = 256,
+      .ukr = cmx_f64_gemm_ukr_14x16__avx512, .mr = 14, .nr = 16, .kc = 512,
       .pack = cmx_f64_gemm_pack_ukr__avx512, .pack_r = 64};
   /* bf16 x bf16 on AMX tiles where the CPU and OS allow it (its pair
    * packing needs the avx512bf16 zip kernel, which AMX CPUs all have). */
