@@ -21,8 +21,12 @@ void cmx_dispatch_init_x86_avx2(struct cmx_dispatch *t) {
       .rowacch = cmx_f32_rowacch_ukr__avx2};
   /* f64: KC 256 puts the 256 x 8 B micro-panel (16 KiB) in half of L1d,
    * as for f32; i8: KC 512 (4 KiB of B, the packer's int8 groups). */
+  /* f64 KC 512 (the 6x8 kernel at CMX_ISA=avx2 on the 2-core Xeon VM, 1
+   * thread, GFLOP/s at KC 256 / 384 / 512: 2048^3 39-41 / 45-46 / 49,
+   * 1024^3 46-47 / 46-48 / 48-49.5; 256^3 56 -> 54; 2 threads 1024^3 103
+   * -> 106). mc follows from L2, so smaller caches get fewer rows. */
   t->gemm_f64 = (struct cmx_f64_gemm_config){
-      .ukr = cmx_f64_gemm_ukr_6x8__avx2, .mr = 6, .nr = 8, .kc = 256,
+      .ukr = cmx_f64_gemm_ukr_6x8__avx2, .mr = 6, .nr = 8, .kc = 512,
       .pack = cmx_f64_gemm_pack_ukr__avx2, .pack_r = 64};
   t->gemm_i8 = (struct cmx_i8_gemm_config){
       .ukr = cmx_i8_gemm_ukr_6x8c4__avx2, .mr = 6, .nr = 8, .kc = 512};
