@@ -20,6 +20,7 @@
 #include "arch/tuning.h"
 #include "kernels/common/amx-blocks.h"
 #include "kernels/f32-gemm/f32-gemm.h"
+#include "kernels/common/prefetch.h"
 #include "sched/sched.h"
 
 /* Small-problem threshold in flops (2 m n k): below it one thread runs and
@@ -1058,21 +1059,23 @@ struct rowdot_job {
   atomic_int failed;
 };
 
-/* Lines [q, q + nk) of B's columns [c0, c1) (k contiguous), into L2.
- * With more than four rows of A the dot kernel reads each group of four
- * columns from memory in its first pass only; the next group, fetched
- * while the later passes run from L1, overlaps that read with them. On
- * the 2-core VM, 1 thread, f32 B^T, ms, while the host was loaded: m = 16
- * x 4096 x 4096 5.9-6.5 -> 5.4-5.6, m = 8 3.28-3.33 -> 3.13-3.20; while
- * it was not, even (5.2-5.4): the hardware prefetch keeps up then. */
+/* Lines [q, q + nk) of B's columns [c0, c1) (k contiguous), into the
+ * caches. With more than four rows of A the dot kernel reads each group of
+ * four columns from memory in its first pass only; the next group, fetched
+ * while the later passes run from L1, overlaps that read with them. (A
+ * bare loop of __builtin_prefetch here compiled to nothing, as
+ * prefetch.h warns: cmx_prefetch_span keeps it.) 2-core Xeon VM, host
+ * loaded, 1 thread, f32 B^T, interleaved, ms: m = 16 x 4096 x 4096
+ * 6.6-6.9 -> 5.6-5.8 (one of three 6.9 -> 7.5), m = 8 3.48-3.65 ->
+ * 3.39-3.44. */
 static void rowdot_fetch(const struct src *sb, size_t c0, size_t c1,
                          size_t q, size_t nk) {
-  const size_t es = sb->dt == CMX_GEMM_F32 ? 4 : 2;
   for (size_t c = c0; c < c1; c++) {
-    const char *r = (const char *)sb->data +
-                    (sb->base + (ptrdiff_t)c * sb->sq + (ptrdiff_t)q) *
-                        (ptrdiff_t)es;
-    for (size_t o = 0; o < nk * es; o += 64) __builtin_prefetch(r + o, 0, 2);
+    const ptrdiff_t e = sb->base + (ptrdiff_t)c * sb->sq + (ptrdiff_t)q;
+    if (sb->dt == CMX_GEMM_F32)
+      cmx_prefetch_span(f32_at(sb, e), nk * sizeof(float));
+    else
+      cmx_prefetch_span(u16_at(sb, e), nk * sizeof(uint16_t));
   }
 }
 
