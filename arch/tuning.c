@@ -99,11 +99,54 @@ int cmx_tuning_path(char *buf, size_t n) {
   return f != NULL;
 }
 
+/* /proc/cpuinfo's "model" number (x86), -1 when there is none. */
+static long cpu_model(void) {
+  static atomic_long cached = LONG_MIN;
+  long m = atomic_load_explicit(&cached, memory_order_relaxed);
+  if (m != LONG_MIN) return m;
+  m = -1;
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  char line[512];
+  while (f && fgets(line, sizeof line, f)) {
+    char *v = strchr(line, ':');
+    if (!strncmp(line, "model", 5) && (line[5] == ' ' || line[5] == '\t') &&
+        v) {
+      char *end;
+      long x = strtol(v + 1, &end, 10);
+      if (end != v + 1) m = x;
+      break;
+    }
+  }
+  if (f) fclose(f);
+  atomic_store_explicit(&cached, m, memory_order_relaxed);
+  return m;
+}
+
+/* Whether the section header in line ("[all]", "[model N]") covers this
+ * CPU; -1 when line is no header. */
+static int section_matches(const char *line) {
+  char word[16];
+  long n;
+  if (sscanf(line, " [%15[a-z] %ld]", word, &n) == 2 &&
+      !strcmp(word, "model"))
+    return n == cpu_model();
+  if (sscanf(line, " [%15[a-z]]", word) == 1 && !strcmp(word, "all"))
+    return 1;
+  return line[strspn(line, " \t")] == '[' ? 0 : -1;
+}
+
 int cmx_tuning_next(FILE *f, char *key, char *val) {
   char line[256];
+  int skip = 0; /* inside a section for another CPU model */
   while (f && fgets(line, sizeof line, f)) {
     char *h = strchr(line, '#');
     if (h) *h = 0;
+    int sec = section_matches(line);
+    if (sec >= 0) {
+      skip = !sec;
+      continue;
+    }
+    if (skip) continue;
     if (sscanf(line, " %31[a-z_] = %63s", key, val) == 2 ||
         sscanf(line, " %31[a-z_] %63s", key, val) == 2)
       return 1;

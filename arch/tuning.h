@@ -3,7 +3,13 @@
  * it owns and ignores the rest, so one file carries every family's knobs
  * (f32 GEMM: kernels/f32-gemm/f32-gemm.c; transposing copy:
  * kernels/x32-transpose/x32-transpose.c). perf/tune-gemm writes the GEMM
- * keys and keeps the others. */
+ * keys and keeps the others. A line "[model N]" starts a section whose
+ * keys apply only where /proc/cpuinfo's "model" number is N, "[all]" one
+ * for every CPU again; any other header's section applies nowhere. Virtual
+ * machines often report one generic model name ("Intel(R) Xeon(R)
+ * Processor") for different parts (here model 167, a 2-core VM, and 207,
+ * the lent 16-core machine), which share the slug but not every best
+ * value. Where a key comes more than once, the last that applies wins. */
 #ifndef CMX_ARCH_TUNING_H
 #define CMX_ARCH_TUNING_H
 #include <limits.h>
@@ -20,8 +26,8 @@ FILE *cmx_tuning_open(void);
 /* The path cmx_tuning_open would read into buf (n bytes, truncated to
  * fit), "" when none; returns 1 when there is one. */
 int cmx_tuning_path(char *buf, size_t n);
-/* Reads the next "key value" line of f into key[32] and val[64]; 0 at the
- * end of the file. */
+/* Reads the next "key value" line of f that applies to this CPU (sections
+ * above) into key[32] and val[64]; 0 at the end of the file. */
 int cmx_tuning_next(FILE *f, char *key, char *val);
 /* A numeric knob: the environment variable env when set to a number, else
  * key in the tuning file, else dflt. Reads the file on every call: cache

@@ -3,6 +3,7 @@
  * int64 overflow, memory limit and accounting, ISA selection, stream
  * lifetime, async and eager evaluation, and failures carried by a failed
  * node's dependents. */
+#include "arch/tuning.h"
 #include "test-util.h"
 #include <pthread.h>
 #include <unistd.h>
@@ -660,4 +661,56 @@ Test(api, tuning_file_search) {
   cr_assert_eq(cmx_tuning_file(buf, 0), CMX_EINVAL);
   cr_assert(strstr(cmx_last_error(), "cmx_tuning_file"), "%s",
             cmx_last_error());
+}
+
+/* This CPU's /proc/cpuinfo "model" number, read here on its own; -1 when
+ * there is none. */
+static long test_cpu_model(void) {
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  char line[512];
+  long m = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "model : %ld", &m) == 1 ||
+        sscanf(line, "model\t: %ld", &m) == 1)
+      break;
+  if (f) fclose(f);
+  return m;
+}
+
+/* Sections of a tuning file: the lines after "[model N]" apply only to a
+ * CPU whose model number is N, after "[all]" to every CPU again; any other
+ * header's lines to none. The last line of a key that applies wins. */
+Test(api, tuning_file_sections) {
+  char dir[] = "/tmp/cmx-tuning-XXXXXX";
+  cr_assert(mkdtemp(dir));
+  char file[256];
+  snprintf(file, sizeof file, "%s/sections.conf", dir);
+  FILE *f = fopen(file, "w");
+  cr_assert(f);
+  const long me = test_cpu_model(), other = me + 1000;
+  fprintf(f,
+          "probe_a = 1\n"
+          "[model %ld]   # another CPU\n"
+          "probe_a = 2\nprobe_b = 3\n"
+          "[model %ld]\n"
+          "probe_c = 4\n"
+          "[all]\n"
+          "probe_d = 5\n"
+          "[cores 2]\n"
+          "probe_d = 6\n"
+          "[model %ld]\n"
+          "probe_d = 7\n",
+          other, me, me);
+  fclose(f);
+  setenv("CMX_TUNING", file, 1);
+  cr_assert_eq(cmx_tuning_num("probe_a", NULL, -1), 1.0);
+  cr_assert_eq(cmx_tuning_num("probe_b", NULL, -1), -1.0,
+               "a key of another model's section applied");
+  cr_assert_eq(cmx_tuning_num("probe_c", NULL, -1), 4.0,
+               "this model's (%ld) section was skipped", me);
+  cr_assert_eq(cmx_tuning_num("probe_d", NULL, -1), 7.0,
+               "an unknown section applied, or this model's did not");
+  unsetenv("CMX_TUNING");
+  unlink(file);
+  rmdir(dir);
 }

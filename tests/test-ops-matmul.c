@@ -493,8 +493,13 @@ Test(ops_matmul, short_a_reads_b_in_place) {
 /* Narrow B (n <= 256) reads A in place at any depth: k past kc, A
  * contiguous, row-sliced with rows 4 KiB-multiples apart (2048 floats) and
  * transposed (packed as before), against float64 and 1 vs 2 threads
- * bitwise; n = 257 packs A. */
+ * bitwise; n = 257 packs A. The case is set here, not left to this
+ * machine's tuning file: in place up to n 256 at kc 1024, so k 1100 to
+ * 2047 takes two blocks (each test runs in its own process, and the
+ * driver reads the variables at its first call). */
 Test(ops_matmul, narrow_b_reads_a_in_place) {
+  setenv("CMX_GEMM_NARROW_B_N", "256", 1);
+  setenv("CMX_GEMM_NARROW_KC", "1024", 1);
   static const int64_t S[][3] = {{300, 200, 1500}, {77, 256, 2047},
                                  {64, 257, 1100},  {1030, 33, 1800}};
   for (size_t s = 0; s < 4; s++)

@@ -43,10 +43,11 @@ struct tuning {
   int scalar_pack;   /* "pack = scalar": not the pack microkernel (A/B) */
   long narrow_n;     /* "narrow_b_n": A read in place for n up to it, any
                         depth (< 0: not set, which is 0: off) */
+  size_t narrow_kc;  /* "narrow_kc": kc of that case (0: not set, kc) */
   size_t amx_mc, amx_kc, amx_nc; /* the AMX path's blocks (0: not set) */
 };
-static struct tuning g_file = {0, 0, 0, 0, -1.0, 0, 0, 0, -1, 0, 0, 0};
-static struct tuning g_env = {0, 0, 0, 0, -1.0, 0, 0, 0, -1, 0, 0, 0};
+static struct tuning g_file = {0, 0, 0, 0, -1.0, 0, 0, 0, -1, 0, 0, 0, 0};
+static struct tuning g_env = {0, 0, 0, 0, -1.0, 0, 0, 0, -1, 0, 0, 0, 0};
 static pthread_once_t g_tune_once = PTHREAD_ONCE_INIT;
 
 static void tune_set(struct tuning *t, const char *key, const char *val) {
@@ -60,6 +61,8 @@ static void tune_set(struct tuning *t, const char *key, const char *val) {
   else if (!strcmp(key, "tile") && num && *end == 'x' && v > 0)
     t->mr = (size_t)v, t->nr = (size_t)strtoul(end + 1, NULL, 10);
   else if (!strcmp(key, "narrow_b_n") && num && v >= 0) t->narrow_n = (long)v;
+  else if (!strcmp(key, "narrow_kc") && num && v > 0)
+    t->narrow_kc = (size_t)v;
   else if (!strcmp(key, "amx_mc") && num && v > 0) t->amx_mc = (size_t)v;
   else if (!strcmp(key, "amx_kc") && num && v > 0) t->amx_kc = (size_t)v;
   else if (!strcmp(key, "amx_nc") && num && v > 0) t->amx_nc = (size_t)v;
@@ -72,9 +75,10 @@ static void tune_set(struct tuning *t, const char *key, const char *val) {
 
 /* The tuning file: lines "key = value" (or "key value"), '#' comments;
  * keys tile (MRxNR the values were tuned for), mc, kc, nc, split (auto |
- * ic | jc), small (flops), narrow_b_n (columns). Unknown keys are ignored
- * so one file can carry other families' knobs. The env CMX_GEMM_*
- * override it. */
+ * ic | jc), small (flops), narrow_b_n (columns), narrow_kc (the kc of
+ * that case; like mc, kc and nc it applies to the file's tile only).
+ * Unknown keys are ignored so one file can carry other families' knobs.
+ * The env CMX_GEMM_* override it. */
 static void tune_load(void) {
   FILE *f = cmx_tuning_open();
   char key[32], val[64];
@@ -88,6 +92,7 @@ static void tune_load(void) {
                                        {"CMX_GEMM_PACK", "pack"},
                                        {"CMX_GEMM_NARROW_B_N",
                                         "narrow_b_n"},
+                                       {"CMX_GEMM_NARROW_KC", "narrow_kc"},
                                        {"CMX_GEMM_AMX_MC", "amx_mc"},
                                        {"CMX_GEMM_AMX_KC", "amx_kc"},
                                        {"CMX_GEMM_AMX_NC", "amx_nc"}};
@@ -106,14 +111,17 @@ static size_t tuned(const struct cmx_gemm_config *cfg, size_t env,
   return file;
 }
 
-/* The widest B whose A is read in place at any depth: env, file, else 0
- * (off). On by measurement only: the Zen 5 VM gained (2048x4096x128 232 ->
- * 257 GFLOP/s, one thread) where the 16-core Xeon lost (138 against 143 on
- * one thread, 826 against 1103 on 16). */
-static size_t narrow_b_n(void) {
-  return (size_t)(g_env.narrow_n >= 0    ? g_env.narrow_n
-                  : g_file.narrow_n >= 0 ? g_file.narrow_n
-                                         : 0);
+/* The widest B whose A is read in place at any depth: env, file (for the
+ * file's tile only, as its block sizes), else 0 (off). On by measurement
+ * only: the Zen 5 VM gained (2048x4096x128 232 -> 257 GFLOP/s, one thread)
+ * where the 16-core Xeon lost (138 against 143 on one thread, 826 against
+ * 1103 on 16); the 2-core Xeon VM gains at kc 1536 (narrow_kc), and lost
+ * 25% at its AVX2 tile's kc (CMX_ISA=avx2, 2048x4096x128 95-97 -> 72-73)
+ * when the file's value still applied there. */
+static size_t narrow_b_n(const struct cmx_gemm_config *cfg) {
+  if (g_env.narrow_n >= 0) return (size_t)g_env.narrow_n;
+  if (g_file.mr && (g_file.mr != cfg->mr || g_file.nr != cfg->nr)) return 0;
+  return g_file.narrow_n >= 0 ? (size_t)g_file.narrow_n : 0;
 }
 
 /* The small-problem threshold (flops): env, file, built-in. */
@@ -1336,10 +1344,23 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
    * 2048x4096x128 232 -> 257, 2048x4100x128 227 -> 259, 2048x4096x256
    * 241 -> 255; at n 512 even; wider B with 4 KiB-strided rows loses
    * (2048^3 269 -> 257). */
+  const int narrow = p->n <= narrow_b_n(cfg);
   j.direct = !j.pairs && p->a.dtype == CMX_GEMM_F32 && p->a.cs == 1 &&
              p->a.rs > 0 && p->k > 0 &&
-             ((p->k <= j.kc && (size_t)p->a.rs % 1024 != 0) ||
-              p->n <= narrow_b_n());
+             ((p->k <= j.kc && (size_t)p->a.rs % 1024 != 0) || narrow);
+  /* A read in place for a narrow B goes deeper where the tuning file says
+   * so (narrow_kc): each A row is then read in longer runs and C updated
+   * fewer times. 2-core Xeon VM, 1 thread, GFLOP/s at kc 384 packed -> in
+   * place at kc 1536, interleaved: 2048x4096x128 148 -> 174 (kc 384 in
+   * place 146, 768 169, 2048 174, 4096 169), 4096x4096x128 143 -> 172,
+   * 1024x1024x128 156 -> 180, 512x4096x128 152 -> 175, 2048x4096x64
+   * 133 -> 173, 2048x4096x256 158 -> 176; 2 threads 2048x4096x128 302 ->
+   * 340, 1024x1024x128 311 -> 367. At n 512 in place loses at any kc
+   * (167 -> 158-168). */
+  if (j.direct && narrow && !skinny) {
+    size_t nkc = tuned(cfg, g_env.narrow_kc, g_file.narrow_kc);
+    if (nkc > j.kc) j.kc = nkc;
+  }
   if (nt > 1 && p->batch >= nt && (p->batch % nt == 0 || p->batch >= 4 * nt))
     j.batch_split = 1, j.tm = nt, j.tn = 1;
   else if (nt > 1 && skinny)
