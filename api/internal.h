@@ -47,6 +47,7 @@ struct cmx_buffer {
   void *raw;      /* owned: the allocation data lies in (see memory.c) */
   size_t nbytes;  /* bytes accounted (the size class for owned buffers) */
   int owned;      /* 1: from cmx_mem_alloc, 0: caller's buffer */
+  unsigned home;  /* owned: the allocating thread's cache list (memory.c) */
   void (*release)(void *ctx);
   void *ctx;
 };

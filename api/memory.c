@@ -32,8 +32,41 @@ static void mu_lock(void) {
 static void mu_unlock(void) {
   atomic_store_explicit(&g_mu, 0, memory_order_release);
 }
-static struct free_node *g_free[NCLASS];
+/* A cached buffer goes back to the thread that had it where the cache
+ * holds one of its class from that thread: its lines are still in that
+ * core's caches, while another core writing it would first take each line
+ * over. Each class keeps HOMES lists, one per thread number modulo HOMES
+ * (a thread's number counts from 1, taken at its first allocation); a
+ * thread whose list is empty takes from the others. Two application
+ * threads, each evaluating 16 astype copies f32 -> bf16 of its own
+ * 181x181 array on its own core (2-core Xeon VM), took 2.73-2.80 us a copy
+ * with one list a class, the time in the kernel (every freed output went
+ * to whichever thread allocated next), 1.90-1.92 us so, and 1.79-1.83
+ * alone. */
+#define HOMES 8
+static struct free_node *g_free[NCLASS][HOMES];
 static size_t g_active, g_peak, g_cache;
+static atomic_uint g_homes;
+static _Thread_local unsigned tls_home;
+static unsigned my_home(void) {
+  if (!tls_home) tls_home = atomic_fetch_add(&g_homes, 1) + 1;
+  return tls_home % HOMES;
+}
+
+/* Takes a cached buffer of class c for home (g_mu held): its own list's
+ * newest, else the first other list's; NULL when the class has none. */
+static struct free_node *take_cached(int c, unsigned home) {
+  for (unsigned i = 0; i < HOMES; i++) {
+    struct free_node **l = &g_free[c][(home + i) % HOMES];
+    if (*l) {
+      struct free_node *f = *l;
+      *l = f->next;
+      return f;
+    }
+  }
+  return NULL;
+}
+
 /* Written under g_mu; read without it by cmx_mem_would_exceed's check for
  * "no limit", which every op makes. */
 static _Atomic size_t g_limit = SIZE_MAX;
@@ -96,12 +129,13 @@ static size_t class_bytes(int c) {
 
 static void trim_cache_locked(size_t keep) {
   for (int c = NCLASS - 1; c >= 0 && g_cache > keep; c--) {
-    while (g_free[c] && g_cache > keep) {
-      struct free_node *f = g_free[c];
-      g_free[c] = f->next;
-      g_cache -= class_bytes(c);
-      free(f);
-    }
+    for (unsigned h = 0; h < HOMES; h++)
+      while (g_free[c][h] && g_cache > keep) {
+        struct free_node *f = g_free[c][h];
+        g_free[c][h] = f->next;
+        g_cache -= class_bytes(c);
+        free(f);
+      }
   }
 }
 
@@ -168,6 +202,7 @@ struct cmx_buffer *cmx_buffer_new(size_t nbytes, const char *who) {
   int c = size_class(nbytes, &bytes);
   if (c < 0) bytes = (nbytes + 63) & ~(size_t)63;
   void *p = NULL;
+  const unsigned home = my_home();
   mu_lock();
   size_t lim = atomic_load_explicit(&g_limit, memory_order_relaxed);
   if (lim != SIZE_MAX && (bytes > lim || g_active > lim - bytes)) {
@@ -178,11 +213,7 @@ struct cmx_buffer *cmx_buffer_new(size_t nbytes, const char *who) {
                          nbytes, lim, act),
            NULL;
   }
-  if (c >= 0 && g_free[c]) {
-    p = g_free[c];
-    g_free[c] = g_free[c]->next;
-    g_cache -= bytes;
-  }
+  if (c >= 0 && (p = take_cached(c, home))) g_cache -= bytes;
   g_active += bytes;
   if (g_active > g_peak) g_peak = g_active;
   mu_unlock();
@@ -206,6 +237,7 @@ struct cmx_buffer *cmx_buffer_new(size_t nbytes, const char *who) {
   b->data = colored(p, bytes);
   b->nbytes = bytes;
   b->owned = 1;
+  b->home = home;
   b->release = NULL;
   b->ctx = NULL;
   return b;
@@ -243,6 +275,7 @@ void cmx_buffer_release(struct cmx_buffer *b) {
   /* b lies in raw: read it before raw is cached or freed */
   size_t bytes, nbytes = b->nbytes;
   void *raw = b->raw;
+  const unsigned home = b->home;
   int c = size_class(nbytes, &bytes);
   mu_lock();
   g_active -= nbytes;
@@ -255,8 +288,8 @@ void cmx_buffer_release(struct cmx_buffer *b) {
      * conv rows 40.8 -> 29.1 ms (27.4 alone). */
     if (g_cache + bytes > g_cache_limit) trim_cache_locked(g_cache_limit - bytes);
     struct free_node *f = raw;
-    f->next = g_free[c];
-    g_free[c] = f;
+    f->next = g_free[c][home];
+    g_free[c][home] = f;
     g_cache += bytes;
     mu_unlock();
   } else {

@@ -476,3 +476,54 @@ Test(threads, two_threads_evaluate_one_small_node) {
   cmx_array_free(b);
   cmx_array_free(a);
 }
+
+/* The buffer cache hands a thread back its own freed buffer of a size
+ * class before another thread's (api/memory.c: its lines are still in that
+ * core's caches). Thread A and the main thread each hold an array of one
+ * class; A frees its array, then the main thread its own; A's next array
+ * of that class gets A's buffer (a single cache list would give it the
+ * main thread's, the newest), the main thread's next its own. */
+struct home_step {
+  pthread_barrier_t bar;
+  const void *first, *again;
+};
+
+static cmx_array full_of(double v, const void **data) {
+  const int64_t n = 3000; /* a 12 KiB class nothing else here uses */
+  cmx_array a;
+  TU_OK(cmx_full(&a, &n, 1, v, CMX_F32, NULL));
+  TU_OK(cmx_array_data(data, a));
+  return a;
+}
+
+static void *home_thread(void *arg) {
+  struct home_step *h = arg;
+  cmx_array a = full_of(1.0, &h->first);
+  pthread_barrier_wait(&h->bar); /* both hold one */
+  cmx_array_free(a);
+  pthread_barrier_wait(&h->bar); /* A's freed */
+  pthread_barrier_wait(&h->bar); /* the main thread's freed after it */
+  const void *d;
+  cmx_array_free(full_of(2.0, &d));
+  h->again = d;
+  return NULL;
+}
+
+Test(threads, freed_buffers_go_back_to_their_thread) {
+  struct home_step h = {.first = NULL};
+  pthread_barrier_init(&h.bar, NULL, 2);
+  pthread_t t;
+  cr_assert_eq(pthread_create(&t, NULL, home_thread, &h), 0);
+  const void *m_first, *m_again;
+  cmx_array m = full_of(3.0, &m_first);
+  pthread_barrier_wait(&h.bar);
+  pthread_barrier_wait(&h.bar);
+  cmx_array_free(m);
+  pthread_barrier_wait(&h.bar);
+  pthread_join(t, NULL);
+  cmx_array_free(full_of(4.0, &m_again));
+  pthread_barrier_destroy(&h.bar);
+  cr_assert_neq(h.first, m_first);
+  cr_assert_eq(h.again, h.first, "thread A got another thread's buffer");
+  cr_assert_eq(m_again, m_first, "the main thread got another's buffer");
+}
