@@ -108,14 +108,15 @@ static long cpu_model(void) {
   FILE *f = fopen("/proc/cpuinfo", "r");
   char line[512];
   while (f && fgets(line, sizeof line, f)) {
+    /* "model<blanks>: N", not "model name" */
     char *v = strchr(line, ':');
-    if (!strncmp(line, "model", 5) && (line[5] == ' ' || line[5] == '\t') &&
-        v) {
-      char *end;
-      long x = strtol(v + 1, &end, 10);
-      if (end != v + 1) m = x;
-      break;
-    }
+    if (!v || strncmp(line, "model", 5) ||
+        strspn(line + 5, " \t") != (size_t)(v - line - 5))
+      continue;
+    char *end;
+    long x = strtol(v + 1, &end, 10);
+    if (end != v + 1) m = x;
+    break;
   }
   if (f) fclose(f);
   atomic_store_explicit(&cached, m, memory_order_relaxed);
