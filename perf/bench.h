@@ -92,6 +92,11 @@ int bench_reps(double est);
  * exactly N). The GEMM decks' policy. */
 double bench_time_calls(int (*call)(const void *ctx), const void *ctx,
                         int *st);
+/* bench_time_calls's policy over a budget of seconds: the timed calls'
+ * seconds into v (at most cap), their count returned (0 and *st on
+ * failure). */
+int bench_time_samples(int (*call)(const void *ctx), const void *ctx,
+                       int *st, double budget, double *v, int cap);
 /* Before timing library lib (any id, one per library): when the library
  * changes, the previous one's thread pool gets 150 ms to stop spinning
  * (OpenBLAS's workers spin ~2^28 cycles, libgomp's a few ms). On the
@@ -105,6 +110,10 @@ enum { BENCH_LIB_CMX, BENCH_LIB_BLIS, BENCH_LIB_OPENBLAS, BENCH_LIB_ONEDNN };
 double bench_time_lib(int lib, int nt, void (*ob_threads)(int),
                       int (*call)(const void *ctx), const void *ctx,
                       int *st);
+/* The same with bench_time_samples (budget seconds, samples into v). */
+int bench_time_lib_samples(int lib, int nt, void (*ob_threads)(int),
+                           int (*call)(const void *ctx), const void *ctx,
+                           int *st, double budget, double *v, int cap);
 const char *bench_tier_shape(enum bench_tier t);
 
 /* Modules, in the order main.c runs them. *_steps counts progress steps. */

@@ -94,26 +94,34 @@ double bench_median(double *v, int n) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-double bench_time_calls(int (*call)(const void *ctx), const void *ctx,
-                        int *st) {
-  double v[128];
+int bench_time_samples(int (*call)(const void *ctx), const void *ctx,
+                       int *st, double budget, double *v, int cap) {
   double t0 = bench_now();
   *st = call(ctx);
   double est = bench_now() - t0;
   if (*st)
     return 0;
-  double budget = g_opts.quick ? 0.05 : 0.3;
   int reps = (int)(budget / (est + 1e-7));
   int lo = g_opts.quick && est > 0.5 ? 1 : 3;
   reps = reps < lo ? lo : reps > 100 ? 100 : reps;
   if (g_opts.exact_reps)
     reps = g_opts.exact_reps < 128 ? g_opts.exact_reps : 127;
+  if (reps > cap)
+    reps = cap;
   for (int r = 0; r < reps && !*st; r++) {
     t0 = bench_now();
     *st = call(ctx);
     v[r] = bench_now() - t0;
   }
-  return *st ? 0 : bench_median(v, reps);
+  return *st ? 0 : reps;
+}
+
+double bench_time_calls(int (*call)(const void *ctx), const void *ctx,
+                        int *st) {
+  double v[128];
+  int n = bench_time_samples(call, ctx, st, g_opts.quick ? 0.05 : 0.3, v,
+                             128);
+  return *st ? 0 : bench_median(v, n);
 }
 
 void bench_settle(int lib) {
@@ -125,20 +133,32 @@ void bench_settle(int lib) {
   last = lib;
 }
 
-double bench_time_lib(int lib, int nt, void (*ob_threads)(int),
-                      int (*call)(const void *ctx), const void *ctx,
-                      int *st) {
+/* bench_settle, then the library's thread count set its way. */
+static int set_lib_threads(int lib, int nt, void (*ob_threads)(int)) {
   bench_settle(lib);
-  *st = 0;
   if (lib == BENCH_LIB_CMX)
-    *st = cmx_set_num_threads(nt);
-  else if (lib == BENCH_LIB_BLIS)
+    return cmx_set_num_threads(nt);
+  if (lib == BENCH_LIB_BLIS)
     bli_thread_set_num_threads(nt);
   else if (lib == BENCH_LIB_OPENBLAS)
     ob_threads(nt);
   else
     omp_set_num_threads(nt);
+  return 0;
+}
+
+double bench_time_lib(int lib, int nt, void (*ob_threads)(int),
+                      int (*call)(const void *ctx), const void *ctx,
+                      int *st) {
+  *st = set_lib_threads(lib, nt, ob_threads);
   return *st ? 0 : bench_time_calls(call, ctx, st);
+}
+
+int bench_time_lib_samples(int lib, int nt, void (*ob_threads)(int),
+                           int (*call)(const void *ctx), const void *ctx,
+                           int *st, double budget, double *v, int cap) {
+  *st = set_lib_threads(lib, nt, ob_threads);
+  return *st ? 0 : bench_time_samples(call, ctx, st, budget, v, cap);
 }
 
 int bench_reps(double est) {
