@@ -604,6 +604,16 @@ Test(api, graph_keeps_freed_inputs) {
   (void)n;
 }
 
+/* A new directory from the mkdtemp template dir, and name in it opened for
+ * writing (its path in file, n bytes). */
+static FILE *temp_conf(char *dir, char *file, size_t n, const char *name) {
+  cr_assert(mkdtemp(dir), "mkdtemp %s", dir);
+  snprintf(file, n, "%s/%s", dir, name);
+  FILE *f = fopen(file, "w");
+  cr_assert(f, "cannot write %s", file);
+  return f;
+}
+
 /* cmx_tuning_file: the file each rule of the search finds (CMX_TUNING, an
  * empty CMX_TUNING, CMX_TUNING_DIR with and without the CPU's file), and
  * its errors. The default search (no variable) finds the committed file
@@ -621,12 +631,8 @@ Test(api, tuning_file_search) {
   else
     cr_assert(strstr(dflt, "/perf/tuning/") && strstr(dflt, ".conf"),
               "default search found %s", dflt);
-  char dir[] = "/tmp/cmx-tuning-XXXXXX";
-  cr_assert(mkdtemp(dir));
-  char file[4352];
-  snprintf(file, sizeof file, "%s/mine.conf", dir);
-  FILE *f = fopen(file, "w");
-  cr_assert(f);
+  char dir[] = "/tmp/cmx-tuning-XXXXXX", file[4352];
+  FILE *f = temp_conf(dir, file, sizeof file, "mine.conf");
   fputs("kc = 256\n", f);
   fclose(f);
   setenv("CMX_TUNING", file, 1);
@@ -681,12 +687,8 @@ static long test_cpu_model(void) {
  * CPU whose model number is N, after "[all]" to every CPU again; any other
  * header's lines to none. The last line of a key that applies wins. */
 Test(api, tuning_file_sections) {
-  char dir[] = "/tmp/cmx-tuning-XXXXXX";
-  cr_assert(mkdtemp(dir));
-  char file[256];
-  snprintf(file, sizeof file, "%s/sections.conf", dir);
-  FILE *f = fopen(file, "w");
-  cr_assert(f);
+  char dir[] = "/tmp/cmx-tuning-XXXXXX", file[256];
+  FILE *f = temp_conf(dir, file, sizeof file, "sections.conf");
   const long me = test_cpu_model(), other = me + 1000;
   fprintf(f,
           "probe_a = 1\n"
