@@ -1350,12 +1350,14 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
              ((p->k <= j.kc && (size_t)p->a.rs % 1024 != 0) || narrow);
   /* A read in place for a narrow B goes deeper where the tuning file says
    * so (narrow_kc): each A row is then read in longer runs and C updated
-   * fewer times. 2-core Xeon VM, 1 thread, GFLOP/s at kc 384 packed -> in
-   * place at kc 1536, interleaved: 2048x4096x128 148 -> 174 (kc 384 in
-   * place 146, 768 169, 2048 174, 4096 169), 4096x4096x128 143 -> 172,
-   * 1024x1024x128 156 -> 180, 512x4096x128 152 -> 175, 2048x4096x64
-   * 133 -> 173, 2048x4096x256 158 -> 176; 2 threads 2048x4096x128 302 ->
-   * 340, 1024x1024x128 311 -> 367. At n 512 in place loses at any kc
+   * fewer times. 2-core Xeon VM, 1 thread, GFLOP/s, interleaved, the
+   * committed file (kc 384, A packed) -> with narrow_kc 1536:
+   * 2048x4096x128 146-152 -> 170-173, 4096x4096x128 142-146 -> 168-169,
+   * 1024x1024x128 150-157 -> 182-186, 2048x4096x256 160-162 -> 168-169.
+   * By env alone (mc and nc from the caches), 2048x4096x128 in place at kc
+   * 384 146, 768 169, 1536 172, 2048 174, 4096 169; 512x4096x128 152 ->
+   * 175 and 2048x4096x64 133 -> 173 at 1536; 2 threads 2048x4096x128 302
+   * -> 340, 1024x1024x128 311 -> 367; at n 512 in place loses at any kc
    * (167 -> 158-168). */
   if (j.direct && narrow && !skinny) {
     size_t nkc = tuned(cfg, g_env.narrow_kc, g_file.narrow_kc);
