@@ -8,19 +8,33 @@
 #include <strings.h>
 #include <unistd.h>
 
+/* The value of /proc/cpuinfo's first line "key<blanks>: value" (key
+ * exactly: "model" is not "model name") into line (512 bytes); a pointer
+ * to it, or NULL when there is no such line. */
+static char *cpuinfo_value(const char *key, char *line) {
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  const size_t kl = strlen(key);
+  char *v = NULL;
+  while (f && !v && fgets(line, 512, f)) {
+    char *colon = strchr(line, ':');
+    if (colon && !strncmp(line, key, kl) &&
+        strspn(line + kl, " \t") == (size_t)(colon - line) - kl)
+      v = colon + 1;
+  }
+  if (f) fclose(f);
+  return v;
+}
+
 /* The CPU model as a file name: /proc/cpuinfo's "model name", lower case,
  * "(r)" and "(tm)" dropped, every run of other characters one '-'
  * ("Intel(R) Xeon(R) Gold 6430" -> "intel-xeon-gold-6430"). perf/tune-gemm
  * derives the same slug. 0 when there is no model name (then no file). */
 static int cpu_slug(char *out, size_t n) {
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  char line[512], *v = NULL;
-  while (f && fgets(line, sizeof line, f))
-    if (!strncmp(line, "model name", 10) && (v = strchr(line, ':'))) break;
-  if (f) fclose(f);
+  char line[512];
+  char *v = cpuinfo_value("model name", line);
   if (!v) return 0;
   size_t o = 0;
-  for (v++; *v && o + 2 < n; v++) {
+  for (; *v && o + 2 < n; v++) {
     char c = (char)(*v >= 'A' && *v <= 'Z' ? *v - 'A' + 'a' : *v);
     if (c == '(' && (!strncasecmp(v, "(r)", 3) || !strncasecmp(v, "(tm)", 4))) {
       v = strchr(v, ')');
@@ -104,21 +118,10 @@ static long cpu_model(void) {
   static atomic_long cached = LONG_MIN;
   long m = atomic_load_explicit(&cached, memory_order_relaxed);
   if (m != LONG_MIN) return m;
-  m = -1;
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  char line[512];
-  while (f && fgets(line, sizeof line, f)) {
-    /* "model<blanks>: N", not "model name" */
-    char *v = strchr(line, ':');
-    if (!v || strncmp(line, "model", 5) ||
-        strspn(line + 5, " \t") != (size_t)(v - line - 5))
-      continue;
-    char *end;
-    long x = strtol(v + 1, &end, 10);
-    if (end != v + 1) m = x;
-    break;
-  }
-  if (f) fclose(f);
+  char line[512], *end;
+  char *v = cpuinfo_value("model", line);
+  m = v ? strtol(v, &end, 10) : -1;
+  if (v && end == v) m = -1;
   atomic_store_explicit(&cached, m, memory_order_relaxed);
   return m;
 }

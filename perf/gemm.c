@@ -224,6 +224,14 @@ static double check_cmx(const struct gdata *d) {
   return worst;
 }
 
+/* Whether library w is timed in this run: loaded, and not left out by
+ * --cmx-only. */
+static int peer_on(int w) {
+  if ((w == P_OB && !g_lib.ob_sgemm) || (w == P_DNNL && !g_lib.dnnl_sgemm))
+    return 0;
+  return !g_opts.cmx_only || w == P_CMX;
+}
+
 static void run_row(const struct gdata *d, int nt) {
   const struct gshape *s = d->s;
   double flops = 2.0 * s->b * (double)s->m * s->k * s->n;
@@ -242,9 +250,7 @@ static void run_row(const struct gdata *d, int nt) {
   for (int pass = 0; pass < passes; pass++)
     for (int u = 0; u < NPEERS; u++) {
       int w = pass ? NPEERS - 1 - u : u;
-      if ((w == P_OB && !g_lib.ob_sgemm) ||
-          (w == P_DNNL && !g_lib.dnnl_sgemm) ||
-          (g_opts.cmx_only && w != P_CMX) || err[w])
+      if (!peer_on(w) || err[w])
         continue;
       struct peer_call c = {w, d};
       ns[w] += bench_time_lib_samples(w, nt, g_lib.ob_threads, peer_call, &c,
@@ -252,9 +258,7 @@ static void run_row(const struct gdata *d, int nt) {
                                       128 - ns[w]);
     }
   for (int w = 0; w < NPEERS; w++) {
-    if ((w == P_OB && !g_lib.ob_sgemm) || (w == P_DNNL && !g_lib.dnnl_sgemm))
-      continue;
-    if (g_opts.cmx_only && w != P_CMX)
+    if (!peer_on(w))
       continue;
     t[w] = err[w] ? 0 : bench_median(smp[w], ns[w]);
     struct bench_row r = base_row(s, nt);

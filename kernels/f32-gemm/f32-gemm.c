@@ -102,13 +102,17 @@ static void tune_load(void) {
   }
 }
 
+/* Whether the file's tile-bound keys (mc, kc, nc, narrow_b_n, narrow_kc)
+ * apply to cfg: the file names no tile, or cfg's. */
+static int file_tile(const struct cmx_gemm_config *cfg) {
+  return !g_file.mr || (g_file.mr == cfg->mr && g_file.nr == cfg->nr);
+}
+
 /* The file's block size for cfg (0 when unset or tuned for another tile)
  * under the env's. */
 static size_t tuned(const struct cmx_gemm_config *cfg, size_t env,
                     size_t file) {
-  if (env) return env;
-  if (g_file.mr && (g_file.mr != cfg->mr || g_file.nr != cfg->nr)) return 0;
-  return file;
+  return env ? env : file_tile(cfg) ? file : 0;
 }
 
 /* The widest B whose A is read in place at any depth: env, file (for the
@@ -120,8 +124,8 @@ static size_t tuned(const struct cmx_gemm_config *cfg, size_t env,
  * when the file's value still applied there. */
 static size_t narrow_b_n(const struct cmx_gemm_config *cfg) {
   if (g_env.narrow_n >= 0) return (size_t)g_env.narrow_n;
-  if (g_file.mr && (g_file.mr != cfg->mr || g_file.nr != cfg->nr)) return 0;
-  return g_file.narrow_n >= 0 ? (size_t)g_file.narrow_n : 0;
+  return file_tile(cfg) && g_file.narrow_n >= 0 ? (size_t)g_file.narrow_n
+                                                : 0;
 }
 
 /* The small-problem threshold (flops): env, file, built-in. */
@@ -139,6 +143,9 @@ static size_t first_set(size_t cfg, size_t env, size_t file, size_t dflt) {
 
 static size_t round_down(size_t x, size_t r) { return x / r * r; }
 static size_t round_up(size_t x, size_t r) { return (x + r - 1) / r * r; }
+/* Whether f32 rows ld floats apart are a multiple of 4 KiB apart: such
+ * rows fall into the same L1 sets. */
+static int rows_share_sets(size_t ld) { return ld % 1024 == 0; }
 
 /* Each thread keeps the blocking of the last config it asked for: once
  * the tuning is loaded it is a function of the config's tile and block
@@ -1029,7 +1036,7 @@ static int rowacc_run(const struct cmx_gemm_config *cfg,
   size_t nc = round_down(l1 / 2 / sizeof(float) / p->m, 16);
   if (nc < 64) nc = 64;
   size_t ld = nc + 16;
-  if (ld % 1024 == 0) ld += 16;
+  if (rows_share_sets(ld)) ld += 16;
   struct rowacc_job jb = {cfg, p, (p->n + 15) / 16, nc, ld, 0};
   size_t grain = (1u << 16) / (p->k * p->m * 16 + 1) + 1;
   cmx_parallel_for((int)nt, p->batch * jb.groups, 1, grain, rowacc_thread,
@@ -1325,7 +1332,7 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
    * taken before this rule and not since: no such machine here). */
   if (!j.small && !j.pairs && !skinny && p->m <= UNPACKED_B_M &&
       p->k <= j.kc && p->b.dtype == CMX_GEMM_F32 && p->b.cs == 1 &&
-      p->b.rs > 0 && (size_t)p->b.rs % 1024 != 0)
+      p->b.rs > 0 && !rows_share_sets((size_t)p->b.rs))
     j.small = 1;
   /* Taller A ends each part on the skinny tile where that pads fewer
    * rows (tail_rows); same nr, and it reads A the same ways. */
@@ -1347,7 +1354,7 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
   const int narrow = p->n <= narrow_b_n(cfg);
   j.direct = !j.pairs && p->a.dtype == CMX_GEMM_F32 && p->a.cs == 1 &&
              p->a.rs > 0 && p->k > 0 &&
-             ((p->k <= j.kc && (size_t)p->a.rs % 1024 != 0) || narrow);
+             ((p->k <= j.kc && !rows_share_sets((size_t)p->a.rs)) || narrow);
   /* A read in place for a narrow B goes deeper where the tuning file says
    * so (narrow_kc): each A row is then read in longer runs and C updated
    * fewer times. 2-core Xeon VM, 1 thread, GFLOP/s, interleaved, the
