@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../arch/tuning.h"
 #include "../../sched/sched.h"
 #include "../common/prefetch.h"
 #include "attn-conv.h"
@@ -176,7 +177,7 @@ static void fold4(const struct job *j, struct ws *w, size_t r, float *sc,
  * four's key rows read once by the GEMV dot kernel and their value rows
  * folded into the accumulator by the GEMV accumulate kernel right after
  * (an online softmax step per four keys: fold4), so K and V stream side
- * by side, both prefetched AHEAD_ROWS keys ahead. No panels, no wasted
+ * by side, both prefetched `ahead` keys ahead (g_ahead). No panels, no wasted
  * FMAs. The last four are padded (a key row repeated, its score dropped;
  * the zero row for V). Zen 5 VM, 1 thread, 1x32x1x128 against 4096 keys:
  * the two-pass form (all of a block's scores, softmax, then all of its
@@ -187,7 +188,20 @@ static void fold4(const struct job *j, struct ws *w, size_t r, float *sc,
  * 16-core Xeon VM, whose one-core bandwidth is latency-bound, reached 42%
  * of read at four on one thread (eight not measured there: no machine
  * could be had). */
-#define AHEAD_ROWS 8
+/* Keys the decode pass prefetches ahead of the four it reads: the tuning
+ * key sdpa_decode_ahead, env CMX_SDPA_DECODE_AHEAD, default 8 (0: none).
+ * On the 2-core Xeon VM (model 167) the prefetches 8 keys (4 KiB of each
+ * stream) ahead run past the L2 streamer's lead and wait on the fill
+ * buffers (93% of block()'s samples sat on the prefetch instructions):
+ * cmx-bench --suite nn, one build switched by env, three interleaved
+ * rounds, 1x32x1x128 against 4096 keys, GB/s, 1 thread: 8 keys 13.6-14.7,
+ * 4 16.0-16.2, 3 15.4-18.0, 2 16.7-18.6, 1 16.2-19.1, none 12.8-13.8; 2
+ * threads: 8 25.8-39.8, 4 31.6-39.6, 3 36.6-42.2, 2 35.5-40.7, 1
+ * 33.7-36.5, none 26.2-29.3; a second build, 2 keys against 8: 1 thread
+ * 16.2-17.7 against 13.8-14.5, 2 threads 37.5-40.6 against 29.6-40.5.
+ * Its tuning file sets 2 for that model. */
+static struct cmx_knob g_ahead =
+    CMX_KNOB("sdpa_decode_ahead", "CMX_SDPA_DECODE_AHEAD", 8);
 static void block_few(const struct job *j, struct ws *w, size_t nrows,
                       size_t j0, size_t j1, const float *kh,
                       const float *vh) {
@@ -198,6 +212,8 @@ static void block_few(const struct job *j, struct ws *w, size_t nrows,
   for (size_t r = 0; r < nrows; r++)
     kk->mul(D, w->rows[r].q, 1, &io->scale, 0, qs + r * D);
   const size_t kend = kv_end(w, nrows, j1);
+  const long kn = cmx_knob(&g_ahead);
+  const size_t ahead = kn > 0 ? (size_t)kn : 0;
   for (size_t c = j0; c < kend; c += 4) {
     const size_t nv = min_sz(4, kend - c);
     const float *kr[4], *vr[4];
@@ -205,10 +221,10 @@ static void block_few(const struct job *j, struct ws *w, size_t nrows,
       kr[u] = kh + (int64_t)(c + (u < nv ? u : 0)) * io->ks[2];
       vr[u] = u < nv ? vh + (int64_t)(c + u) * io->vs[2] : w->z;
     }
-    if (c + AHEAD_ROWS < io->Lk) {
-      const size_t n = min_sz(4, io->Lk - c - AHEAD_ROWS);
-      prefetch_rows(kh, io->ks[2], c + AHEAD_ROWS, n, D);
-      prefetch_rows(vh, io->vs[2], c + AHEAD_ROWS, n, Dv);
+    if (ahead && c + ahead < io->Lk) {
+      const size_t n = min_sz(4, io->Lk - c - ahead);
+      prefetch_rows(kh, io->ks[2], c + ahead, n, D);
+      prefetch_rows(vh, io->vs[2], c + ahead, n, Dv);
     }
     for (size_t r = 0; r < nrows; r++) {
       float sc[4];
