@@ -218,6 +218,30 @@ Test(ops_nn_attn, gqa_and_decode) {
     check_sdpa(&cs[i], CMX_F32, 0, 50 + i);
 }
 
+/* Decode under the prefetch distance knob (kernels/nn/attn.c g_ahead): none
+ * at all, and one key ahead (the prefetched rows overlap the four read),
+ * on odd cache lengths whose last four keys are partial. Each test runs in
+ * its own process, and the knob is read at the first decode. */
+static void decode_cases(uint64_t seed) {
+  struct sdpa_case cs[] = {
+      {1, 8, 2, 1, 1001, 64, 64, 0, {0}, 0},
+      {2, 4, 1, 1, 513, 80, 80, 1, {0}, 0},
+      {1, 2, 2, 1, 6, 8, 8, 0, {0}, 0},
+  };
+  for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+    check_sdpa(&cs[i], CMX_F32, 0, seed + i);
+}
+
+Test(ops_nn_attn, decode_without_prefetch) {
+  setenv("CMX_SDPA_DECODE_AHEAD", "0", 1);
+  decode_cases(60);
+}
+
+Test(ops_nn_attn, decode_prefetch_one_key_ahead) {
+  setenv("CMX_SDPA_DECODE_AHEAD", "1", 1);
+  decode_cases(64);
+}
+
 Test(ops_nn_attn, transposed_and_bf16) {
   struct sdpa_case c = {2, 4, 2, 17, 33, 64, 64, 1, {0}, 0};
   check_sdpa(&c, CMX_F32, 1, 70);
