@@ -490,6 +490,39 @@ Test(ops_matmul, short_a_reads_b_in_place) {
     }
 }
 
+/* Short A (m <= short_a_m) against a packed B takes short_a_kc: here kc 200
+ * (set by env, not left to this machine's tuning file), which divides none
+ * of the depths, on m from 33 (past the skinny path) to 160, A contiguous,
+ * row-sliced and transposed, against float64 and 1 vs 2 threads bitwise;
+ * m = 161 keeps the file's kc. Each test runs in its own process, and the
+ * driver reads the variables at its first call. */
+Test(ops_matmul, short_a_shallower_kc) {
+  setenv("CMX_GEMM_SHORT_A_M", "160", 1);
+  setenv("CMX_GEMM_SHORT_A_KC", "200", 1);
+  static const int64_t S[][3] = {{33, 300, 450}, {77, 290, 1001},
+                                 {160, 520, 777}, {161, 97, 613}};
+  for (size_t s = 0; s < 4; s++)
+    for (int am = 0; am < 3; am++) {
+      int64_t m = S[s][0], n = S[s][1], k = S[s][2];
+      cmx_array a, b = rand_array((int64_t[]){k, n}, 2, CMX_F32, 130 + s);
+      if (am == 0) {
+        a = rand_array((int64_t[]){m, k}, 2, CMX_F32, 140 + s);
+      } else if (am == 1) {
+        cmx_array x = rand_array((int64_t[]){m, k + 9}, 2, CMX_F32, 150 + s);
+        TU_OK(cmx_slice(&a, x, (int64_t[]){0, 3}, (int64_t[]){m, k + 3},
+                        NULL, 2, NULL));
+        cmx_array_free(x);
+      } else {
+        a = operand(1, m, k, 0, 160 + s);
+      }
+      char what[64];
+      snprintf(what, sizeof what, "short a %lldx%lldx%lld a mode %d",
+               (long long)m, (long long)n, (long long)k, am);
+      check_1_and_2_threads(a, b, what);
+      cmx_array_free(a), cmx_array_free(b);
+    }
+}
+
 /* Narrow B (n <= 256) reads A in place at any depth: k past kc, A
  * contiguous, row-sliced with rows 4 KiB-multiples apart (2048 floats) and
  * transposed (packed as before), against float64 and 1 vs 2 threads

@@ -44,10 +44,13 @@ struct tuning {
   long narrow_n;     /* "narrow_b_n": A read in place for n up to it, any
                         depth (< 0: not set, which is 0: off) */
   size_t narrow_kc;  /* "narrow_kc": kc of that case (0: not set, kc) */
+  size_t short_m;    /* "short_a_m": A of at most this many rows with B
+                        packed takes short_kc (0: not set, off) */
+  size_t short_kc;   /* "short_a_kc": kc of that case (0: not set, kc) */
   size_t amx_mc, amx_kc, amx_nc; /* the AMX path's blocks (0: not set) */
 };
-static struct tuning g_file = {0, 0, 0, 0, -1.0, 0, 0, 0, -1, 0, 0, 0, 0};
-static struct tuning g_env = {0, 0, 0, 0, -1.0, 0, 0, 0, -1, 0, 0, 0, 0};
+static struct tuning g_file = {0, 0, 0, 0, -1.0, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0};
+static struct tuning g_env = {0, 0, 0, 0, -1.0, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0};
 static pthread_once_t g_tune_once = PTHREAD_ONCE_INIT;
 
 static void tune_set(struct tuning *t, const char *key, const char *val) {
@@ -63,6 +66,9 @@ static void tune_set(struct tuning *t, const char *key, const char *val) {
   else if (!strcmp(key, "narrow_b_n") && num && v >= 0) t->narrow_n = (long)v;
   else if (!strcmp(key, "narrow_kc") && num && v > 0)
     t->narrow_kc = (size_t)v;
+  else if (!strcmp(key, "short_a_m") && num && v > 0) t->short_m = (size_t)v;
+  else if (!strcmp(key, "short_a_kc") && num && v > 0)
+    t->short_kc = (size_t)v;
   else if (!strcmp(key, "amx_mc") && num && v > 0) t->amx_mc = (size_t)v;
   else if (!strcmp(key, "amx_kc") && num && v > 0) t->amx_kc = (size_t)v;
   else if (!strcmp(key, "amx_nc") && num && v > 0) t->amx_nc = (size_t)v;
@@ -76,7 +82,8 @@ static void tune_set(struct tuning *t, const char *key, const char *val) {
 /* The tuning file: lines "key = value" (or "key value"), '#' comments;
  * keys tile (MRxNR the values were tuned for), mc, kc, nc, split (auto |
  * ic | jc), small (flops), narrow_b_n (columns), narrow_kc (the kc of
- * that case; like mc, kc and nc it applies to the file's tile only).
+ * that case), short_a_m (rows) and short_a_kc (the kc of that case); like
+ * mc, kc and nc the last four apply to the file's tile only.
  * Unknown keys are ignored so one file can carry other families' knobs.
  * The env CMX_GEMM_* override it. */
 static void tune_load(void) {
@@ -93,6 +100,9 @@ static void tune_load(void) {
                                        {"CMX_GEMM_NARROW_B_N",
                                         "narrow_b_n"},
                                        {"CMX_GEMM_NARROW_KC", "narrow_kc"},
+                                       {"CMX_GEMM_SHORT_A_M", "short_a_m"},
+                                       {"CMX_GEMM_SHORT_A_KC",
+                                        "short_a_kc"},
                                        {"CMX_GEMM_AMX_MC", "amx_mc"},
                                        {"CMX_GEMM_AMX_KC", "amx_kc"},
                                        {"CMX_GEMM_AMX_NC", "amx_nc"}};
@@ -102,8 +112,8 @@ static void tune_load(void) {
   }
 }
 
-/* Whether the file's tile-bound keys (mc, kc, nc, narrow_b_n, narrow_kc)
- * apply to cfg: the file names no tile, or cfg's. */
+/* Whether the file's tile-bound keys (mc, kc, nc, narrow_b_n, narrow_kc,
+ * short_a_m, short_a_kc) apply to cfg: the file names no tile, or cfg's. */
 static int file_tile(const struct cmx_gemm_config *cfg) {
   return !g_file.mr || (g_file.mr == cfg->mr && g_file.nr == cfg->nr);
 }
@@ -1369,6 +1379,21 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
   if (j.direct && narrow && !skinny) {
     size_t nkc = tuned(cfg, g_env.narrow_kc, g_file.narrow_kc);
     if (nkc > j.kc) j.kc = nkc;
+  }
+  /* Short f32 A against a packed B: a shallower kc where the tuning file
+   * says so (short_a_m, short_a_kc). Each B micro-panel then stays in L1
+   * while the few row tiles pass (kc 384 x 32 floats is all of a 48 KiB
+   * L1d). 2-core Xeon VM, GFLOP/s, kc 384 -> 256 by env in one build, two
+   * interleaved rounds, 1 thread: 64x768x3072 131-133 -> 140-142,
+   * 96x1024x4096 129-143 -> 139-150, 128x768x3072 151-152 -> 160-161,
+   * 160x1024x4096 153-154 -> 154-165; 2 threads 3-5% (128x768x3072 305 ->
+   * 317-318); from 192 rows even (192x768x3072 160 -> 159-162, 256^2 x
+   * 1024 within the noise), where kc 384 amortises more C updates. */
+  const size_t sam = tuned(cfg, g_env.short_m, g_file.short_m);
+  if (sam && p->m <= sam && !j.small && !j.direct && !j.pairs && !j.amx &&
+      !skinny && p->a.dtype == CMX_GEMM_F32 && p->b.dtype == CMX_GEMM_F32) {
+    const size_t skc = tuned(cfg, g_env.short_kc, g_file.short_kc);
+    if (skc && skc < j.kc) j.kc = skc;
   }
   if (nt > 1 && p->batch >= nt && (p->batch % nt == 0 || p->batch >= 4 * nt))
     j.batch_split = 1, j.tm = nt, j.tn = 1;
