@@ -490,69 +490,57 @@ Test(ops_matmul, short_a_reads_b_in_place) {
     }
 }
 
-/* Short A (m <= short_a_m) against a packed B takes short_a_kc: here kc 200
- * (set by env, not left to this machine's tuning file), which divides none
- * of the depths, on m from 33 (past the skinny path) to 160, A contiguous,
- * row-sliced and transposed, against float64 and 1 vs 2 threads bitwise;
- * m = 161 keeps the file's kc. Each test runs in its own process, and the
- * driver reads the variables at its first call. */
-Test(ops_matmul, short_a_shallower_kc) {
-  setenv("CMX_GEMM_SHORT_A_M", "160", 1);
-  setenv("CMX_GEMM_SHORT_A_KC", "200", 1);
-  static const int64_t S[][3] = {{33, 300, 450}, {77, 290, 1001},
-                                 {160, 520, 777}, {161, 97, 613}};
-  for (size_t s = 0; s < 4; s++)
+/* Shapes S[0, ns) (m, n, k) with A contiguous, row-sliced (rows `wide`
+ * floats apart, or k + 9 when wide is 0) and transposed, against float64
+ * and 1 vs 2 threads bitwise; seeds from seed. */
+static void check_a_layouts(const int64_t (*S)[3], size_t ns, int64_t wide,
+                            uint64_t seed, const char *tag) {
+  for (size_t s = 0; s < ns; s++)
     for (int am = 0; am < 3; am++) {
       int64_t m = S[s][0], n = S[s][1], k = S[s][2];
-      cmx_array a, b = rand_array((int64_t[]){k, n}, 2, CMX_F32, 130 + s);
+      cmx_array a, b = rand_array((int64_t[]){k, n}, 2, CMX_F32, seed + s);
       if (am == 0) {
-        a = rand_array((int64_t[]){m, k}, 2, CMX_F32, 140 + s);
+        a = rand_array((int64_t[]){m, k}, 2, CMX_F32, seed + 10 + s);
       } else if (am == 1) {
-        cmx_array x = rand_array((int64_t[]){m, k + 9}, 2, CMX_F32, 150 + s);
-        TU_OK(cmx_slice(&a, x, (int64_t[]){0, 3}, (int64_t[]){m, k + 3},
+        cmx_array x = rand_array((int64_t[]){m, wide ? wide : k + 9}, 2,
+                                 CMX_F32, seed + 20 + s);
+        TU_OK(cmx_slice(&a, x, (int64_t[]){0, 1}, (int64_t[]){m, k + 1},
                         NULL, 2, NULL));
         cmx_array_free(x);
       } else {
-        a = operand(1, m, k, 0, 160 + s);
+        a = operand(1, m, k, 0, seed + 30 + s);
       }
       char what[64];
-      snprintf(what, sizeof what, "short a %lldx%lldx%lld a mode %d",
+      snprintf(what, sizeof what, "%s %lldx%lldx%lld a mode %d", tag,
                (long long)m, (long long)n, (long long)k, am);
       check_1_and_2_threads(a, b, what);
       cmx_array_free(a), cmx_array_free(b);
     }
 }
 
+/* Short A (m <= short_a_m) against a packed B takes short_a_kc: here kc 200
+ * (set by env, not left to this machine's tuning file), which divides none
+ * of the depths, on m from 33 (past the skinny path) to 160; m = 161 keeps
+ * the file's kc. Each test runs in its own process, and the driver reads
+ * the variables at its first call. */
+Test(ops_matmul, short_a_shallower_kc) {
+  setenv("CMX_GEMM_SHORT_A_M", "160", 1);
+  setenv("CMX_GEMM_SHORT_A_KC", "200", 1);
+  static const int64_t S[][3] = {{33, 300, 450}, {77, 290, 1001},
+                                 {160, 520, 777}, {161, 97, 613}};
+  check_a_layouts(S, 4, 0, 130, "short a");
+}
+
 /* Narrow B (n <= 256) reads A in place at any depth: k past kc, A
  * contiguous, row-sliced with rows 4 KiB-multiples apart (2048 floats) and
- * transposed (packed as before), against float64 and 1 vs 2 threads
- * bitwise; n = 257 packs A. The case is set here, not left to this
- * machine's tuning file: in place up to n 256 at kc 1024, so k 1100 to
- * 2047 takes two blocks (each test runs in its own process, and the
- * driver reads the variables at its first call). */
+ * transposed (packed as before); n = 257 packs A. The case is set here,
+ * not left to this machine's tuning file: in place up to n 256 at kc 1024,
+ * so k 1100 to 2047 takes two blocks (each test runs in its own process,
+ * and the driver reads the variables at its first call). */
 Test(ops_matmul, narrow_b_reads_a_in_place) {
   setenv("CMX_GEMM_NARROW_B_N", "256", 1);
   setenv("CMX_GEMM_NARROW_KC", "1024", 1);
   static const int64_t S[][3] = {{300, 200, 1500}, {77, 256, 2047},
                                  {64, 257, 1100},  {1030, 33, 1800}};
-  for (size_t s = 0; s < 4; s++)
-    for (int am = 0; am < 3; am++) {
-      int64_t m = S[s][0], n = S[s][1], k = S[s][2];
-      cmx_array a, b = rand_array((int64_t[]){k, n}, 2, CMX_F32, 90 + s);
-      if (am == 0) {
-        a = rand_array((int64_t[]){m, k}, 2, CMX_F32, 100 + s);
-      } else if (am == 1) {
-        cmx_array x = rand_array((int64_t[]){m, 2048}, 2, CMX_F32, 110 + s);
-        TU_OK(cmx_slice(&a, x, (int64_t[]){0, 1}, (int64_t[]){m, k + 1},
-                        NULL, 2, NULL));
-        cmx_array_free(x);
-      } else {
-        a = operand(1, m, k, 0, 120 + s);
-      }
-      char what[64];
-      snprintf(what, sizeof what, "narrow b %lldx%lldx%lld a mode %d",
-               (long long)m, (long long)n, (long long)k, am);
-      check_1_and_2_threads(a, b, what);
-      cmx_array_free(a), cmx_array_free(b);
-    }
+  check_a_layouts(S, 4, 2048, 90, "narrow b");
 }

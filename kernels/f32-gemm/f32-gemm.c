@@ -49,8 +49,10 @@ struct tuning {
   size_t short_kc;   /* "short_a_kc": kc of that case (0: not set, kc) */
   size_t amx_mc, amx_kc, amx_nc; /* the AMX path's blocks (0: not set) */
 };
-static struct tuning g_file = {0, 0, 0, 0, -1.0, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0};
-static struct tuning g_env = {0, 0, 0, 0, -1.0, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0};
+static struct tuning g_file = {0, 0, 0, 0, -1.0, 0, 0, 0,
+                               -1, 0, 0, 0, 0, 0, 0};
+static struct tuning g_env = {0, 0, 0, 0, -1.0, 0, 0, 0,
+                              -1, 0, 0, 0, 0, 0, 0};
 static pthread_once_t g_tune_once = PTHREAD_ONCE_INIT;
 
 static void tune_set(struct tuning *t, const char *key, const char *val) {
