@@ -141,7 +141,9 @@ static int section_matches(const char *line) {
 
 int cmx_tuning_next(FILE *f, char *key, char *val) {
   char line[256];
-  int skip = 0; /* inside a section for another CPU model */
+  /* Inside a section for another CPU model. A local is enough: a key is
+   * returned only outside such a section, so every call starts outside. */
+  int skip = 0;
   while (f && fgets(line, sizeof line, f)) {
     char *h = strchr(line, '#');
     if (h) *h = 0;
