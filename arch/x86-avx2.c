@@ -15,6 +15,11 @@ void cmx_dispatch_init_x86_avx2(struct cmx_dispatch *t) {
       .kc = 256, .nc = 0, .pack = cmx_f32_gemm_pack_ukr__avx2, .pack_r = 8,
       .gemv4 = cmx_f32_gemv4_ukr__avx2,
       .rowacc = cmx_f32_rowacc_ukr__avx2,
+      /* up to 64 rows against a B past two L2s (CMX_ISA=avx2, 2-core Xeon
+       * VM, 1 thread, GFLOP/s, 6x16 -> the row fold: 32x4096x11008 68 ->
+       * 82-88, 16x4096x11008 63-65 -> 81-83, 64x4096x11008 72-73 -> 87,
+       * 64x768x3072 81-83 -> 82-84) */
+      .rowacc_m = 64,
       .dot4 = cmx_f32_dot4_ukr__avx2,
       .dot4h = cmx_f32_dot4h_ukr__avx2,
       .gemv4h = cmx_f32_gemv4h_ukr__avx2,

@@ -17,6 +17,11 @@ void cmx_dispatch_init_x86_avx512(struct cmx_dispatch *t) {
       .pack_r = 16,
       .gemv4 = cmx_f32_gemv4_ukr__avx512,
       .rowacc = cmx_f32_rowacc_ukr__avx512,
+      /* up to 64 rows against a B past two L2s (f32-gemm.c); at 128 rows
+       * the packed tile is as fast from memory (2 threads 128x4096x11008
+       * 270-275 either way) and faster from L3 (128x768x3072 1 thread
+       * 133-136 against 129-130, 2 threads 269-284 against 250-253). */
+      .rowacc_m = 64,
       .dot4 = cmx_f32_dot4_ukr__avx512,
       .dot4h = cmx_f32_dot4h_ukr__avx512,
       .gemv4h = cmx_f32_gemv4h_ukr__avx512,

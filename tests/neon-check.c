@@ -642,23 +642,25 @@ static void check_gemv4(const struct cmx_dispatch *t, const struct cmx_dispatch 
   report("gemv4", bad);
 }
 
-/* rowacc: m (1..8) rows of C folded with kb (1..8) rows of B, bitwise
- * against generic (one fused multiply-add per element per row of B, in
- * order), with canaries between the rows of acc (ld > n). */
+/* rowacc: m (1..8, and 9, 13, 20: B's vectors in registers) rows of C
+ * folded with kb (1..8) rows of B, bitwise against generic (one fused
+ * multiply-add per element per row of B, in order), with canaries between
+ * the rows of acc (ld > n). */
 static void check_rowacc(const struct cmx_dispatch *t,
                          const struct cmx_dispatch *v) {
-  static float b[8][72], a0[8 * 76], a1[8 * 76], w[64];
+  static float b[8][72], a0[20 * 76], a1[20 * 76], w[8 * 20];
   size_t ns[] = {1, 3, 4, 5, 13, 70};
+  static const size_t ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 20};
   int bad = 0;
   for (int u = 0; u < 8; u++) fill(b[u], 72, u == 3);
-  fill(w, 64, 0);
+  fill(w, 8 * 20, 0);
   for (int ni = 0; ni < 6; ni++)
-    for (size_t m = 1; m <= 8; m++)
+    for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++)
       for (size_t kb = 1; kb <= 8; kb++) {
-        size_t n = ns[ni], ld = n + 3;
+        size_t m = ms[mi], n = ns[ni], ld = n + 3;
         const float *rows[8];
         for (size_t u = 0; u < 8; u++) rows[u] = b[u] + 1;
-        for (size_t i = 0; i < 8 * 76; i++)
+        for (size_t i = 0; i < 20 * 76; i++)
           a0[i] = a1[i] = i % ld < n ? 0.25f * (float)(i % 5) - 0.5f : 99.0f;
         t->gemm_f32.rowacc(m, kb, n, rows, w, a0, ld, 0);
         v->gemm_f32.rowacc(m, kb, n, rows, w, a1, ld, 0);

@@ -472,12 +472,14 @@ static const struct rarow RAROWS[] = {
 
 /* Every row-accumulate row against the reference, bitwise (one FMA per
  * element per row of B, in order, whatever the grouping), and the
- * reference against a float64 model: m 1..8, kb 1..8 (whole register
- * passes and single-row tails), n around the vector widths, acc rows with
- * canaries between them (ld > n), B rows at odd offsets, prefetch on and
- * off. Random data, never zeros. */
+ * reference against a float64 model: m 1..8 (weights in registers) and
+ * 9, 13, 24, 37 (B's vectors in registers, taller blocks), kb 1..8 (whole
+ * register passes and single-row tails), n around the vector widths and
+ * their groups of three, acc rows with canaries between them (ld > n), B
+ * rows at odd offsets, prefetch on and off. Random data, never zeros. */
 Test(kernels_gemm, every_rowacc_row_against_ref) {
-  size_t ns[] = {1, 7, 16, 17, 33, 100, 1023};
+  size_t ns[] = {1, 7, 16, 17, 33, 48, 100, 1023};
+  static const size_t ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 24, 37};
   uint64_t st = 0x9e3779b97f4a7c15u;
   for (size_t gi = 0; gi < sizeof RAROWS / sizeof RAROWS[0]; gi++) {
     const struct rarow *g = &RAROWS[gi];
@@ -486,14 +488,14 @@ Test(kernels_gemm, every_rowacc_row_against_ref) {
       continue;
     }
     for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++)
-      for (size_t m = 1; m <= 8; m++)
+      for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++)
         for (size_t kb = 1; kb <= 8; kb++) {
-          size_t n = ns[t], ld = n + 5, rl = n + 3;
+          size_t m = ms[mi], n = ns[t], ld = n + 5, rl = n + 3;
           /* 2 kb rows: the last kb are the prefetch targets (pf = kb rl) */
           float *b = malloc((2 * kb * rl + 1) * sizeof(float));
           float *acc = malloc(m * ld * sizeof(float));
           float *ref = malloc(m * ld * sizeof(float));
-          float w[64];
+          float w[8 * 37];
           const float *r[8];
           for (size_t i = 0; i < 2 * kb * rl + 1; i++) {
             st ^= st << 13, st ^= st >> 7, st ^= st << 17;

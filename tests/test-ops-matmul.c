@@ -6,6 +6,8 @@
  * 1 vs 2 threads bitwise identical. Runs under each CMX_ISA. */
 #include "test-util.h"
 
+#include "sched/sched.h"
+
 /* a (m x k, any view) as doubles read through the library (views are
  * tested by test-ops-views); the product is computed here in float64. */
 static double *read_all(cmx_array a) {
@@ -543,4 +545,44 @@ Test(ops_matmul, narrow_b_reads_a_in_place) {
   static const int64_t S[][3] = {{300, 200, 1500}, {77, 256, 2047},
                                  {64, 257, 1100},  {1030, 33, 1800}};
   check_a_layouts(S, 4, 2048, 90, "narrow b");
+}
+
+/* Taller short A (9 to rowacc_m rows) against a row-major f32 B past two
+ * L2s takes the row fold with B's vectors in registers: here up to 64 rows
+ * (set by env, not left to the level's default), B sized from this
+ * machine's L2, k not a multiple of the fold's 8 rows, n not a multiple of
+ * its three vectors, A contiguous, row-sliced and transposed, B row-sliced,
+ * a batch against one B, addmm with beta 0 over NaN and beta 2; m = 65 and
+ * 8 take their other paths beside them. Against float64, and 1 vs 2
+ * threads bitwise. */
+Test(ops_matmul, short_a_rows_of_b_folded) {
+  setenv("CMX_GEMM_ROWACC_M", "64", 1);
+  const size_t l2 = cmx_topo()->l2 ? cmx_topo()->l2 : 262144;
+  const int64_t k = 301, n = (int64_t)(2 * l2 / sizeof(float)) / k + 37;
+  const int64_t S[][3] = {{9, n, k}, {33, n + 16, k + 2}, {64, n, k},
+                          {65, n, k}, {8, n, k}};
+  check_a_layouts(S, 5, 0, 170, "row fold");
+  cmx_array a = rand_array((int64_t[]){20, k}, 2, CMX_F32, 11);
+  cmx_array b = b_row_sliced(k, n, 12);
+  check_1_and_2_threads(a, b, "row fold b row-sliced");
+  cmx_array_free(a);
+  a = rand_array((int64_t[]){2, 12, k}, 3, CMX_F32, 13);
+  matmul_check(a, b, "row fold batched a");
+  cmx_array_free(a);
+  int64_t m = 17;
+  a = rand_array((int64_t[]){m, k}, 2, CMX_F32, 14);
+  double *cv = malloc(sizeof(double) * (size_t)(m * n));
+  for (int64_t i = 0; i < m * n; i++) cv[i] = i % 3 ? NAN : 1.0;
+  cmx_array c, y;
+  TU_OK(tu_array(&c, cv, CMX_F32, (int64_t[]){m, n}, 2));
+  TU_OK(cmx_addmm(&y, c, a, b, 0.5f, 0.0f, NULL));
+  check_product(y, a, b, 0.5f, 0.0f, cv, "row fold addmm beta 0");
+  cmx_array_free(y), cmx_array_free(c);
+  for (int64_t i = 0; i < m * n; i++) cv[i] = (double)(i % 7) / 3.0 - 1.0;
+  TU_OK(tu_array(&c, cv, CMX_F32, (int64_t[]){m, n}, 2));
+  TU_OK(cmx_addmm(&y, c, a, b, -1.0f, 2.0f, NULL));
+  check_product(y, a, b, -1.0f, 2.0f, cv, "row fold addmm beta 2");
+  cmx_array_free(y), cmx_array_free(c);
+  free(cv);
+  cmx_array_free(a), cmx_array_free(b);
 }

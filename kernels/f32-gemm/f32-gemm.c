@@ -48,11 +48,13 @@ struct tuning {
                         packed takes short_kc (0: not set, off) */
   size_t short_kc;   /* "short_a_kc": kc of that case (0: not set, kc) */
   size_t amx_mc, amx_kc, amx_nc; /* the AMX path's blocks (0: not set) */
+  size_t rowacc_m;   /* "rowacc_m": the row fold's most rows of A against
+                        a large f32 B (0: not set, the config's) */
 };
 static struct tuning g_file = {0, 0, 0, 0, -1.0, 0, 0, 0,
-                               -1, 0, 0, 0, 0, 0, 0};
+                               -1, 0, 0, 0, 0, 0, 0, 0};
 static struct tuning g_env = {0, 0, 0, 0, -1.0, 0, 0, 0,
-                              -1, 0, 0, 0, 0, 0, 0};
+                              -1, 0, 0, 0, 0, 0, 0, 0};
 static pthread_once_t g_tune_once = PTHREAD_ONCE_INIT;
 
 static void tune_set(struct tuning *t, const char *key, const char *val) {
@@ -74,6 +76,8 @@ static void tune_set(struct tuning *t, const char *key, const char *val) {
   else if (!strcmp(key, "amx_mc") && num && v > 0) t->amx_mc = (size_t)v;
   else if (!strcmp(key, "amx_kc") && num && v > 0) t->amx_kc = (size_t)v;
   else if (!strcmp(key, "amx_nc") && num && v > 0) t->amx_nc = (size_t)v;
+  else if (!strcmp(key, "rowacc_m") && num && v > 0)
+    t->rowacc_m = (size_t)v;
   else if (!strcmp(key, "pack"))
     t->scalar_pack = !strcmp(val, "scalar");
   else if (!strcmp(key, "split"))
@@ -84,8 +88,9 @@ static void tune_set(struct tuning *t, const char *key, const char *val) {
 /* The tuning file: lines "key = value" (or "key value"), '#' comments;
  * keys tile (MRxNR the values were tuned for), mc, kc, nc, split (auto |
  * ic | jc), small (flops), narrow_b_n (columns), narrow_kc (the kc of
- * that case), short_a_m (rows) and short_a_kc (the kc of that case); like
- * mc, kc and nc the last four apply to the file's tile only.
+ * that case), short_a_m (rows), short_a_kc (the kc of that case) and
+ * rowacc_m (rows); like mc, kc and nc the last five apply to the file's
+ * tile only.
  * Unknown keys are ignored so one file can carry other families' knobs.
  * The env CMX_GEMM_* override it. */
 static void tune_load(void) {
@@ -107,7 +112,8 @@ static void tune_load(void) {
                                         "short_a_kc"},
                                        {"CMX_GEMM_AMX_MC", "amx_mc"},
                                        {"CMX_GEMM_AMX_KC", "amx_kc"},
-                                       {"CMX_GEMM_AMX_NC", "amx_nc"}};
+                                       {"CMX_GEMM_AMX_NC", "amx_nc"},
+                                       {"CMX_GEMM_ROWACC_M", "rowacc_m"}};
   for (size_t i = 0; i < sizeof env / sizeof env[0]; i++) {
     const char *v = getenv(env[i][0]);
     if (v && *v) tune_set(&g_env, env[i][1], v);
@@ -115,7 +121,7 @@ static void tune_load(void) {
 }
 
 /* Whether the file's tile-bound keys (mc, kc, nc, narrow_b_n, narrow_kc,
- * short_a_m, short_a_kc) apply to cfg: the file names no tile, or cfg's. */
+ * short_a_m, short_a_kc, rowacc_m) apply to cfg: the file names no tile, or cfg's. */
 static int file_tile(const struct cmx_gemm_config *cfg) {
   return !g_file.mr || (g_file.mr == cfg->mr && g_file.nr == cfg->nr);
 }
@@ -1011,13 +1017,14 @@ static void rowacc_thread(void *ctx, size_t b, size_t e) {
   struct rowacc_job *jb = ctx;
   const struct cmx_gemm_problem *p = jb->p;
   size_t ld = jb->ld, k = p->k;
-  float *ws = ws_get(k * p->m + RA_M * ld + 8 * ld + GV_CHUNK +
-                     GV_CHUNK / 2 + 16);
+  size_t am = p->m > RA_M ? p->m : RA_M; /* acc's rows */
+  float *ws = ws_get(k * p->m + am * ld + 8 * ld + GV_CHUNK + GV_CHUNK / 2 +
+                     16);
   if (!ws) {
     atomic_store(&jb->failed, 1);
     return;
   }
-  float *acc = ws, *cv = acc + RA_M * ld, *tmp = cv + 8 * ld;
+  float *acc = ws, *cv = acc + am * ld, *tmp = cv + 8 * ld;
   float *w = tmp + GV_CHUNK;
   uint16_t *tmp16 = (uint16_t *)(w + k * p->m);
   size_t have = (size_t)-1; /* batch element whose weights w holds */
@@ -1039,13 +1046,27 @@ static void rowacc_thread(void *ctx, size_t b, size_t e) {
   }
 }
 
+/* The most rows of A the row fold takes against a large row-major f32 B:
+ * env, the file (its tile), the level's config, else RA_M. */
+static size_t rowacc_m(const struct cmx_gemm_config *cfg) {
+  size_t v = tuned(cfg, g_env.rowacc_m, g_file.rowacc_m);
+  return v ? v : cfg->rowacc_m ? cfg->rowacc_m : RA_M;
+}
+
 static int rowacc_run(const struct cmx_gemm_config *cfg,
                       const struct cmx_gemm_problem *p, size_t nt) {
   const struct cmx_topo *topo = cmx_topo();
   size_t l1 = topo->l1d ? topo->l1d : 32768;
-  /* The C block takes half of L1; its rows never a multiple of 4 KiB
-   * apart (they would share L1 sets). */
-  size_t nc = round_down(l1 / 2 / sizeof(float) / p->m, 16);
+  size_t l2 = topo->l2 ? topo->l2 : 262144;
+  /* The C block takes half of L1, or for more than RA_M rows (the kernel
+   * keeps B's vectors in registers and reads C once per 8 rows of B) a
+   * sixth of L2: 2-core Xeon VM, 1 thread, 32x4096x11008, GFLOP/s, C block
+   * 24 KiB 93-96, 48 KiB 95-98, 96 KiB 103-106, 192 KiB 114-119, 352 KiB
+   * 115-128, 688 KiB 118-121. Its rows never a multiple of 4 KiB apart
+   * (they would share L1 sets). */
+  size_t nc = round_down((p->m > RA_M ? l2 / 6 : l1 / 2) / sizeof(float) /
+                             p->m,
+                         16);
   if (nc < 64) nc = 64;
   size_t ld = nc + 16;
   if (rows_share_sets(ld)) ld += 16;
@@ -1317,8 +1338,23 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
    * m = 8 5.4 -> 3.9 -> 2.42). */
   const int rows16 = p->b.dtype != CMX_GEMM_F32 && p->b.cs == 1 &&
                      p->b.rs > 0 && flops >= small;
-  if ((skinny || rows16) && p->m <= RA_M && cfg->rowacc && p->k &&
-      p->k * p->m <= SHORT_A_SCRATCH)
+  /* Taller short A (up to rowacc_m rows) against a row-major f32 B larger
+   * than two L2s: the same row fold, B's vectors held in registers (the
+   * wide form of rowacc). 2-core Xeon VM, 1 thread, GFLOP/s, the packed or
+   * skinny tiles -> the row fold, one build switched by env, two
+   * interleaved rounds: 32x4096x11008 96-100 -> 124-127, 16x4096x11008
+   * 77-79 -> 101-102, 12x4096x11008 32-40 -> 65-66, 48x4096x11008 87-90 ->
+   * 121-127, 64x4096x11008 104-106 -> 134-138, 32x4096x4096 104-107 ->
+   * 113-115, 64x768x3072 119-129 -> 127-130; 2 threads 32x4096x11008 206
+   * -> 244-248, 64x4096x11008 217-228 -> 262-288. B within two L2s
+   * (16x1024x1024 in a scratch harness: 121 -> 116) keeps the tiles. */
+  const size_t l2 = cmx_topo()->l2 ? cmx_topo()->l2 : 262144;
+  const int wide = p->m > RA_M && p->m <= rowacc_m(cfg) &&
+                   p->b.dtype == CMX_GEMM_F32 && p->b.cs == 1 &&
+                   p->b.rs > 0 && flops >= small &&
+                   (double)p->k * (double)p->n * sizeof(float) > 2.0 * l2;
+  if ((((skinny || rows16) && p->m <= RA_M) || wide) && cfg->rowacc &&
+      p->k && p->k * p->m <= SHORT_A_SCRATCH)
     return rowacc_run(cfg, p, nt);
   if (skinny) {
     j.small = 1;

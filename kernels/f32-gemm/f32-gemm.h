@@ -127,17 +127,17 @@ typedef void (*cmx_f32_dot4h_ukr_fn)(size_t n, const uint16_t *const *h,
 #undef CMX_DOT4H
 
 /* Row-accumulate microkernel contract (CMX_ROWACC rows of f32-gemm.inc):
- * for i < m (1..8), j < n, u < kb (1..8), in increasing u, one fused
+ * for i < m (1 or more), j < n, u < kb (1..8), in increasing u, one fused
  * multiply-add each:
  *   acc[i * ld + j] = fma(w[u * m + i], r[u][j], acc[i * ld + j])
  * (sizes and strides in elements): kb rows of a row-major B folded into an
- * m-row block of C kept in L1, so B streams once in its own order (short
- * A: m <= 8). Every row and the reference give the same bits. Fastest with
- * kb a multiple of cmx_rowacc_kb(m), the rows one register pass takes.
- * pf != 0: also prefetch r[u][j + pf] to L2 (the driver's rows a few steps
- * ahead; they must exist). */
+ * m-row block of C (in L1 for m <= 8, else in L2), so B streams once in its
+ * own order (short A). Every row and the reference give the same bits.
+ * Fastest with kb a multiple of cmx_rowacc_kb(m), the rows one register
+ * pass takes. pf != 0: also prefetch r[u][j + pf] to L2 (the driver's rows
+ * a few steps ahead; they must exist). */
 static inline size_t cmx_rowacc_kb(size_t m) {
-  return m <= 3 ? 8 : m <= 6 ? 4 : 3;
+  return m <= 3 ? 8 : m <= 6 ? 4 : m <= 8 ? 3 : 8;
 }
 typedef void (*cmx_f32_rowacc_ukr_fn)(size_t m, size_t kb, size_t n,
                                       const float *const *r, const float *w,
@@ -149,8 +149,8 @@ typedef void (*cmx_f32_rowacc_ukr_fn)(size_t m, size_t kb, size_t n,
 #undef CMX_ROWACC
 
 /* The same over rows of 16-bit values (CMX_ROWACCH rows; bf 1: bf16, 0:
- * f16; pf in elements), each widened exactly to f32 in registers: the
- * same bits as rowacc on the rows converted first. */
+ * f16; m 1..8; pf in elements), each widened exactly to f32 in registers:
+ * the same bits as rowacc on the rows converted first. */
 typedef void (*cmx_f32_rowacch_ukr_fn)(size_t m, size_t kb, size_t n,
                                        const uint16_t *const *h, int bf,
                                        const float *w, float *acc, size_t ld,
@@ -240,6 +240,10 @@ struct cmx_gemm_config {
   cmx_f32_dot4h_ukr_fn dot4h; /* the same on 16-bit rows (NULL: convert) */
   cmx_f32_rowacc_ukr_fn rowacc; /* short A (m <= 8): B row by row */
   cmx_f32_rowacch_ukr_fn rowacch; /* the same on 16-bit rows (NULL: convert) */
+  /* The most rows of A that rowacc takes against a large row-major f32 B
+   * (more than 8: its register-held-B form; 0: 8); the tuning key
+   * rowacc_m overrides it. */
+  size_t rowacc_m;
   /* bf16 x bf16 on k-pairs (NULL: converted to f32 while packing); same
    * mr x nr tile as ukr, packed with zip and pack (32-bit words). */
   cmx_f32_gemm_bf16_ukr_fn bf16_ukr;
