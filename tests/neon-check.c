@@ -760,17 +760,20 @@ static void check_dot4h(const struct cmx_dispatch *v) {
         if (!same(a0[i], a1[i]) && bad++ < 5)
           printf("  gemv4h %s n=%zu [%zu]: %a, gemv4 %a\n",
                  bf ? "bf16" : "f16", n, i, a1[i], a0[i]);
-      /* rowacch likewise against rowacc: three rows of C, four of B */
-      static float c0[3 * 70], c1[3 * 70];
-      const float wts[12] = {0.5f, -1.0f, 1.5f, 0.25f, -0.75f, 2.0f,
-                             1.25f, -0.5f, 0.125f, 1.0f, -2.0f, 0.375f};
-      for (size_t i = 0; i < 3 * 70; i++) c0[i] = c1[i] = x[i % 140];
-      v->gemm_f32.rowacc(3, 4, n, wr, wts, c0, 70, 0);
-      v->gemm_f32.rowacch(3, 4, n, hr, bf, wts, c1, 70, 0);
-      for (size_t i = 0; i < 3 * 70; i++)
-        if (!same(c0[i], c1[i]) && bad++ < 5)
-          printf("  rowacch %s n=%zu [%zu]: %a, rowacc %a\n",
-                 bf ? "bf16" : "f16", n, i, c1[i], c0[i]);
+      /* rowacch likewise against rowacc: three rows of C, and eleven
+       * (B's vectors in registers), four of B */
+      static float c0[11 * 70], c1[11 * 70], wts[44];
+      for (size_t i = 0; i < 44; i++)
+        wts[i] = 0.125f * (float)((i * 7) % 23) - 1.25f;
+      for (size_t rows = 3; rows <= 11; rows += 8) {
+        for (size_t i = 0; i < rows * 70; i++) c0[i] = c1[i] = x[i % 140];
+        v->gemm_f32.rowacc(rows, 4, n, wr, wts, c0, 70, 0);
+        v->gemm_f32.rowacch(rows, 4, n, hr, bf, wts, c1, 70, 0);
+        for (size_t i = 0; i < rows * 70; i++)
+          if (!same(c0[i], c1[i]) && bad++ < 5)
+            printf("  rowacch %s m=%zu n=%zu [%zu]: %a, rowacc %a\n",
+                   bf ? "bf16" : "f16", rows, n, i, c1[i], c0[i]);
+      }
     }
   report("dot4h", bad);
 }

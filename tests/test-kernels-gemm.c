@@ -543,10 +543,12 @@ static const struct rhrow RHROWS[] = {
 
 /* Every 16-bit row-accumulate row against the reference on the rows
  * widened first: the same bits (one FMA per element per row, in order);
- * bf16 and f16, m 1..8, kb 1..8, n around the vector widths, acc rows with
- * canaries between them, prefetch on and off. */
+ * bf16 and f16, m 1..8 and 9, 13, 24, 37 (B's vectors in registers), kb
+ * 1..8, n around the vector widths and their groups of three, acc rows
+ * with canaries between them, prefetch on and off. */
 Test(kernels_gemm, every_rowacch_row_against_ref) {
-  size_t ns[] = {1, 7, 16, 17, 33, 100};
+  size_t ns[] = {1, 7, 16, 17, 33, 48, 100};
+  static const size_t ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 24, 37};
   for (size_t gi = 0; gi < sizeof RHROWS / sizeof RHROWS[0]; gi++) {
     const struct rhrow *g = &RHROWS[gi];
     if (!cmx_cpu_has(g->isa)) {
@@ -555,14 +557,15 @@ Test(kernels_gemm, every_rowacch_row_against_ref) {
     }
     for (int bf = 0; bf < 2; bf++)
       for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++)
-        for (size_t m = 1; m <= 8; m++)
+        for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++)
           for (size_t kb = 1; kb <= 8; kb++) {
-            size_t n = ns[t], ld = n + 5, rl = n + 3, nb = 2 * kb * rl + 1;
+            size_t m = ms[mi], n = ns[t], ld = n + 5, rl = n + 3,
+                   nb = 2 * kb * rl + 1;
             uint16_t *hb = malloc(nb * sizeof(uint16_t));
             float *wide = malloc(nb * sizeof(float));
             float *acc = malloc(m * ld * sizeof(float));
             float *ref = malloc(m * ld * sizeof(float));
-            float w[64];
+            float w[8 * 37];
             const float *r[8];
             const uint16_t *h[8];
             fill_h16(hb, wide, nb, bf, 2654435761u + (uint32_t)(m * 8 + kb));

@@ -547,14 +547,15 @@ Test(ops_matmul, narrow_b_reads_a_in_place) {
   check_a_layouts(S, 4, 2048, 90, "narrow b");
 }
 
-/* Taller short A (9 to rowacc_m rows) against a row-major f32 B past two
- * L2s takes the row fold with B's vectors in registers: here up to 64 rows
- * (set by env, not left to the level's default), B sized from this
- * machine's L2, k not a multiple of the fold's 8 rows, n not a multiple of
- * its three vectors, A contiguous, row-sliced and transposed, B row-sliced,
- * a batch against one B, addmm with beta 0 over NaN and beta 2; m = 65 and
- * 8 take their other paths beside them. Against float64, and 1 vs 2
- * threads bitwise. */
+/* Taller short A (9 to rowacc_m rows, twice that for a 16-bit B) against a
+ * row-major B past two L2s takes the row fold with B's vectors in
+ * registers: here up to 64 rows (set by env, not left to the level's
+ * default), B sized from this machine's L2, k not a multiple of the fold's
+ * 8 rows, n not a multiple of its three vectors, A contiguous, row-sliced
+ * and transposed, B row-sliced, a batch against one B, addmm with beta 0
+ * over NaN and beta 2, bf16 and f16 B; m = 65 (129 for 16-bit B) and 8
+ * take their other paths beside them. Against float64, and 1 vs 2 threads
+ * bitwise. */
 Test(ops_matmul, short_a_rows_of_b_folded) {
   setenv("CMX_GEMM_ROWACC_M", "64", 1);
   const size_t l2 = cmx_topo()->l2 ? cmx_topo()->l2 : 262144;
@@ -585,4 +586,20 @@ Test(ops_matmul, short_a_rows_of_b_folded) {
   cmx_array_free(y), cmx_array_free(c);
   free(cv);
   cmx_array_free(a), cmx_array_free(b);
+  /* 16-bit B (bf16, f16) up to twice rowacc_m rows: m = 100 and 128 fold,
+   * 129 takes the packed path; A f32 and, for m = 40, bf16 against f16 B */
+  const int64_t n16 = (int64_t)(2 * l2 / 2) / k + 21;
+  static const int64_t M16[] = {11, 40, 100, 128, 129};
+  for (int bt = 0; bt < 2; bt++)
+    for (size_t s = 0; s < 5; s++) {
+      cmx_dtype at = s == 1 && bt ? CMX_BF16 : CMX_F32;
+      a = rand_array((int64_t[]){M16[s], k}, 2, at, 20 + s);
+      b = rand_array((int64_t[]){k, n16}, 2, bt ? CMX_F16 : CMX_BF16,
+                     30 + s);
+      char what[64];
+      snprintf(what, sizeof what, "row fold m=%lld b %s", (long long)M16[s],
+               bt ? "f16" : "bf16");
+      check_1_and_2_threads(a, b, what);
+      cmx_array_free(a), cmx_array_free(b);
+    }
 }

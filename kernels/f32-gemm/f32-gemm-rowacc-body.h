@@ -15,20 +15,21 @@
  * (H 0) or 16-bit ones widened in registers (H 1 bf16, H 2 f16; needs
  * vh16.h included before this file). */
 #ifdef CMX_VH16_H
-#define CMX_ROWACC_B16(H, u, left)                                         \
-  ((left) ? vh_load_n(H == 1, h[u] + j, (left)) : vh_load(H == 1, h[u] + j))
+#define CMX_ROWACC_B16(H, u, j, left)                                      \
+  ((left) ? vh_load_n(H == 1, h[u] + (j), (left))                         \
+          : vh_load(H == 1, h[u] + (j)))
 #else
-#define CMX_ROWACC_B16(H, u, left) vf_zero()
+#define CMX_ROWACC_B16(H, u, j, left) vf_zero()
 #endif
-#define CMX_ROWACC_B(H, u, left)                                           \
-  (H == 0 ? ((left) ? vf_load_n(r[u] + j, (left)) : vf_load(r[u] + j))    \
-          : CMX_ROWACC_B16(H, u, left))
+#define CMX_ROWACC_B(H, u, j, left)                                        \
+  (H == 0 ? ((left) ? vf_load_n(r[u] + (j), (left)) : vf_load(r[u] + (j))) \
+          : CMX_ROWACC_B16(H, u, j, left))
 
 #define CMX_ROWACC_VEC(H, M, KB, left)                                     \
   do {                                                                    \
     vf b_[8];                                                             \
     _Pragma("GCC unroll 8") for (int u = 0; u < (KB); u++) b_[u] =        \
-        CMX_ROWACC_B(H, u, left);                                         \
+        CMX_ROWACC_B(H, u, j, left);                                      \
     _Pragma("GCC unroll 8") for (int i = 0; i < (M); i++) {               \
       float *ai_ = acc + (size_t)i * ld + j;                              \
       vf a_ = (left) ? vf_load_n(ai_, (left)) : vf_load(ai_);             \
@@ -88,27 +89,42 @@ cmx_rowacc_body(const int H, const int M, const int KB, size_t n,
 #define CMX_ROWACC_WNJ 2
 #endif
 
+/* H, r, h as for cmx_rowacc_body: f32 rows (r) or 16-bit rows (h),
+ * widened in registers. */
 static inline __attribute__((always_inline)) void
-cmx_rowacc_wide(const int KB, const int NJ, size_t m, size_t n,
-                const float *const *rp, const float *w, float *acc,
-                size_t ld, ptrdiff_t pf) {
+cmx_rowacc_wide(const int H, const int KB, const int NJ, size_t m, size_t n,
+                const float *const *rp, const uint16_t *const *hp,
+                const float *w, float *acc, size_t ld, ptrdiff_t pf) {
   const float *r[CMX_ROWACC_WKB];
+  const uint16_t *h[CMX_ROWACC_WKB];
 #pragma GCC unroll 8
-  for (int u = 0; u < KB; u++) r[u] = rp[u];
+  for (int u = 0; u < KB; u++) {
+    r[u] = H == 0 ? rp[u] : 0;
+    h[u] = H == 0 ? 0 : hp[u];
+  }
+  const int EL = H == 0 ? 16 : 32; /* elements a line */
   size_t j = 0;
   for (; j + (size_t)NJ * VF_N <= n; j += (size_t)NJ * VF_N) {
     vf b[CMX_ROWACC_WKB][CMX_ROWACC_WNJ];
 #pragma GCC unroll 8
     for (int u = 0; u < KB; u++)
 #pragma GCC unroll 4
-      for (int v = 0; v < NJ; v++) b[u][v] = vf_load(r[u] + j + v * VF_N);
+      for (int v = 0; v < NJ; v++) {
+        const size_t jv = j + (size_t)v * VF_N;
+        b[u][v] = CMX_ROWACC_B(H, u, jv, 0);
+      }
 #pragma GCC unroll 8
     for (int u = 0; u < KB; u++)
 #pragma GCC unroll 4
-      for (int o = 0; o < NJ * VF_N; o += 16) {
-        if (pf) __builtin_prefetch(r[u] + pf + j + o, 0, 2);
-        if (j + (size_t)(2 * NJ * VF_N) <= n)
-          __builtin_prefetch(r[u] + j + NJ * VF_N + o, 0, 3);
+      for (int o = 0; o < NJ * VF_N; o += EL) {
+        const int nxt = j + (size_t)(2 * NJ * VF_N) <= n;
+        if (H == 0) {
+          if (pf) __builtin_prefetch(r[u] + pf + j + o, 0, 2);
+          if (nxt) __builtin_prefetch(r[u] + j + NJ * VF_N + o, 0, 3);
+        } else {
+          if (pf) __builtin_prefetch(h[u] + pf + j + o, 0, 2);
+          if (nxt) __builtin_prefetch(h[u] + j + NJ * VF_N + o, 0, 3);
+        }
       }
     float *ai = acc + j;
     for (size_t i = 0; i < m; i++, ai += ld) {
@@ -129,8 +145,7 @@ cmx_rowacc_wide(const int KB, const int NJ, size_t m, size_t n,
     size_t left = n - j < VF_N ? n - j : 0;
     vf b[CMX_ROWACC_WKB];
 #pragma GCC unroll 8
-    for (int u = 0; u < KB; u++)
-      b[u] = left ? vf_load_n(r[u] + j, left) : vf_load(r[u] + j);
+    for (int u = 0; u < KB; u++) b[u] = CMX_ROWACC_B(H, u, j, left);
     float *ai = acc + j;
     for (size_t i = 0; i < m; i++, ai += ld) {
       vf c = left ? vf_load_n(ai, left) : vf_load(ai);
@@ -142,6 +157,20 @@ cmx_rowacc_wide(const int KB, const int NJ, size_t m, size_t n,
     }
   }
 }
+
+/* m > 8: whole groups of CMX_ROWACC_WKB rows, then single rows (the same
+ * FMAs in the same order either way). */
+#define CMX_ROWACC_WIDE(H, r_, h_)                                         \
+  do {                                                                    \
+    size_t q_ = 0;                                                        \
+    for (; q_ + CMX_ROWACC_WKB <= kb; q_ += CMX_ROWACC_WKB)               \
+      cmx_rowacc_wide(H, CMX_ROWACC_WKB, CMX_ROWACC_WNJ, m, n,            \
+                      (r_) ? (r_) + q_ : 0, (h_) ? (h_) + q_ : 0,         \
+                      w + q_ * m, acc, ld, pf);                           \
+    for (; q_ < kb; q_++)                                                 \
+      cmx_rowacc_wide(H, 1, CMX_ROWACC_WNJ, m, n, (r_) ? (r_) + q_ : 0,   \
+                      (h_) ? (h_) + q_ : 0, w + q_ * m, acc, ld, pf);     \
+  } while (0)
 
 #define CMX_ROWACC_CASES(H, KB1, r_, h_, w_)                               \
   switch (m) {                                                            \
@@ -171,13 +200,7 @@ cmx_rowacc_wide(const int KB, const int NJ, size_t m, size_t n,
   void name(size_t m, size_t kb, size_t n, const float *const *r,          \
             const float *w, float *acc, size_t ld, ptrdiff_t pf) {         \
     if (m > 8) {                                                          \
-      size_t q = 0;                                                       \
-      for (; q + CMX_ROWACC_WKB <= kb; q += CMX_ROWACC_WKB)               \
-        cmx_rowacc_wide(CMX_ROWACC_WKB, CMX_ROWACC_WNJ, m, n, r + q,      \
-                        w + q * m, acc, ld, pf);                          \
-      for (; q < kb; q++)                                                 \
-        cmx_rowacc_wide(1, CMX_ROWACC_WNJ, m, n, r + q, w + q * m, acc,   \
-                        ld, pf);                                          \
+      CMX_ROWACC_WIDE(0, r, (const uint16_t *const *)0);                  \
       return;                                                             \
     }                                                                     \
     CMX_ROWACC_ALL(0, r, (const uint16_t *const *)0)                       \
@@ -187,6 +210,11 @@ cmx_rowacc_wide(const int KB, const int NJ, size_t m, size_t n,
 #define CMX_ROWACCH_DEFINE(name)                                           \
   void name(size_t m, size_t kb, size_t n, const uint16_t *const *h,       \
             int bf, const float *w, float *acc, size_t ld, ptrdiff_t pf) { \
+    if (m > 8) {                                                           \
+      if (bf) CMX_ROWACC_WIDE(1, (const float *const *)0, h);              \
+      else CMX_ROWACC_WIDE(2, (const float *const *)0, h);                 \
+      return;                                                              \
+    }                                                                      \
     if (bf) {                                                              \
       CMX_ROWACC_ALL(1, (const float *const *)0, h)                        \
     } else {                                                               \

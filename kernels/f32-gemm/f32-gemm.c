@@ -1329,8 +1329,9 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
    * big for the caches anyway; a small problem keeps the small path's
    * whole-depth block, so A stays unpacked (32x32x32 spent a third of its
    * time packing A in two SKINNY_KC blocks: 0.74 -> 0.5 us). */
-  int skinny = p->m <= SKINNY_M && p->b.dtype == CMX_GEMM_F32 &&
-               p->b.cs == 1 && p->b.rs > 0 && flops >= small;
+  const int rows32 = p->b.dtype == CMX_GEMM_F32 && p->b.cs == 1 &&
+                     p->b.rs > 0 && flops >= small;
+  int skinny = p->m <= SKINNY_M && rows32;
   /* (A gathered whole into each thread's scratch: up to 64 MiB of it.)
    * A row-major 16-bit B too (1 thread, m x 4096 x 4096, ms packed ->
    * rows converted in L1 -> widened in registers: f16 m = 2 10.2 -> 2.4
@@ -1338,21 +1339,34 @@ int cmx_f32_gemm(const struct cmx_gemm_config *cfg,
    * m = 8 5.4 -> 3.9 -> 2.42). */
   const int rows16 = p->b.dtype != CMX_GEMM_F32 && p->b.cs == 1 &&
                      p->b.rs > 0 && flops >= small;
-  /* Taller short A (up to rowacc_m rows) against a row-major f32 B larger
-   * than two L2s: the same row fold, B's vectors held in registers (the
-   * wide form of rowacc). 2-core Xeon VM, 1 thread, GFLOP/s, the packed or
-   * skinny tiles -> the row fold, one build switched by env, two
-   * interleaved rounds: 32x4096x11008 96-100 -> 124-127, 16x4096x11008
-   * 77-79 -> 101-102, 12x4096x11008 32-40 -> 65-66, 48x4096x11008 87-90 ->
-   * 121-127, 64x4096x11008 104-106 -> 134-138, 32x4096x4096 104-107 ->
-   * 113-115, 64x768x3072 119-129 -> 127-130; 2 threads 32x4096x11008 206
-   * -> 244-248, 64x4096x11008 217-228 -> 262-288. B within two L2s
-   * (16x1024x1024 in a scratch harness: 121 -> 116) keeps the tiles. */
+  /* Taller short A (up to rowacc_m rows; twice that for a 16-bit B)
+   * against a row-major B larger than two L2s: the same row fold, B's
+   * vectors held in registers (the wide form of rowacc; a 16-bit B widened
+   * there). Not bf16 x bf16, which has its own kernels. 2-core Xeon VM, 1
+   * thread, GFLOP/s, the packed or skinny tiles -> the row fold, one build
+   * switched by env, two interleaved rounds: 32x4096x11008 96-100 ->
+   * 124-127, 16x4096x11008 77-79 -> 101-102, 12x4096x11008 32-40 -> 65-66,
+   * 48x4096x11008 87-90 -> 121-127, 64x4096x11008 104-106 -> 134-138,
+   * 32x4096x4096 104-107 -> 113-115, 64x768x3072 119-129 -> 127-130; 2
+   * threads 32x4096x11008 206 -> 244-248, 64x4096x11008 217-228 ->
+   * 262-288. B within two L2s (16x1024x1024 in a scratch harness: 121 ->
+   * 116) keeps the tiles; so does f32 A of 128 rows (128x768x3072 133-136
+   * -> 129-130). With B bf16 (f16 within 5%): 16x4096x11008 41-42 ->
+   * 114-122, 32x4096x11008 65-66 -> 124-130, 64x4096x11008 97-102 ->
+   * 138-142, 128x4096x11008 118 -> 137-144, 96x4096x4096 108-112 ->
+   * 138-141, 128x768x3072 121-126 -> 130-138; at 192 rows even
+   * (4096x4096: 126-132 -> 135), at 256 a loss (127-129 -> 123-125); 2
+   * threads 32x4096x11008 129 -> 249; CMX_ISA=avx2 32x4096x11008 32 ->
+   * 79. */
   const size_t l2 = cmx_topo()->l2 ? cmx_topo()->l2 : 262144;
-  const int wide = p->m > RA_M && p->m <= rowacc_m(cfg) &&
-                   p->b.dtype == CMX_GEMM_F32 && p->b.cs == 1 &&
-                   p->b.rs > 0 && flops >= small &&
-                   (double)p->k * (double)p->n * sizeof(float) > 2.0 * l2;
+  const double b_bytes = (double)p->k * (double)p->n *
+                         (p->b.dtype == CMX_GEMM_F32 ? 4.0 : 2.0);
+  const size_t wide_m = (rows16 ? 2 : 1) * rowacc_m(cfg);
+  const int wide = p->m > RA_M && p->m <= wide_m &&
+                   (rows32 || rows16) &&
+                   !(p->a.dtype == CMX_GEMM_BF16 &&
+                     p->b.dtype == CMX_GEMM_BF16) &&
+                   b_bytes > 2.0 * l2;
   if ((((skinny || rows16) && p->m <= RA_M) || wide) && cfg->rowacc &&
       p->k && p->k * p->m <= SHORT_A_SCRATCH)
     return rowacc_run(cfg, p, nt);
