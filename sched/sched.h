@@ -172,9 +172,10 @@ extern atomic_int cmx_sched_busy;
  * content is not), freed at thread exit; NULL without memory. Slots keep
  * users that can be live on one thread at once apart: the GEMM drivers'
  * packing space, an nn kernel's per-thread tiles, and an nn driver's
- * partials on the thread that runs it (it is also team thread 0). */
+ * partials on the thread that runs it (it is also team thread 0), and the
+ * f32 GEMM driver's transposed product on that thread. */
 enum { CMX_SCRATCH_GEMM, CMX_SCRATCH_NN, CMX_SCRATCH_NN_OUT,
-       CMX_SCRATCH_COPY, CMX_SCRATCH_SLOTS };
+       CMX_SCRATCH_COPY, CMX_SCRATCH_GEMM_OUT, CMX_SCRATCH_SLOTS };
 void *cmx_scratch(int slot, size_t bytes);
 
 uint64_t cmx_now_ns(void);

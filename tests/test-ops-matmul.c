@@ -603,3 +603,73 @@ Test(ops_matmul, short_a_rows_of_b_folded) {
       cmx_array_free(a), cmx_array_free(b);
     }
 }
+
+/* B^T of a (n, k) array's first k columns of k + 7 (rows k + 7 apart). */
+static cmx_array b_t_wide(int64_t k, int64_t n, uint64_t seed) {
+  cmx_array x, y, v;
+  x = rand_array((int64_t[]){n, k + 7}, 2, CMX_F32, seed);
+  TU_OK(cmx_slice(&y, x, NULL, (int64_t[]){n, k}, NULL, 2, NULL));
+  TU_OK(cmx_transpose(&v, y, NULL, 0, NULL));
+  cmx_array_free(x), cmx_array_free(y);
+  return v;
+}
+
+/* A of a few dozen rows against an f32 B whose k is contiguous (x W^T)
+ * runs as C^T = B^T A^T where A^T's panel is at least three quarters full
+ * and the narrow-B path takes it (set here: narrow_b_n 256, narrow_kc 1024,
+ * so k = 1100 takes two blocks): m 24 to 256, and 40 (a panel of 64 too
+ * empty) and 257 beside them; B^T contiguous and with rows wider than k,
+ * A contiguous, transposed and bf16, batches against one B and against a
+ * batched B, addmm with beta 0 over NaN and beta 2. Against float64, and
+ * 1 vs 2 threads bitwise. */
+Test(ops_matmul, x_wt_swapped) {
+  setenv("CMX_GEMM_NARROW_B_N", "256", 1);
+  setenv("CMX_GEMM_NARROW_KC", "1024", 1);
+  static const int64_t M[] = {24, 32, 40, 48, 64, 100, 256, 257};
+  const int64_t k = 1100, n = 300;
+  for (size_t s = 0; s < 8; s++)
+    for (int mode = 0; mode < 4; mode++) {
+      if (mode && M[s] != 32 && M[s] != 100) continue;
+      int64_t m = M[s];
+      cmx_array a = mode == 2 ? operand(1, m, k, 0, 40 + s)
+                    : mode == 3 ? rand_array((int64_t[]){m, k}, 2, CMX_BF16,
+                                             50 + s)
+                                : rand_array((int64_t[]){m, k}, 2, CMX_F32,
+                                             60 + s);
+      cmx_array b = mode == 1 ? b_t_wide(k, n, 70 + s)
+                              : operand(1, k, n, 1, 80 + s);
+      char what[64];
+      snprintf(what, sizeof what, "x w^t m=%lld mode %d", (long long)m,
+               mode);
+      check_1_and_2_threads(a, b, what);
+      cmx_array_free(a), cmx_array_free(b);
+    }
+  /* (3, 48, k) against one B^T, and against a batched one */
+  cmx_array a = rand_array((int64_t[]){3, 48, k}, 3, CMX_F32, 1);
+  cmx_array b = operand(1, k, n, 1, 2);
+  matmul_check(a, b, "x w^t batched a");
+  cmx_array_free(b);
+  cmx_array x = rand_array((int64_t[]){3, n, k}, 3, CMX_F32, 3);
+  TU_OK(cmx_transpose(&b, x, (int[]){0, 2, 1}, 3, NULL));
+  cmx_array_free(x);
+  check_1_and_2_threads(a, b, "x w^t batched both");
+  cmx_array_free(a), cmx_array_free(b);
+  /* addmm: beta 0 over NaN, then beta 2 */
+  const int64_t m = 32;
+  a = rand_array((int64_t[]){m, k}, 2, CMX_F32, 4);
+  b = operand(1, k, n, 1, 5);
+  double *cv = malloc(sizeof(double) * (size_t)(m * n));
+  for (int64_t i = 0; i < m * n; i++) cv[i] = i % 3 ? NAN : 1.0;
+  cmx_array c, y;
+  TU_OK(tu_array(&c, cv, CMX_F32, (int64_t[]){m, n}, 2));
+  TU_OK(cmx_addmm(&y, c, a, b, 0.5f, 0.0f, NULL));
+  check_product(y, a, b, 0.5f, 0.0f, cv, "x w^t addmm beta 0");
+  cmx_array_free(y), cmx_array_free(c);
+  for (int64_t i = 0; i < m * n; i++) cv[i] = (double)(i % 7) / 3.0 - 1.0;
+  TU_OK(tu_array(&c, cv, CMX_F32, (int64_t[]){m, n}, 2));
+  TU_OK(cmx_addmm(&y, c, a, b, -1.0f, 2.0f, NULL));
+  check_product(y, a, b, -1.0f, 2.0f, cv, "x w^t addmm beta 2");
+  cmx_array_free(y), cmx_array_free(c);
+  free(cv);
+  cmx_array_free(a), cmx_array_free(b);
+}
