@@ -121,7 +121,8 @@ static void tune_load(void) {
 }
 
 /* Whether the file's tile-bound keys (mc, kc, nc, narrow_b_n, narrow_kc,
- * short_a_m, short_a_kc, rowacc_m) apply to cfg: the file names no tile, or cfg's. */
+ * short_a_m, short_a_kc, rowacc_m) apply to cfg: the file names no tile,
+ * or cfg's. */
 static int file_tile(const struct cmx_gemm_config *cfg) {
   return !g_file.mr || (g_file.mr == cfg->mr && g_file.nr == cfg->nr);
 }
