@@ -619,7 +619,8 @@ static cmx_array b_t_wide(int64_t k, int64_t n, uint64_t seed) {
  * and the narrow-B path takes it (set here: narrow_b_n 256, narrow_kc 1024,
  * so k = 1100 takes two blocks): m 24 to 256, and 40 (a panel of 64 too
  * empty) and 257 beside them; B^T contiguous and with rows wider than k,
- * A contiguous, transposed and bf16, batches against one B and against a
+ * A contiguous, transposed and bf16, a bf16 or f16 B^T (its rows converted
+ * a block at a time) from 64 rows, batches against one B and against a
  * batched B, addmm with beta 0 over NaN and beta 2. Against float64, and
  * 1 vs 2 threads bitwise. */
 Test(ops_matmul, x_wt_swapped) {
@@ -641,6 +642,24 @@ Test(ops_matmul, x_wt_swapped) {
       char what[64];
       snprintf(what, sizeof what, "x w^t m=%lld mode %d", (long long)m,
                mode);
+      check_1_and_2_threads(a, b, what);
+      cmx_array_free(a), cmx_array_free(b);
+    }
+  /* 16-bit B^T against an f32 A from SWAP_M16 (64) rows: its rows
+   * converted a block at a time; 48 rows, and both operands bf16, stay */
+  static const int64_t M16[] = {48, 64, 100, 64};
+  for (int bt = 0; bt < 2; bt++)
+    for (size_t s = 0; s < 4; s++) {
+      cmx_dtype dt = bt ? CMX_F16 : CMX_BF16;
+      cmx_array x = rand_array((int64_t[]){n, k}, 2, dt, 90 + s), b;
+      TU_OK(cmx_transpose(&b, x, NULL, 0, NULL));
+      cmx_array_free(x);
+      cmx_array a = rand_array((int64_t[]){M16[s], k}, 2,
+                               s == 3 ? dt : CMX_F32, 95 + s);
+      char what[64];
+      snprintf(what, sizeof what, "x w^t m=%lld b %s%s",
+               (long long)M16[s], bt ? "f16" : "bf16",
+               s == 3 ? ", a too" : "");
       check_1_and_2_threads(a, b, what);
       cmx_array_free(a), cmx_array_free(b);
     }

@@ -449,6 +449,9 @@ struct job {
   cmx_f32_gemm_ukr_fn tail_ukr; /* the last rows of a part (NULL: none) */
   size_t tail_mr;               /* its rows (same nr) */
   int direct;      /* 1: A read unpacked by the microkernel (aux.lda) */
+  int cdirect;     /* 1: a 16-bit A with k contiguous, each block's whole
+                      tiles converted to row-major f32 rows (cw) that the
+                      microkernel reads as it reads a direct A */
   size_t tm, tn;   /* thread grid: ic ways x jc ways */
   size_t malign;   /* rows of the ic split: a multiple of this */
   int batch_split; /* 1: threads take whole batches */
@@ -539,10 +542,13 @@ static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
   rows = cfg->pack_r < rows ? cfg->pack_r : rows;
   if ((p->a.dtype != CMX_GEMM_F32 || p->b.dtype != CMX_GEMM_F32) && rows > 4)
     lt = rows * (lt / 4 + 1);
-  float *w = ws_get(la + lb + lt + lt / 2 + 64);
+  /* cdirect: the converted rows, cld apart (never a multiple of 4 KiB) */
+  const size_t cld = round_up(kc, 16) + 16, lc = j->cdirect ? mc * cld : 0;
+  float *w = ws_get(la + lb + lt + lt / 2 + lc + 64);
   if (!w) return -1;
   float *ap = w, *bp = ap + la, *tmp = bp + lb;
   uint16_t *tmp16 = (uint16_t *)(tmp + lt);
+  float *cw = (float *)(tmp16 + lt) + 16;
   struct src sa = src_a(p, t), sb = src_b(p, t);
   float *c = p->c + t * p->ldcb;
   struct cmx_f32_gemm_aux aux = {p->alpha, p->beta, 0, mr, nr, NULL, 0};
@@ -573,8 +579,16 @@ static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
         aux.mr = smr;
         for (size_t ic = s0; ic < s1; ic += mc) {
           size_t mcur = s1 - ic < mc ? s1 - ic : mc;
-          /* direct: only a partial last panel is packed, at ap */
-          size_t full = j->direct ? round_down(mcur, smr) : 0;
+          /* direct: only a partial last panel is packed, at ap; cdirect:
+           * the whole tiles' rows converted into cw first */
+          size_t full =
+              j->direct || j->cdirect ? round_down(mcur, smr) : 0;
+          const float *abase = j->direct ? au + ic * lda + pc : cw;
+          const size_t alda = j->direct ? lda : cld;
+          for (size_t r = 0; j->cdirect && r < full; r++)
+            sa.cvt(kcur, u16_at(&sa, sa.base + (ptrdiff_t)(ic + r) * sa.sq +
+                                         (ptrdiff_t)pc * sa.sk),
+                   cw + r * cld);
           if (j->pairs)
             pack_pairs(&sa, ic, mcur, pc, kcur, mr, kw, (uint32_t *)ap,
                        tmp16, cfg);
@@ -606,9 +620,9 @@ static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
                             (const uint32_t *)(ap + ir * kw),
                             (const uint32_t *)bpan, ct, p->ldc, &aux);
             } else if (ir < full) {
-              const float *at = au + (ic + ir) * lda + pc;
-              aux.lda = lda;
-              aux.a_next = ir + smr < full ? at + smr * lda : NULL;
+              const float *at = abase + ir * alda;
+              aux.lda = alda;
+              aux.a_next = ir + smr < full ? at + smr * alda : NULL;
               ukr(mrr, nrr, kcur, at, bpan, ct, p->ldc, &aux);
             } else {
               const float *at = ap + (ir - full) * kcur;
@@ -1268,7 +1282,14 @@ static int rowdot_run(const struct cmx_gemm_config *cfg,
  * 164, 64x768x3072 116 -> 162, 128x768x3072 129 -> 160, 256x1024x1024 144
  * -> 154, 200x4096x4096 140 -> 137; where the panel of A^T is less than
  * three quarters full the row dots or the plain path stay (17x4096x11008
- * 86 against 69, 20x 87 against 84, 36x 78 against 77). */
+ * 86 against 69, 20x 87 against 84, 36x 78 against 77). A 16-bit B^T
+ * (against an f32 A) becomes a 16-bit A there, its rows converted a block
+ * at a time (cdirect); bf16, plain -> swapped, 1 / 2 threads:
+ * 64x4096x11008 118-119 / 229 -> 134-139 / 273, 128x4096x4096 148 / 273
+ * -> 156 / 314, 128x768x3072 153 -> 165-167; at 48 and 32 rows even (the
+ * row dots or the plain path: 48x2048x8192 104 / 217 against 102 / 218),
+ * at 24 a loss (24x4096x4096 105-111 against 91-94): SWAP_M16 rows. */
+#define SWAP_M16 64
 struct swap_job {
   const struct cmx_gemm_problem *p;
   const float *ct; /* n x m */
@@ -1339,11 +1360,15 @@ static int gemm_entry(const struct cmx_gemm_config *cfg,
     cmx_parallel_for(nthreads, p->batch * g.len, 16, grain, gemv_thread, &g);
     return atomic_load(&g.failed) ? -1 : 0;
   }
-  /* A of a few dozen rows against an f32 B whose k is contiguous, where
-   * the swapped problem's A^T panel (nr wide) is at least three quarters
-   * full and narrow enough for the narrow-B path (narrow_b_n); its C^T at
-   * most SHORT_A_SCRATCH floats */
-  if (may_swap && p->b.dtype == CMX_GEMM_F32 && p->b.rs == 1 &&
+  /* A of a few dozen rows against a B whose k is contiguous (f32, or
+   * 16-bit against an f32 A of at least SWAP_M16 rows), where the swapped
+   * problem's A^T panel (nr wide) is at least three quarters full and
+   * narrow enough for the narrow-B path (narrow_b_n); its C^T at most
+   * SHORT_A_SCRATCH floats */
+  if (may_swap &&
+      (p->b.dtype == CMX_GEMM_F32 ||
+       (p->a.dtype == CMX_GEMM_F32 && p->m >= SWAP_M16)) &&
+      p->b.rs == 1 &&
       p->b.cs > 0 && p->k > 0 && p->m <= narrow_b_n(cfg) &&
       4 * p->m >= 3 * round_up(p->m, cfg->nr) &&
       p->n * p->m <= SHORT_A_SCRATCH &&
@@ -1511,7 +1536,15 @@ static int gemm_entry(const struct cmx_gemm_config *cfg,
    * 175 and 2048x4096x64 133 -> 173 at 1536; 2 threads 2048x4096x128 302
    * -> 340, 1024x1024x128 311 -> 367; at n 512 in place loses at any kc
    * (167 -> 158-168). */
-  if (j.direct && narrow && !skinny) {
+  /* A 16-bit A with k contiguous against such a narrow B: each block's
+   * rows converted to f32 rows once, then read as a direct A (packing
+   * would transpose all of it). 2-core Xeon VM, 1 thread, f32 x bf16 B^T
+   * (the swapped problem's A), GFLOP/s, packed -> converted rows: see
+   * swap_run. */
+  j.cdirect = !j.direct && !j.pairs && !j.amx && narrow && !skinny &&
+              p->a.dtype != CMX_GEMM_F32 && p->a.cs == 1 && p->a.rs > 0 &&
+              p->k > 0;
+  if ((j.direct || j.cdirect) && narrow && !skinny) {
     size_t nkc = tuned(cfg, g_env.narrow_kc, g_file.narrow_kc);
     if (nkc > j.kc) j.kc = nkc;
   }
