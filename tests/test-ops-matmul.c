@@ -85,6 +85,26 @@ static void check_1_and_2_threads(cmx_array a, cmx_array b, const char *what) {
   free(r[0]), free(r[1]);
 }
 
+/* addmm(c, a, b) for 2-D a and b against float64: beta 0 over a C that
+ * is NaN in two of three places (must not propagate), then beta 2. */
+static void check_addmm_betas(cmx_array a, cmx_array b, const char *tag) {
+  const int64_t m = cmx_array_shape(a)[0], n = cmx_array_shape(b)[1];
+  double *cv = malloc(sizeof(double) * (size_t)(m * n));
+  char what[80];
+  for (int pass = 0; pass < 2; pass++) {
+    for (int64_t i = 0; i < m * n; i++)
+      cv[i] = pass ? (double)(i % 7) / 3.0 - 1.0 : i % 3 ? NAN : 1.0;
+    const float alpha = pass ? -1.0f : 0.5f, beta = pass ? 2.0f : 0.0f;
+    cmx_array c, y;
+    TU_OK(tu_array(&c, cv, CMX_F32, (int64_t[]){m, n}, 2));
+    TU_OK(cmx_addmm(&y, c, a, b, alpha, beta, NULL));
+    snprintf(what, sizeof what, "%s addmm beta %g", tag, (double)beta);
+    check_product(y, a, b, alpha, beta, cv, what);
+    cmx_array_free(y), cmx_array_free(c);
+  }
+  free(cv);
+}
+
 Test(ops_matmul, shapes_2d) {
   static const int64_t S[][3] = {
       {0, 5, 3},   {4, 0, 3},   {4, 5, 0},    {1, 1, 1},    {2, 3, 1},
@@ -338,21 +358,8 @@ Test(ops_matmul, skinny_rows) {
   matmul_check(a, b, "skinny batched");
   cmx_array_free(a);
   a = rand_array((int64_t[]){m, k}, 2, CMX_F32, 3);
-  double *cv = malloc(sizeof(double) * (size_t)(m * n));
-  for (int64_t i = 0; i < m * n; i++) cv[i] = i % 3 ? NAN : 1.0;
-  cmx_array c, y;
-  TU_OK(tu_array(&c, cv, CMX_F32, (int64_t[]){m, n}, 2));
-  TU_OK(cmx_addmm(&y, c, a, b, 0.5f, 0.0f, NULL));
-  check_product(y, a, b, 0.5f, 0.0f, cv, "skinny addmm beta 0");
-  cmx_array_free(y);
-  cmx_array_free(c);
-  for (int64_t i = 0; i < m * n; i++) cv[i] = (double)(i % 7) / 3.0 - 1.0;
-  TU_OK(tu_array(&c, cv, CMX_F32, (int64_t[]){m, n}, 2));
-  TU_OK(cmx_addmm(&y, c, a, b, -1.0f, 2.0f, NULL));
-  check_product(y, a, b, -1.0f, 2.0f, cv, "skinny addmm beta 2");
-  cmx_array_free(y);
-  free(cv);
-  cmx_array_free(c), cmx_array_free(a), cmx_array_free(b);
+  check_addmm_betas(a, b, "skinny");
+  cmx_array_free(a), cmx_array_free(b);
 }
 
 /* B with rows in place: row-major f32 with a row stride wider than n and
@@ -570,21 +577,8 @@ Test(ops_matmul, short_a_rows_of_b_folded) {
   a = rand_array((int64_t[]){2, 12, k}, 3, CMX_F32, 13);
   matmul_check(a, b, "row fold batched a");
   cmx_array_free(a);
-  int64_t m = 17;
-  a = rand_array((int64_t[]){m, k}, 2, CMX_F32, 14);
-  double *cv = malloc(sizeof(double) * (size_t)(m * n));
-  for (int64_t i = 0; i < m * n; i++) cv[i] = i % 3 ? NAN : 1.0;
-  cmx_array c, y;
-  TU_OK(tu_array(&c, cv, CMX_F32, (int64_t[]){m, n}, 2));
-  TU_OK(cmx_addmm(&y, c, a, b, 0.5f, 0.0f, NULL));
-  check_product(y, a, b, 0.5f, 0.0f, cv, "row fold addmm beta 0");
-  cmx_array_free(y), cmx_array_free(c);
-  for (int64_t i = 0; i < m * n; i++) cv[i] = (double)(i % 7) / 3.0 - 1.0;
-  TU_OK(tu_array(&c, cv, CMX_F32, (int64_t[]){m, n}, 2));
-  TU_OK(cmx_addmm(&y, c, a, b, -1.0f, 2.0f, NULL));
-  check_product(y, a, b, -1.0f, 2.0f, cv, "row fold addmm beta 2");
-  cmx_array_free(y), cmx_array_free(c);
-  free(cv);
+  a = rand_array((int64_t[]){17, k}, 2, CMX_F32, 14);
+  check_addmm_betas(a, b, "row fold");
   cmx_array_free(a), cmx_array_free(b);
   /* 16-bit B (bf16, f16) up to twice rowacc_m rows: m = 100 and 128 fold,
    * 129 takes the packed path; A f32 and, for m = 40, bf16 against f16 B */
@@ -631,17 +625,15 @@ Test(ops_matmul, x_wt_swapped) {
   for (size_t s = 0; s < 8; s++)
     for (int mode = 0; mode < 4; mode++) {
       if (mode && M[s] != 32 && M[s] != 100) continue;
-      int64_t m = M[s];
-      cmx_array a = mode == 2 ? operand(1, m, k, 0, 40 + s)
-                    : mode == 3 ? rand_array((int64_t[]){m, k}, 2, CMX_BF16,
-                                             50 + s)
-                                : rand_array((int64_t[]){m, k}, 2, CMX_F32,
-                                             60 + s);
+      char what[64];
+      snprintf(what, sizeof what, "x w^t m=%lld mode %d", (long long)M[s],
+               mode);
+      const int64_t sa[2] = {M[s], k};
+      cmx_array a = mode == 2   ? operand(1, M[s], k, 0, 40 + s)
+                    : mode == 3 ? rand_array(sa, 2, CMX_BF16, 50 + s)
+                                : rand_array(sa, 2, CMX_F32, 60 + s);
       cmx_array b = mode == 1 ? b_t_wide(k, n, 70 + s)
                               : operand(1, k, n, 1, 80 + s);
-      char what[64];
-      snprintf(what, sizeof what, "x w^t m=%lld mode %d", (long long)m,
-               mode);
       check_1_and_2_threads(a, b, what);
       cmx_array_free(a), cmx_array_free(b);
     }
@@ -673,22 +665,8 @@ Test(ops_matmul, x_wt_swapped) {
   cmx_array_free(x);
   check_1_and_2_threads(a, b, "x w^t batched both");
   cmx_array_free(a), cmx_array_free(b);
-  /* addmm: beta 0 over NaN, then beta 2 */
-  const int64_t m = 32;
-  a = rand_array((int64_t[]){m, k}, 2, CMX_F32, 4);
+  a = rand_array((int64_t[]){32, k}, 2, CMX_F32, 4);
   b = operand(1, k, n, 1, 5);
-  double *cv = malloc(sizeof(double) * (size_t)(m * n));
-  for (int64_t i = 0; i < m * n; i++) cv[i] = i % 3 ? NAN : 1.0;
-  cmx_array c, y;
-  TU_OK(tu_array(&c, cv, CMX_F32, (int64_t[]){m, n}, 2));
-  TU_OK(cmx_addmm(&y, c, a, b, 0.5f, 0.0f, NULL));
-  check_product(y, a, b, 0.5f, 0.0f, cv, "x w^t addmm beta 0");
-  cmx_array_free(y), cmx_array_free(c);
-  for (int64_t i = 0; i < m * n; i++) cv[i] = (double)(i % 7) / 3.0 - 1.0;
-  TU_OK(tu_array(&c, cv, CMX_F32, (int64_t[]){m, n}, 2));
-  TU_OK(cmx_addmm(&y, c, a, b, -1.0f, 2.0f, NULL));
-  check_product(y, a, b, -1.0f, 2.0f, cv, "x w^t addmm beta 2");
-  cmx_array_free(y), cmx_array_free(c);
-  free(cv);
+  check_addmm_betas(a, b, "x w^t");
   cmx_array_free(a), cmx_array_free(b);
 }
