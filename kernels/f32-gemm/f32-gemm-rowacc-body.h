@@ -72,8 +72,9 @@ cmx_rowacc_body(const int H, const int M, const int KB, size_t n,
   if (j < n) CMX_ROWACC_VEC(H, M, KB, n - j);
 }
 
-/* Taller blocks (m > 8, f32 rows): the KB rows' next NJ vectors stay in
- * registers (KB x NJ of them) and each row of the block takes its KB
+/* Taller blocks (m > 8; f32 rows, or 16-bit ones widened as they load):
+ * the KB rows' next NJ vectors stay in registers (KB x NJ of them) and
+ * each row of the block takes its KB
  * weights as broadcasts from w, its NJ accumulator vectors from acc (the
  * block in L2: the driver widens it), the fold, and the stores; per row
  * NJ loads and stores of acc and KB broadcasts for KB NJ FMAs. pf as

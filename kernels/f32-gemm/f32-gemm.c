@@ -1368,8 +1368,7 @@ static int gemm_entry(const struct cmx_gemm_config *cfg,
   if (may_swap &&
       (p->b.dtype == CMX_GEMM_F32 ||
        (p->a.dtype == CMX_GEMM_F32 && p->m >= SWAP_M16)) &&
-      p->b.rs == 1 &&
-      p->b.cs > 0 && p->k > 0 && p->m <= narrow_b_n(cfg) &&
+      p->b.rs == 1 && p->b.cs > 0 && p->k > 0 && p->m <= narrow_b_n(cfg) &&
       4 * p->m >= 3 * round_up(p->m, cfg->nr) &&
       p->n * p->m <= SHORT_A_SCRATCH &&
       2.0 * (double)p->m * (double)p->n * (double)p->k >= small_flops())
@@ -1537,10 +1536,11 @@ static int gemm_entry(const struct cmx_gemm_config *cfg,
    * -> 340, 1024x1024x128 311 -> 367; at n 512 in place loses at any kc
    * (167 -> 158-168). */
   /* A 16-bit A with k contiguous against such a narrow B: each block's
-   * rows converted to f32 rows once, then read as a direct A (packing
-   * would transpose all of it). 2-core Xeon VM, 1 thread, f32 x bf16 B^T
-   * (the swapped problem's A), GFLOP/s, packed -> converted rows: see
-   * swap_run. */
+   * whole tiles converted to f32 rows once, then read as a direct A
+   * (packing would transpose all of it). 2-core Xeon VM, 1 thread, bf16 A
+   * x f32 B, GFLOP/s, packed -> converted rows, two builds: 4096x4096x64
+   * 132-141 -> 145-153, 1024x1024x256 171-173 -> 176-181, 2048x4096x128
+   * 159 -> 160-167; and the swapped problem of a bf16 B^T (swap_run). */
   j.cdirect = !j.direct && !j.pairs && !j.amx && narrow && !skinny &&
               p->a.dtype != CMX_GEMM_F32 && p->a.cs == 1 && p->a.rs > 0 &&
               p->k > 0;

@@ -241,8 +241,8 @@ struct cmx_gemm_config {
   cmx_f32_rowacc_ukr_fn rowacc; /* short A (m <= 8): B row by row */
   cmx_f32_rowacch_ukr_fn rowacch; /* the same on 16-bit rows (NULL: convert) */
   /* The most rows of A that rowacc takes against a large row-major f32 B
-   * (more than 8: its register-held-B form; 0: 8); the tuning key
-   * rowacc_m overrides it. */
+   * (more than 8: its register-held-B form; 0: 8), twice that against a
+   * 16-bit B (rowacch); the tuning key rowacc_m overrides it. */
   size_t rowacc_m;
   /* bf16 x bf16 on k-pairs (NULL: converted to f32 while packing); same
    * mr x nr tile as ukr, packed with zip and pack (32-bit words). */
