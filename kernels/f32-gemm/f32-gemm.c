@@ -51,10 +51,9 @@ struct tuning {
   size_t rowacc_m;   /* "rowacc_m": the row fold's most rows of A against
                         a large f32 B (0: not set, the config's) */
 };
-static struct tuning g_file = {0, 0, 0, 0, -1.0, 0, 0, 0,
-                               -1, 0, 0, 0, 0, 0, 0, 0};
-static struct tuning g_env = {0, 0, 0, 0, -1.0, 0, 0, 0,
-                              -1, 0, 0, 0, 0, 0, 0, 0};
+/* every key unset (the fields not named are 0) */
+#define TUNING_UNSET {.small = -1.0, .narrow_n = -1}
+static struct tuning g_file = TUNING_UNSET, g_env = TUNING_UNSET;
 static pthread_once_t g_tune_once = PTHREAD_ONCE_INIT;
 
 static void tune_set(struct tuning *t, const char *key, const char *val) {
@@ -1436,16 +1435,15 @@ static int gemm_entry(const struct cmx_gemm_config *cfg,
    * big for the caches anyway; a small problem keeps the small path's
    * whole-depth block, so A stays unpacked (32x32x32 spent a third of its
    * time packing A in two SKINNY_KC blocks: 0.74 -> 0.5 us). */
-  const int rows32 = p->b.dtype == CMX_GEMM_F32 && p->b.cs == 1 &&
-                     p->b.rs > 0 && flops >= small;
+  const int rows_b = p->b.cs == 1 && p->b.rs > 0 && flops >= small;
+  const int rows32 = rows_b && p->b.dtype == CMX_GEMM_F32;
   int skinny = p->m <= SKINNY_M && rows32;
   /* (A gathered whole into each thread's scratch: up to 64 MiB of it.)
    * A row-major 16-bit B too (1 thread, m x 4096 x 4096, ms packed ->
    * rows converted in L1 -> widened in registers: f16 m = 2 10.2 -> 2.4
    * -> 1.33, m = 8 10.7 -> 3.8 -> 2.33; bf16 m = 2 5.3 -> 2.4 -> 1.34,
    * m = 8 5.4 -> 3.9 -> 2.42). */
-  const int rows16 = p->b.dtype != CMX_GEMM_F32 && p->b.cs == 1 &&
-                     p->b.rs > 0 && flops >= small;
+  const int rows16 = rows_b && p->b.dtype != CMX_GEMM_F32;
   /* Taller short A (up to rowacc_m rows; twice that for a 16-bit B)
    * against a row-major B larger than two L2s: the same row fold, B's
    * vectors held in registers (the wide form of rowacc; a 16-bit B widened
@@ -1470,7 +1468,7 @@ static int gemm_entry(const struct cmx_gemm_config *cfg,
                          (p->b.dtype == CMX_GEMM_F32 ? 4.0 : 2.0);
   const size_t wide_m = (rows16 ? 2 : 1) * rowacc_m(cfg);
   const int wide = p->m > RA_M && p->m <= wide_m &&
-                   (rows32 || rows16) &&
+                   rows_b &&
                    !(p->a.dtype == CMX_GEMM_BF16 &&
                      p->b.dtype == CMX_GEMM_BF16) &&
                    b_bytes > 2.0 * l2;
