@@ -205,6 +205,13 @@ CMX_SIMD_INLINE vf vf_lut32(const float *tab, vi idx) {
 /* VF_LUT32_FAST: vf_lut32 is one instruction, cheaper than a mask and a
  * conversion (the quantised dot kernel's codes, f32-qgemm-body.h). */
 #define VF_LUT32_FAST 1
+/* vf_lut16: tab[idx & 15] for a 16-float table (vpermps: one p5 uop that,
+ * unlike vpermt2ps, keeps its table register, so a loop needs no copy of
+ * it per lookup). */
+#define VF_LUT16 1
+CMX_SIMD_INLINE vf vf_lut16(const float *tab, vi idx) {
+  return _mm512_permutexvar_ps(idx, _mm512_loadu_ps(tab));
+}
 
 /* vf_min_abs: min(|x|, c) for c >= 0 and x not NaN (a NaN x gives c
  * here, NaN on other levels): one vrangeps (AVX512DQ, min of magnitudes,

@@ -36,7 +36,9 @@ static const float qg_codes[2][32] = {
 QG_INLINE vf qdot_field(vi v, const int BITS, const int f) {
   const int E = 8 / BITS;
   vi q = f ? vi_srl(v, f * BITS) : v;
-#ifdef VF_LUT32_FAST
+#if defined(VF_LUT16)
+  if (BITS < 8) return vf_lut16(qg_codes[BITS / 2 - 1], q);
+#elif defined(VF_LUT32_FAST)
   if (BITS < 8) return vf_lut32(qg_codes[BITS / 2 - 1], q);
 #endif
   if (E > 1 && f < E - 1) q = vi_and(q, vi_set1((1 << BITS) - 1));
