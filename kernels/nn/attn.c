@@ -162,46 +162,62 @@ static void prefetch_rows(const float *base, int64_t ld, size_t r0, size_t n,
     cmx_prefetch_span(base + (int64_t)r * ld, len * sizeof(float));
 }
 
-/* Folds the scores sc[0, 4) of keys [c, c + 4) (the first nv of them real,
- * the rest padding) into row r's running (m, l, acc): softmax_row's step
- * over the four, then their value rows vr (padding rows weighted 0). */
-static void fold4(const struct job *j, struct ws *w, size_t r, float *sc,
-                  size_t c, size_t nv, const float *const *vr) {
-  if (!softmax_row(j, w, r, sc, c, nv)) return;
-  for (size_t u = nv; u < 4; u++) sc[u] = 0.0f;
-  j->k->gemm->gemv4(j->io->Dv, vr, sc, w->acc + r * j->io->Dv);
-}
+/* Keys per online-softmax step of block_few (four dot4 / gemv4 calls). */
+#define FEW_KEYS 16
 
 /* block() for fewer rows than half a microkernel tile (decode without or
- * with few grouped heads): one pass over the keys four at a time, each
- * four's key rows read once by the GEMV dot kernel and their value rows
- * folded into the accumulator by the GEMV accumulate kernel right after
- * (an online softmax step per four keys: fold4), so K and V stream side
- * by side, both prefetched `ahead` keys ahead (g_ahead). No panels, no wasted
- * FMAs. The last four are padded (a key row repeated, its score dropped;
- * the zero row for V). Zen 5 VM, 1 thread, 1x32x1x128 against 4096 keys:
- * the two-pass form (all of a block's scores, softmax, then all of its
- * values) ran at 29-31 GB/s, its prefetch loops compiled out (prefetch.h);
- * this form with them 45-47 GB/s, without them 21. Four or eight keys
- * ahead are the same here (3.05-3.17 ms either way over interleaved
- * runs; twelve 3.09-3.15); eight, for hosts of longer memory latency: the
- * 16-core Xeon VM, whose one-core bandwidth is latency-bound, reached 42%
- * of read at four on one thread (eight not measured there: no machine
- * could be had). */
-/* Keys the decode pass prefetches ahead of the four it reads: the tuning
- * key sdpa_decode_ahead, env CMX_SDPA_DECODE_AHEAD, default 8 (0: none).
- * On the 2-core Xeon VM (model 167) the prefetches 8 keys (4 KiB of each
- * stream) ahead run past the L2 streamer's lead and wait on the fill
- * buffers (93% of block()'s samples sat on the prefetch instructions):
- * cmx-bench --suite nn, one build switched by env, three interleaved
- * rounds, 1x32x1x128 against 4096 keys, GB/s, 1 thread: 8 keys 13.6-14.7,
- * 4 16.0-16.2, 3 15.4-18.0, 2 16.7-18.6, 1 16.2-19.1, none 12.8-13.8; 2
- * threads: 8 25.8-39.8, 4 31.6-39.6, 3 36.6-42.2, 2 35.5-40.7, 1
- * 33.7-36.5, none 26.2-29.3; a second build, 2 keys against 8: 1 thread
- * 16.2-17.7 against 13.8-14.5, 2 threads 37.5-40.6 against 29.6-40.5.
- * Its tuning file sets 2 for that model. */
+ * with few grouped heads): one pass over the keys, FEW_KEYS a step. The
+ * step's scores (the GEMV dot kernel, four key rows a call) get one
+ * online-softmax fold, then its value rows go into the accumulator by the
+ * GEMV accumulate kernel, four at a time; the next step's dots run between
+ * them, so K and V stream side by side. Both are prefetched `ahead` keys
+ * ahead (g_ahead). No panels, no wasted FMAs; a partial last four repeats
+ * a key row (its score dropped) and takes the zero row for V.
+ * Zen 5 VM, 1 thread, 1x32x1x128 against 4096 keys: the two-pass form
+ * (all of a block's scores, softmax, then all of its values) ran at 29-31
+ * GB/s, its prefetch loops compiled out (prefetch.h); a pass folding four
+ * keys a step with them 45-47 GB/s, without them 21.
+ * Sixteen keys a step rather than four: the fold, the rescale of the
+ * accumulator and the calls per key a quarter as often. 2-core Xeon VM, 1
+ * thread, KV in L2 (32 keys): 35-38 -> 43-52 GB/s; 2 threads 128 keys
+ * 60-61 -> 66-74; from memory (4096 keys) see g_ahead. Folding sixteen
+ * with all sixteen key rows read before their value rows lost 4% from
+ * memory: the dots of the next step now sit between the value rows. */
+/* Keys the decode pass prefetches ahead: the tuning key
+ * sdpa_decode_ahead, env CMX_SDPA_DECODE_AHEAD, default 8 (0: none). 2-core
+ * Xeon VM (model 167), 1x32x1x128 against 4096 keys, GB/s, interleaved
+ * processes: 1 thread, 8 keys 19.8-22.6, 6 19.6-21.6, 12 20.5-21.2, 2
+ * 17.7-19.6; the four-key fold before it 18.7-19.4 at 2 (its best; at 8
+ * its prefetches waited on the fill buffers, 16.2-18.5); 2 threads 8 keys
+ * 44.5-50.1, the four-key fold 43.1-44.7. */
 static struct cmx_knob g_ahead =
     CMX_KNOB("sdpa_decode_ahead", "CMX_SDPA_DECODE_AHEAD", 8);
+/* Scores of keys [c + u, c + u + 4) (of the nv from c that are real; a
+ * padded four repeats key c) for every row, into sc[r][u..], with the key
+ * rows `ahead` keys on prefetched. */
+static void few_dots4(const struct job *j, const struct ws *w, size_t nrows,
+                      const float *kh, size_t c, size_t u, size_t nv,
+                      size_t ahead, float (*sc)[FEW_KEYS]) {
+  const struct cmx_attn_io *io = j->io;
+  const float *kr[4];
+  for (size_t t = 0; t < 4; t++)
+    kr[t] = kh + (int64_t)(c + (u + t < nv ? u + t : 0)) * io->ks[2];
+  if (ahead && c + u + ahead < io->Lk)
+    prefetch_rows(kh, io->ks[2], c + u + ahead,
+                  min_sz(4, io->Lk - c - u - ahead), io->D);
+  for (size_t r = 0; r < nrows; r++)
+    j->k->gemm->dot4(io->D, kr, w->qp + r * io->D, 1, io->D, sc[r] + u);
+}
+
+/* All the scores of the block of keys from c (up to kend). */
+static void few_dots(const struct job *j, const struct ws *w, size_t nrows,
+                     const float *kh, size_t c, size_t kend, size_t ahead,
+                     float (*sc)[FEW_KEYS]) {
+  const size_t nv = c < kend ? min_sz(FEW_KEYS, kend - c) : 0;
+  for (size_t u = 0; u < nv; u += 4)
+    few_dots4(j, w, nrows, kh, c, u, nv, ahead, sc);
+}
+
 static void block_few(const struct job *j, struct ws *w, size_t nrows,
                       size_t j0, size_t j1, const float *kh,
                       const float *vh) {
@@ -214,23 +230,33 @@ static void block_few(const struct job *j, struct ws *w, size_t nrows,
   const size_t kend = kv_end(w, nrows, j1);
   const long kn = cmx_knob(&g_ahead);
   const size_t ahead = kn > 0 ? (size_t)kn : 0;
-  for (size_t c = j0; c < kend; c += 4) {
-    const size_t nv = min_sz(4, kend - c);
-    const float *kr[4], *vr[4];
-    for (size_t u = 0; u < 4; u++) {
-      kr[u] = kh + (int64_t)(c + (u < nv ? u : 0)) * io->ks[2];
-      vr[u] = u < nv ? vh + (int64_t)(c + u) * io->vs[2] : w->z;
-    }
-    if (ahead && c + ahead < io->Lk) {
-      const size_t n = min_sz(4, io->Lk - c - ahead);
-      prefetch_rows(kh, io->ks[2], c + ahead, n, D);
-      prefetch_rows(vh, io->vs[2], c + ahead, n, Dv);
-    }
+  /* scores of the current block (sc[0]) and the next (sc[1]) */
+  float sc[2][8][FEW_KEYS];
+  int cur = 0;
+  few_dots(j, w, nrows, kh, j0, kend, ahead, sc[cur]);
+  for (size_t c = j0; c < kend; c += FEW_KEYS) {
+    const size_t nv = min_sz(FEW_KEYS, kend - c), cn = c + FEW_KEYS;
+    int live[8];
     for (size_t r = 0; r < nrows; r++) {
-      float sc[4];
-      kk->gemm->dot4(D, kr, qs + r * D, 1, D, sc);
-      fold4(j, w, r, sc, c, nv, vr);
+      live[r] = softmax_row(j, w, r, sc[cur][r], c, nv) != 0;
+      for (size_t u = nv; u < FEW_KEYS; u++) sc[cur][r][u] = 0.0f;
     }
+    /* the next block's key rows beside this block's value rows */
+    const size_t nn = cn < kend ? min_sz(FEW_KEYS, kend - cn) : 0;
+    for (size_t u = 0; u < FEW_KEYS && (u < nv || u < nn); u += 4) {
+      if (u < nn) few_dots4(j, w, nrows, kh, cn, u, nn, ahead, sc[!cur]);
+      if (u >= nv) continue;
+      const float *vr[4];
+      for (size_t t = 0; t < 4; t++)
+        vr[t] = u + t < nv ? vh + (int64_t)(c + u + t) * io->vs[2] : w->z;
+      if (ahead && c + u + ahead < io->Lk)
+        prefetch_rows(vh, io->vs[2], c + u + ahead,
+                      min_sz(4, io->Lk - c - u - ahead), Dv);
+      for (size_t r = 0; r < nrows; r++)
+        if (live[r])
+          kk->gemm->gemv4(Dv, vr, sc[cur][r] + u, w->acc + r * Dv);
+    }
+    cur = !cur;
   }
 }
 
