@@ -202,12 +202,10 @@ CMX_SIMD_INLINE vf vf_scalef(vf a, vf k) { return _mm512_scalef_ps(a, k); }
 CMX_SIMD_INLINE vf vf_lut32(const float *tab, vi idx) {
   return _mm512_permutex2var_ps(_mm512_loadu_ps(tab), idx, _mm512_loadu_ps(tab + 16));
 }
-/* VF_LUT32_FAST: vf_lut32 is one instruction, cheaper than a mask and a
- * conversion (the quantised dot kernel's codes, f32-qgemm-body.h). */
-#define VF_LUT32_FAST 1
 /* vf_lut16: tab[idx & 15] for a 16-float table (vpermps: one p5 uop that,
  * unlike vpermt2ps, keeps its table register, so a loop needs no copy of
- * it per lookup). */
+ * it per lookup); cheaper than a mask and a conversion (the quantised dot
+ * kernel's codes, f32-qgemm-body.h). */
 #define VF_LUT16 1
 CMX_SIMD_INLINE vf vf_lut16(const float *tab, vi idx) {
   return _mm512_permutexvar_ps(idx, _mm512_loadu_ps(tab));

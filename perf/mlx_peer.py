@@ -96,6 +96,13 @@ def nn_deck():
                      qd, kd, vd, scale=scale),
                  2.0 * 32 * 4096 * 128 * 4, "GB/s",
                  "mx.fast, unfused on CPU"))
+    kg = rand(1, 8, 4096, 128)
+    vg = rand(1, 8, 4096, 128)
+    rows.append(("sdpa_decode_GQA_32/8", "1x32x1x128/8kv",
+                 lambda: mx.fast.scaled_dot_product_attention(
+                     qd, kg, vg, scale=scale),
+                 2.0 * 8 * 4096 * 128 * 4, "GB/s",
+                 "mx.fast, unfused on CPU"))
     # convolutions on NHWC, weights (out, kh, kw, in / groups): cmx's layout
     xc = rand(1, 224, 224, 3)
     wc = rand(64, 7, 7, 3)

@@ -479,6 +479,11 @@ static const struct acase k_acases[] = {
     {"sdpa decode KV=4096", "1x32x1x128",
      {{1, 32, 1, 128}, {1, 32, 4096, 128}, {1, 32, 4096, 128}}, 3, 1,
      4.0 * 32 * 4096 * 128, 2.0 * 32 * 4096 * 128 * 4},
+    /* grouped-query decode as Llama-style models run it: 32 query heads
+     * over 8 KV heads, each KV head read once for its four query rows */
+    {"sdpa decode GQA 32/8", "1x32x1x128/8kv",
+     {{1, 32, 1, 128}, {1, 8, 4096, 128}, {1, 8, 4096, 128}}, 3, 1,
+     4.0 * 32 * 4096 * 128, 2.0 * 8 * 4096 * 128 * 4},
     {"conv2d 7x7/2 3->64", "1x224x224x3",
      {{1, 224, 224, 3}, {64, 7, 7, 3}}, 2, 2, 2.0 * 112 * 112 * 64 * 147, 0},
     {"conv2d dw 3x3 128", "1x56x56x128",

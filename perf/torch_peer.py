@@ -93,6 +93,17 @@ def nn_deck(g):
                  2.0 * 32 * 4096 * 128 * 4, "GB/s",
                  "F.scaled_dot_product_attention" if HAS_SDPA else
                  "unfused softmax(qk^T*s)v"))
+    # grouped-query decode: 8 KV heads for 32 query heads (enable_gqa,
+    # torch 2.5 on; older torch has no fused form and skips the row)
+    if HAS_SDPA and "enable_gqa" in (F.scaled_dot_product_attention.__doc__
+                                     or ""):
+        kg = rand(1, 8, 4096, 128, g=g)
+        vg = rand(1, 8, 4096, 128, g=g)
+        rows.append(("sdpa_decode_GQA_32/8", "1x32x1x128/8kv",
+                     lambda: F.scaled_dot_product_attention(
+                         qd, kg, vg, scale=scale, enable_gqa=True),
+                     2.0 * 8 * 4096 * 128 * 4, "GB/s",
+                     "F.scaled_dot_product_attention, enable_gqa"))
     # convolutions on NCHW (cmx: NHWC), converted outside the timing
     xc = rand(1, 224, 224, 3, g=g).permute(0, 3, 1, 2).contiguous()
     wc = rand(64, 7, 7, 3, g=g).permute(0, 3, 1, 2).contiguous()

@@ -23,6 +23,11 @@ struct sdpa_case {
   int mnd;
 };
 
+/* Set by a test: masks (mode 2, 3) also hide keys [0, 48) from their even
+ * rows: the decode's first three 16-key steps hidden from some rows of a
+ * KV head and not others (an additive mask's -inf: no key seen yet). */
+static int g_mask_holes;
+
 /* o (B, Hq, Lq, Dv) = softmax(q k^T scale + mask) v in float64; mask (m,
  * broadcast through mv) as additive or boolean. */
 static void ref_sdpa(const struct sdpa_case *c, const double *q,
@@ -122,6 +127,10 @@ static void check_sdpa(const struct sdpa_case *c, cmx_dtype t, int tq,
     tu_rand(m, n, mt, -2, 2, seed + 3);
     if (c->mode == 2)
       for (int64_t i = 5; i < n; i += 11) m[i] = -INFINITY;
+    const int64_t ml = c->msh[c->mnd - 1];
+    for (int64_t i = 0; g_mask_holes && i < n; i++)
+      if (i % ml < 48 && i / ml % 2 == 0)
+        m[i] = c->mode == 3 ? 0.0 : -INFINITY;
     TU_OK(tu_array(&ma, m, mt, c->msh, c->mnd));
     int64_t full[4] = {c->B, c->Hq, c->Lq, c->Lk};
     mv = tu_view_bcast(tu_view_contig(c->msh, c->mnd), full, 4);
@@ -216,6 +225,16 @@ Test(ops_nn_attn, gqa_and_decode) {
   };
   for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
     check_sdpa(&cs[i], CMX_F32, 0, 50 + i);
+  /* seven query heads a KV head (the most the decode's row pass takes),
+   * 301 keys, masks with holes */
+  struct sdpa_case hs[] = {
+      {1, 14, 2, 1, 301, 64, 64, 3, {14, 1, 301}, 3},
+      {1, 12, 3, 1, 300, 8, 8, 2, {12, 1, 300}, 3},
+  };
+  g_mask_holes = 1;
+  for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
+    check_sdpa(&hs[i], CMX_F32, 0, 56 + i);
+  g_mask_holes = 0;
 }
 
 /* Decode under the prefetch distance knob (kernels/nn/attn.c g_ahead): none

@@ -16,30 +16,30 @@
 #define QG_INLINE \
   static inline __attribute__((always_inline, no_sanitize("undefined")))
 
-#ifdef VF_LUT32_FAST
-/* i & (2^BITS - 1) as f32 for i < 32, by BITS / 2 - 1 (2 and 4 bits) */
-static const float qg_codes[2][32] = {
-    {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3,
-     0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3},
-    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
-     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}};
+#ifdef VF_LUT16
+/* i & (2^BITS - 1) as f32 for i < 16, by BITS / 2 - 1 (2 and 4 bits) */
+static const float qg_codes[2][16] = {
+    {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3},
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}};
 #endif
 
 /* Field f (< 8 / BITS) of the bytes widened in v, as f32: shift, mask
  * (not for the top field) and convert; no code moves between lanes. Where
- * a 32-entry lookup is one instruction, 2 and 4 bits take it instead of
- * the mask and the conversion (it reads the low 5 bits; the table repeats
- * the codes): the same values. AVX-512, 1 thread, 1x4096 @ 4096x4096 4
- * bits g64, same-run bench pairs: 698-705 -> 617-643 us; 2 threads
- * 345-364 -> 320-331 (predicted 14%: 6 port-0/5 uops for 32 codes
- * against 7). */
+ * a 16-entry lookup is one instruction (vf_lut16), 2 and 4 bits take it
+ * instead of the mask and the conversion (it reads the low 4 bits; the
+ * 2-bit table repeats the codes): the same values. A 32-entry vpermt2ps
+ * first, against the mask and conversion: AVX-512, 1 thread, 1x4096 @
+ * 4096x4096 4 bits g64, same-run bench pairs: 698-705 -> 617-643 us; 2
+ * threads 345-364 -> 320-331 (predicted 14%: 6 port-0/5 uops for 32 codes
+ * against 7). Then vpermps, which keeps its table register where
+ * vpermt2ps overwrote one and gcc copied it before each lookup (2-core
+ * Xeon VM, 1 thread, 1 x 128x4096: M 1 19.6 -> 19.2 us, M 2 31.3 ->
+ * 29.9). */
 QG_INLINE vf qdot_field(vi v, const int BITS, const int f) {
   const int E = 8 / BITS;
   vi q = f ? vi_srl(v, f * BITS) : v;
-#if defined(VF_LUT16)
+#ifdef VF_LUT16
   if (BITS < 8) return vf_lut16(qg_codes[BITS / 2 - 1], q);
-#elif defined(VF_LUT32_FAST)
-  if (BITS < 8) return vf_lut32(qg_codes[BITS / 2 - 1], q);
 #endif
   if (E > 1 && f < E - 1) q = vi_and(q, vi_set1((1 << BITS) - 1));
   return vi_cvt_vf(q);
