@@ -2,9 +2,10 @@
  * shapes as MLX does and make the node; eval functions hand f32 operands
  * to the drivers of kernels/nn/attn-conv.h. f32 q / k / v whose last axis
  * is contiguous are read in place through their strides (transposed head
- * layouts included), an f32 mask through broadcast strides; anything else
- * (f16, bf16, f64, other strides, non-f32 masks) is first copied row-major
- * into f32 scratch. Results are computed in f32 and converted to the
+ * layouts included), an f32 mask through broadcast strides; so are f16 /
+ * bf16 k and v where the decode row pass runs (cmx_attn_reads_16bit),
+ * widened a row at a time. Anything else (f16, bf16, f64, other strides,
+ * non-f32 masks) is first copied row-major into f32 scratch. Results are computed in f32 and converted to the
  * output dtype by the copy path.
  * attention params: p.value scale, p.sub mask mode (0 none, 1 causal,
  * 2 array). conv params: p.axes[0..1] stride, [2..3] padding, [4..5]
@@ -124,10 +125,13 @@ int cmx_scaled_dot_product_attention(cmx_array *out, cmx_array q, cmx_array k,
                          mask ? 4 : 3, s, who);
 }
 
-/* 1 when x (4-D) can be read in place: f32, contiguous last axis, the
- * length axis stepping forward (V's rows feed the microkernel's ldb). */
-static int attn_direct(cmx_array x) {
-  if (x->dtype != CMX_F32) return 0;
+/* 1 when x (4-D) can be read in place: f32 (or, with half set, f16 /
+ * bf16), contiguous last axis, the length axis stepping forward (V's rows
+ * feed the microkernel's ldb). */
+static int attn_direct(cmx_array x, int half) {
+  if (x->dtype != CMX_F32 &&
+      !(half && (x->dtype == CMX_BF16 || x->dtype == CMX_F16)))
+    return 0;
   if (x->shape[3] > 1 && x->strides[3] != 1) return 0;
   for (int d = 0; d < 3; d++)
     if (x->strides[d] < 0) return 0;
@@ -140,14 +144,34 @@ int cmx_eval_scaled_dot_product_attention(cmx_array a, int nthreads) {
   if (st || a->size == 0) return st;
   const struct cmx_dispatch *t = cmx_dispatch();
   struct cmx_buffer *tmp[5] = {0};
-  const float *ptr[3];
+  const float *ptr[3] = {0};
   int64_t strides[3][3];
+  cmx_array q = a->in[0], k = a->in[1], v = a->in[2];
+  struct cmx_attn_io io = {
+      .B = (size_t)q->shape[0], .Hq = (size_t)q->shape[1],
+      .Hkv = (size_t)k->shape[1], .Lq = (size_t)q->shape[2],
+      .Lk = (size_t)k->shape[2], .D = (size_t)q->shape[3],
+      .Dv = (size_t)v->shape[3], .scale = (float)a->p.value,
+      .causal = a->p.sub == MASK_CAUSAL};
+  /* f16 / bf16 K and V are read in place by the decode row pass (each
+   * row widened as it is read); elsewhere they are copied to f32 first */
+  const int half = cmx_attn_reads_16bit(&io, &t->gemm_f32);
   st = CMX_OK;
   for (int i = 0; i < 3 && !st; i++) {
     cmx_array x = a->in[i];
-    if (attn_direct(x)) {
-      ptr[i] = (const float *)cmx_array_ptr(x);
+    if (attn_direct(x, half && i > 0)) {
       for (int d = 0; d < 3; d++) strides[i][d] = x->strides[d];
+      if (x->dtype == CMX_F32) {
+        ptr[i] = (const float *)cmx_array_ptr(x);
+        continue;
+      }
+      const cmx_cvt_ukr_fn cvt =
+          t->cvt[x->dtype == CMX_BF16 ? CMX_CVT_BF16_F32 : CMX_CVT_F16_F32];
+      const uint16_t *p16 = (const uint16_t *)cmx_array_ptr(x);
+      if (i == 1)
+        io.k16 = p16, io.kcvt = cvt;
+      else
+        io.v16 = p16, io.vcvt = cvt;
       continue;
     }
     if (!(tmp[i] = f32_copy(x, nthreads, who))) {
@@ -159,14 +183,7 @@ int cmx_eval_scaled_dot_product_attention(cmx_array a, int nthreads) {
     cmx_row_major_strides(x->shape, 4, rs);
     for (int d = 0; d < 3; d++) strides[i][d] = rs[d];
   }
-  cmx_array q = a->in[0], k = a->in[1], v = a->in[2];
-  struct cmx_attn_io io = {
-      .q = ptr[0], .k = ptr[1], .v = ptr[2],
-      .B = (size_t)q->shape[0], .Hq = (size_t)q->shape[1],
-      .Hkv = (size_t)k->shape[1], .Lq = (size_t)q->shape[2],
-      .Lk = (size_t)k->shape[2], .D = (size_t)q->shape[3],
-      .Dv = (size_t)v->shape[3], .scale = (float)a->p.value,
-      .causal = a->p.sub == MASK_CAUSAL};
+  io.q = ptr[0], io.k = ptr[1], io.v = ptr[2];
   memcpy(io.qs, strides[0], sizeof io.qs);
   memcpy(io.ks, strides[1], sizeof io.ks);
   memcpy(io.vs, strides[2], sizeof io.vs);

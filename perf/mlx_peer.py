@@ -103,6 +103,12 @@ def nn_deck():
                      qd, kg, vg, scale=scale),
                  2.0 * 8 * 4096 * 128 * 4, "GB/s",
                  "mx.fast, unfused on CPU"))
+    qb, kb, vb = (t.astype(mx.bfloat16) for t in (qd, kd, vd))
+    rows.append(("sdpa_decode_bf16_KV=4096", "1x32x1x128",
+                 lambda: mx.fast.scaled_dot_product_attention(
+                     qb, kb, vb, scale=scale),
+                 2.0 * 32 * 4096 * 128 * 2, "GB/s",
+                 "mx.fast, unfused on CPU, bf16"))
     # convolutions on NHWC, weights (out, kh, kw, in / groups): cmx's layout
     xc = rand(1, 224, 224, 3)
     wc = rand(64, 7, 7, 3)

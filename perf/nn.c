@@ -60,6 +60,7 @@ static const struct nncase k_deck[] = {
     {"sdpa prefill causal", NULL, 1, 0, 0, "", R_GEMM, G_QK, 0.60, 0},
     {"sdpa decode KV=4096", NULL, 1, 0, 0, "", R_READ, 0, 0.80, 0},
     {"sdpa decode GQA 32/8", NULL, 1, 0, 0, "", R_READ, 0, 0.80, 0},
+    {"sdpa decode bf16 KV=4096", NULL, 1, 0, 0, "", R_READ, 0, 0.80, 0},
     {"conv2d 7x7/2 3->64", NULL, 1, 0, 0, "", R_GEMM, G_CONV, 0.70, 0},
     {"conv2d dw 3x3 128", NULL, 1, 0, 0, "", R_COPY, 0, 0, 0},
     {"permute (D/8,D/8,64)->(64,D/8,D/8)", "permute copy", 0, 16384, 4096,

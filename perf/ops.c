@@ -469,7 +469,8 @@ struct acase {
   int nin;
   int kind;         /* 0 prefill causal, 1 decode, 2 conv 7x7/2, 3 dw 3x3,
                        4 quantized_matmul (x, w quantised 4-bit g64 by
-                       a_make: in[1..3] wq, scales, biases) */
+                       a_make: in[1..3] wq, scales, biases), 5 decode with
+                       q, k, v cast to bf16 by a_make (a bf16 KV cache) */
   double flops, bytes;
 };
 static const struct acase k_acases[] = {
@@ -484,6 +485,9 @@ static const struct acase k_acases[] = {
     {"sdpa decode GQA 32/8", "1x32x1x128/8kv",
      {{1, 32, 1, 128}, {1, 8, 4096, 128}, {1, 8, 4096, 128}}, 3, 1,
      4.0 * 32 * 4096 * 128, 2.0 * 8 * 4096 * 128 * 4},
+    {"sdpa decode bf16 KV=4096", "1x32x1x128",
+     {{1, 32, 1, 128}, {1, 32, 4096, 128}, {1, 32, 4096, 128}}, 3, 5,
+     4.0 * 32 * 4096 * 128, 2.0 * 32 * 4096 * 128 * 2},
     {"conv2d 7x7/2 3->64", "1x224x224x3",
      {{1, 224, 224, 3}, {64, 7, 7, 3}}, 2, 2, 2.0 * 112 * 112 * 64 * 147, 0},
     {"conv2d dw 3x3 128", "1x56x56x128",
@@ -508,6 +512,7 @@ static int a_build(const struct acase *c, cmx_array *in, cmx_array *o) {
                                             0.08838835f, "causal", NULL,
                                             NULL);
   case 1:
+  case 5:
     return cmx_scaled_dot_product_attention(o, in[0], in[1], in[2],
                                             0.08838835f, "", NULL, NULL);
   case 2:
@@ -602,6 +607,12 @@ static int a_make(const struct acase *c, cmx_array *in) {
     cmx_array_free(w);
     return st ? st : cmx_eval(in, 4);
   }
+  for (int i = 0; i < c->nin && !st && c->kind == 5; i++) {
+    cmx_array x = in[i];
+    st = cmx_astype(&in[i], x, CMX_BF16, NULL);
+    cmx_array_free(x);
+    if (st) in[i] = NULL;
+  }
   return st ? st : cmx_eval(in, (size_t)c->nin);
 }
 
@@ -624,7 +635,8 @@ static void acases_run(void) {
         error_row("nn", c->name, c->shape, nt, st);
         continue;
       }
-      if (c->kind == 1 || (c->kind == 4 && c->sh[0][2] == 1)) /* decode */
+      if (c->kind == 1 || c->kind == 5 ||
+          (c->kind == 4 && c->sh[0][2] == 1)) /* decode */
         a_run_one(c, nt, in, NULL, UNIT_GBPS, "read",
                   nt <= BENCH_MAX_THREADS ? g_peaks.read[TIER_BIG][nt] : 0,
                   0);

@@ -104,6 +104,14 @@ def nn_deck(g):
                          qd, kg, vg, scale=scale, enable_gqa=True),
                      2.0 * 8 * 4096 * 128 * 4, "GB/s",
                      "F.scaled_dot_product_attention, enable_gqa"))
+    # decode against a bf16 KV cache (q, k, v and the output bf16)
+    if HAS_SDPA:
+        qb, kb, vb = (t.to(torch.bfloat16) for t in (qd, kd, vd))
+        rows.append(("sdpa_decode_bf16_KV=4096", "1x32x1x128",
+                     lambda: F.scaled_dot_product_attention(qb, kb, vb,
+                                                            scale=scale),
+                     2.0 * 32 * 4096 * 128 * 2, "GB/s",
+                     "F.scaled_dot_product_attention, bf16"))
     # convolutions on NCHW (cmx: NHWC), converted outside the timing
     xc = rand(1, 224, 224, 3, g=g).permute(0, 3, 1, 2).contiguous()
     wc = rand(64, 7, 7, 3, g=g).permute(0, 3, 1, 2).contiguous()

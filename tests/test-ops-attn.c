@@ -269,6 +269,72 @@ Test(ops_nn_attn, transposed_and_bf16) {
   check_sdpa(&d, CMX_F16, 1, 72);
 }
 
+/* f16 / bf16 K and V: the decode row pass reads them in place, widening
+ * each row (api/ops-conv-attn.c); so the result is bitwise the one of the
+ * same K and V cast to f32 first, for f32 q. G 8 takes the copy path
+ * instead; a transposed (B, Lk, Hkv, D) K and a boolean mask ride along. */
+static void check_kv16(cmx_dtype t, int64_t Hq, int64_t Hkv, int64_t Lk,
+                       int64_t D, int tk, int masked, uint64_t seed) {
+  int64_t sq[4] = {2, Hq, 1, D}, skv[4] = {2, Hkv, Lk, D},
+          stk[4] = {2, Lk, Hkv, D}, sm[4] = {2, Hq, 1, Lk};
+  const int perm[4] = {0, 2, 1, 3};
+  const int64_t nq = 2 * Hq * D, nkv = 2 * Hkv * Lk * D, nm = 2 * Hq * Lk;
+  double *q = dalloc(nq), *k = dalloc(nkv), *v = dalloc(nkv),
+         *m = dalloc(nm);
+  tu_rand(q, nq, CMX_F32, -1, 1, seed);
+  tu_rand(k, nkv, t, -1, 1, seed + 1);
+  tu_rand(v, nkv, t, -1, 1, seed + 2);
+  tu_rand(m, nm, CMX_BOOL, 0, 1, seed + 3);
+  cmx_array qa, ka, va, ma = NULL, kf, vf, o16, o32;
+  TU_OK(tu_array(&qa, q, CMX_F32, sq, 4));
+  if (tk) { /* k stored (B, Lk, Hkv, D), viewed as (B, Hkv, Lk, D) */
+    double *kt = dalloc(nkv);
+    tu_view kv = tu_view_T(tu_view_contig(skv, 4), perm);
+    tu_view_gather(&kv, k, kt);
+    cmx_array raw;
+    TU_OK(tu_array(&raw, kt, t, stk, 4));
+    TU_OK(cmx_transpose(&ka, raw, perm, 4, NULL));
+    cmx_array_free(raw);
+    free(kt);
+  } else {
+    TU_OK(tu_array(&ka, k, t, skv, 4));
+  }
+  TU_OK(tu_array(&va, v, t, skv, 4));
+  if (masked) TU_OK(tu_array(&ma, m, CMX_BOOL, sm, 4));
+  TU_OK(cmx_astype(&kf, ka, CMX_F32, NULL));
+  TU_OK(cmx_astype(&vf, va, CMX_F32, NULL));
+  const char *mode = masked ? "array" : "";
+  TU_OK(cmx_scaled_dot_product_attention(&o16, qa, ka, va, 0.125f, mode, ma,
+                                         NULL));
+  TU_OK(cmx_scaled_dot_product_attention(&o32, qa, kf, vf, 0.125f, mode, ma,
+                                         NULL));
+  cmx_array both[2] = {o16, o32};
+  TU_OK(cmx_eval(both, 2));
+  const float *a, *b;
+  TU_OK(cmx_array_data((const void **)&a, o16));
+  TU_OK(cmx_array_data((const void **)&b, o32));
+  cr_assert(!memcmp(a, b, (size_t)nq * sizeof(float)),
+            "sdpa decode %s K/V, Hq %lld Hkv %lld Lk %lld D %lld tk %d mask %d:"
+            " differs from the f32 K/V result",
+            cmx_dtype_name(t), (long long)Hq, (long long)Hkv, (long long)Lk,
+            (long long)D, tk, masked);
+  cmx_array arrs[] = {qa, ka, va, ma, kf, vf, o16, o32};
+  for (size_t i = 0; i < sizeof arrs / sizeof arrs[0]; i++)
+    if (arrs[i]) cmx_array_free(arrs[i]);
+  free(q), free(k), free(v), free(m);
+}
+
+Test(ops_nn_attn, decode_kv16_in_place) {
+  static const int64_t G[][2] = {{4, 4}, {8, 2}, {14, 2}, {16, 2}};
+  static const int64_t L[] = {1, 17, 1001};
+  uint64_t seed = 400;
+  for (int ti = 0; ti < 2; ti++)
+    for (size_t g = 0; g < 4; g++)
+      for (size_t l = 0; l < 3; l++)
+        check_kv16(ti ? CMX_F16 : CMX_BF16, G[g][0], G[g][1], L[l],
+                   l == 1 ? 80 : 64, (int)(g + l) % 2, (int)l % 2, seed += 4);
+}
+
 /* Over 1M elements touched, so eval hands the node to the stream's team
  * (smaller graphs run inline on one thread) and the 2-thread run splits. */
 Test(ops_nn_attn, team_sized) {

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../cvt/cvt.h"
 #include "../f32-dwconv/f32-dwconv.h"
 #include "../f32-gemm/f32-gemm.h"
 #include "../f32-reduce/f32-reduce.h"
@@ -37,6 +38,11 @@ struct cmx_attn_io {
   const float *mask;
   int64_t ms[4];
   int mask_bool;
+  /* 16-bit K or V read in place (only where cmx_attn_reads_16bit says the
+   * problem runs the decode row pass): kcvt (vcvt) non-NULL widens k16's
+   * (v16's) rows, strides ks (vs) in 16-bit elements, k (v) unused. */
+  const uint16_t *k16, *v16;
+  cmx_cvt_ukr_fn kcvt, vcvt;
 };
 
 struct cmx_attn_kernels {
@@ -50,6 +56,12 @@ struct cmx_attn_kernels {
  * Returns 0, or -1 when workspace could not be allocated. */
 int cmx_attn_run(const struct cmx_attn_io *io, const struct cmx_attn_kernels *k,
                  int nthreads);
+
+/* 1 when cmx_attn_run takes io (its shapes) through the decode row pass,
+ * the one path that reads 16-bit K and V in place (k16, v16): query length
+ * 1 and at most half a microkernel tile of query heads per KV head. */
+int cmx_attn_reads_16bit(const struct cmx_attn_io *io,
+                         const struct cmx_gemm_config *g);
 
 /* ---- convolution ---- */
 /* x (N, H, W, Cin) and w (Cout, KH, KW, Cin / groups) row-major f32; y

@@ -53,6 +53,7 @@ struct ws {
   float *acc; /* bq x Dv output accumulator */
   float *m, *l; /* bq running maxima and sums */
   float *z;     /* Dv zeros: block_few's padding value row */
+  float *kw, *vw; /* 4 x D, 4 x Dv: block_few's widened 16-bit rows */
   struct row *rows;
 };
 
@@ -71,7 +72,7 @@ static int ws_new(const struct job *j, struct ws *w) {
   const size_t D = j->io->D ? j->io->D : 1, Dv = j->io->Dv ? j->io->Dv : 1;
   const size_t bqp = rup(j->bq, j->mr);
   size_t n = bqp * D + j->bk * D + j->mr * j->bk * 2 + bqp * Dv + 2 * bqp +
-             Dv;
+             Dv + rup(4 * D, 16) + 4 * Dv + 16;
   /* The tiles live in this thread's scratch, kept between calls. */
   float *p = cmx_scratch(CMX_SCRATCH_NN, n * sizeof(float));
   w->rows = malloc(j->bq * sizeof *w->rows);
@@ -88,6 +89,10 @@ static int ws_new(const struct job *j, struct ws *w) {
   w->l = w->m + bqp;
   w->z = w->l + bqp;
   memset(w->z, 0, Dv * sizeof(float));
+  /* the widened rows on 64-byte lines: split-line stores and loads of
+   * them ran the bf16 GQA decode at 8 GB/s */
+  w->kw = (float *)(((uintptr_t)(w->z + Dv) + 63) & ~(uintptr_t)63);
+  w->vw = w->kw + rup(4 * D, 16);
   return 0;
 }
 
@@ -154,12 +159,52 @@ static size_t kv_end(const struct ws *w, size_t nrows, size_t j1) {
   return min_sz(kend, j1);
 }
 
-/* Asks for rows [r0, r0 + n) of len floats, ld apart, to come into the
- * caches (a hint: no fault, no effect on results). */
-static void prefetch_rows(const float *base, int64_t ld, size_t r0, size_t n,
-                          size_t len) {
+/* The rows of one KV head's K or V: row r (len elements of esz bytes) at
+ * base + r * ld elements; cvt non-NULL widens 16-bit rows to f32. */
+struct kv_rows {
+  const char *base;
+  int64_t ld;
+  size_t len, esz;
+  cmx_cvt_ukr_fn cvt;
+};
+
+static struct kv_rows kv_head(const struct cmx_attn_io *io, int is_v,
+                              size_t b, size_t hk) {
+  const int64_t *st = is_v ? io->vs : io->ks;
+  const cmx_cvt_ukr_fn cvt = is_v ? io->vcvt : io->kcvt;
+  const size_t esz = cvt ? 2 : 4;
+  const char *base = cvt ? (const char *)(is_v ? io->v16 : io->k16)
+                         : (const char *)(is_v ? io->v : io->k);
+  base += ((int64_t)b * st[0] + (int64_t)hk * st[1]) * (int64_t)esz;
+  return (struct kv_rows){base, st[2], is_v ? io->Dv : io->D, esz, cvt};
+}
+
+/* Row r as f32: in place, or widened into buf. */
+static const float *kv_row(const struct kv_rows *s, size_t r, float *buf) {
+  const char *p = s->base + (int64_t)r * s->ld * (int64_t)s->esz;
+  if (!s->cvt) return (const float *)p;
+  s->cvt(s->len, p, buf);
+  return buf;
+}
+
+/* Rows [r, r + n) as f32 into out[0, n): in place, or widened into buf
+ * (n x len), by one call where they are contiguous. */
+static void kv_rows4(const struct kv_rows *s, size_t r, size_t n, float *buf,
+                     const float **out) {
+  if (s->cvt && (size_t)s->ld == s->len) {
+    s->cvt(n * s->len, s->base + (int64_t)r * s->ld * (int64_t)s->esz, buf);
+    for (size_t t = 0; t < n; t++) out[t] = buf + t * s->len;
+    return;
+  }
+  for (size_t t = 0; t < n; t++) out[t] = kv_row(s, r + t, buf + t * s->len);
+}
+
+/* Asks for rows [r0, r0 + n) to come into the caches (a hint: no fault,
+ * no effect on results). */
+static void prefetch_rows(const struct kv_rows *s, size_t r0, size_t n) {
   for (size_t r = r0; r < r0 + n; r++)
-    cmx_prefetch_span(base + (int64_t)r * ld, len * sizeof(float));
+    cmx_prefetch_span(s->base + (int64_t)r * s->ld * (int64_t)s->esz,
+                      s->len * s->esz);
 }
 
 /* Keys per online-softmax step of block_few (four dot4 / gemv4 calls). */
@@ -196,31 +241,31 @@ static struct cmx_knob g_ahead =
  * padded four repeats key c) for every row, into sc[r][u..], with the key
  * rows `ahead` keys on prefetched. */
 static void few_dots4(const struct job *j, const struct ws *w, size_t nrows,
-                      const float *kh, size_t c, size_t u, size_t nv,
+                      const struct kv_rows *K, size_t c, size_t u, size_t nv,
                       size_t ahead, float (*sc)[FEW_KEYS]) {
   const struct cmx_attn_io *io = j->io;
   const float *kr[4];
-  for (size_t t = 0; t < 4; t++)
-    kr[t] = kh + (int64_t)(c + (u + t < nv ? u + t : 0)) * io->ks[2];
+  const size_t n = min_sz(4, nv - u);
+  kv_rows4(K, c + u, n, w->kw, kr);
+  for (size_t t = n; t < 4; t++) kr[t] = kr[0];
   if (ahead && c + u + ahead < io->Lk)
-    prefetch_rows(kh, io->ks[2], c + u + ahead,
-                  min_sz(4, io->Lk - c - u - ahead), io->D);
+    prefetch_rows(K, c + u + ahead, min_sz(4, io->Lk - c - u - ahead));
   for (size_t r = 0; r < nrows; r++)
     j->k->gemm->dot4(io->D, kr, w->qp + r * io->D, 1, io->D, sc[r] + u);
 }
 
 /* All the scores of the block of keys from c (up to kend). */
 static void few_dots(const struct job *j, const struct ws *w, size_t nrows,
-                     const float *kh, size_t c, size_t kend, size_t ahead,
-                     float (*sc)[FEW_KEYS]) {
+                     const struct kv_rows *K, size_t c, size_t kend,
+                     size_t ahead, float (*sc)[FEW_KEYS]) {
   const size_t nv = c < kend ? min_sz(FEW_KEYS, kend - c) : 0;
   for (size_t u = 0; u < nv; u += 4)
-    few_dots4(j, w, nrows, kh, c, u, nv, ahead, sc);
+    few_dots4(j, w, nrows, K, c, u, nv, ahead, sc);
 }
 
 static void block_few(const struct job *j, struct ws *w, size_t nrows,
-                      size_t j0, size_t j1, const float *kh,
-                      const float *vh) {
+                      size_t j0, size_t j1, const struct kv_rows *K,
+                      const struct kv_rows *V) {
   const struct cmx_attn_io *io = j->io;
   const struct cmx_attn_kernels *kk = j->k;
   const size_t D = io->D, Dv = io->Dv;
@@ -233,7 +278,7 @@ static void block_few(const struct job *j, struct ws *w, size_t nrows,
   /* scores of the current block (sc[0]) and the next (sc[1]) */
   float sc[2][8][FEW_KEYS];
   int cur = 0;
-  few_dots(j, w, nrows, kh, j0, kend, ahead, sc[cur]);
+  few_dots(j, w, nrows, K, j0, kend, ahead, sc[cur]);
   for (size_t c = j0; c < kend; c += FEW_KEYS) {
     const size_t nv = min_sz(FEW_KEYS, kend - c), cn = c + FEW_KEYS;
     int live[8];
@@ -244,14 +289,14 @@ static void block_few(const struct job *j, struct ws *w, size_t nrows,
     /* the next block's key rows beside this block's value rows */
     const size_t nn = cn < kend ? min_sz(FEW_KEYS, kend - cn) : 0;
     for (size_t u = 0; u < FEW_KEYS && (u < nv || u < nn); u += 4) {
-      if (u < nn) few_dots4(j, w, nrows, kh, cn, u, nn, ahead, sc[!cur]);
+      if (u < nn) few_dots4(j, w, nrows, K, cn, u, nn, ahead, sc[!cur]);
       if (u >= nv) continue;
       const float *vr[4];
-      for (size_t t = 0; t < 4; t++)
-        vr[t] = u + t < nv ? vh + (int64_t)(c + u + t) * io->vs[2] : w->z;
+      const size_t n = min_sz(4, nv - u);
+      kv_rows4(V, c + u + 0, n, w->vw, vr);
+      for (size_t t = n; t < 4; t++) vr[t] = w->z;
       if (ahead && c + u + ahead < io->Lk)
-        prefetch_rows(vh, io->vs[2], c + u + ahead,
-                      min_sz(4, io->Lk - c - u - ahead), Dv);
+        prefetch_rows(V, c + u + ahead, min_sz(4, io->Lk - c - u - ahead));
       for (size_t r = 0; r < nrows; r++)
         if (live[r])
           kk->gemm->gemv4(Dv, vr, sc[cur][r] + u, w->acc + r * Dv);
@@ -261,11 +306,11 @@ static void block_few(const struct job *j, struct ws *w, size_t nrows,
 }
 
 /* Rows w->rows[0, nrows) (row r's q at rows[0].q + r * qlds) against keys
- * [j0, j1) of the KV head at kh / vh; leaves their unnormalised (m, l,
- * acc) in w. */
+ * [j0, j1) of the KV head K / V (16-bit only where block_few runs: see
+ * cmx_attn_reads_16bit); leaves their unnormalised (m, l, acc) in w. */
 static void block(const struct job *j, struct ws *w, size_t nrows,
-                  int64_t qlds, size_t j0, size_t j1, const float *kh,
-                  const float *vh) {
+                  int64_t qlds, size_t j0, size_t j1, const struct kv_rows *K,
+                  const struct kv_rows *V) {
   const struct cmx_attn_io *io = j->io;
   const size_t mr = j->mr, nr = j->nr, D = io->D, Dv = io->Dv, bk = j->bk;
   const size_t nrp = rup(nrows, mr);
@@ -273,9 +318,10 @@ static void block(const struct job *j, struct ws *w, size_t nrows,
   for (size_t r = 0; r < nrows; r++) w->m[r] = -INFINITY, w->l[r] = 0.0f;
   memset(w->acc, 0, nrows * Dv * sizeof(float));
   if (nrows * 2 <= mr) {
-    block_few(j, w, nrows, j0, j1, kh, vh);
+    block_few(j, w, nrows, j0, j1, K, V);
     return;
   }
+  const float *kh = (const float *)K->base, *vh = (const float *)V->base;
   /* Q rows into mr-row panels (pad rows zero), then scaled in place. */
   for (size_t ir = 0; ir < nrp; ir += mr)
     pack_t(j, mr, ir < nrows ? min_sz(mr, nrows - ir) : 0, D,
@@ -349,10 +395,9 @@ static void prefill(void *ctx, size_t b0, size_t e0) {
       w.rows[r] = (struct row){qh + (int64_t)(i0 + r) * io->qs[2],
                                row_lim(j, i0 + r), mask_row(io, b, h, i0 + r),
                                row_hidden(j, i0 + r)};
-    const size_t hk = h / G;
-    block(j, &w, n, io->qs[2], 0, io->Lk,
-          io->k + (int64_t)b * io->ks[0] + (int64_t)hk * io->ks[1],
-          io->v + (int64_t)b * io->vs[0] + (int64_t)hk * io->vs[1]);
+    const struct kv_rows K = kv_head(io, 0, b, h / G),
+                         V = kv_head(io, 1, b, h / G);
+    block(j, &w, n, io->qs[2], 0, io->Lk, &K, &V);
     float *o = io->o + ((b * io->Hq + h) * io->Lq + i0) * Dv;
     for (size_t r = 0; r < n; r++)
       j->k->div(Dv, w.acc + r * Dv, 1, &w.l[r], 0, o + r * Dv);
@@ -383,9 +428,8 @@ static void decode(void *ctx, size_t b0, size_t e0) {
             io->q + (int64_t)b * io->qs[0] + (int64_t)h * io->qs[1],
             row_lim(j, 0), mask_row(io, b, h, 0), row_hidden(j, 0)};
       }
-      block(j, &w, n, io->qs[1], k0, k1,
-            io->k + (int64_t)b * io->ks[0] + (int64_t)hk * io->ks[1],
-            io->v + (int64_t)b * io->vs[0] + (int64_t)hk * io->vs[1]);
+      const struct kv_rows K = kv_head(io, 0, b, hk), V = kv_head(io, 1, b, hk);
+      block(j, &w, n, io->qs[1], k0, k1, &K, &V);
       for (size_t r = 0; r < n; r++) {
         const size_t at = (b * io->Hq + hk * G + g0 + r) * j->nch + c;
         j->pm[at] = w.m[r];
@@ -419,6 +463,19 @@ static void merge(void *ctx, size_t b0, size_t e0) {
   }
 }
 
+/* bq: query rows a block (~128, whole microkernel tiles) */
+static size_t attn_bq(const struct cmx_gemm_config *g) {
+  return g->mr * (128 / g->mr ? 128 / g->mr : 1);
+}
+
+int cmx_attn_reads_16bit(const struct cmx_attn_io *io,
+                         const struct cmx_gemm_config *g) {
+  if (io->Lq != 1 || !io->Hkv) return 0;
+  /* decode() hands block() up to bq query heads of a KV head at a time */
+  const size_t G = io->Hq / io->Hkv, rows = min_sz(G, attn_bq(g));
+  return rows * 2 <= g->mr;
+}
+
 int cmx_attn_run(const struct cmx_attn_io *io, const struct cmx_attn_kernels *k,
                  int nthreads) {
   const struct cmx_gemm_config *g = k->gemm;
@@ -426,7 +483,7 @@ int cmx_attn_run(const struct cmx_attn_io *io, const struct cmx_attn_kernels *k,
   /* bq ~128 rows amortises each packed key block over enough panels;
    * bk ~256 keys: the key block and the V block (128 KB each at D = 128),
    * the bq x D queries and accumulators (64 KB each) stay in a 1 MB L2. */
-  j.bq = g->mr * (128 / g->mr ? 128 / g->mr : 1);
+  j.bq = attn_bq(g);
   j.bk = g->nr * (256 / g->nr ? 256 / g->nr : 1);
   j.coff = (ptrdiff_t)io->Lk - (ptrdiff_t)io->Lq;
   atomic_init(&j.fail, 0);
