@@ -168,10 +168,11 @@ int cmx_eval_scaled_dot_product_attention(cmx_array a, int nthreads) {
       const cmx_cvt_ukr_fn cvt =
           t->cvt[x->dtype == CMX_BF16 ? CMX_CVT_BF16_F32 : CMX_CVT_F16_F32];
       const uint16_t *p16 = (const uint16_t *)cmx_array_ptr(x);
+      const int bf = x->dtype == CMX_BF16;
       if (i == 1)
-        io.k16 = p16, io.kcvt = cvt;
+        io.k16 = p16, io.kcvt = cvt, io.kbf = bf;
       else
-        io.v16 = p16, io.vcvt = cvt;
+        io.v16 = p16, io.vcvt = cvt, io.vbf = bf;
       continue;
     }
     if (!(tmp[i] = f32_copy(x, nthreads, who))) {

@@ -39,10 +39,14 @@ struct cmx_attn_io {
   int64_t ms[4];
   int mask_bool;
   /* 16-bit K or V read in place (only where cmx_attn_reads_16bit says the
-   * problem runs the decode row pass): kcvt (vcvt) non-NULL widens k16's
-   * (v16's) rows, strides ks (vs) in 16-bit elements, k (v) unused. */
+   * problem runs the decode row pass): kcvt (vcvt) non-NULL marks k16's
+   * (v16's) rows as 16-bit, bf16 where kbf (vbf) is 1, f16 where 0, with
+   * strides ks (vs) in 16-bit elements and k (v) unused; the rows go to
+   * the gemm config's dot4h / gemv4h, or where the level has none, are
+   * widened by kcvt (vcvt) first. */
   const uint16_t *k16, *v16;
   cmx_cvt_ukr_fn kcvt, vcvt;
+  int kbf, vbf;
 };
 
 struct cmx_attn_kernels {

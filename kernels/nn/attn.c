@@ -54,6 +54,7 @@ struct ws {
   float *m, *l; /* bq running maxima and sums */
   float *z;     /* Dv zeros: block_few's padding value row */
   float *kw, *vw; /* 4 x D, 4 x Dv: block_few's widened 16-bit rows */
+  uint16_t *z16;  /* Dv 16-bit zeros: its padding 16-bit value row */
   struct row *rows;
 };
 
@@ -72,7 +73,7 @@ static int ws_new(const struct job *j, struct ws *w) {
   const size_t D = j->io->D ? j->io->D : 1, Dv = j->io->Dv ? j->io->Dv : 1;
   const size_t bqp = rup(j->bq, j->mr);
   size_t n = bqp * D + j->bk * D + j->mr * j->bk * 2 + bqp * Dv + 2 * bqp +
-             Dv + rup(4 * D, 16) + 4 * Dv + 16;
+             Dv + rup(4 * D, 16) + 4 * Dv + 16 + (Dv + 1) / 2;
   /* The tiles live in this thread's scratch, kept between calls. */
   float *p = cmx_scratch(CMX_SCRATCH_NN, n * sizeof(float));
   w->rows = malloc(j->bq * sizeof *w->rows);
@@ -93,6 +94,8 @@ static int ws_new(const struct job *j, struct ws *w) {
    * them ran the bf16 GQA decode at 8 GB/s */
   w->kw = (float *)(((uintptr_t)(w->z + Dv) + 63) & ~(uintptr_t)63);
   w->vw = w->kw + rup(4 * D, 16);
+  w->z16 = (uint16_t *)(w->vw + 4 * Dv);
+  memset(w->z16, 0, Dv * sizeof(uint16_t));
   return 0;
 }
 
@@ -160,12 +163,14 @@ static size_t kv_end(const struct ws *w, size_t nrows, size_t j1) {
 }
 
 /* The rows of one KV head's K or V: row r (len elements of esz bytes) at
- * base + r * ld elements; cvt non-NULL widens 16-bit rows to f32. */
+ * base + r * ld elements; cvt non-NULL: 16-bit rows (bf 1 bf16, 0 f16),
+ * which cvt widens to f32 where the level has no dot4h / gemv4h. */
 struct kv_rows {
   const char *base;
   int64_t ld;
   size_t len, esz;
   cmx_cvt_ukr_fn cvt;
+  int bf;
 };
 
 static struct kv_rows kv_head(const struct cmx_attn_io *io, int is_v,
@@ -176,7 +181,12 @@ static struct kv_rows kv_head(const struct cmx_attn_io *io, int is_v,
   const char *base = cvt ? (const char *)(is_v ? io->v16 : io->k16)
                          : (const char *)(is_v ? io->v : io->k);
   base += ((int64_t)b * st[0] + (int64_t)hk * st[1]) * (int64_t)esz;
-  return (struct kv_rows){base, st[2], is_v ? io->Dv : io->D, esz, cvt};
+  return (struct kv_rows){base, st[2], is_v ? io->Dv : io->D, esz, cvt,
+                          is_v ? io->vbf : io->kbf};
+}
+
+static const uint16_t *kv_row16(const struct kv_rows *s, size_t r) {
+  return (const uint16_t *)(s->base + (int64_t)r * s->ld * 2);
 }
 
 /* Row r as f32: in place, or widened into buf. */
@@ -244,14 +254,26 @@ static void few_dots4(const struct job *j, const struct ws *w, size_t nrows,
                       const struct kv_rows *K, size_t c, size_t u, size_t nv,
                       size_t ahead, float (*sc)[FEW_KEYS]) {
   const struct cmx_attn_io *io = j->io;
-  const float *kr[4];
-  const size_t n = min_sz(4, nv - u);
-  kv_rows4(K, c + u, n, w->kw, kr);
-  for (size_t t = n; t < 4; t++) kr[t] = kr[0];
+  const struct cmx_gemm_config *g = j->k->gemm;
+  const size_t n = min_sz(4, nv - u), D = io->D;
+  /* every row's four scores from one call (the same bits as one row at a
+   * time: dot4's contract), 16-bit rows widened in registers where the
+   * level has dot4h */
+  float s4[8 * 4];
+  if (K->cvt && g->dot4h) {
+    const uint16_t *h[4];
+    for (size_t t = 0; t < 4; t++) h[t] = kv_row16(K, c + u + (t < n ? t : 0));
+    g->dot4h(D, h, K->bf, w->qp, nrows, D, s4);
+  } else {
+    const float *kr[4];
+    kv_rows4(K, c + u, n, w->kw, kr);
+    for (size_t t = n; t < 4; t++) kr[t] = kr[0];
+    g->dot4(D, kr, w->qp, nrows, D, s4);
+  }
   if (ahead && c + u + ahead < io->Lk)
     prefetch_rows(K, c + u + ahead, min_sz(4, io->Lk - c - u - ahead));
   for (size_t r = 0; r < nrows; r++)
-    j->k->gemm->dot4(io->D, kr, w->qp + r * io->D, 1, io->D, sc[r] + u);
+    memcpy(sc[r] + u, s4 + r * 4, 4 * sizeof(float));
 }
 
 /* All the scores of the block of keys from c (up to kend). */
@@ -291,12 +313,21 @@ static void block_few(const struct job *j, struct ws *w, size_t nrows,
     for (size_t u = 0; u < FEW_KEYS && (u < nv || u < nn); u += 4) {
       if (u < nn) few_dots4(j, w, nrows, K, cn, u, nn, ahead, sc[!cur]);
       if (u >= nv) continue;
-      const float *vr[4];
       const size_t n = min_sz(4, nv - u);
-      kv_rows4(V, c + u + 0, n, w->vw, vr);
-      for (size_t t = n; t < 4; t++) vr[t] = w->z;
       if (ahead && c + u + ahead < io->Lk)
         prefetch_rows(V, c + u + ahead, min_sz(4, io->Lk - c - u - ahead));
+      if (V->cvt && kk->gemm->gemv4h) {
+        const uint16_t *h[4];
+        for (size_t t = 0; t < 4; t++)
+          h[t] = t < n ? kv_row16(V, c + u + t) : w->z16;
+        for (size_t r = 0; r < nrows; r++)
+          if (live[r])
+            kk->gemm->gemv4h(Dv, h, V->bf, sc[cur][r] + u, w->acc + r * Dv);
+        continue;
+      }
+      const float *vr[4];
+      kv_rows4(V, c + u, n, w->vw, vr);
+      for (size_t t = n; t < 4; t++) vr[t] = w->z;
       for (size_t r = 0; r < nrows; r++)
         if (live[r])
           kk->gemm->gemv4(Dv, vr, sc[cur][r] + u, w->acc + r * Dv);
