@@ -225,11 +225,14 @@ Test(ops_nn_attn, gqa_and_decode) {
   };
   for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
     check_sdpa(&cs[i], CMX_F32, 0, 50 + i);
-  /* seven query heads a KV head (the most the decode's row pass takes),
-   * 301 keys, masks with holes */
+  /* seven query heads a KV head (the most the row pass takes for longer
+   * queries) and more, odd key counts, masks with holes */
   struct sdpa_case hs[] = {
       {1, 14, 2, 1, 301, 64, 64, 3, {14, 1, 301}, 3},
       {1, 12, 3, 1, 300, 8, 8, 2, {12, 1, 300}, 3},
+      /* 12 and 16 query heads a KV head: the row pass too (decode) */
+      {1, 24, 2, 1, 301, 64, 64, 2, {24, 1, 301}, 3},
+      {2, 16, 1, 1, 77, 80, 80, 3, {2, 16, 1, 77}, 4},
   };
   g_mask_holes = 1;
   for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
@@ -325,11 +328,13 @@ static void check_kv16(cmx_dtype t, int64_t Hq, int64_t Hkv, int64_t Lk,
 }
 
 Test(ops_nn_attn, decode_kv16_in_place) {
-  static const int64_t G[][2] = {{4, 4}, {8, 2}, {14, 2}, {16, 2}};
+  /* G 1, 4, 7, 8, 16 in place; 17 past the row pass (copied to f32) */
+  static const int64_t G[][2] = {{4, 4}, {8, 2},  {14, 2},
+                                 {16, 2}, {32, 2}, {34, 2}};
   static const int64_t L[] = {1, 17, 1001};
   uint64_t seed = 400;
   for (int ti = 0; ti < 2; ti++)
-    for (size_t g = 0; g < 4; g++)
+    for (size_t g = 0; g < 6; g++)
       for (size_t l = 0; l < 3; l++)
         check_kv16(ti ? CMX_F16 : CMX_BF16, G[g][0], G[g][1], L[l],
                    l == 1 ? 80 : 64, (int)(g + l) % 2, (int)l % 2, seed += 4);

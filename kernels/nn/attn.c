@@ -219,6 +219,8 @@ static void prefetch_rows(const struct kv_rows *s, size_t r0, size_t n) {
 
 /* Keys per online-softmax step of block_few (four dot4 / gemv4 calls). */
 #define FEW_KEYS 16
+/* The most query rows block_few takes (decode: query heads a KV head). */
+#define FEW_ROWS 16
 
 /* block() for fewer rows than half a microkernel tile (decode without or
  * with few grouped heads): one pass over the keys, FEW_KEYS a step. The
@@ -259,7 +261,7 @@ static void few_dots4(const struct job *j, const struct ws *w, size_t nrows,
   /* every row's four scores from one call (the same bits as one row at a
    * time: dot4's contract), 16-bit rows widened in registers where the
    * level has dot4h */
-  float s4[8 * 4];
+  float s4[FEW_ROWS * 4];
   if (K->cvt && g->dot4h) {
     const uint16_t *h[4];
     for (size_t t = 0; t < 4; t++) h[t] = kv_row16(K, c + u + (t < n ? t : 0));
@@ -298,12 +300,12 @@ static void block_few(const struct job *j, struct ws *w, size_t nrows,
   const long kn = cmx_knob(&g_ahead);
   const size_t ahead = kn > 0 ? (size_t)kn : 0;
   /* scores of the current block (sc[0]) and the next (sc[1]) */
-  float sc[2][8][FEW_KEYS];
+  float sc[2][FEW_ROWS][FEW_KEYS];
   int cur = 0;
   few_dots(j, w, nrows, K, j0, kend, ahead, sc[cur]);
   for (size_t c = j0; c < kend; c += FEW_KEYS) {
     const size_t nv = min_sz(FEW_KEYS, kend - c), cn = c + FEW_KEYS;
-    int live[8];
+    int live[FEW_ROWS];
     for (size_t r = 0; r < nrows; r++) {
       live[r] = softmax_row(j, w, r, sc[cur][r], c, nv) != 0;
       for (size_t u = nv; u < FEW_KEYS; u++) sc[cur][r][u] = 0.0f;
@@ -336,6 +338,17 @@ static void block_few(const struct job *j, struct ws *w, size_t nrows,
   }
 }
 
+/* Whether block() runs nrows rows through block_few: fewer than half a
+ * microkernel tile, or for decode (one query row per head, so the rows
+ * are a KV head's query heads) up to FEW_ROWS. 2-core Xeon VM, 1 thread,
+ * 32 query heads against 4096 keys, f32, the packed tiles -> the row
+ * pass: 8 query heads a KV head 1.43-1.44 -> 1.12-1.16 ms, 16 1.11-1.14
+ * -> 1.00-1.05, 32 even (0.82); a bf16 cache at 8 (copied to f32 before)
+ * 3.0 -> 1.22. */
+static int few_rows(const struct cmx_attn_io *io, size_t nrows, size_t mr) {
+  return nrows * 2 <= mr || (io->Lq == 1 && nrows <= FEW_ROWS);
+}
+
 /* Rows w->rows[0, nrows) (row r's q at rows[0].q + r * qlds) against keys
  * [j0, j1) of the KV head K / V (16-bit only where block_few runs: see
  * cmx_attn_reads_16bit); leaves their unnormalised (m, l, acc) in w. */
@@ -348,7 +361,7 @@ static void block(const struct job *j, struct ws *w, size_t nrows,
   const cmx_f32_gemm_ukr_fn ukr = j->k->gemm->ukr;
   for (size_t r = 0; r < nrows; r++) w->m[r] = -INFINITY, w->l[r] = 0.0f;
   memset(w->acc, 0, nrows * Dv * sizeof(float));
-  if (nrows * 2 <= mr) {
+  if (few_rows(j->io, nrows, mr)) {
     block_few(j, w, nrows, j0, j1, K, V);
     return;
   }
@@ -504,7 +517,7 @@ int cmx_attn_reads_16bit(const struct cmx_attn_io *io,
   if (io->Lq != 1 || !io->Hkv) return 0;
   /* decode() hands block() up to bq query heads of a KV head at a time */
   const size_t G = io->Hq / io->Hkv, rows = min_sz(G, attn_bq(g));
-  return rows * 2 <= g->mr;
+  return few_rows(io, rows, g->mr);
 }
 
 int cmx_attn_run(const struct cmx_attn_io *io, const struct cmx_attn_kernels *k,
