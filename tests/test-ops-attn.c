@@ -86,6 +86,24 @@ static void streams_down(void) {
   for (int i = 0; i < 2; i++) cmx_stream_free(g_st[i]);
 }
 
+/* v (shape sh, 4-D, row-major) as an array stored with axes 1 and 2
+ * swapped and viewed back as sh: a transposed head layout, (B, L, H, D)
+ * seen as (B, H, L, D). */
+static void tu_array_heads_t(cmx_array *out, const double *v, cmx_dtype t,
+                             const int64_t *sh) {
+  static const int perm[4] = {0, 2, 1, 3};
+  const int64_t n = sh[0] * sh[1] * sh[2] * sh[3],
+                tsh[4] = {sh[0], sh[2], sh[1], sh[3]};
+  double *vt = dalloc(n);
+  tu_view tv = tu_view_T(tu_view_contig(sh, 4), perm);
+  tu_view_gather(&tv, v, vt);
+  cmx_array raw;
+  TU_OK(tu_array(&raw, vt, t, tsh, 4));
+  TU_OK(cmx_transpose(out, raw, perm, 4, NULL));
+  cmx_array_free(raw);
+  free(vt);
+}
+
 /* Runs case c in dtype t (q transposed from (B, Lq, Hq, D) when tq) on 1
  * and 2 threads: both must agree bitwise and match the reference. */
 static void check_sdpa(const struct sdpa_case *c, cmx_dtype t, int tq,
@@ -102,20 +120,10 @@ static void check_sdpa(const struct sdpa_case *c, cmx_dtype t, int tq,
           ksh[4] = {c->B, c->Hkv, c->Lk, c->D},
           vsh[4] = {c->B, c->Hkv, c->Lk, c->Dv};
   cmx_array qa, ka, va, ma = NULL;
-  if (tq) { /* q stored (B, Lq, Hq, D), viewed as (B, Hq, Lq, D) */
-    int64_t tsh[4] = {c->B, c->Lq, c->Hq, c->D};
-    double *qt = dalloc(nq);
-    static const int perm[4] = {0, 2, 1, 3};
-    tu_view tv = tu_view_T(tu_view_contig(qsh, 4), perm);
-    tu_view_gather(&tv, q, qt); /* qt in (B, Lq, Hq, D) order */
-    cmx_array raw;
-    TU_OK(tu_array(&raw, qt, t, tsh, 4));
-    TU_OK(cmx_transpose(&qa, raw, perm, 4, NULL));
-    cmx_array_free(raw);
-    free(qt);
-  } else {
+  if (tq) /* q stored (B, Lq, Hq, D), viewed as (B, Hq, Lq, D) */
+    tu_array_heads_t(&qa, q, t, qsh);
+  else
     TU_OK(tu_array(&qa, q, t, qsh, 4));
-  }
   TU_OK(tu_array(&ka, k, t, ksh, 4));
   TU_OK(tu_array(&va, v, t, vsh, 4));
   tu_view mv = {0};
@@ -279,8 +287,7 @@ Test(ops_nn_attn, transposed_and_bf16) {
 static void check_kv16(cmx_dtype t, int64_t Hq, int64_t Hkv, int64_t Lk,
                        int64_t D, int tk, int masked, uint64_t seed) {
   int64_t sq[4] = {2, Hq, 1, D}, skv[4] = {2, Hkv, Lk, D},
-          stk[4] = {2, Lk, Hkv, D}, sm[4] = {2, Hq, 1, Lk};
-  const int perm[4] = {0, 2, 1, 3};
+          sm[4] = {2, Hq, 1, Lk};
   const int64_t nq = 2 * Hq * D, nkv = 2 * Hkv * Lk * D, nm = 2 * Hq * Lk;
   double *q = dalloc(nq), *k = dalloc(nkv), *v = dalloc(nkv),
          *m = dalloc(nm);
@@ -290,18 +297,10 @@ static void check_kv16(cmx_dtype t, int64_t Hq, int64_t Hkv, int64_t Lk,
   tu_rand(m, nm, CMX_BOOL, 0, 1, seed + 3);
   cmx_array qa, ka, va, ma = NULL, kf, vf, o16, o32;
   TU_OK(tu_array(&qa, q, CMX_F32, sq, 4));
-  if (tk) { /* k stored (B, Lk, Hkv, D), viewed as (B, Hkv, Lk, D) */
-    double *kt = dalloc(nkv);
-    tu_view kv = tu_view_T(tu_view_contig(skv, 4), perm);
-    tu_view_gather(&kv, k, kt);
-    cmx_array raw;
-    TU_OK(tu_array(&raw, kt, t, stk, 4));
-    TU_OK(cmx_transpose(&ka, raw, perm, 4, NULL));
-    cmx_array_free(raw);
-    free(kt);
-  } else {
+  if (tk) /* k stored (B, Lk, Hkv, D), viewed as (B, Hkv, Lk, D) */
+    tu_array_heads_t(&ka, k, t, skv);
+  else
     TU_OK(tu_array(&ka, k, t, skv, 4));
-  }
   TU_OK(tu_array(&va, v, t, skv, 4));
   if (masked) TU_OK(tu_array(&ma, m, CMX_BOOL, sm, 4));
   TU_OK(cmx_astype(&kf, ka, CMX_F32, NULL));
