@@ -3,10 +3,11 @@
  * to the drivers of kernels/nn/attn-conv.h. f32 q / k / v whose last axis
  * is contiguous are read in place through their strides (transposed head
  * layouts included), an f32 mask through broadcast strides; so are f16 /
- * bf16 k and v where the decode row pass runs (cmx_attn_reads_16bit),
- * widened a row at a time. Anything else (f16, bf16, f64, other strides,
- * non-f32 masks) is first copied row-major into f32 scratch. Results are computed in f32 and converted to the
- * output dtype by the copy path.
+ * bf16 k and v where the row pass runs (cmx_attn_reads_16bit: decode,
+ * and a few query rows), widened as they are read. Anything else (f16,
+ * bf16, f64, other strides, non-f32 masks) is first copied row-major into
+ * f32 scratch. Results are computed in f32 and converted to the output
+ * dtype by the copy path.
  * attention params: p.value scale, p.sub mask mode (0 none, 1 causal,
  * 2 array). conv params: p.axes[0..1] stride, [2..3] padding, [4..5]
  * dilation, [6] groups, p.sub 3 (conv1d) or 4 (conv2d). */
@@ -153,8 +154,9 @@ int cmx_eval_scaled_dot_product_attention(cmx_array a, int nthreads) {
       .Lk = (size_t)k->shape[2], .D = (size_t)q->shape[3],
       .Dv = (size_t)v->shape[3], .scale = (float)a->p.value,
       .causal = a->p.sub == MASK_CAUSAL};
-  /* f16 / bf16 K and V are read in place by the decode row pass (each
-   * row widened as it is read); elsewhere they are copied to f32 first */
+  /* f16 / bf16 K and V are read in place by the row pass of decode and
+   * of a few query rows (each row widened as it is read); elsewhere they
+   * are copied to f32 first */
   const int half = cmx_attn_reads_16bit(&io, &t->gemm_f32);
   st = CMX_OK;
   for (int i = 0; i < 3 && !st; i++) {

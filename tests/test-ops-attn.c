@@ -280,15 +280,19 @@ Test(ops_nn_attn, transposed_and_bf16) {
   check_sdpa(&d, CMX_F16, 1, 72);
 }
 
-/* f16 / bf16 K and V: the decode row pass reads them in place, widening
- * each row (api/ops-conv-attn.c); so the result is bitwise the one of the
- * same K and V cast to f32 first, for f32 q. G 8 takes the copy path
- * instead; a transposed (B, Lk, Hkv, D) K and a boolean mask ride along. */
-static void check_kv16(cmx_dtype t, int64_t Hq, int64_t Hkv, int64_t Lk,
-                       int64_t D, int tk, int masked, uint64_t seed) {
-  int64_t sq[4] = {2, Hq, 1, D}, skv[4] = {2, Hkv, Lk, D},
-          sm[4] = {2, Hq, 1, Lk};
-  const int64_t nq = 2 * Hq * D, nkv = 2 * Hkv * Lk * D, nm = 2 * Hq * Lk;
+/* f16 / bf16 K and V: the row pass (decode, and a few query rows) reads
+ * them in place, widening each row (api/ops-conv-attn.c); so the result is
+ * bitwise the one of the same K and V cast to f32 first, for f32 q. Other
+ * shapes take the copy path, checked the same way; a transposed (B, Lk,
+ * Hkv, D) K, a boolean mask, and for Lq > 1 without it the causal mask
+ * ride along. */
+static void check_kv16(cmx_dtype t, int64_t Hq, int64_t Hkv, int64_t Lq,
+                       int64_t Lk, int64_t D, int tk, int masked,
+                       uint64_t seed) {
+  int64_t sq[4] = {2, Hq, Lq, D}, skv[4] = {2, Hkv, Lk, D},
+          sm[4] = {2, Hq, Lq, Lk};
+  const int64_t nq = 2 * Hq * Lq * D, nkv = 2 * Hkv * Lk * D,
+                nm = 2 * Hq * Lq * Lk;
   double *q = dalloc(nq), *k = dalloc(nkv), *v = dalloc(nkv),
          *m = dalloc(nm);
   tu_rand(q, nq, CMX_F32, -1, 1, seed);
@@ -305,7 +309,7 @@ static void check_kv16(cmx_dtype t, int64_t Hq, int64_t Hkv, int64_t Lk,
   if (masked) TU_OK(tu_array(&ma, m, CMX_BOOL, sm, 4));
   TU_OK(cmx_astype(&kf, ka, CMX_F32, NULL));
   TU_OK(cmx_astype(&vf, va, CMX_F32, NULL));
-  const char *mode = masked ? "array" : "";
+  const char *mode = masked ? "array" : Lq > 1 ? "causal" : "";
   TU_OK(cmx_scaled_dot_product_attention(&o16, qa, ka, va, 0.125f, mode, ma,
                                          NULL));
   TU_OK(cmx_scaled_dot_product_attention(&o32, qa, kf, vf, 0.125f, mode, ma,
@@ -316,10 +320,10 @@ static void check_kv16(cmx_dtype t, int64_t Hq, int64_t Hkv, int64_t Lk,
   TU_OK(cmx_array_data((const void **)&a, o16));
   TU_OK(cmx_array_data((const void **)&b, o32));
   cr_assert(!memcmp(a, b, (size_t)nq * sizeof(float)),
-            "sdpa decode %s K/V, Hq %lld Hkv %lld Lk %lld D %lld tk %d mask %d:"
-            " differs from the f32 K/V result",
-            cmx_dtype_name(t), (long long)Hq, (long long)Hkv, (long long)Lk,
-            (long long)D, tk, masked);
+            "sdpa %s K/V, Hq %lld Hkv %lld Lq %lld Lk %lld D %lld tk %d mask "
+            "%d: differs from the f32 K/V result",
+            cmx_dtype_name(t), (long long)Hq, (long long)Hkv, (long long)Lq,
+            (long long)Lk, (long long)D, tk, masked);
   cmx_array arrs[] = {qa, ka, va, ma, kf, vf, o16, o32};
   for (size_t i = 0; i < sizeof arrs / sizeof arrs[0]; i++)
     if (arrs[i]) cmx_array_free(arrs[i]);
@@ -335,8 +339,14 @@ Test(ops_nn_attn, decode_kv16_in_place) {
   for (int ti = 0; ti < 2; ti++)
     for (size_t g = 0; g < 6; g++)
       for (size_t l = 0; l < 3; l++)
-        check_kv16(ti ? CMX_F16 : CMX_BF16, G[g][0], G[g][1], L[l],
+        check_kv16(ti ? CMX_F16 : CMX_BF16, G[g][0], G[g][1], 1, L[l],
                    l == 1 ? 80 : 64, (int)(g + l) % 2, (int)l % 2, seed += 4);
+  /* a few query rows: up to 7 in place on AVX-512 (3 on AVX2), 8 copied */
+  static const int64_t Q[] = {2, 3, 6, 8};
+  for (size_t i = 0; i < 4; i++)
+    for (int masked = 0; masked < 2; masked++)
+      check_kv16(i % 2 ? CMX_F16 : CMX_BF16, 8, 2, Q[i], 37 + 100 * masked,
+                 64, masked, masked, seed += 4);
 }
 
 /* Over 1M elements touched, so eval hands the node to the stream's team

@@ -61,9 +61,11 @@ struct cmx_attn_kernels {
 int cmx_attn_run(const struct cmx_attn_io *io, const struct cmx_attn_kernels *k,
                  int nthreads);
 
-/* 1 when cmx_attn_run takes io (its shapes) through the decode row pass,
- * the one path that reads 16-bit K and V in place (k16, v16): query length
- * 1 and at most half a microkernel tile of query heads per KV head. */
+/* 1 when cmx_attn_run takes every block of io (its shapes) through the
+ * row pass, the one path that reads 16-bit K and V in place (k16, v16):
+ * decode (query length 1) with at most 16 query heads a KV head, or fewer
+ * query rows than half a microkernel tile (short chunks, speculative
+ * decoding). */
 int cmx_attn_reads_16bit(const struct cmx_attn_io *io,
                          const struct cmx_gemm_config *g);
 

@@ -518,9 +518,11 @@ static size_t attn_bq(const struct cmx_gemm_config *g) {
 
 int cmx_attn_reads_16bit(const struct cmx_attn_io *io,
                          const struct cmx_gemm_config *g) {
-  if (io->Lq != 1 || !io->Hkv) return 0;
-  /* decode() hands block() up to bq query heads of a KV head at a time */
-  const size_t G = io->Hq / io->Hkv, rows = min_sz(G, attn_bq(g));
+  if (!io->Hkv) return 0;
+  /* decode() hands block() up to bq query heads of a KV head at a time,
+   * prefill() up to bq query rows of one head */
+  const size_t rows =
+      min_sz(io->Lq == 1 ? io->Hq / io->Hkv : io->Lq, attn_bq(g));
   return few_rows(io, rows, g->mr);
 }
 
