@@ -284,20 +284,22 @@ Test(ops_nn_attn, transposed_and_bf16) {
  * them in place, widening each row (api/ops-conv-attn.c); so the result is
  * bitwise the one of the same K and V cast to f32 first, for f32 q. Other
  * shapes take the copy path, checked the same way; a transposed (B, Lk,
- * Hkv, D) K, a boolean mask, and for Lq > 1 without it the causal mask
- * ride along. */
+ * Hkv, D) K, a boolean mask (with a V narrower than K, Dv = D / 2 + 8),
+ * and for Lq > 1 without it the causal mask ride along. */
 static void check_kv16(cmx_dtype t, int64_t Hq, int64_t Hkv, int64_t Lq,
                        int64_t Lk, int64_t D, int tk, int masked,
                        uint64_t seed) {
+  const int64_t Dv = masked ? D / 2 + 8 : D;
   int64_t sq[4] = {2, Hq, Lq, D}, skv[4] = {2, Hkv, Lk, D},
-          sm[4] = {2, Hq, Lq, Lk};
+          svv[4] = {2, Hkv, Lk, Dv}, sm[4] = {2, Hq, Lq, Lk};
   const int64_t nq = 2 * Hq * Lq * D, nkv = 2 * Hkv * Lk * D,
-                nm = 2 * Hq * Lq * Lk;
-  double *q = dalloc(nq), *k = dalloc(nkv), *v = dalloc(nkv),
+                nvv = 2 * Hkv * Lk * Dv, nm = 2 * Hq * Lq * Lk,
+                no = 2 * Hq * Lq * Dv;
+  double *q = dalloc(nq), *k = dalloc(nkv), *v = dalloc(nvv),
          *m = dalloc(nm);
   tu_rand(q, nq, CMX_F32, -1, 1, seed);
   tu_rand(k, nkv, t, -1, 1, seed + 1);
-  tu_rand(v, nkv, t, -1, 1, seed + 2);
+  tu_rand(v, nvv, t, -1, 1, seed + 2);
   tu_rand(m, nm, CMX_BOOL, 0, 1, seed + 3);
   cmx_array qa, ka, va, ma = NULL, kf, vf, o16, o32;
   TU_OK(tu_array(&qa, q, CMX_F32, sq, 4));
@@ -305,7 +307,7 @@ static void check_kv16(cmx_dtype t, int64_t Hq, int64_t Hkv, int64_t Lq,
     tu_array_heads_t(&ka, k, t, skv);
   else
     TU_OK(tu_array(&ka, k, t, skv, 4));
-  TU_OK(tu_array(&va, v, t, skv, 4));
+  TU_OK(tu_array(&va, v, t, svv, 4));
   if (masked) TU_OK(tu_array(&ma, m, CMX_BOOL, sm, 4));
   TU_OK(cmx_astype(&kf, ka, CMX_F32, NULL));
   TU_OK(cmx_astype(&vf, va, CMX_F32, NULL));
@@ -319,11 +321,11 @@ static void check_kv16(cmx_dtype t, int64_t Hq, int64_t Hkv, int64_t Lq,
   const float *a, *b;
   TU_OK(cmx_array_data((const void **)&a, o16));
   TU_OK(cmx_array_data((const void **)&b, o32));
-  cr_assert(!memcmp(a, b, (size_t)nq * sizeof(float)),
-            "sdpa %s K/V, Hq %lld Hkv %lld Lq %lld Lk %lld D %lld tk %d mask "
-            "%d: differs from the f32 K/V result",
+  cr_assert(!memcmp(a, b, (size_t)no * sizeof(float)),
+            "sdpa %s K/V, Hq %lld Hkv %lld Lq %lld Lk %lld D %lld Dv %lld tk "
+            "%d mask %d: differs from the f32 K/V result",
             cmx_dtype_name(t), (long long)Hq, (long long)Hkv, (long long)Lq,
-            (long long)Lk, (long long)D, tk, masked);
+            (long long)Lk, (long long)D, (long long)Dv, tk, masked);
   cmx_array arrs[] = {qa, ka, va, ma, kf, vf, o16, o32};
   for (size_t i = 0; i < sizeof arrs / sizeof arrs[0]; i++)
     if (arrs[i]) cmx_array_free(arrs[i]);
