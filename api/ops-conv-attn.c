@@ -145,7 +145,7 @@ int cmx_eval_scaled_dot_product_attention(cmx_array a, int nthreads) {
   if (st || a->size == 0) return st;
   const struct cmx_dispatch *t = cmx_dispatch();
   struct cmx_buffer *tmp[5] = {0};
-  const float *ptr[3] = {0};
+  const void *ptr[3] = {0};
   int64_t strides[3][3];
   cmx_array q = a->in[0], k = a->in[1], v = a->in[2];
   struct cmx_attn_io io = {
@@ -163,18 +163,15 @@ int cmx_eval_scaled_dot_product_attention(cmx_array a, int nthreads) {
     cmx_array x = a->in[i];
     if (attn_direct(x, half && i > 0)) {
       for (int d = 0; d < 3; d++) strides[i][d] = x->strides[d];
-      if (x->dtype == CMX_F32) {
-        ptr[i] = (const float *)cmx_array_ptr(x);
-        continue;
-      }
-      const cmx_cvt_ukr_fn cvt =
-          t->cvt[x->dtype == CMX_BF16 ? CMX_CVT_BF16_F32 : CMX_CVT_F16_F32];
-      const uint16_t *p16 = (const uint16_t *)cmx_array_ptr(x);
+      ptr[i] = cmx_array_ptr(x);
+      if (x->dtype == CMX_F32) continue;
       const int bf = x->dtype == CMX_BF16;
+      const cmx_cvt_ukr_fn cvt =
+          t->cvt[bf ? CMX_CVT_BF16_F32 : CMX_CVT_F16_F32];
       if (i == 1)
-        io.k16 = p16, io.kcvt = cvt, io.kbf = bf;
+        io.kcvt = cvt, io.kbf = bf;
       else
-        io.v16 = p16, io.vcvt = cvt, io.vbf = bf;
+        io.vcvt = cvt, io.vbf = bf;
       continue;
     }
     if (!(tmp[i] = f32_copy(x, nthreads, who))) {

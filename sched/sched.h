@@ -14,7 +14,8 @@
 struct cmx_topo {
   int ncores;        /* cores with at least one PU in the process mask */
   int *core_pu;      /* OS index of the first allowed PU of each core */
-  size_t l1d, l2, l3; /* bytes per core (L1d, L2) and per package (L3) */
+  size_t l1d, l2, l3; /* bytes per core (L1d, L2) and per package (L3);
+                         never 0 (topo.c's defaults where hwloc has none) */
   size_t l3_share;    /* the L3 this process can count on: l3, at most
                          8 MiB per core of ncores (topo.c) */
   int numa_nodes;

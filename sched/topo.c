@@ -12,9 +12,12 @@ static hwloc_topology_t g_hw;
 static int g_hw_ok;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
+/* A cache's size, or fallback where hwloc has none or reports 0 (some
+ * virtual machines), so the sizes in cmx_topo are never 0. */
 static size_t cache_size(hwloc_obj_type_t type, size_t fallback) {
   hwloc_obj_t o = hwloc_get_obj_by_type(g_hw, type, 0);
-  return o && o->attr ? (size_t)o->attr->cache.size : fallback;
+  return o && o->attr && o->attr->cache.size ? (size_t)o->attr->cache.size
+                                             : fallback;
 }
 
 static void topo_load(void) {

@@ -565,7 +565,7 @@ Test(ops_matmul, narrow_b_reads_a_in_place) {
  * bitwise. */
 Test(ops_matmul, short_a_rows_of_b_folded) {
   setenv("CMX_GEMM_ROWACC_M", "64", 1);
-  const size_t l2 = cmx_topo()->l2 ? cmx_topo()->l2 : 262144;
+  const size_t l2 = cmx_topo()->l2;
   const int64_t k = 301, n = (int64_t)(2 * l2 / sizeof(float)) / k + 37;
   const int64_t S[][3] = {{9, n, k}, {33, n + 16, k + 2}, {64, n, k},
                           {65, n, k}, {8, n, k}};

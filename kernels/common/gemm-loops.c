@@ -14,8 +14,7 @@ static size_t round_down(size_t x, size_t r) { return x / r * r; }
 void cmx_gemm_loops_blocking(size_t esz, size_t mr, size_t nr, size_t kalign,
                              size_t *mc, size_t *kc, size_t *nc) {
   const struct cmx_topo *topo = cmx_topo();
-  size_t l1 = topo->l1d ? topo->l1d : 32768, l2 = topo->l2 ? topo->l2 : 1 << 20,
-         l3 = topo->l3 ? topo->l3 : 8 << 20;
+  size_t l1 = topo->l1d, l2 = topo->l2, l3 = topo->l3;
   size_t k = *kc ? *kc : l1 / 2 / (nr * esz);
   k = round_down(k, kalign);
   if (k < 16) k = 16;

@@ -195,8 +195,7 @@ static void blocking(const struct cmx_gemm_config *cfg, size_t *mc,
                      size_t *kc, size_t *nc, int *split) {
   pthread_once(&g_tune_once, tune_load);
   const struct cmx_topo *topo = cmx_topo();
-  size_t l1 = topo->l1d ? topo->l1d : 32768, l2 = topo->l2 ? topo->l2 : 1 << 20,
-         l3 = topo->l3 ? topo->l3 : 8 << 20;
+  size_t l1 = topo->l1d, l2 = topo->l2, l3 = topo->l3;
   /* KC: the B micro-panel (kc x nr) fills about half of L1, the other half
    * streams A micro-panels and C. MC: the A block (mc x kc) fills about
    * half of L2. NC: the B block (kc x nc) of each of two threads takes a
@@ -1070,8 +1069,7 @@ static size_t rowacc_m(const struct cmx_gemm_config *cfg) {
 static int rowacc_run(const struct cmx_gemm_config *cfg,
                       const struct cmx_gemm_problem *p, size_t nt) {
   const struct cmx_topo *topo = cmx_topo();
-  size_t l1 = topo->l1d ? topo->l1d : 32768;
-  size_t l2 = topo->l2 ? topo->l2 : 262144;
+  size_t l1 = topo->l1d, l2 = topo->l2;
   /* The C block takes half of L1, or for more than RA_M rows (the kernel
    * keeps B's vectors in registers and reads C once per 8 rows of B) a
    * sixth of L2: 2-core Xeon VM, 1 thread, 32x4096x11008, GFLOP/s, C block
@@ -1463,7 +1461,7 @@ static int gemm_entry(const struct cmx_gemm_config *cfg,
    * (4096x4096: 126-132 -> 135), at 256 a loss (127-129 -> 123-125); 2
    * threads 32x4096x11008 129 -> 249; CMX_ISA=avx2 32x4096x11008 32 ->
    * 79. */
-  const size_t l2 = cmx_topo()->l2 ? cmx_topo()->l2 : 262144;
+  const size_t l2 = cmx_topo()->l2;
   const double b_bytes = (double)p->k * (double)p->n *
                          (p->b.dtype == CMX_GEMM_F32 ? 4.0 : 2.0);
   const size_t wide_m = (rows16 ? 2 : 1) * rowacc_m(cfg);

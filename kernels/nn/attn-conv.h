@@ -29,7 +29,8 @@
  * where broadcast), added to the scores, or when mask_bool, a 0 entry
  * replaces the score by -FLT_MAX (MLX: finfo.min). */
 struct cmx_attn_io {
-  const float *q, *k, *v;
+  const float *q;
+  const void *k, *v; /* f32, or 16-bit where kcvt (vcvt) is set */
   int64_t qs[3], ks[3], vs[3];
   float *o;
   size_t B, Hq, Hkv, Lq, Lk, D, Dv;
@@ -38,13 +39,12 @@ struct cmx_attn_io {
   const float *mask;
   int64_t ms[4];
   int mask_bool;
-  /* 16-bit K or V read in place (only where cmx_attn_reads_16bit says the
-   * problem runs the decode row pass): kcvt (vcvt) non-NULL marks k16's
-   * (v16's) rows as 16-bit, bf16 where kbf (vbf) is 1, f16 where 0, with
-   * strides ks (vs) in 16-bit elements and k (v) unused; the rows go to
-   * the gemm config's dot4h / gemv4h, or where the level has none, are
-   * widened by kcvt (vcvt) first. */
-  const uint16_t *k16, *v16;
+  /* 16-bit K or V read in place (only where cmx_attn_reads_16bit says
+   * every block runs the row pass): kcvt (vcvt) non-NULL marks k's (v's)
+   * elements as 16-bit, bf16 where kbf (vbf) is 1, f16 where 0, strides
+   * ks (vs) counting them; the rows go to the gemm config's dot4h /
+   * gemv4h, or where the level has none, are widened by kcvt (vcvt)
+   * first. */
   cmx_cvt_ukr_fn kcvt, vcvt;
   int kbf, vbf;
 };

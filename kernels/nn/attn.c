@@ -178,43 +178,38 @@ static struct kv_rows kv_head(const struct cmx_attn_io *io, int is_v,
   const int64_t *st = is_v ? io->vs : io->ks;
   const cmx_cvt_ukr_fn cvt = is_v ? io->vcvt : io->kcvt;
   const size_t esz = cvt ? 2 : 4;
-  const char *base = cvt ? (const char *)(is_v ? io->v16 : io->k16)
-                         : (const char *)(is_v ? io->v : io->k);
-  base += ((int64_t)b * st[0] + (int64_t)hk * st[1]) * (int64_t)esz;
+  const char *base = (const char *)(is_v ? io->v : io->k) +
+                     ((int64_t)b * st[0] + (int64_t)hk * st[1]) * (int64_t)esz;
   return (struct kv_rows){base, st[2], is_v ? io->Dv : io->D, esz, cvt,
                           is_v ? io->vbf : io->kbf};
 }
 
-static const uint16_t *kv_row16(const struct kv_rows *s, size_t r) {
-  return (const uint16_t *)(s->base + (int64_t)r * s->ld * 2);
-}
-
-/* Row r as f32: in place, or widened into buf. */
-static const float *kv_row(const struct kv_rows *s, size_t r, float *buf) {
-  const char *p = s->base + (int64_t)r * s->ld * (int64_t)s->esz;
-  if (!s->cvt) return (const float *)p;
-  s->cvt(s->len, p, buf);
-  return buf;
+/* Row r's first element. */
+static const char *kv_at(const struct kv_rows *s, size_t r) {
+  return s->base + (int64_t)r * s->ld * (int64_t)s->esz;
 }
 
 /* Rows [r, r + n) as f32 into out[0, n): in place, or widened into buf
  * (n x len), by one call where they are contiguous. */
 static void kv_rows4(const struct kv_rows *s, size_t r, size_t n, float *buf,
                      const float **out) {
-  if (s->cvt && (size_t)s->ld == s->len) {
-    s->cvt(n * s->len, s->base + (int64_t)r * s->ld * (int64_t)s->esz, buf);
-    for (size_t t = 0; t < n; t++) out[t] = buf + t * s->len;
+  if (!s->cvt) {
+    for (size_t t = 0; t < n; t++) out[t] = (const float *)kv_at(s, r + t);
     return;
   }
-  for (size_t t = 0; t < n; t++) out[t] = kv_row(s, r + t, buf + t * s->len);
+  if ((size_t)s->ld == s->len)
+    s->cvt(n * s->len, kv_at(s, r), buf);
+  else
+    for (size_t t = 0; t < n; t++)
+      s->cvt(s->len, kv_at(s, r + t), buf + t * s->len);
+  for (size_t t = 0; t < n; t++) out[t] = buf + t * s->len;
 }
 
 /* Asks for rows [r0, r0 + n) to come into the caches (a hint: no fault,
  * no effect on results). */
 static void prefetch_rows(const struct kv_rows *s, size_t r0, size_t n) {
   for (size_t r = r0; r < r0 + n; r++)
-    cmx_prefetch_span(s->base + (int64_t)r * s->ld * (int64_t)s->esz,
-                      s->len * s->esz);
+    cmx_prefetch_span(kv_at(s, r), s->len * s->esz);
 }
 
 /* Keys per online-softmax step of block_few (four dot4 / gemv4 calls). */
@@ -264,7 +259,8 @@ static void few_dots4(const struct job *j, const struct ws *w, size_t nrows,
   float s4[FEW_ROWS * 4];
   if (K->cvt && g->dot4h) {
     const uint16_t *h[4];
-    for (size_t t = 0; t < 4; t++) h[t] = kv_row16(K, c + u + (t < n ? t : 0));
+    for (size_t t = 0; t < 4; t++)
+      h[t] = (const uint16_t *)kv_at(K, c + u + (t < n ? t : 0));
     g->dot4h(D, h, K->bf, w->qp, nrows, D, s4);
   } else {
     const float *kr[4];
@@ -325,10 +321,8 @@ static void block_few(const struct job *j, struct ws *w, size_t nrows,
       if (V->cvt && kk->gemm->gemv4h && nrows == 1) {
         const uint16_t *h[4];
         for (size_t t = 0; t < 4; t++)
-          h[t] = t < n ? kv_row16(V, c + u + t) : w->z16;
-        for (size_t r = 0; r < nrows; r++)
-          if (live[r])
-            kk->gemm->gemv4h(Dv, h, V->bf, sc[cur][r] + u, w->acc + r * Dv);
+          h[t] = t < n ? (const uint16_t *)kv_at(V, c + u + t) : w->z16;
+        if (live[0]) kk->gemm->gemv4h(Dv, h, V->bf, sc[cur][0] + u, w->acc);
         continue;
       }
       const float *vr[4];
