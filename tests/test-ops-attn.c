@@ -524,6 +524,33 @@ Test(ops_nn_conv, conv2d_general) {
     check_conv(&cs[i], CMX_F32, 100 + i);
 }
 
+/* Depth runs of 64 floats or more on output rows of at least one tile
+ * height: the panels inside one output row are read in place, the rest
+ * (across rows, a tile's partial last panel) packed per depth block. */
+Test(ops_nn_conv, direct_panels) {
+  struct conv_case cs[] = {
+      /* 33 pixels a row: in-row panels, row-crossing ones, a partial tail */
+      {2, 20, 33, 32, 40, 3, 3, {1, 1}, {1, 1}, {1, 1}, 1, 0},
+      /* strided: pixels 2 Cin apart */
+      {1, 30, 61, 24, 20, 3, 3, {2, 2}, {1, 1}, {1, 1}, 1, 0},
+      /* 1x1, x read in place (no padding) */
+      {2, 7, 29, 80, 33, 1, 1, {1, 1}, {0, 0}, {1, 1}, 1, 0},
+      /* runs of 384 (KW Cin) split into two depth blocks */
+      {1, 6, 30, 128, 24, 3, 3, {1, 1}, {1, 1}, {1, 1}, 1, 0},
+      /* two groups: runs of one tap's 64 channels, at an offset */
+      {1, 5, 20, 128, 32, 3, 3, {1, 1}, {1, 1}, {1, 1}, 2, 0},
+      /* width dilation: runs per tap */
+      {1, 9, 24, 64, 16, 3, 3, {1, 1}, {2, 2}, {1, 2}, 1, 0},
+      /* ResNet-like, 56 pixels a row (whole panels only) */
+      {1, 14, 56, 64, 64, 3, 3, {1, 1}, {1, 1}, {1, 1}, 1, 0},
+      /* conv1d */
+      {2, 1, 50, 32, 16, 1, 3, {1, 1}, {0, 1}, {1, 1}, 1, 1},
+  };
+  for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+    check_conv(&cs[i], CMX_F32, 500 + i);
+  check_conv(&cs[0], CMX_BF16, 520);
+}
+
 Test(ops_nn_conv, depthwise) {
   struct conv_case cs[] = {
       {2, 9, 11, 5, 5, 3, 3, {1, 1}, {1, 1}, {1, 1}, 5, 0},
