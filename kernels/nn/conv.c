@@ -3,7 +3,8 @@
  * x, in the tap-major weight copy and in y).
  * Otherwise an implicit GEMM per group: Y (pixels x Cout/groups) =
  * patches (pixels x KH KW Cg) W^T. The weights are packed once into nr-
- * column B panels (the GEMM's transposing packer, split over the team) and
+ * column B panels (the GEMM's transposing packer, split over the team), or
+ * with a single tile of pixels block by block as each is used, and
  * x is copied once with its zero padding; each item (group, block of
  * output channels, tile of about MT output pixels) packs its patches, KC
  * deep at a time, from the padded x into mr-row A panels with the same
@@ -11,17 +12,19 @@
  * one MT x KC block per thread. Where every run of the patch depth is
  * DIRECT_RUN floats or more, the depth blocks follow the runs instead and
  * a panel of pixels in one output row is read in place (tile_direct).
- * 2-core Xeon VM, 1 thread, ms, before -> after the three changes (weights
- * packed by the scalar loop on one thread; one item per pixel tile;
- * every panel packed), torch 2.15 (oneDNN, channels-last) beside:
- *   56x56x64 3x3 -> 64      1.75 -> 1.35-1.38  (torch 1.35)
- *   28x28x128 3x3 -> 128    1.70 -> 1.33       (1.40-1.46)
- *   14x14x256 3x3 -> 256    2.33 -> 1.51-1.54  (1.73-1.82)
- *   7x7x512 3x3 -> 512      5.37 -> 2.44       (3.3-3.4)
- *   4x32x32x64 3x3 -> 64    2.43 -> 2.04       (1.77-1.81)
- *   56x56x256 1x1 -> 64     0.78 -> 0.64-0.67  (0.64-0.71)
- * 2 threads: 7x7x512 5.15 -> 1.61 (torch 1.83), 14x14x256 1.99 -> 0.97
- * (1.00), 56x56x64 0.92 -> 0.70 (0.69). */
+ * 2-core Xeon VM, 1 thread, ms, before -> after the four changes (weights
+ * packed by a scalar loop on one thread, whole, on every call; one item
+ * per pixel tile; every panel packed), torch 2.15 (oneDNN) beside, in its
+ * faster layout (channels-last but at 7x7x512, NCHW):
+ *   56x56x64 3x3 -> 64      1.75 -> 1.26-1.36  (torch 1.32-1.35)
+ *   28x28x128 3x3 -> 128    1.70 -> 1.32       (1.37-1.46)
+ *   14x14x256 3x3 -> 256    2.33 -> 1.48-1.54  (1.68-1.82)
+ *   7x7x512 3x3 -> 512      5.37 -> 1.84       (2.12-2.28)
+ *   4x32x32x64 3x3 -> 64    2.43 -> 2.03       (1.77-1.81)
+ *   56x56x256 1x1 -> 64     0.78 -> 0.63-0.67  (0.64-0.71)
+ * 2 threads: 7x7x512 5.15 -> 1.22 (torch 1.26), 14x14x256 1.99 -> 0.89
+ * (0.96), 56x56x64 0.92 -> 0.68 (0.68). (4x32x32x64: 40% of its panels
+ * cross output rows and are packed, 11% of its time.) */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +52,8 @@ struct job {
   const struct cmx_gemm_config *g;
   size_t Cg, Ng, Kg, mt, ntile;
   size_t cw, ncb; /* columns of an item (a multiple of nr), items a tile */
-  const float *wp; /* depthwise: (KH KW, Cout); else per group nr panels */
+  float *wp; /* depthwise: (KH KW, Cout); else per group nr panels, or
+                NULL: packed block by block as used (b_block) */
   cmx_f32_dwconv_ukr_fn dw;
   const float *zero; /* depthwise: Cout zeros, the padding's taps */
   const float *xp; /* implicit GEMM: x, or xpad when there is padding */
@@ -181,6 +185,48 @@ static void pack_patches(const struct job *j, size_t gi, size_t m0,
   }
 }
 
+/* Output channels [o0, o0 + nr) of group gi (zeros past its last) at depth
+ * [pc, pc + kc) as one B panel block (kc rows of nr), pack_r channels at a
+ * time by the packing microkernel. */
+static void pack_panel(const struct job *j, size_t gi, size_t o0, size_t pc,
+                       size_t kc, float *d) {
+  const struct cmx_gemm_config *g = j->g;
+  const size_t nr = g->nr, Kg = j->Kg;
+  const size_t pr = g->pack && g->pack_r ? g->pack_r : nr;
+  for (size_t c = 0; c < nr; c += pr) {
+    const size_t r = min_sz(pr, nr - c);
+    const size_t m = o0 + c >= j->Ng ? 0 : min_sz(r, j->Ng - o0 - c);
+    const float *src = j->io->w + (gi * j->Ng + o0 + c) * Kg + pc;
+    if (g->pack && r <= g->pack_r)
+      g->pack(r, m, kc, src, Kg, d + c, nr);
+    else
+      cmx_f32_gemm_pack_ukr__ref(r, m, kc, src, Kg, d + c, nr);
+  }
+}
+
+/* Whole-depth weight panels [b0, e0) of the flat (group, nr columns)
+ * space. */
+static void pack_weights(void *ctx, size_t b0, size_t e0) {
+  const struct job *j = ctx;
+  const size_t nr = j->g->nr, np = rup(j->Ng, nr) / nr;
+  for (size_t it = b0; it < e0; it++)
+    pack_panel(j, it / np, it % np * nr, 0, j->Kg,
+               j->wp + it * nr * j->Kg);
+}
+
+/* The B block of channels [jr, jr + nr) of group gi at depth [pc, pc +
+ * kc): in the panels packed up front, or packed now into bp when each
+ * block serves one item only (one tile of pixels: the weights then go from
+ * memory through L1 once, not out to a packed copy and back). */
+static const float *b_block(const struct job *j, size_t gi, size_t jr,
+                            size_t pc, size_t kc, float *bp) {
+  const size_t nr = j->g->nr;
+  if (j->wp)
+    return j->wp + gi * rup(j->Ng, nr) * j->Kg + jr * j->Kg + pc * nr;
+  pack_panel(j, gi, jr, pc, kc, bp);
+  return bp;
+}
+
 /* The tile of output pixels [m0, m0 + rows) of group gi, depth block by
  * depth block along the runs (each run, or an even split of one longer
  * than KC): a panel of mr pixels in one output row is a strided matrix of
@@ -189,7 +235,7 @@ static void pack_patches(const struct job *j, size_t gi, size_t m0,
  * last partial one) are packed for the block. */
 static void tile_direct(const struct job *j, size_t gi, size_t m0,
                         size_t rows, size_t c0, size_t c1, float *ap,
-                        const float *wg, float *yt) {
+                        float *bp, float *yt) {
   const struct cmx_conv_io *io = j->io;
   const size_t mr = j->g->mr, nr = j->g->nr, Cin = io->Cin;
   const size_t lds = (size_t)io->stride[1] * Cin, HoWo = io->Ho * io->Wo;
@@ -205,7 +251,8 @@ static void tile_direct(const struct job *j, size_t gi, size_t m0,
           pack_patches(j, gi, m, min_sz(mr, rows - ir), rn->p0 + a, kc,
                        ap + ir * kc);
       }
-      for (size_t jr = c0; jr < c1; jr += nr)
+      for (size_t jr = c0; jr < c1; jr += nr) {
+        const float *bt = b_block(j, gi, jr, rn->p0 + a, kc, bp);
         for (size_t ir = 0; ir < rows; ir += mr) {
           const size_t m = m0 + ir;
           const float *at = ap + ir * kc;
@@ -218,10 +265,10 @@ static void tile_direct(const struct job *j, size_t gi, size_t m0,
                  gi * j->Cg + rn->off + a;
             aux.lda = lds;
           }
-          j->g->ukr(min_sz(mr, rows - ir), min_sz(nr, c1 - jr), kc, at,
-                    wg + jr * j->Kg + (rn->p0 + a) * nr,
+          j->g->ukr(min_sz(mr, rows - ir), min_sz(nr, c1 - jr), kc, at, bt,
                     yt + ir * io->Cout + jr, io->Cout, &aux);
         }
+      }
       aux.beta = 1.0f;
     }
   }
@@ -232,13 +279,14 @@ static void gemm_tiles(void *ctx, size_t b0, size_t e0) {
   const struct cmx_conv_io *io = j->io;
   const size_t mr = j->g->mr, nr = j->g->nr, M = io->N * io->Ho * io->Wo;
   const size_t kcm = min_sz(KC, j->Kg ? j->Kg : 1);
-  float *ap = cmx_scratch(CMX_SCRATCH_NN, rup(j->mt, mr) * kcm * sizeof(float));
+  const size_t la = rup(j->mt, mr) * kcm;
+  float *ap = cmx_scratch(CMX_SCRATCH_NN, (la + kcm * nr) * sizeof(float));
   if (!ap) {
     atomic_store(&j->fail, 1);
     return;
   }
+  float *bp = ap + la; /* a B block packed per use (b_block) */
   struct cmx_f32_gemm_aux aux = {1.0f, 0.0f, 0, mr, nr, NULL, 0};
-  const size_t npan = rup(j->Ng, nr) * j->Kg;
   for (size_t it = b0; it < e0; it++) {
     /* (group, column block, tile), tiles innermost: a thread's range of
      * items takes every tile of its columns, never just the short last */
@@ -246,46 +294,25 @@ static void gemm_tiles(void *ctx, size_t b0, size_t e0) {
     const size_t c0 = it % per / j->ntile * j->cw,
                  c1 = min_sz(j->Ng, c0 + j->cw);
     const size_t m0 = it % j->ntile * j->mt, rows = min_sz(j->mt, M - m0);
-    const float *wg = j->wp + gi * npan;
     float *yt = io->y + m0 * io->Cout + gi * j->Ng;
     if (j->direct) {
-      tile_direct(j, gi, m0, rows, c0, c1, ap, wg, yt);
+      tile_direct(j, gi, m0, rows, c0, c1, ap, bp, yt);
       continue;
     }
     for (size_t pc = 0; pc < j->Kg || pc == 0; pc += kcm) {
       const size_t kc = min_sz(kcm, j->Kg - pc);
       aux.beta = pc == 0 ? 0.0f : 1.0f;
       pack_patches(j, gi, m0, rows, pc, kc, ap);
-      for (size_t jr = c0; jr < c1; jr += nr)
+      for (size_t jr = c0; jr < c1; jr += nr) {
+        const float *bt = b_block(j, gi, jr, pc, kc, bp);
         for (size_t ir = 0; ir < rows; ir += mr) {
           aux.a_next = ir + mr < rows ? ap + (ir + mr) * kc : ap;
           j->g->ukr(min_sz(mr, rows - ir), min_sz(nr, c1 - jr), kc,
-                    ap + ir * kc, wg + jr * j->Kg + pc * nr,
-                    yt + ir * io->Cout + jr, io->Cout, &aux);
+                    ap + ir * kc, bt, yt + ir * io->Cout + jr, io->Cout,
+                    &aux);
         }
+      }
       if (!j->Kg) break;
-    }
-  }
-}
-
-/* Weight panels [b0, e0) of the flat (group, nr columns) space, each
- * pack_r output channels at a time (zeros past the group's last). */
-static void pack_weights(void *ctx, size_t b0, size_t e0) {
-  const struct job *j = ctx;
-  const struct cmx_gemm_config *g = j->g;
-  const size_t nr = g->nr, np = rup(j->Ng, nr) / nr, Kg = j->Kg;
-  const size_t pr = g->pack && g->pack_r ? g->pack_r : nr;
-  for (size_t it = b0; it < e0; it++) {
-    const size_t gi = it / np, o0 = it % np * nr;
-    float *d = (float *)j->wp + (gi * np + it % np) * nr * Kg;
-    for (size_t c = 0; c < nr; c += pr) {
-      const size_t r = min_sz(pr, nr - c);
-      const size_t m = o0 + c >= j->Ng ? 0 : min_sz(r, j->Ng - o0 - c);
-      const float *src = j->io->w + (gi * j->Ng + o0 + c) * Kg;
-      if (g->pack && r <= g->pack_r)
-        g->pack(r, m, Kg, src, Kg, d + c, nr);
-      else
-        cmx_f32_gemm_pack_ukr__ref(r, m, Kg, src, Kg, d + c, nr);
     }
   }
 }
@@ -338,15 +365,7 @@ int cmx_conv_run(const struct cmx_conv_io *io, const struct cmx_gemm_config *g,
     free(wp);
     return atomic_load(&j.fail) ? -1 : 0;
   }
-  /* Weights of group gi as nr-column panels over the whole depth Kg:
-   * wp[gi][jr / nr][p][jr % nr] = w[gi Ng + jr][p], transposed by the
-   * packing microkernel, the panels split over the team. */
-  const size_t nr = g->nr, npan = rup(j.Ng, nr) * j.Kg;
-  if (posix_memalign((void **)&wp, 64, (io->groups * npan + 1) * sizeof(float)))
-    return -1;
-  j.wp = wp;
-  cmx_parallel_for(nthreads, io->groups * (rup(j.Ng, nr) / nr), 1, 1,
-                   pack_weights, &j);
+  const size_t nr = g->nr;
   /* A zero-padded copy of x (one extra input, never the KH KW times larger
    * im2col), so every window lies inside and the packer needs no bounds. */
   j.xp = io->x;
@@ -355,10 +374,7 @@ int cmx_conv_run(const struct cmx_conv_io *io, const struct cmx_gemm_config *g,
   const int merge = io->dil[1] == 1 && io->groups == 1;
   j.nrun = merge ? io->KH : taps;
   j.runs = malloc(j.nrun * sizeof *j.runs);
-  if (!j.runs) {
-    free(wp);
-    return -1;
-  }
+  if (!j.runs) return -1;
   for (size_t u = 0; u < j.nrun; u++) {
     const size_t kh = merge ? u : u / io->KW, kw = merge ? 0 : u % io->KW;
     j.runs[u] = (struct run){
@@ -369,7 +385,6 @@ int cmx_conv_run(const struct cmx_conv_io *io, const struct cmx_gemm_config *g,
     if (posix_memalign((void **)&j.xpad, 64,
                        io->N * j.Hp * j.Wp * io->Cin * sizeof(float) + 1)) {
       free(j.runs);
-      free(wp);
       return -1;
     }
     cmx_parallel_for(nthreads, io->N * j.Hp, 1, 16, pad_rows, &j);
@@ -391,6 +406,20 @@ int cmx_conv_run(const struct cmx_conv_io *io, const struct cmx_gemm_config *g,
   if (j.ncb > panels) j.ncb = panels;
   j.cw = (panels + j.ncb - 1) / j.ncb * nr;
   j.ncb = (j.Ng + j.cw - 1) / j.cw;
+  /* Weights of group gi as nr-column panels over the whole depth Kg:
+   * wp[gi][jr / nr][p][jr % nr] = w[gi Ng + jr][p], transposed by the
+   * packing microkernel, the panels split over the team; with one tile of
+   * pixels each block serves one item and is packed as it is used. */
+  if (j.ntile > 1) {
+    if (posix_memalign((void **)&wp, 64,
+                       (io->groups * panels * nr * j.Kg + 1) * sizeof(float))) {
+      free(j.xpad);
+      free(j.runs);
+      return -1;
+    }
+    j.wp = wp;
+    cmx_parallel_for(nthreads, io->groups * panels, 1, 1, pack_weights, &j);
+  }
   cmx_parallel_for(nthreads, io->groups * j.ncb * j.ntile, 1, 1, gemm_tiles,
                    &j);
   free(j.xpad);
