@@ -119,6 +119,12 @@ def nn_deck():
     rows.append(("conv2d_dw_3x3_128", "1x56x56x128",
                  lambda: mx.conv2d(xw, ww, padding=1, groups=128),
                  2.0 * 56 * 56 * 128 * 4, "GB/s", "NHWC, groups=128"))
+    for h, c in ((56, 64), (7, 512)):
+        x3 = rand(1, h, h, c)
+        w3 = rand(c, 3, 3, c)
+        rows.append((f"conv2d_3x3_{c}->{c}", f"1x{h}x{h}x{c}",
+                     lambda x3=x3, w3=w3: mx.conv2d(x3, w3, padding=1),
+                     2.0 * h * h * c * 9 * c, "GFLOP/s", "NHWC"))
     xp = rand(2048, 512, 64)
     rows.append(("permute_copy", "2048x512x64",
                  lambda: mx.contiguous(xp.transpose(2, 1, 0)),

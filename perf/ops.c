@@ -468,6 +468,7 @@ struct acase {
   int64_t sh[3][4]; /* inputs: q, k, v or x, w (ndim 4) */
   int nin;
   int kind;         /* 0 prefill causal, 1 decode, 2 conv 7x7/2, 3 dw 3x3,
+                       6 dense 3x3 (stride 1, padding 1),
                        4 quantized_matmul (x, w quantised 4-bit g64 by
                        a_make: in[1..3] wq, scales, biases), 5 decode with
                        q, k, v cast to bf16 by a_make (a bf16 KV cache) */
@@ -493,6 +494,12 @@ static const struct acase k_acases[] = {
     {"conv2d dw 3x3 128", "1x56x56x128",
      {{1, 56, 56, 128}, {128, 3, 3, 1}}, 2, 3, 2.0 * 56 * 56 * 128 * 9,
      2.0 * 56 * 56 * 128 * 4},
+    /* ResNet's 3x3 convolutions (224 input) at its first and last stage:
+     * 3136 pixels by 64 channels, and 49 pixels by 512 (weights 9.4 MB) */
+    {"conv2d 3x3 64->64", "1x56x56x64",
+     {{1, 56, 56, 64}, {64, 3, 3, 64}}, 2, 6, 2.0 * 56 * 56 * 64 * 576, 0},
+    {"conv2d 3x3 512->512", "1x7x7x512",
+     {{1, 7, 7, 512}, {512, 3, 3, 512}}, 2, 6, 2.0 * 7 * 7 * 512 * 4608, 0},
     /* bytes: the packed codes and the f32 scales and biases, read once */
     {"qmm decode 4bit g64", "1x4096 @ 4096x4096",
      {{1, 1, 1, 4096}, {1, 1, 4096, 4096}}, 2, 4, 2.0 * 4096 * 4096,
@@ -517,6 +524,8 @@ static int a_build(const struct acase *c, cmx_array *in, cmx_array *o) {
                                             0.08838835f, "", NULL, NULL);
   case 2:
     return cmx_conv2d(o, in[0], in[1], s2, p3, one, 1, NULL);
+  case 6:
+    return cmx_conv2d(o, in[0], in[1], one, p1, one, 1, NULL);
   case 4:
     return cmx_quantized_matmul(o, in[0], in[1], in[2], in[3], true, 64, 4,
                                 NULL);
