@@ -171,8 +171,13 @@ int cmx_eval_reduce(cmx_array r, int nthreads) {
   }
   if (inner) {
     fail = cmx_red_f32_inner(op, x, O, R, ld, res, ires, &k, NULL, nthreads);
-  } else if (f32 && ck == 1 && ckt[0] == 1 && cr == 1 && op <= CMX_RED_MEAN) {
-    fail = cmx_red_f32_outer(op, x, R, O, (size_t)crt[0], res, &k, nthreads);
+  } else if (f32 && (ck == 1 || ck == 2) && ckt[ck - 1] == 1 && cr == 1 &&
+             op <= CMX_RED_MEAN) {
+    /* rows of contiguous columns, or slices of them (a middle axis) */
+    const size_t P = ck == 2 ? (size_t)cks[0] : 1;
+    fail = cmx_red_f32_outer(op, x, P, ck == 2 ? (size_t)ckt[0] : 0, R,
+                             (size_t)cks[ck - 1], (size_t)crt[0], res, &k,
+                             nthreads);
   } else {
     /* Copy the permuted view into a row-major O x R scratch array. */
     cmx_dtype cd = f32 ? CMX_F32

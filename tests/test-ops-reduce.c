@@ -723,6 +723,42 @@ Test(ops_reduce, larger_shapes_kernel_paths) {
   cmx_array_free(x);
 }
 
+/* A middle axis of (P, R, C) with C contiguous: slices of the leading-axis
+ * path, the team's column ranges crossing slices (C = 999 is no multiple
+ * of the 16-column grain), f32 and bf16 (widened rows), against float64
+ * and bit for bit on 1 and 2 threads. */
+Test(ops_reduce, middle_axis_slices) {
+  static const int ops[] = {R_SUM, R_MEAN, R_MAX, R_MIN, R_PROD};
+  static const cmx_dtype ts[] = {CMX_F32, CMX_BF16};
+  int64_t sh[3] = {5, 300, 999}, n = sh[0] * sh[1] * sh[2];
+  double *v = malloc(sizeof(double) * (size_t)n);
+  for (int ti = 0; ti < 2; ti++)
+    for (int o = 0; o < 5; o++) {
+      values_for(ops[o], ts[ti], v, n, (uint64_t)(40 + o + 10 * ti));
+      cmx_array x;
+      TU_OK(tu_array(&x, v, ts[ti], sh, 3));
+      int ax = 1, neg = -2;
+      check_reduce(ops[o], x, v, sh, 3, ts[ti], &ax, 1, false, "middle");
+      check_reduce(ops[o], x, v, sh, 3, ts[ti], &neg, 1, true, "middle");
+      double *got[2];
+      for (int nt = 1; nt <= 2; nt++) {
+        TU_OK(cmx_set_num_threads(nt));
+        cmx_array y;
+        TU_OK(RFN[ops[o]](&y, x, &ax, 1, false, NULL));
+        got[nt - 1] = malloc(sizeof(double) * (size_t)(sh[0] * sh[2]));
+        tu_read(y, got[nt - 1]);
+        cmx_array_free(y);
+      }
+      cr_assert(!memcmp(got[0], got[1], sizeof(double) * (size_t)(sh[0] * sh[2])),
+                "%s(%s) over the middle axis differs on 1 and 2 threads",
+                RNAME[ops[o]], cmx_dtype_name(ts[ti]));
+      free(got[0]), free(got[1]);
+      cmx_array_free(x);
+    }
+  TU_OK(cmx_set_num_threads(2));
+  free(v);
+}
+
 /* Found by tests/diff-mlx.py: sum and prod of int8 / int16 give int32 and
  * of uint8 uint32, as MLX (they kept the input dtype and wrapped). Random
  * data whose sums and products leave the narrow range. */

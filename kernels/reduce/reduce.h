@@ -63,10 +63,12 @@ int cmx_red_f32_inner(enum cmx_red_op op, const void *x, size_t O,
                       size_t R, size_t ld, double *out, int64_t *iout,
                       const struct cmx_red_kernels *k,
                       const struct cmx_red_dst *dst, int nthreads);
-/* Only sum, prod, max, min, mean. Returns 0, or -1 when scratch memory
+/* Over the rows of P slices (sp elements apart) of R rows (ld apart) of C
+ * contiguous columns: out[p C + j]. A leading axis (P 1) or a middle one.
+ * Only sum, prod, max, min, mean. Returns 0, or -1 when scratch memory
  * ran out (16-bit data). */
-int cmx_red_f32_outer(enum cmx_red_op op, const void *x, size_t R,
-                      size_t C, size_t ld, double *out,
+int cmx_red_f32_outer(enum cmx_red_op op, const void *x, size_t P,
+                      size_t sp, size_t R, size_t C, size_t ld, double *out,
                       const struct cmx_red_kernels *k, int nthreads);
 /* Contiguous O x R data in double (is_int 0) or int64 (is_int 1); bool
  * data for all/any is passed as int64 0/1. */
