@@ -139,6 +139,80 @@ Test(ops_shape, take_along_axis_broadcast) {
   }
 }
 
+/* take_along_axis along each axis of a 3-D array, its indices of several
+ * integer dtypes (full-shaped or broadcast along another axis), data of
+ * 1, 2, 4 and 8 bytes, a transposed view, a size split over the team, and
+ * the error naming the first bad index in output order. */
+Test(ops_shape, take_along_axis_axes_dtypes) {
+  static const cmx_dtype its[] = {CMX_I8, CMX_I32, CMX_U32, CMX_I64};
+  static const cmx_dtype dts[] = {CMX_U8, CMX_F16, CMX_F32, CMX_F64};
+  int64_t sh[3] = {5, 6, 7};
+  for (int di = 0; di < 4; di++)
+    for (int ax = 0; ax < 3; ax++)
+      for (int bc = 0; bc < 2; bc++) {
+        double v[210], iv[210], ref[210];
+        cmx_array a = mk(v, sh, 3, dts[di], 60 + di), ix, y;
+        int64_t ish[3] = {5, 6, 7};
+        ish[ax] = 4;
+        if (bc) ish[(ax + 1) % 3] = 1; /* broadcast along another axis */
+        const int64_t ni = ish[0] * ish[1] * ish[2], n = sh[ax];
+        for (int64_t k = 0; k < ni; k++)
+          iv[k] = (double)((k * 7 + ax) % n) - (its[di] == CMX_U32 ? 0 : n * (k % 2));
+        TU_OK(tu_array(&ix, iv, its[di], ish, 3));
+        TU_OK(cmx_take_along_axis(&y, a, ix, ax, NULL));
+        int64_t osh[3] = {5, 6, 7};
+        osh[ax] = 4;
+        tu_assert_shape(y, osh, 3);
+        int64_t k = 0;
+        for (int64_t i = 0; i < osh[0]; i++)
+          for (int64_t j = 0; j < osh[1]; j++)
+            for (int64_t l = 0; l < osh[2]; l++) {
+              int64_t p[3] = {i, j, l}, q[3] = {i, j, l};
+              for (int d = 0; d < 3; d++) q[d] = ish[d] == 1 ? 0 : q[d];
+              int64_t w = (int64_t)iv[(q[0] * ish[1] + q[1]) * ish[2] + q[2]];
+              p[ax] = w < 0 ? w + n : w;
+              ref[k++] = v[(p[0] * sh[1] + p[1]) * sh[2] + p[2]];
+            }
+        eq(y, ref, k, "take_along_axis 3-D");
+        cmx_array_free(y);
+        cmx_array_free(ix);
+        cmx_array_free(a);
+      }
+  /* a transposed (2000, 600) view along axis 0 and axis 1: 1.2M elements */
+  int64_t bsh[2] = {600, 2000}, tsh[2] = {2000, 600};
+  double *v = malloc(sizeof(double) * 600 * 2000 * 3), *iv = v + 1200000,
+         *ref = iv + 1200000;
+  cmx_array b = mk(v, bsh, 2, CMX_F32, 77), t, ix, y;
+  TU_OK(cmx_transpose(&t, b, NULL, 0, NULL));
+  for (int ax = 0; ax < 2; ax++) {
+    for (int64_t k = 0; k < 1200000; k++)
+      iv[k] = (double)((k * 13 + 5) % tsh[ax]) - (k % 3 ? 0 : tsh[ax]);
+    TU_OK(tu_array(&ix, iv, CMX_I32, tsh, 2));
+    TU_OK(cmx_take_along_axis(&y, t, ix, ax, NULL));
+    for (int64_t i = 0; i < 2000; i++)
+      for (int64_t j = 0; j < 600; j++) {
+        int64_t w = (int64_t)iv[i * 600 + j], p[2] = {i, j};
+        p[ax] = w < 0 ? w + tsh[ax] : w;
+        ref[i * 600 + j] = v[p[1] * 2000 + p[0]]; /* t(i, j) = b(j, i) */
+      }
+    eq(y, ref, 1200000, "take_along_axis of a transpose, team");
+    cmx_array_free(y);
+    /* two bad indices: the first in output order is the one named */
+    iv[700001] = 99999, iv[1100000] = -99998;
+    cmx_array_free(ix);
+    TU_OK(tu_array(&ix, iv, CMX_I32, tsh, 2));
+    TU_OK(cmx_take_along_axis(&y, t, ix, ax, NULL));
+    TU_FAILS(CMX_EINVAL, "cmx_take_along_axis", cmx_eval(&y, 1));
+    cr_assert(strstr(cmx_last_error(), "index 99999 ") != NULL, "%s",
+              cmx_last_error());
+    cmx_array_free(y);
+    cmx_array_free(ix);
+  }
+  cmx_array_free(t);
+  cmx_array_free(b);
+  free(v);
+}
+
 Test(ops_shape, take_errors) {
   int64_t sh[2] = {3, 4};
   double v[12];

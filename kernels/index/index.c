@@ -1,5 +1,7 @@
 /* The indexing, copy, triangle and scan drivers (contracts in index.h).
  * Each splits independent rows across the team with cmx_parallel_for. */
+#include <limits.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "../../sched/sched.h"
@@ -43,36 +45,85 @@ void cmx_index_take(char *out, const char *a, const int64_t *idx,
 }
 
 /* ---- gather along an axis ---- */
+/* Row by row of the output's last dimension: a row's offsets into a and
+ * into the indices are computed once, then its elements run in a loop per
+ * index dtype and element size. Each index is checked and wrapped as it is
+ * read; the lowest output position holding a bad one is kept (the same
+ * whatever the split), and the caller reports it. */
 struct along { char *out; const char *a; const int64_t *a_st, *shape;
-               int nd, axis; const int64_t *idx; size_t esz; };
+               int nd, axis; const char *ib; cmx_dtype idt;
+               const int64_t *i_st; int64_t n; size_t esz;
+               atomic_llong bad; };
+
+static inline int64_t along_idx(const char *ib, cmx_dtype d, int64_t off) {
+  switch (d) {
+    case CMX_I32: return ((const int32_t *)ib)[off];
+    case CMX_I64: return ((const int64_t *)ib)[off];
+    default: return cmx_index_load(ib, d, off);
+  }
+}
+
+#define ALONG_ROW(T)                                                      \
+  do {                                                                    \
+    char *o_ = g->out + k0 * (int64_t)sizeof(T);                          \
+    for (int64_t i = 0; i < len; i++) {                                   \
+      int64_t v = along_idx(g->ib, g->idt, ioff + i * is);                \
+      int64_t w = v < 0 ? v + g->n : v;                                   \
+      if (w < 0 || w >= g->n) {                                           \
+        note_bad(g, k0 + i);                                              \
+        w = 0;                                                            \
+      }                                                                   \
+      memcpy(o_ + i * (int64_t)sizeof(T),                                 \
+             g->a + (aoff + i * as + w * ws) * (int64_t)sizeof(T),        \
+             sizeof(T));                                                  \
+    }                                                                     \
+  } while (0)
+
+static void note_bad(struct along *g, int64_t k) {
+  long long cur = atomic_load(&g->bad);
+  while (k < cur && !atomic_compare_exchange_weak(&g->bad, &cur, k)) {
+  }
+}
 
 static void along_range(void *ctx, size_t b, size_t e) {
-  const struct along *g = ctx;
-  int64_t ix[CMX_MAX_DIMS];
-  size_t rem = b;
-  for (int d = g->nd - 1; d >= 0; d--) {
-    ix[d] = (int64_t)(rem % (size_t)g->shape[d]);
-    rem /= (size_t)g->shape[d];
-  }
-  for (size_t k = b; k < e; k++) {
-    int64_t off = 0;
-    for (int d = 0; d < g->nd; d++)
-      off += (d == g->axis ? g->idx[k] : ix[d]) * g->a_st[d];
-    memcpy(g->out + k * g->esz, g->a + off * (int64_t)g->esz, g->esz);
-    for (int d = g->nd - 1; d >= 0; d--) {
-      if (++ix[d] < g->shape[d]) break;
-      ix[d] = 0;
+  struct along *g = ctx;
+  const int last = g->nd - 1;
+  const int64_t len = g->shape[last];
+  /* along the last axis the element's own position adds nothing */
+  const int64_t as = last == g->axis ? 0 : g->a_st[last];
+  const int64_t ws = g->a_st[g->axis], is = g->i_st[last];
+  for (size_t r = b; r < e; r++) {
+    int64_t rem = (int64_t)r, aoff = 0, ioff = 0;
+    for (int d = last - 1; d >= 0; d--) {
+      int64_t q = rem % g->shape[d];
+      rem /= g->shape[d];
+      if (d != g->axis) aoff += q * g->a_st[d];
+      ioff += q * g->i_st[d];
+    }
+    const int64_t k0 = (int64_t)r * len;
+    switch (g->esz) {
+      case 1: ALONG_ROW(uint8_t); break;
+      case 2: ALONG_ROW(uint16_t); break;
+      case 4: ALONG_ROW(uint32_t); break;
+      default: ALONG_ROW(uint64_t); break;
     }
   }
 }
 
-void cmx_index_gather_along(char *out, const char *a, const int64_t *a_st,
-                            const int64_t *shape, int ndim, int axis,
-                            const int64_t *idx, size_t esz, int nthreads) {
-  struct along g = {out, a, a_st, shape, ndim, axis, idx, esz};
-  size_t n = 1;
-  for (int d = 0; d < ndim; d++) n *= (size_t)shape[d];
-  cmx_parallel_for(nthreads, n, 64, 1 << 15, along_range, &g);
+int64_t cmx_index_gather_along(char *out, const char *a, const int64_t *a_st,
+                               const int64_t *shape, int ndim, int axis,
+                               const char *ib, cmx_dtype idt,
+                               const int64_t *i_st, int64_t n, size_t esz,
+                               int nthreads) {
+  struct along g = {out, a, a_st, shape, ndim, axis, ib, idt, i_st, n, esz,
+                    LLONG_MAX};
+  size_t rows = 1;
+  for (int d = 0; d < ndim - 1; d++) rows *= (size_t)shape[d];
+  const size_t len = (size_t)shape[ndim - 1];
+  cmx_parallel_for(nthreads, rows, 1, (1u << 15) / (len ? len : 1) + 1,
+                   along_range, &g);
+  long long bad = atomic_load(&g.bad);
+  return bad == LLONG_MAX ? -1 : (int64_t)bad;
 }
 
 /* ---- strided block copy ---- */

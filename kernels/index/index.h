@@ -29,10 +29,15 @@ void cmx_index_copy(char *dst, const int64_t *dst_st, const char *src,
                     size_t esz, int nthreads);
 
 /* out[k] = a[sum_d i_d * a_st[d]] where i is the multi-index of k in shape,
- * except along axis, where i_axis = idx[k]. */
-void cmx_index_gather_along(char *out, const char *a, const int64_t *a_st,
-                            const int64_t *shape, int ndim, int axis,
-                            const int64_t *idx, size_t esz, int nthreads);
+ * except along axis, where i_axis is the index at sum_d i_d * i_st[d] in
+ * ib (dtype idt), wrapped once if negative; an index outside [0, n) reads
+ * element 0 instead. Elements of esz bytes (1, 2, 4 or 8). Returns -1, or
+ * the lowest k whose index was outside [0, n). */
+int64_t cmx_index_gather_along(char *out, const char *a, const int64_t *a_st,
+                               const int64_t *shape, int ndim, int axis,
+                               const char *ib, cmx_dtype idt,
+                               const int64_t *i_st, int64_t n, size_t esz,
+                               int nthreads);
 
 /* Keeps a[..., i, j] where (j - i <= k) (lower) or (j - i >= k) (upper),
  * zero elsewhere; rows x cols matrices, batch of them. */
