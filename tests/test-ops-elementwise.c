@@ -450,6 +450,47 @@ Test(ops_binary, noncontiguous_operands) {
     }
 }
 
+/* Over 64K elements an input that the output's walk would read a cache
+ * line per element (transposed, or negative steps over rows) is copied in
+ * order first: every view kind against a transposed one, add, multiply,
+ * maximum and less, f32 and bf16 (a 2-byte element: rows of 257 are 514
+ * bytes apart), and where with a transposed condition. */
+Test(ops_binary, large_transposed_operands) {
+  const int64_t r = 300, c = 257, n = r * c;
+  double *av = malloc(sizeof(double) * (size_t)n * 4), *bv = av + n,
+         *cv = bv + n, *got = cv + n;
+  static const int pick[] = {0, 2, 4, 11};
+  static const cmx_dtype ts[] = {CMX_F32, CMX_BF16};
+  for (int ti = 0; ti < 2; ti++)
+    for (int ka = 0; ka < K_COUNT; ka++)
+      for (int q = 0; q < 4; q++) {
+        const struct binop *op = &BINOPS[pick[q]];
+        cmx_array a, b;
+        make_input(ka, ts[ti], r, c, -4, 4, 900 + ka * 4 + q, &a, av);
+        make_input(K_T, ts[ti], r, c, 0.5, 4, 950 + ka * 4 + q, &b, bv);
+        char ctx[64];
+        snprintf(ctx, sizeof ctx, "large %s x transposed", KNAME[ka]);
+        check_binop(op, a, b, av, bv, n, ts[ti], ctx);
+        check_binop(op, b, a, bv, av, n, ts[ti], "large transposed x any");
+        cmx_array_free(a);
+        cmx_array_free(b);
+      }
+  cmx_array cond, a, b, y;
+  make_input(K_T, CMX_BOOL, r, c, 0, 1, 990, &cond, cv);
+  make_input(K_NEG, CMX_F32, r, c, -9, 9, 991, &a, av);
+  make_input(K_T, CMX_F32, r, c, -9, 9, 992, &b, bv);
+  TU_OK(cmx_where(&y, cond, a, b, NULL));
+  tu_read(y, got);
+  for (int64_t i = 0; i < n; i++)
+    cr_assert_eq(got[i], cv[i] != 0 ? av[i] : bv[i], "where large [%lld]",
+                 (long long)i);
+  cmx_array_free(y);
+  cmx_array_free(a);
+  cmx_array_free(b);
+  cmx_array_free(cond);
+  free(av);
+}
+
 /* a of shape sa, b of shape sb broadcast to so; reference by view model. */
 static void bcast_case(const struct binop *op, const int64_t *sa, int na,
                        const int64_t *sb, int nb, const int64_t *so, int no,
