@@ -759,6 +759,43 @@ Test(ops_reduce, middle_axis_slices) {
   free(v);
 }
 
+/* Axes (0, 2) of (P, O, C), C contiguous: slices folded on the inner path
+ * and their partials combined in order; many slices (whole slices to
+ * threads) and few (each slice on the team), f32 and bf16, against float64
+ * and bit for bit on 1 and 2 threads. */
+Test(ops_reduce, around_a_kept_axis) {
+  static const int ops[] = {R_SUM, R_MEAN, R_MAX, R_MIN, R_PROD};
+  static const cmx_dtype ts[] = {CMX_F32, CMX_BF16};
+  static const int64_t shs[2][3] = {{40, 33, 257}, {3, 500, 300}};
+  for (int si = 0; si < 2; si++)
+    for (int ti = 0; ti < 2; ti++)
+      for (int o = 0; o < 5; o++) {
+        const int64_t *sh = shs[si], n = sh[0] * sh[1] * sh[2];
+        double *v = malloc(sizeof(double) * (size_t)n);
+        values_for(ops[o], ts[ti], v, n, (uint64_t)(70 + o + 10 * ti + si));
+        cmx_array x;
+        TU_OK(tu_array(&x, v, ts[ti], sh, 3));
+        int ax[2] = {0, 2}, neg[2] = {-1, -3};
+        check_reduce(ops[o], x, v, sh, 3, ts[ti], ax, 2, false, "around");
+        check_reduce(ops[o], x, v, sh, 3, ts[ti], neg, 2, true, "around");
+        double got[2][500];
+        for (int nt = 1; nt <= 2; nt++) {
+          TU_OK(cmx_set_num_threads(nt));
+          cmx_array y;
+          TU_OK(RFN[ops[o]](&y, x, ax, 2, false, NULL));
+          tu_read(y, got[nt - 1]);
+          cmx_array_free(y);
+        }
+        cr_assert(!memcmp(got[0], got[1], sizeof(double) * (size_t)sh[1]),
+                  "%s(%s) over (0, 2) of %lldx%lldx%lld differs on 1 and 2 "
+                  "threads", RNAME[ops[o]], cmx_dtype_name(ts[ti]),
+                  (long long)sh[0], (long long)sh[1], (long long)sh[2]);
+        cmx_array_free(x);
+        free(v);
+      }
+  TU_OK(cmx_set_num_threads(2));
+}
+
 /* Found by tests/diff-mlx.py: sum and prod of int8 / int16 give int32 and
  * of uint8 uint32, as MLX (they kept the input dtype and wrapped). Random
  * data whose sums and products leave the narrow range. */
