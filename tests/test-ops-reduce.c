@@ -749,7 +749,8 @@ Test(ops_reduce, middle_axis_slices) {
         tu_read(y, got[nt - 1]);
         cmx_array_free(y);
       }
-      cr_assert(!memcmp(got[0], got[1], sizeof(double) * (size_t)(sh[0] * sh[2])),
+      cr_assert(!memcmp(got[0], got[1],
+                        sizeof(double) * (size_t)(sh[0] * sh[2])),
                 "%s(%s) over the middle axis differs on 1 and 2 threads",
                 RNAME[ops[o]], cmx_dtype_name(ts[ti]));
       free(got[0]), free(got[1]);

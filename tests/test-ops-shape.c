@@ -157,7 +157,8 @@ Test(ops_shape, take_along_axis_axes_dtypes) {
         if (bc) ish[(ax + 1) % 3] = 1; /* broadcast along another axis */
         const int64_t ni = ish[0] * ish[1] * ish[2], n = sh[ax];
         for (int64_t k = 0; k < ni; k++)
-          iv[k] = (double)((k * 7 + ax) % n) - (its[di] == CMX_U32 ? 0 : n * (k % 2));
+          iv[k] = (double)((k * 7 + ax) % n) -
+                  (its[di] == CMX_U32 ? 0 : n * (k % 2));
         TU_OK(tu_array(&ix, iv, its[di], ish, 3));
         TU_OK(cmx_take_along_axis(&y, a, ix, ax, NULL));
         int64_t osh[3] = {5, 6, 7};

@@ -279,7 +279,7 @@ static void gemm_tiles(void *ctx, size_t b0, size_t e0) {
   const struct cmx_conv_io *io = j->io;
   const size_t mr = j->g->mr, nr = j->g->nr, M = io->N * io->Ho * io->Wo;
   const size_t kcm = min_sz(KC, j->Kg ? j->Kg : 1);
-  const size_t la = rup(j->mt, mr) * kcm;
+  const size_t la = rup(rup(j->mt, mr) * kcm, 16); /* bp 64-byte aligned */
   float *ap = cmx_scratch(CMX_SCRATCH_NN, (la + kcm * nr) * sizeof(float));
   if (!ap) {
     atomic_store(&j->fail, 1);
