@@ -440,6 +440,40 @@ Test(ops_shape, cumsum_all) {
   }
 }
 
+/* Over the last axis, rows eight at a time side by side (and the rows
+ * past the last whole eight one at a time): each row still the
+ * sequential f32 sum, bit for bit, forward and reverse, inclusive and
+ * exclusive, f32 and bf16, on 1 and 2 threads. */
+Test(ops_shape, cumsum_rows_side_by_side) {
+  int64_t sh[2] = {37, 4000}; /* 4 groups of 8 rows, 5 rows alone */
+  static const cmx_dtype ts[] = {CMX_F32, CMX_BF16};
+  double *v = malloc(sizeof(double) * 148000 * 2), *ref = v + 148000;
+  for (int ti = 0; ti < 2; ti++) {
+    cmx_array a = mk(v, sh, 2, ts[ti], 123 + ti), y;
+    for (int m = 0; m < 4; m++) {
+      const int rev = m & 1, incl = !(m & 2);
+      for (int r = 0; r < 37; r++) {
+        float acc = 0;
+        for (int t = 0; t < 4000; t++) {
+          const int c = rev ? 3999 - t : t;
+          const float before = acc;
+          acc += (float)v[r * 4000 + c];
+          ref[r * 4000 + c] = tu_quant(ts[ti], incl ? acc : before);
+        }
+      }
+      for (int nt = 1; nt <= 2; nt++) {
+        TU_OK(cmx_set_num_threads(nt));
+        TU_OK(cmx_cumsum(&y, a, -1, rev, incl, NULL));
+        eq(y, ref, 148000, "cumsum rows side by side");
+        cmx_array_free(y);
+      }
+    }
+    cmx_array_free(a);
+  }
+  TU_OK(cmx_set_num_threads(2));
+  free(v);
+}
+
 Test(ops_shape, cumsum_strided_and_long) {
   int64_t sh[2] = {1023, 3};
   double *v = malloc(sizeof(double) * 3069), *ref = malloc(sizeof(double) * 3069);
