@@ -3,7 +3,6 @@
  * (inner), the kept axes as one contiguous run (outer, the leading-axis
  * case), or else a copy of the permuted view that makes it inner. */
 #include <math.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,75 +97,6 @@ static double identity(enum cmx_red_op op) {
   }
 }
 
-/* Two reduced axes around a kept one, the last contiguous: axes (0, 2) of
- * a (P, O, C) view. Each slice p's O rows of C (ldo apart) fold on the
- * inner path into a row of partials, then the P partials of each result
- * combine in order, in double (sum, prod, max, min; mean divides the sum
- * at the end). With slices enough for the team, whole slices go to
- * threads (each folds on one); otherwise slice by slice, each folded by
- * the team. Before, the view was copied into O rows of P C first: sum
- * over (0, 2) of 64 x 256 x 256 f32, 1 / 2 threads, 2.4 / 1.26 ms ->
- * 0.67 / 0.38 (torch 2.15 0.66-0.69 / 0.37-0.46). Up to SLICES_MAX
- * slices, P O partials within PARTIALS_MAX. Returns as the inner path. */
-#define SLICES_MAX 1024
-#define PARTIALS_MAX ((size_t)1 << 22)
-struct slices {
-  enum cmx_red_op op;
-  const char *x;
-  size_t sp, O, ldo, C;
-  double *part;
-  const struct cmx_red_kernels *k;
-  atomic_int fail;
-};
-
-static void slice_range(void *ctx, size_t b, size_t e) {
-  struct slices *c = ctx;
-  for (size_t p = b; p < e; p++)
-    if (cmx_red_f32_inner(c->op, c->x + p * c->sp, c->O, c->C, c->ldo,
-                          c->part + p * c->O, NULL, c->k, NULL, 1) < 0)
-      atomic_store(&c->fail, 1);
-}
-
-static int around_kept(enum cmx_red_op op, const void *x, size_t P,
-                       size_t sp, size_t O, size_t ldo, size_t C,
-                       double *res, const struct cmx_red_kernels *k,
-                       int nthreads) {
-  const enum cmx_red_op pop = op == CMX_RED_MEAN ? CMX_RED_SUM : op;
-  const size_t esz = k->widen ? 2 : 4;
-  const size_t np = P * O;
-  double *part = malloc((np ? np : 1) * sizeof *part);
-  if (!part) return -1;
-  struct slices c = {pop, (const char *)x, sp * esz, O, ldo, C, part, k, 0};
-  if (P >= 2 * (size_t)nthreads) {
-    cmx_parallel_for(nthreads, P, 1, (1u << 15) / (O * C + 1) + 1,
-                     slice_range, &c);
-  } else {
-    for (size_t p = 0; p < P; p++)
-      if (cmx_red_f32_inner(pop, c.x + p * c.sp, O, C, ldo, part + p * O,
-                            NULL, k, NULL, nthreads) < 0)
-        atomic_store(&c.fail, 1);
-  }
-  if (atomic_load(&c.fail)) {
-    free(part);
-    return -1;
-  }
-  for (size_t o = 0; o < O; o++) {
-    double w = part[o];
-    for (size_t p = 1; p < P; p++) {
-      const double v = part[p * O + o];
-      switch (pop) {
-        case CMX_RED_PROD: w *= v; break;
-        case CMX_RED_MAX: w = w != w || v != v ? w + v : (v > w ? v : w); break;
-        case CMX_RED_MIN: w = w != w || v != v ? w + v : (v < w ? v : w); break;
-        default: w += v; break;
-      }
-    }
-    res[o] = op == CMX_RED_MEAN ? w / (double)(P * C) : w;
-  }
-  free(part);
-  return 0;
-}
-
 int cmx_eval_reduce(cmx_array r, int nthreads) {
   enum cmx_red_op op = (enum cmx_red_op)r->p.sub;
   cmx_array a = r->in[0];
@@ -249,10 +179,12 @@ int cmx_eval_reduce(cmx_array r, int nthreads) {
                              (size_t)cks[ck - 1], (size_t)crt[0], res, &k,
                              nthreads);
   } else if (f32 && ck == 1 && cr == 2 && crt[1] == 1 && crt[0] > 0 &&
-             ckt[0] > 0 && op <= CMX_RED_MEAN && crs[0] <= SLICES_MAX &&
-             crs[1] >= 16 && (size_t)crs[0] * O <= PARTIALS_MAX) {
-    fail = around_kept(op, x, (size_t)crs[0], (size_t)crt[0], O,
-                       (size_t)ckt[0], (size_t)crs[1], res, &k, nthreads);
+             ckt[0] > 0 && op <= CMX_RED_MEAN &&
+             (size_t)crs[0] <= CMX_RED_SLICES_MAX && crs[1] >= 16 &&
+             (size_t)crs[0] * O <= CMX_RED_PARTIALS_MAX) {
+    fail = cmx_red_f32_around(op, x, (size_t)crs[0], (size_t)crt[0], O,
+                              (size_t)ckt[0], (size_t)crs[1], res, &k,
+                              nthreads);
   } else {
     /* Copy the permuted view into a row-major O x R scratch array. */
     cmx_dtype cd = f32 ? CMX_F32

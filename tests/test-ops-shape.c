@@ -35,6 +35,24 @@ static cmx_array idx_arr(const int64_t *v, int64_t n, cmx_dtype t) {
   return a;
 }
 
+/* The reference gather from a row-major 3-D v of shape sh into shape
+ * osh: along axis ax the source index is iv[sum_d p[d] ist[d]] at output
+ * position p, wrapped once if negative. Returns the count written. */
+static int64_t gather3_ref(const double *v, const int64_t *sh,
+                           const int64_t *osh, int ax, const double *iv,
+                           const int64_t *ist, double *ref) {
+  int64_t k = 0;
+  for (int64_t i = 0; i < osh[0]; i++)
+    for (int64_t j = 0; j < osh[1]; j++)
+      for (int64_t l = 0; l < osh[2]; l++) {
+        int64_t p[3] = {i, j, l};
+        int64_t w = (int64_t)iv[i * ist[0] + j * ist[1] + l * ist[2]];
+        p[ax] = w < 0 ? w + sh[ax] : w;
+        ref[k++] = v[(p[0] * sh[1] + p[1]) * sh[2] + p[2]];
+      }
+  return k;
+}
+
 Test(ops_shape, take_all_dtypes_axes) {
   int64_t sh[3] = {5, 7, 3};
   int64_t iv[6] = {0, -1, 4, 2, -5, 4};
@@ -57,17 +75,11 @@ Test(ops_shape, take_all_dtypes_axes) {
       int64_t osh[3] = {sh[0], sh[1], sh[2]};
       osh[ax] = 6;
       tu_assert_shape(y, osh, 3);
-      double ref[6 * 7 * 5];
-      int64_t k = 0;
-      for (int64_t i = 0; i < osh[0]; i++)
-        for (int64_t j = 0; j < osh[1]; j++)
-          for (int64_t l = 0; l < osh[2]; l++) {
-            int64_t p[3] = {i, j, l};
-            int64_t w = iv[p[ax]];
-            p[ax] = w < 0 ? w + n : w;
-            ref[k++] = v[(p[0] * sh[1] + p[1]) * sh[2] + p[2]];
-          }
-      eq(y, ref, k, "take");
+      double ref[6 * 7 * 5], dv[6];
+      int64_t ist[3] = {0, 0, 0};
+      ist[ax] = 1; /* take: the index of the output's position on ax */
+      for (int i = 0; i < 6; i++) dv[i] = (double)iv[i];
+      eq(y, ref, gather3_ref(v, sh, osh, ax, dv, ist, ref), "take");
       cmx_array_free(y);
       cmx_array_free(ix);
     }
@@ -164,17 +176,11 @@ Test(ops_shape, take_along_axis_axes_dtypes) {
         int64_t osh[3] = {5, 6, 7};
         osh[ax] = 4;
         tu_assert_shape(y, osh, 3);
-        int64_t k = 0;
-        for (int64_t i = 0; i < osh[0]; i++)
-          for (int64_t j = 0; j < osh[1]; j++)
-            for (int64_t l = 0; l < osh[2]; l++) {
-              int64_t p[3] = {i, j, l}, q[3] = {i, j, l};
-              for (int d = 0; d < 3; d++) q[d] = ish[d] == 1 ? 0 : q[d];
-              int64_t w = (int64_t)iv[(q[0] * ish[1] + q[1]) * ish[2] + q[2]];
-              p[ax] = w < 0 ? w + n : w;
-              ref[k++] = v[(p[0] * sh[1] + p[1]) * sh[2] + p[2]];
-            }
-        eq(y, ref, k, "take_along_axis 3-D");
+        /* the indices' row-major strides, 0 where broadcast */
+        int64_t ist[3] = {ish[1] * ish[2], ish[2], 1};
+        for (int d = 0; d < 3; d++) ist[d] = ish[d] == 1 ? 0 : ist[d];
+        eq(y, ref, gather3_ref(v, sh, osh, ax, iv, ist, ref),
+           "take_along_axis 3-D");
         cmx_array_free(y);
         cmx_array_free(ix);
         cmx_array_free(a);

@@ -100,6 +100,34 @@ cmx_rowacc_body(const int H, const int M, const int KB, size_t n,
 #define CMX_ROWACC_WNJ 2
 #endif
 
+/* R rows of C (ai, ld apart; weights w[u * m + s]) folded with the KB x
+ * NJ vectors of B in b: each accumulator loaded into a register, its KB
+ * FMAs in order, stored. */
+static inline __attribute__((always_inline)) void
+cmx_rowacc_wide_rows(const int R, const int KB, const int NJ,
+                     vf (*b)[CMX_ROWACC_WNJ], const float *w, size_t m,
+                     float *ai, size_t ld) {
+  vf c[2][CMX_ROWACC_WNJ];
+#pragma GCC unroll 2
+  for (int s = 0; s < R; s++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NJ; v++)
+      c[s][v] = vf_reg(vf_load(ai + s * ld + v * VF_N));
+#pragma GCC unroll 8
+  for (int u = 0; u < KB; u++) {
+#pragma GCC unroll 2
+    for (int s = 0; s < R; s++) {
+      vf wu = vf_set1(w[(size_t)u * m + s]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NJ; v++) c[s][v] = vf_fmadd(wu, b[u][v], c[s][v]);
+    }
+  }
+#pragma GCC unroll 2
+  for (int s = 0; s < R; s++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NJ; v++) vf_store(ai + s * ld + v * VF_N, c[s][v]);
+}
+
 /* H, r, h as for cmx_rowacc_body: f32 rows (r) or 16-bit rows (h),
  * widened in registers. */
 static inline __attribute__((always_inline)) void
@@ -139,41 +167,9 @@ cmx_rowacc_wide(const int H, const int KB, const int NJ, size_t m, size_t n,
       }
     float *ai = acc + j;
     size_t i = 0;
-    for (; i + 2 <= m; i += 2, ai += 2 * ld) {
-      vf c[2][CMX_ROWACC_WNJ];
-#pragma GCC unroll 2
-      for (int s = 0; s < 2; s++)
-#pragma GCC unroll 4
-        for (int v = 0; v < NJ; v++)
-          c[s][v] = vf_reg(vf_load(ai + s * ld + v * VF_N));
-#pragma GCC unroll 8
-      for (int u = 0; u < KB; u++) {
-#pragma GCC unroll 2
-        for (int s = 0; s < 2; s++) {
-          vf wu = vf_set1(w[(size_t)u * m + i + s]);
-#pragma GCC unroll 4
-          for (int v = 0; v < NJ; v++)
-            c[s][v] = vf_fmadd(wu, b[u][v], c[s][v]);
-        }
-      }
-#pragma GCC unroll 2
-      for (int s = 0; s < 2; s++)
-#pragma GCC unroll 4
-        for (int v = 0; v < NJ; v++) vf_store(ai + s * ld + v * VF_N, c[s][v]);
-    }
-    for (; i < m; i++, ai += ld) {
-      vf c[CMX_ROWACC_WNJ];
-#pragma GCC unroll 4
-      for (int v = 0; v < NJ; v++) c[v] = vf_load(ai + v * VF_N);
-#pragma GCC unroll 8
-      for (int u = 0; u < KB; u++) {
-        vf wu = vf_set1(w[(size_t)u * m + i]);
-#pragma GCC unroll 4
-        for (int v = 0; v < NJ; v++) c[v] = vf_fmadd(wu, b[u][v], c[v]);
-      }
-#pragma GCC unroll 4
-      for (int v = 0; v < NJ; v++) vf_store(ai + v * VF_N, c[v]);
-    }
+    for (; i + 2 <= m; i += 2, ai += 2 * ld)
+      cmx_rowacc_wide_rows(2, KB, NJ, b, w + i, m, ai, ld);
+    if (i < m) cmx_rowacc_wide_rows(1, KB, NJ, b, w + i, m, ai, ld);
   }
   for (; j < n; j += VF_N) { /* single vectors; the last may be short */
     size_t left = n - j < VF_N ? n - j : 0;

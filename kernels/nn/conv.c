@@ -11,7 +11,7 @@
  * packer, and runs the microkernel over the tile. No im2col buffer beyond
  * one MT x KC block per thread. Where every run of the patch depth is
  * DIRECT_RUN floats or more, the depth blocks follow the runs instead and
- * a panel of pixels in one output row is read in place (tile_direct).
+ * a panel of pixels in one output row is read in place (tile_block).
  * 2-core Xeon VM, 1 thread, ms, before -> after the four changes (weights
  * packed by a scalar loop on one thread, whole, on every call; one item
  * per pixel tile; every panel packed), torch 2.15 (oneDNN) beside, in its
@@ -227,51 +227,45 @@ static const float *b_block(const struct job *j, size_t gi, size_t jr,
   return bp;
 }
 
-/* The tile of output pixels [m0, m0 + rows) of group gi, depth block by
- * depth block along the runs (each run, or an even split of one longer
- * than KC): a panel of mr pixels in one output row is a strided matrix of
- * the (padded) input, rows lds floats apart, which the microkernel reads
- * in place (aux.lda); the other panels (across output rows, the tile's
- * last partial one) are packed for the block. */
-static void tile_direct(const struct job *j, size_t gi, size_t m0,
-                        size_t rows, size_t c0, size_t c1, float *ap,
-                        float *bp, float *yt) {
+/* Depth [pc, pc + kc) of the tile of output pixels [m0, m0 + rows) of
+ * group gi into its channels [c0, c1) (aux->beta: 0 for the first block).
+ * With rn (the block lies in that run of the patch depth), a panel of mr
+ * pixels in one output row is a strided matrix of the (padded) input,
+ * rows lds floats apart, which the microkernel reads in place (aux.lda);
+ * every other panel (across output rows, a tile's partial last one, or
+ * all of them without rn) is packed first. */
+static void tile_block(const struct job *j, size_t gi, size_t m0,
+                       size_t rows, size_t c0, size_t c1, size_t pc,
+                       size_t kc, const struct run *rn, float *ap, float *bp,
+                       float *yt, struct cmx_f32_gemm_aux *aux) {
   const struct cmx_conv_io *io = j->io;
   const size_t mr = j->g->mr, nr = j->g->nr, Cin = io->Cin;
   const size_t lds = (size_t)io->stride[1] * Cin, HoWo = io->Ho * io->Wo;
-  struct cmx_f32_gemm_aux aux = {1.0f, 0.0f, 0, mr, nr, NULL, 0};
-  for (size_t u = 0; u < j->nrun; u++) {
-    const struct run *rn = &j->runs[u];
-    const size_t np = (rn->len + KC - 1) / KC;
-    for (size_t q = 0; q < np; q++) {
-      const size_t a = rn->len * q / np, kc = rn->len * (q + 1) / np - a;
-      for (size_t ir = 0; ir < rows; ir += mr) {
-        const size_t m = m0 + ir;
-        if (rows - ir < mr || m % io->Wo + mr > io->Wo)
-          pack_patches(j, gi, m, min_sz(mr, rows - ir), rn->p0 + a, kc,
-                       ap + ir * kc);
+  for (size_t ir = 0; ir < rows; ir += mr) {
+    const size_t m = m0 + ir;
+    if (!rn || rows - ir < mr || m % io->Wo + mr > io->Wo)
+      pack_patches(j, gi, m, min_sz(mr, rows - ir), pc, kc, ap + ir * kc);
+  }
+  for (size_t jr = c0; jr < c1; jr += nr) {
+    const float *bt = b_block(j, gi, jr, pc, kc, bp);
+    for (size_t ir = 0; ir < rows; ir += mr) {
+      const size_t m = m0 + ir;
+      const float *at = ap + ir * kc;
+      aux->lda = 0;
+      aux->a_next = ir + mr < rows ? at + mr * kc : ap;
+      if (rn && rows - ir >= mr && m % io->Wo + mr <= io->Wo) {
+        const size_t n = m / HoWo, ho = m / io->Wo % io->Ho, wo = m % io->Wo;
+        at = j->xp + ((n * j->Hp + ho * (size_t)io->stride[0]) * j->Wp +
+                      wo * (size_t)io->stride[1]) * Cin +
+             gi * j->Cg + rn->off + (pc - rn->p0);
+        aux->lda = lds;
+        aux->a_next = NULL;
       }
-      for (size_t jr = c0; jr < c1; jr += nr) {
-        const float *bt = b_block(j, gi, jr, rn->p0 + a, kc, bp);
-        for (size_t ir = 0; ir < rows; ir += mr) {
-          const size_t m = m0 + ir;
-          const float *at = ap + ir * kc;
-          aux.lda = 0;
-          if (rows - ir >= mr && m % io->Wo + mr <= io->Wo) {
-            const size_t n = m / HoWo, ho = m / io->Wo % io->Ho,
-                         wo = m % io->Wo;
-            at = j->xp + ((n * j->Hp + ho * (size_t)io->stride[0]) * j->Wp +
-                          wo * (size_t)io->stride[1]) * Cin +
-                 gi * j->Cg + rn->off + a;
-            aux.lda = lds;
-          }
-          j->g->ukr(min_sz(mr, rows - ir), min_sz(nr, c1 - jr), kc, at, bt,
-                    yt + ir * io->Cout + jr, io->Cout, &aux);
-        }
-      }
-      aux.beta = 1.0f;
+      j->g->ukr(min_sz(mr, rows - ir), min_sz(nr, c1 - jr), kc, at, bt,
+                yt + ir * io->Cout + jr, io->Cout, aux);
     }
   }
+  aux->beta = 1.0f;
 }
 
 static void gemm_tiles(void *ctx, size_t b0, size_t e0) {
@@ -286,7 +280,6 @@ static void gemm_tiles(void *ctx, size_t b0, size_t e0) {
     return;
   }
   float *bp = ap + la; /* a B block packed per use (b_block) */
-  struct cmx_f32_gemm_aux aux = {1.0f, 0.0f, 0, mr, nr, NULL, 0};
   for (size_t it = b0; it < e0; it++) {
     /* (group, column block, tile), tiles innermost: a thread's range of
      * items takes every tile of its columns, never just the short last */
@@ -295,23 +288,22 @@ static void gemm_tiles(void *ctx, size_t b0, size_t e0) {
                  c1 = min_sz(j->Ng, c0 + j->cw);
     const size_t m0 = it % j->ntile * j->mt, rows = min_sz(j->mt, M - m0);
     float *yt = io->y + m0 * io->Cout + gi * j->Ng;
-    if (j->direct) {
-      tile_direct(j, gi, m0, rows, c0, c1, ap, bp, yt);
+    struct cmx_f32_gemm_aux aux = {1.0f, 0.0f, 0, mr, nr, NULL, 0};
+    if (j->direct) { /* depth blocks along the runs (a long one split) */
+      for (size_t u = 0; u < j->nrun; u++) {
+        const struct run *rn = &j->runs[u];
+        const size_t np = (rn->len + KC - 1) / KC;
+        for (size_t q = 0; q < np; q++) {
+          const size_t a = rn->len * q / np;
+          tile_block(j, gi, m0, rows, c0, c1, rn->p0 + a,
+                     rn->len * (q + 1) / np - a, rn, ap, bp, yt, &aux);
+        }
+      }
       continue;
     }
     for (size_t pc = 0; pc < j->Kg || pc == 0; pc += kcm) {
-      const size_t kc = min_sz(kcm, j->Kg - pc);
-      aux.beta = pc == 0 ? 0.0f : 1.0f;
-      pack_patches(j, gi, m0, rows, pc, kc, ap);
-      for (size_t jr = c0; jr < c1; jr += nr) {
-        const float *bt = b_block(j, gi, jr, pc, kc, bp);
-        for (size_t ir = 0; ir < rows; ir += mr) {
-          aux.a_next = ir + mr < rows ? ap + (ir + mr) * kc : ap;
-          j->g->ukr(min_sz(mr, rows - ir), min_sz(nr, c1 - jr), kc,
-                    ap + ir * kc, bt, yt + ir * io->Cout + jr, io->Cout,
-                    &aux);
-        }
-      }
+      tile_block(j, gi, m0, rows, c0, c1, pc, min_sz(kcm, j->Kg - pc), NULL,
+                 ap, bp, yt, &aux);
       if (!j->Kg) break;
     }
   }

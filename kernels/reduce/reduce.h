@@ -70,6 +70,16 @@ int cmx_red_f32_inner(enum cmx_red_op op, const void *x, size_t O,
 int cmx_red_f32_outer(enum cmx_red_op op, const void *x, size_t P,
                       size_t sp, size_t R, size_t C, size_t ld, double *out,
                       const struct cmx_red_kernels *k, int nthreads);
+/* Over axes 0 and 2 of a (P, O, C) view: P slices sp elements apart, each
+ * O rows (ldo apart) of C contiguous elements; res[o]. Only sum, prod, max,
+ * min, mean; up to CMX_RED_SLICES_MAX slices and CMX_RED_PARTIALS_MAX
+ * partials (P O). Returns as cmx_red_f32_outer. */
+#define CMX_RED_SLICES_MAX 1024
+#define CMX_RED_PARTIALS_MAX ((size_t)1 << 22)
+int cmx_red_f32_around(enum cmx_red_op op, const void *x, size_t P,
+                       size_t sp, size_t O, size_t ldo, size_t C,
+                       double *res, const struct cmx_red_kernels *k,
+                       int nthreads);
 /* Contiguous O x R data in double (is_int 0) or int64 (is_int 1); bool
  * data for all/any is passed as int64 0/1. */
 void cmx_red_generic(enum cmx_red_op op, const void *x, int is_int,
