@@ -199,13 +199,13 @@ const char *cmx_isa(void) { return cmx_dispatch()->name; }
 
 int cmx_set_isa(const char *isa) {
   if (!isa) return cmx_err(CMX_EINVAL, "cmx_set_isa: isa is NULL");
-  static const char *const known[] = {"generic", "avx2", "avx512",
-                                      "avx512bf16", "neon"};
+  static const char *const known[] = {"generic", "avx2",       "avx512",
+                                      "avx512bf16", "neon", "default"};
   int k = 0;
-  for (int i = 0; i < 5; i++) k |= strcmp(isa, known[i]) == 0;
+  for (int i = 0; i < 6; i++) k |= strcmp(isa, known[i]) == 0;
   if (!k)
     return cmx_err(CMX_EINVAL, "cmx_set_isa: unknown level \"%s\" (generic, "
-                   "avx2, avx512, avx512bf16, neon)", isa);
+                   "avx2, avx512, avx512bf16, neon, default)", isa);
   if (cmx_arch_select(isa) != 0)
     return cmx_err(CMX_EUNSUPPORTED, "cmx_set_isa: this CPU cannot run "
                    "\"%s\" (best: %s)", isa, cmx_dispatch()->name);

@@ -19,6 +19,9 @@
 static const char *const g_names[CMX_ISA_COUNT] = {
     "generic", "avx2", "avx512", "neon", "avx512bf16"};
 static struct cmx_dispatch g_tables[CMX_ISA_COUNT];
+/* The table cmx picks for this CPU: g_tables[best], or the avx512bf16
+ * table without its vdpbf16ps GEMM where that does not pay (default_table) */
+static struct cmx_dispatch g_auto;
 static _Atomic(const struct cmx_dispatch *) g_current;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static char g_env_error[160];
@@ -121,18 +124,21 @@ int cmx_cpu_has_avx512vnni(void) {
 
 enum cmx_isa_level cmx_cpu_best(void) {
 #if defined(__x86_64__)
-  /* With AMX tiles, bf16 x bf16 matmul takes them at either level, so
-   * the level's other bf16 kernels (norm and softmax rows, casts) decide:
-   * rms_norm over 256 x 256 bf16 on the 2-core Xeon VM 19.9 -> 12.6 us
-   * (2 threads 11.9 -> 7.7). */
-  if (cmx_cpu_has(CMX_ISA_AVX512BF16) &&
-      (cmx_cpu_has_amx_bf16() || cmx_avx512bf16_pays()))
-    return CMX_ISA_AVX512BF16;
+  if (cmx_cpu_has(CMX_ISA_AVX512BF16)) return CMX_ISA_AVX512BF16;
 #endif
   if (cmx_cpu_has(CMX_ISA_AVX512)) return CMX_ISA_AVX512;
   if (cmx_cpu_has(CMX_ISA_AVX2)) return CMX_ISA_AVX2;
   if (cmx_cpu_has(CMX_ISA_NEON)) return CMX_ISA_NEON;
   return CMX_ISA_GENERIC;
+}
+
+int cmx_pairs_pay(void) {
+#if defined(__x86_64__)
+  return cmx_cpu_has(CMX_ISA_AVX512BF16) &&
+         (cmx_cpu_has_amx_bf16() || cmx_avx512bf16_pays());
+#else
+  return 0;
+#endif
 }
 
 int cmx_dispatch_for(struct cmx_dispatch *t, enum cmx_isa_level isa) {
@@ -171,7 +177,14 @@ static void arch_init(void) {
   for (int i = 0; i < CMX_ISA_COUNT; i++)
     cmx_dispatch_for(&g_tables[i], (enum cmx_isa_level)i);
   enum cmx_isa_level best = cmx_cpu_best();
-  atomic_store(&g_current, &g_tables[best]);
+  /* With AVX512_BF16 the level's casts and bf16 norm and softmax rows
+   * round with vcvtne2ps2bf16 (f32 -> bf16 256 x 256 on the 2-core
+   * Emerald Rapids VM, 1 thread: 8.6 -> 5.0 us against the integer
+   * rounding); its vdpbf16ps GEMM only where AMX or the probe says so. */
+  g_auto = g_tables[best];
+  if (best == CMX_ISA_AVX512BF16 && !cmx_pairs_pay())
+    g_auto.gemm_f32.bf16_ukr = NULL;
+  atomic_store(&g_current, &g_auto);
   const char *e = getenv("CMX_ISA");
   if (e && *e && select_level(e) != 0) {
     int known = 0;
@@ -204,8 +217,8 @@ const char *cmx_arch_env_error(void) {
 
 int cmx_arch_select(const char *name) {
   init();
-  if (!name) {
-    atomic_store(&g_current, &g_tables[cmx_cpu_best()]);
+  if (!name || !strcmp(name, "default")) {
+    atomic_store(&g_current, &g_auto);
     return 0;
   }
   return select_level(name);

@@ -84,16 +84,19 @@ int cmx_cpu_has_amx_bf16(void);
  * with AVX512, and the tile state is granted as above; 0 with CMX_AMX=0,
  * elsewhere, and on Arm. */
 int cmx_cpu_has_amx_int8(void);
-/* Best level this CPU has: avx512bf16 only where bf16 matmul runs on AMX
- * tiles (cmx_cpu_has_amx_bf16) or a start-up probe finds vdpbf16ps faster
- * than the f32 FMA path (cmx_avx512bf16_pays, x86 with the level only);
- * CMX_ISA=avx512bf16 forces it. */
+/* Best level this CPU has (avx512bf16 wherever CPUID has AVX512_BF16). */
 enum cmx_isa_level cmx_cpu_best(void);
 int cmx_avx512bf16_pays(void);
+/* 1 where bf16 x bf16 matmul takes k-pairs by default: AVX512_BF16 and
+ * either AMX tiles (cmx_cpu_has_amx_bf16) or a start-up probe finding
+ * vdpbf16ps faster than the f32 FMA path (cmx_avx512bf16_pays). The
+ * default table (CMX_ISA unset) drops the level's pair kernel elsewhere;
+ * CMX_ISA=avx512bf16 (or cmx_set_isa) forces it. */
+int cmx_pairs_pay(void);
 /* The table in use (never NULL once cmx_arch_init ran). */
 const struct cmx_dispatch *cmx_dispatch(void);
-/* Chooses the table: level by name ("generic", "avx2", ...) or NULL for
- * the best. Returns 0, or -1 when the level is unknown or unavailable. */
+/* Chooses the table: level by name ("generic", "avx2", ...), or NULL or
+ * "default" for the one cmx picks for this CPU with CMX_ISA unset. Returns 0, or -1 when the level is unknown or unavailable. */
 int cmx_arch_select(const char *name);
 /* Fills t for the named level without installing it (tests compare the
  * reference and every level side by side). -1 if unavailable. */

@@ -435,6 +435,21 @@ Test(api, set_isa) {
     cr_assert(tu_ulp_f32((float)got[i], (float)exp(v[i])) <= 4, "generic exp");
   cmx_array_free(y);
   cmx_array_free(a);
+  /* "default": the level cmx picks with CMX_ISA unset, whatever CMX_ISA
+   * this process runs under */
+  TU_OK(cmx_set_isa("default"));
+  const char *best = "generic";
+#if defined(__x86_64__)
+  if (has512 && __builtin_cpu_supports("avx512bf16"))
+    best = "avx512bf16";
+  else if (has512)
+    best = "avx512";
+  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    best = "avx2";
+#elif defined(__aarch64__)
+  best = "neon";
+#endif
+  cr_assert_str_eq(cmx_isa(), best);
   TU_OK(cmx_set_isa(saved));
   cr_assert_str_eq(cmx_isa(), saved);
 }

@@ -375,6 +375,37 @@ Test(gemm_bf16, levels_below_have_no_pair_kernel) {
   }
 }
 
+/* The table cmx picks here: the avx512bf16 level wherever CPUID has
+ * AVX512_BF16 (its vcvtne2ps2bf16 cast in the f32 -> bf16 slot), its
+ * vdpbf16ps GEMM kept only where cmx_pairs_pay(); naming the level
+ * forces the pair kernel. */
+Test(gemm_bf16, default_table_pairs_only_where_they_pay) {
+  cr_assert_eq(cmx_arch_select("default"), 0);
+  const struct cmx_dispatch *d = cmx_dispatch();
+  struct cmx_dispatch t;
+  if (cmx_dispatch_for(&t, CMX_ISA_AVX512BF16)) {
+    cr_assert_neq(d->isa, CMX_ISA_AVX512BF16);
+    cr_assert(!cmx_pairs_pay(), "pairs pay without the level");
+    printf("gemm_bf16: CPU lacks AVX512_BF16: default level %s\n", d->name);
+    return;
+  }
+  cr_assert_eq(d->isa, CMX_ISA_AVX512BF16, "default %s", d->name);
+  cr_assert(d->cvt[CMX_CVT_F32_BF16] == t.cvt[CMX_CVT_F32_BF16] &&
+                t.cvt[CMX_CVT_F32_BF16] != NULL,
+            "default table lacks the level's f32 -> bf16 cast");
+  cr_assert_eq(d->gemm_f32.bf16_ukr != NULL, cmx_pairs_pay(),
+               "pair kernel %s by default, pays %d",
+               d->gemm_f32.bf16_ukr ? "kept" : "dropped", cmx_pairs_pay());
+  printf("gemm_bf16: default avx512bf16 table %s vdpbf16ps\n",
+         d->gemm_f32.bf16_ukr ? "takes" : "leaves out");
+  cr_assert_eq(cmx_arch_select("avx512bf16"), 0);
+  cr_assert(cmx_dispatch()->gemm_f32.bf16_ukr == t.gemm_f32.bf16_ukr &&
+                t.gemm_f32.bf16_ukr != NULL,
+            "naming the level must force the pair kernel");
+  cr_assert_eq(cmx_arch_select(NULL), 0);
+  cr_assert(cmx_dispatch() == d);
+}
+
 /* cmx_matmul of two bf16 arrays at the current level (make test runs the
  * ops suites under every CMX_ISA): bf16 result within bf16 rounding of the
  * float64 product; a batched, transposed, sliced case with a broadcast

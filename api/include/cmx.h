@@ -503,12 +503,18 @@ CMX_API void cmx_set_eager(bool on);
 CMX_API void cmx_set_ftz(bool on);
 CMX_API bool cmx_get_ftz(void);
 /* The instruction set in use: "avx512bf16", "avx512", "avx2", "neon",
- * "generic". avx512bf16 is avx512 plus a vdpbf16ps GEMM for bf16 x bf16
- * (AVX512_BF16); every level below it converts bf16 to f32 while packing. */
+ * "generic". avx512bf16 is avx512 plus AVX512_BF16: bf16 rounding by
+ * vcvtne2ps2bf16 and a vdpbf16ps GEMM for bf16 x bf16; every level below
+ * it converts bf16 to f32 while packing. It is the default wherever CPUID
+ * has AVX512_BF16, but by default its bf16 GEMM takes vdpbf16ps only where
+ * that beats converting (AMX tiles, or a start-up probe). */
 CMX_API const char *cmx_isa(void);
 /* Switches the kernel level for the whole process ("generic", "avx2",
- * "avx512", "avx512bf16", "neon"); CMX_EUNSUPPORTED if this CPU lacks it. Call while no
- * eval is running. CMX_ISA sets it at start-up. */
+ * "avx512", "avx512bf16", "neon"; "default": the one cmx picks for this
+ * CPU with CMX_ISA unset); CMX_EUNSUPPORTED if this CPU lacks it. A level
+ * named here or by CMX_ISA uses all of its kernels (avx512bf16: vdpbf16ps
+ * for bf16 x bf16 even where it is slower). Call while no eval is running.
+ * CMX_ISA sets it at start-up. */
 CMX_API int cmx_set_isa(const char *isa);
 CMX_API const char *cmx_version(void);
 
