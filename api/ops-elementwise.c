@@ -248,7 +248,9 @@ void cmx_copy_into_last(void *dst, cmx_dtype dtype, cmx_array x,
       cmx_transpose_copy(dst, cmx_array_ptr(x), x->shape, x->strides, x->ndim,
                          cmx_dtype_bytes(dtype), &t->x32_transpose,
                          cmx_nt_transpose_out((size_t)x->size *
-                                              cmx_dtype_bytes(dtype)),
+                                              cmx_dtype_bytes(dtype))
+                             ? t->x32_stream
+                             : NULL,
                          nthreads))
     return;
   struct cmx_ew_kernels k = {

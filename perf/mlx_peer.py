@@ -129,6 +129,10 @@ def nn_deck():
     rows.append(("permute_copy", "2048x512x64",
                  lambda: mx.contiguous(xp.transpose(2, 1, 0)),
                  2 * xp.size * 4, "GB/s", "mx.contiguous"))
+    xh = rand(8, 2048, 32, 128)
+    rows.append(("permute_heads", "8x2048x32x128",
+                 lambda: mx.contiguous(xh.transpose(0, 2, 1, 3)),
+                 2 * xh.size * 4, "GB/s", "mx.contiguous"))
     rows.append(("astype_f32->bf16", "16M",
                  lambda: x.astype(mx.bfloat16), 6 * x.size, "GB/s", ""))
     # quantized_matmul, 4-bit groups of 64, f32 scales and biases: bytes of

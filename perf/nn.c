@@ -69,6 +69,10 @@ static const struct nncase k_deck[] = {
     {"conv2d 3x3 512->512", NULL, 1, 0, 0, "", R_FMA, 0, 0, 0},
     {"permute (D/8,D/8,64)->(64,D/8,D/8)", "permute copy", 0, 16384, 4096,
      "2048x512x64", R_OWN, 0, 0.60, 0},
+    /* beyond the issue's deck: the (B, L, H, D) -> (B, H, L, D) copy of
+     * attention heads (runs of D kept), no target */
+    {"permute heads (B,L,H,D)->(B,H,L,D)", "permute heads", 0, 16384, 4096,
+     "8x2048x32x128", R_OWN, 0, 0, 0},
     {"astype f32->bf16", NULL, 0, 4096, 4096, "16M", R_OWN, 0, 0.85, 1},
     /* quantized_matmul, MLX's format (torch has none): decode against
      * STREAM read over the packed bytes, prefill against the f32 GEMM of

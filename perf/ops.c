@@ -155,6 +155,26 @@ static int n_rope(cmx_array *o, const struct inputs *in) {
   return st;
 }
 
+/* x as (B, L, 32, 128) attention heads, L = 2048 where x is big enough
+ * (else all of x: B = 1), copied to (B, 32, L, 128): the permute that
+ * keeps 512-byte runs (kernels/x32-transpose/x32-transpose.c's runs). */
+static int c_heads(cmx_array *o, const struct inputs *in) {
+  int64_t n = cmx_array_size(in->x), L = n / 4096 < 2048 ? n / 4096 : 2048;
+  int64_t sh[4] = {n / (L * 4096), L, 32, 128};
+  static const int perm[4] = {0, 2, 1, 3};
+  cmx_array r, t;
+  int st = cmx_reshape(&r, in->x, sh, 4, NULL);
+  if (st)
+    return st;
+  st = cmx_transpose(&t, r, perm, 4, NULL);
+  cmx_array_free(r);
+  if (st)
+    return st;
+  st = cmx_contiguous(o, t, NULL);
+  cmx_array_free(t);
+  return st;
+}
+
 /* x (R, C) as (R C / (8 C), C/8, 64) permuted to (64, C/8, R C / (8 C)): at
  * the big tier (512, 512, 64), the (2048, 512, 64) of the issue on
  * (16384, 4096) (the nn suite). */
@@ -233,6 +253,8 @@ static const struct opcase k_cases[] = {
     {"copy", "contiguous(x.T)", c_transpose, IN_X, REF_COPY, 0, 0},
     {"copy", "permute (D/8,D/8,64)->(64,D/8,D/8)", c_permute, IN_X, REF_COPY,
      0, 0},
+    {"copy", "permute heads (B,L,H,D)->(B,H,L,D)", c_heads, IN_X, REF_COPY, 0,
+     0},
     {"index", "take rows (embedding)", g_take, IN_X, REF_COPY, 0, 1 << 16},
     /* output bytes only (no input read); no target */
     {"random", "uniform f32", g_uniform, 0, REF_COPY, 0, 0},

@@ -143,6 +143,10 @@ def nn_deck(g):
     rows.append(("permute_copy", "2048x512x64",
                  lambda: xp.permute(2, 1, 0).contiguous(),
                  2 * xp.numel() * 4, "GB/s", ""))
+    xh = rand(8, 2048, 32, 128, g=g)
+    rows.append(("permute_heads", "8x2048x32x128",
+                 lambda: xh.permute(0, 2, 1, 3).contiguous(),
+                 2 * xh.numel() * 4, "GB/s", ""))
     rows.append(("astype_f32->bf16", "16M",
                  lambda: x.to(torch.bfloat16), 6 * x.numel(), "GB/s", ""))
     return rows

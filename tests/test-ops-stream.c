@@ -284,6 +284,72 @@ Test(ops_stream, transposed_copies_four_axes, .timeout = 60) {
   }
 }
 
+/* Permutations that keep the innermost axis (x32-transpose.c's runs): runs
+ * of 2, 4 and 8 bytes (u8 x 2 and x 4, bf16 x 2 and x 4, f32 x 2, f64
+ * x 1 is no run) taken as whole elements by the tile transpose, other
+ * widths (3 to 300 elements) by blocks, 2100 elements (past RUNS_MAX
+ * bytes in f32 and f64) by the element walk,
+ * with blocks along p and L (64 / 2048 B and more) and partial ones, on 1
+ * and 2 threads; then a sliced source (runs with gaps, a step along p)
+ * and a reversed one (a negative stride: the element walk). Also with
+ * streaming stores (runs of whole lines: f32 x 16, f64 x 16). */
+static void permuted_keep_runs(void) {
+  static const int64_t sh3[][3] = {{37, 65, 2},  {130, 70, 3}, {9, 300, 16},
+                                   {70, 33, 4},  {5, 129, 300}, {300, 6, 5},
+                                   {4, 3, 2100}};
+  static const int64_t sh4[][4] = {{3, 40, 9, 16}, {2, 7, 130, 2}};
+  static const int p3[] = {1, 0, 2};
+  static const int p4[][4] = {{0, 2, 1, 3}, {2, 0, 1, 3}, {1, 2, 0, 3}};
+  static const cmx_dtype ts[] = {CMX_F32, CMX_F64, CMX_BF16, CMX_U8};
+  for (int th = 1; th <= 2; th++) {
+    TU_OK(cmx_set_num_threads(th));
+    for (size_t ti = 0; ti < sizeof ts / sizeof ts[0]; ti++) {
+      for (size_t si = 0; si < sizeof sh3 / sizeof sh3[0]; si++)
+        check_permute(sh3[si], p3, 3, ts[ti], si * 5 + ti);
+      for (size_t si = 0; si < sizeof sh4 / sizeof sh4[0]; si++)
+        for (size_t pi = 0; pi < sizeof p4 / sizeof p4[0]; pi++)
+          check_permute(sh4[si], p4[pi], 4, ts[ti], si * 13 + pi + ti);
+    }
+  }
+  /* a (40, 50, 12) f32 source: [::1, 1:45:2, 2:11] transposed (1, 0, 2),
+   * then [:, ::-1, :] of the whole, transposed */
+  const int64_t sh[3] = {40, 50, 12}, n = 40 * 50 * 12;
+  double *v = malloc(sizeof(double) * n), *ref = malloc(sizeof(double) * n),
+         *got = malloc(sizeof(double) * n);
+  tu_rand(v, n, CMX_F32, -100, 100, 91);
+  cmx_array a;
+  TU_OK(tu_array(&a, v, CMX_F32, sh, 3));
+  const int64_t b[2][3] = {{0, 1, 2}, {0, 49, 0}},
+                e[2][3] = {{40, 45, 11}, {40, -51, 12}},
+                st[2][3] = {{1, 2, 1}, {1, -1, 1}};
+  for (int k = 0; k < 2; k++)
+    for (int th = 1; th <= 2; th++) {
+      TU_OK(cmx_set_num_threads(th));
+      cmx_array sl, tr, c;
+      TU_OK(cmx_slice(&sl, a, b[k], e[k], st[k], 3, NULL));
+      TU_OK(cmx_transpose(&tr, sl, p3, 3, NULL));
+      TU_OK(cmx_contiguous(&c, tr, NULL));
+      tu_view w = tu_view_T(tu_view_slice(tu_view_contig(sh, 3), b[k], e[k],
+                                          st[k]), p3);
+      tu_view_gather(&w, v, ref);
+      tu_read(c, got);
+      for (int64_t i = 0; i < cmx_array_size(c); i++)
+        cr_assert_eq(got[i], ref[i], "slice %d, %d threads [%lld]: %g vs %g",
+                     k, th, (long long)i, got[i], ref[i]);
+      cmx_array_free(c), cmx_array_free(tr), cmx_array_free(sl);
+    }
+  cmx_array_free(a);
+  free(v), free(ref), free(got);
+}
+
+Test(ops_stream, permuted_copies_keep_runs, .timeout = 60) {
+  permuted_keep_runs();
+}
+Test(ops_stream, permuted_copies_keep_runs_streamed, .timeout = 60) {
+  force_nt();
+  permuted_keep_runs();
+}
+
 /* The run length is a tuning knob (read once per process, and Criterion
  * runs each test in its own): its smallest and largest values (and one
  * beyond, which is clamped) must copy the same. */

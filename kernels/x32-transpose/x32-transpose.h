@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../x32-stream/x32-stream.h"
+
 typedef void (*cmx_x32_transpose_ukr_fn)(const uint32_t *src, size_t ld_src,
                                          uint32_t *dst, size_t ld_dst,
                                          int nt);
@@ -31,15 +33,16 @@ struct cmx_transpose_config {
 #undef CMX_UKR
 
 /* Copies the view (shape, strides in elements, element size esz bytes,
- * element 0 at src) into row-major dst when it is a transposing copy: after
- * dropping size-1 axes and merging runs, the innermost stride is not 1 and
- * some other axis has stride 1. Returns 1 when it copied, 0 when the view is
- * not of that kind (dst untouched). nt != 0 allows streaming stores (for
- * outputs far larger than the caches); they are fenced before the return.
- * Runs on up to nthreads threads. */
+ * element 0 at src) into row-major dst when it is a transposing copy:
+ * after dropping size-1 axes and merging runs, the innermost stride is not
+ * 1 and some other axis has stride 1, or it is 1 and the runs it makes
+ * (under 1 KiB) are permuted. Returns 1 when it copied, 0 when the view is
+ * not of that kind (dst untouched). stream != NULL (the level's streaming
+ * copy) allows streaming stores, for outputs far larger than the caches;
+ * they are fenced before the return. Runs on up to nthreads threads. */
 int cmx_transpose_copy(void *dst, const void *src, const int64_t *shape,
                        const int64_t *strides, int ndim, size_t esz,
-                       const struct cmx_transpose_config *cfg, int nt,
-                       int nthreads);
+                       const struct cmx_transpose_config *cfg,
+                       cmx_x32_stream_ukr_fn stream, int nthreads);
 
 #endif
