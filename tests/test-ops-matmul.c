@@ -670,3 +670,52 @@ Test(ops_matmul, x_wt_swapped) {
   check_addmm_betas(a, b, "x w^t");
   cmx_array_free(a), cmx_array_free(b);
 }
+
+/* The mirror swap: B of at most SWAP_N (24) columns against an A whose k
+ * is contiguous runs as C^T = B^T A^T on the row dots, A read in place:
+ * n 2 to 24 and 25 (packed) beside them, m not a multiple of anything; A
+ * contiguous, row-sliced (rows wider than k) and bf16 (16-bit rows
+ * converted as they are read), A transposed (its k strided: packed);
+ * B row-major, transposed and f16; a batch of A against one B and
+ * against a batched B; addmm with beta 0 over NaN and beta 2. Against
+ * float64, and 1 vs 2 threads bitwise. */
+Test(ops_matmul, narrow_b_swapped) {
+  static const int64_t N[] = {2, 5, 12, 24, 25};
+  const int64_t m = 701, k = 333;
+  for (size_t s = 0; s < 5; s++)
+    for (int mode = 0; mode < 6; mode++) {
+      if (mode && N[s] != 12 && N[s] != 24) continue;
+      char what[64];
+      snprintf(what, sizeof what, "narrow b n=%lld mode %d", (long long)N[s],
+               mode);
+      cmx_array a, b;
+      if (mode == 1) { /* A row-sliced: [:, 3 : k + 3] of (m, k + 9) */
+        cmx_array x = rand_array((int64_t[]){m, k + 9}, 2, CMX_F32, 10 + s);
+        TU_OK(cmx_slice(&a, x, (int64_t[]){0, 3}, (int64_t[]){m, k + 3},
+                        NULL, 2, NULL));
+        cmx_array_free(x);
+      } else if (mode == 2) {
+        a = rand_array((int64_t[]){m, k}, 2, CMX_BF16, 20 + s);
+      } else {
+        a = operand(mode == 3, m, k, 0, 30 + s);
+      }
+      if (mode == 4)
+        b = operand(1, k, N[s], 1, 40 + s);
+      else
+        b = rand_array((int64_t[]){k, N[s]}, 2,
+                       mode == 5 ? CMX_F16 : CMX_F32, 50 + s);
+      check_1_and_2_threads(a, b, what);
+      cmx_array_free(a), cmx_array_free(b);
+    }
+  cmx_array a = rand_array((int64_t[]){3, 250, k}, 3, CMX_F32, 1);
+  cmx_array b = rand_array((int64_t[]){k, 12}, 2, CMX_F32, 2);
+  check_1_and_2_threads(a, b, "narrow b batched a");
+  cmx_array_free(b);
+  b = rand_array((int64_t[]){3, k, 7}, 3, CMX_F32, 3);
+  check_1_and_2_threads(a, b, "narrow b batched both");
+  cmx_array_free(a), cmx_array_free(b);
+  a = rand_array((int64_t[]){m, k}, 2, CMX_F32, 4);
+  b = rand_array((int64_t[]){k, 12}, 2, CMX_F32, 5);
+  check_addmm_betas(a, b, "narrow b");
+  cmx_array_free(a), cmx_array_free(b);
+}
