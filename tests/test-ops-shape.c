@@ -277,6 +277,57 @@ Test(ops_shape, concatenate_stack) {
   }
 }
 
+/* Few long rows (cmx_index_copy cuts them into 64 KiB parts on a team):
+ * concatenate along axis 0 of whole pieces (each one row after merging),
+ * along axis 1 of (2, n) pieces (two rows each, rows apart in the
+ * result), and a reversed piece (stride -1 along the parts); lengths not
+ * a multiple of a part; 1 and 2 threads, u8 / bf16 / f32 / f64. */
+Test(ops_shape, concatenate_long_rows) {
+  static const cmx_dtype ts[] = {CMX_U8, CMX_BF16, CMX_F32, CMX_F64};
+  const int64_t n0 = 70001, n1 = 40007;
+  double *v0 = malloc(sizeof(double) * 2 * n0),
+         *v1 = malloc(sizeof(double) * 2 * n1),
+         *ref = malloc(sizeof(double) * 2 * (n0 + n1)),
+         *got = malloc(sizeof(double) * 2 * (n0 + n1));
+  for (int th = 1; th <= 2; th++)
+    for (size_t ti = 0; ti < sizeof ts / sizeof ts[0]; ti++) {
+      TU_OK(cmx_set_num_threads(th));
+      cmx_dtype t = ts[ti];
+      tu_rand(v0, 2 * n0, t, -100, 100, 7 + ti);
+      tu_rand(v1, 2 * n1, t, -100, 100, 17 + ti);
+      cmx_array a, b, br, y;
+      TU_OK(tu_array(&a, v0, t, (int64_t[]){2, n0}, 2));
+      TU_OK(tu_array(&b, v1, t, (int64_t[]){2, n1}, 2));
+      /* axis 1: row i of the result is a[i] then b[i] reversed */
+      TU_OK(cmx_slice(&br, b, (int64_t[]){0, -1}, (int64_t[]){2, -n1 - 1},
+                      (int64_t[]){1, -1}, 2, NULL));
+      TU_OK(cmx_concatenate(&y, (cmx_array[]){a, br}, 2, 1, NULL));
+      for (int64_t i = 0, k = 0; i < 2; i++) {
+        for (int64_t j = 0; j < n0; j++) ref[k++] = v0[i * n0 + j];
+        for (int64_t j = n1 - 1; j >= 0; j--) ref[k++] = v1[i * n1 + j];
+      }
+      tu_read(y, got);
+      for (int64_t i = 0; i < 2 * (n0 + n1); i++)
+        cr_assert_eq(got[i], ref[i], "axis 1 %s %d threads [%lld]",
+                     cmx_dtype_name(t), th, (long long)i);
+      cmx_array_free(y);
+      /* axis 0 of the flat pieces: one long row each */
+      cmx_array fa, fb;
+      TU_OK(cmx_reshape(&fa, a, (int64_t[]){2 * n0}, 1, NULL));
+      TU_OK(cmx_reshape(&fb, b, (int64_t[]){2 * n1}, 1, NULL));
+      TU_OK(cmx_concatenate(&y, (cmx_array[]){fb, fa}, 2, 0, NULL));
+      memcpy(ref, v1, sizeof(double) * 2 * n1);
+      memcpy(ref + 2 * n1, v0, sizeof(double) * 2 * n0);
+      tu_read(y, got);
+      for (int64_t i = 0; i < 2 * (n0 + n1); i++)
+        cr_assert_eq(got[i], ref[i], "axis 0 %s %d threads [%lld]",
+                     cmx_dtype_name(t), th, (long long)i);
+      cmx_array_free(y), cmx_array_free(fa), cmx_array_free(fb);
+      cmx_array_free(br), cmx_array_free(a), cmx_array_free(b);
+    }
+  free(v0), free(v1), free(ref), free(got);
+}
+
 Test(ops_shape, concatenate_promotes_and_errors) {
   int64_t s[1] = {3}, s2[2] = {3, 1};
   double v[3], w[3];

@@ -146,15 +146,21 @@ int64_t cmx_index_gather_along(char *out, const char *a, const int64_t *a_st,
 }
 
 /* ---- strided block copy ---- */
+/* Items are (row, part): a row is cut into parts of part elements (the
+ * whole row unless there are few long rows). */
 struct copy { char *dst; const char *src; int64_t dst_st[CMX_MAX_DIMS],
-              src_st[CMX_MAX_DIMS], shape[CMX_MAX_DIMS]; int nd; size_t esz; };
+              src_st[CMX_MAX_DIMS], shape[CMX_MAX_DIMS]; int nd; size_t esz;
+              int64_t part, parts; };
 
 static void copy_rows(void *ctx, size_t b, size_t e) {
   const struct copy *c = ctx;
   int last = c->nd - 1;
-  int64_t n = c->shape[last], ds = c->dst_st[last], ss = c->src_st[last];
-  for (size_t r = b; r < e; r++) {
-    int64_t rem = (int64_t)r, doff = 0, soff = 0;
+  int64_t ds = c->dst_st[last], ss = c->src_st[last];
+  for (size_t it = b; it < e; it++) {
+    const int64_t r = (int64_t)it / c->parts, q = (int64_t)it % c->parts;
+    const int64_t i0 = q * c->part, left = c->shape[last] - i0;
+    const int64_t n = left < c->part ? left : c->part;
+    int64_t rem = r, doff = i0 * ds, soff = i0 * ss;
     for (int d = last - 1; d >= 0; d--) {
       int64_t k = rem % c->shape[d];
       rem /= c->shape[d];
@@ -197,9 +203,15 @@ void cmx_index_copy(char *dst, const int64_t *dst_st, const char *src,
     return;
   }
   for (int d = 0; d < c.nd - 1; d++) rows *= (size_t)c.shape[d];
-  size_t rb = (size_t)c.shape[c.nd - 1] * esz;
-  cmx_parallel_for(nthreads, rows, 1, (1u << 18) / (rb ? rb : 1) + 1,
-                   copy_rows, &c);
+  /* Fewer rows than four a thread: rows cut into parts of 64 KiB (a piece
+   * of concatenate along axis 0 is one row; it ran on one thread). */
+  const int64_t n = c.shape[c.nd - 1], chunk = (int64_t)(65536 / esz);
+  c.part = n, c.parts = 1;
+  if (nthreads > 1 && rows < 4 * (size_t)nthreads && n > 2 * chunk)
+    c.part = chunk, c.parts = (n + chunk - 1) / chunk;
+  size_t rb = (size_t)c.part * esz;
+  cmx_parallel_for(nthreads, rows * (size_t)c.parts, 1,
+                   (1u << 18) / (rb ? rb : 1) + 1, copy_rows, &c);
 }
 
 /* ---- tril / triu ---- */
