@@ -778,31 +778,35 @@ static void check_dot4h(const struct cmx_dispatch *v) {
   report("dot4h", bad);
 }
 
-/* dwconv: one output pixel over 1 to 25 tap rows, channel counts around
- * the 4- and 16-lane steps, within the roundings of an unfused sum
- * (generic multiplies then adds), canaries past c. */
+/* dwconv: one output pixel, and two with their taps c apart, over 1 to 25
+ * tap rows, channel counts around the 4- and 16-lane steps, within the
+ * roundings of an unfused sum (generic multiplies then adds), canaries
+ * past the pixels. */
 static void check_dwconv(const struct cmx_dispatch *t,
                          const struct cmx_dispatch *v) {
-  static float x[25][NMAX], w[25 * NMAX], y0[NMAX + PAD], y1[NMAX + PAD];
+  static float x[25][2 * NMAX], w[25 * NMAX], y0[2 * NMAX + PAD],
+      y1[2 * NMAX + PAD];
   size_t taps[] = {1, 2, 9, 25};
   int bad = 0;
   for (size_t s = 0; s < NSIZES; s++)
-    for (int ti = 0; ti < 4; ti++) {
+    for (int ti = 0; ti < 4; ti++)
+      for (size_t np = 1; np <= 2; np++) {
       size_t c = SIZES[s], nt = taps[ti];
       const float *xs[25];
-      for (size_t u = 0; u < nt; u++) fill(x[u], c, 0), xs[u] = x[u];
+      for (size_t u = 0; u < nt; u++) fill(x[u], np * c, 0), xs[u] = x[u];
       fill(w, nt * c, 0);
-      for (size_t i = 0; i < NMAX + PAD; i++) y0[i] = y1[i] = 99.0f;
-      t->f32_dwconv(c, nt, xs, w, y0);
-      v->f32_dwconv(c, nt, xs, w, y1);
-      for (size_t i = 0; i < c + PAD && i < NMAX + PAD; i++) {
+      for (size_t i = 0; i < 2 * NMAX + PAD; i++) y0[i] = y1[i] = 99.0f;
+      t->f32_dwconv(c, nt, xs, w, y0, np, c);
+      v->f32_dwconv(c, nt, xs, w, y1, np, c);
+      for (size_t i = 0; i < np * c + PAD; i++) {
         float mag = 0.0f;
-        for (size_t u = 0; i < c && u < nt; u++) mag += fabsf(x[u][i] * w[u * c + i]);
-        int ok = i >= c ? same(y0[i], y1[i])
-                        : fabsf(y0[i] - y1[i]) <= 1e-6f * (1.0f + mag);
+        for (size_t u = 0; i < np * c && u < nt; u++)
+          mag += fabsf(x[u][i] * w[u * c + i % c]);
+        int ok = i >= np * c ? same(y0[i], y1[i])
+                             : fabsf(y0[i] - y1[i]) <= 1e-6f * (1.0f + mag);
         if (!ok && bad++ < 5)
-          printf("  dwconv c=%zu taps=%zu i=%zu: neon %a generic %a\n", c, nt,
-                 i, y1[i], y0[i]);
+          printf("  dwconv c=%zu taps=%zu npix=%zu i=%zu: neon %a generic "
+                 "%a\n", c, nt, np, i, y1[i], y0[i]);
       }
     }
   report("dwconv", bad);

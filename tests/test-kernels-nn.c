@@ -468,42 +468,50 @@ Test(kernels_nn, rope_rows) {
 }
 
 /* Depthwise rows: channel counts around each vector width and unroll, 1 to
- * 25 taps, every tap row and the weights exactly sized (ASan sees a read
- * past c), canaries past y; within a few roundings of the sum of |x w|
- * (the ISA rows fuse each step). */
+ * 25 taps, one pixel and five (their taps c and 2c apart: strides 1 and
+ * 2), every tap row and the weights exactly sized (ASan sees a read past
+ * the last pixel's c), canaries past y; within a few roundings of the sum
+ * of |x w| (the ISA rows fuse each step). */
 Test(kernels_nn, dwconv_rows) {
   static const size_t C[] = {1, 3, 8, 15, 16, 17, 33, 64, 100, 128, 131};
   static const size_t T[] = {1, 2, 9, 25};
+  static const size_t P[][2] = {{1, 1}, {5, 1}, {5, 2}}; /* npix, stride */
   for (size_t r = 0; r < sizeof DROWS / sizeof DROWS[0]; r++) {
     const struct row *row = &DROWS[r];
     if (!runs(row)) continue;
     const struct row *ref = ref_of(DROWS, sizeof DROWS / sizeof DROWS[0], 0);
     for (size_t a = 0; a < sizeof C / sizeof C[0]; a++)
-      for (size_t b = 0; b < sizeof T / sizeof T[0]; b++) {
-        const size_t c = C[a], taps = T[b];
-        float *xs[25], *w = input(taps * c), *y = output(c), *g = output(c);
+      for (size_t b = 0; b < sizeof T / sizeof T[0]; b++)
+      for (size_t q = 0; q < sizeof P / sizeof P[0]; q++) {
+        const size_t c = C[a], taps = T[b], np = P[q][0], xs = P[q][1] * c;
+        const size_t len = (np - 1) * xs + c;
+        float *xv[25], *w = input(taps * c), *y = output(np * c),
+                       *g = output(np * c);
         for (size_t t = 0; t < taps; t++) {
-          xs[t] = input(c);
-          for (size_t i = 0; i < c; i++) xs[t][i] = rnd(-2, 2);
+          xv[t] = input(len);
+          for (size_t i = 0; i < len; i++) xv[t][i] = rnd(-2, 2);
         }
         for (size_t i = 0; i < taps * c; i++) w[i] = rnd(-1, 1);
-        ((cmx_f32_dwconv_ukr_fn)ref->fn)(c, taps, (const float *const *)xs,
-                                         w, g);
-        ((cmx_f32_dwconv_ukr_fn)row->fn)(c, taps, (const float *const *)xs,
-                                         w, y);
-        canaries(y, c, row->name);
+        ((cmx_f32_dwconv_ukr_fn)ref->fn)(c, taps, (const float *const *)xv,
+                                         w, g, np, xs);
+        ((cmx_f32_dwconv_ukr_fn)row->fn)(c, taps, (const float *const *)xv,
+                                         w, y, np, xs);
+        canaries(y, np * c, row->name);
+        for (size_t p = 0; p < np; p++)
         for (size_t i = 0; i < c; i++) {
           double want = 0, mag = 0;
           for (size_t t = 0; t < taps; t++) {
-            want += (double)xs[t][i] * w[t * c + i];
-            mag += fabs((double)xs[t][i] * w[t * c + i]);
+            want += (double)xv[t][p * xs + i] * w[t * c + i];
+            mag += fabs((double)xv[t][p * xs + i] * w[t * c + i]);
           }
-          cr_assert(close_to(y[i], g[i], 0, (float)(mag * 1e-6)) &&
-                        fabs(y[i] - want) <= mag * 1e-6,
-                    "%s c=%zu taps=%zu [%zu]: %a, ref %a, f64 %a", row->name,
-                    c, taps, i, y[i], g[i], want);
+          const float got = y[p * c + i];
+          cr_assert(close_to(got, g[p * c + i], 0, (float)(mag * 1e-6)) &&
+                        fabs(got - want) <= mag * 1e-6,
+                    "%s c=%zu taps=%zu pixel %zu of %zu, xs %zu [%zu]: %a, "
+                    "ref %a, f64 %a", row->name, c, taps, p, np, xs, i, got,
+                    g[p * c + i], want);
         }
-        for (size_t t = 0; t < taps; t++) release(xs[t]);
+        for (size_t t = 0; t < taps; t++) release(xv[t]);
         release(w), free(y), free(g);
       }
   }

@@ -8,21 +8,27 @@
 
 #define BLK 16
 
-void cmx_f32_dwconv_ukr__ref(size_t c, size_t taps, const float *const *x,
-                             const float *w, float *y) {
+static void pixel(size_t c, size_t taps, const float *const *x,
+                  const float *w, float *y, size_t o) {
   size_t i = 0;
   for (; i + BLK <= c; i += BLK) {
     float acc[BLK];
-    for (int k = 0; k < BLK; k++) acc[k] = x[0][i + k] * w[i + k];
+    for (int k = 0; k < BLK; k++) acc[k] = x[0][o + i + k] * w[i + k];
     for (size_t t = 1; t < taps; t++) {
-      const float *xt = x[t] + i, *wt = w + t * c + i;
+      const float *xt = x[t] + o + i, *wt = w + t * c + i;
       for (int k = 0; k < BLK; k++) acc[k] += xt[k] * wt[k];
     }
     for (int k = 0; k < BLK; k++) y[i + k] = acc[k];
   }
   for (; i < c; i++) {
-    float a = x[0][i] * w[i];
-    for (size_t t = 1; t < taps; t++) a += x[t][i] * w[t * c + i];
+    float a = x[0][o + i] * w[i];
+    for (size_t t = 1; t < taps; t++) a += x[t][o + i] * w[t * c + i];
     y[i] = a;
   }
+}
+
+void cmx_f32_dwconv_ukr__ref(size_t c, size_t taps, const float *const *x,
+                             const float *w, float *y, size_t npix,
+                             size_t xs) {
+  for (size_t p = 0; p < npix; p++) pixel(c, taps, x, w, y + p * c, p * xs);
 }
