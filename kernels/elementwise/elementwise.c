@@ -61,7 +61,12 @@ static struct cmx_knob g_fetch =
 /* ---- scalar references ---- */
 static double gelu_ref(double x) { return 0.5 * x * erfc(-x / sqrt(2.0)); }
 
-double cmx_ew_f64(enum cmx_ew_op op, double a, double b) {
+/* The scalar ops, inlined into the tile loops below with op a constant
+ * (ew_f64, ew_i64), and out of line for callers that pass op at run time
+ * (cmx_ew_f64, cmx_ew_i64). */
+static inline __attribute__((always_inline)) double ew_f64(enum cmx_ew_op op,
+                                                           double a,
+                                                           double b) {
   switch (op) {
     case CMX_EW_identity: return a;
     case CMX_EW_abs: return fabs(a);
@@ -119,6 +124,10 @@ double cmx_ew_f64(enum cmx_ew_op op, double a, double b) {
   }
 }
 
+double cmx_ew_f64(enum cmx_ew_op op, double a, double b) {
+  return ew_f64(op, a, b);
+}
+
 static int64_t ipow(int64_t a, int64_t b) {
   if (b < 0) return a == 1 ? 1 : a == -1 ? (b & 1 ? -1 : 1) : 0;
   uint64_t r = 1, x = (uint64_t)a;
@@ -130,7 +139,9 @@ static int64_t ipow(int64_t a, int64_t b) {
   return (int64_t)r;
 }
 
-int64_t cmx_ew_i64(enum cmx_ew_op op, int64_t a, int64_t b) {
+static inline __attribute__((always_inline)) int64_t ew_i64(enum cmx_ew_op op,
+                                                            int64_t a,
+                                                            int64_t b) {
   /* Wrapping arithmetic goes through uint64_t: no signed overflow UB. */
   uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
   switch (op) {
@@ -173,7 +184,25 @@ int64_t cmx_ew_i64(enum cmx_ew_op op, int64_t a, int64_t b) {
   }
 }
 
+int64_t cmx_ew_i64(enum cmx_ew_op op, int64_t a, int64_t b) {
+  return ew_i64(op, a, b);
+}
+
 /* ---- loading and storing tiles ---- */
+/* for (i = 0; i < n; i++) BODY, as blocks of 16 and a tail: a fixed trip
+ * count is what the baseline build's -O2 (gcc's very cheap cost model)
+ * vectorises. */
+#define BLOCKED(i, n, BODY)                                            \
+  do {                                                                 \
+    size_t b_ = 0;                                                     \
+    for (; b_ + 16 <= (n); b_ += 16)                                   \
+      for (size_t k_ = 0; k_ < 16; k_++) {                             \
+        const size_t i = b_ + k_;                                      \
+        BODY                                                           \
+      }                                                                \
+    for (size_t i = b_; i < (n); i++) BODY                             \
+  } while (0)
+
 /* Reads n elements of any dtype at stride s (elements) as f32. */
 static void load_f32(const struct cmx_ew_kernels *k, const char *p,
                      cmx_dtype d, int64_t s, size_t n, float *y) {
@@ -236,29 +265,40 @@ static void load_f64(const struct cmx_ew_kernels *k, const char *p,
     default: {
       float t[TILE];
       load_f32(k, p, d, s, n, t);
-      for (size_t i = 0; i < n; i++) y[i] = t[i];
+      BLOCKED(i, n, { y[i] = t[i]; });
     }
   }
 }
 
+/* One loop per dtype (the switch and the element size outside it; a
+ * switch and a cmx_dtype_size call per element had held int32 + int32 to
+ * 1.4 GB/s). */
+#define LOAD_I64(T, EXPR)                                               \
+  do {                                                                 \
+    const T *q = (const T *)p;                                         \
+    if (s == 1)                                                        \
+      BLOCKED(i, n, { T v = q[i]; y[i] = EXPR; });                     \
+    else                                                               \
+      for (size_t i = 0; i < n; i++) {                                 \
+        T v = q[(int64_t)i * s];                                       \
+        y[i] = EXPR;                                                   \
+      }                                                                \
+  } while (0)
 static void load_i64(const char *p, cmx_dtype d, int64_t s, size_t n,
                      int64_t *y) {
-  for (size_t i = 0; i < n; i++) {
-    const char *q = p + (int64_t)i * s * (int64_t)cmx_dtype_size(d);
-    switch (d) {
-      case CMX_BOOL: case CMX_U8: y[i] = *(const uint8_t *)q; break;
-      case CMX_I8: y[i] = *(const int8_t *)q; break;
-      case CMX_I16: y[i] = *(const int16_t *)q; break;
-      case CMX_I32: y[i] = *(const int32_t *)q; break;
-      case CMX_U32: y[i] = *(const uint32_t *)q; break;
-      case CMX_I64: y[i] = *(const int64_t *)q; break;
-      case CMX_F64: y[i] = *(const double *)q != 0; break; /* logical */
-      case CMX_F32: y[i] = *(const float *)q != 0; break;
-      case CMX_F16: case CMX_BF16: y[i] = (*(const uint16_t *)q & 0x7fff) != 0;
-        break;
-    }
+  switch (d) {
+    case CMX_BOOL: case CMX_U8: LOAD_I64(uint8_t, v); break;
+    case CMX_I8: LOAD_I64(int8_t, v); break;
+    case CMX_I16: LOAD_I64(int16_t, v); break;
+    case CMX_I32: LOAD_I64(int32_t, v); break;
+    case CMX_U32: LOAD_I64(uint32_t, v); break;
+    case CMX_I64: LOAD_I64(int64_t, v); break;
+    case CMX_F64: LOAD_I64(double, v != 0); break; /* logical */
+    case CMX_F32: LOAD_I64(float, v != 0); break;
+    case CMX_F16: case CMX_BF16: LOAD_I64(uint16_t, (v & 0x7fff) != 0); break;
   }
 }
+#undef LOAD_I64
 
 /* Float -> integer: truncate toward zero, saturate, NaN -> 0. */
 static int64_t sat(double v, double lo, double hi) {
@@ -299,20 +339,21 @@ static void store_f64(const struct cmx_ew_kernels *k, const double *x,
     case CMX_BOOL:
       for (size_t i = 0; i < n; i++) ((uint8_t *)p)[i] = x[i] != 0;
       return;
-    case CMX_U8:
-      for (size_t i = 0; i < n; i++) ((uint8_t *)p)[i] = (uint8_t)sat(x[i], 0, 255);
-      return;
-    case CMX_I8:
-      for (size_t i = 0; i < n; i++) ((int8_t *)p)[i] = (int8_t)sat(x[i], -128, 127);
-      return;
-    case CMX_I16:
-      for (size_t i = 0; i < n; i++)
-        ((int16_t *)p)[i] = (int16_t)sat(x[i], -32768, 32767);
-      return;
-    case CMX_I32:
-      for (size_t i = 0; i < n; i++)
-        ((int32_t *)p)[i] = (int32_t)sat(x[i], -2147483648.0, 2147483647.0);
-      return;
+    /* NaN -> 0, clamped, truncated: branch-free, so the loops vectorise
+     * (f32 -> int32 astype of 16M, 1 thread: 36.5 -> 31.9 ms) */
+#define SAT_LOOP(T, LO, HI)                                             \
+  BLOCKED(i, n, {                                                      \
+    double v = x[i] != x[i] ? 0.0 : x[i];                              \
+    v = v < (LO) ? (LO) : v;                                           \
+    v = v > (HI) ? (HI) : v;                                           \
+    ((T *)p)[i] = (T)(int32_t)v;                                       \
+  });                                                                  \
+  return;
+    case CMX_U8: SAT_LOOP(uint8_t, 0.0, 255.0)
+    case CMX_I8: SAT_LOOP(int8_t, -128.0, 127.0)
+    case CMX_I16: SAT_LOOP(int16_t, -32768.0, 32767.0)
+    case CMX_I32: SAT_LOOP(int32_t, -2147483648.0, 2147483647.0)
+#undef SAT_LOOP
     case CMX_U32:
       for (size_t i = 0; i < n; i++)
         ((uint32_t *)p)[i] = (uint32_t)sat(x[i], 0, 4294967295.0);
@@ -447,9 +488,16 @@ static void chunk_f32(const struct job *j, const char **p, const int64_t *s,
       else cv(n, y, out);
       break;
     }
-    case CMX_BOOL:
-      for (size_t i = 0; i < n; i++) ((uint8_t *)out)[i] = y[i] != 0;
+    case CMX_BOOL: { /* y != 0 on the bits (NaN true, -0 false): the
+                      * integer form vectorises, the float compare did not
+                      * (greater over 16M f32, 1 thread: 26.5 -> 16.2-16.9 ms) */
+      BLOCKED(i, n, {
+        uint32_t u;
+        memcpy(&u, y + i, 4);
+        ((uint8_t *)out)[i] = (u & 0x7fffffffu) != 0;
+      });
       break;
+    }
     default: {
       double t[TILE];
       for (size_t i = 0; i < n; i++) t[i] = y[i];
@@ -474,7 +522,22 @@ static void chunk_f64(const struct job *j, const char **p, const int64_t *s,
   else if (j->nin == 1)
     for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_f64(j->op, t[0][i], 0);
   else
-    for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_f64(j->op, t[0][i], t[1][i]);
+    switch (j->op) { /* the common binary ops with op a constant */
+#define F64_CASE(OP)                                                   \
+  case OP:                                                             \
+    for (size_t i = 0; i < n; i++) t[0][i] = ew_f64(OP, t[0][i], t[1][i]); \
+    break;
+      F64_CASE(CMX_EW_add) F64_CASE(CMX_EW_subtract)
+      F64_CASE(CMX_EW_multiply) F64_CASE(CMX_EW_divide)
+      F64_CASE(CMX_EW_maximum) F64_CASE(CMX_EW_minimum)
+      F64_CASE(CMX_EW_equal) F64_CASE(CMX_EW_not_equal)
+      F64_CASE(CMX_EW_less) F64_CASE(CMX_EW_less_equal)
+      F64_CASE(CMX_EW_greater) F64_CASE(CMX_EW_greater_equal)
+#undef F64_CASE
+      default:
+        for (size_t i = 0; i < n; i++)
+          t[0][i] = cmx_ew_f64(j->op, t[0][i], t[1][i]);
+    }
   store_f64(&j->k, t[0], n, j->out_dtype, out);
 }
 
@@ -489,7 +552,23 @@ static void chunk_i64(const struct job *j, const char **p, const int64_t *s,
   else if (j->nin == 1)
     for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_i64(j->op, t[0][i], 0);
   else
-    for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_i64(j->op, t[0][i], t[1][i]);
+    switch (j->op) { /* the common binary ops with op a constant */
+#define I64_CASE(OP)                                                   \
+  case OP:                                                             \
+    for (size_t i = 0; i < n; i++) t[0][i] = ew_i64(OP, t[0][i], t[1][i]); \
+    break;
+      I64_CASE(CMX_EW_add) I64_CASE(CMX_EW_subtract)
+      I64_CASE(CMX_EW_multiply) I64_CASE(CMX_EW_maximum)
+      I64_CASE(CMX_EW_minimum) I64_CASE(CMX_EW_equal)
+      I64_CASE(CMX_EW_not_equal) I64_CASE(CMX_EW_less)
+      I64_CASE(CMX_EW_less_equal) I64_CASE(CMX_EW_greater)
+      I64_CASE(CMX_EW_greater_equal) I64_CASE(CMX_EW_logical_and)
+      I64_CASE(CMX_EW_logical_or)
+#undef I64_CASE
+      default:
+        for (size_t i = 0; i < n; i++)
+          t[0][i] = cmx_ew_i64(j->op, t[0][i], t[1][i]);
+    }
   store_i64(&j->k, t[0], n, j->out_dtype, out);
 }
 
