@@ -155,18 +155,14 @@ static int n_rope(cmx_array *o, const struct inputs *in) {
   return st;
 }
 
-/* x as (B, L, 32, 128) attention heads, L = 2048 where x is big enough
- * (else all of x: B = 1), copied to (B, 32, L, 128): the permute that
- * keeps 512-byte runs (kernels/x32-transpose/x32-transpose.c's runs). */
-static int c_heads(cmx_array *o, const struct inputs *in) {
-  int64_t n = cmx_array_size(in->x), L = n / 4096 < 2048 ? n / 4096 : 2048;
-  int64_t sh[4] = {n / (L * 4096), L, 32, 128};
-  static const int perm[4] = {0, 2, 1, 3};
+/* contiguous(transpose(reshape(x, sh), perm)), nd axes. */
+static int permuted_copy(cmx_array *o, cmx_array x, const int64_t *sh,
+                         const int *perm, int nd) {
   cmx_array r, t;
-  int st = cmx_reshape(&r, in->x, sh, 4, NULL);
+  int st = cmx_reshape(&r, x, sh, nd, NULL);
   if (st)
     return st;
-  st = cmx_transpose(&t, r, perm, 4, NULL);
+  st = cmx_transpose(&t, r, perm, nd, NULL);
   cmx_array_free(r);
   if (st)
     return st;
@@ -175,23 +171,23 @@ static int c_heads(cmx_array *o, const struct inputs *in) {
   return st;
 }
 
+/* x as (B, L, 32, 128) attention heads, L = 2048 where x is big enough
+ * (else all of x: B = 1), copied to (B, 32, L, 128): the permute that
+ * keeps 512-byte runs (kernels/x32-transpose/x32-transpose.c's runs). */
+static int c_heads(cmx_array *o, const struct inputs *in) {
+  int64_t n = cmx_array_size(in->x), L = n / 4096 < 2048 ? n / 4096 : 2048;
+  int64_t sh[4] = {n / (L * 4096), L, 32, 128};
+  static const int perm[4] = {0, 2, 1, 3};
+  return permuted_copy(o, in->x, sh, perm, 4);
+}
+
 /* x (R, C) as (R C / (8 C), C/8, 64) permuted to (64, C/8, R C / (8 C)): at
  * the big tier (512, 512, 64), the (2048, 512, 64) of the issue on
  * (16384, 4096) (the nn suite). */
 static int c_permute(cmx_array *o, const struct inputs *in) {
   int64_t c = cmx_array_shape(in->x)[1], sh[3] = {-1, c / 8, 64};
   static const int perm[3] = {2, 1, 0};
-  cmx_array r, t;
-  int st = cmx_reshape(&r, in->x, sh, 3, NULL);
-  if (st)
-    return st;
-  st = cmx_transpose(&t, r, perm, 3, NULL);
-  cmx_array_free(r);
-  if (st)
-    return st;
-  st = cmx_contiguous(o, t, NULL);
-  cmx_array_free(t);
-  return st;
+  return permuted_copy(o, in->x, sh, perm, 3);
 }
 /* Embedding lookup: every row of the (D, D) table, in reverse order. */
 static int g_take(cmx_array *o, const struct inputs *in) {

@@ -506,6 +506,19 @@ static void chunk_f32(const struct job *j, const char **p, const int64_t *s,
   }
 }
 
+/* The binary ops whose tile loops run with op a constant (the scalar
+ * function inlined: no call and no switch per element), as case labels
+ * of a switch on the job's op. */
+#define COMMON_BINARY(CASE)                                            \
+  CASE(CMX_EW_add) CASE(CMX_EW_subtract) CASE(CMX_EW_multiply)         \
+  CASE(CMX_EW_maximum) CASE(CMX_EW_minimum) CASE(CMX_EW_equal)         \
+  CASE(CMX_EW_not_equal) CASE(CMX_EW_less) CASE(CMX_EW_less_equal)     \
+  CASE(CMX_EW_greater) CASE(CMX_EW_greater_equal)
+#define BINARY_CASE(FN, OP)                                            \
+  case OP:                                                             \
+    for (size_t i = 0; i < n; i++) t[0][i] = FN(OP, t[0][i], t[1][i]); \
+    break;
+
 static void chunk_f64(const struct job *j, const char **p, const int64_t *s,
                       size_t n, char *out) {
   double t[3][TILE];
@@ -523,16 +536,8 @@ static void chunk_f64(const struct job *j, const char **p, const int64_t *s,
     for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_f64(j->op, t[0][i], 0);
   else
     switch (j->op) { /* the common binary ops with op a constant */
-#define F64_CASE(OP)                                                   \
-  case OP:                                                             \
-    for (size_t i = 0; i < n; i++) t[0][i] = ew_f64(OP, t[0][i], t[1][i]); \
-    break;
-      F64_CASE(CMX_EW_add) F64_CASE(CMX_EW_subtract)
-      F64_CASE(CMX_EW_multiply) F64_CASE(CMX_EW_divide)
-      F64_CASE(CMX_EW_maximum) F64_CASE(CMX_EW_minimum)
-      F64_CASE(CMX_EW_equal) F64_CASE(CMX_EW_not_equal)
-      F64_CASE(CMX_EW_less) F64_CASE(CMX_EW_less_equal)
-      F64_CASE(CMX_EW_greater) F64_CASE(CMX_EW_greater_equal)
+#define F64_CASE(OP) BINARY_CASE(ew_f64, OP)
+      COMMON_BINARY(F64_CASE) F64_CASE(CMX_EW_divide)
 #undef F64_CASE
       default:
         for (size_t i = 0; i < n; i++)
@@ -553,17 +558,9 @@ static void chunk_i64(const struct job *j, const char **p, const int64_t *s,
     for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_i64(j->op, t[0][i], 0);
   else
     switch (j->op) { /* the common binary ops with op a constant */
-#define I64_CASE(OP)                                                   \
-  case OP:                                                             \
-    for (size_t i = 0; i < n; i++) t[0][i] = ew_i64(OP, t[0][i], t[1][i]); \
-    break;
-      I64_CASE(CMX_EW_add) I64_CASE(CMX_EW_subtract)
-      I64_CASE(CMX_EW_multiply) I64_CASE(CMX_EW_maximum)
-      I64_CASE(CMX_EW_minimum) I64_CASE(CMX_EW_equal)
-      I64_CASE(CMX_EW_not_equal) I64_CASE(CMX_EW_less)
-      I64_CASE(CMX_EW_less_equal) I64_CASE(CMX_EW_greater)
-      I64_CASE(CMX_EW_greater_equal) I64_CASE(CMX_EW_logical_and)
-      I64_CASE(CMX_EW_logical_or)
+#define I64_CASE(OP) BINARY_CASE(ew_i64, OP)
+      COMMON_BINARY(I64_CASE)
+      I64_CASE(CMX_EW_logical_and) I64_CASE(CMX_EW_logical_or)
 #undef I64_CASE
       default:
         for (size_t i = 0; i < n; i++)
