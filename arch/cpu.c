@@ -19,8 +19,8 @@
 static const char *const g_names[CMX_ISA_COUNT] = {
     "generic", "avx2", "avx512", "neon", "avx512bf16"};
 static struct cmx_dispatch g_tables[CMX_ISA_COUNT];
-/* The table cmx picks for this CPU: g_tables[best], or the avx512bf16
- * table without its vdpbf16ps GEMM where that does not pay (default_table) */
+/* The table cmx picks for this CPU (arch_init): g_tables[best], less the
+ * avx512bf16 level's vdpbf16ps GEMM where that does not pay. */
 static struct cmx_dispatch g_auto;
 static _Atomic(const struct cmx_dispatch *) g_current;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -179,7 +179,7 @@ static void arch_init(void) {
   enum cmx_isa_level best = cmx_cpu_best();
   /* With AVX512_BF16 the level's casts and bf16 norm and softmax rows
    * round with vcvtne2ps2bf16 (f32 -> bf16 256 x 256 on the 2-core
-   * Emerald Rapids VM, 1 thread: 8.6 -> 5.0 us against the integer
+   * Emerald Rapids VM, 1 thread: 8.6 -> 5.2 us against the integer
    * rounding); its vdpbf16ps GEMM only where AMX or the probe says so. */
   g_auto = g_tables[best];
   if (best == CMX_ISA_AVX512BF16 && !cmx_pairs_pay())

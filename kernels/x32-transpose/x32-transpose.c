@@ -228,7 +228,7 @@ struct rjob {
   char *dst;
   size_t w;                         /* bytes a run */
   int nb;
-  int64_t bshape[MAXD], bsrc[MAXD], bdst[MAXD]; /* in bytes */
+  int64_t bshape[MAXD], bsrc[MAXD], bdst[MAXD]; /* strides in bytes */
   int64_t m, n, sp, sl, dp;         /* p and L: extents, strides (bytes) */
   int64_t bi, bj, mblocks, nblocks;
   cmx_x32_stream_ukr_fn stream;     /* runs of whole lines, streamed */
@@ -292,15 +292,18 @@ static int runs_copy(void *dst, const void *src, const int64_t *sh,
   if (w >= RUNS_MAX) return 0;
   for (int d = 0; d < nd - 1; d++)
     if (st[d] <= 0) return 0;
-  if (w == 2 || w == 4 || w == 8) {
-    int64_t s2[MAXD];
-    for (int d = 0; d < nd - 1; d++) {
-      if (st[d] % R) return 0;
-      s2[d] = st[d] / R;
-    }
+  /* whole elements where every run is aligned to its size (else the
+   * blocks below, which copy bytes) */
+  int whole = (w == 2 || w == 4 || w == 8) && (uintptr_t)src % (size_t)w == 0 &&
+              (uintptr_t)dst % (size_t)w == 0;
+  int64_t s2[MAXD];
+  for (int d = 0; d < nd - 1 && whole; d++) {
+    whole = st[d] % R == 0;
+    s2[d] = st[d] / R;
+  }
+  if (whole)
     return cmx_transpose_copy(dst, src, sh, s2, nd - 1, (size_t)w, cfg,
                               stream, nthreads);
-  }
   /* p: the axis whose runs lie closest together in the source; L the
    * destination's, next to the run */
   int p = 0;
