@@ -143,11 +143,16 @@ $(BENCH_BIN): $(BENCH_OBJ) $(LIB_A)
 # allocator_may_return_null: the tests check that a failed huge malloc is
 # CMX_ENOMEM, which ASan would otherwise turn into an abort.
 TEST_ENV ?= OMP_WAIT_POLICY=passive ASAN_OPTIONS=allocator_may_return_null=1
+# Seconds for the whole suite and for the op tests at one CMX_ISA level:
+# ASan at -O1 over the generic (scalar) level took over 6 minutes on the
+# 2-core Emerald Rapids VM, so test-asan allows more.
+ISA_TIMEOUT ?= 300
+SUITE_TIMEOUT ?= 600
 test: $(TEST_BIN)
-	$(TEST_ENV) timeout 600 $(TEST_BIN) -j1
+	$(TEST_ENV) timeout $(SUITE_TIMEOUT) $(TEST_BIN) -j1
 	@for isa in $$(sh tests/isa-levels.sh); do \
 	  echo "== op tests with CMX_ISA=$$isa"; \
-	  CMX_ISA=$$isa $(TEST_ENV) timeout 300 $(TEST_BIN) -j1 \
+	  CMX_ISA=$$isa $(TEST_ENV) timeout $(ISA_TIMEOUT) $(TEST_BIN) -j1 \
 	    --filter 'ops*/*' || exit 1; done
 	@$(MAKE) --no-print-directory test-neon
 	@$(MAKE) --no-print-directory test-install
@@ -183,6 +188,7 @@ test-fuzz:
 
 test-asan:
 	$(MAKE) --no-print-directory test BUILD=build-asan OPT=-O1 TEST_FUZZ=0 \
+	  ISA_TIMEOUT=1800 SUITE_TIMEOUT=1800 \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fsanitize=float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow"
 
 # NEON: the microkernel families and dispatch tables, cross-built for
