@@ -227,6 +227,9 @@ int cmx_eval_elementwise(cmx_array a, int nthreads) {
                                                         : NULL,
       .vbinary = cmx_ew_info[op].arity == 2 && slot >= 0 ? t->f32_vbinary[slot]
                                                          : NULL,
+      .vunary64 = cmx_ew_info[op].arity == 1 && slot >= 0 ? t->f64_vunary[slot]
+                  : op == CMX_EW_silu_mul ? t->f64_vunary[CMX_VUNARY_SILU]
+                                          : NULL,
       .where = t->f32_where,
       .cvt = t->cvt,
       .stream = stream_out(a->dtype, a->size) ? t->x32_stream : NULL};

@@ -16,6 +16,7 @@
 #include "../kernels/f32-softmax/f32-softmax.h"
 #include "../kernels/f32-vbinary/f32-vbinary.h"
 #include "../kernels/f32-vunary/f32-vunary.h"
+#include "../kernels/f64-vunary/f64-vunary.h"
 #include "../kernels/f32-where/f32-where.h"
 #include "../kernels/random/random.h"
 #include "../kernels/f64-gemm/f64-gemm.h"
@@ -36,6 +37,7 @@ struct cmx_dispatch {
   const char *name;
   cmx_f32_vunary_ukr_fn f32_vunary[CMX_VUNARY_COUNT];
   cmx_f32_vbinary_ukr_fn f32_vbinary[CMX_VBINARY_COUNT];
+  cmx_f64_vunary_ukr_fn f64_vunary[CMX_VUNARY_COUNT]; /* NULL: no row */
   cmx_f32_where_ukr_fn f32_where;
   cmx_f32_rinner_ukr_fn f32_rinner[CMX_ROP_COUNT];
   cmx_f32_router_ukr_fn f32_router[CMX_ROP_COUNT];

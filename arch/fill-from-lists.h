@@ -7,6 +7,10 @@
 #include "../kernels/f32-vunary/f32-vunary.inc"
 #undef CMX_UKR
 #define CMX_UKR(isa, op, name) \
+  if (isa == CMX_LEVEL) t->f64_vunary[op] = name;
+#include "../kernels/f64-vunary/f64-vunary.inc"
+#undef CMX_UKR
+#define CMX_UKR(isa, op, name) \
   if (isa == CMX_LEVEL) t->f32_vbinary[op] = name;
 #include "../kernels/f32-vbinary/f32-vbinary.inc"
 #undef CMX_UKR

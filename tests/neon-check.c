@@ -83,6 +83,42 @@ static void check_vunary(const struct cmx_dispatch *t, const struct cmx_dispatch
   report("f32_vunary", bad);
 }
 
+/* f64 transcendentals: every level rounds the same operations, so the
+ * NEON rows give GENERIC's bits (x in [-4, 4] as fill gives, scaled up to
+ * +-2^22 for some lanes so sin and cos reach libm's rare lanes, specials). */
+static void check_vunary64(const struct cmx_dispatch *t,
+                           const struct cmx_dispatch *v) {
+  float f[NMAX];
+  double x[NMAX], yt[NMAX + PAD], yv[NMAX + PAD];
+  int bad = 0, rows = 0;
+  for (int op = 0; op < CMX_VUNARY_COUNT; op++) {
+    if (!t->f64_vunary[op] || !v->f64_vunary[op]) {
+      if (!t->f64_vunary[op] != !v->f64_vunary[op] && bad++ < 5)
+        printf("  vunary64 op %d: a row on one level only\n", op);
+      continue;
+    }
+    rows++;
+    for (size_t s = 0; s < NSIZES; s++) {
+      size_t n = SIZES[s];
+      fill(f, n, 1);
+      for (size_t i = 0; i < n; i++)
+        x[i] = (double)f[i] * (rng() % 5 == 0 ? 0x1p20 : 1.0) * (1 + 0x1p-30);
+      for (size_t i = 0; i < n + PAD; i++) yt[i] = yv[i] = -5.5;
+      t->f64_vunary[op](n, x, yt);
+      v->f64_vunary[op](n, x, yv);
+      for (size_t i = 0; i < n + PAD; i++) {
+        int ok = memcmp(&yt[i], &yv[i], 8) == 0 ||
+                 (isnan(yt[i]) && isnan(yv[i]));
+        if (!ok && bad++ < 5)
+          printf("  vunary64 op %d n=%zu i=%zu x=%a: neon %a generic %a\n", op,
+                 n, i, i < n ? x[i] : 0.0, yv[i], yt[i]);
+      }
+    }
+  }
+  if (rows < 11 && bad++ < 5) printf("  vunary64: only %d rows\n", rows);
+  report("f64_vunary", bad);
+}
+
 static void check_vbinary(const struct cmx_dispatch *t, const struct cmx_dispatch *v) {
   float a[NMAX], b[NMAX], yt[NMAX + PAD], yv[NMAX + PAD];
   int bad = 0;
@@ -890,6 +926,7 @@ int main(void) {
     return 1;
   }
   check_vunary(&t, &v);
+  check_vunary64(&t, &v);
   check_vbinary(&t, &v);
   check_where(&t, &v);
   check_reduce(&t, &v);

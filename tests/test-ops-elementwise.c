@@ -967,3 +967,106 @@ Test(ops_binary, wide_ints_with_f64_convert_exactly) {
     cmx_array_free(b);
   }
 }
+
+/* float64 transcendentals (kernels/f64-vunary): contiguous and transposed
+ * operands, a broadcast b for silu_mul; within ~4 ulp of libm-based double
+ * references, and the same bits on every ISA level this CPU has (each
+ * level runs one algorithm with the same roundings) and for the view. */
+typedef int (*unop_fn)(cmx_array *, cmx_array, cmx_stream);
+static double r64_sig(double x) {
+  return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x));
+}
+Test(ops_unary, f64_transcendentals_every_level_and_view) {
+  static const struct {
+    const char *name;
+    unop_fn fn;
+    double lo, hi;
+  } OPS[] = {{"exp", cmx_exp, -700, 700},
+             {"expm1", cmx_expm1, -3, 3},
+             {"log", cmx_log, 1e-300, 1e300}, /* log-uniform */
+             {"log1p", cmx_log1p, -0.99, 50},
+             {"sin", cmx_sin, -1e4, 1e4},
+             {"cos", cmx_cos, -1e4, 1e4},
+             {"tanh", cmx_tanh, -4, 4},
+             {"sigmoid", cmx_sigmoid, -40, 40},
+             {"silu", cmx_silu, -40, 40},
+             {"softplus", cmx_softplus, -40, 40},
+             {"gelu_tanh", cmx_gelu_tanh, -3, 8},
+             {"silu_mul", NULL, -40, 40}};
+  static const char *LEVELS[] = {"generic", "avx2", "avx512", "default"};
+  const int64_t R = 37, C = 41, n = R * C;
+  int64_t shape[2] = {R, C}, bshape[1] = {C};
+  double *v = malloc(n * sizeof *v), *got = malloc(n * sizeof *got);
+  double *first = malloc(n * sizeof *first), *gt = malloc(n * sizeof *gt);
+  double b[41];
+  uint64_t s = 11;
+  for (int64_t j = 0; j < C; j++) b[j] = tu_unif(&s) * 4 - 2;
+  for (size_t o = 0; o < sizeof OPS / sizeof OPS[0]; o++) {
+    for (int64_t i = 0; i < n; i++) {
+      double u = tu_unif(&s);
+      double lo = OPS[o].lo, hi = OPS[o].hi;
+      v[i] = lo > 0 ? exp(log(lo) + u * (log(hi) - log(lo))) : lo + u * (hi - lo);
+    }
+    int levels = 0;
+    for (size_t l = 0; l < 4; l++) {
+      if (cmx_set_isa(LEVELS[l]) != CMX_OK) continue; /* CPU lacks it */
+      cmx_array a, at, y, yt, bb = NULL;
+      TU_OK(tu_array(&a, v, CMX_F64, shape, 2));
+      TU_OK(cmx_transpose(&at, a, NULL, 0, NULL));
+      if (OPS[o].fn) {
+        TU_OK(OPS[o].fn(&y, a, NULL));
+        TU_OK(OPS[o].fn(&yt, at, NULL));
+      } else {
+        cmx_array btt;
+        TU_OK(tu_array(&bb, b, CMX_F64, bshape, 1));
+        TU_OK(cmx_silu_mul(&y, a, bb, NULL));
+        TU_OK(cmx_expand_dims(&btt, bb, 1, NULL)); /* (C, 1) against a.T */
+        TU_OK(cmx_silu_mul(&yt, at, btt, NULL));
+        cmx_array_free(btt);
+      }
+      cr_assert_eq(cmx_array_dtype(y), CMX_F64);
+      tu_read(y, got);
+      tu_read(yt, gt);
+      for (int64_t i = 0; i < R; i++)
+        for (int64_t j = 0; j < C; j++) {
+          double x = v[i * C + j], g = got[i * C + j], w;
+          switch (o) {
+            case 0: w = exp(x); break;
+            case 1: w = expm1(x); break;
+            case 2: w = log(x); break;
+            case 3: w = log1p(x); break;
+            case 4: w = sin(x); break;
+            case 5: w = cos(x); break;
+            case 6: w = tanh(x); break;
+            case 7: w = r64_sig(x); break;
+            case 8: w = x * r64_sig(x); break;
+            case 9: w = fmax(x, 0) + log1p(exp(-fabs(x))); break;
+            case 10:
+              w = x * r64_sig(2 * sqrt(2 / M_PI) * (x + 0.044715 * x * x * x));
+              break;
+            default: w = x * r64_sig(x) * b[j];
+          }
+          /* the double gelu_tanh reference rounds w = O(x^3): its error
+           * grows as |x|^3 (the kernel carries w in double-double) */
+          double tol = 1e-15 * (o == 10 ? 2 + fabs(x * x * x) : 1);
+          cr_assert(fabs(g - w) <= tol * fabs(w), "%s (%s) x=%a: %a want %a",
+                    OPS[o].name, LEVELS[l], x, g, w);
+          cr_assert(memcmp(&g, &gt[j * R + i], 8) == 0,
+                    "%s (%s) transposed [%ld,%ld]: %a vs %a", OPS[o].name,
+                    LEVELS[l], (long)i, (long)j, gt[j * R + i], g);
+          if (levels)
+            cr_assert(memcmp(&g, &first[i * C + j], 8) == 0,
+                      "%s: %s gives %a, generic %a (x=%a)", OPS[o].name,
+                      LEVELS[l], g, first[i * C + j], x);
+        }
+      if (!levels) memcpy(first, got, n * sizeof *got);
+      levels++;
+      cmx_array_free(y), cmx_array_free(yt), cmx_array_free(at);
+      cmx_array_free(a);
+      if (bb) cmx_array_free(bb);
+    }
+    cr_assert(levels >= 2, "%s: %d ISA levels", OPS[o].name, levels);
+  }
+  TU_OK(cmx_set_isa("default"));
+  free(v), free(got), free(first), free(gt);
+}

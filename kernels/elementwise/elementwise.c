@@ -532,7 +532,11 @@ static void chunk_f64(const struct job *j, const char **p, const int64_t *s,
     for (size_t i = 0; i < n; i++) t[0][i] = c[i] ? t[1][i] : t[2][i];
   else if (j->op == CMX_EW_identity)
     ;
-  else if (j->nin == 1)
+  else if (j->k.vunary64) { /* a transcendental, or silu(a) * b */
+    j->k.vunary64(n, t[0], t[0]);
+    if (j->nin == 2)
+      for (size_t i = 0; i < n; i++) t[0][i] *= t[1][i];
+  } else if (j->nin == 1)
     for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_f64(j->op, t[0][i], 0);
   else
     switch (j->op) { /* the common binary ops with op a constant */

@@ -16,6 +16,7 @@
 #include "../f32-vbinary/f32-vbinary.h"
 #include "../f32-vunary/f32-vunary.h"
 #include "../f32-where/f32-where.h"
+#include "../f64-vunary/f64-vunary.h"
 #include "../x32-stream/x32-stream.h"
 
 enum cmx_ew_rule { CMX_EW_SAME, CMX_EW_FLOAT, CMX_EW_PROMOTE, CMX_EW_DIVIDE,
@@ -47,6 +48,8 @@ struct cmx_ew_operand {
 struct cmx_ew_kernels {
   cmx_f32_vunary_ukr_fn vunary;     /* the op's unary slot, or NULL */
   cmx_f32_vbinary_ukr_fn vbinary;   /* the op's binary slot, or NULL */
+  /* f64 compute: the op's f64 unary slot (silu_mul: silu's), or NULL */
+  cmx_f64_vunary_ukr_fn vunary64;
   cmx_f32_where_ukr_fn where;
   const cmx_cvt_ukr_fn *cvt;        /* CMX_CVT_COUNT entries */
   /* Non-NULL: write f32 outputs through this streaming copy (for outputs

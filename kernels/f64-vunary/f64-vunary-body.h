@@ -1,0 +1,49 @@
+/* Loop body shared by every f64-vunary ISA file: define VD_N, include this,
+ * then one CMX_F64_VUNARY_DEFINE(literal_kernel_name, vd_fn) per op (vd_fn
+ * from f64-vmath.h), or CMX_F64_VUNARY_DEFINE_RARE(name, vd_fn, rare_fn,
+ * libm_fn) where rare_fn marks lanes vd_fn does not cover: those are
+ * recomputed by libm_fn. Main loop two vectors a step, then a vector at a
+ * time, the tail through a padded vector; every load of a step comes before
+ * its stores, so y == x is safe. */
+#ifndef CMX_F64_VUNARY_BODY_H
+#define CMX_F64_VUNARY_BODY_H
+#include <stddef.h>
+#include <string.h>
+
+#include "kernels/f64-vunary/f64-vmath.h"
+#include "kernels/f64-vunary/f64-vunary.h"
+
+VD_INLINE vi vd_no_rare(vd x) { return (vi){0} & (vi)x; }
+
+VD_INLINE vd vd_fix_rare(vd y, vd a, vi m, double (*libm)(double)) {
+  if (__builtin_expect(vany(m), 0))
+    for (int l = 0; l < VD_N; l++)
+      if (m[l]) y[l] = libm(a[l]);
+  return y;
+}
+
+#define CMX_F64_VUNARY_DEFINE(name, fn) \
+  CMX_F64_VUNARY_DEFINE_RARE(name, fn, vd_no_rare, NULL)
+
+#define CMX_F64_VUNARY_DEFINE_RARE(name, fn, rare, libm) \
+  void name(size_t n, const double *x, double *y) {      \
+    size_t i = 0;                                        \
+    for (; i + 2 * VD_N <= n; i += 2 * VD_N) {           \
+      vd a0, a1;                                         \
+      memcpy(&a0, x + i, sizeof a0);                     \
+      memcpy(&a1, x + i + VD_N, sizeof a1);              \
+      vd y0 = vd_fix_rare(fn(a0), a0, rare(a0), libm);   \
+      vd y1 = vd_fix_rare(fn(a1), a1, rare(a1), libm);   \
+      memcpy(y + i, &y0, sizeof y0);                     \
+      memcpy(y + i + VD_N, &y1, sizeof y1);              \
+    }                                                    \
+    for (; i < n; i += VD_N) {                           \
+      size_t k = n - i < VD_N ? n - i : VD_N;            \
+      vd a = vs(0.5);                                    \
+      memcpy(&a, x + i, k * sizeof(double));             \
+      a = vd_fix_rare(fn(a), a, rare(a), libm);          \
+      memcpy(y + i, &a, k * sizeof(double));             \
+    }                                                    \
+  }
+
+#endif

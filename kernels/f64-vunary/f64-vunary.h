@@ -1,0 +1,25 @@
+/* f64 elementwise unary microkernels: the transcendentals of float64
+ * arrays (the other f64 unary ops are single instructions the elementwise
+ * driver's typed loop already vectorises).
+ * Contract: y[i] = op(x[i]) for 0 <= i < n, x and y contiguous float64,
+ * n >= 0 elements; y may equal x exactly (in place), no other overlap. No
+ * alignment required; tails are handled inside the kernel without reading
+ * or writing past n. Every level gives the same bits for the same input
+ * (one algorithm, explicit fma, no contraction: f64-vmath.h), so the
+ * GENERIC row is the reference of the others; error bounds in ulp
+ * against long double libm are listed in f64-vmath.h and asserted by
+ * tests/test-kernels-elementwise.c. The table is indexed by enum
+ * cmx_vunary_op; ops without a row stay NULL. */
+#ifndef CMX_F64_VUNARY_H
+#define CMX_F64_VUNARY_H
+#include <stddef.h>
+
+#include "../f32-vunary/f32-vunary.h" /* enum cmx_vunary_op */
+
+typedef void (*cmx_f64_vunary_ukr_fn)(size_t n, const double *x, double *y);
+
+#define CMX_UKR(isa, op, name) void name(size_t n, const double *x, double *y);
+#include "f64-vunary.inc"
+#undef CMX_UKR
+
+#endif
