@@ -12,7 +12,7 @@
 #include "bench.h"
 
 enum { IN_X = 1, IN_P = 2, IN_ROW = 4, IN_SCALAR = 8, IN_XH = 16,
-       IN_ROWH = 32 };
+       IN_ROWH = 32, IN_XD = 64 };
 enum ref { REF_TRIAD, REF_COPY, REF_READ };
 
 struct inputs {
@@ -21,6 +21,7 @@ struct inputs {
   cmx_array row;    /* (C,) */
   cmx_array scalar; /* () */
   cmx_array xh, rowh; /* x and row in bf16, where a case uses them */
+  cmx_array xd;       /* x in f64, where a case uses it */
 };
 
 struct opcase {
@@ -221,6 +222,14 @@ static int g_normal(cmx_array *o, const struct inputs *in) {
   return g_random(o, in, 1);
 }
 
+/* float64 transcendentals (kernels/f64-vunary) */
+static int u_exp_d(cmx_array *o, const struct inputs *in) {
+  return cmx_exp(o, in->xd, NULL);
+}
+static int u_tanh_d(cmx_array *o, const struct inputs *in) {
+  return cmx_tanh(o, in->xd, NULL);
+}
+
 static const struct opcase k_cases[] = {
     {"binary", "add", b_add, IN_X | IN_P, REF_TRIAD, 1, 0},
     {"binary", "multiply", b_mul, IN_X | IN_P, REF_TRIAD, 1, 0},
@@ -234,6 +243,9 @@ static const struct opcase k_cases[] = {
     {"unary", "silu", u_silu, IN_X, REF_COPY, 1, 0},
     {"unary", "sqrt", u_sqrt, IN_P, REF_COPY, 1, 0},
     {"unary", "sigmoid", u_sigmoid, IN_X, REF_COPY, 1, 0},
+    /* f64: 8-byte elements, compute-bound on 2 cores (no target) */
+    {"unary", "exp f64", u_exp_d, IN_XD, REF_COPY, 0, 0},
+    {"unary", "tanh f64", u_tanh_d, IN_XD, REF_COPY, 0, 0},
     {"reduce", "sum all", r_sum, IN_X, REF_READ, 1, 1 << 16},
     {"reduce", "sum axis=-1", r_sum_last, IN_X, REF_READ, 1, 1 << 16},
     {"reduce", "sum axis=0", r_sum_first, IN_X, REF_READ, 1, 1 << 16},
@@ -332,6 +344,11 @@ static int make_inputs(struct inputs *in, int64_t rows, int64_t cols,
     if (!st)
       st = cmx_eval(h, 2);
   }
+  if (!st && (uses & IN_XD)) {
+    st = cmx_astype(&in->xd, in->x, CMX_F64, NULL);
+    if (!st)
+      st = cmx_eval(&in->xd, 1);
+  }
   return st;
 }
 
@@ -342,6 +359,7 @@ static void free_inputs(struct inputs *in) {
   cmx_array_free(in->scalar);
   cmx_array_free(in->xh);
   cmx_array_free(in->rowh);
+  cmx_array_free(in->xd);
   memset(in, 0, sizeof *in);
 }
 
@@ -359,6 +377,8 @@ static double input_bytes(const struct inputs *in, unsigned uses) {
     b += (double)cmx_array_nbytes(in->xh);
   if (uses & IN_ROWH)
     b += (double)cmx_array_nbytes(in->rowh);
+  if (uses & IN_XD)
+    b += (double)cmx_array_nbytes(in->xd);
   return b;
 }
 
