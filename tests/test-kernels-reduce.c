@@ -823,3 +823,67 @@ Test(kernels_reduce, cvt_up_sizes) {
     free(h);
   }
 }
+
+/* f32 -> int32 (saturating, NaN 0) and f32 -> bool (bits != 0 but the
+ * sign) rows against a model written here, at every size (tails) with
+ * canaries: the integer boundaries 2^31 and -2^31 and their neighbours,
+ * infinities, NaNs, signed zeros, subnormals, fractions either side of
+ * integers, then random bit patterns. */
+static const uint32_t IEDGES[] = {
+    0x4f000000, 0x4effffff, 0xcf000000, 0xcf000001, 0xceffffff, 0x7f800000,
+    0xff800000, 0x7fc00000, 0xffc00000, 0x7f800001, 0x00000000, 0x80000000,
+    0x00000001, 0x80000001, 0x3f7fffff, 0xbf7fffff, 0x3f800000, 0xbf800000,
+    0x3fc00000, 0xbfc00000, 0x4b7fffff, 0x4b800001, 0x7f7fffff, 0xff7fffff,
+    0x4e800000, 0x5f000000, 0xdf000000, 0x3effffff, 0x40490fdb, 0xc0490fdb};
+#define NIEDGES (sizeof IEDGES / sizeof IEDGES[0])
+
+static int32_t i32_model(float v) {
+  if (v != v) return 0;
+  double t = trunc((double)v);
+  return t >= 2147483647.0 ? INT32_MAX : t <= -2147483648.0 ? INT32_MIN
+                                                             : (int32_t)t;
+}
+
+static void cvt_int_check(size_t n, const float *x) {
+  int32_t *qi = malloc((n + CANARY) * sizeof *qi);
+  uint8_t *qb = malloc(n + CANARY);
+  int rows = 0;
+  for (size_t r = 0; r < sizeof CROWS / sizeof CROWS[0]; r++) {
+    const struct crow *row = &CROWS[r];
+    if (row->op != CMX_CVT_F32_I32 && row->op != CMX_CVT_F32_BOOL) continue;
+    if (!runs(row->isa, row->name)) continue;
+    rows++;
+    const int b = row->op == CMX_CVT_F32_BOOL;
+    for (size_t i = 0; i < n + CANARY; i++) qi[i] = -77, qb[i] = 0xa5;
+    row->fn(n, x, b ? (void *)qb : (void *)qi);
+    for (size_t i = 0; i < n; i++) {
+      if (b)
+        cr_assert_eq(qb[i], (fbits(x[i]) & 0x7fffffffu) != 0,
+                     "%s n=%zu %08x: %u", row->name, n, fbits(x[i]), qb[i]);
+      else
+        cr_assert_eq(qi[i], i32_model(x[i]), "%s n=%zu %08x: %d, want %d",
+                     row->name, n, fbits(x[i]), qi[i], i32_model(x[i]));
+    }
+    for (size_t i = n; i < n + CANARY; i++)
+      cr_assert(b ? qb[i] == 0xa5 : qi[i] == -77, "%s wrote past n=%zu",
+                row->name, n);
+  }
+  cr_assert(rows >= 2, "%d f32 -> int32 / bool rows ran", rows);
+  free(qi);
+  free(qb);
+}
+
+Test(kernels_reduce, cvt_f32_to_int32_and_bool) {
+  for (size_t s = 0; s < NSIZES; s++) {
+    const size_t n = SIZES[s];
+    float *x = input(n);
+    for (size_t i = 0; i < n; i++) {
+      uint32_t u = rnd32() ^ (rnd32() << 16);
+      if (i % 3 == 0) u = IEDGES[(i / 3 + s) % NIEDGES];
+      if (i % 3 == 1) u = fbits(rnd(-3e9f, 3e9f) / (float)(1 << (rnd32() % 31)));
+      x[i] = bitsf(u);
+    }
+    cvt_int_check(n, x);
+    release(x);
+  }
+}

@@ -107,3 +107,64 @@ void cmx_f32_bf16_cvt_ukr__avx2(size_t n, const void *x, void *y) {
     memcpy(h + i, out, (n - i) * sizeof *h);
   }
 }
+
+/* vcvttps2dq gives 0x80000000 for NaN and out of range: those lanes are
+ * set after (INT32_MAX at x >= 2^31, 0 for NaN; x < -2^31 keeps it). */
+static inline __m256i f32_i32(__m256 v) {
+  __m256i r = _mm256_cvttps_epi32(v);
+  __m256 big = _mm256_cmp_ps(v, _mm256_set1_ps(2147483648.0f), _CMP_GE_OQ);
+  r = _mm256_blendv_epi8(r, _mm256_set1_epi32(INT32_MAX),
+                         _mm256_castps_si256(big));
+  return _mm256_and_si256(r, _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_ORD_Q)));
+}
+
+void cmx_f32_i32_cvt_ukr__avx2(size_t n, const void *x, void *y) {
+  const float *f = x;
+  int32_t *q = y;
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256i a = f32_i32(_mm256_loadu_ps(f + i));
+    __m256i b = f32_i32(_mm256_loadu_ps(f + i + 8));
+    _mm256_storeu_si256((__m256i *)(q + i), a);
+    _mm256_storeu_si256((__m256i *)(q + i + 8), b);
+  }
+  if (i < n) {
+    float buf[16] = {0};
+    int32_t out[16];
+    memcpy(buf, f + i, (n - i) * sizeof *f);
+    _mm256_storeu_si256((__m256i *)out, f32_i32(_mm256_loadu_ps(buf)));
+    _mm256_storeu_si256((__m256i *)(out + 8), f32_i32(_mm256_loadu_ps(buf + 8)));
+    memcpy(q + i, out, (n - i) * sizeof *q);
+  }
+}
+
+/* 32 f32 -> 32 bytes: (bits & 0x7fffffff) == 0 as -1 / 0 dwords, packed
+ * with signed saturation to words and bytes (per 128-bit half, put back in
+ * order by the permute), plus 1: 0 for a zero, 1 for anything else. */
+static inline __m256i f32_bool32(const float *f) {
+  const __m256i abs = _mm256_set1_epi32(0x7fffffff), z = _mm256_setzero_si256();
+  __m256i e[4];
+  for (int k = 0; k < 4; k++)
+    e[k] = _mm256_cmpeq_epi32(
+        _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(f + 8 * k)), abs),
+        z);
+  __m256i w = _mm256_packs_epi16(_mm256_packs_epi32(e[0], e[1]),
+                                 _mm256_packs_epi32(e[2], e[3]));
+  w = _mm256_permutevar8x32_epi32(w, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  return _mm256_add_epi8(w, _mm256_set1_epi8(1));
+}
+
+void cmx_f32_bool_cvt_ukr__avx2(size_t n, const void *x, void *y) {
+  const float *f = x;
+  uint8_t *b = y;
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32)
+    _mm256_storeu_si256((__m256i *)(b + i), f32_bool32(f + i));
+  if (i < n) {
+    float buf[32] = {0};
+    uint8_t out[32];
+    memcpy(buf, f + i, (n - i) * sizeof *f);
+    _mm256_storeu_si256((__m256i *)out, f32_bool32(buf));
+    memcpy(b + i, out, n - i);
+  }
+}

@@ -86,3 +86,51 @@ void cmx_f32_bf16_cvt_ukr__avx512(size_t n, const void *x, void *y) {
     _mm256_mask_storeu_epi16(h + i, m, r);
   }
 }
+
+/* vcvttps2dq gives 0x80000000 for NaN and out of range: those lanes are
+ * set after (INT32_MAX at x >= 2^31, 0 for NaN; x < -2^31 keeps it). */
+static inline __m512i f32_i32(__m512 v) {
+  __m512i r = _mm512_cvttps_epi32(v);
+  r = _mm512_mask_mov_epi32(
+      r, _mm512_cmp_ps_mask(v, _mm512_set1_ps(2147483648.0f), _CMP_GE_OQ),
+      _mm512_set1_epi32(INT32_MAX));
+  return _mm512_maskz_mov_epi32(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), r);
+}
+
+void cmx_f32_i32_cvt_ukr__avx512(size_t n, const void *x, void *y) {
+  const float *f = x;
+  int32_t *q = y;
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m512i a = f32_i32(_mm512_loadu_ps(f + i));
+    __m512i b = f32_i32(_mm512_loadu_ps(f + i + 16));
+    _mm512_storeu_si512(q + i, a);
+    _mm512_storeu_si512(q + i + 16, b);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? 0xffff : tail16(n - i);
+    _mm512_mask_storeu_epi32(q + i, m, f32_i32(_mm512_maskz_loadu_ps(m, f + i)));
+  }
+}
+
+/* A lane's bit in the test mask is its byte: 16 f32 -> 16 bytes. */
+void cmx_f32_bool_cvt_ukr__avx512(size_t n, const void *x, void *y) {
+  const float *f = x;
+  uint8_t *b = y;
+  const __m512i abs = _mm512_set1_epi32(0x7fffffff);
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __mmask16 m0 = _mm512_test_epi32_mask(
+        _mm512_castps_si512(_mm512_loadu_ps(f + i)), abs);
+    __mmask16 m1 = _mm512_test_epi32_mask(
+        _mm512_castps_si512(_mm512_loadu_ps(f + i + 16)), abs);
+    _mm_storeu_si128((__m128i *)(b + i), _mm_maskz_set1_epi8(m0, 1));
+    _mm_storeu_si128((__m128i *)(b + i + 16), _mm_maskz_set1_epi8(m1, 1));
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 t = n - i >= 16 ? 0xffff : tail16(n - i);
+    __mmask16 m = _mm512_test_epi32_mask(
+        _mm512_castps_si512(_mm512_maskz_loadu_ps(t, f + i)), abs);
+    _mm_mask_storeu_epi8(b + i, t, _mm_maskz_set1_epi8(m, 1));
+  }
+}

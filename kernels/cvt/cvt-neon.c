@@ -84,3 +84,49 @@ void cmx_f32_bf16_cvt_ukr__neon(size_t n, const void *x, void *y) {
     memcpy(h + i, out, (n - i) * sizeof *h);
   }
 }
+
+/* FCVTZS truncates, saturates and gives 0 for NaN: the contract as is. */
+void cmx_f32_i32_cvt_ukr__neon(size_t n, const void *x, void *y) {
+  const float *f = x;
+  int32_t *q = y;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    vst1q_s32(q + i, vcvtq_s32_f32(vld1q_f32(f + i)));
+    vst1q_s32(q + i + 4, vcvtq_s32_f32(vld1q_f32(f + i + 4)));
+  }
+  for (; i + 4 <= n; i += 4) vst1q_s32(q + i, vcvtq_s32_f32(vld1q_f32(f + i)));
+  if (i < n) {
+    float buf[4] = {0};
+    int32_t out[4];
+    memcpy(buf, f + i, (n - i) * sizeof *f);
+    vst1q_s32(out, vcvtq_s32_f32(vld1q_f32(buf)));
+    memcpy(q + i, out, (n - i) * sizeof *q);
+  }
+}
+
+/* 16 f32 -> 16 bytes: a lane is all ones where bits & 0x7fffffff != 0,
+ * narrowed twice, masked to 1. */
+static inline uint8x16_t f32_bool16(const float *f) {
+  const uint32x4_t abs = vdupq_n_u32(0x7fffffff);
+  uint16x8_t lo = vcombine_u16(
+      vmovn_u32(vtstq_u32(vreinterpretq_u32_f32(vld1q_f32(f)), abs)),
+      vmovn_u32(vtstq_u32(vreinterpretq_u32_f32(vld1q_f32(f + 4)), abs)));
+  uint16x8_t hi = vcombine_u16(
+      vmovn_u32(vtstq_u32(vreinterpretq_u32_f32(vld1q_f32(f + 8)), abs)),
+      vmovn_u32(vtstq_u32(vreinterpretq_u32_f32(vld1q_f32(f + 12)), abs)));
+  return vandq_u8(vcombine_u8(vmovn_u16(lo), vmovn_u16(hi)), vdupq_n_u8(1));
+}
+
+void cmx_f32_bool_cvt_ukr__neon(size_t n, const void *x, void *y) {
+  const float *f = x;
+  uint8_t *b = y;
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) vst1q_u8(b + i, f32_bool16(f + i));
+  if (i < n) {
+    float buf[16] = {0};
+    uint8_t out[16];
+    memcpy(buf, f + i, (n - i) * sizeof *f);
+    vst1q_u8(out, f32_bool16(buf));
+    memcpy(b + i, out, n - i);
+  }
+}

@@ -86,3 +86,21 @@ void cmx_f32_bf16_cvt_ukr__ref(size_t n, const void *x, void *y) {
   uint16_t *h = y;
   for (size_t i = 0; i < n; i++) h[i] = f32_to_bf16(f[i]);
 }
+
+void cmx_f32_i32_cvt_ukr__ref(size_t n, const void *x, void *y) {
+  const float *f = x;
+  int32_t *q = y;
+  for (size_t i = 0; i < n; i++) {
+    const float v = f[i];
+    q[i] = v != v                ? 0
+           : v >= 2147483648.0f  ? INT32_MAX
+           : v < -2147483648.0f  ? INT32_MIN
+                                 : (int32_t)v;
+  }
+}
+
+void cmx_f32_bool_cvt_ukr__ref(size_t n, const void *x, void *y) {
+  const float *f = x;
+  uint8_t *b = y;
+  for (size_t i = 0; i < n; i++) b[i] = (f32_bits(f[i]) & 0x7fffffffu) != 0;
+}
