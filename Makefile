@@ -49,8 +49,8 @@ ISA_amx := $(ISA_avx512bf16) -mamx-tile -mamx-bf16 -mamx-int8
 # order window holds too few of them; interleaved, L1-resident gelu 34 ->
 # 26, sigmoid 20 -> 16 TSC cycles a zmm vector (AVX2 gelu 31 -> 24 a ymm).
 VMATH_SCHED := $(if $(findstring clang,$(CC)),,-fschedule-insns -fsched-pressure)
-$(BUILD)/kernels/f32-vunary/%.o $(BUILD)/kernels/f32-vbinary/%.o: \
-  CFLAGS_BASE += $(VMATH_SCHED)
+$(BUILD)/kernels/f32-vunary/%.o $(BUILD)/kernels/f32-vbinary/%.o \
+  $(BUILD)/kernels/f64-vunary/%.o: CFLAGS_BASE += $(VMATH_SCHED)
 
 # f64-vunary: every level rounds the same operations (explicit fmas only),
 # so each gives the reference's bits.

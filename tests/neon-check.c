@@ -115,7 +115,7 @@ static void check_vunary64(const struct cmx_dispatch *t,
       }
     }
   }
-  if (rows < 11 && bad++ < 5) printf("  vunary64: only %d rows\n", rows);
+  if (rows < 13 && bad++ < 5) printf("  vunary64: only %d rows\n", rows);
   report("f64_vunary", bad);
 }
 

@@ -66,6 +66,10 @@ static long double ref(enum cmx_vunary_op op, double xd) {
     case CMX_VUNARY_SILU: return isinf(xd) ? (x > 0 ? x : -0.0L) : x * sigl(x);
     case CMX_VUNARY_SOFTPLUS:
       return (x > 0 ? x : x == x ? 0 : x) + log1pl(expl(-fabsl(x)));
+    case CMX_VUNARY_ERF: return erfl(x);
+    case CMX_VUNARY_GELU:
+      if (isinf(xd)) return x > 0 ? x : -0.0L;
+      return 0.5L * x * erfcl(-x / sqrtl(2.0L));
     case CMX_VUNARY_GELU_TANH: {
       if (isinf(xd)) return x > 0 ? x : -0.0L;
       long double w = 2 * sqrtl(2 / M_PIl) * (x + 0.044715L * x * x * x);
@@ -87,6 +91,8 @@ static double bound(enum cmx_vunary_op op, double x) {
     case CMX_VUNARY_SOFTPLUS: return 2;
     case CMX_VUNARY_SIGMOID: return 2.5;
     case CMX_VUNARY_GELU_TANH: return 4;
+    case CMX_VUNARY_ERF: return 2;
+    case CMX_VUNARY_GELU: return 6.5;
     default: return 3; /* tanh, silu */
   }
 }
@@ -101,7 +107,9 @@ static void domain(enum cmx_vunary_op op, double *lo, double *hi) {
     case CMX_VUNARY_SIN:
     case CMX_VUNARY_COS: *lo = -4e6, *hi = 4e6; break;
     case CMX_VUNARY_TANH: *lo = -25, *hi = 25; break;
-    case CMX_VUNARY_GELU_TANH: *lo = -40, *hi = 40; break;
+    case CMX_VUNARY_GELU_TANH:
+    case CMX_VUNARY_GELU: *lo = -40, *hi = 40; break;
+    case CMX_VUNARY_ERF: *lo = -7, *hi = 7; break;
     default: *lo = -760, *hi = 760; break;
   }
 }
@@ -241,7 +249,7 @@ Test(kernels, f64_vunary_rows) {
       check(row, n, x, y, g);
     }
   }
-  cr_assert(ran >= 11, "only %d f64-vunary rows ran", ran);
+  cr_assert(ran >= 13, "only %d f64-vunary rows ran", ran);
   free(x), free(y), free(g), free(xi);
 }
 

@@ -992,6 +992,8 @@ Test(ops_unary, f64_transcendentals_every_level_and_view) {
              {"silu", cmx_silu, -40, 40},
              {"softplus", cmx_softplus, -40, 40},
              {"gelu_tanh", cmx_gelu_tanh, -3, 8},
+             {"erf", cmx_erf, -4, 4},
+             {"gelu", cmx_gelu, -8, 8},
              {"silu_mul", NULL, -40, 40}};
   static const char *LEVELS[] = {"generic", "avx2", "avx512", "default"};
   const int64_t R = 37, C = 41, n = R * C;
@@ -1044,11 +1046,16 @@ Test(ops_unary, f64_transcendentals_every_level_and_view) {
             case 10:
               w = x * r64_sig(2 * sqrt(2 / M_PI) * (x + 0.044715 * x * x * x));
               break;
+            case 11: w = erf(x); break;
+            case 12: w = 0.5 * x * erfc(-x / sqrt(2)); break;
             default: w = x * r64_sig(x) * b[j];
           }
-          /* the double gelu_tanh reference rounds w = O(x^3): its error
-           * grows as |x|^3 (the kernel carries w in double-double) */
-          double tol = 1e-15 * (o == 10 ? 2 + fabs(x * x * x) : 1);
+          /* the double gelu_tanh and gelu references round w = O(x^3)
+           * and z = x / sqrt(2): their errors grow as |x|^3 and x^2 (the
+           * kernels carry both in double-double) */
+          double tol = 1e-15 * (o == 10   ? 2 + fabs(x * x * x)
+                                : o == 12 ? 2 + x * x /* z rounded */
+                                          : 1);
           cr_assert(fabs(g - w) <= tol * fabs(w), "%s (%s) x=%a: %a want %a",
                     OPS[o].name, LEVELS[l], x, g, w);
           cr_assert(memcmp(&g, &gt[j * R + i], 8) == 0,

@@ -2,9 +2,10 @@
  * then one CMX_F64_VUNARY_DEFINE(literal_kernel_name, vd_fn) per op (vd_fn
  * from f64-vmath.h), or CMX_F64_VUNARY_DEFINE_RARE(name, vd_fn, rare_fn,
  * libm_fn) where rare_fn marks lanes vd_fn does not cover: those are
- * recomputed by libm_fn. Main loop two vectors a step, then a vector at a
- * time, the tail through a padded vector; every load of a step comes before
- * its stores, so y == x is safe. */
+ * recomputed by libm_fn. A vector at a time (two or four a step ran no
+ * faster: gcc emits each function's chain whole), the tail through a
+ * padded vector; every load of a step comes before its stores, so y == x
+ * is safe. */
 #ifndef CMX_F64_VUNARY_BODY_H
 #define CMX_F64_VUNARY_BODY_H
 #include <stddef.h>
@@ -28,17 +29,14 @@ VD_INLINE vd vd_fix_rare(vd y, vd a, vi m, double (*libm)(double)) {
 #define CMX_F64_VUNARY_DEFINE_RARE(name, fn, rare, libm) \
   void name(size_t n, const double *x, double *y) {      \
     size_t i = 0;                                        \
-    for (; i + 2 * VD_N <= n; i += 2 * VD_N) {           \
-      vd a0, a1;                                         \
-      memcpy(&a0, x + i, sizeof a0);                     \
-      memcpy(&a1, x + i + VD_N, sizeof a1);              \
-      vd y0 = vd_fix_rare(fn(a0), a0, rare(a0), libm);   \
-      vd y1 = vd_fix_rare(fn(a1), a1, rare(a1), libm);   \
-      memcpy(y + i, &y0, sizeof y0);                     \
-      memcpy(y + i + VD_N, &y1, sizeof y1);              \
+    for (; i + VD_N <= n; i += VD_N) {                   \
+      vd a;                                              \
+      memcpy(&a, x + i, sizeof a);                       \
+      a = vd_fix_rare(fn(a), a, rare(a), libm);          \
+      memcpy(y + i, &a, sizeof a);                       \
     }                                                    \
-    for (; i < n; i += VD_N) {                           \
-      size_t k = n - i < VD_N ? n - i : VD_N;            \
+    if (i < n) {                                         \
+      size_t k = n - i;                                  \
       vd a = vs(0.5);                                    \
       memcpy(&a, x + i, k * sizeof(double));             \
       a = vd_fix_rare(fn(a), a, rare(a), libm);          \

@@ -1,6 +1,6 @@
 /* f64 elementwise unary microkernels: the transcendentals of float64
- * arrays (the other f64 unary ops are single instructions the elementwise
- * driver's typed loop already vectorises).
+ * arrays (the other f64 unary ops, abs ... round, run the elementwise
+ * driver's typed loop).
  * Contract: y[i] = op(x[i]) for 0 <= i < n, x and y contiguous float64,
  * n >= 0 elements; y may equal x exactly (in place), no other overlap. No
  * alignment required; tails are handled inside the kernel without reading
