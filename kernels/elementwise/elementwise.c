@@ -514,6 +514,15 @@ static void chunk_f32(const struct job *j, const char **p, const int64_t *s,
   case OP:                                                             \
     for (size_t i = 0; i < n; i++) t[0][i] = FN(OP, t[0][i], t[1][i]); \
     break;
+/* The same for the unary ops of a few instructions (abs f64 8M, 1 / 2
+ * threads, 34.3 / 17.7 -> 15.7 / 4.8 ms with a call per element gone). */
+#define COMMON_UNARY(CASE)                                             \
+  CASE(CMX_EW_abs) CASE(CMX_EW_neg) CASE(CMX_EW_sign)                  \
+  CASE(CMX_EW_square) CASE(CMX_EW_relu) CASE(CMX_EW_logical_not)
+#define UNARY_CASE(FN, OP)                                             \
+  case OP:                                                             \
+    for (size_t i = 0; i < n; i++) t[0][i] = FN(OP, t[0][i], 0);       \
+    break;
 
 static void chunk_f64(const struct job *j, const char **p, const int64_t *s,
                       size_t n, char *out) {
@@ -533,7 +542,13 @@ static void chunk_f64(const struct job *j, const char **p, const int64_t *s,
     if (j->nin == 2)
       for (size_t i = 0; i < n; i++) t[0][i] *= t[1][i];
   } else if (j->nin == 1)
-    for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_f64(j->op, t[0][i], 0);
+    switch (j->op) {
+#define F64_CASE(OP) UNARY_CASE(ew_f64, OP)
+      COMMON_UNARY(F64_CASE) F64_CASE(CMX_EW_sqrt) F64_CASE(CMX_EW_reciprocal)
+#undef F64_CASE
+      default:
+        for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_f64(j->op, t[0][i], 0);
+    }
   else
     switch (j->op) { /* the common binary ops with op a constant */
 #define F64_CASE(OP) BINARY_CASE(ew_f64, OP)
@@ -555,7 +570,13 @@ static void chunk_i64(const struct job *j, const char **p, const int64_t *s,
   else if (j->op == CMX_EW_identity)
     ;
   else if (j->nin == 1)
-    for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_i64(j->op, t[0][i], 0);
+    switch (j->op) {
+#define I64_CASE(OP) UNARY_CASE(ew_i64, OP)
+      COMMON_UNARY(I64_CASE)
+#undef I64_CASE
+      default:
+        for (size_t i = 0; i < n; i++) t[0][i] = cmx_ew_i64(j->op, t[0][i], 0);
+    }
   else
     switch (j->op) { /* the common binary ops with op a constant */
 #define I64_CASE(OP) BINARY_CASE(ew_i64, OP)
