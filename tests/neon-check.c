@@ -692,11 +692,22 @@ static void check_gemv4(const struct cmx_dispatch *t, const struct cmx_dispatch 
     for (int u = 0; u < 4; u++) fill(r[u], 70, u == 3);
     for (size_t i = 0; i < 78; i++) a0[i] = a1[i] = i < n ? 0.25f : 99.0f;
     const float *rows[4] = {r[0], r[1], r[2], r[3]};
-    t->gemm_f32.gemv4(n, rows, w, a0);
-    v->gemm_f32.gemv4(n, rows, w, a1);
+    t->gemm_f32.gemv4(n, rows, w, 1, 4, a0, n);
+    v->gemm_f32.gemv4(n, rows, w, 1, 4, a1, n);
     for (size_t i = 0; i < 78; i++)
       if (!same(a0[i], a1[i]) && bad++ < 5)
         printf("  gemv4 n=%zu i=%zu: neon %a generic %a\n", n, i, a1[i], a0[i]);
+    /* five accumulators at once (n apart, weights 1 apart): NEON's group
+     * of four and one against generic's */
+    static float m0[5 * 70 + 8], m1[5 * 70 + 8];
+    for (size_t i = 0; i < 5 * n + 8; i++) m0[i] = m1[i] = (float)(i % 7);
+    const float w8[8] = {0.75f, -1.25f, 0.5f, 2.0f, 1.5f, -0.5f, 0.25f, 3.0f};
+    t->gemm_f32.gemv4(n, rows, w8, 5, 1, m0, n);
+    v->gemm_f32.gemv4(n, rows, w8, 5, 1, m1, n);
+    for (size_t i = 0; i < 5 * n + 8; i++)
+      if (!same(m0[i], m1[i]) && bad++ < 5)
+        printf("  gemv4 m=5 n=%zu i=%zu: neon %a generic %a\n", n, i, m1[i],
+               m0[i]);
   }
   report("gemv4", bad);
 }
@@ -812,7 +823,7 @@ static void check_dot4h(const struct cmx_dispatch *v) {
       const float wt[4] = {0.5f, -1.25f, 2.0f, 0.75f};
       for (size_t i = 0; i < 70; i++) a0[i] = a1[i] = x[i];
       if (n) {
-        v->gemm_f32.gemv4(n, wr, wt, a0);
+        v->gemm_f32.gemv4(n, wr, wt, 1, 4, a0, n);
         v->gemm_f32.gemv4h(n, hr, bf, wt, a1);
       }
       for (size_t i = 0; i < 70; i++)

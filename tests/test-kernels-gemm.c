@@ -406,7 +406,7 @@ Test(kernels_gemm, every_gemv4h_row_against_gemv4) {
           r[u] = wide + 1 + (size_t)u * (n + 1);
         }
         const float w[4] = {0.75f, -1.5f, 2.25f, -0.125f};
-        f32(n, r, w, a0);
+        f32(n, r, w, 1, 4, a0, n);
         g->fn(n, h, bf, w, a1);
         cr_assert(a1[n] == 77.0f, "%s n=%zu: wrote past acc[n]", g->name, n);
         for (size_t i = 0; i < n; i++)
@@ -422,6 +422,43 @@ Test(kernels_gemm, every_gemv4h_row_against_gemv4) {
  * vector widths, with canaries past acc[n]; a zero weight on a row holding
  * inf would be NaN, so rows here are finite and the driver pads with a
  * zero row. */
+/* m accumulators at once (strided weights and accumulators) against m
+ * calls of one: the same bits, for m up to 9 (groups of 4 or 2 and their
+ * remainders), every tail; canaries between and after the accumulators. */
+Test(kernels_gemm, every_gemv4_row_many_accumulators) {
+  size_t ns[] = {1, 7, 16, 17, 33, 128, 131};
+  for (size_t gi = 0; gi < sizeof VROWS / sizeof VROWS[0]; gi++) {
+    const struct vrow *g = &VROWS[gi];
+    if (!cmx_cpu_has(g->isa)) continue;
+    for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++) {
+      const size_t n = ns[t], lda = n + 5, ldw = 6;
+      float *r[4], w[9 * 6], *a = malloc(9 * lda * sizeof(float)),
+                             *b = malloc(9 * lda * sizeof(float));
+      for (int u = 0; u < 4; u++) {
+        r[u] = malloc(n * sizeof(float));
+        for (size_t i = 0; i < n; i++)
+          r[u][i] = (float)((i * 5 + (size_t)u * 11) % 23) / 3.0f - 3.0f;
+      }
+      for (size_t k = 0; k < 9 * ldw; k++)
+        w[k] = (float)((k * 7) % 17) / 4.0f - 2.0f;
+      for (size_t m = 1; m <= 9; m++) {
+        for (size_t k = 0; k < 9 * lda; k++)
+          a[k] = b[k] = k % lda < n ? (float)(k % 19) * 0.25f : 99.0f;
+        g->fn(n, (const float *const *)r, w, m, ldw, a, lda);
+        for (size_t v = 0; v < m; v++)
+          g->fn(n, (const float *const *)r, w + v * ldw, 1, 4, b + v * lda,
+                n);
+        for (size_t k = 0; k < 9 * lda; k++)
+          cr_assert(memcmp(&a[k], &b[k], 4) == 0,
+                    "%s n=%zu m=%zu [%zu]: %a, one at a time %a", g->name, n,
+                    m, k, (double)a[k], (double)b[k]);
+      }
+      for (int u = 0; u < 4; u++) free(r[u]);
+      free(a), free(b);
+    }
+  }
+}
+
 Test(kernels_gemm, every_gemv4_row_against_ref) {
   size_t ns[] = {1, 7, 8, 15, 16, 17, 31, 33, 64, 1023, 4096};
   for (size_t gi = 0; gi < sizeof VROWS / sizeof VROWS[0]; gi++) {
@@ -445,8 +482,8 @@ Test(kernels_gemm, every_gemv4_row_against_ref) {
         want[i] = 0.5;
         for (int u = 0; u < 4; u++) want[i] += (double)w[u] * r[u][i];
       }
-      g->fn(n, (const float *const *)r, w, acc);
-      cmx_f32_gemv4_ukr__ref(n, (const float *const *)r, w, ref);
+      g->fn(n, (const float *const *)r, w, 1, 4, acc, n);
+      cmx_f32_gemv4_ukr__ref(n, (const float *const *)r, w, 1, 4, ref, n);
       for (size_t i = 0; i < n + 8; i++) {
         cr_assert_eq(acc[i], ref[i], "%s n=%zu i=%zu: %g vs ref %g", g->name,
                      n, i, (double)acc[i], (double)ref[i]);

@@ -865,7 +865,7 @@ static void gemv_batch(struct gemv *g, size_t t, size_t i0, size_t i1,
                            : zero;
           if (u < nq) w[u] = vbuf[q + u];
         }
-        g->cfg->gemv4(nr, rows, w, acc);
+        g->cfg->gemv4(nr, rows, w, 1, 4, acc, nr);
       }
       for (size_t i = 0; i < nr; i++) {
         float *y = c + (r0 + i) * ys;

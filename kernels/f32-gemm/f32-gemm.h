@@ -75,14 +75,19 @@ typedef void (*cmx_f32_gemm_pack_fn)(size_t r, size_t m, size_t k,
  * sizes that go with it (0: derived from the cache sizes of sched's
  * topology at run time; a tuning file overrides either). */
 /* GEMV accumulate microkernel contract (CMX_GEMV4 rows of f32-gemm.inc):
- * acc[i] += w[0] r[0][i] + w[1] r[1][i] + w[2] r[2][i] + w[3] r[3][i] for
- * i < n (elements): four rows of the matrix folded into an accumulator that
- * stays in L1, so the matrix streams once at memory speed. The sum for each
- * i is taken in that order (r[0] first), so results do not depend on n. */
+ * acc[v ldacc + i] += w[v ldw] r[0][i] + w[v ldw + 1] r[1][i] + w[v ldw +
+ * 2] r[2][i] + w[v ldw + 3] r[3][i] for i < n (elements), v < m (m >= 1):
+ * four rows of the matrix folded into m accumulators that stay in L1, so
+ * the matrix streams once at memory speed (m > 1: SDPA decode's grouped
+ * query heads, each row vector loaded once for all m). The sum for each i
+ * is taken in that order (r[0] first), so results do not depend on n, m or
+ * which accumulator a row is. */
 typedef void (*cmx_f32_gemv4_ukr_fn)(size_t n, const float *const *r,
-                                     const float *w, float *acc);
-#define CMX_GEMV4(isa, name)                                           \
-  void name(size_t n, const float *const *r, const float *w, float *acc);
+                                     const float *w, size_t m, size_t ldw,
+                                     float *acc, size_t ldacc);
+#define CMX_GEMV4(isa, name)                                              \
+  void name(size_t n, const float *const *r, const float *w, size_t m,    \
+            size_t ldw, float *acc, size_t ldacc);
 #include "f32-gemm.inc"
 #undef CMX_GEMV4
 

@@ -328,9 +328,23 @@ static void block_few(const struct job *j, struct ws *w, size_t nrows,
       const float *vr[4];
       kv_rows4(V, c + u, n, w->vw, vr);
       for (size_t t = n; t < 4; t++) vr[t] = w->z;
-      for (size_t r = 0; r < nrows; r++)
-        if (live[r])
-          kk->gemm->gemv4(Dv, vr, sc[cur][r] + u, w->acc + r * Dv);
+      /* the live rows at once: each V vector loaded once for all of them
+       * (the same bits as a row at a time). 2-core Xeon VM, model 207,
+       * 1x32x1x128 against 8 KV heads of 4096 keys, interleaved runs, GB/s:
+       * 1 thread 20.6 -> 21.1, 2 threads 38.4 -> 42.5; 256 keys (in cache)
+       * 0.092 -> 0.085 ms */
+      size_t r = 0;
+      while (r < nrows) {
+        if (!live[r]) {
+          r++;
+          continue;
+        }
+        size_t e = r + 1;
+        while (e < nrows && live[e]) e++;
+        kk->gemm->gemv4(Dv, vr, sc[cur][r] + u, e - r, FEW_KEYS,
+                        w->acc + r * Dv, Dv);
+        r = e;
+      }
     }
     cur = !cur;
   }
