@@ -404,9 +404,11 @@ CMX_SIMD_INLINE void cmx_sm_softmax_t(int h, size_t n, const void *x, void *y,
   cmx_sm_write(h, 1, 0, n, x, y, M, S);
 }
 
-/* log_softmax: the short rows shift x itself (in cache after the two
- * passes) by M + log S into y; the buffer only takes the exp pass's
- * stores. */
+/* log_softmax: the short rows write (x - M) - log S from x itself (in
+ * cache after the two passes), as the contract and the cached rows round
+ * it; the buffer only takes the exp pass's stores. (x - (M + log S)
+ * rounded M + log S first: with M = 3e38 that is M, and every result 0
+ * instead of -log S.) */
 CMX_SIMD_INLINE void cmx_sm_log_softmax_t(int h, size_t n, const void *x,
                                           void *y, const void *next) {
   float M, S;
@@ -414,7 +416,7 @@ CMX_SIMD_INLINE void cmx_sm_log_softmax_t(int h, size_t n, const void *x,
     float t[CMX_SM_NT_ROW] __attribute__((aligned(64)));
     M = cmx_sm_max(h, n, x);
     S = cmx_sm_expsum(h, n, x, M, t, next);
-    cmx_sm_apply(h, h, n, x, y, M + logf(S), 0, 1);
+    cmx_sm_write(h, 1, 1, n, x, y, M, S);
     return;
   }
   cmx_sm_stats(h, n, x, &M, &S);
