@@ -162,6 +162,11 @@ void cmx_node_run(cmx_array a, int nthreads);
 void cmx_copy_into(void *dst, cmx_dtype dtype, cmx_array x, int nthreads);
 void cmx_copy_into_last(void *dst, cmx_dtype dtype, cmx_array x,
                         int nthreads, int last);
+/* Streaming stores (ops-elementwise.c): CMX_NT_STORES's mode (0 off, 1 for
+ * outputs past this process's share of the last-level cache, 2 always),
+ * and whether an output of this many bytes is streamed. */
+int cmx_nt_mode(void);
+int cmx_nt_out(size_t bytes);
 /* 1 when the thread is in eager mode (env, thread or stream flag), and
  * not tracing a function for cmx_compile. */
 int cmx_eager_for(cmx_stream s);

@@ -202,8 +202,12 @@ int cmx_eval_place(cmx_array o, int nthreads) {
   }
   cmx_array x = o->in[0];
   size_t esz = cmx_dtype_bytes(o->dtype);
+  /* the whole output's size decides (the pieces of a concatenate fill
+   * it) */
   cmx_index_copy(cmx_array_ptr(o) + o->p.delta * (int64_t)esz, o->strides,
                  cmx_array_ptr(x), x->strides, x->shape, x->ndim, esz,
+                 cmx_nt_out((size_t)o->size * esz) ? cmx_dispatch()->x32_stream
+                                                   : NULL,
                  nthreads);
   return CMX_OK;
 }

@@ -15,9 +15,6 @@
 #include "../kernels/nn/nn.h"
 #include "internal.h"
 
-int cmx_nt_mode(void);
-int cmx_nt_out(size_t bytes);
-
 static int prologue(cmx_array *out, cmx_array x, cmx_stream *s,
                     const char *who) {
   if (!out) return cmx_err(CMX_EINVAL, "%s: out is NULL", who);

@@ -205,6 +205,76 @@ Test(ops_stream, softmax_rows, .timeout = 60) {
   free(v);
 }
 
+/* Rows whose maximum is huge (+-3e38 alternating, bf16 +-3e38 too):
+ * log_softmax is (x - M) - log S, so the maxima give -log(count) and not
+ * x - (M + log S) = 0 (the streamed short rows rounded M + log S first);
+ * f32 and bf16, short (buffered) and long (online) rows. */
+Test(ops_stream, log_softmax_huge_max) {
+  force_nt();
+  static const int64_t ns[] = {37, 1023, 16411};
+  static const cmx_dtype ts[] = {CMX_F32, CMX_BF16};
+  for (size_t ni = 0; ni < 3; ni++)
+    for (int t = 0; t < 2; t++) {
+      const int64_t n = ns[ni];
+      double *v = malloc(sizeof(double) * (size_t)n);
+      double *got = malloc(sizeof(double) * (size_t)n);
+      double big = tu_quant(ts[t], 3e38);
+      for (int64_t i = 0; i < n; i++) v[i] = i % 2 ? big : -big;
+      cmx_array x, y;
+      TU_OK(tu_array(&x, v, ts[t], &n, 1));
+      TU_OK(cmx_log_softmax(&y, x, -1, NULL));
+      tu_read(y, got);
+      const double want = tu_quant(ts[t], -log((double)(n / 2)));
+      for (int64_t i = 1; i < n; i += 2)
+        cr_assert(fabs(got[i] - want) <= 2.02 * tu_eps(ts[t]) * fabs(want),
+                  "%s n=%lld [%lld]: got %.9g want %.9g",
+                  cmx_dtype_name(ts[t]), (long long)n, (long long)i, got[i],
+                  want);
+      cmx_array_free(y), cmx_array_free(x);
+      free(v), free(got);
+    }
+}
+
+/* concatenate with its pieces streamed: along both axes, f32 / bf16 / u8
+ * (runs of an odd number of bytes, or starting off a 4-byte boundary, go
+ * through memcpy), odd widths, against the gathered values. */
+Test(ops_stream, concatenate_streamed) {
+  force_nt();
+  static const cmx_dtype ts[] = {CMX_F32, CMX_BF16, CMX_U8};
+  const int64_t R = 5, W[3] = {7, 1, 12};
+  for (int t = 0; t < 3; t++)
+    for (int axis = 0; axis < 2; axis++) {
+      cmx_array in[3], y;
+      double *v[3], *got = malloc(sizeof(double) * 3 * 12 * 12);
+      int64_t tot = 0;
+      for (int k = 0; k < 3; k++) {
+        int64_t sh[2] = {axis ? R : W[k], axis ? W[k] : R};
+        v[k] = malloc(sizeof(double) * (size_t)(sh[0] * sh[1]));
+        tu_rand(v[k], sh[0] * sh[1], ts[t], 0, 100, (uint64_t)(k + 7 * t));
+        TU_OK(tu_array(&in[k], v[k], ts[t], sh, 2));
+        tot += W[k];
+      }
+      TU_OK(cmx_concatenate(&y, in, 3, axis, NULL));
+      tu_read(y, got);
+      int64_t off = 0;
+      for (int k = 0; k < 3; k++) {
+        for (int64_t i = 0; i < (axis ? R : W[k]); i++)
+          for (int64_t j = 0; j < (axis ? W[k] : R); j++) {
+            double g = axis ? got[i * tot + off + j] : got[(off + i) * R + j];
+            double w = v[k][i * (axis ? W[k] : R) + j];
+            cr_assert_eq(g, w, "%s axis %d piece %d [%lld,%lld]: %g want %g",
+                         cmx_dtype_name(ts[t]), axis, k, (long long)i,
+                         (long long)j, g, w);
+          }
+        off += W[k];
+        cmx_array_free(in[k]);
+        free(v[k]);
+      }
+      cmx_array_free(y);
+      free(got);
+    }
+}
+
 /* ---- transposed copies -------------------------------------------------- */
 /* contiguous(transpose(a, perm)) for a of shape sh (nd axes, at most 4)
  * in dtype t, against the gathered reference. */

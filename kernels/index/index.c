@@ -150,7 +150,7 @@ int64_t cmx_index_gather_along(char *out, const char *a, const int64_t *a_st,
  * whole row unless there are few long rows). */
 struct copy { char *dst; const char *src; int64_t dst_st[CMX_MAX_DIMS],
               src_st[CMX_MAX_DIMS], shape[CMX_MAX_DIMS]; int nd; size_t esz;
-              int64_t part, parts; };
+              int64_t part, parts; cmx_x32_stream_ukr_fn stream; };
 
 static void copy_rows(void *ctx, size_t b, size_t e) {
   const struct copy *c = ctx;
@@ -169,20 +169,25 @@ static void copy_rows(void *ctx, size_t b, size_t e) {
     }
     char *d = c->dst + doff * (int64_t)c->esz;
     const char *s = c->src + soff * (int64_t)c->esz;
+    const size_t bytes = (size_t)n * c->esz;
     if (ds == 1 && ss == 1) {
-      memcpy(d, s, (size_t)n * c->esz);
+      if (c->stream && bytes % 4 == 0 && ((uintptr_t)d | (uintptr_t)s) % 4 == 0)
+        c->stream(bytes / 4, s, d);
+      else
+        memcpy(d, s, bytes);
     } else {
       for (int64_t i = 0; i < n; i++)
         memcpy(d + i * ds * (int64_t)c->esz, s + i * ss * (int64_t)c->esz,
                c->esz);
     }
   }
+  if (c->stream) atomic_thread_fence(memory_order_seq_cst);
 }
 
 void cmx_index_copy(char *dst, const int64_t *dst_st, const char *src,
                     const int64_t *src_st, const int64_t *shape, int ndim,
-                    size_t esz, int nthreads) {
-  struct copy c = {.dst = dst, .src = src, .esz = esz};
+                    size_t esz, cmx_x32_stream_ukr_fn stream, int nthreads) {
+  struct copy c = {.dst = dst, .src = src, .esz = esz, .stream = stream};
   size_t rows = 1;
   for (int d = 0; d < ndim; d++) {
     if (shape[d] == 0) return;

@@ -11,6 +11,7 @@
 
 #include "../../api/include/cmx.h"
 #include "../cvt/cvt.h"
+#include "../x32-stream/x32-stream.h"
 
 /* idx[i] as int64 from an integer dtype (any strides: element i at
  * base + i * stride). */
@@ -23,10 +24,13 @@ void cmx_index_take(char *out, const char *a, const int64_t *idx,
                     int nthreads);
 
 /* dst (strides dst_st) = src (strides src_st) over shape; same dtype of
- * esz bytes; runs of unit stride on both sides go through memcpy. */
+ * esz bytes; runs of unit stride on both sides go through memcpy, or,
+ * with stream non-NULL, through that streaming copy where their bytes and
+ * both ends allow 32-bit words (outputs larger than the last-level cache
+ * share, written once; each thread fences after its part). */
 void cmx_index_copy(char *dst, const int64_t *dst_st, const char *src,
                     const int64_t *src_st, const int64_t *shape, int ndim,
-                    size_t esz, int nthreads);
+                    size_t esz, cmx_x32_stream_ukr_fn stream, int nthreads);
 
 /* out[k] = a[sum_d i_d * a_st[d]] where i is the multi-index of k in shape,
  * except along axis, where i_axis is the index at sum_d i_d * i_st[d] in
