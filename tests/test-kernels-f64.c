@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "arch/dispatch.h"
+#include "test-util.h"
 
 static const size_t SIZES[] = {0,  1,  3,  7,  8,    9,   15,
                                16, 17, 31, 33, 1023, 4099};
@@ -33,16 +34,6 @@ static const struct row ROWS[] = {
 };
 #undef CMX_UKR
 #define NROWS (sizeof ROWS / sizeof ROWS[0])
-
-static uint64_t rng_next(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-static double rng_unif(uint64_t *s) {
-  return (double)(rng_next(s) >> 11) * 0x1p-53;
-}
 
 static int same_bits(double a, double b) {
   return memcmp(&a, &b, sizeof a) == 0 || (isnan(a) && isnan(b));
@@ -116,20 +107,20 @@ static void domain(enum cmx_vunary_op op, double *lo, double *hi) {
 static double rng_in(uint64_t *s, enum cmx_vunary_op op) {
   double lo, hi, x;
   domain(op, &lo, &hi);
-  uint64_t k = rng_next(s) % 8;
+  uint64_t k = tu_next(s) % 8;
   if (k < 4) {
-    x = lo + (hi - lo) * rng_unif(s);
+    x = lo + (hi - lo) * tu_unif(s);
   } else if (k < 7 || op == CMX_VUNARY_GELU_TANH) {
     double m = fmax(fabs(lo), fabs(hi));
-    x = ldexp(1 + rng_unif(s), (int)(-1074 + (log2(m) + 1073) * rng_unif(s)));
-    if (lo < 0 && (hi <= 0 || (rng_next(s) & 1))) x = -x;
+    x = ldexp(1 + tu_unif(s), (int)(-1074 + (log2(m) + 1073) * tu_unif(s)));
+    if (lo < 0 && (hi <= 0 || (tu_next(s) & 1))) x = -x;
   } else if (op == CMX_VUNARY_SIN || op == CMX_VUNARY_COS) {
     /* near a multiple of pi/2: r cancels */
-    x = nextafter((double)((int64_t)(rng_next(s) % 20001) - 10000) * M_PI_2,
-                  rng_next(s) & 1 ? 1e9 : -1e9);
+    x = nextafter((double)((int64_t)(tu_next(s) % 20001) - 10000) * M_PI_2,
+                  tu_next(s) & 1 ? 1e9 : -1e9);
   } else { /* near 1 + x = 1 +- tiny, and log's 1 */
     x = (op == CMX_VUNARY_LOG ? 1.0 : 0.0) +
-        ldexp(rng_unif(s) - 0.5, -(int)(rng_next(s) % 60));
+        ldexp(tu_unif(s) - 0.5, -(int)(tu_next(s) % 60));
   }
   return fmin(fmax(x, lo), hi);
 }

@@ -348,10 +348,10 @@ VD_INLINE vd vd_softplus(vd x) {
 /* ---- erf, gelu (erf) -----------------------------------------------------
  * |x| < 0.75: erf = x (a0 + x^2 Q(x^2)), Q a Taylor series. Above, erf = 1 -
  * erfc, erfc(a) = exp(-a^2) h(a): a^2 = a2 + a2l exactly (fma) and
- * exp(-a2 - a2l) = exp(-a2) (1 - a2l); h(a) = erfc(a) exp(a^2) a
- * Chebyshev series on one of four intervals (coefficients selected per
- * lane), in a below 3 and in 1/a above, where h ~ 1/(a sqrt(pi)). The
- * polynomials were fitted here (interpolation at Chebyshev nodes, 120-bit
+ * exp(-a2 - a2l) = exp(-a2) (1 - a2l); h(a) = erfc(a) exp(a^2) is a
+ * polynomial on one of four intervals (coefficients selected per lane), in
+ * a below 3 and in 1/a above, where h ~ 1/(a sqrt(pi)). The
+ * polynomials were fitted here (interpolation at Chebyshev nodes, 100-bit
  * mpmath); each one's first term left out is under 1e-19 of h. */
 /* erf(x) = x (a0 + t Q(t)), t = x^2 <= 0.5625: a0 = 2 / sqrt(pi) as two
  * doubles, Q the Taylor series to t^15 (a_16 t^16 < 2e-19). */
