@@ -176,7 +176,15 @@ static const double SPECIALS[] = {0.0,
                                   3.141592653589793,
                                   1.5707963267948966,
                                   19.1,
-                                  -19.1};
+                                  -19.1,
+                                  /* x (2/pi) + 1.5 * 2^52 near 0 or below:
+                                   * the rounding shift leaves bits near
+                                   * INT64_MIN in these (libm) sin / cos
+                                   * lanes */
+                                  -0x1.2d97c7f3321d2p+53,
+                                  -0x1.2d97c7f3321d3p+53,
+                                  -1e16,
+                                  -3e16};
 #define NSPECIALS (sizeof SPECIALS / sizeof SPECIALS[0])
 
 static const struct row *ref_row(enum cmx_vunary_op op) {

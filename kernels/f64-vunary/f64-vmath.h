@@ -71,11 +71,15 @@ VD_INLINE int vany(vi m) {
  * rounding in the fma), n = t - MAGIC exactly, and t's low bits hold n as
  * an integer (|n| < 2^51). */
 #define VD_MAGIC 0x1.8p52
-VD_INLINE vi vd_int(vd t) { return (vi)t - (vi)vs(VD_MAGIC); }
+/* (Integer work on bit patterns is unsigned throughout: lanes whose
+ * result is selected away, NaN or the rare ones, may hold any bits.) */
+VD_INLINE vi vd_int(vd t) { return (vi)((vu)t - (vu)vs(VD_MAGIC)); }
 /* k (|k| < 2^51) as a double, by the same shift. */
-VD_INLINE vd vd_from_int(vi k) { return (vd)(k + (vi)vs(VD_MAGIC)) - VD_MAGIC; }
+VD_INLINE vd vd_from_int(vi k) {
+  return (vd)((vu)k + (vu)vs(VD_MAGIC)) - VD_MAGIC;
+}
 /* 2^k for -1022 <= k <= 1023. */
-VD_INLINE vd vd_pow2(vi k) { return (vd)((vu)(k + 1023) << 52); }
+VD_INLINE vd vd_pow2(vi k) { return (vd)(((vu)k + 1023) << 52); }
 
 /* a + b = s + *err exactly (Knuth's two-sum). */
 VD_INLINE vd vd_two_sum(vd a, vd b, vd *err) {
@@ -139,7 +143,7 @@ VD_INLINE vd vd_exp_parts(vd x, vi *n1, vi *n2) {
   vd p = vd_expm1_poly(r, rl, &pl);
   vd e = vd_two_sum(vs(1.0), p, &err);
   *n1 = n >> 1;
-  *n2 = n - *n1;
+  *n2 = (vi)((vu)n - (vu)*n1);
   return e + (err + pl);
 }
 VD_INLINE vd vd_exp(vd x) {
@@ -176,9 +180,11 @@ VD_INLINE vi vd_expm1_rare(vd x) { return x > 709.0; }
 VD_INLINE vd vd_log_core(vd u, vd c) {
   vi den = u < 0x1p-1022; /* subnormal: scale up by 2^54 */
   u = vsel(den, u * 0x1p54, u);
-  vi b = (vi)u + (0x3ff0000000000000ll - 0x3fe6a09e667f3bcdll);
-  vi k = (b >> 52) - 1023 - (den & 54);
-  vd m = (vd)((b & 0x000fffffffffffffll) + 0x3fe6a09e667f3bcdll);
+  /* bit work unsigned: a NaN or negative u (its result selected away
+   * later) would overflow a signed add */
+  vu b = (vu)u + (0x3ff0000000000000ull - 0x3fe6a09e667f3bcdull);
+  vi k = (vi)(b >> 52) - 1023 - (den & 54);
+  vd m = (vd)((b & 0x000fffffffffffffull) + 0x3fe6a09e667f3bcdull);
   vd f = m - 1.0;
   vd hfsq = 0.5 * f * f;
   vd s = f / (2.0 + f);
@@ -279,7 +285,7 @@ VD_INLINE vd vd_trig(vd x, int cos) {
   vd rl;
   vi q;
   vd r = vd_trig_reduce(x, &rl, &q);
-  q = q + cos;
+  q = (vi)((vu)q + (uint64_t)cos);
   vd y = vsel((q & 1) != 0, vd_cos_poly(r, rl), vd_sin_poly(r, rl));
   y = (vd)((vu)y ^ ((vu)(q & 2) << 62));
   return cos ? y : vsel(x == 0, x, y); /* sin(-0) = -0 */
