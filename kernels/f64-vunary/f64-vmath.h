@@ -426,17 +426,17 @@ static const double vd_erfc_ih[4] = {0x1.5555555555555p+1, 0x1.5555555555555p+0,
 #define VD_RSQRT2_HI 0x1.6a09e667f3bcdp-1
 #define VD_RSQRT2_LO -0x1.bdd3413b26400p-55
 
-/* row[i] for the lanes of interval i (idx: 0..3; the masks of a >= 1.5, 3,
- * 8): on AVX-512 one permute of the four, elsewhere three selects */
-VD_INLINE vd vd_pick4(const double *row, vi idx, vi ge15, vi ge3, vi ge8) {
+/* row[i] for the lanes of interval i (idx: 0..3): on AVX-512 one permute
+ * of the four, elsewhere selects (idx's compares are the same for every
+ * row, so they are computed once where this is inlined) */
+VD_INLINE vd vd_pick4(const double *row, vi idx) {
 #if VD_N == 8 && defined(__AVX512F__)
-  (void)ge15, (void)ge3, (void)ge8;
   return (vd)_mm512_permutexvar_pd(
       (__m512i)idx, _mm512_castpd256_pd512(_mm256_loadu_pd(row)));
 #else
-  (void)idx;
-  return vsel(ge8, vs(row[3]),
-              vsel(ge3, vs(row[2]), vsel(ge15, vs(row[1]), vs(row[0]))));
+  return vsel(
+      idx == 3, vs(row[3]),
+      vsel(idx == 2, vs(row[2]), vsel(idx == 1, vs(row[1]), vs(row[0]))));
 #endif
 }
 /* erf(x) for |x| < 0.75: x a0 + x t Q(t) in one fma (a0's low half in the
@@ -453,18 +453,17 @@ VD_INLINE vd vd_erf_small(vd x) {
 }
 /* h(a) for a in [0.75, 27.5] */
 VD_INLINE vd vd_erfc_h_at(vd a) {
-  vi ge15 = a >= 1.5, ge3 = a >= 3.0, ge8 = a >= 8.0;
-  vi idx = -(ge15 + ge3 + ge8);
+  vi ge3 = a >= 3.0;
+  vi idx = -((a >= 1.5) + ge3 + (a >= 8.0));
   vd v = vsel(ge3, 1.0 / a, a);
-  vd s = (v - vd_pick4(vd_erfc_mid, idx, ge15, ge3, ge8)) *
-         vd_pick4(vd_erfc_ih, idx, ge15, ge3, ge8);
+  vd s = (v - vd_pick4(vd_erfc_mid, idx)) * vd_pick4(vd_erfc_ih, idx);
   /* even and odd halves by Horner in s^2: two chains of 10 */
   vd s2 = s * s;
-  vd ev = vd_pick4(vd_erfc_h[18], idx, ge15, ge3, ge8);
-  vd od = vd_pick4(vd_erfc_h[19], idx, ge15, ge3, ge8);
+  vd ev = vd_pick4(vd_erfc_h[18], idx);
+  vd od = vd_pick4(vd_erfc_h[19], idx);
   for (int j = 16; j >= 0; j -= 2) {
-    ev = vd_fma(ev, s2, vd_pick4(vd_erfc_h[j], idx, ge15, ge3, ge8));
-    od = vd_fma(od, s2, vd_pick4(vd_erfc_h[j + 1], idx, ge15, ge3, ge8));
+    ev = vd_fma(ev, s2, vd_pick4(vd_erfc_h[j], idx));
+    od = vd_fma(od, s2, vd_pick4(vd_erfc_h[j + 1], idx));
   }
   vd g = vd_fma(s, od, ev);
   return vsel(ge3, g / a, g); /* h = (h / u) / a */
