@@ -104,7 +104,13 @@ static void part_tile(const struct tjob *t, const char *s, char *d,
  * for (2048,512,64) -> (64,512,2048)) the DRAM served those single lines
  * at 14 GB/s (NT stores alone, Zen 5 VM, 1 thread) against 44 for four
  * lines a row, and GROUP rows read at once at sl share cache sets, so
- * they are read as runs into buf instead. */
+ * they are read as runs into buf instead. The runs AHEAD rows ahead are
+ * prefetched into L2, not L1 (prefetcht2): 1 thread 42-43 -> 39-40 ms,
+ * 2 threads 21.2-21.6 -> 19.5-20.7 (Emerald Rapids VM, interleaved
+ * pairs). Staging runs as the bottleneck either way: the staging reads
+ * alone took 22-25 ms, the tiles' streaming stores alone 17, and they
+ * add up; copying the next group's runs between this group's tiles, or
+ * prefetching them there, did not overlap them (42 ms). */
 #define GROUP 128
 #define AHEAD 3 /* rows of L whose runs are prefetched ahead */
 static void item_staged(const struct tjob *t, const int64_t *so,
@@ -118,8 +124,8 @@ static void item_staged(const struct tjob *t, const int64_t *so,
     for (int64_t j = 0; j < gj; j++) {
       if (j0 + j + AHEAD < nj)
         for (int64_t k = 0; k < nbb; k++)
-          cmx_prefetch_span(src + so[k] + (j0 + j + AHEAD) * t->sl,
-                            (size_t)mi * 4);
+          cmx_prefetch_span_l2(src + so[k] + (j0 + j + AHEAD) * t->sl,
+                               (size_t)mi * 4);
       for (int64_t k = 0; k < nbb; k++)
         memcpy(buf + j * ldb + k * mi, src + so[k] + (j0 + j) * t->sl,
                (size_t)mi * 4);
