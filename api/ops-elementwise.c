@@ -264,10 +264,10 @@ void cmx_copy_into_last(void *dst, cmx_dtype dtype, cmx_array x,
   cmx_dtype compute;
   int fs = x->dtype == CMX_F32 || x->dtype == CMX_F16 || x->dtype == CMX_BF16;
   int fd = dtype == CMX_F32 || dtype == CMX_F16 || dtype == CMX_BF16;
-  /* f32 / f16 / bf16 to int32 or bool: the f32 tile loop and the level's
-   * cvt kernels (the value is exact in f32, so the result is the one
-   * through double) */
-  if (fs && (fd || dtype == CMX_I32 || dtype == CMX_BOOL)) compute = CMX_F32;
+  /* f32 / f16 / bf16 to the integers of up to 32 bits or bool: the f32
+   * tile loop and the level's cvt kernels (the value is exact in f32, so
+   * the result is the one through double) */
+  if (fs && (fd || (dtype != CMX_I64 && dtype != CMX_F64))) compute = CMX_F32;
   else if (!cmx_dtype_is_float(x->dtype) && dtype != CMX_F64)
     compute = CMX_I64; /* integers to f32/f16/bf16 round once */
   else if (cmx_dtype_is_float(x->dtype) || cmx_dtype_is_float(dtype))

@@ -236,12 +236,21 @@ static void check_cvt(const struct cmx_dispatch *t, const struct cmx_dispatch *v
   int bad = 0;
   for (uint32_t i = 0; i < 65536; i++) h[i] = (uint16_t)i;
   for (int op = 0; op < CMX_CVT_COUNT; op++) {
-    if (op == CMX_CVT_F32_I32 || op == CMX_CVT_F32_BOOL) {
-      /* to int32 (FCVTZS) / bool: GENERIC's values exactly, on random
-       * bits, specials, +-2^31 and values in the int32 range */
+    const size_t isz = op == CMX_CVT_F32_I32 || op == CMX_CVT_F32_U32 ? 4
+                       : op == CMX_CVT_F32_I16                            ? 2
+                       : op == CMX_CVT_F32_BOOL || op == CMX_CVT_F32_I8 ||
+                               op == CMX_CVT_F32_U8
+                           ? 1
+                           : 0;
+    if (isz) {
+      /* to the integers (FCVTZS / FCVTZU and saturating narrowings) and
+       * bool: GENERIC's values exactly, on random bits, specials, the
+       * types' bounds and values in the int32 range */
       static const float EDGE[] = {2147483648.0f, -2147483648.0f,
                                    2147483520.0f, -2147483904.0f, -0.0f,
-                                   0.999f, -0.999f, 1e-45f};
+                                   0.999f, -0.999f, 1e-45f, 127.5f, -128.5f,
+                                   255.9f, 256.0f, 32767.5f, -32769.0f,
+                                   4294967040.0f, 4294967296.0f};
       static int32_t qt[4096 + PAD], qv[4096 + PAD];
       size_t n = 4093;
       for (size_t i = 0; i < n; i++) {
@@ -249,12 +258,13 @@ static void check_cvt(const struct cmx_dispatch *t, const struct cmx_dispatch *v
         memcpy(&f[i], &u, 4);
         if (i % 5 == 0) f[i] = SPECIAL[i / 5 % 12];
         if (i % 5 == 1) f[i] = ((float)(rng() % 100000) - 50000.0f) * 4096.0f;
-        if (i % 5 == 2) f[i] = EDGE[i / 5 % 8];
+        if (i % 5 == 2) f[i] = EDGE[i / 5 % 16];
+        if (i % 5 == 3) f[i] = (float)((int)(rng() % 600) - 300) / 2.0f;
       }
       for (size_t i = 0; i < n + PAD; i++) qt[i] = qv[i] = -77;
       t->cvt[op](n, f, qt);
       v->cvt[op](n, f, qv);
-      const size_t bytes = op == CMX_CVT_F32_BOOL ? n : 4 * n;
+      const size_t bytes = isz * n;
       if (memcmp(qt, qv, bytes + 4 * PAD) != 0 && bad++ < 5)
         printf("  cvt op %d: neon differs from generic\n", op);
       continue;

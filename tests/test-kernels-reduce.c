@@ -824,9 +824,10 @@ Test(kernels_reduce, cvt_up_sizes) {
   }
 }
 
-/* f32 -> int32 (saturating, NaN 0) and f32 -> bool (bits != 0 but the
- * sign) rows against a model written here, at every size (tails) with
- * canaries: the integer boundaries 2^31 and -2^31 and their neighbours,
+/* f32 -> int32 / int8 / uint8 / int16 / uint32 (saturating, NaN 0) and
+ * f32 -> bool (bits != 0 but the sign) rows against a model written here,
+ * at every size (tails) with canaries: the integer boundaries 2^31 and
+ * -2^31 and their neighbours, the narrow types' bounds,
  * infinities, NaNs, signed zeros, subnormals, fractions either side of
  * integers, then random bit patterns. */
 static const uint32_t IEDGES[] = {
@@ -834,46 +835,76 @@ static const uint32_t IEDGES[] = {
     0xff800000, 0x7fc00000, 0xffc00000, 0x7f800001, 0x00000000, 0x80000000,
     0x00000001, 0x80000001, 0x3f7fffff, 0xbf7fffff, 0x3f800000, 0xbf800000,
     0x3fc00000, 0xbfc00000, 0x4b7fffff, 0x4b800001, 0x7f7fffff, 0xff7fffff,
-    0x4e800000, 0x5f000000, 0xdf000000, 0x3effffff, 0x40490fdb, 0xc0490fdb};
+    0x4e800000, 0x5f000000, 0xdf000000, 0x3effffff, 0x40490fdb, 0xc0490fdb,
+    /* the narrow types' bounds and either side of them */
+    0x42ff0000, 0x43000000, 0xc3008000, 0xc3010000, 0x437fe666, 0x43800000,
+    0x46ffff00, 0x47000000, 0xc7000080, 0xc7000100, 0x4f7fffff, 0x4f800000,
+    0xbf000000, 0x477fff80};
 #define NIEDGES (sizeof IEDGES / sizeof IEDGES[0])
 
-static int32_t i32_model(float v) {
-  if (v != v) return 0;
+/* The f32 -> integer ops and their ranges: truncate, saturate, NaN 0. */
+static const struct {
+  enum cmx_cvt_op op;
+  size_t size;
+  int is_signed;
+  double lo, hi;
+} ICVT[] = {
+    {CMX_CVT_F32_I32, 4, 1, -2147483648.0, 2147483647.0},
+    {CMX_CVT_F32_I8, 1, 1, -128.0, 127.0},
+    {CMX_CVT_F32_U8, 1, 0, 0.0, 255.0},
+    {CMX_CVT_F32_I16, 2, 1, -32768.0, 32767.0},
+    {CMX_CVT_F32_U32, 4, 0, 0.0, 4294967295.0},
+};
+#define NICVT (sizeof ICVT / sizeof ICVT[0])
+
+static double int_model(float v, double lo, double hi) {
+  if (v != v) return 0.0;
   double t = trunc((double)v);
-  return t >= 2147483647.0 ? INT32_MAX : t <= -2147483648.0 ? INT32_MIN
-                                                             : (int32_t)t;
+  return t < lo ? lo : t > hi ? hi : t;
+}
+
+/* Element i of an integer output of the given size and signedness. */
+static double int_at(const void *q, size_t i, size_t size, int is_signed) {
+  if (size == 1 && is_signed) return ((const int8_t *)q)[i];
+  if (size == 1) return ((const uint8_t *)q)[i];
+  if (size == 2 && is_signed) return ((const int16_t *)q)[i];
+  if (size == 2) return ((const uint16_t *)q)[i];
+  if (is_signed) return ((const int32_t *)q)[i];
+  return ((const uint32_t *)q)[i];
 }
 
 static void cvt_int_check(size_t n, const float *x) {
-  int32_t *qi = malloc((n + CANARY) * sizeof *qi);
-  uint8_t *qb = malloc(n + CANARY);
+  uint8_t *q = malloc((n + CANARY) * 4);
   int rows = 0;
   for (size_t r = 0; r < sizeof CROWS / sizeof CROWS[0]; r++) {
     const struct crow *row = &CROWS[r];
-    if (row->op != CMX_CVT_F32_I32 && row->op != CMX_CVT_F32_BOOL) continue;
-    if (!runs(row->isa, row->name)) continue;
-    rows++;
+    size_t c = 0;
+    while (c < NICVT && ICVT[c].op != row->op) c++;
     const int b = row->op == CMX_CVT_F32_BOOL;
-    for (size_t i = 0; i < n + CANARY; i++) qi[i] = -77, qb[i] = 0xa5;
-    row->fn(n, x, b ? (void *)qb : (void *)qi);
+    if ((c == NICVT && !b) || !runs(row->isa, row->name)) continue;
+    rows++;
+    const size_t sz = b ? 1 : ICVT[c].size;
+    memset(q, 0xa5, (n + CANARY) * 4);
+    row->fn(n, x, q);
     for (size_t i = 0; i < n; i++) {
-      if (b)
-        cr_assert_eq(qb[i], (fbits(x[i]) & 0x7fffffffu) != 0,
-                     "%s n=%zu %08x: %u", row->name, n, fbits(x[i]), qb[i]);
-      else
-        cr_assert_eq(qi[i], i32_model(x[i]), "%s n=%zu %08x: %d, want %d",
-                     row->name, n, fbits(x[i]), qi[i], i32_model(x[i]));
+      if (b) {
+        cr_assert_eq(q[i], (fbits(x[i]) & 0x7fffffffu) != 0,
+                     "%s n=%zu %08x: %u", row->name, n, fbits(x[i]), q[i]);
+        continue;
+      }
+      const double got = int_at(q, i, sz, ICVT[c].is_signed),
+                   want = int_model(x[i], ICVT[c].lo, ICVT[c].hi);
+      cr_assert_eq(got, want, "%s n=%zu %08x (%a): %.0f, want %.0f",
+                   row->name, n, fbits(x[i]), x[i], got, want);
     }
-    for (size_t i = n; i < n + CANARY; i++)
-      cr_assert(b ? qb[i] == 0xa5 : qi[i] == -77, "%s wrote past n=%zu",
-                row->name, n);
+    for (size_t i = n * sz; i < (n + CANARY) * 4; i++)
+      cr_assert_eq(q[i], 0xa5, "%s wrote past n=%zu", row->name, n);
   }
-  cr_assert(rows >= 2, "%d f32 -> int32 / bool rows ran", rows);
-  free(qi);
-  free(qb);
+  cr_assert(rows >= 6, "%d f32 -> integer / bool rows ran", rows);
+  free(q);
 }
 
-Test(kernels_reduce, cvt_f32_to_int32_and_bool) {
+Test(kernels_reduce, cvt_f32_to_integers_and_bool) {
   for (size_t s = 0; s < NSIZES; s++) {
     const size_t n = SIZES[s];
     float *x = input(n);

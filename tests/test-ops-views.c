@@ -404,9 +404,15 @@ Test(ops_views, astype_f64_to_16bit_rounds_once) {
 }
 
 Test(ops_views, astype_float_to_int_truncates_and_saturates) {
-  double x[] = {2.7, -2.7, 0.5, -0.5, 126.9, -128.9, 300, -300, 1e10,
-                -1e10, 255.5, 65535.9, 3e9, -0.0};
-  int64_t n = sizeof x / sizeof x[0];
+  static const double x0[] = {2.7, -2.7, 0.5, -0.5, 126.9, -128.9, 300,
+                              -300, 1e10, -1e10, 255.5, 65535.9, 3e9, -0.0,
+                              32767.5, -32768.7, 127.5, 4294967040.0, 4e9,
+                              -4e9, 7, -7, 200.5};
+  /* 77 values: whole vector steps of every level's kernels and a tail */
+  enum { N0 = sizeof x0 / sizeof x0[0], NX = 77 };
+  double x[NX];
+  for (int i = 0; i < NX; i++) x[i] = x0[i % N0] * (i < N0 ? 1 : 0.5);
+  int64_t n = NX;
   static const cmx_dtype fs[] = {CMX_F32, CMX_F64, CMX_F16, CMX_BF16};
   static const cmx_dtype is[] = {CMX_I8, CMX_U8, CMX_I16, CMX_I32, CMX_U32,
                                  CMX_I64};
@@ -414,14 +420,14 @@ Test(ops_views, astype_float_to_int_truncates_and_saturates) {
   static const double hi[] = {127, 255, 32767, 2147483647.0, 4294967295.0,
                               9.3e18};
   for (int f = 0; f < 4; f++) {
-    double q[16];
+    double q[NX];
     for (int i = 0; i < n; i++) q[i] = tu_quant(fs[f], x[i]);
     cmx_array a;
     TU_OK(tu_array(&a, q, fs[f], &n, 1));
     for (int k = 0; k < 6; k++) {
       cmx_array y;
       TU_OK(cmx_astype(&y, a, is[k], NULL));
-      double got[16];
+      double got[NX];
       tu_read(y, got);
       for (int i = 0; i < n; i++) {
         double ref = trunc(q[i]);

@@ -1,111 +1,36 @@
-/* f32 <-> f16 / bf16 conversions for AVX2 + F16C, 8 lanes. f16 uses the
- * F16C instructions (round to nearest even, NaN quietened as cvt-ref.c
- * does); bf16 is integer work: a 16-bit shift one way, a rounding bias
- * and shift the other. Tails go through a one-vector stack buffer. */
+/* f32 <-> f16 / bf16 and f32 -> integer / bool conversions for AVX2 +
+ * F16C, 8 lanes. f16 uses the F16C instructions (round to nearest even,
+ * NaN quietened as cvt-ref.c does); bf16 is integer work: a 16-bit shift
+ * one way, a rounding bias and shift the other. Every kernel is one step
+ * of a few vectors in the loop of cvt-steps.h (tails through a stack
+ * buffer). */
 #include <immintrin.h>
 #include <string.h>
 
 #include "kernels/cvt/cvt.h"
+#include "kernels/cvt/cvt-steps.h"
 #include "kernels/cvt/cvt-lanes-avx2.h"
 
-void cmx_f16_f32_cvt_ukr__avx2(size_t n, const void *x, void *y) {
-  const uint16_t *h = x;
-  float *f = y;
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m128i a = _mm_loadu_si128((const __m128i *)(h + i));
-    __m128i b = _mm_loadu_si128((const __m128i *)(h + i + 8));
-    _mm256_storeu_ps(f + i, _mm256_cvtph_ps(a));
-    _mm256_storeu_ps(f + i + 8, _mm256_cvtph_ps(b));
-  }
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(
-        f + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))));
-  if (i < n) {
-    uint16_t buf[8] = {0};
-    float out[8];
-    memcpy(buf, h + i, (n - i) * sizeof *h);
-    _mm256_storeu_ps(out,
-                     _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)buf)));
-    memcpy(f + i, out, (n - i) * sizeof *f);
-  }
-}
-
-void cmx_f32_f16_cvt_ukr__avx2(size_t n, const void *x, void *y) {
-  const float *f = x;
-  uint16_t *h = y;
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m128i a =
-        _mm256_cvtps_ph(_mm256_loadu_ps(f + i), _MM_FROUND_TO_NEAREST_INT);
-    __m128i b =
-        _mm256_cvtps_ph(_mm256_loadu_ps(f + i + 8), _MM_FROUND_TO_NEAREST_INT);
-    _mm_storeu_si128((__m128i *)(h + i), a);
-    _mm_storeu_si128((__m128i *)(h + i + 8), b);
-  }
-  for (; i + 8 <= n; i += 8)
-    _mm_storeu_si128(
-        (__m128i *)(h + i),
-        _mm256_cvtps_ph(_mm256_loadu_ps(f + i), _MM_FROUND_TO_NEAREST_INT));
-  if (i < n) {
-    float buf[8] = {0};
-    uint16_t out[8];
-    memcpy(buf, f + i, (n - i) * sizeof *f);
-    _mm_storeu_si128(
-        (__m128i *)out,
-        _mm256_cvtps_ph(_mm256_loadu_ps(buf), _MM_FROUND_TO_NEAREST_INT));
-    memcpy(h + i, out, (n - i) * sizeof *h);
-  }
-}
-
-
-void cmx_bf16_f32_cvt_ukr__avx2(size_t n, const void *x, void *y) {
-  const uint16_t *h = x;
-  float *f = y;
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m128i a = _mm_loadu_si128((const __m128i *)(h + i));
-    __m128i b = _mm_loadu_si128((const __m128i *)(h + i + 8));
-    _mm256_storeu_si256((__m256i *)(f + i), cmx_bf16_widen8(a));
-    _mm256_storeu_si256((__m256i *)(f + i + 8), cmx_bf16_widen8(b));
-  }
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_si256((__m256i *)(f + i),
-                        cmx_bf16_widen8(_mm_loadu_si128((const __m128i *)(h + i))));
-  if (i < n) {
-    uint16_t buf[8] = {0};
-    float out[8];
-    memcpy(buf, h + i, (n - i) * sizeof *h);
-    _mm256_storeu_si256((__m256i *)out,
-                        cmx_bf16_widen8(_mm_loadu_si128((const __m128i *)buf)));
-    memcpy(f + i, out, (n - i) * sizeof *f);
-  }
-}
-
+#define F16_F32_STEP(s, d) \
+  _mm256_storeu_ps(d, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s))))
+#define F32_F16_STEP(s, d)                              \
+  _mm_storeu_si128((__m128i *)(d),                      \
+                   _mm256_cvtps_ph(_mm256_loadu_ps(s), _MM_FROUND_TO_NEAREST_INT))
+#define BF16_F32_STEP(s, d)            \
+  _mm256_storeu_si256((__m256i *)(d), \
+                      cmx_bf16_widen8(_mm_loadu_si128((const __m128i *)(s))))
+CMX_CVT_STEPS(cmx_f16_f32_cvt_ukr__avx2, uint16_t, float, 8, F16_F32_STEP)
+CMX_CVT_STEPS(cmx_f32_f16_cvt_ukr__avx2, float, uint16_t, 8, F32_F16_STEP)
+CMX_CVT_STEPS(cmx_bf16_f32_cvt_ukr__avx2, uint16_t, float, 8, BF16_F32_STEP)
+#undef F16_F32_STEP
+#undef F32_F16_STEP
+#undef BF16_F32_STEP
 
 /* Two vectors of 32-bit results packed to 16 u16 in order: packus works per
  * 128-bit half, the permute puts the halves back in sequence. */
 static inline __m256i bf16_pack(__m256 a, __m256 b) {
   return _mm256_permute4x64_epi64(
       _mm256_packus_epi32(cmx_bf16_round8(a), cmx_bf16_round8(b)), 0xd8);
-}
-
-void cmx_f32_bf16_cvt_ukr__avx2(size_t n, const void *x, void *y) {
-  const float *f = x;
-  uint16_t *h = y;
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    _mm256_storeu_si256(
-        (__m256i *)(h + i),
-        bf16_pack(_mm256_loadu_ps(f + i), _mm256_loadu_ps(f + i + 8)));
-  if (i < n) {
-    float buf[16] = {0};
-    uint16_t out[16];
-    memcpy(buf, f + i, (n - i) * sizeof *f);
-    _mm256_storeu_si256((__m256i *)out, bf16_pack(_mm256_loadu_ps(buf),
-                                                  _mm256_loadu_ps(buf + 8)));
-    memcpy(h + i, out, (n - i) * sizeof *h);
-  }
 }
 
 /* vcvttps2dq gives 0x80000000 for NaN and out of range: those lanes are
@@ -118,24 +43,50 @@ static inline __m256i f32_i32(__m256 v) {
   return _mm256_and_si256(r, _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_ORD_Q)));
 }
 
-void cmx_f32_i32_cvt_ukr__avx2(size_t n, const void *x, void *y) {
-  const float *f = x;
-  int32_t *q = y;
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m256i a = f32_i32(_mm256_loadu_ps(f + i));
-    __m256i b = f32_i32(_mm256_loadu_ps(f + i + 8));
-    _mm256_storeu_si256((__m256i *)(q + i), a);
-    _mm256_storeu_si256((__m256i *)(q + i + 8), b);
-  }
-  if (i < n) {
-    float buf[16] = {0};
-    int32_t out[16];
-    memcpy(buf, f + i, (n - i) * sizeof *f);
-    _mm256_storeu_si256((__m256i *)out, f32_i32(_mm256_loadu_ps(buf)));
-    _mm256_storeu_si256((__m256i *)(out + 8), f32_i32(_mm256_loadu_ps(buf + 8)));
-    memcpy(q + i, out, (n - i) * sizeof *q);
-  }
+/* f32 -> int32 in [lo, hi] (within int16): clamped in f32 (a NaN stays
+ * NaN: max and min return their second operand then), NaN lanes zeroed
+ * by the ordered mask, truncated. */
+static inline __m256i f32_clamp(const float *f, float lo, float hi) {
+  const __m256 v = _mm256_loadu_ps(f);
+  const __m256 c =
+      _mm256_min_ps(_mm256_set1_ps(hi), _mm256_max_ps(_mm256_set1_ps(lo), v));
+  return _mm256_cvttps_epi32(_mm256_and_ps(c, _mm256_cmp_ps(v, v, _CMP_ORD_Q)));
+}
+
+/* 32 f32 -> 32 bytes in [lo, hi] (-128..127 or 0..255): clamped dwords
+ * packed to words and to bytes (signed or unsigned saturation, exact on
+ * values in range), per 128-bit half, put back in order by the permute. */
+static inline __m256i f32_bytes32(const float *f, float lo, float hi,
+                                  int uns) {
+  const __m256i w0 = _mm256_packs_epi32(f32_clamp(f, lo, hi),
+                                        f32_clamp(f + 8, lo, hi));
+  const __m256i w1 = _mm256_packs_epi32(f32_clamp(f + 16, lo, hi),
+                                        f32_clamp(f + 24, lo, hi));
+  const __m256i b =
+      uns ? _mm256_packus_epi16(w0, w1) : _mm256_packs_epi16(w0, w1);
+  return _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* 16 f32 -> 16 int16: two clamped dword vectors packed, halves reordered. */
+static inline __m256i f32_i16x16(const float *f) {
+  return _mm256_permute4x64_epi64(
+      _mm256_packs_epi32(f32_clamp(f, -32768.0f, 32767.0f),
+                         f32_clamp(f + 8, -32768.0f, 32767.0f)),
+      0xd8);
+}
+
+/* [0, 2^32) as int32 with the top bit moved: lanes at or past 2^31 lose
+ * 2^31 (exact there) before vcvttps2dq and get it back as the top bit;
+ * lanes at or past 2^32 become UINT32_MAX, NaN and x <= 0 give 0. */
+static inline __m256i f32_u32x8(const float *f) {
+  const __m256 v = _mm256_loadu_ps(f), two31 = _mm256_set1_ps(2147483648.0f);
+  const __m256 c = _mm256_and_ps(_mm256_max_ps(_mm256_setzero_ps(), v),
+                                 _mm256_cmp_ps(v, v, _CMP_ORD_Q));
+  const __m256 top = _mm256_cmp_ps(c, two31, _CMP_GE_OQ);
+  __m256i r = _mm256_cvttps_epi32(_mm256_sub_ps(c, _mm256_and_ps(top, two31)));
+  r = _mm256_xor_si256(r, _mm256_slli_epi32(_mm256_castps_si256(top), 31));
+  return _mm256_or_si256(r, _mm256_castps_si256(_mm256_cmp_ps(
+                                c, _mm256_set1_ps(4294967296.0f), _CMP_GE_OQ)));
 }
 
 /* 32 f32 -> 32 bytes: (bits & 0x7fffffff) == 0 as -1 / 0 dwords, packed
@@ -154,17 +105,30 @@ static inline __m256i f32_bool32(const float *f) {
   return _mm256_add_epi8(w, _mm256_set1_epi8(1));
 }
 
-void cmx_f32_bool_cvt_ukr__avx2(size_t n, const void *x, void *y) {
-  const float *f = x;
-  uint8_t *b = y;
-  size_t i = 0;
-  for (; i + 32 <= n; i += 32)
-    _mm256_storeu_si256((__m256i *)(b + i), f32_bool32(f + i));
-  if (i < n) {
-    float buf[32] = {0};
-    uint8_t out[32];
-    memcpy(buf, f + i, (n - i) * sizeof *f);
-    _mm256_storeu_si256((__m256i *)out, f32_bool32(buf));
-    memcpy(b + i, out, n - i);
-  }
-}
+#define BF16_STEP(s, d)                 \
+  _mm256_storeu_si256((__m256i *)(d), \
+                      bf16_pack(_mm256_loadu_ps(s), _mm256_loadu_ps((s) + 8)))
+#define I32_STEP(s, d)                                                     \
+  (_mm256_storeu_si256((__m256i *)(d), f32_i32(_mm256_loadu_ps(s))),       \
+   _mm256_storeu_si256((__m256i *)((d) + 8), f32_i32(_mm256_loadu_ps((s) + 8))))
+#define BOOL_STEP(s, d) _mm256_storeu_si256((__m256i *)(d), f32_bool32(s))
+#define I8_STEP(s, d) \
+  _mm256_storeu_si256((__m256i *)(d), f32_bytes32(s, -128.0f, 127.0f, 0))
+#define U8_STEP(s, d) \
+  _mm256_storeu_si256((__m256i *)(d), f32_bytes32(s, 0.0f, 255.0f, 1))
+#define I16_STEP(s, d) _mm256_storeu_si256((__m256i *)(d), f32_i16x16(s))
+#define U32_STEP(s, d) _mm256_storeu_si256((__m256i *)(d), f32_u32x8(s))
+CMX_CVT_STEPS(cmx_f32_bf16_cvt_ukr__avx2, float, uint16_t, 16, BF16_STEP)
+CMX_CVT_STEPS(cmx_f32_i32_cvt_ukr__avx2, float, int32_t, 16, I32_STEP)
+CMX_CVT_STEPS(cmx_f32_bool_cvt_ukr__avx2, float, uint8_t, 32, BOOL_STEP)
+CMX_CVT_STEPS(cmx_f32_i8_cvt_ukr__avx2, float, int8_t, 32, I8_STEP)
+CMX_CVT_STEPS(cmx_f32_u8_cvt_ukr__avx2, float, uint8_t, 32, U8_STEP)
+CMX_CVT_STEPS(cmx_f32_i16_cvt_ukr__avx2, float, int16_t, 16, I16_STEP)
+CMX_CVT_STEPS(cmx_f32_u32_cvt_ukr__avx2, float, uint32_t, 8, U32_STEP)
+#undef BF16_STEP
+#undef I32_STEP
+#undef BOOL_STEP
+#undef I8_STEP
+#undef U8_STEP
+#undef I16_STEP
+#undef U32_STEP

@@ -113,6 +113,59 @@ void cmx_f32_i32_cvt_ukr__avx512(size_t n, const void *x, void *y) {
   }
 }
 
+/* f32 -> int32 in [lo, hi] (within int16): clamped in f32, where a NaN
+ * stays NaN (max and min return their second operand then), and
+ * truncated; vcvttps2dq makes NaN 0x80000000, whose low byte and low word
+ * are 0, so the truncating narrowings below (vpmovdb, vpmovdw) store 0. */
+static inline __m512i f32_clamp(__m512 v, float lo, float hi) {
+  return _mm512_cvttps_epi32(
+      _mm512_min_ps(_mm512_set1_ps(hi), _mm512_max_ps(_mm512_set1_ps(lo), v)));
+}
+
+/* 16 lanes a step, the tail under a mask: NARROW / VT / STORE the full
+ * step's narrowing, vector type and store, MSTORE the masked one. */
+#define F32_NARROW(name, T, LO, HI, NARROW, VT, STORE, MSTORE)               \
+  void name(size_t n, const void *x, void *y) {                              \
+    const float *f = x;                                                      \
+    T *q = y;                                                                \
+    size_t i = 0;                                                            \
+    for (; i + 16 <= n; i += 16)                                             \
+      STORE((VT *)(q + i), NARROW(f32_clamp(_mm512_loadu_ps(f + i), LO, HI))); \
+    if (i < n) {                                                             \
+      const __mmask16 m = tail16(n - i);                                     \
+      MSTORE(q + i, m, f32_clamp(_mm512_maskz_loadu_ps(m, f + i), LO, HI));  \
+    }                                                                        \
+  }
+F32_NARROW(cmx_f32_i8_cvt_ukr__avx512, int8_t, -128.0f, 127.0f,
+           _mm512_cvtepi32_epi8, __m128i, _mm_storeu_si128,
+           _mm512_mask_cvtepi32_storeu_epi8)
+F32_NARROW(cmx_f32_u8_cvt_ukr__avx512, uint8_t, 0.0f, 255.0f,
+           _mm512_cvtepi32_epi8, __m128i, _mm_storeu_si128,
+           _mm512_mask_cvtepi32_storeu_epi8)
+F32_NARROW(cmx_f32_i16_cvt_ukr__avx512, int16_t, -32768.0f, 32767.0f,
+           _mm512_cvtepi32_epi16, __m256i, _mm256_storeu_si256,
+           _mm512_mask_cvtepi32_storeu_epi16)
+#undef F32_NARROW
+
+/* vcvttps2udq gives UINT32_MAX at and past 2^32 (the contract) and for
+ * NaN, which the ordered mask zeroes; below 0 the max with 0 gives 0. */
+static inline __m512i f32_u32(__m512 v) {
+  return _mm512_maskz_cvttps_epu32(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q),
+                                   _mm512_max_ps(_mm512_setzero_ps(), v));
+}
+
+void cmx_f32_u32_cvt_ukr__avx512(size_t n, const void *x, void *y) {
+  const float *f = x;
+  uint32_t *q = y;
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_si512(q + i, f32_u32(_mm512_loadu_ps(f + i)));
+  if (i < n) {
+    const __mmask16 m = tail16(n - i);
+    _mm512_mask_storeu_epi32(q + i, m, f32_u32(_mm512_maskz_loadu_ps(m, f + i)));
+  }
+}
+
 /* A lane's bit in the test mask is its byte: 16 f32 -> 16 bytes. */
 void cmx_f32_bool_cvt_ukr__avx512(size_t n, const void *x, void *y) {
   const float *f = x;

@@ -99,6 +99,26 @@ void cmx_f32_i32_cvt_ukr__ref(size_t n, const void *x, void *y) {
   }
 }
 
+/* f32 -> the integer type T of range [LO, HI]: NaN 0, saturated at the
+ * bounds (compared in f32: 2^32 - 1 rounds up to 2^32, so x >= 2^32 gives
+ * HI), truncated between them. */
+#define F32_SAT(name, T, LO, HI)                                             \
+  void name(size_t n, const void *x, void *y) {                              \
+    const float *f = x;                                                      \
+    T *q = y;                                                                \
+    for (size_t i = 0; i < n; i++) {                                         \
+      const float v = f[i];                                                  \
+      q[i] = v != v ? 0 : v <= (float)(LO) ? (T)(LO)                         \
+             : v >= (float)(HI)           ? (T)(HI)                          \
+                                          : (T)v;                            \
+    }                                                                        \
+  }
+F32_SAT(cmx_f32_i8_cvt_ukr__ref, int8_t, INT8_MIN, INT8_MAX)
+F32_SAT(cmx_f32_u8_cvt_ukr__ref, uint8_t, 0, UINT8_MAX)
+F32_SAT(cmx_f32_i16_cvt_ukr__ref, int16_t, INT16_MIN, INT16_MAX)
+F32_SAT(cmx_f32_u32_cvt_ukr__ref, uint32_t, 0, UINT32_MAX)
+#undef F32_SAT
+
 void cmx_f32_bool_cvt_ukr__ref(size_t n, const void *x, void *y) {
   const float *f = x;
   uint8_t *b = y;

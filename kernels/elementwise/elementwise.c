@@ -488,12 +488,17 @@ static void chunk_f32(const struct job *j, const char **p, const int64_t *s,
       else cv(n, y, out);
       break;
     }
-    /* y != 0 on the bits (NaN true, -0 false), and the saturating int32
-     * cast, by the level's kernels (16M f32, 1 thread, medians: greater
-     * 16-19 -> 6.0 ms against the tile loop this replaced; astype f32 ->
-     * int32 33-43 -> 5.2 ms against the double tiles) */
+    /* y != 0 on the bits (NaN true, -0 false), and the saturating casts
+     * to the integers of up to 32 bits, by the level's kernels (16M f32,
+     * 1 thread, medians: greater 16-19 -> 6.0 ms against the tile loop
+     * this replaced; astype f32 -> int32 33-43 -> 5.2 ms against the
+     * double tiles) */
     case CMX_BOOL: k->cvt[CMX_CVT_F32_BOOL](n, y, out); break;
     case CMX_I32: k->cvt[CMX_CVT_F32_I32](n, y, out); break;
+    case CMX_I8: k->cvt[CMX_CVT_F32_I8](n, y, out); break;
+    case CMX_U8: k->cvt[CMX_CVT_F32_U8](n, y, out); break;
+    case CMX_I16: k->cvt[CMX_CVT_F32_I16](n, y, out); break;
+    case CMX_U32: k->cvt[CMX_CVT_F32_U32](n, y, out); break;
     default: {
       double t[TILE];
       for (size_t i = 0; i < n; i++) t[i] = y[i];
