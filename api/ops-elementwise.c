@@ -268,6 +268,13 @@ void cmx_copy_into_last(void *dst, cmx_dtype dtype, cmx_array x,
    * tile loop and the level's cvt kernels (the value is exact in f32, so
    * the result is the one through double) */
   if (fs && (fd || (dtype != CMX_I64 && dtype != CMX_F64))) compute = CMX_F32;
+  /* integers exact in f32 to f32 / f16 / bf16, and int32 / uint32 to f32
+   * (one rounding either way): the f32 tile loop too */
+  else if (fd && (x->dtype == CMX_BOOL || x->dtype == CMX_U8 ||
+                  x->dtype == CMX_I8 || x->dtype == CMX_I16 ||
+                  ((x->dtype == CMX_I32 || x->dtype == CMX_U32) &&
+                   dtype == CMX_F32)))
+    compute = CMX_F32;
   else if (!cmx_dtype_is_float(x->dtype) && dtype != CMX_F64)
     compute = CMX_I64; /* integers to f32/f16/bf16 round once */
   else if (cmx_dtype_is_float(x->dtype) || cmx_dtype_is_float(dtype))

@@ -904,6 +904,39 @@ static void cvt_int_check(size_t n, const float *x) {
   free(q);
 }
 
+/* int8 / uint8 -> f32 rows: every byte value, exact, at every size with
+ * canaries. */
+Test(kernels_reduce, cvt_bytes_to_f32) {
+  int rows = 0;
+  for (size_t r = 0; r < sizeof CROWS / sizeof CROWS[0]; r++) {
+    const struct crow *row = &CROWS[r];
+    if ((row->op != CMX_CVT_I8_F32 && row->op != CMX_CVT_U8_F32) ||
+        !runs(row->isa, row->name))
+      continue;
+    rows++;
+    for (size_t k = 0; k < NSIZES; k++) {
+      const size_t n = SIZES[k];
+      uint8_t *b = malloc(n + 1);
+      float *f = malloc((n + CANARY) * sizeof *f);
+      for (size_t i = 0; i < n; i++) b[i] = (uint8_t)(i * 37 + k);
+      for (size_t i = 0; i < n + CANARY; i++) f[i] = FCANARY;
+      row->fn(n, b, f);
+      for (size_t i = 0; i < n; i++) {
+        const float want = row->op == CMX_CVT_I8_F32 ? (float)(int8_t)b[i]
+                                                     : (float)b[i];
+        cr_assert_eq(f[i], want, "%s n=%zu [%zu] %u: %g, want %g", row->name,
+                     n, i, b[i], f[i], want);
+      }
+      for (size_t i = n; i < n + CANARY; i++)
+        cr_assert_eq(fbits(f[i]), fbits(FCANARY), "%s wrote past n=%zu",
+                     row->name, n);
+      free(f);
+      free(b);
+    }
+  }
+  cr_assert(rows >= 2, "%d byte -> f32 rows ran", rows);
+}
+
 Test(kernels_reduce, cvt_f32_to_integers_and_bool) {
   for (size_t s = 0; s < NSIZES; s++) {
     const size_t n = SIZES[s];

@@ -443,6 +443,46 @@ Test(ops_views, astype_float_to_int_truncates_and_saturates) {
   }
 }
 
+/* Bytes to the float types: every value, contiguous (the level's
+ * byte -> f32 kernels over whole vectors and a tail) and through a
+ * stepped slice (the strided loads); exact in all three. */
+Test(ops_views, astype_bytes_to_floats_every_value) {
+  enum { N = 1029 };
+  static const cmx_dtype from[] = {CMX_I8, CMX_U8, CMX_BOOL};
+  static const cmx_dtype to[] = {CMX_F32, CMX_F16, CMX_BF16};
+  double v[N], got[N];
+  for (int f = 0; f < 3; f++) {
+    for (int i = 0; i < N; i++)
+      v[i] = from[f] == CMX_BOOL ? (double)(i % 3 != 0)
+             : from[f] == CMX_I8 ? (double)((i * 37) % 256 - 128)
+                                 : (double)((i * 37) % 256);
+    int64_t n = N;
+    cmx_array a, sl;
+    TU_OK(tu_array(&a, v, from[f], &n, 1));
+    const int64_t start = 1, stop = N, step = 3;
+    TU_OK(cmx_slice(&sl, a, &start, &stop, &step, 1, NULL));
+    for (int t = 0; t < 3; t++) {
+      cmx_array y;
+      TU_OK(cmx_astype(&y, a, to[t], NULL));
+      tu_read(y, got);
+      for (int i = 0; i < N; i++)
+        cr_assert_eq(got[i], v[i], "%s -> %s [%d]: %g want %g",
+                     cmx_dtype_name(from[f]), cmx_dtype_name(to[t]), i,
+                     got[i], v[i]);
+      cmx_array_free(y);
+      TU_OK(cmx_astype(&y, sl, to[t], NULL));
+      tu_read(y, got);
+      for (int i = 0; i < (N - 1 + 2) / 3; i++)
+        cr_assert_eq(got[i], v[1 + 3 * i], "%s -> %s step 3 [%d]: %g want %g",
+                     cmx_dtype_name(from[f]), cmx_dtype_name(to[t]), i,
+                     got[i], v[1 + 3 * i]);
+      cmx_array_free(y);
+    }
+    cmx_array_free(sl);
+    cmx_array_free(a);
+  }
+}
+
 Test(ops_views, astype_to_bool_and_from_wide_ints) {
   double x[] = {0.0, -0.0, 0.5, -1e-30, 3, 1e-45};
   int64_t n = 6;

@@ -105,6 +105,13 @@ static inline __m256i f32_bool32(const float *f) {
   return _mm256_add_epi8(w, _mm256_set1_epi8(1));
 }
 
+/* 8 bytes -> 8 f32: widened (vpmovsxbd / vpmovzxbd) and converted. */
+#define I8_F32_STEP(s, d)                                                 \
+  _mm256_storeu_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(            \
+                          _mm_loadl_epi64((const __m128i *)(s)))))
+#define U8_F32_STEP(s, d)                                                 \
+  _mm256_storeu_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(            \
+                          _mm_loadl_epi64((const __m128i *)(s)))))
 #define BF16_STEP(s, d)                 \
   _mm256_storeu_si256((__m256i *)(d), \
                       bf16_pack(_mm256_loadu_ps(s), _mm256_loadu_ps((s) + 8)))
@@ -125,6 +132,8 @@ CMX_CVT_STEPS(cmx_f32_i8_cvt_ukr__avx2, float, int8_t, 32, I8_STEP)
 CMX_CVT_STEPS(cmx_f32_u8_cvt_ukr__avx2, float, uint8_t, 32, U8_STEP)
 CMX_CVT_STEPS(cmx_f32_i16_cvt_ukr__avx2, float, int16_t, 16, I16_STEP)
 CMX_CVT_STEPS(cmx_f32_u32_cvt_ukr__avx2, float, uint32_t, 8, U32_STEP)
+CMX_CVT_STEPS(cmx_i8_f32_cvt_ukr__avx2, int8_t, float, 8, I8_F32_STEP)
+CMX_CVT_STEPS(cmx_u8_f32_cvt_ukr__avx2, uint8_t, float, 8, U8_F32_STEP)
 #undef BF16_STEP
 #undef I32_STEP
 #undef BOOL_STEP
@@ -132,3 +141,5 @@ CMX_CVT_STEPS(cmx_f32_u32_cvt_ukr__avx2, float, uint32_t, 8, U32_STEP)
 #undef U8_STEP
 #undef I16_STEP
 #undef U32_STEP
+#undef I8_F32_STEP
+#undef U8_F32_STEP

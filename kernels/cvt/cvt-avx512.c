@@ -166,6 +166,26 @@ void cmx_f32_u32_cvt_ukr__avx512(size_t n, const void *x, void *y) {
   }
 }
 
+/* 16 bytes -> 16 f32: widened to dwords (vpmovsxbd / vpmovzxbd) and
+ * converted, the tail under a mask. */
+#define BYTES_F32(name, T, WIDEN)                                            \
+  void name(size_t n, const void *x, void *y) {                              \
+    const T *q = x;                                                          \
+    float *f = y;                                                            \
+    size_t i = 0;                                                            \
+    for (; i + 16 <= n; i += 16)                                             \
+      _mm512_storeu_ps(f + i, _mm512_cvtepi32_ps(WIDEN(                      \
+                                  _mm_loadu_si128((const __m128i *)(q + i))))); \
+    if (i < n) {                                                             \
+      const __mmask16 m = tail16(n - i);                                     \
+      _mm512_mask_storeu_ps(                                                 \
+          f + i, m, _mm512_cvtepi32_ps(WIDEN(_mm_maskz_loadu_epi8(m, q + i)))); \
+    }                                                                        \
+  }
+BYTES_F32(cmx_i8_f32_cvt_ukr__avx512, int8_t, _mm512_cvtepi8_epi32)
+BYTES_F32(cmx_u8_f32_cvt_ukr__avx512, uint8_t, _mm512_cvtepu8_epi32)
+#undef BYTES_F32
+
 /* A lane's bit in the test mask is its byte: 16 f32 -> 16 bytes. */
 void cmx_f32_bool_cvt_ukr__avx512(size_t n, const void *x, void *y) {
   const float *f = x;

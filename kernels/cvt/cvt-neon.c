@@ -48,6 +48,19 @@ static inline int16x8_t f32_i16x8(const float *f) {
                           vqmovun_s16(f32_i16x8((s) + 8))))
 #define I16_STEP(s, d) vst1q_s16(d, f32_i16x8(s))
 #define U32_STEP(s, d) vst1q_u32(d, vcvtq_u32_f32(vld1q_f32(s)))
+/* 8 bytes -> 8 f32: widened twice (SXTL / UXTL) and converted. */
+#define I8_F32_STEP(s, d)                                              \
+  do {                                                                 \
+    const int16x8_t w_ = vmovl_s8(vld1_s8(s));                         \
+    vst1q_f32(d, vcvtq_f32_s32(vmovl_s16(vget_low_s16(w_))));          \
+    vst1q_f32((d) + 4, vcvtq_f32_s32(vmovl_s16(vget_high_s16(w_))));   \
+  } while (0)
+#define U8_F32_STEP(s, d)                                              \
+  do {                                                                 \
+    const uint16x8_t w_ = vmovl_u8(vld1_u8(s));                        \
+    vst1q_f32(d, vcvtq_f32_u32(vmovl_u16(vget_low_u16(w_))));          \
+    vst1q_f32((d) + 4, vcvtq_f32_u32(vmovl_u16(vget_high_u16(w_))));   \
+  } while (0)
 CMX_CVT_STEPS(cmx_f16_f32_cvt_ukr__neon, uint16_t, float, 4, F16_F32_STEP)
 CMX_CVT_STEPS(cmx_f32_f16_cvt_ukr__neon, float, uint16_t, 4, F32_F16_STEP)
 CMX_CVT_STEPS(cmx_bf16_f32_cvt_ukr__neon, uint16_t, float, 4, BF16_F32_STEP)
@@ -58,6 +71,8 @@ CMX_CVT_STEPS(cmx_f32_i8_cvt_ukr__neon, float, int8_t, 16, I8_STEP)
 CMX_CVT_STEPS(cmx_f32_u8_cvt_ukr__neon, float, uint8_t, 16, U8_STEP)
 CMX_CVT_STEPS(cmx_f32_i16_cvt_ukr__neon, float, int16_t, 8, I16_STEP)
 CMX_CVT_STEPS(cmx_f32_u32_cvt_ukr__neon, float, uint32_t, 4, U32_STEP)
+CMX_CVT_STEPS(cmx_i8_f32_cvt_ukr__neon, int8_t, float, 8, I8_F32_STEP)
+CMX_CVT_STEPS(cmx_u8_f32_cvt_ukr__neon, uint8_t, float, 8, U8_F32_STEP)
 #undef F16_F32_STEP
 #undef F32_F16_STEP
 #undef BF16_F32_STEP
@@ -68,3 +83,5 @@ CMX_CVT_STEPS(cmx_f32_u32_cvt_ukr__neon, float, uint32_t, 4, U32_STEP)
 #undef U8_STEP
 #undef I16_STEP
 #undef U32_STEP
+#undef I8_F32_STEP
+#undef U8_F32_STEP

@@ -119,6 +119,18 @@ F32_SAT(cmx_f32_i16_cvt_ukr__ref, int16_t, INT16_MIN, INT16_MAX)
 F32_SAT(cmx_f32_u32_cvt_ukr__ref, uint32_t, 0, UINT32_MAX)
 #undef F32_SAT
 
+void cmx_i8_f32_cvt_ukr__ref(size_t n, const void *x, void *y) {
+  const int8_t *q = x;
+  float *f = y;
+  for (size_t i = 0; i < n; i++) f[i] = q[i];
+}
+
+void cmx_u8_f32_cvt_ukr__ref(size_t n, const void *x, void *y) {
+  const uint8_t *q = x;
+  float *f = y;
+  for (size_t i = 0; i < n; i++) f[i] = q[i];
+}
+
 void cmx_f32_bool_cvt_ukr__ref(size_t n, const void *x, void *y) {
   const float *f = x;
   uint8_t *b = y;

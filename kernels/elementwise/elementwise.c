@@ -225,21 +225,28 @@ static void load_f32(const struct cmx_ew_kernels *k, const char *p,
     case CMX_F64:
       for (size_t i = 0; i < n; i++) y[i] = (float)((const double *)p)[(int64_t)i * s];
       return;
-    case CMX_BOOL: case CMX_U8:
-      for (size_t i = 0; i < n; i++) y[i] = ((const uint8_t *)p)[(int64_t)i * s];
+    /* Contiguous runs: bytes by the level's cvt kernels (astype uint8 ->
+     * f32 16M, 1 thread: 17.2 -> 3.3 ms), wider integers in blocks of 16,
+     * which the compiler vectorises (the loop over bytes it did not). */
+    case CMX_BOOL: case CMX_U8: case CMX_I8:
+      if (s == 1)
+        k->cvt[d == CMX_I8 ? CMX_CVT_I8_F32 : CMX_CVT_U8_F32](n, p, y);
+      else if (d == CMX_I8)
+        for (size_t i = 0; i < n; i++) y[i] = ((const int8_t *)p)[(int64_t)i * s];
+      else
+        for (size_t i = 0; i < n; i++) y[i] = ((const uint8_t *)p)[(int64_t)i * s];
       return;
-    case CMX_I8:
-      for (size_t i = 0; i < n; i++) y[i] = ((const int8_t *)p)[(int64_t)i * s];
-      return;
-    case CMX_I16:
-      for (size_t i = 0; i < n; i++) y[i] = ((const int16_t *)p)[(int64_t)i * s];
-      return;
-    case CMX_I32:
-      for (size_t i = 0; i < n; i++) y[i] = (float)((const int32_t *)p)[(int64_t)i * s];
-      return;
-    case CMX_U32:
-      for (size_t i = 0; i < n; i++) y[i] = (float)((const uint32_t *)p)[(int64_t)i * s];
-      return;
+#define INT_LOAD(T)                                                    \
+  if (s == 1)                                                          \
+    BLOCKED(i, n, { y[i] = (float)((const T *)p)[i]; });               \
+  else                                                                 \
+    for (size_t i = 0; i < n; i++)                                     \
+      y[i] = (float)((const T *)p)[(int64_t)i * s];                    \
+  return;
+    case CMX_I16: INT_LOAD(int16_t)
+    case CMX_I32: INT_LOAD(int32_t)
+    case CMX_U32: INT_LOAD(uint32_t)
+#undef INT_LOAD
     case CMX_I64:
       for (size_t i = 0; i < n; i++) y[i] = (float)((const int64_t *)p)[(int64_t)i * s];
       return;
