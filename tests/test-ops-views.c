@@ -483,6 +483,84 @@ Test(ops_views, astype_bytes_to_floats_every_value) {
   }
 }
 
+/* Element i of a buffer of integer dtype t, as int64 (C's conversion). */
+static int64_t int_get(const void *b, cmx_dtype t, size_t i) {
+  switch (t) {
+    case CMX_BOOL: case CMX_U8: return ((const uint8_t *)b)[i];
+    case CMX_I8: return ((const int8_t *)b)[i];
+    case CMX_I16: return ((const int16_t *)b)[i];
+    case CMX_I32: return ((const int32_t *)b)[i];
+    case CMX_U32: return ((const uint32_t *)b)[i];
+    default: return ((const int64_t *)b)[i];
+  }
+}
+
+/* v converted to integer dtype t as C converts (modulo 2^bits), bool 0 / 1. */
+static int64_t int_conv(int64_t v, cmx_dtype t) {
+  switch (t) {
+    case CMX_BOOL: return v != 0;
+    case CMX_U8: return (uint8_t)v;
+    case CMX_I8: return (int8_t)v;
+    case CMX_I16: return (int16_t)v;
+    case CMX_I32: return (int32_t)v;
+    case CMX_U32: return (uint32_t)v;
+    default: return v;
+  }
+}
+
+/* Integer -> integer astype for every pair, contiguous (whole blocks of
+ * the vectorised loops and a tail) and through a stepped slice: values
+ * of every width, so narrowing wraps and sign extension both show. */
+Test(ops_views, astype_int_to_int_every_pair) {
+  static const cmx_dtype T[] = {CMX_BOOL, CMX_U8,  CMX_I8, CMX_I16,
+                                CMX_I32,  CMX_U32, CMX_I64};
+  enum { N = 77 };
+  uint64_t seed = 7;
+  for (int a = 0; a < 7; a++) {
+    int64_t raw[N];
+    char src[N * 8];
+    for (int i = 0; i < N; i++) {
+      int64_t v = (int64_t)tu_next(&seed);
+      v >>= (int)(tu_next(&seed) % 60); /* every magnitude, both signs */
+      raw[i] = int_conv(v, T[a]);
+    }
+    for (int i = 0; i < N; i++) {
+      switch (cmx_dtype_size(T[a])) {
+        case 1: ((uint8_t *)src)[i] = (uint8_t)raw[i]; break;
+        case 2: ((int16_t *)src)[i] = (int16_t)raw[i]; break;
+        case 4: ((uint32_t *)src)[i] = (uint32_t)raw[i]; break;
+        default: ((int64_t *)src)[i] = raw[i]; break;
+      }
+    }
+    int64_t n = N;
+    cmx_array x, sl;
+    TU_OK(cmx_array_from_data(&x, src, T[a], &n, 1));
+    const int64_t start = 0, stop = N, step = 2;
+    TU_OK(cmx_slice(&sl, x, &start, &stop, &step, 1, NULL));
+    for (int b = 0; b < 7; b++) {
+      char got[N * 8];
+      cmx_array y;
+      TU_OK(cmx_astype(&y, x, T[b], NULL));
+      TU_OK(cmx_array_read(y, got, cmx_array_nbytes(y)));
+      for (int i = 0; i < N; i++)
+        cr_assert_eq(int_get(got, T[b], (size_t)i), int_conv(raw[i], T[b]),
+                     "%s -> %s [%d] %lld: %lld", cmx_dtype_name(T[a]),
+                     cmx_dtype_name(T[b]), i, (long long)raw[i],
+                     (long long)int_get(got, T[b], (size_t)i));
+      cmx_array_free(y);
+      TU_OK(cmx_astype(&y, sl, T[b], NULL));
+      TU_OK(cmx_array_read(y, got, cmx_array_nbytes(y)));
+      for (int i = 0; i < (N + 1) / 2; i++)
+        cr_assert_eq(int_get(got, T[b], (size_t)i),
+                     int_conv(raw[2 * i], T[b]), "%s -> %s step 2 [%d]",
+                     cmx_dtype_name(T[a]), cmx_dtype_name(T[b]), i);
+      cmx_array_free(y);
+    }
+    cmx_array_free(sl);
+    cmx_array_free(x);
+  }
+}
+
 Test(ops_views, astype_to_bool_and_from_wide_ints) {
   double x[] = {0.0, -0.0, 0.5, -1e-30, 3, 1e-45};
   int64_t n = 6;

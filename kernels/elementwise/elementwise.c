@@ -573,8 +573,60 @@ static void chunk_f64(const struct job *j, const char **p, const int64_t *s,
   store_f64(&j->k, t[0], n, j->out_dtype, out);
 }
 
+/* Contiguous integer -> integer casts (astype), one loop for each pair
+ * of types, known inside it, which the compiler vectorises: C's
+ * conversions as store_i64 makes them (the value modulo 2^bits for a
+ * narrower type), bool 0 / 1; restrict, or the compiler would not
+ * vectorise them without a run-time alias check. 16M, 1 thread, medians,
+ * through the int64 tile before -> here (torch): uint8 -> bool 13.3 ->
+ * 1.3 ms (1.7), uint8 -> int8 18.7 -> 1.3 (1.8), int32 -> int8 19.2 ->
+ * 7.7 (6.1), int64 -> int32 27.7 -> 14.5 (34.5). */
+#define CAST_BODY(TO, TI, EXPR)                                        \
+  do {                                                                 \
+    const TI *restrict x_ = (const TI *)p;                             \
+    TO *restrict y_ = (TO *)out;                                       \
+    BLOCKED(i, n, {                                                    \
+      const TI v = x_[i];                                              \
+      y_[i] = (TO)(EXPR);                                              \
+    });                                                                \
+  } while (0)
+#define CAST_FROM(TO, EXPR)                                            \
+  switch (din) {                                                       \
+    case CMX_BOOL: case CMX_U8: CAST_BODY(TO, uint8_t, EXPR); break;   \
+    case CMX_I8: CAST_BODY(TO, int8_t, EXPR); break;                   \
+    case CMX_I16: CAST_BODY(TO, int16_t, EXPR); break;                 \
+    case CMX_I32: CAST_BODY(TO, int32_t, EXPR); break;                 \
+    case CMX_U32: CAST_BODY(TO, uint32_t, EXPR); break;                \
+    default: CAST_BODY(TO, int64_t, EXPR); break;                      \
+  }                                                                    \
+  return;
+static void int_cast(const char *restrict p, cmx_dtype din, size_t n,
+                     char *restrict out, cmx_dtype dout) {
+  switch (dout) {
+    case CMX_BOOL: CAST_FROM(uint8_t, v != 0)
+    case CMX_U8: CAST_FROM(uint8_t, v)
+    case CMX_I8: CAST_FROM(int8_t, v)
+    case CMX_I16: CAST_FROM(int16_t, v)
+    case CMX_I32: CAST_FROM(int32_t, v)
+    case CMX_U32: CAST_FROM(uint32_t, v)
+    default: CAST_FROM(int64_t, v)
+  }
+}
+#undef CAST_FROM
+#undef CAST_BODY
+
+static int is_int(cmx_dtype d) {
+  return d == CMX_BOOL || d == CMX_U8 || d == CMX_I8 || d == CMX_I16 ||
+         d == CMX_I32 || d == CMX_U32 || d == CMX_I64;
+}
+
 static void chunk_i64(const struct job *j, const char **p, const int64_t *s,
                       size_t n, char *out) {
+  if (j->op == CMX_EW_identity && s[0] == 1 && is_int(j->in[0].dtype) &&
+      is_int(j->out_dtype)) {
+    int_cast(p[0], j->in[0].dtype, n, out, j->out_dtype);
+    return;
+  }
   int64_t t[3][TILE];
   for (int i = 0; i < j->nin; i++) load_i64(p[i], j->in[i].dtype, s[i], n, t[i]);
   if (j->op == CMX_EW_where)
