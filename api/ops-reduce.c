@@ -131,6 +131,8 @@ int cmx_eval_reduce(cmx_array r, int nthreads) {
   k.rsumexp = t->f32_rsumexp;
   k.rargmax = t->f32_rargmax;
   k.rargmin = t->f32_rargmin;
+  k.vexp = t->f32_vunary[CMX_VUNARY_EXP];
+  k.vlog = t->f32_vunary[CMX_VUNARY_LOG];
   k.widen = a->dtype == CMX_F16    ? t->cvt[CMX_CVT_F16_F32]
             : a->dtype == CMX_BF16 ? t->cvt[CMX_CVT_BF16_F32]
                                    : NULL;

@@ -21,6 +21,7 @@
 #include "../../api/include/cmx.h"
 #include "../cvt/cvt.h"
 #include "../f32-reduce/f32-reduce.h"
+#include "../f32-vunary/f32-vunary.h"
 
 enum cmx_red_op { CMX_RED_SUM, CMX_RED_PROD, CMX_RED_MAX, CMX_RED_MIN,
                   CMX_RED_MEAN, CMX_RED_VAR, CMX_RED_LOGSUMEXP, CMX_RED_ALL,
@@ -33,6 +34,8 @@ struct cmx_red_kernels {
   cmx_f32_rsumsqdev_ukr_fn rsumsqdev;
   cmx_f32_rsumexp_ukr_fn rsumexp;
   cmx_f32_rarg_ukr_fn rargmax, rargmin;
+  /* logsumexp over short rows: exp and log in bulk */
+  cmx_f32_vunary_ukr_fn vexp, vlog;
   cmx_cvt_ukr_fn widen; /* x holds f16 / bf16: to f32; NULL: x is f32 */
   /* x holds f16 / bf16 and the level has outer kernels for it (widening
    * in registers): CMX_ROP_COUNT of them; NULL: rows widened to a buffer */
