@@ -105,7 +105,9 @@ int cmx_eval_softmax(cmx_array a, int nthreads) {
   if (st || a->size == 0) return st;
   const struct cmx_dispatch *t = cmx_dispatch();
   const struct cmx_rows_kernels k = {.softmax = t->f32_softmax[op],
-                                     .cvt = t->cvt};
+                                     .cvt = t->cvt,
+                                     .vexp = t->f32_vunary[CMX_VUNARY_EXP],
+                                     .vlog = t->f32_vunary[CMX_VUNARY_LOG]};
   /* f32 outputs past the last-level cache: the streaming rows (short rows
    * through a stack buffer, one exp an element; f32-softmax.h). On a
    * Cascade Lake VM the old streaming rows, which computed exp twice, lost
@@ -126,7 +128,9 @@ int cmx_eval_softmax(cmx_array a, int nthreads) {
                                          ? CMX_SOFTMAX16_EXP_BF16
                                          : CMX_SOFTMAX16_EXP_F16) +
                                     (op == CMX_SOFTMAX_LOG)],
-      .cvt = t->cvt};
+      .cvt = t->cvt,
+      .vexp = t->f32_vunary[CMX_VUNARY_EXP],
+      .vlog = t->f32_vunary[CMX_VUNARY_LOG]};
   const enum cmx_rows_op rop =
       op == CMX_SOFTMAX_LOG ? CMX_ROWS_LOG_SOFTMAX : CMX_ROWS_SOFTMAX;
   const cmx_dtype cd = a->dtype == CMX_F64 ? CMX_F64 : CMX_F32;

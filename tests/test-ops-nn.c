@@ -166,6 +166,32 @@ Test(ops_nn, softmax_inf_and_huge) {
   cmx_array_free(x), cmx_array_free(xt);
 }
 
+/* Rows of 1 to 9 elements (the short rows, taken 64 at a time, and the
+ * first length past them), 150 rows, with -inf, all -inf, NaN, +inf and
+ * huge rows among them; f32 and bf16 (converted rows). */
+Test(ops_nn, softmax_short_rows) {
+  enum { R = 150 };
+  for (int64_t D = 1; D <= 9; D++)
+    for (int t = 0; t < 2; t++) {
+      const cmx_dtype dt = t ? CMX_BF16 : CMX_F32;
+      int64_t sh[2] = {R, D};
+      double *v = dalloc(R * D);
+      tu_rand(v, R * D, dt, -6, 6, (uint64_t)(D * 2 + t));
+      v[3 * D] = -INFINITY;
+      for (int64_t i = 0; i < D; i++) v[70 * D + i] = -INFINITY;
+      v[71 * D + D / 2] = NAN;
+      v[100 * D + D - 1] = INFINITY;
+      for (int64_t i = 0; i < D; i++) v[140 * D + i] = 3e38 * (i % 2 ? 1 : -1);
+      if (dt == CMX_BF16) v[140 * D] = 1e38;
+      cmx_array x;
+      TU_OK(tu_array(&x, v, dt, sh, 2));
+      check_softmax(x, v, sh, 2, -1, 0, dt, "short rows");
+      check_softmax(x, v, sh, 2, -1, 1, dt, "short rows");
+      cmx_array_free(x);
+      free(v);
+    }
+}
+
 Test(ops_nn, softmax_half_and_int) {
   const cmx_dtype ts[] = {CMX_F16, CMX_BF16, CMX_I32, CMX_F64};
   /* 16-bit rows of 1023 (buffered) and 5001 (online statistics) */

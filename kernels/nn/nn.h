@@ -13,6 +13,7 @@
 #include "../f32-norm/f32-norm.h"
 #include "../f32-rope/f32-rope.h"
 #include "../f32-softmax/f32-softmax.h"
+#include "../f32-vunary/f32-vunary.h"
 
 enum cmx_rows_op { CMX_ROWS_SOFTMAX, CMX_ROWS_LOG_SOFTMAX,
                    CMX_ROWS_LAYER_NORM, CMX_ROWS_RMS_NORM };
@@ -43,6 +44,8 @@ struct cmx_rows_kernels {
   cmx_h16_norm_ukr_fn norm16;     /* its 16-bit row (x and y of one 16-bit
                                      type), or NULL: rows converted */
   const cmx_cvt_ukr_fn *cvt;      /* CMX_CVT_COUNT entries */
+  cmx_f32_vunary_ukr_fn vexp, vlog; /* short softmax rows: exp and log
+                                       in bulk (NULL: a row a call) */
 };
 
 /* Runs op on every row. w and b (norms only) hold n floats (doubles when
