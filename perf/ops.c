@@ -114,6 +114,9 @@ static int c_bf16(cmx_array *o, const struct inputs *in) {
 static int c_f16(cmx_array *o, const struct inputs *in) {
   return cmx_astype(o, in->x, CMX_F16, NULL);
 }
+static int c_i8(cmx_array *o, const struct inputs *in) {
+  return cmx_astype(o, in->x, CMX_I8, NULL);
+}
 static int c_transpose(cmx_array *o, const struct inputs *in) {
   cmx_array t;
   int st = cmx_transpose(&t, in->x, NULL, 0, NULL);
@@ -258,6 +261,8 @@ static const struct opcase k_cases[] = {
     {"reduce", "sum axis=0 bf16", r_sum_first_h, IN_XH, REF_READ, 0, 1 << 16},
     {"cvt", "astype f32->bf16", c_bf16, IN_X, REF_COPY, 0, 0},
     {"cvt", "astype f32->f16", c_f16, IN_X, REF_COPY, 0, 0},
+    /* saturating, truncating: the cvt rows since 9eedd68 (no target) */
+    {"cvt", "astype f32->int8", c_i8, IN_X, REF_COPY, 0, 0},
     {"copy", "contiguous(x.T)", c_transpose, IN_X, REF_COPY, 0, 0},
     {"copy", "permute (D/8,D/8,64)->(64,D/8,D/8)", c_permute, IN_X, REF_COPY,
      0, 0},

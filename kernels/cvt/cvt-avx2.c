@@ -13,9 +13,10 @@
 
 #define F16_F32_STEP(s, d) \
   _mm256_storeu_ps(d, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s))))
-#define F32_F16_STEP(s, d)                              \
-  _mm_storeu_si128((__m128i *)(d),                      \
-                   _mm256_cvtps_ph(_mm256_loadu_ps(s), _MM_FROUND_TO_NEAREST_INT))
+#define F32_F16_STEP(s, d)                                      \
+  _mm_storeu_si128((__m128i *)(d),                              \
+                   _mm256_cvtps_ph(_mm256_loadu_ps(s),          \
+                                   _MM_FROUND_TO_NEAREST_INT))
 #define BF16_F32_STEP(s, d)            \
   _mm256_storeu_si256((__m256i *)(d), \
                       cmx_bf16_widen8(_mm_loadu_si128((const __m128i *)(s))))
@@ -64,7 +65,8 @@ static inline __m256i f32_bytes32(const float *f, float lo, float hi,
                                         f32_clamp(f + 24, lo, hi));
   const __m256i b =
       uns ? _mm256_packus_epi16(w0, w1) : _mm256_packs_epi16(w0, w1);
-  return _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  return _mm256_permutevar8x32_epi32(b,
+                                     _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
 /* 16 f32 -> 16 int16: two clamped dword vectors packed, halves reordered. */

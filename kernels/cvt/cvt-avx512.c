@@ -162,7 +162,8 @@ void cmx_f32_u32_cvt_ukr__avx512(size_t n, const void *x, void *y) {
     _mm512_storeu_si512(q + i, f32_u32(_mm512_loadu_ps(f + i)));
   if (i < n) {
     const __mmask16 m = tail16(n - i);
-    _mm512_mask_storeu_epi32(q + i, m, f32_u32(_mm512_maskz_loadu_ps(m, f + i)));
+    _mm512_mask_storeu_epi32(q + i, m,
+                             f32_u32(_mm512_maskz_loadu_ps(m, f + i)));
   }
 }
 
@@ -174,12 +175,12 @@ void cmx_f32_u32_cvt_ukr__avx512(size_t n, const void *x, void *y) {
     float *f = y;                                                            \
     size_t i = 0;                                                            \
     for (; i + 16 <= n; i += 16)                                             \
-      _mm512_storeu_ps(f + i, _mm512_cvtepi32_ps(WIDEN(                      \
-                                  _mm_loadu_si128((const __m128i *)(q + i))))); \
+      _mm512_storeu_ps(f + i, _mm512_cvtepi32_ps(WIDEN(_mm_loadu_si128(      \
+                                  (const __m128i *)(q + i)))));              \
     if (i < n) {                                                             \
       const __mmask16 m = tail16(n - i);                                     \
-      _mm512_mask_storeu_ps(                                                 \
-          f + i, m, _mm512_cvtepi32_ps(WIDEN(_mm_maskz_loadu_epi8(m, q + i)))); \
+      const __m128i b = _mm_maskz_loadu_epi8(m, q + i);                      \
+      _mm512_mask_storeu_ps(f + i, m, _mm512_cvtepi32_ps(WIDEN(b)));         \
     }                                                                        \
   }
 BYTES_F32(cmx_i8_f32_cvt_ukr__avx512, int8_t, _mm512_cvtepi8_epi32)

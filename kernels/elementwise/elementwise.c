@@ -232,9 +232,11 @@ static void load_f32(const struct cmx_ew_kernels *k, const char *p,
       if (s == 1)
         k->cvt[d == CMX_I8 ? CMX_CVT_I8_F32 : CMX_CVT_U8_F32](n, p, y);
       else if (d == CMX_I8)
-        for (size_t i = 0; i < n; i++) y[i] = ((const int8_t *)p)[(int64_t)i * s];
+        for (size_t i = 0; i < n; i++)
+          y[i] = ((const int8_t *)p)[(int64_t)i * s];
       else
-        for (size_t i = 0; i < n; i++) y[i] = ((const uint8_t *)p)[(int64_t)i * s];
+        for (size_t i = 0; i < n; i++)
+          y[i] = ((const uint8_t *)p)[(int64_t)i * s];
       return;
 #define INT_LOAD(T)                                                    \
   if (s == 1)                                                          \

@@ -114,7 +114,8 @@ static void short_rows(const struct inner *c, size_t b, size_t e,
       if (c->ld == R)
         c->k.widen(nr * R, h, wide);
       else
-        for (size_t i = 0; i < nr; i++) c->k.widen(R, h + i * c->ld, wide + i * R);
+        for (size_t i = 0; i < nr; i++)
+          c->k.widen(R, h + i * c->ld, wide + i * R);
       x = wide;
       ld = R;
     }
