@@ -544,6 +544,45 @@ Test(ops_binary, broadcast_other_dtypes) {
       bcast_case(&BINOPS[o], s31, 2, s14, 2, s34, 2, ts[t], o);
 }
 
+/* Short rows (several rows to a chunk, the broadcast operands copied out
+ * row by row): 300 rows of 1 to 255 elements against a broadcast row, a
+ * broadcast column and the outer form, every element size, and a
+ * transposed operand. */
+Test(ops_binary, broadcast_short_rows) {
+  static const int64_t ns[] = {1, 2, 3, 7, 64, 255};
+  static const cmx_dtype ts[] = {CMX_F32, CMX_F64, CMX_BF16, CMX_U8};
+  for (int k = 0; k < 6; k++)
+    for (int t = 0; t < 4; t++)
+      for (int o = 0; o < 9; o++) {
+        const int64_t n = ns[k];
+        int64_t full[2] = {300, n}, row[2] = {1, n}, col[2] = {300, 1};
+        const struct binop *op = &BINOPS[o];
+        bcast_case(op, full, 2, row, 2, full, 2, ts[t], (uint64_t)(k + o));
+        bcast_case(op, full, 2, col, 2, full, 2, ts[t], (uint64_t)(k + o + 1));
+        bcast_case(op, col, 2, row, 2, full, 2, ts[t], (uint64_t)(k + o + 2));
+      }
+  for (int k = 0; k < 6; k++) {
+    const int64_t n = ns[k];
+    int64_t base[2] = {n, 300}, full[2] = {300, n};
+    double *bv = malloc(sizeof(double) * (size_t)(3 * 300 * n));
+    double *tv = bv + 300 * n, *cv = tv + 300 * n;
+    tu_rand(bv, 300 * n, CMX_F32, 0.5, 4, (uint64_t)k);
+    tu_rand(cv, 300 * n, CMX_F32, 0.5, 4, (uint64_t)k + 7);
+    cmx_array b, x, c;
+    TU_OK(tu_array(&b, bv, CMX_F32, base, 2));
+    TU_OK(cmx_transpose(&x, b, NULL, 0, NULL));
+    tu_view w = tu_view_T(tu_view_contig(base, 2), NULL);
+    tu_view_gather(&w, bv, tv);
+    TU_OK(tu_array(&c, cv, CMX_F32, full, 2));
+    for (int o = 0; o < 9; o++) {
+      check_binop(&BINOPS[o], x, c, tv, cv, 300 * n, CMX_F32, "short T");
+      check_binop(&BINOPS[o], c, x, cv, tv, 300 * n, CMX_F32, "short T2");
+    }
+    cmx_array_free(c), cmx_array_free(x), cmx_array_free(b);
+    free(bv);
+  }
+}
+
 Test(ops_binary, shapes_that_cannot_broadcast) {
   int64_t s34[2] = {3, 4}, s5[1] = {5}, s24[2] = {2, 4};
   cmx_array a, b, c, y = (cmx_array)&y;
