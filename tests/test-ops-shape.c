@@ -531,6 +531,40 @@ Test(ops_shape, cumsum_rows_side_by_side) {
   free(v);
 }
 
+/* Short rows over the last axis (straight from x to y, 64 rows an item):
+ * 150 rows (two whole items and part of a third) of 1, 3, 16 and 17
+ * elements, each row the sequential f32 sum bit for bit, every mode, on
+ * 1 and 2 threads. */
+Test(ops_shape, cumsum_short_rows) {
+  static const int64_t ns[] = {1, 3, 16, 17};
+  double *v = malloc(sizeof(double) * 150 * 17 * 2), *ref = v + 150 * 17;
+  for (int k = 0; k < 4; k++) {
+    const int64_t n = ns[k], sh[2] = {150, n};
+    cmx_array a = mk(v, sh, 2, CMX_F32, 300 + k), y;
+    for (int m = 0; m < 4; m++) {
+      const int rev = m & 1, incl = !(m & 2);
+      for (int64_t r = 0; r < 150; r++) {
+        float acc = 0;
+        for (int64_t t = 0; t < n; t++) {
+          const int64_t c = rev ? n - 1 - t : t;
+          const float before = acc;
+          acc += (float)v[r * n + c];
+          ref[r * n + c] = incl ? acc : before;
+        }
+      }
+      for (int nt = 1; nt <= 2; nt++) {
+        TU_OK(cmx_set_num_threads(nt));
+        TU_OK(cmx_cumsum(&y, a, -1, rev, incl, NULL));
+        eq(y, ref, 150 * n, "cumsum short rows");
+        cmx_array_free(y);
+      }
+    }
+    cmx_array_free(a);
+  }
+  TU_OK(cmx_set_num_threads(2));
+  free(v);
+}
+
 Test(ops_shape, cumsum_strided_and_long) {
   int64_t sh[2] = {1023, 3};
   double *v = malloc(sizeof(double) * 3069), *ref = malloc(sizeof(double) * 3069);

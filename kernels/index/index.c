@@ -404,6 +404,35 @@ static void scan_rows(const struct scan *c, int64_t o0) {
   }
 }
 
+/* inner == 1, f32 in and out, rows of at most SHORT_N: each row straight
+ * from x to y, no tile copies (the copies a row cost more than such a
+ * row); each row sums in its own order, one add at a time (the same bits
+ * as scan_row). 1 thread, medians (torch 2.15): 65536 x 4 716 -> 196 us
+ * (170-190), 16384 x 16 273 -> 118 (149), 262144 x 1 2868 -> 267
+ * (270-425). */
+#define SHORT_N 16
+#define SHORT_GROUP 64 /* rows an item */
+static void scan_short(const struct scan *c, int64_t o0, int64_t rows) {
+  const int64_t n = c->n;
+  const int ex = c->exclusive;
+  for (int64_t r = o0; r < o0 + rows; r++) {
+    const float *x = (const float *)c->in + r * n;
+    float *y = (float *)c->out + r * n, a = 0.0f;
+    if (c->reverse)
+      for (int64_t k = n - 1; k >= 0; k--) {
+        const float v = a + x[k];
+        y[k] = ex ? a : v;
+        a = v;
+      }
+    else
+      for (int64_t k = 0; k < n; k++) {
+        const float v = a + x[k];
+        y[k] = ex ? a : v;
+        a = v;
+      }
+  }
+}
+
 struct scanjob { struct scan c; int64_t chunks; };
 
 /* inner == 1: items are groups of SROWS rows (float data), the rows past
@@ -411,7 +440,11 @@ struct scanjob { struct scan c; int64_t chunks; };
 static void scan_range(void *ctx, size_t b, size_t e) {
   const struct scanjob *j = ctx;
   for (size_t r = b; r < e; r++) {
-    if (j->c.inner == 1 && j->chunks == -1) {
+    if (j->chunks == -2) {
+      const int64_t o0 = (int64_t)r * SHORT_GROUP;
+      scan_short(&j->c, o0,
+                 j->c.outer - o0 < SHORT_GROUP ? j->c.outer - o0 : SHORT_GROUP);
+    } else if (j->c.inner == 1 && j->chunks == -1) {
       if ((int64_t)(r + 1) * SROWS <= j->c.outer)
         scan_rows(&j->c, (int64_t)r * SROWS);
       else
@@ -438,10 +471,16 @@ void cmx_index_cumsum(void *out, cmx_dtype od, const void *in, cmx_dtype id,
   if (inner > 1) {
     j.chunks = (inner + CT - 1) / CT;
     items *= (size_t)j.chunks;
+  } else if (n <= SHORT_N && id == CMX_F32 && od == CMX_F32) {
+    j.chunks = -2; /* groups of SHORT_GROUP short rows */
+    items = (size_t)((outer + SHORT_GROUP - 1) / SHORT_GROUP);
   } else if (fl && outer >= SROWS) {
     j.chunks = -1; /* groups of SROWS rows */
     items = (size_t)((outer + SROWS - 1) / SROWS);
   }
-  size_t per = (size_t)(n * (inner > 1 ? CT : j.chunks == -1 ? SROWS : 1));
+  size_t per = (size_t)(n * (inner > 1        ? CT
+                             : j.chunks == -1 ? SROWS
+                             : j.chunks == -2 ? SHORT_GROUP
+                                              : 1));
   cmx_parallel_for(nthreads, items, 1, (1u << 15) / per + 1, scan_range, &j);
 }
