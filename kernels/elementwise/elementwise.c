@@ -337,8 +337,9 @@ static void store_f64(const struct cmx_ew_kernels *k, const double *x,
     case CMX_F64: memcpy(p, x, n * 8); return;
     case CMX_F32: case CMX_F16: case CMX_BF16: {
       float t[TILE];
-      if (d == CMX_F32) {
-        for (size_t i = 0; i < n; i++) ((float *)p)[i] = (float)x[i];
+      if (d == CMX_F32) { /* in blocks of 16, which vectorise */
+        float *restrict y = (float *)p;
+        BLOCKED(i, n, { y[i] = (float)x[i]; });
         return;
       }
       for (size_t i = 0; i < n; i++) t[i] = f32_round_odd(x[i]);
