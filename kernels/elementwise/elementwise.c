@@ -10,6 +10,7 @@
 
 #include "../../arch/tuning.h"
 #include "../../sched/sched.h"
+#include "../common/copy-run.h"
 #include "../common/prefetch.h"
 #include "elementwise.h"
 
@@ -691,7 +692,7 @@ static const char *gather_rows(const char *b, int64_t s0, int64_t s1,
     const T *x = (const T *)b + (int64_t)r * s1;                       \
     T *y = (T *)buf + r * n;                                           \
     if (s0 == 1) {                                                     \
-      memcpy(y, x, n * sizeof(T));                                     \
+      cmx_copy_run((char *)y, (const char *)x, n * sizeof(T));         \
     } else if (s0 == 0) { /* a column broadcast: blocks vectorise */   \
       const T v = x[0];                                                \
       if (n < 16)                                                      \

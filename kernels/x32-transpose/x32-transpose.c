@@ -18,6 +18,7 @@
 #include "../../arch/tuning.h"
 
 #include "../../sched/sched.h"
+#include "../common/copy-run.h"
 #include "../common/prefetch.h"
 #include "x32-transpose.h"
 
@@ -240,21 +241,6 @@ struct rjob {
   cmx_x32_stream_ukr_fn stream;     /* runs of whole lines, streamed */
 };
 
-/* One run of w bytes; the usual widths with a constant size. */
-static inline void run_copy(char *d, const char *s, size_t w) {
-  switch (w) {
-    case 12: memcpy(d, s, 12); break;
-    case 16: memcpy(d, s, 16); break;
-    case 24: memcpy(d, s, 24); break;
-    case 32: memcpy(d, s, 32); break;
-    case 48: memcpy(d, s, 48); break;
-    case 64: memcpy(d, s, 64); break;
-    case 128: memcpy(d, s, 128); break;
-    case 256: memcpy(d, s, 256); break;
-    default: memcpy(d, s, w); break;
-  }
-}
-
 static void runs_run(void *ctx, size_t begin, size_t end) {
   const struct rjob *t = ctx;
   for (size_t it = begin; it < end; it++) {
@@ -281,7 +267,7 @@ static void runs_run(void *ctx, size_t begin, size_t end) {
           t->stream(t->w / 4, s + i * t->sp, d + i * t->dp);
       else
         for (int64_t i = 0; i < mi; i++)
-          run_copy(d + i * t->dp, s + i * t->sp, t->w);
+          cmx_copy_run(d + i * t->dp, s + i * t->sp, t->w);
     }
   }
   /* Streaming stores are weakly ordered: visible before the join. */
