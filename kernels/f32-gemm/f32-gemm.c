@@ -1291,6 +1291,7 @@ static int rowdot_run(const struct cmx_gemm_config *cfg,
  * at 24 a loss (24x4096x4096 105-111 against 91-94): SWAP_M16 rows. */
 #define SWAP_M16 64
 #define SWAP_N 24
+#define SWAP_K_MIN 256 /* the mirror swap's least depth */
 struct swap_job {
   const struct cmx_gemm_problem *p;
   const float *ct; /* n x m */
@@ -1383,9 +1384,13 @@ static int gemm_entry(const struct cmx_gemm_config *cfg,
    * 48.7 -> 87.3, x24 71.3 -> 94.0, x32 97.0 -> 98.8 (1024x1024x32
    * 99.1 -> 90.1); 2 threads x12 70.9 -> 160.5, x24 141.4 -> 188.2, x32
    * 192.6 -> 191.7 (1024^2 x32 200.6 -> 173.2). Not for bf16 x bf16
-   * where the level has its own pair or AMX kernel. */
+   * where the level has its own pair or AMX kernel, nor for a depth under
+   * SWAP_K_MIN, where a row dot is too short for its call: 1 thread, us,
+   * swapped -> packed, 65536x4x4 1547 -> 235, 65536x16x16 3524 -> 536,
+   * 16384x64x8 579 -> 491, 4096x128x16 345 -> 217; from 256 swapped
+   * wins (4096x256x8 312 against 446, 4096x1024x8 1079 against 1655). */
   if (may_swap && p->n <= SWAP_N && p->a.cs == 1 && p->a.rs > 0 &&
-      p->k > 0 && cfg->dot4 && p->k * p->n <= SHORT_A_SCRATCH &&
+      p->k >= SWAP_K_MIN && cfg->dot4 && p->k * p->n <= SHORT_A_SCRATCH &&
       p->n * p->m <= SHORT_A_SCRATCH &&
       !((cfg->bf16_ukr || cfg->bf16_amx) && p->a.dtype == CMX_GEMM_BF16 &&
         p->b.dtype == CMX_GEMM_BF16) &&
