@@ -456,6 +456,7 @@ struct job {
   size_t tm, tn;   /* thread grid: ic ways x jc ways */
   size_t malign;   /* rows of the ic split: a multiple of this */
   int batch_split; /* 1: threads take whole batches */
+  size_t batch_step; /* batch_split: batches a take of the counter */
   /* batch_split: the next batch not yet taken; every thread increments
    * it, so it has its own cache line */
   _Alignas(64) atomic_size_t next_batch;
@@ -733,11 +734,13 @@ static void gemm_thread(void *ctx, size_t b, size_t e) {
        * (64 x (128,64)@(64,128), 2 threads, 2-core VM under other jobs'
        * load, A/B alternating in one process, median ms: 1.03 -> 0.95,
        * 1.09 -> 1.07, 1.46 -> 1.40; min 0.675 -> 0.69). */
-      size_t t;
-      while (!rc && (t = atomic_fetch_add_explicit(&j->next_batch, 1,
-                                                   memory_order_relaxed)) <
+      size_t t0;
+      const size_t step = j->batch_step;
+      while (!rc && (t0 = atomic_fetch_add_explicit(
+                         &j->next_batch, step, memory_order_relaxed)) <
                         p->batch)
-        rc = run_part(j, t, 0, p->m, 0, p->n);
+        for (size_t t = t0; t < t0 + step && t < p->batch && !rc; t++)
+          rc = run_part(j, t, 0, p->m, 0, p->n);
     } else {
       size_t m0, m1, n0, n1;
       cmx_range((int)(tid / j->tn), (int)j->tm, p->m, j->malign, &m0, &m1);
@@ -1458,8 +1461,11 @@ static int gemm_entry(const struct cmx_gemm_config *cfg,
   /* Streaming B (the row-fold or the skinny blocking) only where B is too
    * big for the caches anyway; a small problem keeps the small path's
    * whole-depth block, so A stays unpacked (32x32x32 spent a third of its
-   * time packing A in two SKINNY_KC blocks: 0.74 -> 0.5 us). */
-  const int rows_b = p->b.cs == 1 && p->b.rs > 0 && flops >= small;
+   * time packing A in two SKINNY_KC blocks: 0.74 -> 0.5 us). The flops
+   * of one batch entry decide: a batch of tiny products took the row fold
+   * per entry (1 thread, 1024 x (8x8 @ 8x8) 168 -> 84 us, torch 78). */
+  const int rows_b = p->b.cs == 1 && p->b.rs > 0 &&
+                     flops / (double)p->batch >= small;
   const int rows32 = rows_b && p->b.dtype == CMX_GEMM_F32;
   int skinny = p->m <= SKINNY_M && rows32;
   /* (A gathered whole into each thread's scratch: up to 64 MiB of it.)
@@ -1585,8 +1591,18 @@ static int gemm_entry(const struct cmx_gemm_config *cfg,
     const size_t skc = tuned(cfg, g_env.short_kc, g_file.short_kc);
     if (skc && skc < j.kc) j.kc = skc;
   }
-  if (nt > 1 && p->batch >= nt && (p->batch % nt == 0 || p->batch >= 4 * nt))
+  if (nt > 1 && p->batch >= nt && (p->batch % nt == 0 || p->batch >= 4 * nt)) {
     j.batch_split = 1, j.tm = nt, j.tn = 1;
+    /* Tiny entries taken several at a time, about 64K flops a take, at
+     * most an eighth of a thread's share: a take a batch, the counter's
+     * line went between the cores for each (2 threads, 1024 x (8x8 @
+     * 8x8) 111-169 -> 46-50 us, 1 thread 81). */
+    const double per = 2.0 * (double)p->m * (double)p->n * (double)p->k;
+    size_t step = per > 0 ? (size_t)(65536.0 / per) : 1;
+    const size_t cap = p->batch / (8 * nt);
+    step = step > cap ? cap : step;
+    j.batch_step = step ? step : 1;
+  }
   else if (nt > 1 && skinny)
     j.tm = 1, j.tn = nt;
   else if (nt > 1)
