@@ -107,7 +107,8 @@ int cmx_eval_softmax(cmx_array a, int nthreads) {
   const struct cmx_rows_kernels k = {.softmax = t->f32_softmax[op],
                                      .cvt = t->cvt,
                                      .vexp = t->f32_vunary[CMX_VUNARY_EXP],
-                                     .vlog = t->f32_vunary[CMX_VUNARY_LOG]};
+                                     .vlog = t->f32_vunary[CMX_VUNARY_LOG],
+                                     .vbin = t->f32_vbinary};
   /* f32 outputs past the last-level cache: the streaming rows (short rows
    * through a stack buffer, one exp an element; f32-softmax.h). On a
    * Cascade Lake VM the old streaming rows, which computed exp twice, lost
@@ -144,6 +145,21 @@ int cmx_eval_softmax(cmx_array a, int nthreads) {
     io.ldx = ld;
     return cmx_rows_run(rop, &io, NULL, NULL, 0, &kd, nthreads, 1)
                ? driver_failed(a) : CMX_OK;
+  }
+  /* A row-major f32 x over an inner axis with runs of 16 or more behind
+   * it: in place, passes along the axis vectorised across the runs,
+   * instead of the copies with the axis moved last and back. softmax
+   * over axis 0, 1 thread (torch 2.15): 4 x 65536 1116 -> 94 us (270),
+   * 16 x 16384 389 -> 103 (258), 256 x 1024 281 -> 117 (319). */
+  int64_t inner = 1;
+  for (int d = ax + 1; d < nd; d++) inner *= x->shape[d];
+  if (ax != nd - 1 && x->dtype == CMX_F32 && a->dtype == CMX_F32 &&
+      inner >= 16 && cmx_is_row_major(x->shape, x->strides, nd)) {
+    cmx_rows_softmax_strided(rop, (const float *)cmx_array_ptr(x),
+                             (float *)cmx_array_ptr(a),
+                             (size_t)a->size / (n * (size_t)inner), n,
+                             (size_t)inner, &k, nthreads);
+    return CMX_OK;
   }
   /* The view with the axis moved last, copied row-major. */
   int64_t sh[CMX_MAX_DIMS], sd[CMX_MAX_DIMS];

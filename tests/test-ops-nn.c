@@ -192,6 +192,29 @@ Test(ops_nn, softmax_short_rows) {
     }
 }
 
+/* Over a leading or middle axis of a row-major f32 array with inner runs
+ * of 16 or more (taken in place, blocks of 256 of the inner axis): short
+ * and long axes, a partial block, specials in some columns. */
+Test(ops_nn, softmax_strided_axis) {
+  static const int64_t shs[][3] = {{4, 1, 300}, {3, 5, 40}, {1, 37, 600},
+                                   {2, 1, 16}};
+  for (int k = 0; k < 4; k++) {
+    const int64_t *sh = shs[k], n = sh[0] * sh[1] * sh[2];
+    double *v = dalloc(n);
+    tu_rand(v, n, CMX_F32, -8, 8, (uint64_t)(40 + k));
+    v[sh[2] - 1] = NAN;
+    v[2] = INFINITY;
+    for (int64_t r = 0; r < n / sh[2]; r++) v[r * sh[2] + 5] = -INFINITY;
+    cmx_array x;
+    TU_OK(tu_array(&x, v, CMX_F32, sh, 3));
+    for (int ax = 0; ax < 2; ax++)
+      for (int lg = 0; lg < 2; lg++)
+        check_softmax(x, v, sh, 3, ax, lg, CMX_F32, "strided axis");
+    cmx_array_free(x);
+    free(v);
+  }
+}
+
 Test(ops_nn, softmax_half_and_int) {
   const cmx_dtype ts[] = {CMX_F16, CMX_BF16, CMX_I32, CMX_F64};
   /* 16-bit rows of 1023 (buffered) and 5001 (online statistics) */

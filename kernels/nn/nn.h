@@ -13,6 +13,7 @@
 #include "../f32-norm/f32-norm.h"
 #include "../f32-rope/f32-rope.h"
 #include "../f32-softmax/f32-softmax.h"
+#include "../f32-vbinary/f32-vbinary.h"
 #include "../f32-vunary/f32-vunary.h"
 
 enum cmx_rows_op { CMX_ROWS_SOFTMAX, CMX_ROWS_LOG_SOFTMAX,
@@ -46,6 +47,8 @@ struct cmx_rows_kernels {
   const cmx_cvt_ukr_fn *cvt;      /* CMX_CVT_COUNT entries */
   cmx_f32_vunary_ukr_fn vexp, vlog; /* short softmax rows: exp and log
                                        in bulk (NULL: a row a call) */
+  /* the strided softmax's passes: CMX_VBINARY_COUNT slots */
+  const cmx_f32_vbinary_ukr_fn *vbin;
 };
 
 /* Runs op on every row. w and b (norms only) hold n floats (doubles when
@@ -56,6 +59,18 @@ struct cmx_rows_kernels {
 int cmx_rows_run(enum cmx_rows_op op, const struct cmx_rows_io *io,
                  const void *w, const void *b, float eps,
                  const struct cmx_rows_kernels *k, int nthreads, int last);
+
+/* softmax / log_softmax (op) of row-major f32 x (outer, n, inner) over
+ * its middle axis into y of the same layout, without moving the axis:
+ * blocks of 256 of the inner axis, each pass along n one level kernel
+ * call across the block (the reference kernel's steps: the max from
+ * -FLT_MAX, x - max, exp by k->vexp, the sum, then the scale by 1 / S or
+ * the shift by log S, k->vlog; a NaN makes its column NaN either way).
+ * Where the row-major copy with the axis moved last and back cost more
+ * than the op. */
+void cmx_rows_softmax_strided(enum cmx_rows_op op, const float *x, float *y,
+                              size_t outer, size_t n, size_t inner,
+                              const struct cmx_rows_kernels *k, int nthreads);
 
 /* Rope over x viewed as rows x n, row r at sequence position r % L of
  * batch r / (rows / nb): its position is off[batch] + r % L. x and y are

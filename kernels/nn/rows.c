@@ -187,6 +187,59 @@ static void rows_range(void *ctx, size_t r0, size_t r1) {
   free(tile);
 }
 
+/* The strided softmax (nn.h): items are (outer, block of SB inner). */
+#define SB 256
+struct sjob {
+  enum cmx_rows_op op;
+  const float *x;
+  float *y;
+  size_t n, inner, nblk;
+  const struct cmx_rows_kernels *k;
+};
+
+static void strided_range(void *ctx, size_t b, size_t e) {
+  const struct sjob *j = ctx;
+  const size_t n = j->n, in = j->inner;
+  const cmx_f32_vbinary_ukr_fn *v = j->k->vbin;
+  _Alignas(64) float m[SB], s[SB], ex[SB];
+  for (size_t it = b; it < e; it++) {
+    const size_t o = it / j->nblk, c0 = it % j->nblk * SB;
+    const size_t w = in - c0 < SB ? in - c0 : SB;
+    const float *x = j->x + o * n * in + c0;
+    float *y = j->y + o * n * in + c0;
+    const float lo = -FLT_MAX;
+    v[CMX_VBINARY_MAX](w, x, 1, &lo, 0, m);
+    for (size_t r = 1; r < n; r++) v[CMX_VBINARY_MAX](w, m, 1, x + r * in, 1, m);
+    /* y = x - max; exp of it summed (in place for softmax) */
+    memset(s, 0, w * sizeof *s);
+    for (size_t r = 0; r < n; r++) {
+      float *yr = y + r * in, *e = j->op == CMX_ROWS_SOFTMAX ? yr : ex;
+      v[CMX_VBINARY_SUB](w, x + r * in, 1, m, 1, yr);
+      j->k->vexp(w, yr, e);
+      v[CMX_VBINARY_ADD](w, s, 1, e, 1, s);
+    }
+    if (j->op == CMX_ROWS_SOFTMAX) {
+      const float one = 1.0f;
+      v[CMX_VBINARY_DIV](w, &one, 0, s, 1, s);
+      for (size_t r = 0; r < n; r++)
+        v[CMX_VBINARY_MUL](w, y + r * in, 1, s, 1, y + r * in);
+    } else {
+      j->k->vlog(w, s, s);
+      for (size_t r = 0; r < n; r++)
+        v[CMX_VBINARY_SUB](w, y + r * in, 1, s, 1, y + r * in);
+    }
+  }
+}
+
+void cmx_rows_softmax_strided(enum cmx_rows_op op, const float *x, float *y,
+                              size_t outer, size_t n, size_t inner,
+                              const struct cmx_rows_kernels *k, int nthreads) {
+  struct sjob j = {op, x, y, n, inner, (inner + SB - 1) / SB, k};
+  const size_t per = n * (inner < SB ? inner : SB);
+  cmx_parallel_for(nthreads, outer * j.nblk, 1,
+                   ((size_t)1 << 15) / (per ? per : 1) + 1, strided_range, &j);
+}
+
 int cmx_rows_run(enum cmx_rows_op op, const struct cmx_rows_io *io,
                  const void *w, const void *b, float eps,
                  const struct cmx_rows_kernels *k, int nthreads, int last) {
