@@ -23,9 +23,6 @@
 CMX_CVT_STEPS(cmx_f16_f32_cvt_ukr__avx2, uint16_t, float, 8, F16_F32_STEP)
 CMX_CVT_STEPS(cmx_f32_f16_cvt_ukr__avx2, float, uint16_t, 8, F32_F16_STEP)
 CMX_CVT_STEPS(cmx_bf16_f32_cvt_ukr__avx2, uint16_t, float, 8, BF16_F32_STEP)
-#undef F16_F32_STEP
-#undef F32_F16_STEP
-#undef BF16_F32_STEP
 
 /* Two vectors of 32-bit results packed to 16 u16 in order: packus works per
  * 128-bit half, the permute puts the halves back in sequence. */
@@ -136,12 +133,3 @@ CMX_CVT_STEPS(cmx_f32_i16_cvt_ukr__avx2, float, int16_t, 16, I16_STEP)
 CMX_CVT_STEPS(cmx_f32_u32_cvt_ukr__avx2, float, uint32_t, 8, U32_STEP)
 CMX_CVT_STEPS(cmx_i8_f32_cvt_ukr__avx2, int8_t, float, 8, I8_F32_STEP)
 CMX_CVT_STEPS(cmx_u8_f32_cvt_ukr__avx2, uint8_t, float, 8, U8_F32_STEP)
-#undef BF16_STEP
-#undef I32_STEP
-#undef BOOL_STEP
-#undef I8_STEP
-#undef U8_STEP
-#undef I16_STEP
-#undef U32_STEP
-#undef I8_F32_STEP
-#undef U8_F32_STEP

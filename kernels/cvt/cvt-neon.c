@@ -73,15 +73,3 @@ CMX_CVT_STEPS(cmx_f32_i16_cvt_ukr__neon, float, int16_t, 8, I16_STEP)
 CMX_CVT_STEPS(cmx_f32_u32_cvt_ukr__neon, float, uint32_t, 4, U32_STEP)
 CMX_CVT_STEPS(cmx_i8_f32_cvt_ukr__neon, int8_t, float, 8, I8_F32_STEP)
 CMX_CVT_STEPS(cmx_u8_f32_cvt_ukr__neon, uint8_t, float, 8, U8_F32_STEP)
-#undef F16_F32_STEP
-#undef F32_F16_STEP
-#undef BF16_F32_STEP
-#undef BF16_STEP
-#undef I32_STEP
-#undef BOOL_STEP
-#undef I8_STEP
-#undef U8_STEP
-#undef I16_STEP
-#undef U32_STEP
-#undef I8_F32_STEP
-#undef U8_F32_STEP

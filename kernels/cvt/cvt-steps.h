@@ -8,19 +8,19 @@
 #include <stddef.h>
 #include <string.h>
 
-#define CMX_CVT_STEPS(name, TX, TY, W, STEP)                                 \
-  void name(size_t n, const void *x, void *y) {                              \
-    const TX *s_ = x;                                                        \
-    TY *d_ = y;                                                              \
-    size_t i = 0;                                                            \
-    for (; i + (W) <= n; i += (W)) STEP(s_ + i, d_ + i);                     \
-    if (i < n) {                                                             \
-      TX buf[W] = {0};                                                       \
-      TY out[W];                                                             \
-      memcpy(buf, s_ + i, (n - i) * sizeof *s_);                             \
-      STEP(buf, out);                                                        \
-      memcpy(d_ + i, out, (n - i) * sizeof *d_);                             \
-    }                                                                        \
+#define CMX_CVT_STEPS(name, TX, TY, W, STEP)             \
+  void name(size_t n, const void *x, void *y) {          \
+    const TX *s_ = x;                                    \
+    TY *d_ = y;                                          \
+    size_t i = 0;                                        \
+    for (; i + (W) <= n; i += (W)) STEP(s_ + i, d_ + i); \
+    if (i < n) {                                         \
+      TX buf[W] = {0};                                   \
+      TY out[W];                                         \
+      memcpy(buf, s_ + i, (n - i) * sizeof *s_);         \
+      STEP(buf, out);                                    \
+      memcpy(d_ + i, out, (n - i) * sizeof *d_);         \
+    }                                                    \
   }
 
 #endif

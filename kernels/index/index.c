@@ -153,6 +153,25 @@ struct copy { char *dst; const char *src; int64_t dst_st[CMX_MAX_DIMS],
               src_st[CMX_MAX_DIMS], shape[CMX_MAX_DIMS]; int nd; size_t esz;
               int64_t part, parts; cmx_x32_stream_ukr_fn stream; };
 
+/* n elements from s to d, each side strided as the copy's last axis (a
+ * run of bytes where both are contiguous, streamed where asked). */
+static void copy_run(const struct copy *c, char *d, const char *s,
+                     int64_t n) {
+  const int last = c->nd - 1;
+  const int64_t ds = c->dst_st[last], ss = c->src_st[last];
+  const size_t bytes = (size_t)n * c->esz;
+  if (ds == 1 && ss == 1) {
+    if (c->stream && bytes % 4 == 0 && ((uintptr_t)d | (uintptr_t)s) % 4 == 0)
+      c->stream(bytes / 4, s, d);
+    else
+      cmx_copy_run(d, s, bytes);
+  } else {
+    for (int64_t i = 0; i < n; i++)
+      memcpy(d + i * ds * (int64_t)c->esz, s + i * ss * (int64_t)c->esz,
+             c->esz);
+  }
+}
+
 /* Whole rows (parts == 1), rows [b, e): the row index stepped with its
  * carries instead of divided out for every row, and short rows copied
  * inline (cmx_copy_run). 1 thread, f32, medians (torch 2.15):
@@ -160,9 +179,6 @@ struct copy { char *dst; const char *src; int64_t dst_st[CMX_MAX_DIMS],
  * of two 16384 x 16 281 -> 246 (160). */
 static void copy_whole_rows(const struct copy *c, size_t b, size_t e) {
   const int last = c->nd - 1;
-  const int64_t ds = c->dst_st[last], ss = c->src_st[last];
-  const int64_t n = c->shape[last];
-  const size_t bytes = (size_t)n * c->esz;
   int64_t idx[CMX_MAX_DIMS] = {0}, rem = (int64_t)b;
   for (int d = last - 1; d >= 0; d--) {
     idx[d] = rem % c->shape[d];
@@ -174,19 +190,8 @@ static void copy_whole_rows(const struct copy *c, size_t b, size_t e) {
       doff += idx[d] * c->dst_st[d];
       soff += idx[d] * c->src_st[d];
     }
-    char *d = c->dst + doff * (int64_t)c->esz;
-    const char *s = c->src + soff * (int64_t)c->esz;
-    if (ds == 1 && ss == 1) {
-      if (c->stream && bytes % 4 == 0 &&
-          ((uintptr_t)d | (uintptr_t)s) % 4 == 0)
-        c->stream(bytes / 4, s, d);
-      else
-        cmx_copy_run(d, s, bytes);
-    } else {
-      for (int64_t i = 0; i < n; i++)
-        memcpy(d + i * ds * (int64_t)c->esz, s + i * ss * (int64_t)c->esz,
-               c->esz);
-    }
+    copy_run(c, c->dst + doff * (int64_t)c->esz,
+             c->src + soff * (int64_t)c->esz, c->shape[last]);
     for (int d = last - 1; d >= 0 && ++idx[d] == c->shape[d]; d--) idx[d] = 0;
   }
 }
@@ -211,19 +216,8 @@ static void copy_rows(void *ctx, size_t b, size_t e) {
       doff += k * c->dst_st[d];
       soff += k * c->src_st[d];
     }
-    char *d = c->dst + doff * (int64_t)c->esz;
-    const char *s = c->src + soff * (int64_t)c->esz;
-    const size_t bytes = (size_t)n * c->esz;
-    if (ds == 1 && ss == 1) {
-      if (c->stream && bytes % 4 == 0 && ((uintptr_t)d | (uintptr_t)s) % 4 == 0)
-        c->stream(bytes / 4, s, d);
-      else
-        memcpy(d, s, bytes);
-    } else {
-      for (int64_t i = 0; i < n; i++)
-        memcpy(d + i * ds * (int64_t)c->esz, s + i * ss * (int64_t)c->esz,
-               c->esz);
-    }
+    copy_run(c, c->dst + doff * (int64_t)c->esz,
+             c->src + soff * (int64_t)c->esz, n);
   }
   if (c->stream) atomic_thread_fence(memory_order_seq_cst);
 }
