@@ -76,15 +76,14 @@ static void short_softmax(const struct job *j, size_t m, const float *x,
 static void run_f32(const struct job *j, size_t m, const float *x, size_t ldx,
                     float *y) {
   const size_t n = j->io.n;
-  if ((j->op == CMX_ROWS_SOFTMAX || j->op == CMX_ROWS_LOG_SOFTMAX) &&
-      n <= SHORT_N && j->k.vexp)
+  if (j->op != CMX_ROWS_SOFTMAX && j->op != CMX_ROWS_LOG_SOFTMAX)
+    j->k.norm(m, n, x, ldx, y, n, j->w, j->b, j->eps);
+  else if (n <= SHORT_N && j->k.vexp)
     short_softmax(j, m, x, ldx, y);
-  else if (j->op == CMX_ROWS_SOFTMAX || j->op == CMX_ROWS_LOG_SOFTMAX)
+  else
     for (size_t r = 0; r < m; r++)
       j->k.softmax(n, x + r * ldx, y + r * n,
                     r + 1 < m ? x + (r + 1) * ldx : NULL);
-  else
-    j->k.norm(m, n, x, ldx, y, n, j->w, j->b, j->eps);
 }
 
 /* The f64 path: the f32 kernels' algorithms in double. */
