@@ -109,11 +109,14 @@ Test(kernels_gemm, every_row_against_ref) {
       printf("kernels_gemm: skipping %s (CPU lacks its ISA)\n", r->name);
       continue;
     }
-    size_t ms[] = {1, r->mr - 1, r->mr}, ns[] = {1, r->nr - 1, r->nr};
+    /* n around half the tile: the AVX kernels run one vector of B a step
+     * up to nr / 2 columns */
+    size_t ms[] = {1, r->mr - 1, r->mr};
+    size_t ns[] = {1, r->nr / 2, r->nr / 2 + 1, r->nr - 1, r->nr};
     size_t ks[] = {0, 1, 2, 37, 515};
     uint64_t seed = 1;
     for (int mi = 0; mi < 3; mi++)
-      for (int ni = 0; ni < 3; ni++)
+      for (int ni = 0; ni < 5; ni++)
         for (int ki = 0; ki < 5; ki++)
           for (int ub = 0; ub < 2; ub++)
             for (int ua = 0; ua < (mi == 2 ? 2 : 1); ua++) {

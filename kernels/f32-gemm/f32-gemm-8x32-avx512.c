@@ -75,7 +75,7 @@ body(size_t m, size_t n, size_t k, const float *a, const float *b,
     }
     b += ldb;
   }
-  cmx_tile_store_x32(MR, acc, m, n, c, ldc, aux);
+  cmx_tile_store_x32(MR, 2, acc, m, n, c, ldc, aux);
 }
 
 void cmx_f32_gemm_ukr_8x32__avx512(size_t m, size_t n, size_t k,

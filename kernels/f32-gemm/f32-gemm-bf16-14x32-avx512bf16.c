@@ -31,5 +31,5 @@ void cmx_f32_gemm_bf16_ukr_14x32__avx512bf16(
     a += MR;
     b += NR;
   }
-  cmx_tile_store_x32(MR, acc, m, n, c, ldc, aux);
+  cmx_tile_store_x32(MR, 2, acc, m, n, c, ldc, aux);
 }

@@ -59,5 +59,5 @@ void cmx_f32_gemm_bf16_ukr_32x32__amx(size_t m, size_t n, size_t k,
   _tile_stored(1, &acc[0][1], 128);
   _tile_stored(2, &acc[16][0], 128);
   _tile_stored(3, &acc[16][1], 128);
-  cmx_tile_store_x32(32, acc, m, n, c, ldc, aux);
+  cmx_tile_store_x32(32, 2, acc, m, n, c, ldc, aux);
 }

@@ -38,15 +38,18 @@ CMX_TILE_INLINE void cmx_tile_pf_row(const float *ci, size_t n) {
   if (n > 16) _mm_prefetch((const char *)(ci + 16), _MM_HINT_T0);
 }
 
-/* mr is a constant at every call, so the loops unroll and acc stays in
- * registers. Full tiles take unmasked loads and stores. */
-CMX_TILE_INLINE void cmx_tile_store_x32(int mr, __m512 (*acc)[2], size_t m,
-                                        size_t n, float *c, size_t ldc,
+/* mr and nv are constants at every call, so the loops unroll and acc
+ * stays in registers. Full tiles take unmasked loads and stores. nv 1: a
+ * tile of n <= 16 columns whose kernel ran acc[i][0] alone (acc[i][1] is
+ * never read). */
+CMX_TILE_INLINE void cmx_tile_store_x32(int mr, int nv, __m512 (*acc)[2],
+                                        size_t m, size_t n, float *c,
+                                        size_t ldc,
                                         const struct cmx_f32_gemm_aux *aux) {
   const __m512 alpha = _mm512_set1_ps(aux->alpha);
   const __m512 beta = _mm512_set1_ps(aux->beta);
   const int rd = aux->beta != 0.0f;
-  if (m == (size_t)mr && n == 32) {
+  if (nv == 2 && m == (size_t)mr && n == 32) {
 #pragma GCC unroll 16
     for (int i = 0; i < mr; i++) {
       float *ci = c + i * ldc;
@@ -68,12 +71,12 @@ CMX_TILE_INLINE void cmx_tile_store_x32(int mr, __m512 (*acc)[2], size_t m,
     if ((size_t)i >= m) break;
     float *ci = c + i * ldc;
     __m512 r0 = _mm512_mul_ps(alpha, acc[i][0]);
-    __m512 r1 = _mm512_mul_ps(alpha, acc[i][1]);
-    if (rd) {
-      r0 = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(m0, ci), r0);
-      r1 = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(m1, ci + 16), r1);
-    }
+    if (rd) r0 = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(m0, ci), r0);
     _mm512_mask_storeu_ps(ci, m0, r0);
+    if (nv == 1) continue;
+    __m512 r1 = _mm512_mul_ps(alpha, acc[i][1]);
+    if (rd)
+      r1 = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(m1, ci + 16), r1);
     _mm512_mask_storeu_ps(ci + 16, m1, r1);
   }
 }
