@@ -128,6 +128,16 @@ static void short_rows(const struct inner *c, size_t b, size_t e,
     (void)o;                                                           \
     BODY                                                               \
   }
+    /* Sums and products go a column at a time, each row's chain in its
+     * own order, the chunk's chains side by side (a double add's latency
+     * a step made one row's chain the bound: 4096 x 16 sum 41 -> 33 us,
+     * 1 thread, torch 26). Extremes and argmax measured slower so (16384
+     * x 4 argmax 132 -> 282 us: stores of the running best a step). */
+#define COLS(ACC)                                                      \
+  for (size_t i = 0; i < nr; i++) dv[i] = x[i * ld];                   \
+  for (size_t q = 1; q < R; q++)                                       \
+    for (size_t i = 0; i < nr; i++) dv[i] ACC x[i * ld + q];
+    double dv[SHORT_CHUNK];
     switch (R == 1 && c->op != CMX_RED_VAR ? -1 : (int)c->op) {
       case -1:
         if (c->op == CMX_RED_ARGMAX || c->op == CMX_RED_ARGMIN)
@@ -137,19 +147,13 @@ static void short_rows(const struct inner *c, size_t b, size_t e,
         break;
       case CMX_RED_SUM: case CMX_RED_MEAN: {
         const double sc = c->op == CMX_RED_MEAN ? 1.0 / (double)R : 1.0;
-        ROWS({
-          double v = p[0];
-          for (size_t q = 1; q < R; q++) v += p[q];
-          *o = v * sc;
-        })
+        COLS(+=)
+        for (size_t i = 0; i < nr; i++) OUT[r0 + i - base] = dv[i] * sc;
         break;
       }
       case CMX_RED_PROD:
-        ROWS({
-          double v = p[0];
-          for (size_t q = 1; q < R; q++) v *= p[q];
-          *o = v;
-        })
+        COLS(*=)
+        for (size_t i = 0; i < nr; i++) OUT[r0 + i - base] = dv[i];
         break;
       case CMX_RED_MAX: case CMX_RED_LOGSUMEXP:
         ROWS({ /* a NaN anywhere wins */
@@ -201,6 +205,7 @@ static void short_rows(const struct inner *c, size_t b, size_t e,
       default: break;
     }
 #undef ROWS
+#undef COLS
     /* logsumexp: OUT holds each row's max; exp(x - max), the sums and
      * their logs in f32 (as the kernels take them), the chunk's rows at
      * once by the level's exp and log. A row of one element is itself. */
