@@ -276,7 +276,9 @@ int cmx_eval_norm(cmx_array a, int nthreads) {
                 : t->h16_norm[(a->dtype == CMX_BF16 ? CMX_NORM16_LAYER_BF16
                                                     : CMX_NORM16_LAYER_F16) +
                               (op == CMX_NORM_RMS)],
-      .cvt = t->cvt};
+      .cvt = t->cvt,
+      .vsqrt = t->f32_vunary[CMX_VUNARY_SQRT],
+      .vbin = t->f32_vbinary};
   const cmx_dtype cd = a->dtype == CMX_F64 ? CMX_F64 : CMX_F32;
   const size_t n = (size_t)x->shape[nd - 1], es = cmx_dtype_bytes(cd);
   /* x's rows read in place (else converted to f32 below) */

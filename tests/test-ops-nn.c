@@ -284,6 +284,44 @@ Test(ops_nn, norms_sizes_weights, .timeout = 120) {
     }
 }
 
+/* Short rows (rms_norm up to 5, layer_norm up to 8 elements go 64 rows at
+ * a time, not a kernel call a row): more rows than one such chunk, rows
+ * read in place from a wider array (a column slice), an offset that
+ * cancels in layer_norm, and the first lengths past each threshold. */
+Test(ops_nn, norms_short_rows) {
+  const int64_t ds[] = {1, 2, 3, 4, 5, 6, 8, 9}, R = 131;
+  for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++) {
+    const int64_t D = ds[di], W = D + 3, shw[2] = {R, W};
+    double *vw = dalloc(R * W), *v = dalloc(R * D), *wv = dalloc(D),
+           *bv = dalloc(D);
+    tu_rand(vw, R * W, CMX_F32, -3, 5, 40 + di);
+    tu_rand(wv, D, CMX_F32, 0.5, 2, 50 + di);
+    tu_rand(bv, D, CMX_F32, -1, 1, 60 + di);
+    for (int off = 0; off < 2; off++) {
+      if (off) /* rows about +-1e3: the mean must not lose the spread */
+        for (int64_t i = 0; i < R * W; i++)
+          vw[i] = (double)(float)(vw[i] + (i / W % 2 ? 1e3 : -1e3));
+      for (int64_t r = 0; r < R; r++)
+        for (int64_t q = 0; q < D; q++) v[r * D + q] = vw[r * W + q];
+      cmx_array xw, x, w, b;
+      int64_t st[2] = {0, 0}, en[2] = {R, D};
+      TU_OK(tu_array(&xw, vw, CMX_F32, shw, 2));
+      TU_OK(cmx_slice(&x, xw, st, en, NULL, 2, NULL));
+      TU_OK(tu_array(&w, wv, CMX_F32, &D, 1));
+      TU_OK(tu_array(&b, bv, CMX_F32, &D, 1));
+      for (int rms = 0; rms < 2 - off; rms++) {
+        check_norm(x, v, R, D, w, wv, b, bv, rms, CMX_F32, "short w+b");
+        check_norm(x, v, R, D, NULL, wv, NULL, bv, rms, CMX_F32, "short");
+      }
+      check_norm(x, v, R, D, NULL, wv, b, bv, 0, CMX_F32, "short b");
+      check_norm(x, v, R, D, w, wv, NULL, bv, 0, CMX_F32, "short w");
+      cmx_array_free(xw), cmx_array_free(x), cmx_array_free(w);
+      cmx_array_free(b);
+    }
+    free(vw), free(v), free(wv), free(bv);
+  }
+}
+
 Test(ops_nn, norms_views_and_broadcast_weight) {
   /* x is the transpose of a (D, R) array; weight (1, D); bias a stride-2
    * slice of a (2D,) array. */

@@ -47,7 +47,11 @@ struct cmx_rows_kernels {
   const cmx_cvt_ukr_fn *cvt;      /* CMX_CVT_COUNT entries */
   cmx_f32_vunary_ukr_fn vexp, vlog; /* short softmax rows: exp and log
                                        in bulk (NULL: a row a call) */
-  /* the strided softmax's passes: CMX_VBINARY_COUNT slots */
+  cmx_f32_vunary_ukr_fn vsqrt;      /* short norm rows: sqrt in bulk, with
+                                       vbin's division (NULL: a kernel
+                                       call) */
+  /* the strided softmax's passes, the short norms' 1 / sqrt:
+   * CMX_VBINARY_COUNT slots */
   const cmx_f32_vbinary_ukr_fn *vbin;
 };
 

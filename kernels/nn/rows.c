@@ -71,13 +71,84 @@ static void short_softmax(const struct job *j, size_t m, const float *x,
   }
 }
 
+/* Short norm rows (SHORT_NORM_N): the kernel's per-row chain (the
+ * horizontal sums, then 1 / sqrt, which the row's stores wait on) cost
+ * more than such a row. Here SHORT_CHUNK rows at a time: the sums in
+ * double a column at a time (the rows' chains side by side; layer_norm
+ * about c = x[0] as the kernels), 1 / sqrt(var + eps) by the level's sqrt
+ * and division over the chunk (each rounded once, as the kernels' sqrtf
+ * and divss), then y = (x - c) rstd - (mean - c) rstd, times w, plus b.
+ * 1 thread, f32, no weight, medians, kernel -> here (torch 2.15):
+ * rms_norm 65536 x 1 640 -> 208 us (127), 32768 x 2 312 -> 154 (280),
+ * 16384 x 4 161 -> 127 (156), 16384 x 5 276 -> 165 (174), but 8192 x 6
+ * 77 -> 88; layer_norm 65536 x 1 931 -> 229 (1657), 16384 x 4 231 -> 131
+ * (573), 8192 x 8 165 -> 112 (268), but 4096 x 12 57 -> 82. */
+#define SHORT_NORM_N(rms) ((rms) ? 5u : 8u)
+static void short_norm(const struct job *j, size_t m, const float *x,
+                       size_t ldx, float *y) {
+  const size_t n = j->io.n;
+  const int rms = j->op == CMX_ROWS_RMS_NORM;
+  const float *w = j->w, *b = rms ? NULL : j->b;
+  const float one = 1.0f;
+  const double inv_n = 1.0 / (double)n;
+  for (size_t r0 = 0; r0 < m; r0 += SHORT_CHUNK) {
+    const size_t nr = m - r0 < SHORT_CHUNK ? m - r0 : SHORT_CHUNK;
+    const float *xc = x + r0 * ldx;
+    double s1[SHORT_CHUNK], s2[SHORT_CHUNK];
+    float c[SHORT_CHUNK], v[SHORT_CHUNK], nb[SHORT_CHUNK];
+    for (size_t i = 0; i < nr; i++) {
+      const float x0 = xc[i * ldx];
+      c[i] = rms ? 0.0f : x0;
+      const double d = (double)x0 - (double)c[i];
+      s1[i] = d;
+      s2[i] = d * d;
+    }
+    for (size_t q = 1; q < n; q++)
+      for (size_t i = 0; i < nr; i++) {
+        const double d = (double)xc[i * ldx + q] - (double)c[i];
+        s1[i] += d;
+        s2[i] += d * d;
+      }
+    for (size_t i = 0; i < nr; i++) {
+      const double m1 = rms ? 0.0 : s1[i] * inv_n;
+      double var = s2[i] * inv_n - m1 * m1;
+      var = var > 0.0 ? var : 0.0;
+      v[i] = (float)(var + (double)j->eps);
+      nb[i] = (float)m1; /* mean - c, times rstd below */
+    }
+    j->k.vsqrt(nr, v, v);
+    j->k.vbin[CMX_VBINARY_DIV](nr, &one, 0, v, 1, v); /* v: rstd */
+    /* the variants as their own loops (w, b: 0 or 1 of each) */
+#define APPLY(EXPR)                                                    \
+  for (size_t i = 0; i < nr; i++) {                                    \
+    const float *xi = xc + i * ldx;                                    \
+    float *yi = y + (r0 + i) * n;                                      \
+    const float r = v[i], sh = -nb[i] * r, ci = c[i];                  \
+    for (size_t q = 0; q < n; q++) {                                   \
+      const float t = (xi[q] - ci) * r + sh;                           \
+      yi[q] = EXPR;                                                    \
+    }                                                                  \
+  }
+    if (w && b) APPLY(t * w[q] + b[q])
+    else if (w) APPLY(t * w[q])
+    else if (b) APPLY(t + b[q])
+    else APPLY(t)
+#undef APPLY
+  }
+}
+
 /* m rows of f32, row r at x + r * ldx and y + r * n; the norm kernels take
  * them in one call (they pair rows), softmax one by one. */
 static void run_f32(const struct job *j, size_t m, const float *x, size_t ldx,
                     float *y) {
   const size_t n = j->io.n;
-  if (j->op != CMX_ROWS_SOFTMAX && j->op != CMX_ROWS_LOG_SOFTMAX)
-    j->k.norm(m, n, x, ldx, y, n, j->w, j->b, j->eps);
+  if (j->op != CMX_ROWS_SOFTMAX && j->op != CMX_ROWS_LOG_SOFTMAX) {
+    if (n <= SHORT_NORM_N(j->op == CMX_ROWS_RMS_NORM) && j->k.vsqrt &&
+        j->k.vbin)
+      short_norm(j, m, x, ldx, y);
+    else
+      j->k.norm(m, n, x, ldx, y, n, j->w, j->b, j->eps);
+  }
   else if (n <= SHORT_N && j->k.vexp)
     short_softmax(j, m, x, ldx, y);
   else
