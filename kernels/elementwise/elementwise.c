@@ -480,9 +480,9 @@ static void chunk_f32(const struct job *j, const char **p, const int64_t *s,
   } else if (j->nin == 1) {
     if (k->vunary) k->vunary(n, x[0], y);
     else if (j->out_dtype != CMX_F32 || k->stream) y = (float *)x[0];
-    else if (y != x[0]) {
-      for (size_t i = 0; i < n; i++) y[i] = x[0][i * xs[0]];
-    }
+    else if (y != x[0]) /* a copy (xs[0] is 1 here): the element loop
+                           ran 95 us for 262144 floats, exp 54 */
+      memcpy(y, x[0], n * sizeof(float));
   } else {
     k->vbinary(n, x[0], xs[0], x[1], xs[1], y);
   }
@@ -778,6 +778,15 @@ static void job_chunk(const void *ctx, const char **p, const int64_t *s,
                       size_t n, size_t pos) {
   const struct job *j = ctx;
   char *out = j->out + pos * cmx_dtype_size(j->out_dtype);
+  /* A copy within one type, unit stride (contiguous, or rows gathered):
+   * the bytes. Through the compute type's tile loop, 262144 elements, 1
+   * thread: int16 58 -> 16 us, int32 82 -> 40, int64 163 -> 146, f64 174
+   * -> 145 (2 MiB each way: at memory speed). */
+  if (j->op == CMX_EW_identity && s[0] == 1 &&
+      j->in[0].dtype == j->out_dtype && !j->k.stream) {
+    memcpy(out, p[0], n * cmx_dtype_size(j->out_dtype));
+    return;
+  }
   if (j->compute == CMX_F32 || j->compute == CMX_F16 || j->compute == CMX_BF16)
     chunk_f32(j, p, s, n, out);
   else if (j->compute == CMX_F64)
