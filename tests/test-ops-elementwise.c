@@ -424,6 +424,102 @@ Test(ops_binary, other_dtypes) {
     }
 }
 
+/* add, subtract, multiply, maximum and minimum of integers run in their
+ * own type (a loop per type): every pair of edge values, whole arrays and
+ * against a broadcast scalar either side, wraps as two's complement does
+ * (the value modulo 2^bits), bit for bit. */
+static int64_t wrap_to(cmx_dtype t, uint64_t v) {
+  switch (t) {
+    case CMX_U8: return (uint8_t)v;
+    case CMX_I8: return (int8_t)v;
+    case CMX_I16: return (int16_t)v;
+    case CMX_I32: return (int32_t)v;
+    case CMX_U32: return (uint32_t)v;
+    default: return (int64_t)v;
+  }
+}
+static void int_store(cmx_dtype t, void *p, size_t i, int64_t v) {
+  switch (t) {
+    case CMX_U8: ((uint8_t *)p)[i] = (uint8_t)v; break;
+    case CMX_I8: ((int8_t *)p)[i] = (int8_t)v; break;
+    case CMX_I16: ((int16_t *)p)[i] = (int16_t)v; break;
+    case CMX_I32: ((int32_t *)p)[i] = (int32_t)v; break;
+    case CMX_U32: ((uint32_t *)p)[i] = (uint32_t)v; break;
+    default: ((int64_t *)p)[i] = v;
+  }
+}
+static int64_t int_load(cmx_dtype t, const void *p, size_t i) {
+  switch (t) {
+    case CMX_U8: return ((const uint8_t *)p)[i];
+    case CMX_I8: return ((const int8_t *)p)[i];
+    case CMX_I16: return ((const int16_t *)p)[i];
+    case CMX_I32: return ((const int32_t *)p)[i];
+    case CMX_U32: return ((const uint32_t *)p)[i];
+    default: return ((const int64_t *)p)[i];
+  }
+}
+
+Test(ops_binary, integer_wraparound) {
+  static const cmx_dtype ts[] = {CMX_U8, CMX_I8, CMX_I16,
+                                 CMX_I32, CMX_U32, CMX_I64};
+  int (*const fns[5])(cmx_array *, cmx_array, cmx_array, cmx_stream) = {
+      cmx_add, cmx_subtract, cmx_multiply, cmx_maximum, cmx_minimum};
+  for (int ti = 0; ti < 6; ti++) {
+    const cmx_dtype t = ts[ti];
+    const int bits = t == CMX_U8 || t == CMX_I8 ? 8
+                     : t == CMX_I16             ? 16
+                     : t == CMX_I64             ? 64
+                                                : 32;
+    const int sgn = t != CMX_U8 && t != CMX_U32;
+    const uint64_t top = bits == 64 ? ~0ull : (1ull << bits) - 1;
+    const int64_t hi = sgn ? (int64_t)(top >> 1) : (int64_t)top,
+                  lo = sgn ? -hi - 1 : 0;
+    const int64_t ev[] = {lo, lo + 1, sgn ? -1 : 2, 0, 1, 3,
+                          hi - 1, hi, hi / 2 + 1, sgn ? lo / 2 - 1 : 5};
+    enum { E = 10, N = E * E };
+    const size_t es = (size_t)bits / 8;
+    char *a = malloc(N * es), *b = malloc(N * es), *got = malloc(N * es);
+    for (int i = 0; i < N; i++) {
+      int_store(t, a, (size_t)i, ev[i / E]);
+      int_store(t, b, (size_t)i, ev[i % E]);
+    }
+    const int64_t sh = N;
+    cmx_array xa, xb, sb;
+    TU_OK(cmx_array_from_data(&xa, a, t, &sh, 1));
+    TU_OK(cmx_array_from_data(&xb, b, t, &sh, 1));
+    for (int f = 0; f < 5; f++)
+      for (int form = 0; form < 3; form++) /* whole, a op s, s op b */
+        for (int k = 0; k < (form ? E : 1); k++) {
+          cmx_array y;
+          TU_OK(cmx_array_from_data(&sb, form == 1 ? b + k * es : a + k * E * es,
+                                    t, NULL, 0));
+          TU_OK(fns[f](&y, form == 2 ? sb : xa, form == 1 ? sb : xb, NULL));
+          cr_assert_eq(cmx_array_dtype(y), t);
+          TU_OK(cmx_array_read(y, got, N * es));
+          for (int i = 0; i < N; i++) {
+            const int64_t x = form == 2 ? ev[k] : ev[i / E],
+                          z = form == 1 ? ev[k] : ev[i % E];
+            const uint64_t ux = (uint64_t)x, uz = (uint64_t)z;
+            const int64_t want =
+                f == 0   ? wrap_to(t, ux + uz)
+                : f == 1 ? wrap_to(t, ux - uz)
+                : f == 2 ? wrap_to(t, ux * uz)
+                : f == 3 ? (x > z ? x : z)
+                         : (x < z ? x : z);
+            cr_assert_eq(int_load(t, got, (size_t)i), want,
+                         "dtype %d op %d form %d: %lld, %lld -> %lld, want "
+                         "%lld", (int)t, f, form, (long long)x, (long long)z,
+                         (long long)int_load(t, got, (size_t)i),
+                         (long long)want);
+          }
+          cmx_array_free(y);
+          cmx_array_free(sb);
+        }
+    cmx_array_free(xa), cmx_array_free(xb);
+    free(a), free(b), free(got);
+  }
+}
+
 Test(ops_binary, bool_operands) {
   static const int ok[] = {9, 10, 11, 12, 13, 14, 15, 16, 4, 5};
   for (int k = 0; k < 10; k++) binop_1d(&BINOPS[ok[k]], CMX_BOOL, 33, k);
