@@ -202,6 +202,14 @@ int cmx_eval_reduce(cmx_array r, int nthreads) {
     memcpy(v.strides, kst, (size_t)nk * sizeof *kst);
     memcpy(v.strides + nk, rst, (size_t)nr * sizeof *rst);
     if (op == CMX_RED_ALL || op == CMX_RED_ANY) v.dtype = a->dtype;
+    /* f64 / int64 data already O x R row-major: read in place (the copy
+     * was a fifth of f64 sum over 1M elements) */
+    if (cd != CMX_F32 && a->dtype == cd && op != CMX_RED_ALL &&
+        op != CMX_RED_ANY && cmx_is_row_major(v.shape, v.strides, nk + nr)) {
+      cmx_red_generic(op, cmx_array_ptr(a), use_int, O, R, res, ires,
+                      nthreads);
+      goto store;
+    }
     struct cmx_buffer *tmp = cmx_buffer_new(O * R * cmx_dtype_bytes(cd),
                                             cmx_op_name[r->op]);
     if (!tmp) {

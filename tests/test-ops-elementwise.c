@@ -491,8 +491,8 @@ Test(ops_binary, integer_wraparound) {
       for (int form = 0; form < 3; form++) /* whole, a op s, s op b */
         for (int k = 0; k < (form ? E : 1); k++) {
           cmx_array y;
-          TU_OK(cmx_array_from_data(&sb, form == 1 ? b + k * es : a + k * E * es,
-                                    t, NULL, 0));
+          const char *sv = form == 1 ? b + k * es : a + k * E * es;
+          TU_OK(cmx_array_from_data(&sb, sv, t, NULL, 0));
           TU_OK(fns[f](&y, form == 2 ? sb : xa, form == 1 ? sb : xb, NULL));
           cr_assert_eq(cmx_array_dtype(y), t);
           TU_OK(cmx_array_read(y, got, N * es));
