@@ -807,12 +807,40 @@ static void walk(const int64_t *shape, int nd, const struct cmx_ew_operand *in,
       default: return 0;                                               \
     }                                                                  \
   }
+/* The comparisons of two operands of one such type into bool. */
+#define CMP_TYPE(T, FN)                                                \
+  {                                                                    \
+    const T *a = (const T *)p[0], *b = (const T *)p[1];                \
+    uint8_t *y = (uint8_t *)out;                                       \
+    switch (j->op) {                                                   \
+      SAME_LOOP(uint8_t, FN, CMX_EW_equal)                             \
+      SAME_LOOP(uint8_t, FN, CMX_EW_not_equal)                         \
+      SAME_LOOP(uint8_t, FN, CMX_EW_less)                              \
+      SAME_LOOP(uint8_t, FN, CMX_EW_less_equal)                        \
+      SAME_LOOP(uint8_t, FN, CMX_EW_greater)                           \
+      SAME_LOOP(uint8_t, FN, CMX_EW_greater_equal)                     \
+      default: return 0;                                               \
+    }                                                                  \
+  }
 static int same_type(const struct job *j, const char **p, const int64_t *s,
                      size_t n, char *out) {
-  const cmx_dtype d = j->out_dtype;
-  if (j->nin != 2 || j->in[0].dtype != d || j->in[1].dtype != d ||
+  const cmx_dtype d = j->in[0].dtype;
+  if (j->nin != 2 || j->in[1].dtype != d ||
       (s[0] | s[1]) > 1 || s[0] < 0 || s[1] < 0 || (!s[0] && !s[1]))
     return 0;
+  if (j->out_dtype == CMX_BOOL && d != CMX_BOOL) {
+    switch (d) { /* 1M int32 less, 1 thread: 1315 -> 739 us (torch 719) */
+      case CMX_U8: CMP_TYPE(uint8_t, ew_i64)
+      case CMX_I8: CMP_TYPE(int8_t, ew_i64)
+      case CMX_I16: CMP_TYPE(int16_t, ew_i64)
+      case CMX_I32: CMP_TYPE(int32_t, ew_i64)
+      case CMX_U32: CMP_TYPE(uint32_t, ew_i64)
+      case CMX_I64: CMP_TYPE(int64_t, ew_i64)
+      case CMX_F64: CMP_TYPE(double, ew_f64)
+      default: return 0;
+    }
+  }
+  if (j->out_dtype != d) return 0;
   switch (d) {
     case CMX_U8: SAME_TYPE(uint8_t, ew_i64)
     case CMX_I8: SAME_TYPE(int8_t, ew_i64)
@@ -824,6 +852,7 @@ static int same_type(const struct job *j, const char **p, const int64_t *s,
     default: return 0;
   }
 }
+#undef CMP_TYPE
 #undef SAME_TYPE
 #undef SAME_LOOP
 
