@@ -424,10 +424,11 @@ Test(ops_binary, other_dtypes) {
     }
 }
 
-/* add, subtract, multiply, maximum and minimum of integers run in their
- * own type (a loop per type): every pair of edge values, whole arrays and
- * against a broadcast scalar either side, wraps as two's complement does
- * (the value modulo 2^bits), bit for bit. */
+/* add, subtract, multiply, maximum, minimum and the comparisons of
+ * integers run in their own type (a loop per type): every pair of edge
+ * values, whole arrays and against a broadcast scalar either side, wraps
+ * as two's complement does (the value modulo 2^bits), bit for bit; the
+ * comparisons give bool. */
 static int64_t wrap_to(cmx_dtype t, uint64_t v) {
   switch (t) {
     case CMX_U8: return (uint8_t)v;
@@ -462,8 +463,10 @@ static int64_t int_load(cmx_dtype t, const void *p, size_t i) {
 Test(ops_binary, integer_wraparound) {
   static const cmx_dtype ts[] = {CMX_U8, CMX_I8, CMX_I16,
                                  CMX_I32, CMX_U32, CMX_I64};
-  int (*const fns[5])(cmx_array *, cmx_array, cmx_array, cmx_stream) = {
-      cmx_add, cmx_subtract, cmx_multiply, cmx_maximum, cmx_minimum};
+  int (*const fns[11])(cmx_array *, cmx_array, cmx_array, cmx_stream) = {
+      cmx_add,   cmx_subtract,   cmx_multiply,   cmx_maximum,
+      cmx_minimum, cmx_equal,    cmx_not_equal,  cmx_less,
+      cmx_less_equal, cmx_greater, cmx_greater_equal};
   for (int ti = 0; ti < 6; ti++) {
     const cmx_dtype t = ts[ti];
     const int bits = t == CMX_U8 || t == CMX_I8 ? 8
@@ -487,15 +490,16 @@ Test(ops_binary, integer_wraparound) {
     cmx_array xa, xb, sb;
     TU_OK(cmx_array_from_data(&xa, a, t, &sh, 1));
     TU_OK(cmx_array_from_data(&xb, b, t, &sh, 1));
-    for (int f = 0; f < 5; f++)
+    for (int f = 0; f < 11; f++)
       for (int form = 0; form < 3; form++) /* whole, a op s, s op b */
         for (int k = 0; k < (form ? E : 1); k++) {
           cmx_array y;
           const char *sv = form == 1 ? b + k * es : a + k * E * es;
           TU_OK(cmx_array_from_data(&sb, sv, t, NULL, 0));
           TU_OK(fns[f](&y, form == 2 ? sb : xa, form == 1 ? sb : xb, NULL));
-          cr_assert_eq(cmx_array_dtype(y), t);
-          TU_OK(cmx_array_read(y, got, N * es));
+          const cmx_dtype yt = f < 5 ? t : CMX_BOOL;
+          cr_assert_eq(cmx_array_dtype(y), yt);
+          TU_OK(cmx_array_read(y, got, N * (f < 5 ? es : 1)));
           for (int i = 0; i < N; i++) {
             const int64_t x = form == 2 ? ev[k] : ev[i / E],
                           z = form == 1 ? ev[k] : ev[i % E];
@@ -505,12 +509,19 @@ Test(ops_binary, integer_wraparound) {
                 : f == 1 ? wrap_to(t, ux - uz)
                 : f == 2 ? wrap_to(t, ux * uz)
                 : f == 3 ? (x > z ? x : z)
-                         : (x < z ? x : z);
-            cr_assert_eq(int_load(t, got, (size_t)i), want,
+                : f == 4 ? (x < z ? x : z)
+                : f == 5 ? x == z
+                : f == 6 ? x != z
+                : f == 7 ? x < z
+                : f == 8 ? x <= z
+                : f == 9 ? x > z
+                         : x >= z;
+            const int64_t g = f < 5 ? int_load(t, got, (size_t)i)
+                                    : ((const uint8_t *)got)[i];
+            cr_assert_eq(g, want,
                          "dtype %d op %d form %d: %lld, %lld -> %lld, want "
                          "%lld", (int)t, f, form, (long long)x, (long long)z,
-                         (long long)int_load(t, got, (size_t)i),
-                         (long long)want);
+                         (long long)g, (long long)want);
           }
           cmx_array_free(y);
           cmx_array_free(sb);

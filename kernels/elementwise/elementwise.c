@@ -782,16 +782,16 @@ static void walk(const int64_t *shape, int nd, const struct cmx_ew_operand *in,
  * (torch 2.15): int32 add 1239 -> 472 us (663), multiply 1481 -> 467
  * (496); int64 add 1608 -> 869 (935); f64 add 1485 -> 915 (1037); int8
  * add 1652 -> 580. 0: not such a chunk. */
-#define SAME_LOOP(T, FN, OP)                                           \
+#define SAME_LOOP(T, TO, FN, OP) /* inputs T, output TO */             \
   case OP:                                                             \
     if (s[0] && s[1]) {                                                \
-      BLOCKED(i, n, { y[i] = (T)FN(OP, a[i], b[i]); });                \
+      BLOCKED(i, n, { y[i] = (TO)FN(OP, a[i], b[i]); });               \
     } else if (s[0]) {                                                 \
       const T bv = b[0];                                               \
-      BLOCKED(i, n, { y[i] = (T)FN(OP, a[i], bv); });                  \
+      BLOCKED(i, n, { y[i] = (TO)FN(OP, a[i], bv); });                 \
     } else {                                                           \
       const T av = a[0];                                               \
-      BLOCKED(i, n, { y[i] = (T)FN(OP, av, b[i]); });                  \
+      BLOCKED(i, n, { y[i] = (TO)FN(OP, av, b[i]); });                 \
     }                                                                  \
     return 1;
 #define SAME_TYPE(T, FN)                                               \
@@ -799,11 +799,11 @@ static void walk(const int64_t *shape, int nd, const struct cmx_ew_operand *in,
     const T *a = (const T *)p[0], *b = (const T *)p[1];                \
     T *y = (T *)out;                                                   \
     switch (j->op) {                                                   \
-      SAME_LOOP(T, FN, CMX_EW_add)                                     \
-      SAME_LOOP(T, FN, CMX_EW_subtract)                                \
-      SAME_LOOP(T, FN, CMX_EW_multiply)                                \
-      SAME_LOOP(T, FN, CMX_EW_maximum)                                 \
-      SAME_LOOP(T, FN, CMX_EW_minimum)                                 \
+      SAME_LOOP(T, T, FN, CMX_EW_add)                                  \
+      SAME_LOOP(T, T, FN, CMX_EW_subtract)                             \
+      SAME_LOOP(T, T, FN, CMX_EW_multiply)                             \
+      SAME_LOOP(T, T, FN, CMX_EW_maximum)                              \
+      SAME_LOOP(T, T, FN, CMX_EW_minimum)                              \
       default: return 0;                                               \
     }                                                                  \
   }
@@ -813,12 +813,12 @@ static void walk(const int64_t *shape, int nd, const struct cmx_ew_operand *in,
     const T *a = (const T *)p[0], *b = (const T *)p[1];                \
     uint8_t *y = (uint8_t *)out;                                       \
     switch (j->op) {                                                   \
-      SAME_LOOP(uint8_t, FN, CMX_EW_equal)                             \
-      SAME_LOOP(uint8_t, FN, CMX_EW_not_equal)                         \
-      SAME_LOOP(uint8_t, FN, CMX_EW_less)                              \
-      SAME_LOOP(uint8_t, FN, CMX_EW_less_equal)                        \
-      SAME_LOOP(uint8_t, FN, CMX_EW_greater)                           \
-      SAME_LOOP(uint8_t, FN, CMX_EW_greater_equal)                     \
+      SAME_LOOP(T, uint8_t, FN, CMX_EW_equal)                          \
+      SAME_LOOP(T, uint8_t, FN, CMX_EW_not_equal)                      \
+      SAME_LOOP(T, uint8_t, FN, CMX_EW_less)                           \
+      SAME_LOOP(T, uint8_t, FN, CMX_EW_less_equal)                     \
+      SAME_LOOP(T, uint8_t, FN, CMX_EW_greater)                        \
+      SAME_LOOP(T, uint8_t, FN, CMX_EW_greater_equal)                  \
       default: return 0;                                               \
     }                                                                  \
   }
