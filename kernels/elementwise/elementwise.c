@@ -822,9 +822,48 @@ static void walk(const int64_t *shape, int nd, const struct cmx_ew_operand *in,
       default: return 0;                                               \
     }                                                                  \
   }
+/* abs, neg, sign, square and relu of one such type, contiguous, in that
+ * type: 1M, 1 thread, through the tiles -> here: int32 neg 1047 -> 608
+ * us (torch 504), abs 1737 -> 767 (309), f64 neg 1645 -> 731 (635). */
+#define UN_LOOP(T, FN, OP)                                             \
+  case OP:                                                             \
+    BLOCKED(i, n, { y[i] = (T)FN(OP, a[i], 0); });                     \
+    return 1;
+#define UN_TYPE(T, FN)                                                 \
+  {                                                                    \
+    const T *a = (const T *)p[0];                                      \
+    T *y = (T *)out;                                                   \
+    switch (j->op) {                                                   \
+      UN_LOOP(T, FN, CMX_EW_abs)                                       \
+      UN_LOOP(T, FN, CMX_EW_neg)                                       \
+      UN_LOOP(T, FN, CMX_EW_sign)                                      \
+      UN_LOOP(T, FN, CMX_EW_square)                                    \
+      UN_LOOP(T, FN, CMX_EW_relu)                                      \
+      default: return 0;                                               \
+    }                                                                  \
+  }
+static int same_type_unary(const struct job *j, const char **p,
+                           const int64_t *s, size_t n, char *out) {
+  const cmx_dtype d = j->in[0].dtype;
+  if (s[0] != 1 || j->out_dtype != d) return 0;
+  switch (d) {
+    case CMX_U8: UN_TYPE(uint8_t, ew_i64)
+    case CMX_I8: UN_TYPE(int8_t, ew_i64)
+    case CMX_I16: UN_TYPE(int16_t, ew_i64)
+    case CMX_I32: UN_TYPE(int32_t, ew_i64)
+    case CMX_U32: UN_TYPE(uint32_t, ew_i64)
+    case CMX_I64: UN_TYPE(int64_t, ew_i64)
+    case CMX_F64: UN_TYPE(double, ew_f64)
+    default: return 0;
+  }
+}
+#undef UN_TYPE
+#undef UN_LOOP
+
 static int same_type(const struct job *j, const char **p, const int64_t *s,
                      size_t n, char *out) {
   const cmx_dtype d = j->in[0].dtype;
+  if (j->nin == 1) return same_type_unary(j, p, s, n, out);
   if (j->nin != 2 || j->in[1].dtype != d ||
       (s[0] | s[1]) > 1 || s[0] < 0 || s[1] < 0 || (!s[0] && !s[1]))
     return 0;
@@ -870,6 +909,24 @@ static void job_chunk(const void *ctx, const char **p, const int64_t *s,
     return;
   }
   if (j->compute != CMX_F32 && same_type(j, p, s, n, out)) return;
+  /* f64 <-> f32 (one rounding to nearest, or exact): 1M, 1 thread,
+   * through the f64 tiles -> here: 980 -> 431 us and 1030 -> 646 (torch
+   * 482, 512) */
+  if (j->op == CMX_EW_identity && s[0] == 1) {
+    const cmx_dtype di = j->in[0].dtype, dy = j->out_dtype;
+    if (di == CMX_F64 && dy == CMX_F32) {
+      const double *x = (const double *)p[0];
+      float *y = (float *)out;
+      BLOCKED(i, n, { y[i] = (float)x[i]; });
+      return;
+    }
+    if (di == CMX_F32 && dy == CMX_F64) {
+      const float *x = (const float *)p[0];
+      double *y = (double *)out;
+      BLOCKED(i, n, { y[i] = x[i]; });
+      return;
+    }
+  }
   if (j->compute == CMX_F32 || j->compute == CMX_F16 || j->compute == CMX_BF16)
     chunk_f32(j, p, s, n, out);
   else if (j->compute == CMX_F64)
