@@ -386,17 +386,27 @@ Test(ops_reduce, arg_first_index_ties_and_nan) {
   }
 }
 
+/* f32 and f64 (whose extremes run four at a time), the NaN first, in
+ * each of the four lanes, and in the tail; an infinity beside it. */
 Test(ops_reduce, nan_propagates_in_max_min_sum) {
-  double v[] = {1, 2, NAN, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17};
-  int64_t sh[2] = {1, 17};
-  cmx_array x;
-  TU_OK(tu_array(&x, v, CMX_F32, sh, 2));
-  for (int op = 0; op < R_ARGMAX; op++) {
-    if (op == R_ALL || op == R_ANY) continue;
-    int ax = 1;
-    check_reduce(op, x, v, sh, 2, CMX_F32, &ax, 1, false, "NaN");
-  }
-  cmx_array_free(x);
+  static const int at[] = {0, 2, 5, 11, 16};
+  static const cmx_dtype ts[] = {CMX_F32, CMX_F64};
+  for (int ti = 0; ti < 2; ti++)
+    for (int k = 0; k < 5; k++) {
+      double v[17];
+      for (int i = 0; i < 17; i++) v[i] = i + 1;
+      v[at[k]] = NAN;
+      v[at[k] == 16 ? 0 : 16] = ts[ti] == CMX_F64 ? -INFINITY : 1e30;
+      int64_t sh[2] = {1, 17};
+      cmx_array x;
+      TU_OK(tu_array(&x, v, ts[ti], sh, 2));
+      for (int op = 0; op < R_ARGMAX; op++) {
+        if (op == R_ALL || op == R_ANY) continue;
+        int ax = 1;
+        check_reduce(op, x, v, sh, 2, ts[ti], &ax, 1, false, "NaN");
+      }
+      cmx_array_free(x);
+    }
 }
 
 Test(ops_reduce, empty_reductions) {

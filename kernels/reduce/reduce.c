@@ -742,6 +742,39 @@ static void generic_range(void *ctx, size_t b, size_t e) {
         c->iout[o] = (int64_t)(u[0] + u[1] + u[2] + u[3]);
         continue;
       }
+      if (c->op == CMX_RED_MAX || c->op == CMX_RED_MIN) {
+        /* four running extremes in registers, a loop per op (1M, 1
+         * thread: int64 min 2084 -> 362 us, torch 543; int32 max 1922 ->
+         * 832, torch 152, two thirds of it now the int64 copy) */
+        int64_t m0 = p[0], m1 = m0, m2 = m0, m3 = m0;
+        size_t i = 1;
+#define XLOOP(BETTER, SEEN)                                             \
+  for (; i + 4 <= R; i += 4) {                                          \
+    m0 = BETTER(p[i], m0) ? p[i] : m0;                                  \
+    m1 = BETTER(p[i + 1], m1) ? p[i + 1] : m1;                          \
+    m2 = BETTER(p[i + 2], m2) ? p[i + 2] : m2;                          \
+    m3 = BETTER(p[i + 3], m3) ? p[i + 3] : m3;                          \
+    SEEN(p[i]) SEEN(p[i + 1]) SEEN(p[i + 2]) SEEN(p[i + 3])             \
+  }                                                                     \
+  for (; i < R; i++) {                                                  \
+    m0 = BETTER(p[i], m0) ? p[i] : m0;                                  \
+    SEEN(p[i])                                                          \
+  }                                                                     \
+  m0 = BETTER(m1, m0) ? m1 : m0;                                        \
+  m2 = BETTER(m3, m2) ? m3 : m2;                                        \
+  m0 = BETTER(m2, m0) ? m2 : m0;
+#define GT(u, v) ((u) > (v))
+#define LT(u, v) ((u) < (v))
+#define NONE(u)
+#define NAN_SEEN(u) nan |= (u) != (u);
+        if (c->op == CMX_RED_MAX) {
+          XLOOP(GT, NONE)
+        } else {
+          XLOOP(LT, NONE)
+        }
+        c->iout[o] = m0;
+        continue;
+      }
       for (size_t i = 1; i < R; i++) {
         int64_t v = p[i];
         switch (c->op) {
@@ -802,6 +835,21 @@ static void generic_range(void *ctx, size_t b, size_t e) {
         }
         c->out[o] = r;
         continue;
+      case CMX_RED_MAX: case CMX_RED_MIN: {
+        /* four running extremes in registers; a NaN anywhere makes the
+         * result NaN (it loses every comparison, then wins below). 1M, 1
+         * thread: max 2204 -> 565 us (torch 506) */
+        double m0 = p[0], m1 = m0, m2 = m0, m3 = m0;
+        int nan = p[0] != p[0];
+        size_t i = 1;
+        if (c->op == CMX_RED_MAX) {
+          XLOOP(GT, NAN_SEEN)
+        } else {
+          XLOOP(LT, NAN_SEEN)
+        }
+        c->out[o] = nan ? NAN : m0;
+        continue;
+      }
       case CMX_RED_SUM: case CMX_RED_MEAN: {
         /* four partial sums over steps of four, then (s0 + s1) + (s2 +
          * s3): one add's latency a step was the bound (1M f64, 1 thread,
@@ -829,6 +877,11 @@ static void generic_range(void *ctx, size_t b, size_t e) {
     }
   }
 }
+#undef XLOOP
+#undef GT
+#undef LT
+#undef NONE
+#undef NAN_SEEN
 
 void cmx_red_generic(enum cmx_red_op op, const void *x, int is_int,
                      size_t O, size_t R, double *out, int64_t *iout,
