@@ -724,91 +724,121 @@ struct generic {
   int64_t *iout;
 };
 
-static void generic_range(void *ctx, size_t b, size_t e) {
-  const struct generic *c = ctx;
-  size_t R = c->R;
-  for (size_t o = b; o < e; o++) {
-    if (c->is_int) {
-      const int64_t *p = (const int64_t *)c->x + o * R;
-      int64_t r = p[0];
-      size_t arg = 0;
-      double sum = (double)p[0];
-      if (c->op == CMX_RED_SUM) { /* wrapping: any order, the same bits */
-        uint64_t u[4] = {(uint64_t)p[0], 0, 0, 0};
-        size_t i = 1;
-        for (; i + 4 <= R; i += 4)
-          for (int q = 0; q < 4; q++) u[q] += (uint64_t)p[i + q];
-        for (; i < R; i++) u[0] += (uint64_t)p[i];
-        c->iout[o] = (int64_t)(u[0] + u[1] + u[2] + u[3]);
-        continue;
-      }
-      if (c->op == CMX_RED_MAX || c->op == CMX_RED_MIN) {
-        /* four running extremes in registers, a loop per op (1M, 1
-         * thread: int64 min 2084 -> 362 us, torch 543; int32 max 1922 ->
-         * 832, torch 152, two thirds of it now the int64 copy) */
-        int64_t m0 = p[0], m1 = m0, m2 = m0, m3 = m0;
-        size_t i = 1;
-#define XLOOP(BETTER, SEEN)                                             \
-  for (; i + 4 <= R; i += 4) {                                          \
-    m0 = BETTER(p[i], m0) ? p[i] : m0;                                  \
-    m1 = BETTER(p[i + 1], m1) ? p[i + 1] : m1;                          \
-    m2 = BETTER(p[i + 2], m2) ? p[i + 2] : m2;                          \
-    m3 = BETTER(p[i + 3], m3) ? p[i + 3] : m3;                          \
-    SEEN(p[i]) SEEN(p[i + 1]) SEEN(p[i + 2]) SEEN(p[i + 3])             \
-  }                                                                     \
-  for (; i < R; i++) {                                                  \
-    m0 = BETTER(p[i], m0) ? p[i] : m0;                                  \
-    SEEN(p[i])                                                          \
-  }                                                                     \
-  m0 = BETTER(m1, m0) ? m1 : m0;                                        \
-  m2 = BETTER(m3, m2) ? m3 : m2;                                        \
+/* The extremes' loop: four running values m0..m3 in registers over XL(i)
+ * (the row's element i), then folded; SEEN(v) runs on every element. */
+#define XLOOP(BETTER, SEEN)                                            \
+  for (; i + 4 <= R; i += 4) {                                         \
+    m0 = BETTER(XL(i), m0) ? XL(i) : m0;                               \
+    m1 = BETTER(XL(i + 1), m1) ? XL(i + 1) : m1;                       \
+    m2 = BETTER(XL(i + 2), m2) ? XL(i + 2) : m2;                       \
+    m3 = BETTER(XL(i + 3), m3) ? XL(i + 3) : m3;                       \
+    SEEN(XL(i)) SEEN(XL(i + 1)) SEEN(XL(i + 2)) SEEN(XL(i + 3))        \
+  }                                                                    \
+  for (; i < R; i++) {                                                 \
+    m0 = BETTER(XL(i), m0) ? XL(i) : m0;                               \
+    SEEN(XL(i))                                                        \
+  }                                                                    \
+  m0 = BETTER(m1, m0) ? m1 : m0;                                       \
+  m2 = BETTER(m3, m2) ? m3 : m2;                                       \
   m0 = BETTER(m2, m0) ? m2 : m0;
 #define GT(u, v) ((u) > (v))
 #define LT(u, v) ((u) < (v))
 #define NONE(u)
 #define NAN_SEEN(u) nan |= (u) != (u);
-        if (c->op == CMX_RED_MAX) {
-          XLOOP(GT, NONE)
-        } else {
-          XLOOP(LT, NONE)
-        }
-        c->iout[o] = m0;
-        continue;
-      }
-      for (size_t i = 1; i < R; i++) {
-        int64_t v = p[i];
-        switch (c->op) {
-          case CMX_RED_SUM: r = (int64_t)((uint64_t)r + (uint64_t)v); break;
-          case CMX_RED_PROD: r = (int64_t)((uint64_t)r * (uint64_t)v); break;
-          case CMX_RED_MAX: r = v > r ? v : r; break;
-          case CMX_RED_MIN: r = v < r ? v : r; break;
-          case CMX_RED_ALL: r = r && v; break;
-          case CMX_RED_ANY: r = r || v; break;
-          case CMX_RED_ARGMAX: if (v > p[arg]) arg = i; break;
-          case CMX_RED_ARGMIN: if (v < p[arg]) arg = i; break;
-          default: sum += (double)v; break;
-        }
-      }
-      if (c->op == CMX_RED_ARGMAX || c->op == CMX_RED_ARGMIN) r = (int64_t)arg;
-      if (c->op == CMX_RED_ALL || c->op == CMX_RED_ANY) r = r != 0;
-      c->iout[o] = r;
-      if (c->op == CMX_RED_MEAN || c->op == CMX_RED_VAR ||
-          c->op == CMX_RED_LOGSUMEXP) {
-        double m = sum / (double)R, acc = 0;
-        if (c->op == CMX_RED_VAR) {
-          for (size_t i = 0; i < R; i++)
-            acc += ((double)p[i] - m) * ((double)p[i] - m);
-          m = acc / (double)R;
-        } else if (c->op == CMX_RED_LOGSUMEXP) {
-          int64_t mx = p[0];
-          for (size_t i = 1; i < R; i++) mx = p[i] > mx ? p[i] : mx;
-          for (size_t i = 0; i < R; i++) acc += exp((double)p[i] - (double)mx);
-          m = (double)mx + log(acc);
-        }
-        c->out[o] = m;
-      }
+
+/* One row of integers, read as int32 (w 4: int32 data in place) or int64
+ * (w 8); w is a constant at each call, so each width has its own loops. */
+static inline __attribute__((always_inline)) void int_row(
+    const struct generic *c, size_t o, int w) {
+  const size_t R = c->R;
+  const int32_t *p4 = (const int32_t *)c->x + o * R;
+  const int64_t *p8 = (const int64_t *)c->x + o * R;
+#define XL(i) (w == 4 ? (int64_t)p4[i] : p8[i])
+  int64_t r = XL(0);
+  size_t arg = 0;
+  double sum = (double)XL(0);
+  if (c->op == CMX_RED_SUM) { /* wrapping: any order, the same bits */
+    uint64_t u[4] = {(uint64_t)XL(0), 0, 0, 0};
+    size_t i = 1;
+    for (; i + 4 <= R; i += 4)
+      for (int q = 0; q < 4; q++) u[q] += (uint64_t)XL(i + q);
+    for (; i < R; i++) u[0] += (uint64_t)XL(i);
+    c->iout[o] = (int64_t)(u[0] + u[1] + u[2] + u[3]);
+    return;
+  }
+  if (c->op == CMX_RED_MEAN) { /* in double, four partial sums */
+    double d[4] = {(double)XL(0), 0.0, 0.0, 0.0};
+    size_t i = 1;
+    for (; i + 4 <= R; i += 4)
+      for (int q = 0; q < 4; q++) d[q] += (double)XL(i + q);
+    for (; i < R; i++) d[0] += (double)XL(i);
+    c->iout[o] = 0;
+    c->out[o] = ((d[0] + d[1]) + (d[2] + d[3])) / (double)R;
+    return;
+  }
+  if (c->op == CMX_RED_MAX || c->op == CMX_RED_MIN) {
+    /* four running extremes in registers, a loop per op (1M, 1
+     * thread: int64 min 2084 -> 362 us, torch 543; int32 max 1922 ->
+     * 832, then 247 read in place, torch 143) */
+    int64_t m0 = XL(0), m1 = m0, m2 = m0, m3 = m0;
+    size_t i = 1;
+    if (c->op == CMX_RED_MAX) {
+      XLOOP(GT, NONE)
+    } else {
+      XLOOP(LT, NONE)
+    }
+    c->iout[o] = m0;
+    return;
+  }
+  for (size_t i = 1; i < R; i++) {
+    int64_t v = XL(i);
+    switch (c->op) {
+      case CMX_RED_SUM: r = (int64_t)((uint64_t)r + (uint64_t)v); break;
+      case CMX_RED_PROD: r = (int64_t)((uint64_t)r * (uint64_t)v); break;
+      case CMX_RED_MAX: r = v > r ? v : r; break;
+      case CMX_RED_MIN: r = v < r ? v : r; break;
+      case CMX_RED_ALL: r = r && v; break;
+      case CMX_RED_ANY: r = r || v; break;
+      case CMX_RED_ARGMAX:
+        if (v > XL(arg)) arg = i;
+        break;
+      case CMX_RED_ARGMIN:
+        if (v < XL(arg)) arg = i;
+        break;
+      default: sum += (double)v; break;
+    }
+  }
+  if (c->op == CMX_RED_ARGMAX || c->op == CMX_RED_ARGMIN) r = (int64_t)arg;
+  if (c->op == CMX_RED_ALL || c->op == CMX_RED_ANY) r = r != 0;
+  c->iout[o] = r;
+  if (c->op == CMX_RED_MEAN || c->op == CMX_RED_VAR ||
+      c->op == CMX_RED_LOGSUMEXP) {
+    double m = sum / (double)R, acc = 0;
+    if (c->op == CMX_RED_VAR) {
+      for (size_t i = 0; i < R; i++)
+        acc += ((double)XL(i) - m) * ((double)XL(i) - m);
+      m = acc / (double)R;
+    } else if (c->op == CMX_RED_LOGSUMEXP) {
+      int64_t mx = XL(0);
+      for (size_t i = 1; i < R; i++) mx = XL(i) > mx ? XL(i) : mx;
+      for (size_t i = 0; i < R; i++) acc += exp((double)XL(i) - (double)mx);
+      m = (double)mx + log(acc);
+    }
+    c->out[o] = m;
+  }
+#undef XL
+}
+
+static void generic_range(void *ctx, size_t b, size_t e) {
+  const struct generic *c = ctx;
+  size_t R = c->R;
+  for (size_t o = b; o < e; o++) {
+    if (c->is_int) {
+      if (c->is_int == 4) int_row(c, o, 4);
+      else int_row(c, o, 8);
       continue;
     }
+#define XL(i) p[i]
     const double *p = (const double *)c->x + o * R;
     double r = p[0], m = 0, acc = 0;
     size_t arg = 0;

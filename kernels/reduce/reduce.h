@@ -83,8 +83,8 @@ int cmx_red_f32_around(enum cmx_red_op op, const void *x, size_t P,
                        size_t sp, size_t O, size_t ldo, size_t C,
                        double *res, const struct cmx_red_kernels *k,
                        int nthreads);
-/* Contiguous O x R data in double (is_int 0) or int64 (is_int 1); bool
- * data for all/any is passed as int64 0/1. */
+/* Contiguous O x R data in double (is_int 0), int64 (is_int 8) or int32
+ * (is_int 4); bool data for all/any is passed as int64 0/1. */
 void cmx_red_generic(enum cmx_red_op op, const void *x, int is_int,
                      size_t O, size_t R, double *out, int64_t *iout,
                      int nthreads);
