@@ -235,9 +235,9 @@ static void all_axis_sets(int op, cmx_dtype t) {
 }
 
 static const cmx_dtype FLOATS_INT[] = {CMX_F32, CMX_F16, CMX_BF16, CMX_F64,
-                                       CMX_I32};
+                                       CMX_I32, CMX_I64};
 static void op_all_dtypes(int op, int with_bool) {
-  for (int t = 0; t < 5; t++) all_axis_sets(op, FLOATS_INT[t]);
+  for (int t = 0; t < 6; t++) all_axis_sets(op, FLOATS_INT[t]);
   if (with_bool) all_axis_sets(op, CMX_BOOL);
 }
 

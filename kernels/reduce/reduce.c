@@ -913,6 +913,121 @@ static void generic_range(void *ctx, size_t b, size_t e) {
 #undef NONE
 #undef NAN_SEEN
 
+/* Columns of f64 / int64 / int32 data reduced over rows (x row-major R x
+ * O with row stride ld, in elements): each column's running value in a
+ * block of OUTER_COLS, rows added in order (each column's result in the
+ * order of its rows, whatever the split). The permuted copy this saves
+ * was most of the time: sum over axis 0 of 1024 x 1024, 1 thread: int32
+ * 6256 -> 520 us (torch 808), f64 1613 -> 626 (583), f64 max 2454 ->
+ * 1130 (570). */
+#define OUTER_COLS 256
+struct generic_outer {
+  enum cmx_red_op op;
+  const void *x;
+  int w; /* 0: double, 4: int32, 8: int64 */
+  size_t R, ld;
+  double *out;
+  int64_t *iout;
+};
+
+static inline __attribute__((always_inline)) void
+outer_block(const struct generic_outer *c, size_t j0, size_t n, int w) {
+  const enum cmx_red_op op = c->op;
+#define OL(i, j)                                                       \
+  (w == 4 ? (int64_t)((const int32_t *)c->x)[(i) * c->ld + (j)]        \
+          : ((const int64_t *)c->x)[(i) * c->ld + (j)])
+#define ROWS(ACC, INIT, STEP)                                          \
+  for (size_t j = 0; j < n; j++) ACC[j] = INIT(0, j0 + j);             \
+  for (size_t i = 1; i < c->R; i++)                                    \
+    for (size_t j = 0; j < n; j++) STEP(ACC[j], i, j0 + j);
+  if (w == 0) {
+    const double *xd = c->x;
+    double a[OUTER_COLS];
+#define DL(i, j) xd[(i) * c->ld + (j)]
+#define DSUM(m, i, j) m += DL(i, j);
+#define DPROD(m, i, j) m *= DL(i, j);
+#define DMAX(m, i, j)                                                  \
+  {                                                                    \
+    const double v = DL(i, j);                                         \
+    m = m != m || v != v ? m + v : v > m ? v : m;                      \
+  }
+#define DMIN(m, i, j)                                                  \
+  {                                                                    \
+    const double v = DL(i, j);                                         \
+    m = m != m || v != v ? m + v : v < m ? v : m;                      \
+  }
+    switch (op) {
+      case CMX_RED_PROD: ROWS(a, DL, DPROD) break;
+      case CMX_RED_MAX: ROWS(a, DL, DMAX) break;
+      case CMX_RED_MIN: ROWS(a, DL, DMIN) break;
+      default: ROWS(a, DL, DSUM) break;
+    }
+    const double sc = op == CMX_RED_MEAN ? 1.0 / (double)c->R : 1.0;
+    for (size_t j = 0; j < n; j++) c->out[j0 + j] = a[j] * sc;
+    return;
+  }
+  if (op == CMX_RED_MEAN) {
+    double a[OUTER_COLS];
+#define IDL(i, j) (double)OL(i, j)
+#define IDSUM(m, i, j) m += IDL(i, j);
+    ROWS(a, IDL, IDSUM)
+    for (size_t j = 0; j < n; j++) c->out[j0 + j] = a[j] / (double)c->R;
+    return;
+  }
+  int64_t a[OUTER_COLS];
+#define ISUM(m, i, j) m = (int64_t)((uint64_t)m + (uint64_t)OL(i, j));
+#define IPROD(m, i, j) m = (int64_t)((uint64_t)m * (uint64_t)OL(i, j));
+#define IMAX(m, i, j)                                                  \
+  {                                                                    \
+    const int64_t v = OL(i, j);                                        \
+    m = v > m ? v : m;                                                 \
+  }
+#define IMIN(m, i, j)                                                  \
+  {                                                                    \
+    const int64_t v = OL(i, j);                                        \
+    m = v < m ? v : m;                                                 \
+  }
+  switch (op) {
+    case CMX_RED_PROD: ROWS(a, OL, IPROD) break;
+    case CMX_RED_MAX: ROWS(a, OL, IMAX) break;
+    case CMX_RED_MIN: ROWS(a, OL, IMIN) break;
+    default: ROWS(a, OL, ISUM) break;
+  }
+  for (size_t j = 0; j < n; j++) c->iout[j0 + j] = a[j];
+#undef OL
+#undef ROWS
+#undef DL
+#undef DSUM
+#undef DPROD
+#undef DMAX
+#undef DMIN
+#undef IDL
+#undef IDSUM
+#undef ISUM
+#undef IPROD
+#undef IMAX
+#undef IMIN
+}
+
+static void generic_outer_range(void *ctx, size_t b, size_t e) {
+  const struct generic_outer *c = ctx;
+  for (size_t j = b; j < e; j += OUTER_COLS) {
+    const size_t n = e - j < OUTER_COLS ? e - j : OUTER_COLS;
+    if (c->w == 4) outer_block(c, j, n, 4);
+    else if (c->w == 8) outer_block(c, j, n, 8);
+    else outer_block(c, j, n, 0);
+  }
+}
+
+void cmx_red_generic_outer(enum cmx_red_op op, const void *x, int w,
+                           size_t R, size_t O, size_t ld, double *out,
+                           int64_t *iout, int nthreads) {
+  struct generic_outer c = {op, x, w, R, ld, out, iout};
+  size_t grain = (1 << 15) / (R ? R : 1);
+  cmx_parallel_for(nthreads, O, 16, grain ? grain : 1, generic_outer_range,
+                   &c);
+}
+
 void cmx_red_generic(enum cmx_red_op op, const void *x, int is_int,
                      size_t O, size_t R, double *out, int64_t *iout,
                      int nthreads) {

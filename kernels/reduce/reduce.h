@@ -88,5 +88,11 @@ int cmx_red_f32_around(enum cmx_red_op op, const void *x, size_t P,
 void cmx_red_generic(enum cmx_red_op op, const void *x, int is_int,
                      size_t O, size_t R, double *out, int64_t *iout,
                      int nthreads);
+/* sum, mean, prod, max or min over the rows of R x O data (row stride
+ * ld elements; w 0: double, 4: int32, 8: int64) into out (double: f64
+ * data, and integer means) or iout (int64), O columns. */
+void cmx_red_generic_outer(enum cmx_red_op op, const void *x, int w,
+                           size_t R, size_t O, size_t ld, double *out,
+                           int64_t *iout, int nthreads);
 
 #endif
