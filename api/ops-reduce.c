@@ -202,25 +202,23 @@ int cmx_eval_reduce(cmx_array r, int nthreads) {
     memcpy(v.strides, kst, (size_t)nk * sizeof *kst);
     memcpy(v.strides + nk, rst, (size_t)nr * sizeof *rst);
     if (op == CMX_RED_ALL || op == CMX_RED_ANY) v.dtype = a->dtype;
-    /* f64, int64 or int32 data reduced over one leading run of rows,
-     * its kept axes one contiguous run: columns accumulated in place */
-    if (cd != CMX_F32 && (a->dtype == cd || (use_int && a->dtype == CMX_I32)) &&
-        op <= CMX_RED_MEAN && ck == 1 && ckt[0] == 1 && cr == 1 &&
+    /* f64, int64 or int32 data (w: its width for the integer loops) read
+     * in place where the loops below can: reduced over one leading run of
+     * rows, its kept axes one contiguous run (columns accumulated) */
+    const int inplace =
+        cd != CMX_F32 && (a->dtype == cd || (use_int && a->dtype == CMX_I32));
+    const int w = use_int ? (int)cmx_dtype_bytes(a->dtype) : 0;
+    if (inplace && op <= CMX_RED_MEAN && ck == 1 && ckt[0] == 1 && cr == 1 &&
         crt[0] >= cks[0]) {
-      cmx_red_generic_outer(op, cmx_array_ptr(a),
-                            use_int ? (int)cmx_dtype_bytes(a->dtype) : 0, R,
-                            O, (size_t)crt[0], res, ires, nthreads);
+      cmx_red_generic_outer(op, cmx_array_ptr(a), w, R, O, (size_t)crt[0],
+                            res, ires, nthreads);
       goto store;
     }
-    /* f64, int64 or int32 data already O x R row-major: read in place
-     * (the copy was a fifth of f64 sum over 1M elements, two thirds of
-     * int32 max) */
-    if (cd != CMX_F32 && (a->dtype == cd || (use_int && a->dtype == CMX_I32)) &&
-        op != CMX_RED_ALL && op != CMX_RED_ANY &&
+    /* or already O x R row-major (the copy was a fifth of f64 sum over 1M
+     * elements, two thirds of int32 max) */
+    if (inplace && op != CMX_RED_ALL && op != CMX_RED_ANY &&
         cmx_is_row_major(v.shape, v.strides, nk + nr)) {
-      cmx_red_generic(op, cmx_array_ptr(a),
-                      use_int ? (int)cmx_dtype_bytes(a->dtype) : 0, O, R, res,
-                      ires, nthreads);
+      cmx_red_generic(op, cmx_array_ptr(a), w, O, R, res, ires, nthreads);
       goto store;
     }
     struct cmx_buffer *tmp = cmx_buffer_new(O * R * cmx_dtype_bytes(cd),
