@@ -161,6 +161,9 @@ test: $(TEST_BIN)
 	    --filter 'ops*/*' || exit 1; done
 	@$(MAKE) --no-print-directory test-neon
 	@$(MAKE) --no-print-directory test-install
+	@if [ -z "$(SAN)" ]; then \
+	  $(MAKE) --no-print-directory test-mlx test-mlx-nn; \
+	else echo "test-mlx: skipped: a sanitized library does not load into python"; fi
 	@if [ "$(TEST_FUZZ)" = 1 ]; then $(MAKE) --no-print-directory test-fuzz; fi
 
 # make install into a scratch prefix and a program built against it with
