@@ -395,6 +395,24 @@ static void scan_row(const struct scan *c, int64_t o) {
         ad += x[i];
         y[i] = c->exclusive ? v : ad;
       }
+    } else if (c->id == c->od && (c->id == CMX_I32 || c->id == CMX_I64)) {
+      /* int32 / int64 into its own type: typed loads and stores (a switch
+       * an element each way: 1M, 1 thread, int32 3316 -> 1015 us, torch
+       * 1949; int64 2606 -> 838); the int64 sum truncated is the wrapped
+       * one */
+#define SCAN_T(T)                                                      \
+  {                                                                    \
+    const T *x = (const T *)c->in + at;                                \
+    T *y = (T *)c->out + at;                                           \
+    for (size_t t = 0; t < m; t++) {                                   \
+      size_t i = c->reverse ? m - 1 - t : t;                           \
+      int64_t v = ai;                                                  \
+      ai = (int64_t)((uint64_t)ai + (uint64_t)(int64_t)x[i]);          \
+      y[i] = (T)(c->exclusive ? v : ai);                               \
+    }                                                                  \
+  }
+      if (c->id == CMX_I32) SCAN_T(int32_t) else SCAN_T(int64_t)
+#undef SCAN_T
     } else {
       for (size_t t = 0; t < m; t++) {
         size_t i = c->reverse ? m - 1 - t : t;
