@@ -131,7 +131,8 @@ int cmx_eval_softmax(cmx_array a, int nthreads) {
                                     (op == CMX_SOFTMAX_LOG)],
       .cvt = t->cvt,
       .vexp = t->f32_vunary[CMX_VUNARY_EXP],
-      .vlog = t->f32_vunary[CMX_VUNARY_LOG]};
+      .vlog = t->f32_vunary[CMX_VUNARY_LOG],
+      .vexp64 = t->f64_vunary[CMX_VUNARY_EXP]};
   const enum cmx_rows_op rop =
       op == CMX_SOFTMAX_LOG ? CMX_ROWS_LOG_SOFTMAX : CMX_ROWS_SOFTMAX;
   const cmx_dtype cd = a->dtype == CMX_F64 ? CMX_F64 : CMX_F32;

@@ -15,6 +15,7 @@
 #include "../f32-softmax/f32-softmax.h"
 #include "../f32-vbinary/f32-vbinary.h"
 #include "../f32-vunary/f32-vunary.h"
+#include "../f64-vunary/f64-vunary.h"
 
 enum cmx_rows_op { CMX_ROWS_SOFTMAX, CMX_ROWS_LOG_SOFTMAX,
                    CMX_ROWS_LAYER_NORM, CMX_ROWS_RMS_NORM };
@@ -47,6 +48,7 @@ struct cmx_rows_kernels {
   const cmx_cvt_ukr_fn *cvt;      /* CMX_CVT_COUNT entries */
   cmx_f32_vunary_ukr_fn vexp, vlog; /* short softmax rows: exp and log
                                        in bulk (NULL: a row a call) */
+  cmx_f64_vunary_ukr_fn vexp64;     /* f64 softmax rows: exp (NULL: libm) */
   cmx_f32_vunary_ukr_fn vsqrt;      /* short norm rows: sqrt in bulk, with
                                        vbin's division (NULL: a kernel
                                        call) */

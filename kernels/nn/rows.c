@@ -162,14 +162,46 @@ static void run_f64(const struct job *j, const double *x, double *y) {
   const size_t n = j->io.n;
   const double *w = j->w, *b = j->b;
   if (j->op == CMX_ROWS_SOFTMAX || j->op == CMX_ROWS_LOG_SOFTMAX) {
-    double m = -INFINITY, s = 0.0;
-    for (size_t i = 0; i < n; i++)
-      if (x[i] > m) m = x[i];
+    /* the max and the sum four lanes at a time (one compare's or add's
+     * latency an element was most of the row) */
+    double m4[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    double s4[4] = {0.0, 0.0, 0.0, 0.0};
+    size_t i4 = 0;
+    for (; i4 + 4 <= n; i4 += 4)
+      for (int q = 0; q < 4; q++)
+        m4[q] = x[i4 + q] > m4[q] ? x[i4 + q] : m4[q];
+    for (; i4 < n; i4++) m4[0] = x[i4] > m4[0] ? x[i4] : m4[0];
+    double m = m4[0], s = 0.0;
+    for (int q = 1; q < 4; q++) m = m4[q] > m ? m4[q] : m;
     if (m == -INFINITY) m = -1.0; /* all -inf: S = 0, result NaN */
-    for (size_t i = 0; i < n; i++) s += exp(x[i] - m);
+    /* exp(x - m) once an element, into y, by the level's f64 exp where
+     * there is one (libm's twice an element: 1024 x 1024, 1 thread,
+     * softmax 13.9 ms -> 4.1, log_softmax 9.0 -> 3.7, torch 1.9-2.3) */
+    for (size_t i = 0; i < n; i++) y[i] = x[i] - m; /* (y may be x) */
+    if (j->op == CMX_ROWS_SOFTMAX) {
+      if (j->k.vexp64)
+        j->k.vexp64(n, y, y);
+      else
+        for (size_t i = 0; i < n; i++) y[i] = exp(y[i]);
+      for (i4 = 0; i4 + 4 <= n; i4 += 4)
+        for (int q = 0; q < 4; q++) s4[q] += y[i4 + q];
+      for (; i4 < n; i4++) s4[0] += y[i4];
+      s = (s4[0] + s4[1]) + (s4[2] + s4[3]);
+      const double inv = 1.0 / s; /* a product, not a division, each */
+      for (size_t i = 0; i < n; i++) y[i] *= inv;
+      return;
+    }
+    double e[256]; /* log_softmax keeps x - m: the exps a piece at a time */
+    for (size_t i = 0; i < n; i += 256) {
+      const size_t k = n - i < 256 ? n - i : 256;
+      if (j->k.vexp64)
+        j->k.vexp64(k, y + i, e);
+      else
+        for (size_t q = 0; q < k; q++) e[q] = exp(y[i + q]);
+      for (size_t q = 0; q < k; q++) s += e[q];
+    }
     const double lse = log(s);
-    for (size_t i = 0; i < n; i++)
-      y[i] = j->op == CMX_ROWS_SOFTMAX ? exp(x[i] - m) / s : x[i] - m - lse;
+    for (size_t i = 0; i < n; i++) y[i] -= lse;
     return;
   }
   double mean = 0.0, q = 0.0;
