@@ -148,6 +148,7 @@ Test(ops_nn, softmax_inf_and_huge) {
   tu_rand(v, R * D, CMX_F32, -3, 3, 5);
   for (int i = 0; i < D; i += 3) v[0 * D + i] = -INFINITY; /* some -inf */
   v[1 * D + 4] = 1e30, v[1 * D + 9] = -1e30;                 /* huge */
+  v[1 * D + 36] = 2e30; /* the largest, in the last (tail) element */
   for (int i = 0; i < D; i++) v[2 * D + i] = 3e38 * (i % 2 ? 1 : -1);
   for (int i = 0; i < D; i++) v[3 * D + i] = -INFINITY;       /* all -inf */
   v[4 * D + 11] = NAN;
@@ -156,6 +157,11 @@ Test(ops_nn, softmax_inf_and_huge) {
   TU_OK(tu_array(&x, v, CMX_F32, sh, 2));
   check_softmax(x, v, sh, 2, -1, 0, CMX_F32, "special");
   check_softmax(x, v, sh, 2, -1, 1, CMX_F32, "special");
+  cmx_array x64; /* the f64 rows (their own loops) */
+  TU_OK(tu_array(&x64, v, CMX_F64, sh, 2));
+  check_softmax(x64, v, sh, 2, -1, 0, CMX_F64, "special f64");
+  check_softmax(x64, v, sh, 2, -1, 1, CMX_F64, "special f64");
+  cmx_array_free(x64);
   /* The same data along a strided axis. */
   cmx_array xt;
   TU_OK(cmx_transpose(&xt, x, NULL, 0, NULL));
