@@ -221,33 +221,43 @@ int cmx_eval_reduce(cmx_array r, int nthreads) {
       cmx_red_generic(op, cmx_array_ptr(a), w, O, R, res, ires, nthreads);
       goto store;
     }
+    if (op == CMX_RED_ALL || op == CMX_RED_ANY) {
+      /* Truth values as bytes (bool), then each row scanned a word at a
+       * time: all stops at a zero byte, any at a nonzero word (they were
+       * widened to int64 and run through the generic loop: 1M f32 all, 1
+       * thread, 2292 us -> 203, torch 704-930) */
+      struct cmx_buffer *b = cmx_buffer_new(O * R, cmx_op_name[r->op]);
+      if (!b) {
+        cmx_buffer_release(rb);
+        return CMX_ENOMEM;
+      }
+      cmx_copy_into(b->data, CMX_BOOL, &v, nthreads);
+      for (size_t o = 0; o < O; o++) {
+        const unsigned char *q = (const unsigned char *)b->data + o * R;
+        if (op == CMX_RED_ALL) {
+          ires[o] = memchr(q, 0, R) == NULL;
+          continue;
+        }
+        size_t i = 0;
+        uint64_t any = 0;
+        for (; i + 8 <= R && !any; i += 8) {
+          uint64_t wd;
+          memcpy(&wd, q + i, 8);
+          any = wd;
+        }
+        for (; i < R && !any; i++) any = q[i];
+        ires[o] = any != 0;
+      }
+      cmx_buffer_release(b);
+      goto store;
+    }
     struct cmx_buffer *tmp = cmx_buffer_new(O * R * cmx_dtype_bytes(cd),
                                             cmx_op_name[r->op]);
     if (!tmp) {
       cmx_buffer_release(rb);
       return CMX_ENOMEM;
     }
-    if (op == CMX_RED_ALL || op == CMX_RED_ANY) {
-      /* Truth values: bool first, then widened. */
-      struct cmx_buffer *b = cmx_buffer_new(O * R, cmx_op_name[r->op]);
-      if (!b) {
-        cmx_buffer_release(tmp);
-        cmx_buffer_release(rb);
-        return CMX_ENOMEM;
-      }
-      cmx_copy_into(b->data, CMX_BOOL, &v, nthreads);
-      struct cmx_array_s bv = {0};
-      bv.dtype = CMX_BOOL;
-      bv.ndim = 1;
-      bv.shape[0] = (int64_t)(O * R);
-      bv.strides[0] = 1;
-      bv.size = (int64_t)(O * R);
-      bv.buf = b;
-      cmx_copy_into(tmp->data, CMX_I64, &bv, nthreads);
-      cmx_buffer_release(b);
-    } else {
-      cmx_copy_into(tmp->data, cd, &v, nthreads);
-    }
+    cmx_copy_into(tmp->data, cd, &v, nthreads);
     k.widen = NULL; /* tmp holds f32 */
     k.router16 = NULL;
     k.rinner16 = NULL;

@@ -217,6 +217,20 @@ Test(ops_unary, integer_and_bool_inputs) {
   for (int i = 0; i < 5; i++) cr_assert_eq(got[i], bv[i] ? 0.0 : 1.0);
   cmx_array_free(y);
   cmx_array_free(b);
+  /* logical_not of 37 bool bytes given raw (eight at a time, then the
+   * tail): any nonzero byte is true, the result bytes are 0 / 1 */
+  unsigned char raw[37], out[37];
+  for (int i = 0; i < 37; i++)
+    raw[i] = (unsigned char)(i % 5 == 0 ? 0 : i % 5 == 1 ? 1 : i * 37);
+  int64_t n37 = 37;
+  TU_OK(cmx_array_from_data(&b, raw, CMX_BOOL, &n37, 1));
+  TU_OK(cmx_logical_not(&y, b, NULL));
+  TU_OK(cmx_array_read(y, out, sizeof out));
+  for (int i = 0; i < 37; i++)
+    cr_assert_eq(out[i], raw[i] == 0, "logical_not byte %d (%d): %d", i,
+                 raw[i], out[i]);
+  cmx_array_free(y);
+  cmx_array_free(b);
 }
 
 Test(ops_unary, noncontiguous_and_broadcast_views) {

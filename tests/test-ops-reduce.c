@@ -409,6 +409,36 @@ Test(ops_reduce, nan_propagates_in_max_min_sum) {
     }
 }
 
+/* all / any scan each row's bytes a word at a time: rows of 1 to 40 with
+ * the one odd element at every position (a zero for all, a one for any),
+ * and f32 rows, whose truth values are taken first. */
+Test(ops_reduce, all_any_each_position) {
+  for (int64_t n = 1; n <= 40; n++) {
+    const int64_t sh[2] = {n, n};
+    double *v = malloc(sizeof(double) * (size_t)(n * n));
+    for (int kind = 0; kind < 2; kind++) { /* 0: all, 1: any */
+      for (int64_t r = 0; r < n; r++)
+        for (int64_t c = 0; c < n; c++)
+          v[r * n + c] = (r == c) == (kind == 0) ? 0.0 : 1.0;
+      for (int t = 0; t < 2; t++) {
+        cmx_array x, y;
+        int ax = 1;
+        double got[40];
+        TU_OK(tu_array(&x, v, t ? CMX_F32 : CMX_BOOL, sh, 2));
+        TU_OK(kind ? cmx_any(&y, x, &ax, 1, false, NULL)
+                   : cmx_all(&y, x, &ax, 1, false, NULL));
+        tu_read(y, got);
+        for (int64_t r = 0; r < n; r++)
+          cr_assert_eq(got[r], kind ? 1.0 : 0.0, "%s n %lld row %lld: %g",
+                       kind ? "any" : "all", (long long)n, (long long)r,
+                       got[r]);
+        cmx_array_free(y), cmx_array_free(x);
+      }
+    }
+    free(v);
+  }
+}
+
 Test(ops_reduce, empty_reductions) {
   int64_t sh[2] = {0, 3};
   cmx_array x, y = (cmx_array)&x;

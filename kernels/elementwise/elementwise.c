@@ -847,6 +847,27 @@ static int same_type_unary(const struct job *j, const char **p,
   const cmx_dtype d = j->in[0].dtype;
   if (s[0] != 1 || j->out_dtype != d) return 0;
   switch (d) {
+    case CMX_BOOL: /* eight bytes at a time: 1 where a byte is 0 (any
+                      nonzero byte counts as true); 1M, 1 thread: 2311
+                      -> 100 us, torch 60 */
+      if (j->op != CMX_EW_logical_not) return 0;
+      {
+        const uint8_t *a = (const uint8_t *)p[0];
+        uint8_t *y = (uint8_t *)out;
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+          uint64_t v;
+          memcpy(&v, a + i, 8);
+          /* ((b & 0x7f) + 0x7f) | b: high bit set iff b != 0, no carry
+           * into the next byte */
+          v = (((v & 0x7f7f7f7f7f7f7f7full) + 0x7f7f7f7f7f7f7f7full) | v) &
+              0x8080808080808080ull;
+          v = (v >> 7) ^ 0x0101010101010101ull;
+          memcpy(y + i, &v, 8);
+        }
+        for (; i < n; i++) y[i] = a[i] == 0;
+      }
+      return 1;
     case CMX_U8: UN_TYPE(uint8_t, ew_i64)
     case CMX_I8: UN_TYPE(int8_t, ew_i64)
     case CMX_I16: UN_TYPE(int16_t, ew_i64)
