@@ -148,8 +148,7 @@ static void run_f32(const struct job *j, size_t m, const float *x, size_t ldx,
       short_norm(j, m, x, ldx, y);
     else
       j->k.norm(m, n, x, ldx, y, n, j->w, j->b, j->eps);
-  }
-  else if (n <= SHORT_N && j->k.vexp)
+  } else if (n <= SHORT_N && j->k.vexp)
     short_softmax(j, m, x, ldx, y);
   else
     for (size_t r = 0; r < m; r++)
