@@ -383,12 +383,15 @@ static void store_f64(const struct cmx_ew_kernels *k, const double *x,
 static void store_i64(const struct cmx_ew_kernels *k, const int64_t *x,
                       size_t n, cmx_dtype d, char *p) {
   switch (d) {
-    case CMX_BOOL: for (size_t i = 0; i < n; i++) ((uint8_t *)p)[i] = x[i] != 0; return;
-    case CMX_U8: for (size_t i = 0; i < n; i++) ((uint8_t *)p)[i] = (uint8_t)x[i]; return;
-    case CMX_I8: for (size_t i = 0; i < n; i++) ((int8_t *)p)[i] = (int8_t)x[i]; return;
-    case CMX_I16: for (size_t i = 0; i < n; i++) ((int16_t *)p)[i] = (int16_t)x[i]; return;
-    case CMX_I32: for (size_t i = 0; i < n; i++) ((int32_t *)p)[i] = (int32_t)x[i]; return;
-    case CMX_U32: for (size_t i = 0; i < n; i++) ((uint32_t *)p)[i] = (uint32_t)x[i]; return;
+    /* (BLOCKED: gcc vectorises these at -O2; the plain loops were a third
+     * of argmax over a length-1 axis: 65536 rows, 1 thread, 51 -> 37 us,
+     * torch 12.5) */
+    case CMX_BOOL: BLOCKED(i, n, { ((uint8_t *)p)[i] = x[i] != 0; }); return;
+    case CMX_U8: BLOCKED(i, n, { ((uint8_t *)p)[i] = (uint8_t)x[i]; }); return;
+    case CMX_I8: BLOCKED(i, n, { ((int8_t *)p)[i] = (int8_t)x[i]; }); return;
+    case CMX_I16: BLOCKED(i, n, { ((int16_t *)p)[i] = (int16_t)x[i]; }); return;
+    case CMX_I32: BLOCKED(i, n, { ((int32_t *)p)[i] = (int32_t)x[i]; }); return;
+    case CMX_U32: BLOCKED(i, n, { ((uint32_t *)p)[i] = (uint32_t)x[i]; }); return;
     case CMX_I64: memcpy(p, x, n * 8); return;
     case CMX_F32: case CMX_F16: case CMX_BF16: {
       /* One rounding int64 -> float (exact below 2^24, so f16 rounds once;
