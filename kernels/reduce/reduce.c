@@ -792,13 +792,8 @@ static inline __attribute__((always_inline)) void int_row(
   }
   for (size_t i = 1; i < R; i++) {
     int64_t v = XL(i);
-    switch (c->op) {
-      case CMX_RED_SUM: r = (int64_t)((uint64_t)r + (uint64_t)v); break;
+    switch (c->op) { /* (sum, mean, max and min returned above) */
       case CMX_RED_PROD: r = (int64_t)((uint64_t)r * (uint64_t)v); break;
-      case CMX_RED_MAX: r = v > r ? v : r; break;
-      case CMX_RED_MIN: r = v < r ? v : r; break;
-      case CMX_RED_ALL: r = r && v; break;
-      case CMX_RED_ANY: r = r || v; break;
       case CMX_RED_ARGMAX:
         if (v > XL(arg)) arg = i;
         break;
@@ -809,7 +804,6 @@ static inline __attribute__((always_inline)) void int_row(
     }
   }
   if (c->op == CMX_RED_ARGMAX || c->op == CMX_RED_ARGMIN) r = (int64_t)arg;
-  if (c->op == CMX_RED_ALL || c->op == CMX_RED_ANY) r = r != 0;
   c->iout[o] = r;
   if (c->op == CMX_RED_MEAN || c->op == CMX_RED_VAR ||
       c->op == CMX_RED_LOGSUMEXP) {
@@ -901,17 +895,9 @@ static void generic_range(void *ctx, size_t b, size_t e) {
         c->out[o] = c->op == CMX_RED_MEAN ? r / (double)R : r;
         continue;
       }
-      default:
-        for (size_t i = 1; i < R; i++) {
-          double v = p[i];
-          switch (c->op) {
-            case CMX_RED_PROD: r *= v; break;
-            case CMX_RED_MAX: r = r != r || v != v ? r + v : (v > r ? v : r); break;
-            case CMX_RED_MIN: r = r != r || v != v ? r + v : (v < r ? v : r); break;
-            default: r += v; break;
-          }
-        }
-        c->out[o] = c->op == CMX_RED_MEAN ? r / (double)R : r;
+      default: /* prod (the others returned above) */
+        for (size_t i = 1; i < R; i++) r *= p[i];
+        c->out[o] = r;
     }
   }
 }

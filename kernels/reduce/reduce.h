@@ -84,7 +84,8 @@ int cmx_red_f32_around(enum cmx_red_op op, const void *x, size_t P,
                        double *res, const struct cmx_red_kernels *k,
                        int nthreads);
 /* Contiguous O x R data in double (is_int 0), int64 (is_int 8) or int32
- * (is_int 4); bool data for all/any is passed as int64 0/1. */
+ * (is_int 4); sum, mean, prod, max, min, var, logsumexp, argmax, argmin
+ * (all / any are scanned as bytes by the caller). */
 void cmx_red_generic(enum cmx_red_op op, const void *x, int is_int,
                      size_t O, size_t R, double *out, int64_t *iout,
                      int nthreads);
