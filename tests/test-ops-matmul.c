@@ -581,12 +581,14 @@ Test(ops_matmul, short_a_rows_of_b_folded) {
   check_addmm_betas(a, b, "row fold");
   cmx_array_free(a), cmx_array_free(b);
   /* 16-bit B (bf16, f16) up to twice rowacc_m rows: m = 100 and 128 fold,
-   * 129 takes the packed path; A f32 and, for m = 40, bf16 against f16 B */
+   * 129 takes the packed path (bf16 x bf16 the pair kernel's); A f32 and,
+   * for m = 40, bf16 against either B, and for m = 128 and 129 bf16
+   * against bf16 B */
   const int64_t n16 = (int64_t)(2 * l2 / 2) / k + 21;
   static const int64_t M16[] = {11, 40, 100, 128, 129};
   for (int bt = 0; bt < 2; bt++)
     for (size_t s = 0; s < 5; s++) {
-      cmx_dtype at = s == 1 && bt ? CMX_BF16 : CMX_F32;
+      cmx_dtype at = s == 1 || (s >= 3 && !bt) ? CMX_BF16 : CMX_F32;
       a = rand_array((int64_t[]){M16[s], k}, 2, at, 20 + s);
       b = rand_array((int64_t[]){k, n16}, 2, bt ? CMX_F16 : CMX_BF16,
                      30 + s);

@@ -1484,10 +1484,9 @@ static int gemm_entry(const struct cmx_gemm_config *cfg,
   /* Taller short A (up to rowacc_m rows; twice that for a 16-bit B)
    * against a row-major B larger than two L2s: the same row fold, B's
    * vectors held in registers (the wide form of rowacc; a 16-bit B widened
-   * there). Not bf16 x bf16, which has its own kernels. 2-core Xeon VM, 1
-   * thread, GFLOP/s, the packed or skinny tiles -> the row fold, one build
-   * switched by env, two interleaved rounds: 32x4096x11008 96-100 ->
-   * 124-127, 16x4096x11008 77-79 -> 101-102, 12x4096x11008 32-40 -> 65-66,
+   * there). 2-core Xeon VM, 1 thread, GFLOP/s, the packed or skinny
+   * tiles -> the row fold, one build switched by env, two interleaved
+   * rounds: 32x4096x11008 96-100 -> 124-127, 16x4096x11008 77-79 -> 101-102, 12x4096x11008 32-40 -> 65-66,
    * 48x4096x11008 87-90 -> 121-127, 64x4096x11008 104-106 -> 134-138,
    * 32x4096x4096 104-107 -> 113-115, 64x768x3072 119-129 -> 127-130; 2
    * threads 32x4096x11008 206 -> 244-248, 64x4096x11008 217-228 ->
@@ -1499,15 +1498,19 @@ static int gemm_entry(const struct cmx_gemm_config *cfg,
    * 138-141, 128x768x3072 121-126 -> 130-138; at 192 rows even
    * (4096x4096: 126-132 -> 135), at 256 a loss (127-129 -> 123-125); 2
    * threads 32x4096x11008 129 -> 249; CMX_ISA=avx2 32x4096x11008 32 ->
-   * 79. */
+   * 79. bf16 x bf16 too: the pair kernel (one vdpbf16ps a cycle, no
+   * faster than the f32 FMAs on this Xeon) packs B in 14-row tiles; 1
+   * thread, ms, pair -> row fold, interleaved: 16x4096x4096 15.0 -> 6.8,
+   * 32x4096x4096 20.8 -> 9.9, 64x4096x4096 25.8 -> 16.2, 128x4096x4096
+   * 36.4 -> 36.5, 32x4096x11008 46.1 -> 22.8, 128x768x3072 5.0 -> 4.5; 2
+   * threads 16x4096x4096 5.6 -> 3.6, 64x4096x4096 13.3 -> 11.6,
+   * 128x4096x4096 22.1 -> 23.4. */
   const size_t l2 = cmx_topo()->l2;
   const double b_bytes = (double)p->k * (double)p->n *
                          (p->b.dtype == CMX_GEMM_F32 ? 4.0 : 2.0);
   const size_t wide_m = (rows16 ? 2 : 1) * rowacc_m(cfg);
   const int wide = p->m > RA_M && p->m <= wide_m &&
                    rows_b &&
-                   !(p->a.dtype == CMX_GEMM_BF16 &&
-                     p->b.dtype == CMX_GEMM_BF16) &&
                    b_bytes > 2.0 * l2;
   if ((((skinny || rows16) && p->m <= RA_M) || wide) && cfg->rowacc &&
       p->k && p->k * p->m <= SHORT_A_SCRATCH)
