@@ -560,7 +560,8 @@ Test(ops_matmul, narrow_b_reads_a_in_place) {
  * default), B sized from this machine's L2, k not a multiple of the fold's
  * 8 rows, n not a multiple of its three vectors, A contiguous, row-sliced
  * and transposed, B row-sliced, a batch against one B, addmm with beta 0
- * over NaN and beta 2, bf16 and f16 B; m = 65 (129 for 16-bit B) and 8
+ * over NaN and beta 2, bf16 and f16 B (past two L2s, and within one up to
+ * 48 rows); m = 65 (129 for 16-bit B) and 8
  * take their other paths beside them. Against float64, and 1 vs 2 threads
  * bitwise. */
 Test(ops_matmul, short_a_rows_of_b_folded) {
@@ -598,6 +599,13 @@ Test(ops_matmul, short_a_rows_of_b_folded) {
       check_1_and_2_threads(a, b, what);
       cmx_array_free(a), cmx_array_free(b);
     }
+  /* a 16-bit B within L2 folds up to 48 rows (24: fold, 49: packed) */
+  for (int r = 0; r < 2; r++) {
+    a = rand_array((int64_t[]){r ? 49 : 24, k}, 2, CMX_BF16, 40 + r);
+    b = rand_array((int64_t[]){k, 700}, 2, r ? CMX_F16 : CMX_BF16, 42 + r);
+    check_1_and_2_threads(a, b, r ? "m=49 small f16 b" : "m=24 small bf16 b");
+    cmx_array_free(a), cmx_array_free(b);
+  }
 }
 
 /* B^T of a (n, k) array's first k columns of k + 7 (rows k + 7 apart). */

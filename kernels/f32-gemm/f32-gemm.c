@@ -954,6 +954,9 @@ static void gemv_thread(void *ctx, size_t b, size_t e) {
  * layout rowacc reads. The team splits the flat (batch, 16-column group)
  * space; every sum runs over k in order, so results do not depend on it. */
 #define RA_M 8
+/* The most rows of A folding against a 16-bit B within two L2s (the
+ * wide rule in gemm_entry). */
+#define WIDE16_M 48
 /* Floats of A a thread gathers whole for the row paths (64 MiB). */
 #define SHORT_A_SCRATCH ((size_t)1 << 24)
 
@@ -1504,14 +1507,21 @@ static int gemm_entry(const struct cmx_gemm_config *cfg,
    * 32x4096x4096 20.8 -> 9.9, 64x4096x4096 25.8 -> 16.2, 128x4096x4096
    * 36.4 -> 36.5, 32x4096x11008 46.1 -> 22.8, 128x768x3072 5.0 -> 4.5; 2
    * threads 16x4096x4096 5.6 -> 3.6, 64x4096x4096 13.3 -> 11.6,
-   * 128x4096x4096 22.1 -> 23.4. */
+   * 128x4096x4096 22.1 -> 23.4. A 16-bit B within two L2s folds too up to
+   * WIDE16_M rows (the packed path converts all of it per call); 1 thread,
+   * bf16 x bf16, us, packed -> fold: 12x1024x2048 983 -> 473, 16x512x512
+   * 106 -> 70, 16x1024x1024 468 -> 308, 32x1024x1024 711 -> 561,
+   * 48x1024x1024 894 -> 786 (f16), 64x1024x1024 1090 -> 1080,
+   * 64x512x512 259 -> 308, 128x1024x1024 1943 -> 2240; 2 threads
+   * 16x1024x1024 371 -> 262, 12x1024x2048 476 -> 250, 48x1024x1024 579
+   * -> 461. */
   const size_t l2 = cmx_topo()->l2;
   const double b_bytes = (double)p->k * (double)p->n *
                          (p->b.dtype == CMX_GEMM_F32 ? 4.0 : 2.0);
   const size_t wide_m = (rows16 ? 2 : 1) * rowacc_m(cfg);
   const int wide = p->m > RA_M && p->m <= wide_m &&
                    rows_b &&
-                   b_bytes > 2.0 * l2;
+                   (b_bytes > 2.0 * l2 || (rows16 && p->m <= WIDE16_M));
   if ((((skinny || rows16) && p->m <= RA_M) || wide) && cfg->rowacc &&
       p->k && p->k * p->m <= SHORT_A_SCRATCH)
     return rowacc_run(cfg, p, nt);
