@@ -937,6 +937,54 @@ Test(kernels_reduce, cvt_bytes_to_f32) {
   cr_assert(rows >= 2, "%d byte -> f32 rows ran", rows);
 }
 
+/* f64 -> int32 rows against the model (truncate, saturate, NaN 0) at
+ * every size with canaries: the int32 bounds and their neighbours in f64
+ * (2^31 - 1 + 0.5, -2^31 - 0.5, -2^31 - 1), infinities, NaNs, signed
+ * zeros, subnormals, fractions either side of integers, huge values, and
+ * random bit patterns and random values in and past the range. */
+Test(kernels_reduce, cvt_f64_to_int32) {
+  static const double E[] = {
+      2147483647.0, 2147483647.5, 2147483648.0, 2147483646.75,
+      -2147483648.0, -2147483648.5, -2147483649.0, -2147483647.5,
+      INFINITY, -INFINITY, NAN, -NAN, 0.0, -0.0, 4.9e-324, -4.9e-324,
+      0.9999999999999999, -0.9999999999999999, 1.0, -1.0, 1.5, -1.5,
+      1e300, -1e300, 4294967296.0, -4294967296.0, 0x1p52 + 0.5, 123456.789};
+  const size_t ne = sizeof E / sizeof E[0];
+  int rows = 0;
+  for (size_t r = 0; r < sizeof CROWS / sizeof CROWS[0]; r++) {
+    const struct crow *row = &CROWS[r];
+    if (row->op != CMX_CVT_F64_I32 || !runs(row->isa, row->name)) continue;
+    rows++;
+    for (size_t k = 0; k < NSIZES; k++) {
+      const size_t n = SIZES[k];
+      double *x = malloc(n * sizeof *x);
+      int32_t *q = malloc((n + CANARY) * sizeof *q);
+      for (size_t i = 0; i < n; i++) {
+        uint64_t u = (uint64_t)rnd32() << 32 | rnd32();
+        memcpy(&x[i], &u, 8);
+        if (i % 3 == 0) x[i] = E[(i / 3 + k) % ne];
+        if (i % 3 == 1)
+          x[i] = ((double)rnd32() - 2147483648.0) * 1.5 /
+                 (double)(1u << (rnd32() % 31)) + (double)(rnd32() % 7) / 8;
+      }
+      for (size_t i = 0; i < n + CANARY; i++) q[i] = 0x5a5a5a5a;
+      row->fn(n, x, q);
+      for (size_t i = 0; i < n; i++) {
+        const double v = x[i], t = trunc(v);
+        const double want = v != v ? 0.0 : t < -2147483648.0 ? -2147483648.0
+                            : t > 2147483647.0 ? 2147483647.0 : t;
+        cr_assert_eq((double)q[i], want, "%s n=%zu [%zu] %a: %d, want %.0f",
+                     row->name, n, i, v, q[i], want);
+      }
+      for (size_t i = n; i < n + CANARY; i++)
+        cr_assert_eq(q[i], 0x5a5a5a5a, "%s wrote past n=%zu", row->name, n);
+      free(q);
+      free(x);
+    }
+  }
+  cr_assert(rows >= 1, "%d f64 -> int32 rows ran", rows);
+}
+
 Test(kernels_reduce, cvt_f32_to_integers_and_bool) {
   for (size_t s = 0; s < NSIZES; s++) {
     const size_t n = SIZES[s];

@@ -104,6 +104,17 @@ static inline __m256i f32_bool32(const float *f) {
   return _mm256_add_epi8(w, _mm256_set1_epi8(1));
 }
 
+/* 4 f64 -> 4 int32: clamped to the int32 range in f64 (the bounds are
+ * exact there), NaN lanes zeroed by the ordered mask, truncated. */
+static inline __m128i f64_i32x4(const double *d) {
+  const __m256d v = _mm256_loadu_pd(d);
+  const __m256d lo = _mm256_set1_pd(-2147483648.0);
+  const __m256d c =
+      _mm256_min_pd(_mm256_set1_pd(2147483647.0), _mm256_max_pd(lo, v));
+  return _mm256_cvttpd_epi32(
+      _mm256_and_pd(c, _mm256_cmp_pd(v, v, _CMP_ORD_Q)));
+}
+
 /* 8 bytes -> 8 f32: widened (vpmovsxbd / vpmovzxbd) and converted. */
 #define I8_F32_STEP(s, d)                                                 \
   _mm256_storeu_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(            \
@@ -124,6 +135,9 @@ static inline __m256i f32_bool32(const float *f) {
   _mm256_storeu_si256((__m256i *)(d), f32_bytes32(s, 0.0f, 255.0f, 1))
 #define I16_STEP(s, d) _mm256_storeu_si256((__m256i *)(d), f32_i16x16(s))
 #define U32_STEP(s, d) _mm256_storeu_si256((__m256i *)(d), f32_u32x8(s))
+#define F64_I32_STEP(s, d)                                       \
+  (_mm_storeu_si128((__m128i *)(d), f64_i32x4(s)),               \
+   _mm_storeu_si128((__m128i *)((d) + 4), f64_i32x4((s) + 4)))
 CMX_CVT_STEPS(cmx_f32_bf16_cvt_ukr__avx2, float, uint16_t, 16, BF16_STEP)
 CMX_CVT_STEPS(cmx_f32_i32_cvt_ukr__avx2, float, int32_t, 16, I32_STEP)
 CMX_CVT_STEPS(cmx_f32_bool_cvt_ukr__avx2, float, uint8_t, 32, BOOL_STEP)
@@ -133,3 +147,4 @@ CMX_CVT_STEPS(cmx_f32_i16_cvt_ukr__avx2, float, int16_t, 16, I16_STEP)
 CMX_CVT_STEPS(cmx_f32_u32_cvt_ukr__avx2, float, uint32_t, 8, U32_STEP)
 CMX_CVT_STEPS(cmx_i8_f32_cvt_ukr__avx2, int8_t, float, 8, I8_F32_STEP)
 CMX_CVT_STEPS(cmx_u8_f32_cvt_ukr__avx2, uint8_t, float, 8, U8_F32_STEP)
+CMX_CVT_STEPS(cmx_f64_i32_cvt_ukr__avx2, double, int32_t, 8, F64_I32_STEP)

@@ -208,3 +208,29 @@ void cmx_f32_bool_cvt_ukr__avx512(size_t n, const void *x, void *y) {
     _mm_mask_storeu_epi8(b + i, t, _mm_maskz_set1_epi8(m, 1));
   }
 }
+
+/* 8 f64 -> 8 int32: clamped to the int32 range in f64 (the bounds are
+ * exact there), truncated by vcvttpd2dq, NaN lanes zeroed by the mask. */
+static inline __m256i f64_i32(__m512d v) {
+  const __m512d lo = _mm512_set1_pd(-2147483648.0);
+  const __m512d c =
+      _mm512_min_pd(_mm512_set1_pd(2147483647.0), _mm512_max_pd(lo, v));
+  return _mm512_maskz_cvttpd_epi32(_mm512_cmp_pd_mask(v, v, _CMP_ORD_Q), c);
+}
+
+void cmx_f64_i32_cvt_ukr__avx512(size_t n, const void *x, void *y) {
+  const double *d = x;
+  int32_t *q = y;
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256i a = f64_i32(_mm512_loadu_pd(d + i));
+    const __m256i b = f64_i32(_mm512_loadu_pd(d + i + 8));
+    _mm256_storeu_si256((__m256i *)(q + i), a);
+    _mm256_storeu_si256((__m256i *)(q + i + 8), b);
+  }
+  for (; i < n; i += 8) {
+    const __mmask8 m = n - i >= 8 ? 0xff : (__mmask8)((1u << (n - i)) - 1u);
+    _mm256_mask_storeu_epi32(q + i, m,
+                             f64_i32(_mm512_maskz_loadu_pd(m, d + i)));
+  }
+}

@@ -48,6 +48,11 @@ static inline int16x8_t f32_i16x8(const float *f) {
                           vqmovun_s16(f32_i16x8((s) + 8))))
 #define I16_STEP(s, d) vst1q_s16(d, f32_i16x8(s))
 #define U32_STEP(s, d) vst1q_u32(d, vcvtq_u32_f32(vld1q_f32(s)))
+/* 4 f64 -> 4 int32: FCVTZS to int64 (truncated, saturated, NaN 0), then
+ * the saturating narrowing SQXTN to int32. */
+#define F64_I32_STEP(s, d)                                        \
+  vst1q_s32(d, vcombine_s32(vqmovn_s64(vcvtq_s64_f64(vld1q_f64(s))), \
+                            vqmovn_s64(vcvtq_s64_f64(vld1q_f64((s) + 2)))))
 /* 8 bytes -> 8 f32: widened twice (SXTL / UXTL) and converted. */
 #define I8_F32_STEP(s, d)                                              \
   do {                                                                 \
@@ -73,3 +78,4 @@ CMX_CVT_STEPS(cmx_f32_i16_cvt_ukr__neon, float, int16_t, 8, I16_STEP)
 CMX_CVT_STEPS(cmx_f32_u32_cvt_ukr__neon, float, uint32_t, 4, U32_STEP)
 CMX_CVT_STEPS(cmx_i8_f32_cvt_ukr__neon, int8_t, float, 8, I8_F32_STEP)
 CMX_CVT_STEPS(cmx_u8_f32_cvt_ukr__neon, uint8_t, float, 8, U8_F32_STEP)
+CMX_CVT_STEPS(cmx_f64_i32_cvt_ukr__neon, double, int32_t, 4, F64_I32_STEP)

@@ -136,3 +136,17 @@ void cmx_f32_bool_cvt_ukr__ref(size_t n, const void *x, void *y) {
   uint8_t *b = y;
   for (size_t i = 0; i < n; i++) b[i] = (f32_bits(f[i]) & 0x7fffffffu) != 0;
 }
+
+/* f64 -> int32: NaN 0, saturated at the bounds (both exact in f64),
+ * truncated between them. */
+void cmx_f64_i32_cvt_ukr__ref(size_t n, const void *x, void *y) {
+  const double *d = x;
+  int32_t *q = y;
+  for (size_t i = 0; i < n; i++) {
+    const double v = d[i];
+    q[i] = v != v                 ? 0
+           : v <= -2147483648.0   ? INT32_MIN
+           : v >= 2147483647.0    ? INT32_MAX
+                                  : (int32_t)v;
+  }
+}

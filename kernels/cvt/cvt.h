@@ -10,7 +10,8 @@
  * int16 / uint32 likewise, saturating to the type's range (x >= 2^32
  * gives UINT32_MAX; x <= 0 gives 0 for the unsigned types). f32 -> bool
  * is x != 0 on the bits (one byte, 0 or 1): NaN true, -0 false. int8 /
- * uint8 -> f32 are exact. Tails handled inside the kernels. */
+ * uint8 -> f32 are exact. f64 -> int32 (x double*) as f32 -> int32:
+ * truncated, saturated, NaN 0. Tails handled inside the kernels. */
 #ifndef CMX_CVT_H
 #define CMX_CVT_H
 #include <stddef.h>
@@ -20,7 +21,7 @@ enum cmx_cvt_op { CMX_CVT_F16_F32, CMX_CVT_F32_F16, CMX_CVT_BF16_F32,
                   CMX_CVT_F32_BF16, CMX_CVT_F32_I32, CMX_CVT_F32_BOOL,
                   CMX_CVT_F32_I8, CMX_CVT_F32_U8, CMX_CVT_F32_I16,
                   CMX_CVT_F32_U32, CMX_CVT_I8_F32, CMX_CVT_U8_F32,
-                  CMX_CVT_COUNT };
+                  CMX_CVT_F64_I32, CMX_CVT_COUNT };
 
 /* x and y are uint16_t*, float* or the integer type the op names;
  * void* keeps one type. */
