@@ -394,6 +394,11 @@ Test(ops_nn, norms_half_int_f64) {
     TU_OK(tu_array(&b, bv, CMX_F32, &D, 1));
     check_norm(x, v, R, D, w, wv, b, bv, 0, ts[k], "typed");
     check_norm(x, v, R, D, w, wv, NULL, NULL, 1, ts[k], "typed");
+    /* layer_norm with weight only, bias only, neither; rms_norm bare */
+    check_norm(x, v, R, D, w, wv, NULL, NULL, 0, ts[k], "typed w");
+    check_norm(x, v, R, D, NULL, NULL, b, bv, 0, ts[k], "typed b");
+    check_norm(x, v, R, D, NULL, NULL, NULL, NULL, 0, ts[k], "typed bare");
+    check_norm(x, v, R, D, NULL, NULL, NULL, NULL, 1, ts[k], "typed bare");
     cmx_array_free(x), cmx_array_free(w), cmx_array_free(b);
     free(v), free(wv), free(bv);
   }

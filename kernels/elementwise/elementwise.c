@@ -566,6 +566,13 @@ static void chunk_f64(const struct job *j, const char **p, const int64_t *s,
     store_f64(&j->k, (const double *)p[0], n, j->out_dtype, out);
     return;
   }
+  /* a transcendental from contiguous f64 to f64 without the tile's two
+   * copies (exp of 1M, 1 thread: 2180 -> 1540 us, torch 870) */
+  if (j->k.vunary64 && j->nin == 1 && j->in[0].dtype == CMX_F64 &&
+      s[0] == 1 && j->out_dtype == CMX_F64) {
+    j->k.vunary64(n, (const double *)p[0], (double *)out);
+    return;
+  }
   for (int i = 0; i < j->nin; i++) {
     if (j->op == CMX_EW_where && i == 0) load_i64(p[0], j->in[0].dtype, s[0], n, c);
     else load_f64(&j->k, p[i], j->in[i].dtype, s[i], n, t[i]);
