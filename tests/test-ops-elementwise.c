@@ -438,11 +438,11 @@ Test(ops_binary, other_dtypes) {
     }
 }
 
-/* add, subtract, multiply, maximum, minimum and the comparisons of
- * integers run in their own type (a loop per type): every pair of edge
- * values, whole arrays and against a broadcast scalar either side, wraps
- * as two's complement does (the value modulo 2^bits), bit for bit; the
- * comparisons give bool. */
+/* add, subtract, multiply, maximum, minimum, floor_divide, remainder and
+ * the comparisons of integers run in their own type (a loop per type):
+ * every pair of edge values, whole arrays and against a broadcast scalar
+ * either side, wraps as two's complement does (the value modulo 2^bits),
+ * bit for bit; the comparisons give bool. */
 static int64_t wrap_to(cmx_dtype t, uint64_t v) {
   switch (t) {
     case CMX_U8: return (uint8_t)v;
@@ -474,13 +474,24 @@ static int64_t int_load(cmx_dtype t, const void *p, size_t i) {
   }
 }
 
+/* floor_divide (rem 0) and remainder of integers, Python's signs: x / 0
+ * gives 0, x / -1 gives -x wrapped and remainder 0 */
+static int64_t int_div_ref(cmx_dtype t, int64_t x, int64_t z, int rem) {
+  if (z == 0) return 0;
+  if (z == -1) return rem ? 0 : wrap_to(t, 0 - (uint64_t)x);
+  int64_t q = x / z, r = x % z;
+  if (r != 0 && ((r < 0) != (z < 0))) q--, r += z;
+  return rem ? r : q;
+}
+
 Test(ops_binary, integer_wraparound) {
   static const cmx_dtype ts[] = {CMX_U8, CMX_I8, CMX_I16,
                                  CMX_I32, CMX_U32, CMX_I64};
-  int (*const fns[11])(cmx_array *, cmx_array, cmx_array, cmx_stream) = {
+  int (*const fns[13])(cmx_array *, cmx_array, cmx_array, cmx_stream) = {
       cmx_add,   cmx_subtract,   cmx_multiply,   cmx_maximum,
       cmx_minimum, cmx_equal,    cmx_not_equal,  cmx_less,
-      cmx_less_equal, cmx_greater, cmx_greater_equal};
+      cmx_less_equal, cmx_greater, cmx_greater_equal, cmx_floor_divide,
+      cmx_remainder};
   for (int ti = 0; ti < 6; ti++) {
     const cmx_dtype t = ts[ti];
     const int bits = t == CMX_U8 || t == CMX_I8 ? 8
@@ -504,16 +515,17 @@ Test(ops_binary, integer_wraparound) {
     cmx_array xa, xb, sb;
     TU_OK(cmx_array_from_data(&xa, a, t, &sh, 1));
     TU_OK(cmx_array_from_data(&xb, b, t, &sh, 1));
-    for (int f = 0; f < 11; f++)
+    for (int f = 0; f < 13; f++)
       for (int form = 0; form < 3; form++) /* whole, a op s, s op b */
         for (int k = 0; k < (form ? E : 1); k++) {
           cmx_array y;
           const char *sv = form == 1 ? b + k * es : a + k * E * es;
           TU_OK(cmx_array_from_data(&sb, sv, t, NULL, 0));
           TU_OK(fns[f](&y, form == 2 ? sb : xa, form == 1 ? sb : xb, NULL));
-          const cmx_dtype yt = f < 5 ? t : CMX_BOOL;
+          const int same = f < 5 || f > 10; /* the result in t */
+          const cmx_dtype yt = same ? t : CMX_BOOL;
           cr_assert_eq(cmx_array_dtype(y), yt);
-          TU_OK(cmx_array_read(y, got, N * (f < 5 ? es : 1)));
+          TU_OK(cmx_array_read(y, got, N * (same ? es : 1)));
           for (int i = 0; i < N; i++) {
             const int64_t x = form == 2 ? ev[k] : ev[i / E],
                           z = form == 1 ? ev[k] : ev[i % E];
@@ -529,9 +541,10 @@ Test(ops_binary, integer_wraparound) {
                 : f == 7 ? x < z
                 : f == 8 ? x <= z
                 : f == 9 ? x > z
-                         : x >= z;
-            const int64_t g = f < 5 ? int_load(t, got, (size_t)i)
-                                    : ((const uint8_t *)got)[i];
+                : f == 10 ? x >= z
+                          : int_div_ref(t, x, z, f == 12);
+            const int64_t g = same ? int_load(t, got, (size_t)i)
+                                   : ((const uint8_t *)got)[i];
             cr_assert_eq(g, want,
                          "dtype %d op %d form %d: %lld, %lld -> %lld, want "
                          "%lld", (int)t, f, form, (long long)x, (long long)z,
@@ -598,6 +611,49 @@ Test(ops_unary, integer_wraparound) {
     cmx_array_free(xa);
     free(a), free(got);
   }
+}
+
+/* floor_divide and remainder of int32 and uint32 on random pairs over the
+ * whole range, divisors of every magnitude (the 32-bit loops divide in
+ * double: exact only if the quotient's rounding never crosses an
+ * integer), against the int64 reference. */
+Test(ops_binary, integer_division_random) {
+  enum { N = 65537 };
+  int32_t *a = malloc(N * 4), *b = malloc(N * 4), *got = malloc(N * 4);
+  uint64_t st = 0x9e3779b97f4a7c15ull;
+  for (int i = 0; i < N; i++) {
+    st = st * 6364136223846793005ull + 1442695040888963407ull;
+    a[i] = (int32_t)(uint32_t)(st >> 32);
+    st = st * 6364136223846793005ull + 1442695040888963407ull;
+    const int sh = (int)(st >> 59); /* 0..31 */
+    b[i] = (int32_t)((uint32_t)(st >> 16) >> sh);
+    if (st & 1) b[i] = (int32_t)(0u - (uint32_t)b[i]);
+    if (i % 97 == 0) /* near multiples */
+      a[i] = (int32_t)((uint32_t)b[i] * 37u - (uint32_t)(i % 3));
+  }
+  const int64_t n = N;
+  for (int u = 0; u < 2; u++) {
+    const cmx_dtype t = u ? CMX_U32 : CMX_I32;
+    cmx_array xa, xb, y;
+    TU_OK(cmx_array_from_data(&xa, a, t, &n, 1));
+    TU_OK(cmx_array_from_data(&xb, b, t, &n, 1));
+    for (int rem = 0; rem < 2; rem++) {
+      TU_OK((rem ? cmx_remainder : cmx_floor_divide)(&y, xa, xb, NULL));
+      TU_OK(cmx_array_read(y, got, N * 4));
+      for (int i = 0; i < N; i++) {
+        const int64_t x = u ? (int64_t)(uint32_t)a[i] : a[i],
+                      z = u ? (int64_t)(uint32_t)b[i] : b[i];
+        const int64_t want = int_div_ref(t, x, z, rem),
+                      g = u ? (int64_t)(uint32_t)got[i] : got[i];
+        cr_assert_eq(g, want, "%s %s: %lld, %lld -> %lld, want %lld",
+                     cmx_dtype_name(t), rem ? "rem" : "fdiv", (long long)x,
+                     (long long)z, (long long)g, (long long)want);
+      }
+      cmx_array_free(y);
+    }
+    cmx_array_free(xa), cmx_array_free(xb);
+  }
+  free(a), free(b), free(got);
 }
 
 Test(ops_binary, bool_operands) {
