@@ -250,14 +250,19 @@ Test(ops_reduce, all) { op_all_dtypes(R_ALL, 1); }
 Test(ops_reduce, any) { op_all_dtypes(R_ANY, 1); }
 Test(ops_reduce, logsumexp) { op_all_dtypes(R_LSE, 0); }
 Test(ops_reduce, var) { op_all_dtypes(R_VAR, 0); }
-/* Rows past the driver's 1024-element pieces (kernels/reduce/reduce.c):
- * the extreme, its ties and NaN placed in different pieces; against a
+/* Rows past the driver's 1024-element pieces (kernels/reduce/reduce.c)
+ * and the integer loops' 16-element blocks: the extreme, its ties and NaN
+ * placed in different pieces, the extreme first and tied last; f32, f64
+ * and (without the NaN and infinity cases) int32 and int64; against a
  * scalar scan (first NaN, else first extreme). */
 Test(ops_reduce, argmax_argmin_across_pieces) {
   const int64_t n = 4099;
+  static const cmx_dtype ds[] = {CMX_F32, CMX_F64, CMX_I32, CMX_I64};
   double *v = malloc(sizeof(double) * (size_t)n);
-  for (int c = 0; c < 6; c++)
+  for (int dc = 0; dc < 4 * 7; dc++) /* dtype d, case c */
     for (int f = 0; f < 2; f++) {
+      const int d = dc / 7, c = dc % 7;
+      if (d >= 2 && (c == 1 || c == 2 || c == 4 || c == 5)) continue;
       for (int64_t i = 0; i < n; i++) v[i] = (double)((i * 37) % 101) - 50;
       double big = f ? -1000 : 1000;
       switch (c) {
@@ -269,7 +274,8 @@ Test(ops_reduce, argmax_argmin_across_pieces) {
           for (int64_t i = 0; i < n; i++) v[i] = f ? INFINITY : -INFINITY;
           v[3000] = f ? -INFINITY : INFINITY;
           break;
-        default: v[2047] = NAN; v[3071] = NAN; break; /* first NaN wins */
+        case 5: v[2047] = NAN; v[3071] = NAN; break; /* first NaN wins */
+        default: v[0] = big; v[4098] = big; break;    /* first and last */
       }
       int64_t want = 0;
       for (int64_t i = 0; i < n; i++) {
@@ -277,12 +283,13 @@ Test(ops_reduce, argmax_argmin_across_pieces) {
         if (f ? v[i] < v[want] : v[i] > v[want]) want = i;
       }
       cmx_array x, y;
-      TU_OK(tu_array(&x, v, CMX_F32, &n, 1));
+      TU_OK(tu_array(&x, v, ds[d], &n, 1));
       TU_OK((f ? cmx_argmin : cmx_argmax)(&y, x, 0, false, NULL));
       double got;
       TU_OK(cmx_array_item(&got, y));
-      cr_assert_eq(got, (double)want, "%s case %d: %g, want %lld",
-                   f ? "argmin" : "argmax", c, got, (long long)want);
+      cr_assert_eq(got, (double)want, "%s %s case %d: %g, want %lld",
+                   cmx_dtype_name(ds[d]), f ? "argmin" : "argmax", c, got,
+                   (long long)want);
       cmx_array_free(y);
       cmx_array_free(x);
     }

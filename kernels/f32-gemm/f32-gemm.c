@@ -1484,37 +1484,34 @@ static int gemm_entry(const struct cmx_gemm_config *cfg,
    * -> 1.33, m = 8 10.7 -> 3.8 -> 2.33; bf16 m = 2 5.3 -> 2.4 -> 1.34,
    * m = 8 5.4 -> 3.9 -> 2.42). */
   const int rows16 = rows_b && p->b.dtype != CMX_GEMM_F32;
-  /* Taller short A (up to rowacc_m rows; twice that for a 16-bit B)
-   * against a row-major B larger than two L2s: the same row fold, B's
-   * vectors held in registers (the wide form of rowacc; a 16-bit B widened
-   * there). 2-core Xeon VM, 1 thread, GFLOP/s, the packed or skinny
-   * tiles -> the row fold, one build switched by env, two interleaved
-   * rounds: 32x4096x11008 96-100 -> 124-127, 16x4096x11008 77-79 -> 101-102, 12x4096x11008 32-40 -> 65-66,
+  /* Taller short A (up to rowacc_m rows; twice that for a 16-bit B) against a
+   * row-major B larger than two L2s: the same row fold, B's vectors held in
+   * registers (the wide form of rowacc; a 16-bit B widened there). 2-core Xeon
+   * VM, 1 thread, GFLOP/s, the packed or skinny tiles -> the row fold, one
+   * build switched by env, two interleaved rounds: 32x4096x11008 96-100 ->
+   * 124-127, 16x4096x11008 77-79 -> 101-102, 12x4096x11008 32-40 -> 65-66,
    * 48x4096x11008 87-90 -> 121-127, 64x4096x11008 104-106 -> 134-138,
-   * 32x4096x4096 104-107 -> 113-115, 64x768x3072 119-129 -> 127-130; 2
-   * threads 32x4096x11008 206 -> 244-248, 64x4096x11008 217-228 ->
-   * 262-288. B within two L2s (16x1024x1024 in a scratch harness: 121 ->
-   * 116) keeps the tiles; so does f32 A of 128 rows (128x768x3072 133-136
-   * -> 129-130). With B bf16 (f16 within 5%): 16x4096x11008 41-42 ->
-   * 114-122, 32x4096x11008 65-66 -> 124-130, 64x4096x11008 97-102 ->
-   * 138-142, 128x4096x11008 118 -> 137-144, 96x4096x4096 108-112 ->
-   * 138-141, 128x768x3072 121-126 -> 130-138; at 192 rows even
-   * (4096x4096: 126-132 -> 135), at 256 a loss (127-129 -> 123-125); 2
-   * threads 32x4096x11008 129 -> 249; CMX_ISA=avx2 32x4096x11008 32 ->
-   * 79. bf16 x bf16 too: the pair kernel (one vdpbf16ps a cycle, no
-   * faster than the f32 FMAs on this Xeon) packs B in 14-row tiles; 1
-   * thread, ms, pair -> row fold, interleaved: 16x4096x4096 15.0 -> 6.8,
-   * 32x4096x4096 20.8 -> 9.9, 64x4096x4096 25.8 -> 16.2, 128x4096x4096
-   * 36.4 -> 36.5, 32x4096x11008 46.1 -> 22.8, 128x768x3072 5.0 -> 4.5; 2
-   * threads 16x4096x4096 5.6 -> 3.6, 64x4096x4096 13.3 -> 11.6,
-   * 128x4096x4096 22.1 -> 23.4. A 16-bit B within two L2s folds too up to
-   * WIDE16_M rows (the packed path converts all of it per call); 1 thread,
-   * bf16 x bf16, us, packed -> fold: 12x1024x2048 983 -> 473, 16x512x512
-   * 106 -> 70, 16x1024x1024 468 -> 308, 32x1024x1024 711 -> 561,
-   * 48x1024x1024 894 -> 786 (f16), 64x1024x1024 1090 -> 1080,
-   * 64x512x512 259 -> 308, 128x1024x1024 1943 -> 2240; 2 threads
-   * 16x1024x1024 371 -> 262, 12x1024x2048 476 -> 250, 48x1024x1024 579
-   * -> 461. */
+   * 32x4096x4096 104-107 -> 113-115, 64x768x3072 119-129 -> 127-130; 2 threads
+   * 32x4096x11008 206 -> 244-248, 64x4096x11008 217-228 -> 262-288. B within
+   * two L2s (16x1024x1024 in a scratch harness: 121 -> 116) keeps the tiles; so
+   * does f32 A of 128 rows (128x768x3072 133-136 -> 129-130). With B bf16 (f16
+   * within 5%): 16x4096x11008 41-42 -> 114-122, 32x4096x11008 65-66 -> 124-130,
+   * 64x4096x11008 97-102 -> 138-142, 128x4096x11008 118 -> 137-144,
+   * 96x4096x4096 108-112 -> 138-141, 128x768x3072 121-126 -> 130-138; at 192
+   * rows even (4096x4096: 126-132 -> 135), at 256 a loss (127-129 -> 123-125);
+   * 2 threads 32x4096x11008 129 -> 249; CMX_ISA=avx2 32x4096x11008 32 -> 79.
+   * bf16 x bf16 too: the pair kernel (one vdpbf16ps a cycle, no faster than the
+   * f32 FMAs on this Xeon) packs B in 14-row tiles; 1 thread, ms, pair -> row
+   * fold, interleaved: 16x4096x4096 15.0 -> 6.8, 32x4096x4096 20.8 -> 9.9,
+   * 64x4096x4096 25.8 -> 16.2, 128x4096x4096 36.4 -> 36.5, 32x4096x11008 46.1
+   * -> 22.8, 128x768x3072 5.0 -> 4.5; 2 threads 16x4096x4096 5.6 -> 3.6,
+   * 64x4096x4096 13.3 -> 11.6, 128x4096x4096 22.1 -> 23.4. A 16-bit B within
+   * two L2s folds too up to WIDE16_M rows (the packed path converts all of it
+   * per call); 1 thread, bf16 x bf16, us, packed -> fold: 12x1024x2048 983 ->
+   * 473, 16x512x512 106 -> 70, 16x1024x1024 468 -> 308, 32x1024x1024 711 ->
+   * 561, 48x1024x1024 894 -> 786 (f16), 64x1024x1024 1090 -> 1080, 64x512x512
+   * 259 -> 308, 128x1024x1024 1943 -> 2240; 2 threads 16x1024x1024 371 -> 262,
+   * 12x1024x2048 476 -> 250, 48x1024x1024 579 -> 461. */
   const size_t l2 = cmx_topo()->l2;
   const double b_bytes = (double)p->k * (double)p->n *
                          (p->b.dtype == CMX_GEMM_F32 ? 4.0 : 2.0);

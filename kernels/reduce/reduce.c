@@ -746,6 +746,51 @@ struct generic {
 #define NONE(u)
 #define NAN_SEEN(u) nan |= (u) != (u);
 
+/* The max (mx) or min of n > 0 int32s in sixteen running extremes, four
+ * vectors of gcc's generic vector type kept in registers (an array of
+ * them stayed in memory), selected by the compare's mask; the first
+ * index of v in x[0, n) (n if none), sixteen compares a block: fixed trip
+ * counts, which gcc vectorises at the baseline. */
+typedef int32_t v4i32 __attribute__((vector_size(16)));
+static int32_t ext_i32(const int32_t *x, size_t n, int mx) {
+  v4i32 m[4];
+  for (int q = 0; q < 4; q++) m[q] = (v4i32){x[0], x[0], x[0], x[0]};
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    v4i32 v0, v1, v2, v3;
+    memcpy(&v0, x + i, 16), memcpy(&v1, x + i + 4, 16);
+    memcpy(&v2, x + i + 8, 16), memcpy(&v3, x + i + 12, 16);
+    const v4i32 k0 = mx ? v0 > m[0] : v0 < m[0];
+    const v4i32 k1 = mx ? v1 > m[1] : v1 < m[1];
+    const v4i32 k2 = mx ? v2 > m[2] : v2 < m[2];
+    const v4i32 k3 = mx ? v3 > m[3] : v3 < m[3];
+    m[0] = (v0 & k0) | (m[0] & ~k0), m[1] = (v1 & k1) | (m[1] & ~k1);
+    m[2] = (v2 & k2) | (m[2] & ~k2), m[3] = (v3 & k3) | (m[3] & ~k3);
+  }
+  int32_t r = x[0];
+  for (int q = 0; q < 16; q++) {
+    const int32_t u = m[q / 4][q % 4];
+    r = (mx ? u > r : u < r) ? u : r;
+  }
+  for (; i < n; i++) r = (mx ? x[i] > r : x[i] < r) ? x[i] : r;
+  return r;
+}
+#define FIND_FN(SUF, T)                                                \
+  static size_t find_##SUF(const T *x, size_t n, T v) {                \
+    size_t i = 0;                                                      \
+    for (; i + 16 <= n; i += 16) {                                     \
+      int hit = 0;                                                     \
+      for (int q = 0; q < 16; q++) hit |= x[i + q] == v;               \
+      if (hit) break;                                                  \
+    }                                                                  \
+    for (; i < n; i++)                                                 \
+      if (x[i] == v) return i;                                         \
+    return n;                                                          \
+  }
+FIND_FN(i32, int32_t)
+FIND_FN(i64, int64_t)
+#undef FIND_FN
+
 /* One row of integers, read as int32 (w 4: int32 data in place) or int64
  * (w 8); w is a constant at each call, so each width has its own loops. */
 static inline __attribute__((always_inline)) void int_row(
@@ -755,7 +800,6 @@ static inline __attribute__((always_inline)) void int_row(
   const int64_t *p8 = (const int64_t *)c->x + o * R;
 #define XL(i) (w == 4 ? (int64_t)p4[i] : p8[i])
   int64_t r = XL(0);
-  size_t arg = 0;
   double sum = (double)XL(0);
   if (c->op == CMX_RED_SUM) { /* wrapping: any order, the same bits */
     uint64_t u[4] = {(uint64_t)XL(0), 0, 0, 0};
@@ -776,34 +820,43 @@ static inline __attribute__((always_inline)) void int_row(
     c->out[o] = ((d[0] + d[1]) + (d[2] + d[3])) / (double)R;
     return;
   }
-  if (c->op == CMX_RED_MAX || c->op == CMX_RED_MIN) {
-    /* four running extremes in registers, a loop per op (1M, 1
-     * thread: int64 min 2084 -> 362 us, torch 543; int32 max 1922 ->
-     * 832, then 247 read in place, torch 143) */
-    int64_t m0 = XL(0), m1 = m0, m2 = m0, m3 = m0;
-    size_t i = 1;
-    if (c->op == CMX_RED_MAX) {
-      XLOOP(GT, NONE)
-    } else {
-      XLOOP(LT, NONE)
+  /* The int32 extremes in sixteen lanes, int64 in four chains (1M, 1
+   * thread: int64 min 2084 -> 362 us, torch 543; int32 max 1922 -> 832,
+   * 247 read in place in four scalar chains, 185 in lanes, torch
+   * 150-158); argmax / argmin the
+   * first index of the extreme, found in a second pass (a running best
+   * and its index, a compare and two moves an element, took 830-910 us;
+   * reloading the best from the row in a switch 2857; torch 735-850). */
+  const int mx = c->op == CMX_RED_MAX || c->op == CMX_RED_ARGMAX;
+  if (c->op == CMX_RED_MAX || c->op == CMX_RED_MIN ||
+      c->op == CMX_RED_ARGMAX || c->op == CMX_RED_ARGMIN) {
+    int64_t v;
+    if (w == 4) {
+      v = ext_i32(p4, R, mx);
+    } else { /* four scalar chains (int64 compares are not SSE2's) */
+      int64_t m0 = p8[0], m1 = m0, m2 = m0, m3 = m0;
+      size_t i = 1;
+      if (mx) {
+        XLOOP(GT, NONE)
+      } else {
+        XLOOP(LT, NONE)
+      }
+      v = m0;
     }
-    c->iout[o] = m0;
+    if (c->op == CMX_RED_MAX || c->op == CMX_RED_MIN)
+      c->iout[o] = v;
+    else
+      c->iout[o] = (int64_t)(w == 4 ? find_i32(p4, R, (int32_t)v)
+                                    : find_i64(p8, R, v));
     return;
   }
   for (size_t i = 1; i < R; i++) {
     int64_t v = XL(i);
-    switch (c->op) { /* (sum, mean, max and min returned above) */
+    switch (c->op) { /* (sum, mean, max, min and the args returned above) */
       case CMX_RED_PROD: r = (int64_t)((uint64_t)r * (uint64_t)v); break;
-      case CMX_RED_ARGMAX:
-        if (v > XL(arg)) arg = i;
-        break;
-      case CMX_RED_ARGMIN:
-        if (v < XL(arg)) arg = i;
-        break;
       default: sum += (double)v; break;
     }
   }
-  if (c->op == CMX_RED_ARGMAX || c->op == CMX_RED_ARGMIN) r = (int64_t)arg;
   c->iout[o] = r;
   if (c->op == CMX_RED_MEAN || c->op == CMX_RED_VAR ||
       c->op == CMX_RED_LOGSUMEXP) {
