@@ -65,11 +65,13 @@ static inline int64_t along_idx(const char *ib, cmx_dtype d, int64_t off) {
   }
 }
 
-#define ALONG_ROW(T)                                                      \
+/* The row's loop for element type T, index dtype IDT (a constant in each
+ * expansion, so the index load's switch folds away: it ran per element) */
+#define ALONG_LOOP(T, IDT)                                                \
   do {                                                                    \
     char *o_ = out + k0 * (int64_t)sizeof(T);                             \
     for (int64_t i = 0; i < len; i++) {                                   \
-      int64_t v = along_idx(ib, idt, ioff + i * is);                      \
+      int64_t v = along_idx(ib, IDT, ioff + i * is);                      \
       int64_t w = v < 0 ? v + n : v;                                      \
       if (w < 0 || w >= n) {                                              \
         note_bad(g, k0 + i);                                              \
@@ -79,6 +81,12 @@ static inline int64_t along_idx(const char *ib, cmx_dtype d, int64_t off) {
              a + (aoff + i * as + w * ws) * (int64_t)sizeof(T),           \
              sizeof(T));                                                  \
     }                                                                     \
+  } while (0)
+#define ALONG_ROW(T)                                                      \
+  do {                                                                    \
+    if (idt == CMX_I32) ALONG_LOOP(T, CMX_I32);                           \
+    else if (idt == CMX_I64) ALONG_LOOP(T, CMX_I64);                      \
+    else ALONG_LOOP(T, idt);                                              \
   } while (0)
 
 static void note_bad(struct along *g, int64_t k) {
@@ -129,6 +137,8 @@ static void along_range(void *ctx, size_t b, size_t e) {
     }
   }
 }
+#undef ALONG_ROW
+#undef ALONG_LOOP
 
 int64_t cmx_index_gather_along(char *out, const char *a, const int64_t *a_st,
                                const int64_t *shape, int ndim, int axis,
