@@ -271,8 +271,16 @@ static void driver_cases(const struct cmx_gemm_config *cfg, const char *what) {
   check_driver(cfg, what, 3, 13, 21, 19, 1, 2, 0, 1.0f, 0.0f, 2, seed++);
   check_driver(cfg, what, 1, 70, 90, 600, 0, 0, 0, 1.0f, 1.0f, 2, seed++);
   check_driver(cfg, what, 1, 70, 90, 601, 2, 1, 0, -1.0f, 0.0f, 2, seed++);
-  check_driver(cfg, what, 2, 30, 40, 601, 3, 3, 0, 1.0f, 0.0f, 2, seed++);
+  check_driver(cfg, what, 2, 50, 40, 601, 3, 3, 0, 1.0f, 0.0f, 2, seed++);
   check_driver(cfg, what, 1, 1, 1, 0, 0, 0, 0, 1.0f, 0.0f, 1, seed++);
+  /* 9 to 16 rows of A (within every level's fold, f32-gemm.c: WIDE16_M
+   * and twice rowacc_m) against a row-major B, past the small-problem
+   * flops, fold: B widened in registers, A converted, pair kernel or not */
+  const int pairs = g_pairs;
+  g_pairs = !cfg->rowacc;
+  check_driver(cfg, what, 2, 12, 80, 601, 3, 3, 0, 1.0f, 0.0f, 2, seed++);
+  check_driver(cfg, what, 1, 16, 33, 1100, 0, 0, 0, 1.0f, 0.0f, 1, seed++);
+  g_pairs = pairs;
 }
 
 /* The reference pair kernel behind the driver on the generic tile with
