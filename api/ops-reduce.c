@@ -61,6 +61,16 @@ static int reduce_node(cmx_array *out, cmx_array a, const int *axes,
                                  op == CMX_RED_ARGMAX || op == CMX_RED_ARGMIN))
     return cmx_err(CMX_EINVAL, "%s: reduction over an empty axis has no "
                    "identity", who);
+  /* Only axes of size 1: each result is its one element (converted: x,
+   * and x != 0 for all / any), a copy node, not the reduction's rows of
+   * one (65536 x 1 sum over axis 1, 1 thread, 52 -> 6.7 us, torch 38). var
+   * (NaN for an infinity) and argmax / argmin keep the driver. */
+  if (R == 1 && op != CMX_RED_VAR && op != CMX_RED_ARGMAX &&
+      op != CMX_RED_ARGMIN) {
+    cmx_array c = cmx_array_alloc(out_dtype(op, a->dtype), sh, nd, who);
+    if (!c) return cmx_last_status();
+    return cmx_node_finish(out, c, CMX_OP_copy, &a, 1, s, who);
+  }
   cmx_array r = cmx_array_alloc(out_dtype(op, a->dtype), sh, nd, who);
   if (!r) return cmx_last_status();
   r->p.sub = op;
@@ -122,6 +132,12 @@ int cmx_eval_reduce(cmx_array r, int nthreads) {
     }
   }
   size_t osz = (size_t)r->size;
+  if (R == 1 && (op == CMX_RED_ARGMAX || op == CMX_RED_ARGMIN)) {
+    /* over axes of size 1 every index is 0 (65536 x 1, 1 thread, 37 ->
+     * 6 us, torch 12.5) */
+    memset(cmx_array_ptr(r), 0, osz * cmx_dtype_bytes(r->dtype));
+    return CMX_OK;
+  }
   int f32 = (a->dtype == CMX_F32 || a->dtype == CMX_F16 ||
              a->dtype == CMX_BF16) && op != CMX_RED_ALL && op != CMX_RED_ANY;
   struct cmx_red_kernels k;

@@ -250,6 +250,41 @@ Test(ops_reduce, all) { op_all_dtypes(R_ALL, 1); }
 Test(ops_reduce, any) { op_all_dtypes(R_ANY, 1); }
 Test(ops_reduce, logsumexp) { op_all_dtypes(R_LSE, 0); }
 Test(ops_reduce, var) { op_all_dtypes(R_VAR, 0); }
+/* Reductions over axes of size 1 only (a copy of the converted elements;
+ * argmax / argmin zeros): every op and dtype, keepdims on and off, with
+ * NaN, infinities and -0 among the float values. */
+Test(ops_reduce, size_one_axes) {
+  static const int64_t sh4[4] = {5, 1, 7, 1}, sh2[2] = {33, 1}, sh1[1] = {1};
+  static const cmx_dtype ts[] = {CMX_F32, CMX_F16, CMX_BF16, CMX_F64,
+                                 CMX_I32, CMX_I64, CMX_BOOL, CMX_U8};
+  for (int op = 0; op < R_COUNT; op++)
+    for (int ti = 0; ti < 8; ti++) {
+      const cmx_dtype t = ts[ti];
+      if (op == R_LSE && t == CMX_BOOL) continue; /* as op_all_dtypes */
+      double v[35];
+      values_for(op, t, v, 35, (uint64_t)(op * 13 + ti));
+      if (tu_is_float(t)) {
+        v[2] = NAN, v[5] = INFINITY;
+        v[9] = -INFINITY, v[11] = -0.0;
+      }
+      for (int s = 0; s < 3; s++) {
+        const int64_t *sh = s == 0 ? sh4 : s == 1 ? sh2 : sh1;
+        const int nd = s == 0 ? 4 : s == 1 ? 2 : 1;
+        cmx_array x;
+        TU_OK(tu_array(&x, v, t, sh, nd));
+        for (int keep = 0; keep < 2; keep++) {
+          int ax = s == 0 ? (keep ? -1 : 1) : nd - 1;
+          check_reduce(op, x, v, sh, nd, t, &ax, 1, keep, "size-1 axis");
+          if (s == 0 && op < R_ARGMAX) {
+            int two[2] = {3, 1};
+            check_reduce(op, x, v, sh, nd, t, two, 2, keep, "size-1 axes");
+          }
+        }
+        cmx_array_free(x);
+      }
+    }
+}
+
 /* Rows past the driver's 1024-element pieces (kernels/reduce/reduce.c)
  * and the integer loops' 16-element blocks: the extreme, its ties and NaN
  * placed in different pieces, the extreme first and tied last; f32, f64
