@@ -474,6 +474,25 @@ static int64_t int_load(cmx_dtype t, const void *p, size_t i) {
   }
 }
 
+/* Integer type t's width in bits, signedness and eleven edge values: its
+ * minimum and maximum and their neighbours, -1 (2 unsigned), 0, 1, 3,
+ * about half the maximum and the minimum, and -7 (7). */
+static void int_edges(cmx_dtype t, int64_t *ev, int *bits_out, int *sgn_out) {
+  const int bits = t == CMX_U8 || t == CMX_I8 ? 8
+                   : t == CMX_I16             ? 16
+                   : t == CMX_I64             ? 64
+                                              : 32;
+  const int sgn = t != CMX_U8 && t != CMX_U32;
+  const uint64_t top = bits == 64 ? ~0ull : (1ull << bits) - 1;
+  const int64_t hi = sgn ? (int64_t)(top >> 1) : (int64_t)top,
+                lo = sgn ? -hi - 1 : 0;
+  const int64_t e[11] = {lo, lo + 1, sgn ? -1 : 2, 0, 1, 3,
+                         hi - 1, hi, hi / 2 + 1, sgn ? lo / 2 - 1 : 5,
+                         sgn ? -7 : 7};
+  memcpy(ev, e, sizeof e);
+  *bits_out = bits, *sgn_out = sgn;
+}
+
 /* floor_divide (rem 0) and remainder of integers, Python's signs: x / 0
  * gives 0, x / -1 gives -x wrapped and remainder 0 */
 static int64_t int_div_ref(cmx_dtype t, int64_t x, int64_t z, int rem) {
@@ -494,17 +513,10 @@ Test(ops_binary, integer_wraparound) {
       cmx_remainder};
   for (int ti = 0; ti < 6; ti++) {
     const cmx_dtype t = ts[ti];
-    const int bits = t == CMX_U8 || t == CMX_I8 ? 8
-                     : t == CMX_I16             ? 16
-                     : t == CMX_I64             ? 64
-                                                : 32;
-    const int sgn = t != CMX_U8 && t != CMX_U32;
-    const uint64_t top = bits == 64 ? ~0ull : (1ull << bits) - 1;
-    const int64_t hi = sgn ? (int64_t)(top >> 1) : (int64_t)top,
-                  lo = sgn ? -hi - 1 : 0;
-    const int64_t ev[] = {lo, lo + 1, sgn ? -1 : 2, 0, 1, 3,
-                          hi - 1, hi, hi / 2 + 1, sgn ? lo / 2 - 1 : 5};
-    enum { E = 10, N = E * E };
+    int bits, sgn;
+    int64_t ev[11];
+    int_edges(t, ev, &bits, &sgn);
+    enum { E = 11, N = E * E };
     const size_t es = (size_t)bits / 8;
     char *a = malloc(N * es), *b = malloc(N * es), *got = malloc(N * es);
     for (int i = 0; i < N; i++) {
@@ -570,17 +582,9 @@ Test(ops_unary, integer_wraparound) {
       cmx_abs, cmx_neg, cmx_sign, cmx_square, cmx_relu};
   for (int ti = 0; ti < 6; ti++) {
     const cmx_dtype t = ts[ti];
-    const int bits = t == CMX_U8 || t == CMX_I8 ? 8
-                     : t == CMX_I16             ? 16
-                     : t == CMX_I64             ? 64
-                                                : 32;
-    const int sgn = t != CMX_U8 && t != CMX_U32;
-    const uint64_t top = bits == 64 ? ~0ull : (1ull << bits) - 1;
-    const int64_t hi = sgn ? (int64_t)(top >> 1) : (int64_t)top,
-                  lo = sgn ? -hi - 1 : 0;
-    const int64_t ev[] = {lo, lo + 1, sgn ? -1 : 2, 0, 1, 3,
-                          hi - 1, hi, hi / 2 + 1, sgn ? lo / 2 - 1 : 5,
-                          sgn ? -7 : 7};
+    int bits, sgn;
+    int64_t ev[11];
+    int_edges(t, ev, &bits, &sgn);
     enum { E = 11, N = 100 };
     const size_t es = (size_t)bits / 8;
     char *a = malloc(N * es), *got = malloc(N * es);
