@@ -250,6 +250,76 @@ Test(ops_reduce, all) { op_all_dtypes(R_ALL, 1); }
 Test(ops_reduce, any) { op_all_dtypes(R_ANY, 1); }
 Test(ops_reduce, logsumexp) { op_all_dtypes(R_LSE, 0); }
 Test(ops_reduce, var) { op_all_dtypes(R_VAR, 0); }
+/* One long row of int32, int64 or f64 (kernels/reduce/reduce.c: pieces of
+ * 65536 shared by the team): two whole pieces and three and a tail; sum,
+ * mean, max, min, argmax, argmin against a scan written here, with the
+ * extreme in a later piece tied in a still later one, and for f64 a NaN
+ * in the third piece (max / min / argmax give it); 1 and 2 threads give
+ * the same bits. */
+Test(ops_reduce, long_row_pieces) {
+  static const cmx_dtype ts[] = {CMX_I32, CMX_I64, CMX_F64};
+  static const int ops[] = {R_SUM, R_MEAN, R_MAX, R_MIN, R_ARGMAX, R_ARGMIN};
+  static const int64_t lens[] = {2 * 65536, 3 * 65536 + 123};
+  for (int ti = 0; ti < 3; ti++)
+    for (int li = 0; li < 2; li++)
+      for (int nan = 0; nan < (ts[ti] == CMX_F64 ? 2 : 1); nan++) {
+        const int64_t n = lens[li];
+        double *v = malloc(sizeof(double) * (size_t)n);
+        for (int64_t i = 0; i < n; i++)
+          v[i] = (double)((i * 7919) % 2001 - 1000) +
+                 (ts[ti] == CMX_F64 ? (double)(i % 7) / 8 : 0);
+        v[70000] = 5000, v[n - 2] = 5000;   /* max, tied later */
+        v[100000] = -5000, v[n - 1] = -5000; /* min, tied later */
+        if (nan) v[140000] = NAN;
+        cmx_array x;
+        TU_OK(tu_array(&x, v, ts[ti], &n, 1));
+        for (int o = 0; o < 6; o++) {
+          const int op = ops[o];
+          double want = 0;
+          int64_t at = 0;
+          for (int64_t i = 0; i < n; i++) {
+            want += v[i];
+            if (v[at] == v[at] &&
+                (v[i] != v[i] || (op == R_MIN || op == R_ARGMIN
+                                      ? v[i] < v[at] : v[i] > v[at])))
+              at = i;
+          }
+          if (op == R_MEAN) want /= (double)n;
+          if (op == R_MAX || op == R_MIN) want = v[at];
+          if (op == R_ARGMAX || op == R_ARGMIN) want = (double)at;
+          double got[2];
+          for (int nt = 1; nt <= 2; nt++) {
+            TU_OK(cmx_set_num_threads(nt));
+            cmx_array y;
+            int ax = 0;
+            if (op >= R_ARGMAX)
+              TU_OK((op == R_ARGMAX ? cmx_argmax : cmx_argmin)(&y, x, 0,
+                                                               false, NULL));
+            else
+              TU_OK(RFN[op](&y, x, &ax, 1, false, NULL));
+            tu_read(y, &got[nt - 1]);
+            cmx_array_free(y);
+          }
+          /* f64 sums in another order; integer means are float32 */
+          const double tol =
+              ts[ti] == CMX_F64 && (op == R_SUM || op == R_MEAN)
+                  ? 1e-12 * fabs(want) + 1e-9
+              : op == R_MEAN ? 1e-6 * fabs(want)
+                             : 0;
+          cr_assert(isnan(want) ? isnan(got[0])
+                                : fabs(got[0] - want) <= tol,
+                    "%s(%s) n=%lld nan=%d: %.17g, want %.17g", RNAME[op],
+                    cmx_dtype_name(ts[ti]), (long long)n, nan, got[0], want);
+          cr_assert(!memcmp(&got[0], &got[1], sizeof got[0]),
+                    "%s(%s) n=%lld: 1 and 2 threads differ", RNAME[op],
+                    cmx_dtype_name(ts[ti]), (long long)n);
+        }
+        cmx_array_free(x);
+        free(v);
+      }
+  TU_OK(cmx_set_num_threads(2));
+}
+
 /* Reductions over axes of size 1 only (a copy of the converted elements;
  * argmax / argmin zeros): every op and dtype, keepdims on and off, with
  * NaN, infinities and -0 among the float values. */
