@@ -254,7 +254,7 @@ Test(ops_reduce, var) { op_all_dtypes(R_VAR, 0); }
  * 65536 shared by the team): two whole pieces and three and a tail; sum,
  * mean, max, min, argmax, argmin against a scan written here, with the
  * extreme in a later piece tied in a still later one, and for f64 a NaN
- * in the third piece (max / min / argmax give it); 1 and 2 threads give
+ * in the last piece (max / min / argmax give it); 1 and 2 threads give
  * the same bits. */
 Test(ops_reduce, long_row_pieces) {
   static const cmx_dtype ts[] = {CMX_I32, CMX_I64, CMX_F64};
@@ -270,7 +270,7 @@ Test(ops_reduce, long_row_pieces) {
                  (ts[ti] == CMX_F64 ? (double)(i % 7) / 8 : 0);
         v[70000] = 5000, v[n - 2] = 5000;   /* max, tied later */
         v[100000] = -5000, v[n - 1] = -5000; /* min, tied later */
-        if (nan) v[140000] = NAN;
+        if (nan) v[n - 5000] = NAN; /* in the last piece */
         cmx_array x;
         TU_OK(tu_array(&x, v, ts[ti], &n, 1));
         for (int o = 0; o < 6; o++) {
