@@ -824,10 +824,10 @@ static inline __attribute__((always_inline)) void int_row(
   /* The int32 extremes in sixteen lanes, int64 in four chains (1M, 1
    * thread: int64 min 2084 -> 362 us, torch 543; int32 max 1922 -> 832,
    * 247 read in place in four scalar chains, 185 in lanes, torch
-   * 150-158); argmax / argmin the
-   * first index of the extreme, found in a second pass (a running best
-   * and its index, a compare and two moves an element, took 830-910 us;
-   * reloading the best from the row in a switch 2857; torch 735-850). */
+   * 150-158); argmax / argmin the first index of the extreme, found in a
+   * second pass (a running best and its index, a compare and two moves an
+   * element, took 830-910 us; reloading the best from the row in a switch
+   * 2857; torch 735-850). */
   const int mx = c->op == CMX_RED_MAX || c->op == CMX_RED_ARGMAX;
   if (c->op == CMX_RED_MAX || c->op == CMX_RED_MIN ||
       c->op == CMX_RED_ARGMAX || c->op == CMX_RED_ARGMIN) {
@@ -1126,15 +1126,10 @@ static int generic_pieces(enum cmx_red_op op, const void *x, int is_int,
       if (v != v || (op == CMX_RED_ARGMAX ? v > b : v < b)) best = at;
     }
     iout[0] = (int64_t)best;
-  } else if (is_int && op == CMX_RED_SUM) {
-    uint64_t s = 0;
-    for (size_t q = 0; q < np; q++) s += (uint64_t)pi[q];
-    iout[0] = (int64_t)s;
   } else if (is_int) {
-    int64_t m = pi[0];
-    for (size_t q = 1; q < np; q++)
-      m = op == CMX_RED_MAX ? (pi[q] > m ? pi[q] : m) : (pi[q] < m ? pi[q] : m);
-    iout[0] = m;
+    /* the int64 partials as a row of the same loops (exact in any order) */
+    struct generic r = {op, pi, 8, np, out, iout};
+    generic_range(&r, 0, 1);
   } else if (pop == CMX_RED_SUM) {
     double s = 0.0;
     for (size_t q = 0; q < np; q++) s += pd[q];
