@@ -10,6 +10,7 @@
  * asserts the bounds: 1, 1.5, 1, 1, 1, 1, 3, 2.5, 3, 2, 4, 2, 6.5); glibc's
  * double libm on like points in brackets:
  *   exp 0.75 [0.50]   expm1 0.99 [0.76]  log 0.72 [0.50]  log1p 0.73 [0.79]
+ *   (exp 0.55 within |x| <= 708, the table's range: vd_exp)
  *   sin 0.74 [0.51]   cos 0.72 [0.51]    tanh 2.49 [1.95]
  *   sigmoid 1.84  silu 2.81  softplus 1.39  gelu_tanh 3.48  erf 1.24
  *   gelu 5.06
@@ -146,10 +147,81 @@ VD_INLINE vd vd_exp_parts(vd x, vi *n1, vi *n2) {
   *n2 = (vi)((vu)n - (vu)*n1);
   return e + (err + pl);
 }
-VD_INLINE vd vd_exp(vd x) {
+VD_INLINE vd vd_exp_wide(vd x) {
   vi n1, n2;
   vd e = vd_exp_parts(x, &n1, &n2);
   return e * vd_pow2(n1) * vd_pow2(n2);
+}
+
+/* exp for |x| <= VD_EXP_TAB_MAX, table-driven (vd_exp_tab): x = (16 m +
+ * j) ln2/16 + r, |r| <= ln2/32, exp(x) = 2^m T_j (1 + expm1(r)), T_j =
+ * 2^(j/16) as hi + lo (correctly rounded, then the rest), expm1(r) = r +
+ * r^2 q(r), q the Taylor series to r^7/7! (the first term left out is
+ * 1.2e-18 at |r| = ln2/32). y = T_hi + (T_hi p + T_lo) is in [0.97, 2.1]
+ * and 2^m goes into its exponent field: for |x| <= 708, 16 m + j lies in
+ * [-16343, 16343], so y 2^m stays normal. Errors: r within 2^-58 of x -
+ * (16 m + j) ln2/16, the polynomial and its roundings under 0.05 ulp, the
+ * last addition 0.5. About half the operations of vd_exp_wide (its
+ * Taylor series runs to r^13, on |r| <= ln2/2, plus the two-sums), whose
+ * lanes are only those past the table's range, NaN and infinities. */
+#define VD_EXP_TAB_MAX 708.0
+#define VD_16_LN2 0x1.71547652b82fep+4
+#define VD_LN2_16_HI 0x1.62e42fefa39efp-5
+#define VD_LN2_16_LO 0x1.abc9e3b39803fp-60
+static const double vd_exp2_hi[16] = {
+    0x1.0000000000000p+0, 0x1.0b5586cf9890fp+0, 0x1.172b83c7d517bp+0,
+    0x1.2387a6e756238p+0, 0x1.306fe0a31b715p+0, 0x1.3dea64c123422p+0,
+    0x1.4bfdad5362a27p+0, 0x1.5ab07dd485429p+0, 0x1.6a09e667f3bcdp+0,
+    0x1.7a11473eb0187p+0, 0x1.8ace5422aa0dbp+0, 0x1.9c49182a3f090p+0,
+    0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0, 0x1.d5818dcfba487p+0,
+    0x1.ea4afa2a490dap+0};
+static const double vd_exp2_lo[16] = {
+    0x0.0p+0,                0x1.8a62e4adc610bp-54,  -0x1.19041b9d78a76p-55,
+    0x1.9b07eb6c70573p-54,   0x1.6f46ad23182e4p-55,  0x1.ada0911f09ebcp-55,
+    0x1.d4397afec42e2p-56,   0x1.6324c054647adp-54,  -0x1.bdd3413b26456p-54,
+    -0x1.41577ee04992fp-55,  0x1.6e9f156864b27p-54,  0x1.c7c46b071f2bep-56,
+    0x1.7a1cd345dcc81p-54,   0x1.11065895048ddp-55,  0x1.2ed02d75b3707p-55,
+    -0x1.e9c23179c2893p-54};
+/* t[j & 15] a lane: on AVX-512 one two-register permute (it reads the
+ * index's low 4 bits), on AVX2 a gather, elsewhere a load a lane */
+VD_INLINE vd vd_tab16(const double *t, vi j) {
+#if VD_N == 8 && defined(__AVX512F__)
+  return (vd)_mm512_permutex2var_pd(_mm512_loadu_pd(t), (__m512i)j,
+                                    _mm512_loadu_pd(t + 8));
+#elif VD_N == 4 && defined(__AVX2__)
+  return (vd)_mm256_i64gather_pd(t, (__m256i)(j & 15), 8);
+#else
+  vd r;
+  for (int i = 0; i < VD_N; i++) r[i] = t[j[i] & 15];
+  return r;
+#endif
+}
+/* The lanes past the table's range hold any bits. */
+VD_INLINE vd vd_exp_tab(vd x) {
+  vd t = vd_fma(x, vs(VD_16_LN2), vs(VD_MAGIC));
+  vd k = t - VD_MAGIC;
+  vd r = vd_fma(-k, vs(VD_LN2_16_HI), x);
+  r = vd_fma(-k, vs(VD_LN2_16_LO), r);
+  vi ki = vd_int(t);
+  vd q = vs(0x1.a01a01a01a01ap-13);
+  q = vd_fma(q, r, vs(0x1.6c16c16c16c17p-10));
+  q = vd_fma(q, r, vs(0x1.1111111111111p-7));
+  q = vd_fma(q, r, vs(0x1.5555555555555p-5));
+  q = vd_fma(q, r, vs(0x1.5555555555555p-3));
+  q = vd_fma(q, r, vs(0x1.0p-1));
+  vd p = vd_fma(r * r, q, r);
+  vd th = vd_tab16(vd_exp2_hi, ki);
+  vd y = th + vd_fma(th, p, vd_tab16(vd_exp2_lo, ki));
+  return (vd)((vu)y + ((vu)(ki >> 4) << 52));
+}
+/* Each lane by the table, or by vd_exp_wide past its range: the same
+ * bits at every vector width. */
+VD_INLINE vi vd_exp_tab_out(vd x) { return ~(vabs(x) <= VD_EXP_TAB_MAX); }
+VD_INLINE vd vd_exp(vd x) {
+  vd y = vd_exp_tab(x);
+  vi out = vd_exp_tab_out(x);
+  if (__builtin_expect(vany(out), 0)) y = vsel(out, vd_exp_wide(x), y);
+  return y;
 }
 /* expm1 = (2^n - 1) + 2^n (p + pl); 2^n - 1 is exact for n >= -53 and
  * the clamp at -40 gives n >= -58, where the result is -1 either way.
@@ -306,7 +378,7 @@ VD_INLINE vd vd_tanh(vd x) {
   vd t = vd_expm1(-2.0 * vabs(x));
   return vcopysign(-t / (t + 2.0), x);
 }
-VD_INLINE vd vd_mul_sigmoid(vd x, vd w, vd wl) {
+VD_INLINE vd vd_mul_sigmoid_wide(vd x, vd w, vd wl) {
   vi n1, n2;
   vd e = vd_exp_parts(-vabs(w), &n1, &n2);
   vd s1 = vd_pow2(n1), s2 = vd_pow2(n2);
@@ -314,6 +386,17 @@ VD_INLINE vd vd_mul_sigmoid(vd x, vd w, vd wl) {
   e = e * (1.0 - vcopysign(vs(1.0), w) * wl);
   vd y = vsel(neg, x * s1 * e, x) / (1.0 + e * s1 * s2);
   return vsel(neg, y * s2, y);
+}
+/* E by the table where |w| is within its range (then 2^n1 = 2^n2 = 1:
+ * E is normal), other lanes by the form above. */
+VD_INLINE vd vd_mul_sigmoid(vd x, vd w, vd wl) {
+  vd aw = -vabs(w);
+  vi out = vd_exp_tab_out(aw);
+  vd e = vd_exp_tab(aw) * (1.0 - vcopysign(vs(1.0), w) * wl);
+  vd y = vsel(w < 0, x * e, x) / (1.0 + e);
+  if (__builtin_expect(vany(out), 0))
+    y = vsel(out, vd_mul_sigmoid_wide(x, w, wl), y);
+  return y;
 }
 VD_INLINE vd vd_sigmoid(vd x) { return vd_mul_sigmoid(vs(1.0), x, vs(0)); }
 /* silu and gelu_tanh of -inf are -0, as the f32 kernels give. */
