@@ -100,7 +100,8 @@ Test(ops_matmul_typed, shapes_2d) {
   static const int64_t S[][3] = {
       {0, 5, 3},    {4, 0, 3},     {4, 5, 0},    {1, 1, 1},
       {7, 13, 11},  {17, 31, 5},   {15, 33, 4},  {29, 17, 67},
-      {97, 101, 103}, {257, 33, 1031}, {1000, 1003, 61}};
+      {97, 101, 103}, {257, 33, 1031}, {1000, 1003, 61},
+      {45, 37, 1100} /* i8: two k blocks of whole words (pack_w) */};
   for (int ti = 0; ti < 2; ti++)
     for (size_t i = 0; i < sizeof S / sizeof S[0]; i++) {
       cmx_array a = rand_array((int64_t[]){S[i][0], S[i][2]}, 2, TYPES[ti],
