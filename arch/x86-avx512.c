@@ -51,7 +51,8 @@ void cmx_dispatch_init_x86_avx512(struct cmx_dispatch *t) {
    * 16.4-17.3 -> 15.8-15.9. */
   if (cmx_cpu_has_avx512vnni())
     t->gemm_i8 = (struct cmx_i8_gemm_config){
-        .ukr = cmx_i8_gemm_ukr_14x32c4_vnni__avx512, .mr = 14, .nr = 32,
+        .ukr = cmx_i8_gemm_ukr_14x32c4_vnni__avx512, .b_biased = 1,
+        .mr = 14, .nr = 32,
         .kc = 1024, .pack_b4 = cmx_i8_gemm_pack_b4__avx512,
         .dotrows = cmx_i8_gemm_dotrows__avx512vnni,
         .sweep = cmx_i8_gemm_sweep__avx512vnni};

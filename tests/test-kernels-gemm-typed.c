@@ -175,6 +175,9 @@ static void check_i8(const struct irow *r, size_t m, size_t n, size_t k,
   memcpy(c1, c0, csz * 4);
   struct cmx_i8_gemm_aux aux = {accumulate, mr, nr};
   cmx_i8_gemm_ukr_ref(m, n, k, a, b, c0 + ldc, ldc, &aux);
+  /* the vnni rows take B biased (i8-gemm.h): every panel byte xor 0x80 */
+  if (r->vnni)
+    for (size_t q = 0; q < kq * nr; q++) b[q] = (int8_t)(b[q] ^ 0x80);
   r->fn(m, n, k, a, b, c1 + ldc, ldc, &aux);
   for (size_t i = 0; i < mr + 2; i++)
     for (size_t j = 0; j < ldc; j++) {

@@ -17,7 +17,19 @@ struct ctx {
   const struct cmx_i8_gemm_problem *p;
   cmx_i8_gemm_ukr_fn ukr; /* cfg->ukr or cfg->amx */
   size_t mr, nr, kpad;    /* its tile; B's k padded to a multiple of kpad */
+  int biased;             /* ukr takes B's panels biased (xor 0x80) */
 };
+
+/* A packed B panel's bytes xor 0x80, eight at a time (a panel is whole
+ * 32-bit words: nr quads a k-quad). */
+static void bias_panel(int8_t *d, size_t bytes) {
+  for (size_t q = 0; q < bytes; q += 8) {
+    uint64_t v;
+    memcpy(&v, d + q, 8);
+    v ^= 0x8080808080808080ull;
+    memcpy(d + q, &v, 8);
+  }
+}
 
 /* The AMX kernel's tile (32 x 32) and blocks. Where C (m x n int32 of one
  * batch element) stays in cache between k blocks: kc 512 (A and B micro-
@@ -196,7 +208,10 @@ static void pack_b_from(const struct ctx *x, size_t t, size_t q0, size_t len,
 
 static void pack_b(const void *vctx, size_t t, size_t q0, size_t len,
                    size_t p0, size_t kcur, void *vdst) {
-  pack_b_from(vctx, t, q0, len, p0, kcur, 0, vdst);
+  const struct ctx *x = vctx;
+  pack_b_from(x, t, q0, len, p0, kcur, 0, vdst);
+  if (x->biased)
+    bias_panel(vdst, (kcur + x->kpad - 1) / x->kpad * x->kpad * x->nr);
 }
 
 /* The whole kc x nc block of B at once, its panels panel_bytes apart:
@@ -221,9 +236,13 @@ static void pack_b_block(const void *vctx, size_t t, size_t q0, size_t len,
                         s + (ptrdiff_t)p * o->rs + (ptrdiff_t)jr, o->rs,
                         dst + jr / nr * panel_bytes + (p / 4) * 128);
   }
-  for (size_t jr = 0; jr < len; jr += nr)
+  for (size_t jr = 0; jr < len; jr += nr) {
     pack_b_from(x, t, q0 + jr, len - jr < nr ? len - jr : nr, p0, kcur,
                 whole, dst + jr / nr * panel_bytes);
+    if (x->biased)
+      bias_panel(dst + jr / nr * panel_bytes,
+                 (kcur + x->kpad - 1) / x->kpad * x->kpad * nr);
+  }
 }
 
 static void tile(const void *vctx, size_t t, size_t i, size_t j, size_t m,
@@ -352,8 +371,8 @@ int cmx_i8_gemm(const struct cmx_i8_gemm_config *cfg,
                 (double)p->batch;
   int amx = cfg->amx && cfg->amx_begin && cfg->amx_end && p->k >= 16 &&
             macs >= AMX_MACS;
-  struct ctx x = {cfg, p, cfg->ukr, cfg->mr, cfg->nr, 4};
-  if (amx) x.ukr = cfg->amx, x.mr = x.nr = AMX_T, x.kpad = 64;
+  struct ctx x = {cfg, p, cfg->ukr, cfg->mr, cfg->nr, 4, cfg->b_biased};
+  if (amx) x.ukr = cfg->amx, x.mr = x.nr = AMX_T, x.kpad = 64, x.biased = 0;
   struct cmx_gemm_loops g = {.ctx = &x, .batch = p->batch, .m = p->m,
                              .n = p->n, .k = p->k, .mr = x.mr,
                              .nr = x.nr, .mc = cfg->mc, .kc = cfg->kc,

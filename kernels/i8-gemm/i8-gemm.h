@@ -16,7 +16,11 @@
  *     MR int32 row sums sum_{p < k} A(i, p) (read by kernels that compute
  *     with A + 128 or B + 128, as vpdpbusd's unsigned operand needs).
  *   - B is a packed panel, B(p, j) = b[(p / 4) * NR * 4 + j * 4 + p % 4],
- *     zero for p >= k and for columns j >= n.
+ *     zero for p >= k and for columns j >= n. The vnni rows (vpdpbusd:
+ *     unsigned B by signed A) take it biased: every byte of the panel
+ *     xor 0x80, i.e. B(p, j) + 128 as uint8 (128 where B is zero); the
+ *     driver flips each packed panel once (cfg->b_biased), where the
+ *     kernel had flipped both vectors of every k-quad on every call.
  *   - C is int32, row-major with row stride ldc; only the m x n tile is
  *     read (when accumulating) or written.
  * A microkernel is a leaf: no allocation, no threads, no errors.
@@ -93,6 +97,7 @@ void cmx_i8_gemm_ukr_32x32__amx(size_t m, size_t n, size_t k,
 
 struct cmx_i8_gemm_config {
   cmx_i8_gemm_ukr_fn ukr;
+  int b_biased; /* ukr reads B's panel bytes xor 0x80 (the vnni rows) */
   size_t mr, nr;
   size_t mc, kc, nc; /* kc a multiple of 4; 0: from the cache sizes */
   /* AMX (NULL: none): the 32 x 32 tile kernel on its own panels, with
