@@ -108,6 +108,7 @@ int cmx_eval_softmax(cmx_array a, int nthreads) {
                                      .cvt = t->cvt,
                                      .vexp = t->f32_vunary[CMX_VUNARY_EXP],
                                      .vlog = t->f32_vunary[CMX_VUNARY_LOG],
+                                     .softmax64 = t->f64_softmax,
                                      .vbin = t->f32_vbinary};
   /* f32 outputs past the last-level cache: the streaming rows (short rows
    * through a stack buffer, one exp an element; f32-softmax.h). On a
@@ -132,7 +133,7 @@ int cmx_eval_softmax(cmx_array a, int nthreads) {
       .cvt = t->cvt,
       .vexp = t->f32_vunary[CMX_VUNARY_EXP],
       .vlog = t->f32_vunary[CMX_VUNARY_LOG],
-      .vexp64 = t->f64_vunary[CMX_VUNARY_EXP]};
+      .softmax64 = t->f64_softmax};
   const enum cmx_rows_op rop =
       op == CMX_SOFTMAX_LOG ? CMX_ROWS_LOG_SOFTMAX : CMX_ROWS_SOFTMAX;
   const cmx_dtype cd = a->dtype == CMX_F64 ? CMX_F64 : CMX_F32;

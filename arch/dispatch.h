@@ -38,6 +38,7 @@ struct cmx_dispatch {
   cmx_f32_vunary_ukr_fn f32_vunary[CMX_VUNARY_COUNT];
   cmx_f32_vbinary_ukr_fn f32_vbinary[CMX_VBINARY_COUNT];
   cmx_f64_vunary_ukr_fn f64_vunary[CMX_VUNARY_COUNT]; /* NULL: no row */
+  cmx_f64_softmax_ukr_fn f64_softmax;
   cmx_f32_where_ukr_fn f32_where;
   cmx_f32_rinner_ukr_fn f32_rinner[CMX_ROP_COUNT];
   cmx_f32_router_ukr_fn f32_router[CMX_ROP_COUNT];

@@ -10,6 +10,10 @@
   if (isa == CMX_LEVEL) t->f64_vunary[op] = name;
 #include "../kernels/f64-vunary/f64-vunary.inc"
 #undef CMX_UKR
+#define CMX_UKR(isa, name) \
+  if (isa == CMX_LEVEL) t->f64_softmax = name;
+#include "../kernels/f64-vunary/f64-softmax.inc"
+#undef CMX_UKR
 #define CMX_UKR(isa, op, name) \
   if (isa == CMX_LEVEL) t->f32_vbinary[op] = name;
 #include "../kernels/f32-vbinary/f32-vbinary.inc"

@@ -119,6 +119,39 @@ static void check_vunary64(const struct cmx_dispatch *t,
   report("f64_vunary", bad);
 }
 
+/* The f64 softmax rows: NEON sums S in two lanes, GENERIC in one, so the
+ * rows agree to a few ulp (x - M and exp are the same bits), not bit for
+ * bit (NaN where the other is NaN: fill's specials); both must exist;
+ * nothing past y[n] is written. */
+static void check_softmax64(const struct cmx_dispatch *t,
+                            const struct cmx_dispatch *v) {
+  float f[NMAX];
+  double x[NMAX], yt[NMAX + PAD], yv[NMAX + PAD];
+  int bad = 0;
+  if (!t->f64_softmax || !v->f64_softmax) {
+    report("f64_softmax", 1);
+    return;
+  }
+  for (int lg = 0; lg < 2; lg++)
+    for (size_t s = 0; s < NSIZES; s++) {
+      size_t n = SIZES[s];
+      if (!n) continue;
+      fill(f, n, 1);
+      for (size_t i = 0; i < n; i++) x[i] = 8.0 * f[i];
+      for (size_t i = 0; i < n + PAD; i++) yt[i] = yv[i] = -5.5;
+      t->f64_softmax(n, x, yt, lg);
+      v->f64_softmax(n, x, yv, lg);
+      for (size_t i = 0; i < n + PAD; i++) {
+        double tol = i < n ? 1e-14 * (fabs(yt[i]) + (lg ? 1.0 : 0.0)) : 0.0;
+        if (yt[i] != yv[i] && !(fabs(yt[i] - yv[i]) <= tol) &&
+            !(isnan(yt[i]) && isnan(yv[i])) && bad++ < 5)
+          printf("  softmax64 log=%d n=%zu i=%zu: neon %a generic %a\n", lg,
+                 n, i, yv[i], yt[i]);
+      }
+    }
+  report("f64_softmax", bad);
+}
+
 static void check_vbinary(const struct cmx_dispatch *t, const struct cmx_dispatch *v) {
   float a[NMAX], b[NMAX], yt[NMAX + PAD], yv[NMAX + PAD];
   int bad = 0;
@@ -996,6 +1029,7 @@ int main(void) {
   }
   check_vunary(&t, &v);
   check_vunary64(&t, &v);
+  check_softmax64(&t, &v);
   check_vbinary(&t, &v);
   check_where(&t, &v);
   check_reduce(&t, &v);

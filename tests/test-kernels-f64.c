@@ -286,3 +286,95 @@ Test(kernels, f64_vunary_sweep, .timeout = 300) {
   }
   free(x), free(y), free(want);
 }
+
+/* ---- the softmax rows (f64-softmax.inc) ---------------------------------
+ * Each row this CPU has against a long double softmax / log_softmax of
+ * random rows (odd lengths, a spread of about 60 in x so the smallest
+ * terms are near 1e-26 of the largest) and the special rows of the
+ * contract; in place gives the out-of-place bits. Levels sum in their
+ * own lanes, so the bound is relative: x - M is rounded to its own ulp
+ * before exp and S sums n terms, so softmax may be off by about |x - M| +
+ * sqrt(n) + 2 ulp of the value (plus the subnormal floor), log_softmax by
+ * 4 eps of |y| + 31 + sqrt(n). */
+struct srow {
+  enum cmx_isa_level isa;
+  const char *name;
+  cmx_f64_softmax_ukr_fn fn;
+};
+#define CMX_UKR(isa, name) {isa, #name, name},
+static const struct srow SROWS[] = {
+#include "kernels/f64-vunary/f64-softmax.inc"
+};
+#undef CMX_UKR
+
+static void softmax_want(size_t n, const double *x, int lg, long double *w) {
+  long double m = -INFINITY, s = 0;
+  for (size_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
+  for (size_t i = 0; i < n; i++) s += expl((long double)x[i] - m);
+  for (size_t i = 0; i < n; i++)
+    w[i] = lg ? ((long double)x[i] - m) - logl(s) : expl(x[i] - m) / s;
+}
+
+Test(kernels, f64_softmax_rows) {
+  static const size_t NS[] = {1, 2, 3, 7, 8, 9, 17, 31, 1023, 4099};
+  size_t cap = 4099 + CANARY;
+  double *x = malloc(cap * sizeof *x), *y = malloc(cap * sizeof *y);
+  double *xi = malloc(cap * sizeof *xi);
+  long double *w = malloc(cap * sizeof *w);
+  int ran = 0;
+  for (size_t r = 0; r < sizeof SROWS / sizeof SROWS[0]; r++) {
+    const struct srow *row = &SROWS[r];
+    if (!cmx_cpu_has(row->isa)) {
+      printf("kernels: skip %s (CPU lacks the ISA)\n", row->name);
+      continue;
+    }
+    ran++;
+    for (int lg = 0; lg < 2; lg++)
+      for (size_t s = 0; s < sizeof NS / sizeof NS[0]; s++) {
+        const size_t n = NS[s];
+        uint64_t seed = 99 + n * 7 + (uint64_t)lg;
+        for (size_t i = 0; i < n; i++) x[i] = 60.0 * tu_unif(&seed) - 30.0;
+        if (n > 4) x[n / 2] = -INFINITY; /* an entry: 0, or -inf */
+        for (size_t i = n; i < n + CANARY; i++) y[i] = DCANARY;
+        row->fn(n, x, y, lg);
+        softmax_want(n, x, lg, w);
+        double m = -INFINITY;
+        for (size_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
+        for (size_t i = 0; i < n; i++) {
+          const long double e = fabsl((long double)y[i] - w[i]);
+          const long double tol =
+              lg ? 4 * DBL_EPSILON * (fabsl(w[i]) + 31 + sqrtl(n))
+                 : 2 * DBL_EPSILON * fabsl(w[i]) * (m - x[i] + 2 + sqrtl(n)) +
+                       DBL_MIN;
+          if (isinf(x[i]))
+            cr_assert(lg ? y[i] == -INFINITY : y[i] == 0, "%s -inf entry",
+                      row->name);
+          else
+            cr_assert(e <= tol, "%s log=%d n=%zu [%zu]: %a want %La",
+                      row->name, lg, n, i, y[i], w[i]);
+        }
+        for (size_t i = n; i < n + CANARY; i++)
+          cr_assert(same_bits(y[i], DCANARY), "%s n=%zu wrote y[%zu]",
+                    row->name, n, i);
+        memcpy(xi, x, n * sizeof *x);
+        row->fn(n, xi, xi, lg);
+        for (size_t i = 0; i < n; i++)
+          cr_assert(same_bits(xi[i], y[i]), "%s in place n=%zu [%zu]",
+                    row->name, n, i);
+      }
+    /* NaN or +inf anywhere, or every entry -inf: NaN everywhere */
+    for (int lg = 0; lg < 2; lg++)
+      for (int kind = 0; kind < 3; kind++)
+        for (size_t n = 1; n <= 19; n += 6) {
+          for (size_t i = 0; i < n; i++)
+            x[i] = kind == 2 ? -INFINITY : (double)i - 3.0;
+          if (kind < 2) x[n - 1 - n / 3] = kind ? INFINITY : NAN;
+          row->fn(n, x, y, lg);
+          for (size_t i = 0; i < n; i++)
+            cr_assert(isnan(y[i]), "%s log=%d kind %d n=%zu [%zu]: %a",
+                      row->name, lg, kind, n, i, y[i]);
+        }
+  }
+  cr_assert(ran >= 1, "no f64 softmax row ran");
+  free(x), free(y), free(xi), free(w);
+}

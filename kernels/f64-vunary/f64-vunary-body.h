@@ -2,7 +2,8 @@
  * then one CMX_F64_VUNARY_DEFINE(literal_kernel_name, vd_fn) per op (vd_fn
  * from f64-vmath.h), or CMX_F64_VUNARY_DEFINE_RARE(name, vd_fn, rare_fn,
  * libm_fn) where rare_fn marks lanes vd_fn does not cover: those are
- * recomputed by libm_fn. A vector at a time (two or four a step ran no
+ * recomputed by libm_fn; and CMX_F64_SOFTMAX_DEFINE(name), the softmax
+ * row (f64-softmax.inc). A vector at a time (two or four a step ran no
  * faster: gcc emits each function's chain whole), the tail through a
  * padded vector; every load of a step comes before its stores, so y == x
  * is safe. */
@@ -45,6 +46,54 @@ VD_INLINE vd vd_fix_rare(vd y, vd a, vi m, double (*libm)(double)) {
       a = vd_fix_rare(fn(a), a, rare(a), libm);          \
       memcpy(y + i, &a, k * sizeof(double));             \
     }                                                    \
+  }
+
+/* The softmax row (contract in f64-vunary.h): whole vectors, then the
+ * tail through a vector padded with -inf (exp 0: no effect on the max or
+ * the sum). */
+/* x - m into *a; exp of it returned and added into *sv */
+VD_INLINE vd vd_softmax_step(vd *a, double m, vd *sv) {
+  *a = *a - m;
+  vd e = vd_exp(*a);
+  *sv = *sv + e;
+  return e;
+}
+static void vd_softmax_row(size_t n, const double *x, double *y, int lg) {
+  vd mv = vs(-INFINITY), a, e;
+  const size_t nv = n / VD_N * VD_N, k = n - nv;
+  for (size_t i = 0; i < nv; i += VD_N) {
+    memcpy(&a, x + i, sizeof a);
+    mv = vsel(a > mv, a, mv);
+  }
+  double m = -INFINITY;
+  for (int l = 0; l < VD_N; l++) m = mv[l] > m ? mv[l] : m;
+  for (size_t q = nv; q < n; q++) m = x[q] > m ? x[q] : m;
+  if (m == -INFINITY) m = -1.0; /* all -inf: S = 0, the result NaN */
+  vd sv = vs(0);
+  for (size_t i = 0; i < nv; i += VD_N) {
+    memcpy(&a, x + i, sizeof a);
+    e = vd_softmax_step(&a, m, &sv);
+    memcpy(y + i, lg ? &a : &e, sizeof a);
+  }
+  if (k) {
+    a = vs(-INFINITY);
+    memcpy(&a, x + nv, k * sizeof(double));
+    e = vd_softmax_step(&a, m, &sv);
+    memcpy(y + nv, lg ? &a : &e, k * sizeof(double));
+  }
+  double s = 0;
+  for (int l = 0; l < VD_N; l++) s += sv[l];
+  const double c = lg ? log(s) : 1.0 / s;
+  for (size_t i = 0; i < nv; i += VD_N) {
+    memcpy(&a, y + i, sizeof a);
+    a = lg ? a - c : a * c;
+    memcpy(y + i, &a, sizeof a);
+  }
+  for (size_t q = nv; q < n; q++) y[q] = lg ? y[q] - c : y[q] * c;
+}
+#define CMX_F64_SOFTMAX_DEFINE(name)                             \
+  void name(size_t n, const double *x, double *y, int log) {     \
+    vd_softmax_row(n, x, y, log);                                \
   }
 
 #endif

@@ -22,4 +22,20 @@ typedef void (*cmx_f64_vunary_ukr_fn)(size_t n, const double *x, double *y);
 #include "f64-vunary.inc"
 #undef CMX_UKR
 
+/* softmax (log 0) or log_softmax (log 1) of one row of n >= 1 contiguous
+ * doubles: M = max x[i] (NaN skipped), S = sum exp(x[i] - M) by the
+ * level's vd_exp (the exp row's bits), y[i] = exp(x[i] - M) * (1 / S) or
+ * (x[i] - M) - log S (libm's log). A row holding NaN or +inf gives NaN
+ * everywhere, -inf entries 0 (log: -inf), an all -inf row NaN (M is taken
+ * as -1 there, so S = 0). y may equal x exactly. S is summed in VD_N
+ * lanes, so levels agree to rounding, not bit for bit. Three passes over
+ * the row (max; exp, sum and store; scale): the driver's generic loops
+ * ran them at SSE2's two lanes, 65% of 1024 x 1024 f64 softmax. */
+typedef void (*cmx_f64_softmax_ukr_fn)(size_t n, const double *x, double *y,
+                                       int log);
+#define CMX_UKR(isa, name) \
+  void name(size_t n, const double *x, double *y, int log);
+#include "f64-softmax.inc"
+#undef CMX_UKR
+
 #endif

@@ -48,7 +48,7 @@ struct cmx_rows_kernels {
   const cmx_cvt_ukr_fn *cvt;      /* CMX_CVT_COUNT entries */
   cmx_f32_vunary_ukr_fn vexp, vlog; /* short softmax rows: exp and log
                                        in bulk (NULL: a row a call) */
-  cmx_f64_vunary_ukr_fn vexp64;     /* f64 softmax rows: exp (NULL: libm) */
+  cmx_f64_softmax_ukr_fn softmax64; /* f64 softmax rows (every level) */
   cmx_f32_vunary_ukr_fn vsqrt;      /* short norm rows: sqrt in bulk, with
                                        vbin's division (NULL: a kernel
                                        call) */

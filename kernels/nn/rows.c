@@ -201,50 +201,11 @@ static void run_f64(const struct job *j, const double *x, double *y) {
   const size_t n = j->io.n;
   const double *w = j->w, *b = j->b;
   if (j->op == CMX_ROWS_SOFTMAX || j->op == CMX_ROWS_LOG_SOFTMAX) {
-    /* the max in four chains, the sums in eight (one compare's or add's
-     * latency an element was most of the row) */
-    double m0 = -INFINITY, m1 = -INFINITY, m2 = -INFINITY, m3 = -INFINITY;
-    size_t i4 = 0;
-    for (; i4 + 4 <= n; i4 += 4) {
-      m0 = x[i4] > m0 ? x[i4] : m0, m1 = x[i4 + 1] > m1 ? x[i4 + 1] : m1;
-      m2 = x[i4 + 2] > m2 ? x[i4 + 2] : m2;
-      m3 = x[i4 + 3] > m3 ? x[i4 + 3] : m3;
-    }
-    for (; i4 < n; i4++) m0 = x[i4] > m0 ? x[i4] : m0;
-    double m = m0 > m1 ? m0 : m1, s = 0.0;
-    m = m2 > m ? m2 : m, m = m3 > m ? m3 : m;
-    if (m == -INFINITY) m = -1.0; /* all -inf: S = 0, result NaN */
-    /* exp(x - m) once an element, into y, by the level's f64 exp where
-     * there is one (libm's twice an element: 1024 x 1024, 1 thread,
-     * softmax 13.9 ms -> 4.1, log_softmax 9.0 -> 3.7, torch 1.9-2.3) */
-#define SHIFT(i) (x[i] - m)
-    ROW64(SHIFT); /* (y may be x) */
-#undef SHIFT
-    if (j->op == CMX_ROWS_SOFTMAX) {
-      if (j->k.vexp64)
-        j->k.vexp64(n, y, y);
-      else
-        for (size_t i = 0; i < n; i++) y[i] = exp(y[i]);
-      /* a product, not a division, each */
-      const double inv = 1.0 / sum8(y, n, 0.0, 0);
-#define SCALE(i) (y[i] * inv)
-      ROW64(SCALE);
-#undef SCALE
-      return;
-    }
-    double e[256]; /* log_softmax keeps x - m: the exps a piece at a time */
-    for (size_t i = 0; i < n; i += 256) {
-      const size_t k = n - i < 256 ? n - i : 256;
-      if (j->k.vexp64)
-        j->k.vexp64(k, y + i, e);
-      else
-        for (size_t q = 0; q < k; q++) e[q] = exp(y[i + q]);
-      s += sum8(e, k, 0.0, 0);
-    }
-    const double lse = log(s);
-#define LESS_LSE(i) (y[i] - lse)
-    ROW64(LESS_LSE);
-#undef LESS_LSE
+    /* the level's row kernel (its passes in the level's vectors; the
+     * loops here had run at SSE2's two lanes). 1024 x 1024, 1 thread,
+     * interleaved: softmax 2.04-2.84 -> 1.44-1.48 ms, log_softmax
+     * 2.24-3.18 -> 1.26-1.41 (torch 2.15: 2.3-2.7, 3.3) */
+    j->k.softmax64(n, x, y, j->op == CMX_ROWS_LOG_SOFTMAX);
     return;
   }
   const double mean =
