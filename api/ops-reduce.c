@@ -234,7 +234,8 @@ int cmx_eval_reduce(cmx_array r, int nthreads) {
      * elements, two thirds of int32 max) */
     if (inplace && op != CMX_RED_ALL && op != CMX_RED_ANY &&
         cmx_is_row_major(v.shape, v.strides, nk + nr)) {
-      cmx_red_generic(op, cmx_array_ptr(a), w, O, R, res, ires, nthreads);
+      cmx_red_generic(op, cmx_array_ptr(a), w, O, R, res, ires,
+                      t->f64_softmax, nthreads);
       goto store;
     }
     if (op == CMX_RED_ALL || op == CMX_RED_ANY) {
@@ -282,7 +283,7 @@ int cmx_eval_reduce(cmx_array r, int nthreads) {
                                nthreads);
     else
       cmx_red_generic(op, tmp->data, use_int ? 8 : 0, O, R, res, ires,
-                      nthreads);
+                      t->f64_softmax, nthreads);
     cmx_buffer_release(tmp);
   }
 store:

@@ -336,10 +336,19 @@ Test(kernels, f64_softmax_rows) {
         for (size_t i = 0; i < n; i++) x[i] = 60.0 * tu_unif(&seed) - 30.0;
         if (n > 4) x[n / 2] = -INFINITY; /* an entry: 0, or -inf */
         for (size_t i = n; i < n + CANARY; i++) y[i] = DCANARY;
-        row->fn(n, x, y, lg);
+        const double lse = row->fn(n, x, y, lg);
         softmax_want(n, x, lg, w);
         double m = -INFINITY;
         for (size_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
+        /* the return: logsumexp, the same with y NULL (nothing stored) */
+        long double sw = 0;
+        for (size_t i = 0; i < n; i++) sw += expl((long double)x[i] - m);
+        cr_assert(fabsl(lse - (m + logl(sw))) <=
+                      4 * DBL_EPSILON * (fabs(m) + 1 + sqrtl(n)),
+                  "%s n=%zu logsumexp %a want %La", row->name, n, lse,
+                  m + logl(sw));
+        cr_assert(same_bits(row->fn(n, x, NULL, lg), lse),
+                  "%s n=%zu: y NULL changed the logsumexp", row->name, n);
         for (size_t i = 0; i < n; i++) {
           const long double e = fabsl((long double)y[i] - w[i]);
           const long double tol =
@@ -362,14 +371,25 @@ Test(kernels, f64_softmax_rows) {
           cr_assert(same_bits(xi[i], y[i]), "%s in place n=%zu [%zu]",
                     row->name, n, i);
       }
-    /* NaN or +inf anywhere, or every entry -inf: NaN everywhere */
+    /* NaN or +inf anywhere, or every entry -inf: NaN everywhere; the
+     * logsumexp NaN, +inf, -inf (kind 3: +inf and NaN, NaN) */
     for (int lg = 0; lg < 2; lg++)
-      for (int kind = 0; kind < 3; kind++)
+      for (int kind = 0; kind < 4; kind++)
         for (size_t n = 1; n <= 19; n += 6) {
           for (size_t i = 0; i < n; i++)
             x[i] = kind == 2 ? -INFINITY : (double)i - 3.0;
-          if (kind < 2) x[n - 1 - n / 3] = kind ? INFINITY : NAN;
-          row->fn(n, x, y, lg);
+          if (kind != 2) x[n - 1 - n / 3] = kind == 1 ? INFINITY : NAN;
+          if (kind == 3 && n == 1) continue; /* one entry: no room */
+          if (kind == 3) x[0] = INFINITY;
+          const double want = kind == 1 ? INFINITY : kind == 2 ? -INFINITY
+                                                               : NAN;
+          const double got = row->fn(n, x, y, lg);
+          cr_assert(same_bits(got, want) || (isnan(got) && isnan(want)),
+                    "%s kind %d n=%zu: logsumexp %a", row->name, kind, n, got);
+          const double got0 = row->fn(n, x, NULL, lg);
+          cr_assert(same_bits(got0, want) || (isnan(got0) && isnan(want)),
+                    "%s kind %d n=%zu: logsumexp (y NULL) %a", row->name,
+                    kind, n, got0);
           for (size_t i = 0; i < n; i++)
             cr_assert(isnan(y[i]), "%s log=%d kind %d n=%zu [%zu]: %a",
                       row->name, lg, kind, n, i, y[i]);

@@ -58,42 +58,54 @@ VD_INLINE vd vd_softmax_step(vd *a, double m, vd *sv) {
   *sv = *sv + e;
   return e;
 }
-static void vd_softmax_row(size_t n, const double *x, double *y, int lg) {
+static double vd_softmax_row(size_t n, const double *x, double *y, int lg) {
   vd mv = vs(-INFINITY), a, e;
+  vi nan = (vi){0};
   const size_t nv = n / VD_N * VD_N, k = n - nv;
   for (size_t i = 0; i < nv; i += VD_N) {
     memcpy(&a, x + i, sizeof a);
     mv = vsel(a > mv, a, mv);
+    nan |= a != a;
   }
   double m = -INFINITY;
+  int any_nan = vany(nan);
   for (int l = 0; l < VD_N; l++) m = mv[l] > m ? mv[l] : m;
-  for (size_t q = nv; q < n; q++) m = x[q] > m ? x[q] : m;
+  for (size_t q = nv; q < n; q++) {
+    m = x[q] > m ? x[q] : m;
+    any_nan |= x[q] != x[q];
+  }
+  if (!y && (any_nan || !isfinite(m))) return any_nan ? NAN : m;
+  const double m0 = m;
   if (m == -INFINITY) m = -1.0; /* all -inf: S = 0, the result NaN */
   vd sv = vs(0);
   for (size_t i = 0; i < nv; i += VD_N) {
     memcpy(&a, x + i, sizeof a);
     e = vd_softmax_step(&a, m, &sv);
-    memcpy(y + i, lg ? &a : &e, sizeof a);
+    if (y) memcpy(y + i, lg ? &a : &e, sizeof a);
   }
   if (k) {
     a = vs(-INFINITY);
     memcpy(&a, x + nv, k * sizeof(double));
     e = vd_softmax_step(&a, m, &sv);
-    memcpy(y + nv, lg ? &a : &e, k * sizeof(double));
+    if (y) memcpy(y + nv, lg ? &a : &e, k * sizeof(double));
   }
   double s = 0;
   for (int l = 0; l < VD_N; l++) s += sv[l];
-  const double c = lg ? log(s) : 1.0 / s;
-  for (size_t i = 0; i < nv; i += VD_N) {
-    memcpy(&a, y + i, sizeof a);
-    a = lg ? a - c : a * c;
-    memcpy(y + i, &a, sizeof a);
+  const double ls = log(s);
+  if (y) {
+    const double c = lg ? ls : 1.0 / s;
+    for (size_t i = 0; i < nv; i += VD_N) {
+      memcpy(&a, y + i, sizeof a);
+      a = lg ? a - c : a * c;
+      memcpy(y + i, &a, sizeof a);
+    }
+    for (size_t q = nv; q < n; q++) y[q] = lg ? y[q] - c : y[q] * c;
   }
-  for (size_t q = nv; q < n; q++) y[q] = lg ? y[q] - c : y[q] * c;
+  return any_nan ? NAN : !isfinite(m0) ? m0 : m0 + ls;
 }
 #define CMX_F64_SOFTMAX_DEFINE(name)                             \
-  void name(size_t n, const double *x, double *y, int log) {     \
-    vd_softmax_row(n, x, y, log);                                \
+  double name(size_t n, const double *x, double *y, int log) {   \
+    return vd_softmax_row(n, x, y, log);                         \
   }
 
 #endif

@@ -27,14 +27,16 @@ typedef void (*cmx_f64_vunary_ukr_fn)(size_t n, const double *x, double *y);
  * level's vd_exp (the exp row's bits), y[i] = exp(x[i] - M) * (1 / S) or
  * (x[i] - M) - log S (libm's log). A row holding NaN or +inf gives NaN
  * everywhere, -inf entries 0 (log: -inf), an all -inf row NaN (M is taken
- * as -1 there, so S = 0). y may equal x exactly. S is summed in VD_N
- * lanes, so levels agree to rounding, not bit for bit. Three passes over
- * the row (max; exp, sum and store; scale): the driver's generic loops
- * ran them at SSE2's two lanes, 65% of 1024 x 1024 f64 softmax. */
-typedef void (*cmx_f64_softmax_ukr_fn)(size_t n, const double *x, double *y,
-                                       int log);
+ * as -1 there, so S = 0). y may equal x exactly; y NULL: nothing is
+ * stored (the max and exp passes only). Returns the row's logsumexp, M +
+ * log S: NaN if any x[i] is NaN, else M where M is +-inf. S is summed in
+ * VD_N lanes, so levels agree to rounding, not bit for bit. Three passes
+ * over the row (max; exp, sum and store; scale): the driver's generic
+ * loops ran them at SSE2's two lanes, 65% of 1024 x 1024 f64 softmax. */
+typedef double (*cmx_f64_softmax_ukr_fn)(size_t n, const double *x,
+                                         double *y, int log);
 #define CMX_UKR(isa, name) \
-  void name(size_t n, const double *x, double *y, int log);
+  double name(size_t n, const double *x, double *y, int log);
 #include "f64-softmax.inc"
 #undef CMX_UKR
 

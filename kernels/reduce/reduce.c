@@ -722,6 +722,7 @@ struct generic {
   size_t R;
   double *out;
   int64_t *iout;
+  cmx_f64_softmax_ukr_fn lse64; /* f64 logsumexp rows (its return) */
 };
 
 /* The extremes' loop: four running values m0..m3 in registers over XL(i)
@@ -919,13 +920,10 @@ static void generic_range(void *ctx, size_t b, size_t e) {
         c->out[o] = acc / (double)R;
         continue;
       case CMX_RED_LOGSUMEXP:
-        for (size_t i = 1; i < R; i++)
-          r = r != r || p[i] != p[i] ? r + p[i] : (p[i] > r ? p[i] : r);
-        if (isfinite(r)) {
-          for (size_t i = 0; i < R; i++) acc += exp(p[i] - r);
-          r += log(acc);
-        }
-        c->out[o] = r;
+        /* the level's softmax row, storing nothing: its max, exp and sum
+         * passes in the level's vectors (libm's exp an element in one
+         * chain: 1024 x 1024, 1 thread, 6.7 ms, torch 2.15 1.9) */
+        c->out[o] = c->lse64(R, p, NULL, 0);
         continue;
       case CMX_RED_MAX: case CMX_RED_MIN: {
         /* four running extremes in registers; a NaN anywhere makes the
@@ -1108,11 +1106,11 @@ static int generic_pieces(enum cmx_red_op op, const void *x, int is_int,
   if (!pd) return 0;
   int64_t *pi = (int64_t *)(pd + np);
   const enum cmx_red_op pop = op == CMX_RED_MEAN ? CMX_RED_SUM : op;
-  struct generic c = {pop, x, is_int, GEN_PIECE, pd, pi};
+  struct generic c = {pop, x, is_int, GEN_PIECE, pd, pi, NULL};
   cmx_parallel_for(nthreads, full, 1, 1, generic_range, &c);
   if (np > full) {
     struct generic t = {pop, (const char *)x + full * GEN_PIECE * w, is_int,
-                        R - full * GEN_PIECE, pd + full, pi + full};
+                        R - full * GEN_PIECE, pd + full, pi + full, NULL};
     generic_range(&t, 0, 1);
   }
 #define XV(i) (is_int == 4   ? (double)((const int32_t *)x)[i]          \
@@ -1128,7 +1126,7 @@ static int generic_pieces(enum cmx_red_op op, const void *x, int is_int,
     iout[0] = (int64_t)best;
   } else if (is_int) {
     /* the int64 partials as a row of the same loops (exact in any order) */
-    struct generic r = {op, pi, 8, np, out, iout};
+    struct generic r = {op, pi, 8, np, out, iout, NULL};
     generic_range(&r, 0, 1);
   } else if (pop == CMX_RED_SUM) {
     double s = 0.0;
@@ -1149,10 +1147,10 @@ static int generic_pieces(enum cmx_red_op op, const void *x, int is_int,
 
 void cmx_red_generic(enum cmx_red_op op, const void *x, int is_int,
                      size_t O, size_t R, double *out, int64_t *iout,
-                     int nthreads) {
+                     cmx_f64_softmax_ukr_fn lse64, int nthreads) {
   if (O == 1 && generic_pieces(op, x, is_int, R, out, iout, nthreads))
     return;
-  struct generic c = {op, x, is_int, R, out, iout};
+  struct generic c = {op, x, is_int, R, out, iout, lse64};
   size_t grain = (1 << 15) / (R ? R : 1);
   cmx_parallel_for(nthreads, O, 1, grain ? grain : 1, generic_range, &c);
 }

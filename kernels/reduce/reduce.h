@@ -22,6 +22,7 @@
 #include "../cvt/cvt.h"
 #include "../f32-reduce/f32-reduce.h"
 #include "../f32-vunary/f32-vunary.h"
+#include "../f64-vunary/f64-vunary.h"
 
 enum cmx_red_op { CMX_RED_SUM, CMX_RED_PROD, CMX_RED_MAX, CMX_RED_MIN,
                   CMX_RED_MEAN, CMX_RED_VAR, CMX_RED_LOGSUMEXP, CMX_RED_ALL,
@@ -85,10 +86,11 @@ int cmx_red_f32_around(enum cmx_red_op op, const void *x, size_t P,
                        int nthreads);
 /* Contiguous O x R data in double (is_int 0), int64 (is_int 8) or int32
  * (is_int 4); sum, mean, prod, max, min, var, logsumexp, argmax, argmin
- * (all / any are scanned as bytes by the caller). */
+ * (all / any are scanned as bytes by the caller). lse64: the level's f64
+ * softmax row, whose return is a double row's logsumexp. */
 void cmx_red_generic(enum cmx_red_op op, const void *x, int is_int,
                      size_t O, size_t R, double *out, int64_t *iout,
-                     int nthreads);
+                     cmx_f64_softmax_ukr_fn lse64, int nthreads);
 /* sum, mean, prod, max or min over the rows of R x O data (row stride
  * ld elements; w 0: double, 4: int32, 8: int64) into out (double: f64
  * data, and integer means) or iout (int64), O columns. */
