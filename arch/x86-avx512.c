@@ -52,8 +52,8 @@ void cmx_dispatch_init_x86_avx512(struct cmx_dispatch *t) {
   if (cmx_cpu_has_avx512vnni())
     t->gemm_i8 = (struct cmx_i8_gemm_config){
         .ukr = cmx_i8_gemm_ukr_14x32c4_vnni__avx512, .b_biased = 1,
-        .mr = 14, .nr = 32,
-        .kc = 1024, .pack_b4 = cmx_i8_gemm_pack_b4__avx512,
+        .mr = 14, .nr = 32, .kc = 1024,
+        .pack_b4 = cmx_i8_gemm_pack_b4__avx512,
         .dotrows = cmx_i8_gemm_dotrows__avx512vnni,
         .sweep = cmx_i8_gemm_sweep__avx512vnni};
   /* and on AMX tiles (tdpbssd) where the CPU and OS allow it; the tile
