@@ -204,14 +204,13 @@ static void pack_b_from(const struct ctx *x, size_t t, size_t q0, size_t len,
     }
     for (; j < nr; j++) d[j * 4] = 0;
   }
+  /* the whole panel, rows below pstart too: this is its last step */
+  if (x->biased) bias_panel(dst, kq * nr);
 }
 
 static void pack_b(const void *vctx, size_t t, size_t q0, size_t len,
                    size_t p0, size_t kcur, void *vdst) {
-  const struct ctx *x = vctx;
-  pack_b_from(x, t, q0, len, p0, kcur, 0, vdst);
-  if (x->biased)
-    bias_panel(vdst, (kcur + x->kpad - 1) / x->kpad * x->kpad * x->nr);
+  pack_b_from(vctx, t, q0, len, p0, kcur, 0, vdst);
 }
 
 /* The whole kc x nc block of B at once, its panels panel_bytes apart:
@@ -236,13 +235,9 @@ static void pack_b_block(const void *vctx, size_t t, size_t q0, size_t len,
                         s + (ptrdiff_t)p * o->rs + (ptrdiff_t)jr, o->rs,
                         dst + jr / nr * panel_bytes + (p / 4) * 128);
   }
-  for (size_t jr = 0; jr < len; jr += nr) {
+  for (size_t jr = 0; jr < len; jr += nr)
     pack_b_from(x, t, q0 + jr, len - jr < nr ? len - jr : nr, p0, kcur,
                 whole, dst + jr / nr * panel_bytes);
-    if (x->biased)
-      bias_panel(dst + jr / nr * panel_bytes,
-                 (kcur + x->kpad - 1) / x->kpad * x->kpad * nr);
-  }
 }
 
 static void tile(const void *vctx, size_t t, size_t i, size_t j, size_t m,
@@ -335,12 +330,8 @@ static int run_rows(const struct cmx_i8_gemm_config *cfg,
     for (size_t i = 0; i < p->m; i++) {
       const int8_t *r = o->data + boff(o, t) + (ptrdiff_t)i * o->rs;
       int8_t *d = a + (t * p->m + i) * p->k;
-      int32_t s = 0;
-      for (size_t q = 0; q < p->k; q++) {
-        d[q] = r[(ptrdiff_t)q * o->cs];
-        s += d[q];
-      }
-      asum[t * p->m + i] = s;
+      for (size_t q = 0; q < p->k; q++) d[q] = r[(ptrdiff_t)q * o->cs];
+      asum[t * p->m + i] = sum_i8(d, p->k);
     }
   struct dot_job d = {cfg, p, a, asum, (p->n + 63) / 64};
   /* at least ~64K multiply-adds a thread before a region opens */
