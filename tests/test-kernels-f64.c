@@ -188,7 +188,25 @@ static const double SPECIALS[] = {0.0,
                                   -0x1.2d97c7f3321d2p+53,
                                   -0x1.2d97c7f3321d3p+53,
                                   -1e16,
-                                  -3e16};
+                                  -3e16,
+                                  /* erf's intervals (f64-vmath.h): 0.75, 4,
+                                   * 6, 8, 27.5 and below; gelu's at z =
+                                   * -x / sqrt(2) */
+                                  0.75,
+                                  -0x1.7ffffffffffffp-1,
+                                  4.0,
+                                  0x1.fffffffffffffp+1,
+                                  6.0,
+                                  -0x1.7ffffffffffffp+2,
+                                  8.0,
+                                  -8.0,
+                                  27.5,
+                                  -1.0606601717798212,
+                                  -5.656854249492381,
+                                  -8.48528137423857,
+                                  -11.313708498984761,
+                                  -38.890872965260115,
+                                  -38.8908729652601};
 #define NSPECIALS (sizeof SPECIALS / sizeof SPECIALS[0])
 
 static const struct row *ref_row(enum cmx_vunary_op op) {

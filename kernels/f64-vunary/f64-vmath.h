@@ -12,8 +12,8 @@
  *   exp 0.75 [0.50]   expm1 0.82 [0.76]  log 0.72 [0.50]  log1p 0.73 [0.79]
  *   (exp 0.55 within |x| <= 708, the table's range: vd_exp)
  *   sin 0.74 [0.51]   cos 0.72 [0.51]    tanh 2.49 [1.95]
- *   sigmoid 1.84  silu 2.81  softplus 1.39  gelu_tanh 3.48  erf 1.24
- *   gelu 5.06
+ *   sigmoid 1.84  silu 2.81  softplus 1.39  gelu_tanh 3.48  erf 1.26
+ *   gelu 4.40
  * (sigmoid ... gelu_tanh and gelu against their long double formulas, the
  * negative tails of gelu_tanh and gelu included: see vd_gelu_tanh,
  * vd_gelu).
@@ -63,9 +63,15 @@ VD_INLINE vd vcopysign(vd mag, vd s) {
               ((vu)s & 0x8000000000000000ull));
 }
 VD_INLINE int vany(vi m) {
+#if VD_N == 8 && defined(__AVX512DQ__)
+  return _mm512_movepi64_mask((__m512i)m) != 0; /* the sign bits */
+#elif VD_N == 4 && defined(__AVX__)
+  return _mm256_movemask_pd((__m256d)m) != 0;
+#else
   int64_t a = 0;
   for (int i = 0; i < VD_N; i++) a |= m[i];
   return a != 0;
+#endif
 }
 
 /* Round to nearest by the 1.5 * 2^52 shift: t = x * c + MAGIC (one
@@ -175,13 +181,22 @@ static const double vd_exp2_hi[16] = {
     0x1.7a11473eb0187p+0, 0x1.8ace5422aa0dbp+0, 0x1.9c49182a3f090p+0,
     0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0, 0x1.d5818dcfba487p+0,
     0x1.ea4afa2a490dap+0};
-static const double vd_exp2_lo[16] = {
-    0x0.0p+0,                0x1.8a62e4adc610bp-54,  -0x1.19041b9d78a76p-55,
-    0x1.9b07eb6c70573p-54,   0x1.6f46ad23182e4p-55,  0x1.ada0911f09ebcp-55,
-    0x1.d4397afec42e2p-56,   0x1.6324c054647adp-54,  -0x1.bdd3413b26456p-54,
-    -0x1.41577ee04992fp-55,  0x1.6e9f156864b27p-54,  0x1.c7c46b071f2bep-56,
-    0x1.7a1cd345dcc81p-54,   0x1.11065895048ddp-55,  0x1.2ed02d75b3707p-55,
-    -0x1.e9c23179c2893p-54};
+static const double vd_exp2_lo[16] = {0x0.0p+0,
+                                      0x1.8a62e4adc610bp-54,
+                                      -0x1.19041b9d78a76p-55,
+                                      0x1.9b07eb6c70573p-54,
+                                      0x1.6f46ad23182e4p-55,
+                                      0x1.ada0911f09ebcp-55,
+                                      0x1.d4397afec42e2p-56,
+                                      0x1.6324c054647adp-54,
+                                      -0x1.bdd3413b26456p-54,
+                                      -0x1.41577ee04992fp-55,
+                                      0x1.6e9f156864b27p-54,
+                                      0x1.c7c46b071f2bep-56,
+                                      0x1.7a1cd345dcc81p-54,
+                                      0x1.11065895048ddp-55,
+                                      0x1.2ed02d75b3707p-55,
+                                      -0x1.e9c23179c2893p-54};
 /* t[j & 15] a lane: on AVX-512 one two-register permute (it reads the
  * index's low 4 bits), on AVX2 a gather, elsewhere a load a lane */
 VD_INLINE vd vd_tab16(const double *t, vi j) {
@@ -199,8 +214,7 @@ VD_INLINE vd vd_tab16(const double *t, vi j) {
 /* exp(x) = 2^m (th + (th p + tl)), p = r + r^2 q: returns th, and r, q,
  * tl and ki = 16 m + j; rl is r's rounding (x - k ln2/16 = r + rl to
  * 2^-100; the fma x - k hi is exact), which exp leaves out. */
-VD_INLINE vd vd_exp_tab_parts(vd x, vd *r_, vd *rl, vd *q_, vd *tl,
-                              vi *ki) {
+VD_INLINE vd vd_exp_tab_parts(vd x, vd *r_, vd *rl, vd *q_, vd *tl, vi *ki) {
   vd t = vd_fma(x, vs(VD_16_LN2), vs(VD_MAGIC));
   vd k = t - VD_MAGIC;
   vd r1 = vd_fma(-k, vs(VD_LN2_16_HI), x);
@@ -217,12 +231,17 @@ VD_INLINE vd vd_exp_tab_parts(vd x, vd *r_, vd *rl, vd *q_, vd *tl,
   *tl = vd_tab16(vd_exp2_lo, *ki);
   return vd_tab16(vd_exp2_hi, *ki);
 }
+/* exp(x) = 2^m y, y in [0.97, 2.1]: returns y, and ki = 16 m + j (y is
+ * good for |x| up to 2^40; VD_EXP_TAB_MAX bounds only 2^m y) */
+VD_INLINE vd vd_exp_tab_y(vd x, vi *ki) {
+  vd r, rl, q, tl;
+  vd th = vd_exp_tab_parts(x, &r, &rl, &q, &tl, ki);
+  return th + vd_fma(th, vd_fma(r * r, q, r), tl);
+}
 /* The lanes past the table's range hold any bits. */
 VD_INLINE vd vd_exp_tab(vd x) {
-  vd r, rl, q, tl;
   vi ki;
-  vd th = vd_exp_tab_parts(x, &r, &rl, &q, &tl, &ki);
-  vd y = th + vd_fma(th, vd_fma(r * r, q, r), tl);
+  vd y = vd_exp_tab_y(x, &ki);
   return (vd)((vu)y + ((vu)(ki >> 4) << 52));
 }
 /* expm1 likewise, 2^m th - 1 + 2^m (th r + (th (r^2 q + rl) + tl)): a =
@@ -470,145 +489,156 @@ VD_INLINE vd vd_softplus(vd x) {
 }
 
 /* ---- erf, gelu (erf) -----------------------------------------------------
- * |x| < 0.75: erf = x (a0 + x^2 Q(x^2)), Q a Taylor series. Above, erf = 1 -
- * erfc, erfc(a) = exp(-a^2) h(a): a^2 = a2 + a2l exactly (fma) and
- * exp(-a2 - a2l) = exp(-a2) (1 - a2l); h(a) = erfc(a) exp(a^2) is a
- * polynomial on one of four intervals (coefficients selected per lane), in
- * a below 3 and in 1/a above, where h ~ 1/(a sqrt(pi)). The
- * polynomials were fitted here (interpolation at Chebyshev nodes, 100-bit
- * mpmath); each one's first term left out is under 1e-19 of h. */
-/* erf(x) = x (a0 + t Q(t)), t = x^2 <= 0.5625: a0 = 2 / sqrt(pi) as two
- * doubles, Q the Taylor series to t^15 (a_16 t^16 < 2e-19). */
+ * Below 0.75, erf(a) = a (a0 + t Q(t)), t = a^2, Q a Taylor series. Above,
+ * erf = 1 - erfc, erfc(a) = exp(-a^2) h(a): a^2 = a2 + a2l exactly (fma),
+ * exp(-a2 - a2l) = exp(-a2) (1 - a2l), and h(a) = erfc(a) exp(a^2) is a
+ * polynomial on one of seven intervals, in a below 4 and in u = 1/a above
+ * (as h / u = a h(a), near 1/sqrt(pi)). Q and the seven share one table,
+ * sixteen coefficients in eight columns, so a vector whose lanes take
+ * different forms evaluates one polynomial, each lane's coefficients
+ * picked from its column (one AVX-512 permute a coefficient). The h
+ * polynomials were fitted here: Chebyshev interpolants of degree 15 in s =
+ * (v - mid) ih, v = a or u (mpmath, 120 bits), written in powers of s; the
+ * first term left out is under 2e-18 of h, the rounded coefficients within
+ * 5e-17 of it (most of that the constant term's rounding). Intervals of a
+ * are half binades, [0.75, 1), [1, 1.5), [1.5, 2), [2, 3), [3, 4): the
+ * column and s come from a's bits; then [4, 8) and [8, 27.5] in u. */
+/* Q's coefficients (column 7): the Taylor series to t^15 (a_16 t^16 < 2e-19);
+ * a0 = 2 / sqrt(pi) as two doubles. */
 #define VD_ERF_A0_HI 0x1.20dd750429b6dp+0
 #define VD_ERF_A0_LO 0x1.1ae3a914fee00p-56
-static const double vd_erf_q[16] = {
-    -0x1.812746b0379e7p-2,  0x1.ce2f21a042be2p-4,   -0x1.b82ce31288b51p-6,
-    0x1.565bcd0e6a53fp-8,   -0x1.c02db40040b86p-11, 0x1.f9a326f9b89b7p-14,
-    -0x1.f4d25c3e0c2ebp-17, 0x1.b9e6c9dc651a3p-20,  -0x1.5f742ec43e71ap-23,
-    0x1.fcc5720624c1cp-27,  -0x1.51d7181c5d36dp-30, 0x1.9e6ad5e55a730p-34,
-    -0x1.d8453cb0c46eap-38, 0x1.f683ae4a97007p-42,  -0x1.f56f071a885cfp-46,
-    0x1.d70b3537f4765p-50};
-/* erfc(z) exp(z^2) = h(z) on [0.75, 1.5], [1.5, 3] (in z) and [3, 8],
- * [8, 27.5] (in u = 1/z, as h / u = z h(z), near 1/sqrt(pi)): the
- * Chebyshev interpolant of degree 19 in s = (v - mid) ih, v = z or u,
- * written as a polynomial in s (each interval's coefficients decay, so
- * none is large), coefficient j of interval i at [j][i]; the mid and 1 /
- * half-width of each variable range. */
-static const double vd_erfc_h[20][4] = {
-    {0x1.9531e09b149b5p-2, 0x1.d94446d627932p-3, 0x1.19cf8917597fbp-1,
-     0x1.1fef14afa7bb0p-1},
-    {-0x1.6da8680d94bccp-4, -0x1.0fd49e0c6970dp-4, -0x1.7edf0055eed7bp-7,
-     -0x1.0360a88e927f8p-9},
-    {0x1.26a409c6035efp-6, 0x1.26d813efea5cbp-6, -0x1.023573d8ddc02p-9,
-     -0x1.122257a9cfce8p-11},
-    {-0x1.b208222b36a0ap-9, -0x1.302f5a92da03fp-8, 0x1.05721acd96752p-12,
-     0x1.7059de5fd9982p-17},
-    {0x1.28ba3929117e1p-11, 0x1.2c2c8807fec17p-10, 0x1.7e4a7c87111dfp-22,
-     0x1.55ab2c0994afbp-20},
-    {-0x1.7cacd6bcbdea2p-14, -0x1.1c98a394ad93ap-12, -0x1.0b33661e5939cp-18,
-     -0x1.3189c1ebf7b10p-24},
-    {0x1.cdec39e6ded9cp-17, 0x1.042e280984620p-14, 0x1.1d0e71911c8b8p-21,
-     -0x1.09f115b347475p-28},
-    {-0x1.0aba0a75a42eap-19, -0x1.cc15d36a80303p-17, 0x1.942d4625b4ffdp-28,
-     0x1.1de9546abf070p-31},
-    {0x1.269cc85072868p-22, 0x1.8a6adf5b2c885p-19, -0x1.dd25fbfe2018fp-27,
-     0x1.6153575203b4dp-38},
-    {-0x1.387e7eaee9e58p-25, -0x1.488b57b2ba564p-21, 0x1.4390dd8833107p-29,
-     -0x1.171c167313a52p-38},
-    {0x1.3f5e6cacd12eep-28, 0x1.0a6aab3c9ca0ep-23, -0x1.d7948552381e4p-35,
-     0x1.462790a4f3286p-43},
-    {-0x1.3b60af8cea8fbp-31, -0x1.a54de23285c76p-26, -0x1.11dfac326bcb4p-34,
-     0x1.f4c5201648b4ep-46},
-    {0x1.2da73d43d997bp-34, 0x1.45479837eba4bp-28, 0x1.0d751fad9df03p-36,
-     -0x1.a7d7f80a83733p-49},
-    {-0x1.180c8f669003ep-37, -0x1.eb18efc43ee87p-31, -0x1.713498d4bf5a5p-40,
-     -0x1.0b91c4eea7666p-53},
-    {0x1.f9a40b179aa61p-41, 0x1.6b03c98e8830bp-33, -0x1.1b4dfab57fe1ep-42,
-     0x1.7596315e9999ap-55},
-    {-0x1.bc96e4bff874dp-44, -0x1.06d181d82c10dp-35, 0x1.fcd26565ece1ap-44,
-     -0x1.8e18d214ccccdp-60},
-    {0x1.7cd604a435ccdp-47, 0x1.717a26a0b1e86p-38, -0x1.5807188e09266p-46,
-     -0x1.f1c6c37333333p-62},
-    {-0x1.3f01520aaa000p-50, -0x1.01b369f62fdd2p-40, 0x1.2640818536666p-52,
-     0x1.d88f810000000p-65},
-    {0x1.12ba2fe3d999ap-53, 0x1.99acc2ebbd933p-43, 0x1.ebbcafffbcccdp-51,
-     0x1.5299000000000p-69},
-    {-0x1.b7922b7d9999ap-57, -0x1.12863719e6c66p-45, -0x1.d6c76e1d80000p-53,
-     -0x1.06964cccccccdp-70}};
-static const double vd_erfc_mid[4] = {
-    0x1.2000000000000p+0, 0x1.2000000000000p+1, 0x1.d555555555555p-3,
-    0x1.4a7904a7904a8p-4};
-static const double vd_erfc_ih[4] = {0x1.5555555555555p+1, 0x1.5555555555555p+0,
-                                     0x1.3333333333333p+3,
-                                     0x1.6906906906907p+4};
+#define VD_ALIGN64 __attribute__((aligned(64)))
+static const double vd_erf_tab[16][8] VD_ALIGN64 = {
+    {0x1.db747ee409ac5p-2, 0x1.78a692138767ap-2, 0x1.23cfc2f1dc7e0p-2,
+     0x1.afbb3f3b7343bp-3, 0x1.3e0a99a0ee914p-3, 0x1.1c08bb2a920bdp-1,
+     0x1.1fef14afa7bb0p-1, -0x1.812746b0379e7p-2},
+    {-0x1.4369f60195edcp-5, -0x1.abaacdbfa8b07p-5, -0x1.0c3d538446447p-5,
+     -0x1.3086d7f01ac85p-5, -0x1.5285d2eb1ef74p-6, -0x1.88cb4896bfa10p-8,
+     -0x1.0360a88e927f8p-9, 0x1.ce2f21a042be2p-4},
+    {0x1.80ef8f454cf88p-9, 0x1.b56f45eef7e58p-8, 0x1.c8d0cef0f810dp-9,
+     0x1.98958a7a8e4b2p-8, 0x1.5d581133378eep-9, -0x1.abb5a57bd785dp-11,
+     -0x1.122257a9cfce7p-11, -0x1.b82ce31288b51p-6},
+    {-0x1.9d5868de0b581p-13, -0x1.9b635ac624ad5p-11, -0x1.6cb52fe48945fp-12,
+     -0x1.0632076809e02p-10, -0x1.5e5d7e9899182p-12, 0x1.b5ff386741275p-15,
+     0x1.7059de5fd9981p-17, 0x1.565bcd0e6a53fp-8},
+    {0x1.9831c2c85003fp-17, 0x1.68a25a6641eeep-14, 0x1.13648a11ffe68p-15,
+     0x1.435c04e205695p-13, 0x1.5632136d8c871p-15, 0x1.4c526c5b2b273p-20,
+     0x1.55ab2c0994b99p-20, -0x1.c02db40040b86p-11},
+    {-0x1.779dd2a3da23dp-21, -0x1.299636d6c5877p-17, -0x1.8bf716a8eabe1p-19,
+     -0x1.809ce8ab511d7p-16, -0x1.460abd6b257aap-18, -0x1.b065cea9c472dp-22,
+     -0x1.3189c1ebf7c2fp-24, 0x1.f9a326f9b89b7p-14},
+    {0x1.452648d62b758p-25, 0x1.d1b695aac9c27p-21, 0x1.106bd5c04629bp-22,
+     0x1.ba8a67d47f1bep-19, 0x1.2f839e54cd10cp-21, 0x1.606dfdb3b4a10p-26,
+     -0x1.09f115b397434p-28, -0x1.f4d25c3e0c2ebp-17},
+    {-0x1.0ab3832b9a73bp-29, -0x1.5b8bc94c695cbp-24, -0x1.6838884ab9b2dp-26,
+     -0x1.edd4239d4f7cdp-22, -0x1.146bc406f87d7p-24, 0x1.e9a73b7f929cbp-30,
+     0x1.1de9546b07566p-31, 0x1.b9e6c9dc651a3p-20},
+    {0x1.a0ef7ee607537p-34, 0x1.f0fe6f9ae86abp-28, 0x1.cb4c6872b02bep-30,
+     0x1.0bcba0cbc77a2p-24, 0x1.ed2a955d8df2ep-28, -0x1.94233c007fd33p-32,
+     0x1.61535c3bccb72p-38, -0x1.5f742ec43e71ap-23},
+    {-0x1.37fe70bb04e83p-38, -0x1.55c07d13e294bp-31, -0x1.1b2912c769908p-33,
+     -0x1.1ad10b982cca0p-27, -0x1.af5d64282a7e5p-31, 0x1.3d253b403749dp-36,
+     -0x1.171c17017599bp-38, 0x1.fcc5720624c1cp-27},
+    {0x1.c0b37ccceaeeep-43, 0x1.c57052765239ap-35, 0x1.5273ffa4c4911p-37,
+     0x1.23512be3a8587p-30, 0x1.725027c5bf1e9p-34, 0x1.50a9a69b82aa3p-39,
+     0x1.462640d86295ep-43, -0x1.51d7181c5d36dp-30},
+    {-0x1.370a713ba4986p-47, -0x1.22fc5054bd4fep-38, -0x1.88fb3c1677823p-41,
+     -0x1.2515bf72e2aefp-33, -0x1.384594a15adbap-37, -0x1.2115612c89342p-41,
+     0x1.f4c6510c16aaap-46, 0x1.9e6ad5e55a730p-34},
+    {0x1.a0d24c64c8633p-52, 0x1.6a07b615332acp-42, 0x1.bc018b6df04afp-45,
+     0x1.20001e7e74de6p-36, 0x1.02b1e305bf75dp-40, 0x1.1949d680fe4b8p-45,
+     -0x1.a7748d7ffa218p-49, -0x1.d8453cb0c46eap-38},
+    {-0x1.0e97ccc0bacc9p-56, -0x1.b5a9c12d213fap-46, -0x1.e90f21a9c1e12p-49,
+     -0x1.1577396695e75p-39, -0x1.a5f476d20075dp-44, 0x1.eaf8c42164ea6p-49,
+     -0x1.0c473b659fe6bp-53, 0x1.f683ae4a97007p-42},
+    {0x1.570847a555664p-61, 0x1.06b5cf20ecb1dp-49, 0x1.0b6c422547b9dp-52,
+     0x1.147e262e8c3b4p-42, 0x1.604abf62ed135p-47, -0x1.0ddc28574d7d3p-50,
+     0x1.663a3e064526fp-55, -0x1.f56f071a885cfp-46},
+    {-0x1.a461bd749f480p-66, -0x1.2cf6c190c7ee6p-53, -0x1.18d281803086ap-56,
+     -0x1.ff38c1d4f39eep-46, -0x1.16441025d9425p-50, 0x1.58351f9420098p-54,
+     -0x1.557692044c15ap-60, 0x1.d70b3537f4765p-50},
+};
+#define VD_ERFC_MID5 0x1.8000000000000p-3
+#define VD_ERFC_IH5 0x1.0000000000000p+4
+#define VD_ERFC_MID6 0x1.4a7904a7904a8p-4
+#define VD_ERFC_IH6 0x1.6906906906907p+4
+
 #define VD_RSQRT2_HI 0x1.6a09e667f3bcdp-1
 #define VD_RSQRT2_LO -0x1.bdd3413b26400p-55
 
-/* row[i] for the lanes of interval i (idx: 0..3): on AVX-512 one permute
- * of the four, elsewhere selects (idx's compares are the same for every
- * row, so they are computed once where this is inlined) */
-VD_INLINE vd vd_pick4(const double *row, vi idx) {
+/* row[i] for the lanes of column i (idx's low three bits): on AVX-512 one
+ * permute of the row, on AVX2 a permute of each half (the 32-bit form: a
+ * double is a pair of words) and a blend, elsewhere a load a lane */
+VD_INLINE vd vd_pick8(const double *row, vi idx) {
 #if VD_N == 8 && defined(__AVX512F__)
-  return (vd)_mm512_permutexvar_pd(
-      (__m512i)idx, _mm512_castpd256_pd512(_mm256_loadu_pd(row)));
+  return (vd)_mm512_permutexvar_pd((__m512i)idx, _mm512_load_pd(row));
+#elif VD_N == 4 && defined(__AVX2__)
+  vu w = ((vu)idx & 3) << 1;
+  __m256i k = (__m256i)(w | (w << 32) | (1ull << 32));
+  __m256i lo = _mm256_permutevar8x32_epi32(_mm256_load_si256((void *)row), k);
+  __m256i hi =
+      _mm256_permutevar8x32_epi32(_mm256_load_si256((void *)(row + 4)), k);
+  return (vd)_mm256_blendv_pd((__m256d)lo, (__m256d)hi,
+                              (__m256d)((vu)idx << 61));
 #else
-  return vsel(
-      idx == 3, vs(row[3]),
-      vsel(idx == 2, vs(row[2]), vsel(idx == 1, vs(row[1]), vs(row[0]))));
+  vd r;
+  for (int i = 0; i < VD_N; i++) r[i] = row[idx[i] & 7];
+  return r;
 #endif
 }
-/* erf(x) for |x| < 0.75: x a0 + x t Q(t) in one fma (a0's low half in the
- * small part) */
-VD_INLINE vd vd_erf_small(vd x) {
-  vd t = x * x, t2 = t * t;
-  vd qe = vs(vd_erf_q[14]), qo = vs(vd_erf_q[15]); /* Q by halves in t^2 */
-  for (int j = 12; j >= 0; j -= 2) {
-    qe = vd_fma(qe, t2, vs(vd_erf_q[j]));
-    qo = vd_fma(qo, t2, vs(vd_erf_q[j + 1]));
+VD_INLINE vi vseli(vi m, vi a, vi b) { return (a & m) | (b & ~m); }
+/* For 0 <= a <= 27.5 (NaN passes): erf(a) into *small for the lanes of lo
+ * (a < 0.75), and for the others erfc(a + al) = e 2^(ki >> 4) returned (al
+ * only where with_al, a literal). exp(-a2) by the table (vd_exp_tab_y: the
+ * caller scales by 2^m, in two halves where m may go below -1022); 1 / a
+ * and the division by it only where a lane is at 4 or more. */
+VD_INLINE vd vd_erf_parts(vd a, vd al, const int with_al, vi lo, vd *small,
+                          vi *ki) {
+  vu ab = (vu)a;
+  /* [0.75, 4): column (a's exponent and top mantissa bit) 0..4, s = 4 m -
+   * 5 (or - 7 in a binade's upper half), m a's mantissa in [1, 2): exact */
+  vi idx = (vi)((ab >> 51) - 0x7fd);
+  vd m = (vd)((ab & 0xfffffffffffffull) | 0x3ff0000000000000ull);
+  vd s = vd_fma(m, vs(4.0), -vsel((vi)(ab << 12) >> 63, vs(7.0), vs(5.0)));
+  vi far = a >= 4.0;
+  const int any_far = vany(far);
+  if (any_far) {
+    vi g8 = a >= 8.0;
+    vd sf = (1.0 / a - vsel(g8, vs(VD_ERFC_MID6), vs(VD_ERFC_MID5))) *
+            vsel(g8, vs(VD_ERFC_IH6), vs(VD_ERFC_IH5));
+    s = vsel(far, sf, s);
+    idx = vseli(far, 5 - g8, idx);
   }
-  vd q = vd_fma(t, qo, qe);
-  return vd_fma(x, vs(VD_ERF_A0_HI), x * vd_fma(t, q, vs(VD_ERF_A0_LO)));
-}
-/* h(a) for a in [0.75, 27.5] */
-VD_INLINE vd vd_erfc_h_at(vd a) {
-  vi ge3 = a >= 3.0;
-  vi idx = -((a >= 1.5) + ge3 + (a >= 8.0));
-  vd v = vsel(ge3, 1.0 / a, a);
-  vd s = (v - vd_pick4(vd_erfc_mid, idx)) * vd_pick4(vd_erfc_ih, idx);
-  /* even and odd halves by Horner in s^2: two chains of 10 */
+  vd t = a * a;
+  s = vsel(lo, t, s);
+  idx = vseli(lo, (vi){0} + 7, idx);
+  /* even and odd halves by Horner in s^2: two chains of 8 */
   vd s2 = s * s;
-  vd ev = vd_pick4(vd_erfc_h[18], idx);
-  vd od = vd_pick4(vd_erfc_h[19], idx);
-  for (int j = 16; j >= 0; j -= 2) {
-    ev = vd_fma(ev, s2, vd_pick4(vd_erfc_h[j], idx));
-    od = vd_fma(od, s2, vd_pick4(vd_erfc_h[j + 1], idx));
+  vd ev = vd_pick8(vd_erf_tab[14], idx), od = vd_pick8(vd_erf_tab[15], idx);
+  for (int j = 12; j >= 0; j -= 2) {
+    ev = vd_fma(ev, s2, vd_pick8(vd_erf_tab[j], idx));
+    od = vd_fma(od, s2, vd_pick8(vd_erf_tab[j + 1], idx));
   }
-  vd g = vd_fma(s, od, ev);
-  return vsel(ge3, g / a, g); /* h = (h / u) / a */
-}
-/* erfc(a) = e 2^n1 2^n2 for a = ah + al >= 0.75 (ah clamped to 27.5,
- * where erfc is under 1e-330) */
-VD_INLINE vd vd_erfc_parts(vd ah, vd al, vi *n1, vi *n2) {
-  vi far = ah > 27.5;
-  vd a = vsel(far, vs(27.5), ah);
-  al = vsel(far, vs(0), al); /* NaN at a = inf */
-  vd a2 = a * a;
-  vd a2l = vd_fma(a, a, -a2) + 2.0 * a * al;
-  vd eh = vd_exp_parts(-a2, n1, n2) * vd_erfc_h_at(a);
+  vd p = vd_fma(s, od, ev);
+  /* small: a a0 + a t Q(t) in one fma (a0's low half in the small part) */
+  *small = vd_fma(a, vs(VD_ERF_A0_HI), a * vd_fma(t, p, vs(VD_ERF_A0_LO)));
+  vd h = any_far ? vsel(far, p / a, p) : p; /* h = (h / u) / a */
+  vd a2l = vd_fma(a, a, -t);
+  if (with_al) a2l = a2l + 2.0 * a * al;
+  vd eh = vd_exp_tab_y(-t, ki) * h;
   return vd_fma(-eh, a2l, eh); /* exp(-a2 - a2l) = exp(-a2) (1 - a2l) */
 }
-/* Each branch only where a lane takes it (a lane's result never depends
- * on the others'). */
+/* erf(-x) = -erf(x): the lanes' forms at |x|, the sign put back. erfc(6)
+ * < 2^-55, so erf rounds to +-1 from 6 on (infinities included): those
+ * lanes take 3 (below 4: no division for them) and are selected away;
+ * below 6, 2^m is at least 2^-52. */
 VD_INLINE vd vd_erf(vd x) {
-  vd a = vabs(x);
-  vi lo = a < 0.75;
-  vd y = vs(0);
-  if (vany(lo)) y = vd_erf_small(x);
-  if (vany(~lo)) {
-    vi n1, n2;
-    vd e = vd_erfc_parts(vsel(lo, vs(0.75), a), vs(0), &n1, &n2);
-    y = vsel(lo, y, vcopysign(1.0 - e * vd_pow2(n1) * vd_pow2(n2), x));
-  }
+  vd a = vabs(x), small;
+  vi lo = a < 0.75, one = a >= 6.0;
+  vi ki;
+  vd e = vd_erf_parts(vsel(one, vs(3.0), a), vs(0), 0, lo, &small, &ki);
+  vd y = vsel(one, vs(1.0), 1.0 - e * vd_pow2(ki >> 4));
+  y = vcopysign(vsel(lo, small, y), x);
   return vsel(x != x, x, y);
 }
 /* gelu = x Phi(x) = x/2 (1 + erf(z)), z = x / sqrt(2) carried as a
@@ -620,20 +650,19 @@ VD_INLINE vd vd_gelu(vd x) {
   vd a = vabs(x);
   vd zh = a * VD_RSQRT2_HI;
   vd zl = vd_fma(a, vs(VD_RSQRT2_HI), -zh) + a * VD_RSQRT2_LO;
-  vi tail = zh >= 0.75;
-  vd erfs = vs(0), e = vs(0), s1 = vs(1), s2 = vs(1);
-  if (vany(~tail)) erfs = vd_erf_small(zh) + zl * VD_ERF_A0_HI;
-  if (vany(tail)) {
-    vi n1, n2;
-    e = vd_erfc_parts(vsel(tail, zh, vs(0.75)), vsel(tail, zl, vs(0)), &n1,
-                      &n2);
-    s1 = vd_pow2(n1), s2 = vd_pow2(n2);
-  }
+  vi tail = zh >= 0.75, huge = zh > 27.5; /* erfc under 1e-330 */
+  vd small;
+  vi ki;
+  vd e = vd_erf_parts(vsel(huge, vs(27.5), zh), vsel(tail & ~huge, zl, vs(0)),
+                      1, ~tail, &small, &ki);
+  vd erfs = small + zl * VD_ERF_A0_HI;
+  vi n1 = (ki >> 4) >> 1, n2 = (ki >> 4) - n1;
+  vd s1 = vd_pow2(n1), s2 = vd_pow2(n2);
   vd erfc = e * s1 * s2;
   vd hx = 0.5 * x;
   vd pos = hx * (1.0 + vsel(tail, 1.0 - erfc, erfs));
   vd neg = vsel(tail, hx * s1 * e * s2, hx * (1.0 - erfs));
-  neg = vsel(zh > 27.5, vs(-0.0), neg);
+  neg = vsel(huge, vs(-0.0), neg);
   vd y = vsel(x >= 0, pos, neg);
   return vsel(x != x, x, y);
 }
