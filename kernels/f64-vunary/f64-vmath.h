@@ -497,10 +497,11 @@ VD_INLINE vd vd_softplus(vd x) {
  * sixteen coefficients in eight columns, so a vector whose lanes take
  * different forms evaluates one polynomial, each lane's coefficients
  * picked from its column (one AVX-512 permute a coefficient). The h
- * polynomials were fitted here: Chebyshev interpolants of degree 15 in s =
- * (v - mid) ih, v = a or u (mpmath, 120 bits), written in powers of s; the
- * first term left out is under 2e-18 of h, the rounded coefficients within
- * 5e-17 of it (most of that the constant term's rounding). Intervals of a
+ * polynomials were fitted here (gen-erf-table.py prints the table):
+ * Chebyshev interpolants of degree 15 in s = (v - mid) ih, v = a or u
+ * (mpmath, 120 bits), written in powers of s; the first term left out
+ * is under 2e-18 of h, the rounded coefficients within 5e-17 of it (most
+ * of that the constant term's rounding). Intervals of a
  * are half binades, [0.75, 1), [1, 1.5), [1.5, 2), [2, 3), [3, 4): the
  * column and s come from a's bits; then [4, 8) and [8, 27.5] in u. */
 /* Q's coefficients (column 7): the Taylor series to t^15 (a_16 t^16 < 2e-19);
@@ -556,7 +557,7 @@ static const double vd_erf_tab[16][8] VD_ALIGN64 = {
      0x1.663a3e064526fp-55, -0x1.f56f071a885cfp-46},
     {-0x1.a461bd749f480p-66, -0x1.2cf6c190c7ee6p-53, -0x1.18d281803086ap-56,
      -0x1.ff38c1d4f39eep-46, -0x1.16441025d9425p-50, 0x1.58351f9420098p-54,
-     -0x1.557692044c15ap-60, 0x1.d70b3537f4765p-50},
+     -0x1.557692044c154p-60, 0x1.d70b3537f4765p-50},
 };
 #define VD_ERFC_MID5 0x1.8000000000000p-3
 #define VD_ERFC_IH5 0x1.0000000000000p+4
