@@ -184,8 +184,10 @@ static int eval_direct_f32(cmx_array a, enum cmx_ew_op op,
  * (cmx_copy_into), then read in order; without the memory for the copy
  * it is read in place. Below TRANSPOSED_MIN elements the strided walk
  * stays in cache. x + y.T, 2048 x 2048 f32, 1 thread: 33.5 ms (a DTLB
- * miss per element, rows 8 KiB apart) -> 4.3. Returns the copy (the
- * caller releases it) or NULL; on a copy, in's data and strides. */
+ * miss per element, rows 8 KiB apart) -> 4.3. A 32-bit input transposed
+ * in the last two axes is not copied: the driver reads it through
+ * transposed tiles (cmx_ew_tiled_input). Returns the copy (the caller
+ * releases it) or NULL; on a copy, in's data and strides. */
 #define TRANSPOSED_MIN (1 << 16)
 static struct cmx_buffer *in_order(cmx_array x, cmx_array a,
                                    struct cmx_ew_operand *in, int nthreads) {
@@ -218,21 +220,29 @@ int cmx_eval_elementwise(cmx_array a, int nthreads) {
     in[i].data = cmx_array_ptr(a->in[i]);
     in[i].dtype = a->in[i]->dtype;
     broadcast_strides(a->in[i], a, in[i].strides);
-    copy[i] = in_order(a->in[i], a, &in[i], nthreads);
-    copies += copy[i] != NULL;
   }
   int slot = cmx_ew_info[op].slot;
   struct cmx_ew_kernels k = {
-      .vunary = cmx_ew_info[op].arity == 1 && slot >= 0 ? t->f32_vunary[slot]
-                                                        : NULL,
-      .vbinary = cmx_ew_info[op].arity == 2 && slot >= 0 ? t->f32_vbinary[slot]
-                                                         : NULL,
+      .vunary =
+          cmx_ew_info[op].arity == 1 && slot >= 0 ? t->f32_vunary[slot] : NULL,
+      .vbinary =
+          cmx_ew_info[op].arity == 2 && slot >= 0 ? t->f32_vbinary[slot] : NULL,
       .vunary64 = cmx_ew_info[op].arity == 1 && slot >= 0 ? t->f64_vunary[slot]
                   : op == CMX_EW_silu_mul ? t->f64_vunary[CMX_VUNARY_SILU]
                                           : NULL,
       .where = t->f32_where,
       .cvt = t->cvt,
-      .stream = stream_out(a->dtype, a->size) ? t->x32_stream : NULL};
+      .stream = stream_out(a->dtype, a->size) ? t->x32_stream : NULL,
+      .tr = &t->x32_transpose};
+  /* an input the driver reads through transposed tiles is not copied;
+   * the others (in_order) before any copy changes their strides */
+  int tiled[3] = {0, 0, 0};
+  for (int i = 0; i < a->nin; i++)
+    tiled[i] = cmx_ew_tiled_input(in, a->nin, i, a->shape, a->ndim, &k);
+  for (int i = 0; i < a->nin; i++) {
+    if (!tiled[i]) copy[i] = in_order(a->in[i], a, &in[i], nthreads);
+    copies += copy[i] != NULL;
+  }
   /* with copies, synchronously: they are released here */
   cmx_ew_run(op, in, cmx_array_ptr(a), a->dtype, (cmx_dtype)a->p.compute,
              a->shape, a->ndim, &k, nthreads, !copies);

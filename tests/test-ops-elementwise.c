@@ -727,6 +727,104 @@ Test(ops_binary, large_transposed_operands) {
   free(av);
 }
 
+/* y and want (evaluated) hold the same bytes. */
+static void same_bytes(cmx_array y, cmx_array want, const char *what) {
+  size_t nb = cmx_array_nbytes(want);
+  cr_assert_eq(cmx_array_nbytes(y), nb, "%s: size", what);
+  char *p = malloc(nb * 2);
+  TU_OK(cmx_array_read(y, p, nb));
+  TU_OK(cmx_array_read(want, p + nb, nb));
+  size_t i = 0;
+  while (i < nb && p[i] == p[nb + i]) i++;
+  cr_assert(i == nb, "%s: byte %zu differs", what, i);
+  free(p);
+  cmx_array_free(y);
+  cmx_array_free(want);
+}
+
+/* 32-bit inputs transposed in their last two axes, batched, of 65536
+ * elements or more: the driver reads them through transposed L1 tiles
+ * (rows in blocks of 16, the last one partial; columns in chunks of 256,
+ * the last partial, with a partial transposer tile). Unary, binary
+ * beside a broadcast row, a contiguous and a second transposed operand,
+ * where with a scalar, and int32: the bits of the same op on the
+ * contiguous copy, and neg's and add's values. */
+Test(ops_binary, large_transposed_batched_inputs) {
+  const int64_t sh[3] = {3, 129, 701}, n = 3 * 129 * 701;
+  const int64_t tsh[3] = {3, 701, 129}, rsh[1] = {129};
+  const int ax[3] = {0, 2, 1};
+  double *xv = malloc(sizeof(double) * (size_t)n * 2), *got = xv + n;
+  double rv[129];
+  tu_rand(xv, n, CMX_F32, -4, 4, 1201);
+  tu_rand(rv, 129, CMX_F32, -4, 4, 1202);
+  cmx_array x, xt, xc, row, y, w, half;
+  TU_OK(tu_array(&x, xv, CMX_F32, sh, 3));
+  TU_OK(tu_array(&row, rv, CMX_F32, rsh, 1));
+  TU_OK(cmx_transpose(&xt, x, ax, 3, NULL));
+  TU_OK(cmx_contiguous(&xc, xt, NULL));
+  tu_assert_shape(xt, tsh, 3);
+  TU_OK(cmx_neg(&y, xt, NULL));
+  tu_read(y, got);
+  for (int64_t b = 0; b < 3; b++)
+    for (int64_t i = 0; i < 701; i++)
+      for (int64_t j = 0; j < 129; j++)
+        cr_assert_eq(got[(b * 701 + i) * 129 + j], -xv[(b * 129 + j) * 701 + i],
+                     "neg (%lld, %lld, %lld)", (long long)b, (long long)i,
+                     (long long)j);
+  TU_OK(cmx_neg(&w, xc, NULL));
+  same_bytes(y, w, "neg");
+  TU_OK(cmx_add(&y, xt, row, NULL));
+  tu_read(y, got);
+  for (int64_t b = 0; b < 3; b++)
+    for (int64_t i = 0; i < 701; i++)
+      for (int64_t j = 0; j < 129; j++)
+        cr_assert_eq(got[(b * 701 + i) * 129 + j],
+                     (double)(float)(xv[(b * 129 + j) * 701 + i] + rv[j]),
+                     "add row (%lld, %lld, %lld)", (long long)b, (long long)i,
+                     (long long)j);
+  TU_OK(cmx_add(&w, xc, row, NULL));
+  same_bytes(y, w, "add row");
+  TU_OK(cmx_exp(&y, xt, NULL));
+  TU_OK(cmx_exp(&w, xc, NULL));
+  same_bytes(y, w, "exp");
+  TU_OK(cmx_sigmoid(&y, xt, NULL));
+  TU_OK(cmx_sigmoid(&w, xc, NULL));
+  same_bytes(y, w, "sigmoid");
+  TU_OK(cmx_multiply(&y, xc, xt, NULL));
+  TU_OK(cmx_multiply(&w, xc, xc, NULL));
+  same_bytes(y, w, "contiguous * transposed");
+  TU_OK(cmx_maximum(&y, xt, xt, NULL));
+  TU_OK(cmx_maximum(&w, xc, xc, NULL));
+  same_bytes(y, w, "transposed, transposed");
+  TU_OK(cmx_less(&y, xt, row, NULL));
+  TU_OK(cmx_less(&w, xc, row, NULL));
+  same_bytes(y, w, "less (bool out)");
+  double hv = 0.5;
+  cmx_array cond;
+  TU_OK(tu_array(&half, &hv, CMX_F32, NULL, 0));
+  TU_OK(cmx_greater(&cond, xc, half, NULL));
+  TU_OK(cmx_where(&y, cond, xt, half, NULL));
+  TU_OK(cmx_where(&w, cond, xc, half, NULL));
+  same_bytes(y, w, "where");
+  cmx_array xi, xit, xic;
+  TU_OK(cmx_astype(&xi, x, CMX_I32, NULL));
+  TU_OK(cmx_transpose(&xit, xi, ax, 3, NULL));
+  TU_OK(cmx_contiguous(&xic, xit, NULL));
+  TU_OK(cmx_neg(&y, xit, NULL));
+  TU_OK(cmx_neg(&w, xic, NULL));
+  same_bytes(y, w, "int32 neg");
+  TU_OK(cmx_add(&y, xit, xic, NULL));
+  TU_OK(cmx_add(&w, xic, xic, NULL));
+  same_bytes(y, w, "int32 add");
+  TU_OK(cmx_multiply(&y, xit, row, NULL)); /* int32 * f32 -> f32 */
+  TU_OK(cmx_multiply(&w, xic, row, NULL));
+  same_bytes(y, w, "int32 * f32");
+  cmx_array arr[] = {x, xt, xc, row, half, cond, xi, xit, xic};
+  for (size_t i = 0; i < sizeof arr / sizeof arr[0]; i++)
+    cmx_array_free(arr[i]);
+  free(xv);
+}
+
 /* a of shape sa, b of shape sb broadcast to so; reference by view model. */
 static void bcast_case(const struct binop *op, const int64_t *sa, int na,
                        const int64_t *sb, int nb, const int64_t *so, int no,

@@ -18,6 +18,7 @@
 #include "../f32-where/f32-where.h"
 #include "../f64-vunary/f64-vunary.h"
 #include "../x32-stream/x32-stream.h"
+#include "../x32-transpose/x32-transpose.h"
 
 enum cmx_ew_rule { CMX_EW_SAME, CMX_EW_FLOAT, CMX_EW_PROMOTE, CMX_EW_DIVIDE,
                    CMX_EW_CMP, CMX_EW_LOGICAL };
@@ -55,6 +56,9 @@ struct cmx_ew_kernels {
   /* Non-NULL: write f32 outputs through this streaming copy (for outputs
    * larger than the last-level cache, written once). */
   cmx_x32_stream_ukr_fn stream;
+  /* Non-NULL: 32-bit inputs transposed in the last two axes are read
+   * through L1 tiles this transposer fills (cmx_ew_tiled_input). */
+  const struct cmx_transpose_config *tr;
 };
 
 /* out[i] = op(in[0][i], ...) over shape, computing in `compute` (f16, bf16
@@ -65,6 +69,15 @@ void cmx_ew_run(enum cmx_ew_op op, const struct cmx_ew_operand *in,
                 void *out, cmx_dtype out_dtype, cmx_dtype compute,
                 const int64_t *shape, int ndim,
                 const struct cmx_ew_kernels *k, int nthreads, int last);
+
+/* Whether cmx_ew_run would read input i of in[0, nin) (over shape, as
+ * its caller passes them) through transposed L1 tiles: 32-bit, the last
+ * two axes of the collapsed walk with strides (1, s), s at least a cache
+ * line, and k->tr set. Such an input needs no copy in the output's order
+ * first. */
+int cmx_ew_tiled_input(const struct cmx_ew_operand *in, int nin, int i,
+                       const int64_t *shape, int ndim,
+                       const struct cmx_ew_kernels *k);
 
 /* A chain of f32 elementwise ops fused into one pass (api/compile.c
  * builds it from a traced graph). Step t computes r[t] = op(a, b) (b
