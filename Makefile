@@ -167,10 +167,12 @@ test: $(TEST_BIN)
 	@if [ "$(TEST_FUZZ)" = 1 ]; then $(MAKE) --no-print-directory test-fuzz; fi
 
 # make install into a scratch prefix and a program built against it with
-# pkg-config: it runs, and finds the installed tuning file for this CPU.
+# pkg-config: it runs, and finds the installed tuning file for this CPU;
+# the same program against build/libcmx.so, run from outside the tree, finds
+# perf/tuning beside the build folder.
 .PHONY: test-install
 test-install: $(LIB_SO) $(LIB_A)
-	MAKE="$(MAKE)" SAN="$(SAN)" sh tests/install-check.sh
+	MAKE="$(MAKE)" SAN="$(SAN)" BUILD="$(BUILD)" sh tests/install-check.sh
 
 # Differential test of the model ops (matmul, norms, rope, attention, conv,
 # quantisation, random, safetensors) against MLX through ctypes; not part

@@ -53,3 +53,17 @@ else
     { echo "install-check: FAIL: found '$found' with none committed"; exit 1; }
   echo "install-check: PASS (sum 10; no committed tuning file for this CPU)"
 fi
+# The same program linked against the build folder's shared library and run
+# from outside the tree, as python's ctypes loads it: the library finds the
+# committed file beside its own build folder.
+build=${BUILD:-build}
+cc "$prefix/prog.c" -o "$prefix/prog-tree" -Iapi/include -L"$build" -lcmx \
+  -Wl,-rpath,"$PWD/$build" ${SAN}
+tree=$("$prefix/prog-tree")
+tree=${tree#* }
+if [ -n "$want" ]; then
+  expect="$PWD/$build/../perf/tuning/$(basename "$want")"
+  [ "$tree" = "$expect" ] ||
+    { echo "install-check: FAIL: build-tree library found '$tree', want '$expect'"; exit 1; }
+  echo "install-check: PASS (build-tree library from outside: $tree)"
+fi

@@ -329,7 +329,9 @@ CMX_API int cmx_addmm(cmx_array *out, cmx_array c, cmx_array a, cmx_array b,
  * CMX_TUNING=<path> (empty: none), else <cpu-slug>.conf in $CMX_TUNING_DIR
  * (when set, the only place looked at), else in <dir of the loaded
  * libcmx>/../share/cmx/tuning (make install puts the committed files
- * there), else in <dir of the executable>/../perf/tuning, where cpu-slug
+ * there), else in <dir of the loaded libcmx>/../perf/tuning (a build
+ * folder's library, loaded from anywhere), else in <dir of the
+ * executable>/../perf/tuning, where cpu-slug
  * is the /proc/cpuinfo model name in lower case, "(r)"/"(tm)" dropped,
  * other runs of characters '-' (perf/tune-gemm writes it). CMX_EINVAL for
  * an unknown name. */
