@@ -57,8 +57,9 @@ static void pack_b(const void *vctx, size_t t, size_t q0, size_t len,
     const double *sp = s + (ptrdiff_t)p * o->rs;
     double *d = dst + p * nr;
     size_t j = 0;
-    if (o->cs == 1)
-      for (; j < len; j++) d[j] = sp[j];
+    if (o->cs == 1) /* the row by memcpy: the loop ran an element at a
+                     * time, 5% of 1024^3 on 1 thread */
+      memcpy(d, sp, len * sizeof(double)), j = len;
     else
       for (; j < len; j++) d[j] = sp[(ptrdiff_t)j * o->cs];
     for (; j < nr; j++) d[j] = 0.0;
