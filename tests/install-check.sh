@@ -8,6 +8,11 @@
 # the program with the same sanitizers.
 set -e
 MAKE=${MAKE:-make}
+# fails unless $2 (the tuning file found by $1) is $3
+expect_path() {
+  [ "$2" = "$3" ] ||
+    { echo "install-check: FAIL: $1 found '$2', want '$3'"; exit 1; }
+}
 prefix=$(mktemp -d /tmp/cmx-install-XXXXXX)
 trap 'rm -rf "$prefix"' EXIT
 $MAKE --no-print-directory install PREFIX="$prefix" >/dev/null
@@ -44,9 +49,8 @@ found=${out#* }
 want=$(CMX_TUNING_DIR="$PWD/perf/tuning" "$prefix/prog")
 want=${want#* }
 if [ -n "$want" ]; then
-  expect="$prefix/lib/../share/cmx/tuning/$(basename "$want")"
-  [ "$found" = "$expect" ] ||
-    { echo "install-check: FAIL: found '$found', want '$expect'"; exit 1; }
+  expect_path "the installed library" "$found" \
+    "$prefix/lib/../share/cmx/tuning/$(basename "$want")"
   echo "install-check: PASS (sum 10; tuning file $found)"
 else
   [ -z "$found" ] ||
@@ -62,8 +66,7 @@ cc "$prefix/prog.c" -o "$prefix/prog-tree" -Iapi/include -L"$build" -lcmx \
 tree=$("$prefix/prog-tree")
 tree=${tree#* }
 if [ -n "$want" ]; then
-  expect="$PWD/$build/../perf/tuning/$(basename "$want")"
-  [ "$tree" = "$expect" ] ||
-    { echo "install-check: FAIL: build-tree library found '$tree', want '$expect'"; exit 1; }
+  expect_path "the build-tree library" "$tree" \
+    "$PWD/$build/../perf/tuning/$(basename "$want")"
   echo "install-check: PASS (build-tree library from outside: $tree)"
 fi

@@ -727,19 +727,33 @@ Test(ops_binary, large_transposed_operands) {
   free(av);
 }
 
-/* y and want (evaluated) hold the same bytes. */
-static void same_bytes(cmx_array y, cmx_array want, const char *what) {
-  size_t nb = cmx_array_nbytes(want);
+/* f on the (view) operands and on their contiguous copies (c) give the
+ * same bytes; binary when b is non-NULL. */
+static void same_bytes(unop_fn uf, binop_fn bf, cmx_array a, cmx_array b,
+                       cmx_array ac, cmx_array bc, const char *what) {
+  cmx_array y, w;
+  TU_OK(b ? bf(&y, a, b, NULL) : uf(&y, a, NULL));
+  TU_OK(b ? bf(&w, ac, bc, NULL) : uf(&w, ac, NULL));
+  size_t nb = cmx_array_nbytes(w);
   cr_assert_eq(cmx_array_nbytes(y), nb, "%s: size", what);
   char *p = malloc(nb * 2);
   TU_OK(cmx_array_read(y, p, nb));
-  TU_OK(cmx_array_read(want, p + nb, nb));
+  TU_OK(cmx_array_read(w, p + nb, nb));
   size_t i = 0;
   while (i < nb && p[i] == p[nb + i]) i++;
   cr_assert(i == nb, "%s: byte %zu differs", what, i);
   free(p);
   cmx_array_free(y);
-  cmx_array_free(want);
+  cmx_array_free(w);
+}
+static int where_half(cmx_array *out, cmx_array cond, cmx_array a,
+                      cmx_stream s) { /* cond ? a : the scalar 0.5 */
+  double hv = 0.5;
+  cmx_array half;
+  TU_OK(tu_array(&half, &hv, CMX_F32, NULL, 0));
+  int st = cmx_where(out, cond, a, half, s);
+  cmx_array_free(half);
+  return st;
 }
 
 /* 32-bit inputs transposed in their last two axes, batched, of 65536
@@ -757,69 +771,44 @@ Test(ops_binary, large_transposed_batched_inputs) {
   double rv[129];
   tu_rand(xv, n, CMX_F32, -4, 4, 1201);
   tu_rand(rv, 129, CMX_F32, -4, 4, 1202);
-  cmx_array x, xt, xc, row, y, w, half;
+  cmx_array x, xt, xc, row, y;
   TU_OK(tu_array(&x, xv, CMX_F32, sh, 3));
   TU_OK(tu_array(&row, rv, CMX_F32, rsh, 1));
   TU_OK(cmx_transpose(&xt, x, ax, 3, NULL));
   TU_OK(cmx_contiguous(&xc, xt, NULL));
   tu_assert_shape(xt, tsh, 3);
-  TU_OK(cmx_neg(&y, xt, NULL));
-  tu_read(y, got);
-  for (int64_t b = 0; b < 3; b++)
-    for (int64_t i = 0; i < 701; i++)
-      for (int64_t j = 0; j < 129; j++)
-        cr_assert_eq(got[(b * 701 + i) * 129 + j], -xv[(b * 129 + j) * 701 + i],
-                     "neg (%lld, %lld, %lld)", (long long)b, (long long)i,
-                     (long long)j);
-  TU_OK(cmx_neg(&w, xc, NULL));
-  same_bytes(y, w, "neg");
-  TU_OK(cmx_add(&y, xt, row, NULL));
-  tu_read(y, got);
-  for (int64_t b = 0; b < 3; b++)
-    for (int64_t i = 0; i < 701; i++)
-      for (int64_t j = 0; j < 129; j++)
-        cr_assert_eq(got[(b * 701 + i) * 129 + j],
-                     (double)(float)(xv[(b * 129 + j) * 701 + i] + rv[j]),
-                     "add row (%lld, %lld, %lld)", (long long)b, (long long)i,
-                     (long long)j);
-  TU_OK(cmx_add(&w, xc, row, NULL));
-  same_bytes(y, w, "add row");
-  TU_OK(cmx_exp(&y, xt, NULL));
-  TU_OK(cmx_exp(&w, xc, NULL));
-  same_bytes(y, w, "exp");
-  TU_OK(cmx_sigmoid(&y, xt, NULL));
-  TU_OK(cmx_sigmoid(&w, xc, NULL));
-  same_bytes(y, w, "sigmoid");
-  TU_OK(cmx_multiply(&y, xc, xt, NULL));
-  TU_OK(cmx_multiply(&w, xc, xc, NULL));
-  same_bytes(y, w, "contiguous * transposed");
-  TU_OK(cmx_maximum(&y, xt, xt, NULL));
-  TU_OK(cmx_maximum(&w, xc, xc, NULL));
-  same_bytes(y, w, "transposed, transposed");
-  TU_OK(cmx_less(&y, xt, row, NULL));
-  TU_OK(cmx_less(&w, xc, row, NULL));
-  same_bytes(y, w, "less (bool out)");
-  double hv = 0.5;
+  for (int q = 0; q < 2; q++) { /* values: neg, add of the row */
+    TU_OK(q ? cmx_add(&y, xt, row, NULL) : cmx_neg(&y, xt, NULL));
+    tu_read(y, got);
+    cmx_array_free(y);
+    for (int64_t b = 0; b < 3; b++)
+      for (int64_t i = 0; i < 701; i++)
+        for (int64_t j = 0; j < 129; j++) {
+          const double v = xv[(b * 129 + j) * 701 + i];
+          cr_assert_eq(got[(b * 701 + i) * 129 + j],
+                       q ? (double)(float)(v + rv[j]) : -v,
+                       "%s (%lld, %lld, %lld)", q ? "add row" : "neg",
+                       (long long)b, (long long)i, (long long)j);
+        }
+  }
+  same_bytes(cmx_neg, NULL, xt, NULL, xc, NULL, "neg");
+  same_bytes(cmx_exp, NULL, xt, NULL, xc, NULL, "exp");
+  same_bytes(cmx_sigmoid, NULL, xt, NULL, xc, NULL, "sigmoid");
+  same_bytes(NULL, cmx_add, xt, row, xc, row, "add row");
+  same_bytes(NULL, cmx_multiply, xc, xt, xc, xc, "contiguous * transposed");
+  same_bytes(NULL, cmx_maximum, xt, xt, xc, xc, "transposed, transposed");
+  same_bytes(NULL, cmx_less, xt, row, xc, row, "less (bool out)");
   cmx_array cond;
-  TU_OK(tu_array(&half, &hv, CMX_F32, NULL, 0));
-  TU_OK(cmx_greater(&cond, xc, half, NULL));
-  TU_OK(cmx_where(&y, cond, xt, half, NULL));
-  TU_OK(cmx_where(&w, cond, xc, half, NULL));
-  same_bytes(y, w, "where");
+  TU_OK(cmx_greater(&cond, xc, row, NULL));
+  same_bytes(NULL, where_half, cond, xt, cond, xc, "where");
   cmx_array xi, xit, xic;
   TU_OK(cmx_astype(&xi, x, CMX_I32, NULL));
   TU_OK(cmx_transpose(&xit, xi, ax, 3, NULL));
   TU_OK(cmx_contiguous(&xic, xit, NULL));
-  TU_OK(cmx_neg(&y, xit, NULL));
-  TU_OK(cmx_neg(&w, xic, NULL));
-  same_bytes(y, w, "int32 neg");
-  TU_OK(cmx_add(&y, xit, xic, NULL));
-  TU_OK(cmx_add(&w, xic, xic, NULL));
-  same_bytes(y, w, "int32 add");
-  TU_OK(cmx_multiply(&y, xit, row, NULL)); /* int32 * f32 -> f32 */
-  TU_OK(cmx_multiply(&w, xic, row, NULL));
-  same_bytes(y, w, "int32 * f32");
-  cmx_array arr[] = {x, xt, xc, row, half, cond, xi, xit, xic};
+  same_bytes(cmx_neg, NULL, xit, NULL, xic, NULL, "int32 neg");
+  same_bytes(NULL, cmx_add, xit, xic, xic, xic, "int32 add");
+  same_bytes(NULL, cmx_multiply, xit, row, xic, row, "int32 * f32");
+  cmx_array arr[] = {x, xt, xc, row, cond, xi, xit, xic};
   for (size_t i = 0; i < sizeof arr / sizeof arr[0]; i++)
     cmx_array_free(arr[i]);
   free(xv);
