@@ -1259,15 +1259,18 @@ static int direct_job(const struct job *j) {
  * cache. */
 #define TILED_MIN (1 << 16)
 
-int cmx_ew_tiled_input(const struct cmx_ew_operand *in, int nin, int i,
-                       const int64_t *shape, int ndim,
-                       const struct cmx_ew_kernels *k) {
+unsigned cmx_ew_tiled_inputs(const struct cmx_ew_operand *in, int nin,
+                             const int64_t *shape, int ndim,
+                             const struct cmx_ew_kernels *k) {
   struct job j;
   size_t total;
   j.nin = nin;
   j.k = *k;
   j.ndim = collapse(in, nin, shape, ndim, j.in, j.shape, &total);
-  return total >= TILED_MIN && tiled_in(&j, i);
+  unsigned m = 0;
+  for (int i = 0; i < nin && total >= TILED_MIN; i++)
+    if (tiled_in(&j, i)) m |= 1u << i;
+  return m;
 }
 
 void cmx_ew_run(enum cmx_ew_op op, const struct cmx_ew_operand *in,

@@ -57,7 +57,7 @@ struct cmx_ew_kernels {
    * larger than the last-level cache, written once). */
   cmx_x32_stream_ukr_fn stream;
   /* Non-NULL: 32-bit inputs transposed in the last two axes are read
-   * through L1 tiles this transposer fills (cmx_ew_tiled_input). */
+   * through L1 tiles this transposer fills (cmx_ew_tiled_inputs). */
   const struct cmx_transpose_config *tr;
 };
 
@@ -70,14 +70,14 @@ void cmx_ew_run(enum cmx_ew_op op, const struct cmx_ew_operand *in,
                 const int64_t *shape, int ndim,
                 const struct cmx_ew_kernels *k, int nthreads, int last);
 
-/* Whether cmx_ew_run would read input i of in[0, nin) (over shape, as
- * its caller passes them) through transposed L1 tiles: 32-bit, the last
- * two axes of the collapsed walk with strides (1, s), s at least a cache
- * line, and k->tr set. Such an input needs no copy in the output's order
- * first. */
-int cmx_ew_tiled_input(const struct cmx_ew_operand *in, int nin, int i,
-                       const int64_t *shape, int ndim,
-                       const struct cmx_ew_kernels *k);
+/* Which of in[0, nin) (over shape, as its caller passes them)
+ * cmx_ew_run would read through transposed L1 tiles, bit i for input i:
+ * 32-bit, the last two axes of the collapsed walk with strides (1, s), s
+ * at least a cache line, and k->tr set. Such an input needs no copy in
+ * the output's order first. */
+unsigned cmx_ew_tiled_inputs(const struct cmx_ew_operand *in, int nin,
+                             const int64_t *shape, int ndim,
+                             const struct cmx_ew_kernels *k);
 
 /* A chain of f32 elementwise ops fused into one pass (api/compile.c
  * builds it from a traced graph). Step t computes r[t] = op(a, b) (b

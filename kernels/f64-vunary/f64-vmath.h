@@ -85,6 +85,12 @@ VD_INLINE vi vd_int(vd t) { return (vi)((vu)t - (vu)vs(VD_MAGIC)); }
 VD_INLINE vd vd_from_int(vi k) {
   return (vd)((vu)k + (vu)vs(VD_MAGIC)) - VD_MAGIC;
 }
+/* n = n1 + n2, each about half (2^n scaled in two steps, each normal,
+ * where n itself would leave the normal range). */
+VD_INLINE void vd_halves(vi n, vi *n1, vi *n2) {
+  *n1 = n >> 1;
+  *n2 = (vi)((vu)n - (vu)*n1);
+}
 /* 2^k for -1022 <= k <= 1023. */
 VD_INLINE vd vd_pow2(vi k) { return (vd)(((vu)k + 1023) << 52); }
 
@@ -149,8 +155,7 @@ VD_INLINE vd vd_exp_parts(vd x, vi *n1, vi *n2) {
   vd r = vd_exp_reduce(xc, &n, &rl);
   vd p = vd_expm1_poly(r, rl, &pl);
   vd e = vd_two_sum(vs(1.0), p, &err);
-  *n1 = n >> 1;
-  *n2 = (vi)((vu)n - (vu)*n1);
+  vd_halves(n, n1, n2);
   return e + (err + pl);
 }
 VD_INLINE vd vd_exp_wide(vd x) {
@@ -657,7 +662,8 @@ VD_INLINE vd vd_gelu(vd x) {
   vd e = vd_erf_parts(vsel(huge, vs(27.5), zh), vsel(tail & ~huge, zl, vs(0)),
                       1, ~tail, &small, &ki);
   vd erfs = small + zl * VD_ERF_A0_HI;
-  vi n1 = (ki >> 4) >> 1, n2 = (ki >> 4) - n1;
+  vi n1, n2;
+  vd_halves(ki >> 4, &n1, &n2);
   vd s1 = vd_pow2(n1), s2 = vd_pow2(n2);
   vd erfc = e * s1 * s2;
   vd hx = 0.5 * x;
