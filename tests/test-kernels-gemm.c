@@ -1,8 +1,8 @@
 /* Every row of f32-gemm.inc this CPU can run, against the reference
  * microkernel: m in {1, MR-1, MR}, n in {1, NR-1, NR}, k in {0, 1, 2, odd,
- * large}, packed and unpacked B, packed and unpacked A (aux.lda, m == MR,
- * against the reference on the packed copy), alpha/beta including beta = 0
- * over NaN,
+ * large}, packed and unpacked B, packed and unpacked A (aux.lda, every m
+ * from the row's dmin to MR, against the reference on the packed copy; the
+ * rows past m NaN), alpha/beta including beta = 0 over NaN,
  * C with a row stride wider than the tile and canaries around every C
  * element the kernel must not touch. */
 #include <criterion/criterion.h>
@@ -19,9 +19,9 @@ struct grow {
   enum cmx_isa_level isa;
   const char *name;
   cmx_f32_gemm_ukr_fn fn;
-  size_t mr, nr;
+  size_t mr, nr, dmin;
 };
-#define CMX_UKR(isa, name, mr, nr) {isa, #name, name, mr, nr},
+#define CMX_UKR(isa, name, mr, nr, dmin) {isa, #name, name, mr, nr, dmin},
 static const struct grow ROWS[] = {
 #include "kernels/f32-gemm/f32-gemm.inc"
 };
@@ -74,7 +74,7 @@ static void check(const struct grow *r, size_t m, size_t n, size_t k,
   float *au = malloc(mr * lda * 4);
   for (size_t i = 0; i < mr; i++)
     for (size_t p = 0; p < lda; p++)
-      au[i * lda + p] = p < kk ? a[p * mr + i] : NAN;
+      au[i * lda + p] = p < kk && i < m ? a[p * mr + i] : NAN;
   if (unpacked_a) aux.lda = lda;
   cmx_f32_gemm_ukr_ref(m, n, k, a, b, c0 + ldc, ldc, &ref);
   r->fn(m, n, k, unpacked_a ? au : a, b, c1 + ldc, ldc, &aux);
@@ -123,6 +123,15 @@ Test(kernels_gemm, every_row_against_ref) {
               check(r, ms[mi], ns[ni], ks[ki], ub, ua, 1.0f, 0.0f, seed++);
               check(r, ms[mi], ns[ni], ks[ki], ub, ua, -0.5f, 1.5f, seed++);
             }
+    /* unpacked A of fewer rows than the tile (14x32: 7 ... 13 rows each
+     * their own FMA count, fewer one at a time) */
+    for (size_t m = r->dmin; m < r->mr; m++)
+      for (int ni = 1; ni < 5; ni++)
+        for (int ki = 1; ki < 5; ki += 2)
+          for (int ub = 0; ub < 2; ub++) {
+            check(r, m, ns[ni], ks[ki], ub, 1, 1.0f, 0.0f, seed++);
+            check(r, m, ns[ni], ks[ki], ub, 1, -0.5f, 1.5f, seed++);
+          }
   }
 }
 
@@ -191,6 +200,13 @@ Test(kernels_gemm, tables_hold_listed_kernels) {
       listed |= ROWS[ri].fn == t.gemm_f32.ukr &&
                 ROWS[ri].mr == t.gemm_f32.mr && ROWS[ri].nr == t.gemm_f32.nr;
     cr_assert(listed, "level %d: gemm slot not a row of f32-gemm.inc", isa);
+    /* direct_rows promises what the row's dmin allows */
+    for (size_t ri = 0; ri < NROWS; ri++)
+      if (ROWS[ri].fn == t.gemm_f32.ukr && t.gemm_f32.direct_rows)
+        cr_assert(t.gemm_f32.direct_rows >= ROWS[ri].dmin &&
+                      t.gemm_f32.direct_rows <= t.gemm_f32.mr,
+                  "level %d: direct_rows %zu outside [%zu, %zu]", isa,
+                  t.gemm_f32.direct_rows, ROWS[ri].dmin, t.gemm_f32.mr);
     cr_assert(t.gemm_f32.rowacc != NULL, "level %d has no rowacc kernel",
               isa);
     size_t mc, kc, nc;

@@ -522,8 +522,8 @@ Test(ops_nn_conv, conv2d_general) {
       /* Depth runs of 64 floats or more on output rows of at least one
        * tile height: panels inside one output row read in place, the
        * rest (across rows, a tile's partial last panel) packed per depth
-       * block. 33 pixels a row: in-row panels, row-crossing ones, a
-       * partial tail */
+       * block (AVX2, NEON); 33 pixels a row: in-row panels, row-crossing
+       * ones, a partial tail (AVX-512: three segments of 11) */
       {2, 20, 33, 32, 40, 3, 3, {1, 1}, {1, 1}, {1, 1}, 1, 0},
       /* strided: pixels 2 Cin apart */
       {1, 30, 61, 24, 20, 3, 3, {2, 2}, {1, 1}, {1, 1}, 1, 0},
@@ -537,6 +537,13 @@ Test(ops_nn_conv, conv2d_general) {
       {1, 9, 24, 64, 16, 3, 3, {1, 1}, {2, 2}, {1, 2}, 1, 0},
       /* ResNet-like, 56 pixels a row (whole panels only) */
       {1, 14, 56, 64, 64, 3, 3, {1, 1}, {1, 1}, {1, 1}, 1, 0},
+      /* Output rows as segments read in place (AVX-512: 7 ... 14 pixels,
+       * each its own row count): 7 a row over three images (tiles of
+       * rows across images), 15 = 7 + 8 with a 1-column panel, 26 = 13 +
+       * 13 with a 16-column one */
+      {3, 7, 7, 32, 20, 3, 3, {1, 1}, {1, 1}, {1, 1}, 1, 0},
+      {1, 11, 15, 64, 33, 3, 3, {1, 1}, {1, 1}, {1, 1}, 1, 0},
+      {2, 5, 26, 24, 48, 3, 3, {1, 1}, {1, 1}, {1, 1}, 1, 0},
       /* conv1d */
       {2, 1, 50, 32, 16, 1, 3, {1, 1}, {0, 1}, {1, 1}, 1, 1},
   };

@@ -7,9 +7,14 @@
  * halves the loads and broadcasts per FMA versus 6x16. 14 rows rather than
  * 6x64: B micro-panel (kc x 32) stays half the size, so kc can be larger.
  * Edges: k-masked loads/stores (AVX-512 mask registers).
- * Unpacked A (aux->lda, full tiles): row i is broadcast from a row pointer
- * r[i / 3] + (i % 3) lda, five pointers and one stride register, so every
- * broadcast is one load with an address mode, as from the packed panel. */
+ * Unpacked A (aux->lda): row i is broadcast from a row pointer r[i / 3] +
+ * (i % 3) lda, five pointers and one stride register, so every broadcast
+ * is one load with an address mode, as from the packed panel. Unpacked A
+ * of m = 7 ... 13 rows runs those rows' FMAs alone (fewer: one row at a
+ * time; direct_rows in the AVX-512 table): the convolution's segments of
+ * an output row (16 pixels = 8 + 8, 32 = 11 + 11 + 10) read in place. In
+ * L1 (B 32 KiB), per row and k step, 14, 11 and 8 rows cost the same:
+ * 0.80-0.85 TSC cycles at k 64 ... 384. */
 #include <immintrin.h>
 
 #include "kernels/f32-gemm/f32-gemm-tile-avx512.h"
@@ -17,9 +22,10 @@
 #define MR 14
 #define NR 32
 
-
+/* rows: the FMA rows (MR, or m of unpacked A); a packed panel's rows are
+ * MR floats apart either way. */
 static inline __attribute__((always_inline)) void
-body(size_t m, size_t n, size_t k, const float *a, const float *b,
+body(int rows, size_t m, size_t n, size_t k, const float *a, const float *b,
      size_t ldb, int nv, int bmask, int direct, size_t lda, float *c,
      size_t ldc, const struct cmx_f32_gemm_aux *aux) {
   const float *r[5]; /* unpacked A: rows 3u, 3u + 1, 3u + 2 */
@@ -27,7 +33,7 @@ body(size_t m, size_t n, size_t k, const float *a, const float *b,
   for (int u = 0; u < 5; u++) r[u] = a + 3 * (size_t)u * lda;
   __m512 acc[MR][2];
 #pragma GCC unroll 14
-  for (int i = 0; i < MR; i++)
+  for (int i = 0; i < rows; i++)
     acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   __mmask16 m0 = cmx_tile_lanes(n);
   __mmask16 m1 = cmx_tile_lanes(n > 16 ? n - 16 : 0);
@@ -63,7 +69,7 @@ body(size_t m, size_t n, size_t k, const float *a, const float *b,
       b1 = nv == 2 ? _mm512_loadu_ps(b + 16) : b0;
     }
 #pragma GCC unroll 14
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < rows; i++) {
       __m512 ai = _mm512_set1_ps(direct ? r[i / 3][(size_t)(i % 3) * lda]
                                      : a[i]);
       acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
@@ -80,7 +86,31 @@ body(size_t m, size_t n, size_t k, const float *a, const float *b,
     }
     b += ldb;
   }
-  cmx_tile_store_x32(MR, nv, acc, m, n, c, ldc, aux);
+  cmx_tile_store_x32(rows, nv, acc, m, n, c, ldc, aux);
+}
+
+/* Unpacked A of 7 <= m < MR rows: both vectors of B (n <= 16
+ * too), masked only where B is unpacked and narrower than the tile (the
+ * masked loads cost 11% in L1 beside the plain ones at m 8 and 11). */
+static void direct_rows(size_t m, size_t n, size_t k, const float *a,
+                        const float *b, size_t ldb, float *c, size_t ldc,
+                        const struct cmx_f32_gemm_aux *aux) {
+  const int bmask = aux->ldb && n < NR;
+  switch (m) {
+#define ROWS(r)                                                         \
+  case r:                                                               \
+    if (bmask)                                                          \
+      body(r, m, n, k, a, b, ldb, 2, 1, 1, aux->lda, c, ldc, aux);      \
+    else                                                                \
+      body(r, m, n, k, a, b, ldb, 2, 0, 1, aux->lda, c, ldc, aux);      \
+    return;
+    ROWS(7) ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12) ROWS(13)
+#undef ROWS
+  default: /* fewer rows: correct, one at a time (no caller sends them) */
+    for (size_t i = 0; i < m; i++)
+      body(1, 1, n, k, a + i * aux->lda, b, ldb, 2, 1, 1, aux->lda,
+           c + i * ldc, ldc, aux);
+  }
 }
 
 void cmx_f32_gemm_ukr_14x32__avx512(size_t m, size_t n, size_t k,
@@ -88,6 +118,10 @@ void cmx_f32_gemm_ukr_14x32__avx512(size_t m, size_t n, size_t k,
                                     size_t ldc,
                                     const struct cmx_f32_gemm_aux *aux) {
   size_t ldb = aux->ldb ? aux->ldb : NR;
+  if (aux->lda && m < MR) {
+    direct_rows(m, n, k, a, b, ldb, c, ldc, aux);
+    return;
+  }
   /* n <= 16 (the right edge of C, and products of few columns): one
    * vector of B a step, 14 FMAs instead of 28. 1 thread, A read in place,
    * with the C prefetch skipped below k 16 and the driver's tile loop
@@ -96,17 +130,17 @@ void cmx_f32_gemm_ukr_14x32__avx512(size_t m, size_t n, size_t k,
    * 15.7 -> 14.3. */
   if (n <= 16) {
     if (aux->lda)
-      body(m, n, k, a, b, ldb, 1, 1, 1, aux->lda, c, ldc, aux);
+      body(MR, m, n, k, a, b, ldb, 1, 1, 1, aux->lda, c, ldc, aux);
     else
-      body(m, n, k, a, b, ldb, 1, 1, 0, 0, c, ldc, aux);
+      body(MR, m, n, k, a, b, ldb, 1, 1, 0, 0, c, ldc, aux);
   } else if (aux->lda) {
     if (aux->ldb && n < NR)
-      body(m, n, k, a, b, ldb, 2, 1, 1, aux->lda, c, ldc, aux);
+      body(MR, m, n, k, a, b, ldb, 2, 1, 1, aux->lda, c, ldc, aux);
     else
-      body(m, n, k, a, b, ldb, 2, 0, 1, aux->lda, c, ldc, aux);
+      body(MR, m, n, k, a, b, ldb, 2, 0, 1, aux->lda, c, ldc, aux);
   } else if (aux->ldb && n < NR) {
-    body(m, n, k, a, b, ldb, 2, 1, 0, 0, c, ldc, aux);
+    body(MR, m, n, k, a, b, ldb, 2, 1, 0, 0, c, ldc, aux);
   } else {
-    body(m, n, k, a, b, ldb, 2, 0, 0, 0, c, ldc, aux);
+    body(MR, m, n, k, a, b, ldb, 2, 0, 0, 0, c, ldc, aux);
   }
 }

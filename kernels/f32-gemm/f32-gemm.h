@@ -8,9 +8,10 @@
  *   - A is a packed panel: A(i, p) = a[p * MR + i] (k columns of MR
  *     floats, "column-of-A-panel" layout); rows m..MR-1 exist and hold
  *     anything finite (the packer writes zeros), when aux->lda == 0;
- *     otherwise m == MR and A is the caller's row-major matrix, A(i, p) =
+ *     otherwise A is the caller's row-major matrix, A(i, p) =
  *     a[i * aux->lda + p] (small-k path: no packing of A; the driver packs
- *     a partial panel as usual).
+ *     a partial panel as usual), of m rows with dmin <= m <= MR (dmin in
+ *     the kernel's .inc row; rows m..MR-1 are never read).
  *   - B is a packed panel, B(p, j) = b[p * NR + j], rows zero-padded to NR,
  *     when aux->ldb == 0; otherwise it is an unpacked row-major f32 matrix,
  *     B(p, j) = b[p * aux->ldb + j], of which only columns j < n may be
@@ -61,8 +62,8 @@ typedef void (*cmx_f32_gemm_pack_fn)(size_t r, size_t m, size_t k,
                                      const float *src, size_t lds,
                                      float *dst, size_t ldd);
 
-#define CMX_UKR(isa, name, mr, nr)                                         \
-  void name(size_t m, size_t n, size_t k, const float *a, const float *b,  \
+#define CMX_UKR(isa, name, mr, nr, dmin)                                  \
+  void name(size_t m, size_t n, size_t k, const float *a, const float *b, \
             float *c, size_t ldc, const struct cmx_f32_gemm_aux *aux);
 #define CMX_PACK(isa, name, rmax)                                          \
   void name(size_t r, size_t m, size_t k, const float *src, size_t lds,    \
@@ -229,6 +230,10 @@ void cmx_f32_gemm_amx_allow(int on);
 struct cmx_gemm_config {
   cmx_f32_gemm_ukr_fn ukr;
   size_t mr, nr; /* register tile */
+  /* ukr runs unpacked A of direct_rows ... mr rows at the rate of full
+   * tiles, only those rows' FMAs (0: mr only; the convolution's output-row
+   * segments). */
+  size_t direct_rows;
   /* A second microkernel with fewer rows for short A (NULL: none): the
    * driver takes it for skinny A (m <= 32) when m rounded up to skinny_mr
    * pads fewer rows than m rounded up to mr. Same contract and nr as ukr. */

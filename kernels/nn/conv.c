@@ -11,7 +11,10 @@
  * packer, and runs the microkernel over the tile. No im2col buffer beyond
  * one MT x KC block per thread. Where every run of the patch depth is
  * DIRECT_RUN floats or more, the depth blocks follow the runs instead and
- * a panel of pixels in one output row is read in place (tile_block).
+ * a panel of pixels in one output row is read in place (tile_block); where
+ * the microkernel takes fewer rows than its tile read in place
+ * (direct_rows), the tiles are whole output rows, each cut into panels of
+ * nearly equal length, none packed (segment_block).
  * 2-core Xeon VM, 1 thread, ms, before -> after the four changes (weights
  * packed by a scalar loop on one thread, whole, on every call; one item
  * per pixel tile; every panel packed), torch 2.15 (oneDNN) beside, in its
@@ -62,6 +65,8 @@ struct job {
   struct run *runs; /* nrun runs of the patch depth */
   size_t nrun;
   int direct; /* depth blocks along the runs, A panels read in place */
+  size_t segs; /* direct, by output rows: each split into segs panels of
+                  the microkernel's direct_rows ... mr pixels (0: not) */
   atomic_int fail;
 };
 
@@ -243,6 +248,36 @@ static const float *b_block(const struct job *j, size_t gi, size_t jr,
   return bp;
 }
 
+/* What tile_block does for a tile of whole output rows (j->segs): each row as segs
+ * panels of nearly equal length (16 pixels: 8 + 8; 32: 11 + 11 + 10),
+ * every one read in place by the microkernel's direct_rows form; none is
+ * packed (a 14-pixel panel across two rows of 16 or 32 had to be: 11% of
+ * 8 x 16 x 16 x 128 -> 128, 3x3). */
+static void segment_block(const struct job *j, size_t gi, size_t m0,
+                          size_t rows, size_t c0, size_t c1, size_t pc,
+                          size_t kc, const struct run *rn, float *bp, float *yt,
+                          struct cmx_f32_gemm_aux *aux) {
+  const struct cmx_conv_io *io = j->io;
+  const size_t nr = j->g->nr, Cin = io->Cin, Wo = io->Wo, q = j->segs;
+  aux->lda = (size_t)io->stride[1] * Cin;
+  aux->a_next = NULL;
+  for (size_t jr = c0; jr < c1; jr += nr) {
+    const float *bt = b_block(j, gi, jr, pc, kc, bp);
+    for (size_t r = m0 / Wo; r < (m0 + rows) / Wo; r++) { /* n Ho + ho */
+      const size_t n = r / io->Ho, ho = r % io->Ho;
+      const float *row =
+          j->xp + (n * j->Hp + ho * (size_t)io->stride[0]) * j->Wp * Cin +
+          gi * j->Cg + rn->off + (pc - rn->p0);
+      for (size_t s = 0; s < q; s++) {
+        const size_t w0 = Wo * s / q, w1 = Wo * (s + 1) / q;
+        j->g->ukr(w1 - w0, min_sz(nr, c1 - jr), kc, row + w0 * aux->lda, bt,
+                  yt + (r * Wo + w0 - m0) * io->Cout + jr, io->Cout, aux);
+      }
+    }
+  }
+  aux->beta = 1.0f;
+}
+
 /* Depth [pc, pc + kc) of the tile of output pixels [m0, m0 + rows) of
  * group gi into its channels [c0, c1) (aux->beta: 0 for the first block).
  * With rn (the block lies in that run of the patch depth), a panel of mr
@@ -257,6 +292,10 @@ static void tile_block(const struct job *j, size_t gi, size_t m0,
   const struct cmx_conv_io *io = j->io;
   const size_t mr = j->g->mr, nr = j->g->nr, Cin = io->Cin;
   const size_t lds = (size_t)io->stride[1] * Cin, HoWo = io->Ho * io->Wo;
+  if (j->segs) {
+    segment_block(j, gi, m0, rows, c0, c1, pc, kc, rn, bp, yt, aux);
+    return;
+  }
   for (size_t ir = 0; ir < rows; ir += mr) {
     const size_t m = m0 + ir;
     if (!rn || rows - ir < mr || m % io->Wo + mr > io->Wo)
@@ -402,11 +441,24 @@ int cmx_conv_run(const struct cmx_conv_io *io, const struct cmx_gemm_config *g,
   for (size_t u = 0; u < j.nrun; u++)
     if (j.runs[u].len < shortest) shortest = j.runs[u].len;
   j.direct = shortest >= DIRECT_RUN && io->Wo >= g->mr;
-  /* Tiles of about MT_ROWS pixels, even; on a team, the output channels
-   * split into blocks too until there are three items a thread (7x7
-   * pixels by 512 channels was one tile, one busy thread). */
+  /* Output rows in segs panels of at least direct_rows pixels each: the
+   * tiles are whole rows. */
+  const size_t segs = (io->Wo + g->mr - 1) / g->mr;
+  if (shortest >= DIRECT_RUN && g->direct_rows &&
+      io->Wo / segs >= g->direct_rows)
+    j.direct = 1, j.segs = segs;
+  /* Tiles of about MT_ROWS pixels, a multiple of the tile's rows or of
+   * whole output rows; on a team, the output channels split into blocks
+   * too until there are three items a thread (7x7 pixels by 512 channels
+   * was one tile, one busy thread). */
   j.ntile = (M + MT_ROWS - 1) / MT_ROWS;
-  j.mt = rup((M + j.ntile - 1) / j.ntile, g->mr);
+  if (j.segs) {
+    const size_t orows = io->N * io->Ho;
+    j.ntile = j.ntile < orows ? j.ntile : orows;
+    j.mt = (orows + j.ntile - 1) / j.ntile * io->Wo;
+  } else {
+    j.mt = rup((M + j.ntile - 1) / j.ntile, g->mr);
+  }
   j.ntile = (M + j.mt - 1) / j.mt;
   const size_t panels = rup(j.Ng, nr) / nr,
                want = 3 * (size_t)nthreads, items = io->groups * j.ntile;
