@@ -12,6 +12,7 @@ void cmx_dispatch_init_x86_avx2(struct cmx_dispatch *t) {
    * core). */
   t->gemm_f32 = (struct cmx_gemm_config){
       .ukr = cmx_f32_gemm_ukr_6x16__avx2, .mr = 6, .nr = 16, .mc = 0,
+      .direct_rows = 4,
       .kc = 256, .nc = 0, .pack = cmx_f32_gemm_pack_ukr__avx2, .pack_r = 8,
       .gemv4 = cmx_f32_gemv4_ukr__avx2,
       .rowacc = cmx_f32_rowacc_ukr__avx2,
