@@ -546,6 +546,9 @@ Test(ops_nn_conv, conv2d_general) {
       {2, 5, 26, 24, 48, 3, 3, {1, 1}, {1, 1}, {1, 1}, 1, 0},
       /* conv1d */
       {2, 1, 50, 32, 16, 1, 3, {1, 1}, {0, 1}, {1, 1}, 1, 1},
+      /* one input channel (groups 1, not depthwise): the implicit GEMM */
+      {2, 12, 11, 1, 20, 3, 3, {1, 1}, {1, 1}, {1, 1}, 1, 0},
+      {1, 17, 16, 1, 9, 5, 5, {2, 2}, {2, 2}, {1, 1}, 1, 0},
   };
   for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
     check_conv(&cs[i], CMX_F32, 100 + i);
@@ -560,6 +563,9 @@ Test(ops_nn_conv, depthwise) {
       /* vector tails of every ISA kernel, padding past a dilated tap */
       {2, 9, 10, 131, 131, 3, 3, {1, 2}, {2, 1}, {2, 1}, 131, 0},
       {1, 4, 5, 16, 16, 3, 3, {1, 1}, {3, 3}, {1, 1}, 16, 0},
+      /* multiplier 3 and 5 (x with each channel repeated) */
+      {2, 6, 9, 4, 12, 3, 3, {2, 1}, {1, 1}, {1, 1}, 4, 0},
+      {1, 7, 7, 3, 15, 5, 5, {1, 1}, {2, 2}, {1, 1}, 3, 0},
   };
   for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
     check_conv(&cs[i], CMX_F32, 200 + i);

@@ -81,9 +81,9 @@ struct cmx_conv_io {
   int stride[2], pad[2], dil[2];
 };
 
-/* Depthwise (groups == Cin) runs dw (the f32-dwconv microkernel) per output
- * pixel, taps in the padding reading zeros (a channel multiplier above 1
- * runs a portable loop);
+/* Depthwise (groups == Cin > 1) runs dw (the f32-dwconv microkernel) per
+ * output pixel, taps in the padding reading zeros (a channel multiplier
+ * above 1 on a copy of x with each channel repeated);
  * the rest an implicit GEMM (input patches packed per row tile into the
  * microkernel's A panels; no im2col buffer). Returns 0, or -1 when
  * workspace could not be allocated. */

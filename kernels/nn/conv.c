@@ -40,10 +40,15 @@
  * stays in L2. */
 #define KC 256
 #define MT_ROWS 128
-/* Runs this long or longer are read in place (a microkernel call per
- * run: shorter ones would reload C too often; the 7x7 stem's runs of 21
- * measured even either way). */
-#define DIRECT_RUN 64
+/* Runs this long or longer are read in place: a microkernel call per
+ * run, C reloaded for each; shorter ones are packed. 2-core Xeon VM, 1
+ * thread, AVX-512 (output rows as segments), ms, packed -> in place:
+ * 224x224x3 -> 64 7x7/2 (runs of 21) 1.89 -> 1.71; 56x56x3 -> 32 3x3 (9)
+ * 0.093 -> 0.045-0.058; 112x112x16 -> 32 (48) 1.06-1.37 -> 0.76-0.80;
+ * 32x32x8 -> 64 5x5 (40) 0.20 -> 0.17. Runs of 3-7 went either way
+ * (224x224x1 -> 64 7x7: 3.02 -> 3.27-3.34; 224x224x2 -> 32 3x3: 0.89 ->
+ * 0.71-0.95). Before the segments, 64 (the stem measured even). */
+#define DIRECT_RUN 8
 
 static size_t rup(size_t x, size_t r) { return (x + r - 1) / r * r; }
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
@@ -71,10 +76,10 @@ struct job {
 };
 
 /* ---- depthwise ---- */
-/* One output row: channel multiplier 1 runs the table's microkernel over
- * an array of tap pointers (taps in the padding point at zeros, so the
- * kernel has no bounds and every pixel sums its taps in the same order);
- * a multiplier above 1 keeps the portable loop. The input row of each
+/* One output row: the table's microkernel over an array of tap pointers
+ * (taps in the padding point at zeros, so the kernel has no bounds and
+ * every pixel sums its taps in the same order); x has Cout channels (a
+ * channel multiplier above 1 reads the expanded copy). The input row of each
  * kernel row is found once per output row (a row of zeros, W pixels
  * wide, for one in the padding) and the tap pointers come without
  * divisions: deriving (kh, kw) from the tap index with two 64-bit
@@ -87,9 +92,9 @@ struct job {
 static void dw_rows(void *ctx, size_t b0, size_t e0) {
   struct job *j = ctx;
   const struct cmx_conv_io *io = j->io;
-  const size_t C = io->Cout, mult = io->Cout / io->Cin, taps = io->KH * io->KW;
-  const float **tp = NULL;
-  if (mult == 1 && !(tp = malloc((taps + io->KH) * sizeof *tp))) {
+  const size_t C = io->Cout, taps = io->KH * io->KW;
+  const float **tp = malloc((taps + io->KH) * sizeof *tp);
+  if (!tp) {
     atomic_store(&j->fail, 1);
     return;
   }
@@ -104,51 +109,47 @@ static void dw_rows(void *ctx, size_t b0, size_t e0) {
   for (size_t it = b0; it < e0; it++) { /* (n, ho) */
     const size_t n = it / io->Ho, ho = it % io->Ho;
     float *yrow = io->y + it * io->Wo * C;
-    if (mult == 1) {
-      const float **xrow = tp + taps; /* per kernel row: its input row */
-      for (size_t kh = 0; kh < io->KH; kh++) {
-        const ptrdiff_t ih = (ptrdiff_t)(ho * io->stride[0]) - io->pad[0] +
-                             (ptrdiff_t)(kh * io->dil[0]);
-        xrow[kh] = ih < 0 || ih >= (ptrdiff_t)io->H
-                       ? j->zero
-                       : io->x + (n * io->H + (size_t)ih) * io->W * C;
-      }
-      for (size_t wo = 0; wo < io->Wo;) {
-        const int inside = wo >= lo && wo < hi;
-        const ptrdiff_t iw0 = (ptrdiff_t)wo * s1 - p1;
-        for (size_t kh = 0, t = 0; kh < io->KH; kh++)
-          for (size_t kw = 0; kw < io->KW; kw++, t++) {
-            const ptrdiff_t iw = iw0 + (ptrdiff_t)(kw * io->dil[1]);
-            tp[t] = iw < 0 || iw >= (ptrdiff_t)io->W
-                        ? j->zero
-                        : xrow[kh] + (size_t)iw * C;
-          }
-        const size_t np = inside ? hi - wo : 1;
-        j->dw(C, taps, tp, j->wp, yrow + wo * C, np, (size_t)s1 * C);
-        wo += np;
-      }
-      continue;
-    }
-    memset(yrow, 0, io->Wo * C * sizeof(float));
+    const float **xrow = tp + taps; /* per kernel row: its input row */
     for (size_t kh = 0; kh < io->KH; kh++) {
       const ptrdiff_t ih = (ptrdiff_t)(ho * io->stride[0]) - io->pad[0] +
                            (ptrdiff_t)(kh * io->dil[0]);
-      if (ih < 0 || ih >= (ptrdiff_t)io->H) continue;
-      const float *xrow = io->x + (n * io->H + (size_t)ih) * io->W * io->Cin;
-      for (size_t kw = 0; kw < io->KW; kw++) {
-        const float *restrict wt = j->wp + (kh * io->KW + kw) * C;
-        for (size_t wo = 0; wo < io->Wo; wo++) {
-          const ptrdiff_t iw = (ptrdiff_t)(wo * io->stride[1]) - io->pad[1] +
-                               (ptrdiff_t)(kw * io->dil[1]);
-          if (iw < 0 || iw >= (ptrdiff_t)io->W) continue;
-          const float *restrict xp = xrow + (size_t)iw * io->Cin;
-          float *restrict yp = yrow + wo * C;
-          for (size_t c = 0; c < C; c++) yp[c] += xp[c / mult] * wt[c];
+      xrow[kh] = ih < 0 || ih >= (ptrdiff_t)io->H
+                     ? j->zero
+                     : io->x + (n * io->H + (size_t)ih) * io->W * C;
+    }
+    for (size_t wo = 0; wo < io->Wo;) {
+      const int inside = wo >= lo && wo < hi;
+      const ptrdiff_t iw0 = (ptrdiff_t)wo * s1 - p1;
+      for (size_t kh = 0, t = 0; kh < io->KH; kh++)
+        for (size_t kw = 0; kw < io->KW; kw++, t++) {
+          const ptrdiff_t iw = iw0 + (ptrdiff_t)(kw * io->dil[1]);
+          tp[t] = iw < 0 || iw >= (ptrdiff_t)io->W ? j->zero
+                                                   : xrow[kh] + (size_t)iw * C;
         }
-      }
+      const size_t np = inside ? hi - wo : 1;
+      j->dw(C, taps, tp, j->wp, yrow + wo * C, np, (size_t)s1 * C);
+      wo += np;
     }
   }
   free(tp);
+}
+
+/* Pixels [b0, e0) of x with every channel repeated mult times (a
+ * depthwise multiplier above 1): output channel c reads lane c. */
+struct expand {
+  const struct cmx_conv_io *io;
+  float *xe;
+};
+
+static void expand_pixels(void *ctx, size_t b0, size_t e0) {
+  const struct expand *e = ctx;
+  const size_t Cin = e->io->Cin, C = e->io->Cout, mult = C / Cin;
+  for (size_t px = b0; px < e0; px++) {
+    const float *x = e->io->x + px * Cin;
+    float *d = e->xe + px * C;
+    for (size_t ci = 0; ci < Cin; ci++)
+      for (size_t u = 0; u < mult; u++) d[ci * mult + u] = x[ci];
+  }
 }
 
 /* ---- implicit GEMM ---- */
@@ -393,15 +394,34 @@ int cmx_conv_run(const struct cmx_conv_io *io, const struct cmx_gemm_config *g,
   j.Ng = io->Cout / io->groups;
   j.Kg = taps * j.Cg;
   float *wp = NULL;
-  if (j.Cg == 1 && io->groups == io->Cin) {
-    /* Depthwise: weights tap-major, (KH KW, Cout). */
-    if (posix_memalign((void **)&wp, 64, (taps * io->Cout + 1) * sizeof(float)))
+  if (j.Cg == 1 && io->groups == io->Cin && io->groups > 1) {
+    /* Depthwise: weights tap-major, (KH KW, Cout). A channel multiplier
+     * above 1 first repeats each input channel that many times (one
+     * more x, Cout wide): a portable loop with a division per element
+     * had run 56x56x32 -> 64 3x3 at 0.6 GFLOP/s (torch 0.66 ms, cmx 6.0). */
+    struct cmx_conv_io ex = *io;
+    float *xe = NULL;
+    if (io->Cout > io->Cin) {
+      const size_t px = io->N * io->H * io->W;
+      if (posix_memalign((void **)&xe, 64, px * io->Cout * sizeof(float) + 1))
+        return -1;
+      struct expand e = {io, xe};
+      cmx_parallel_for(nthreads, px, 1, 256, expand_pixels, &e);
+      ex.x = xe;
+      ex.Cin = ex.groups = io->Cout;
+      j.io = &ex;
+    }
+    if (posix_memalign((void **)&wp, 64,
+                       (taps * io->Cout + 1) * sizeof(float))) {
+      free(xe);
       return -1;
+    }
     for (size_t o = 0; o < io->Cout; o++)
       for (size_t t = 0; t < taps; t++) wp[t * io->Cout + o] = io->w[o * taps + t];
     float *zero = calloc((io->W + 1) * io->Cout, sizeof(float));
     if (!zero) {
       free(wp);
+      free(xe);
       return -1;
     }
     j.wp = wp;
@@ -410,6 +430,7 @@ int cmx_conv_run(const struct cmx_conv_io *io, const struct cmx_gemm_config *g,
     cmx_parallel_for(nthreads, io->N * io->Ho, 1, 1, dw_rows, &j);
     free(zero);
     free(wp);
+    free(xe);
     return atomic_load(&j.fail) ? -1 : 0;
   }
   const size_t nr = g->nr;
