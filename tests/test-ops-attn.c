@@ -563,12 +563,34 @@ Test(ops_nn_conv, depthwise) {
       /* vector tails of every ISA kernel, padding past a dilated tap */
       {2, 9, 10, 131, 131, 3, 3, {1, 2}, {2, 1}, {2, 1}, 131, 0},
       {1, 4, 5, 16, 16, 3, 3, {1, 1}, {3, 3}, {1, 1}, 16, 0},
-      /* multiplier 3 and 5 (x with each channel repeated) */
+      /* multiplier 2 over 8 channels (lanes doubled four at a time), 3
+       * and 5 (x with each channel repeated) */
+      {2, 5, 6, 8, 16, 3, 3, {1, 1}, {1, 1}, {1, 1}, 8, 0},
       {2, 6, 9, 4, 12, 3, 3, {2, 1}, {1, 1}, {1, 1}, 4, 0},
       {1, 7, 7, 3, 15, 5, 5, {1, 1}, {2, 2}, {1, 1}, 3, 0},
   };
   for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
     check_conv(&cs[i], CMX_F32, 200 + i);
+}
+
+/* Groups of few channels (Ng <= 8, Cg Ng <= 64): the depthwise
+ * microkernel over taps (kh, kw, ci) of a copy of x with each group's
+ * inputs repeated for its outputs; 4 and 8 outputs a group by vector
+ * stores, 1, 2 and 3 by the plain loop; stride, dilation, padding; the
+ * last case's rows (128 pixels of 8 x 128 floats) take several bands of
+ * output rows with their input rows expanded, the bands overlapping. */
+Test(ops_nn_conv, grouped_expanded) {
+  struct conv_case cs[] = {
+      {2, 9, 10, 16, 16, 3, 3, {1, 1}, {1, 1}, {1, 1}, 4, 0},  /* 4 x 4 */
+      {1, 11, 13, 12, 24, 3, 3, {2, 1}, {1, 2}, {1, 2}, 3, 0}, /* 4 x 8 */
+      {1, 8, 9, 12, 8, 3, 3, {1, 1}, {1, 1}, {1, 1}, 4, 0},    /* 3 x 2 */
+      {1, 7, 8, 16, 4, 3, 3, {1, 2}, {0, 1}, {1, 1}, 4, 0},    /* 4 x 1 */
+      {2, 6, 7, 24, 18, 2, 3, {1, 1}, {1, 0}, {2, 1}, 6, 0},   /* 4 x 3 */
+      {1, 12, 128, 128, 128, 3, 3, {1, 1}, {1, 1}, {1, 1}, 16, 0},
+  };
+  for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+    check_conv(&cs[i], CMX_F32, 250 + i);
+  check_conv(&cs[1], CMX_BF16, 260);
 }
 
 Test(ops_nn_conv, conv1d_and_dtypes) {

@@ -49,6 +49,15 @@
  * (224x224x1 -> 64 7x7: 3.02 -> 3.27-3.34; 224x224x2 -> 32 3x3: 0.89 ->
  * 0.71-0.95). Before the segments, 64 (the stem measured even). */
 #define DIRECT_RUN 8
+/* Groups of at most EXPAND_NG outputs and EXPAND_CGNG weights a tap go to
+ * the depthwise microkernel on an expanded copy of x (dw_run); more, the
+ * implicit GEMM. 2-core Xeon VM, 1 thread, 3x3 on 56x56, ms (medians of
+ * three interleaved runs), GEMM -> expanded: Cg 2 Ng 4 1.51 -> 0.21; Cg 4
+ * Ng 8 1.82 -> 0.81; Cg 16 Ng 4 1.60 -> 1.17; Cg 8 Ng 8 1.04 -> 0.81
+ * (28x28x256: 1.18 -> 1.14); but Cg 16 Ng 8 1.62 -> 2.22, and with Ng 16
+ * the GEMM's tile is full: 14x14x512, groups 32, 0.71 against 4.7-7.0. */
+#define EXPAND_NG 8
+#define EXPAND_CGNG 64
 
 static size_t rup(size_t x, size_t r) { return (x + r - 1) / r * r; }
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
@@ -63,7 +72,9 @@ struct job {
   float *wp; /* depthwise: (KH KW, Cout); else per group nr panels, or
                 NULL: packed block by block as used (b_block) */
   cmx_f32_dwconv_ukr_fn dw;
-  const float *zero; /* depthwise: W x Cout zeros, the padding's taps */
+  const float *zero; /* depthwise: (W + 1) pw zeros, the padding's taps */
+  size_t pw;         /* depthwise: floats a pixel of what dw_rows reads */
+  size_t band;       /* depthwise, expanded: output rows an item */
   const float *xp; /* implicit GEMM: x, or xpad when there is padding */
   float *xpad;     /* (N, Hp, Wp, Cin) zero-padded copy, or NULL */
   size_t Hp, Wp;
@@ -76,10 +87,65 @@ struct job {
 };
 
 /* ---- depthwise ---- */
-/* One output row: the table's microkernel over an array of tap pointers
- * (taps in the padding point at zeros, so the kernel has no bounds and
- * every pixel sums its taps in the same order); x has Cout channels (a
- * channel multiplier above 1 reads the expanded copy). The input row of each
+/* Pixels [b0, e0) of x as dw_rows reads them when a group has more than
+ * one input or output channel: Cg rows of Cout floats a pixel, row ci
+ * lane c = x[group(c) Cg + ci] (the group's ci-th input, repeated for
+ * each of its Ng outputs). */
+struct expand {
+  const struct cmx_conv_io *io;
+  const float *x; /* the image's pixels */
+  float *xe;
+  size_t Cg, Ng;
+};
+
+/* Four floats, any alignment (GCC vectors: SSE on x86-64, NEON on
+ * aarch64, so the copy below is 16-byte stores at every level). */
+typedef float f4u __attribute__((vector_size(16), aligned(4)));
+
+static void expand_pixels(void *ctx, size_t b0, size_t e0) {
+  const struct expand *e = ctx;
+  const size_t Cin = e->io->Cin, C = e->io->Cout, Cg = e->Cg, Ng = e->Ng;
+  const size_t G = e->io->groups;
+  for (size_t px = b0; px < e0; px++) {
+    const float *x = e->x + px * Cin;
+    float *d = e->xe + px * Cg * C;
+    /* row by row, each stored in order (a group at a time across the Cg
+     * rows measured slower at 4 outputs a group) */
+    for (size_t ci = 0; ci < Cg; ci++, d += C) {
+      const float *xc = x + ci;
+      if (Ng == 4) {
+        for (size_t g = 0; g < G; g++) {
+          const f4u q = {xc[g * Cg], xc[g * Cg], xc[g * Cg], xc[g * Cg]};
+          *(f4u *)(d + 4 * g) = q;
+        }
+      } else if (Ng == 8) {
+        for (size_t g = 0; g < G; g++) {
+          const f4u q = {xc[g * Cg], xc[g * Cg], xc[g * Cg], xc[g * Cg]};
+          *(f4u *)(d + 8 * g) = q;
+          *(f4u *)(d + 8 * g + 4) = q;
+        }
+      } else if (Ng == 2 && Cg == 1) { /* multiplier 2: x's lanes doubled */
+        size_t g = 0;
+        for (; g + 4 <= G; g += 4) {
+          const f4u v = *(const f4u *)(xc + g);
+          const f4u lo = {v[0], v[0], v[1], v[1]},
+                    hi = {v[2], v[2], v[3], v[3]};
+          *(f4u *)(d + 2 * g) = lo;
+          *(f4u *)(d + 2 * g + 4) = hi;
+        }
+        for (; g < G; g++) d[2 * g] = d[2 * g + 1] = xc[g];
+      } else {
+        for (size_t g = 0; g < G; g++)
+          for (size_t o = 0; o < Ng; o++) d[g * Ng + o] = xc[g * Cg];
+      }
+    }
+  }
+}
+
+/* Output rows [b0, e0) of (n, ho): the table's microkernel over an array
+ * of tap pointers tp (taps in the padding point at zeros, so the kernel
+ * has no bounds and every pixel sums its taps in the same order); x: pw
+ * floats a pixel, input rows n H + ih from row0 on. The input row of each
  * kernel row is found once per output row (a row of zeros, W pixels
  * wide, for one in the padding) and the tap pointers come without
  * divisions: deriving (kh, kw) from the tap index with two 64-bit
@@ -89,15 +155,11 @@ struct job {
  * (its pixels xs apart); pointer set-up and a call per pixel had been
  * most of a 3x3 over 32 channels (1x112x112x32, 1 thread: 0.36 ms,
  * torch 0.19). */
-static void dw_rows(void *ctx, size_t b0, size_t e0) {
-  struct job *j = ctx;
+static void out_rows(const struct job *j, const float *x, size_t row0,
+                     size_t b0, size_t e0, const float **tp) {
   const struct cmx_conv_io *io = j->io;
-  const size_t C = io->Cout, taps = io->KH * io->KW;
-  const float **tp = malloc((taps + io->KH) * sizeof *tp);
-  if (!tp) {
-    atomic_store(&j->fail, 1);
-    return;
-  }
+  const size_t C = io->Cout, Cg = j->Cg, pw = j->pw;
+  const size_t taps = io->KH * io->KW * Cg;
   /* wo in [lo, hi): every tap of the row inside 0 <= iw < W */
   const ptrdiff_t s1 = (ptrdiff_t)io->stride[1], p1 = (ptrdiff_t)io->pad[1],
                   span = (ptrdiff_t)((io->KW - 1) * io->dil[1]);
@@ -115,41 +177,78 @@ static void dw_rows(void *ctx, size_t b0, size_t e0) {
                            (ptrdiff_t)(kh * io->dil[0]);
       xrow[kh] = ih < 0 || ih >= (ptrdiff_t)io->H
                      ? j->zero
-                     : io->x + (n * io->H + (size_t)ih) * io->W * C;
+                     : x + (n * io->H + (size_t)ih - row0) * io->W * pw;
     }
     for (size_t wo = 0; wo < io->Wo;) {
       const int inside = wo >= lo && wo < hi;
       const ptrdiff_t iw0 = (ptrdiff_t)wo * s1 - p1;
       for (size_t kh = 0, t = 0; kh < io->KH; kh++)
-        for (size_t kw = 0; kw < io->KW; kw++, t++) {
+        for (size_t kw = 0; kw < io->KW; kw++) {
           const ptrdiff_t iw = iw0 + (ptrdiff_t)(kw * io->dil[1]);
-          tp[t] = iw < 0 || iw >= (ptrdiff_t)io->W ? j->zero
-                                                   : xrow[kh] + (size_t)iw * C;
+          const float *px = iw < 0 || iw >= (ptrdiff_t)io->W
+                                ? j->zero
+                                : xrow[kh] + (size_t)iw * pw;
+          for (size_t ci = 0; ci < Cg; ci++, t++) tp[t] = px + ci * C;
         }
       const size_t np = inside ? hi - wo : 1;
-      j->dw(C, taps, tp, j->wp, yrow + wo * C, np, (size_t)s1 * C);
+      j->dw(C, taps, tp, j->wp, yrow + wo * C, np, (size_t)s1 * pw);
       wo += np;
     }
   }
+}
+
+/* The tap pointers of one call (KH KW Cg, and KH input rows). */
+static const float **taps_new(const struct job *j) {
+  const size_t n = j->io->KH * j->io->KW * j->Cg + j->io->KH;
+  return malloc(n * sizeof(const float *));
+}
+
+/* Output rows [b0, e0) of (n, ho) from x as it is (depthwise, multiplier
+ * 1). */
+static void dw_rows(void *ctx, size_t b0, size_t e0) {
+  struct job *j = ctx;
+  const float **tp = taps_new(j);
+  if (!tp) {
+    atomic_store(&j->fail, 1);
+    return;
+  }
+  out_rows(j, j->io->x, 0, b0, e0, tp);
   free(tp);
 }
 
-/* Pixels [b0, e0) of x with every channel repeated mult times (a
- * depthwise multiplier above 1): output channel c reads lane c. */
-struct expand {
-  const struct cmx_conv_io *io;
-  float *xe;
-};
-
-static void expand_pixels(void *ctx, size_t b0, size_t e0) {
-  const struct expand *e = ctx;
-  const size_t Cin = e->io->Cin, C = e->io->Cout, mult = C / Cin;
-  for (size_t px = b0; px < e0; px++) {
-    const float *x = e->io->x + px * Cin;
-    float *d = e->xe + px * C;
-    for (size_t ci = 0; ci < Cin; ci++)
-      for (size_t u = 0; u < mult; u++) d[ci * mult + u] = x[ci];
+/* Items [b0, e0) of (n, band of j->band output rows): the band's input
+ * rows expanded into this thread's scratch, then its output rows from
+ * there. A thread expands what it reads (no team-wide step between
+ * expanding and reading), the rows a band shares with the next expanded
+ * by both. */
+static void dw_bands(void *ctx, size_t b0, size_t e0) {
+  struct job *j = ctx;
+  const struct cmx_conv_io *io = j->io;
+  const size_t nb = (io->Ho + j->band - 1) / j->band;
+  const size_t s0 = (size_t)io->stride[0], span = (io->KH - 1) * io->dil[0];
+  const size_t in = min_sz((j->band - 1) * s0 + span + 1, io->H);
+  const float **tp = taps_new(j);
+  float *xe = cmx_scratch(CMX_SCRATCH_NN, in * io->W * j->pw * sizeof(float));
+  if (!tp || !xe) {
+    free(tp);
+    atomic_store(&j->fail, 1);
+    return;
   }
+  for (size_t it = b0; it < e0; it++) {
+    const size_t n = it / nb, h0 = it % nb * j->band;
+    const size_t h1 = h0 + j->band < io->Ho ? h0 + j->band : io->Ho;
+    const ptrdiff_t lo = (ptrdiff_t)(h0 * s0) - io->pad[0],
+                    hi = (ptrdiff_t)((h1 - 1) * s0 + span) - io->pad[0] + 1;
+    const size_t r0 = lo < 0 ? 0 : (size_t)lo;
+    const size_t r1 = hi > (ptrdiff_t)io->H ? io->H : (size_t)hi;
+    if (r1 > r0) {
+      struct expand e = {io, io->x + (n * io->H + r0) * io->W * io->Cin, xe,
+                         j->Cg, j->Ng};
+      expand_pixels(&e, 0, (r1 - r0) * io->W);
+    }
+    out_rows(j, xe, n * io->H + r0, n * io->Ho + h0, n * io->Ho + h1, tp);
+  }
+  free(tp);
 }
 
 /* ---- implicit GEMM ---- */
@@ -384,6 +483,58 @@ static void pad_rows(void *ctx, size_t b0, size_t e0) {
   }
 }
 
+/* Output rows a band of dw_bands takes: as many as fit half of L2 with
+ * their input rows expanded (pw floats a pixel), at least one, and few
+ * enough for two bands a thread (one band of 56 rows had left the second
+ * of two threads idle: 56x56x32 -> 64, groups 32, 148 -> 296 us). */
+static size_t band_rows(const struct cmx_conv_io *io, size_t pw, int nthreads) {
+  const size_t s0 = (size_t)io->stride[0], span = (io->KH - 1) * io->dil[0];
+  const size_t fit = cmx_topo()->l2 / 2 / (io->W * pw * sizeof(float));
+  const size_t R = fit > span + 1 ? (fit - span - 1) / s0 + 1 : 1;
+  const size_t share =
+      (io->N * io->Ho + 2 * (size_t)nthreads - 1) / (2 * (size_t)nthreads);
+  return min_sz(min_sz(R, share ? share : 1), io->Ho);
+}
+
+/* Depthwise and narrow groups by the depthwise microkernel: taps (kh,
+ * kw, ci), KH KW Cg of them, weights tap-major (KH KW Cg, Cout). Depthwise
+ * with a multiplier of 1 reads x; otherwise the input rows of each band of
+ * output rows are first expanded (expand_pixels: Cg Cout floats a pixel)
+ * and read from there (dw_bands). A channel multiplier above 1 had run a
+ * portable loop with a division per element (56x56x32 -> 64 3x3, groups
+ * 32: 0.6 GFLOP/s, 6.0 ms; torch 0.66; now 0.18); groups of few channels
+ * the implicit GEMM, whose tile they fill a fraction of and whose runs (Cg
+ * floats a tap) it packs (56x56x128 -> 128, groups 32: 3.9 ms, 65% of it
+ * packing; now 0.92, of which the expansion is 39%; torch 0.95). */
+static int dw_run(const struct cmx_conv_io *io, struct job *j,
+                  cmx_f32_dwconv_ukr_fn dw, int nthreads) {
+  const size_t C = io->Cout, taps = io->KH * io->KW * j->Cg;
+  const int expand = j->Cg > 1 || C > io->Cin;
+  j->pw = expand ? j->Cg * C : C;
+  float *wp = NULL, *zero = NULL;
+  int rc = -1;
+  if (posix_memalign((void **)&wp, 64, (taps * C + 1) * sizeof(float)) ||
+      !(zero = calloc((io->W + 1) * j->pw, sizeof(float))))
+    goto out;
+  for (size_t o = 0; o < C; o++)
+    for (size_t t = 0; t < taps; t++) wp[t * C + o] = io->w[o * taps + t];
+  j->wp = wp;
+  j->zero = zero;
+  j->dw = dw;
+  if (!expand) {
+    cmx_parallel_for(nthreads, io->N * io->Ho, 1, 1, dw_rows, j);
+  } else {
+    j->band = band_rows(io, j->pw, nthreads);
+    cmx_parallel_for(nthreads, io->N * ((io->Ho + j->band - 1) / j->band), 1, 1,
+                     dw_bands, j);
+  }
+  rc = atomic_load(&j->fail) ? -1 : 0;
+out:
+  free(zero);
+  free(wp);
+  return rc;
+}
+
 int cmx_conv_run(const struct cmx_conv_io *io, const struct cmx_gemm_config *g,
                  cmx_f32_dwconv_ukr_fn dw, int nthreads) {
   struct job j = {.io = io, .g = g};
@@ -394,45 +545,9 @@ int cmx_conv_run(const struct cmx_conv_io *io, const struct cmx_gemm_config *g,
   j.Ng = io->Cout / io->groups;
   j.Kg = taps * j.Cg;
   float *wp = NULL;
-  if (j.Cg == 1 && io->groups == io->Cin && io->groups > 1) {
-    /* Depthwise: weights tap-major, (KH KW, Cout). A channel multiplier
-     * above 1 first repeats each input channel that many times (one
-     * more x, Cout wide): a portable loop with a division per element
-     * had run 56x56x32 -> 64 3x3 at 0.6 GFLOP/s (torch 0.66 ms, cmx 6.0). */
-    struct cmx_conv_io ex = *io;
-    float *xe = NULL;
-    if (io->Cout > io->Cin) {
-      const size_t px = io->N * io->H * io->W;
-      if (posix_memalign((void **)&xe, 64, px * io->Cout * sizeof(float) + 1))
-        return -1;
-      struct expand e = {io, xe};
-      cmx_parallel_for(nthreads, px, 1, 256, expand_pixels, &e);
-      ex.x = xe;
-      ex.Cin = ex.groups = io->Cout;
-      j.io = &ex;
-    }
-    if (posix_memalign((void **)&wp, 64,
-                       (taps * io->Cout + 1) * sizeof(float))) {
-      free(xe);
-      return -1;
-    }
-    for (size_t o = 0; o < io->Cout; o++)
-      for (size_t t = 0; t < taps; t++) wp[t * io->Cout + o] = io->w[o * taps + t];
-    float *zero = calloc((io->W + 1) * io->Cout, sizeof(float));
-    if (!zero) {
-      free(wp);
-      free(xe);
-      return -1;
-    }
-    j.wp = wp;
-    j.zero = zero;
-    j.dw = dw;
-    cmx_parallel_for(nthreads, io->N * io->Ho, 1, 1, dw_rows, &j);
-    free(zero);
-    free(wp);
-    free(xe);
-    return atomic_load(&j.fail) ? -1 : 0;
-  }
+  if (io->groups > 1 &&
+      (j.Cg == 1 || (j.Ng <= EXPAND_NG && j.Cg * j.Ng <= EXPAND_CGNG)))
+    return dw_run(io, &j, dw, nthreads);
   const size_t nr = g->nr;
   /* A zero-padded copy of x (one extra input, never the KH KW times larger
    * im2col), so every window lies inside and the packer needs no bounds. */
