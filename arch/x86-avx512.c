@@ -12,7 +12,7 @@ void cmx_dispatch_init_x86_avx512(struct cmx_dispatch *t) {
    * MC and NC from L2 / L3 at run time. */
   t->gemm_f32 = (struct cmx_gemm_config){
       .ukr = cmx_f32_gemm_ukr_14x32__avx512, .mr = 14, .nr = 32, .mc = 0,
-      .direct_rows = 7,
+      .direct_rows = 7, .direct_runs = 1,
       .skinny_ukr = cmx_f32_gemm_ukr_8x32__avx512, .skinny_mr = 8,
       .kc = 256, .nc = 0, .pack = cmx_f32_gemm_pack_ukr__avx512,
       .pack_r = 16,

@@ -81,7 +81,7 @@ static void check_ukr(const struct brow *r, size_t m, size_t n, size_t k,
       c0[(i + 1) * ldc + j] = beta == 0.0f ? NAN : (float)tu_unif(&s) - 0.5f;
   memcpy(c1, c0, csz * 4);
   memcpy(cin, c0, csz * 4);
-  struct cmx_f32_gemm_aux aux = {alpha, beta, 0, mr, nr, NULL, 0};
+  struct cmx_f32_gemm_aux aux = {alpha, beta, 0, mr, nr, NULL, 0, NULL, 0};
   cmx_f32_gemm_bf16_ukr_ref(m, n, k, a, b, c0 + ldc, ldc, &aux);
   r->fn(m, n, k, a, b, c1 + ldc, ldc, &aux);
   for (size_t i = 0; i < mr + 2; i++)

@@ -65,8 +65,8 @@ static void check(const struct grow *r, size_t m, size_t n, size_t k,
     for (size_t j = 0; j < n; j++)
       c0[(i + 1) * ldc + j] = beta == 0.0f ? NAN : rnd(&s);
   memcpy(c1, c0, csz * 4);
-  struct cmx_f32_gemm_aux ref = {alpha, beta, unpacked_b ? ldb : 0, mr, nr,
-                                 NULL, 0};
+  struct cmx_f32_gemm_aux ref = {
+      alpha, beta, unpacked_b ? ldb : 0, mr, nr, NULL, 0, NULL, 0};
   struct cmx_f32_gemm_aux aux = ref;
   /* unpacked A: the packed panel's rows, row-major with a row stride wider
    * than k, NaN in the gap (it must not be read) */
@@ -187,6 +187,74 @@ Test(kernels_gemm, every_pack_row_against_ref) {
           free(src), free(d0), free(d1);
         }
     }
+  }
+}
+
+/* A table kernel that takes unpacked A in runs (direct_runs; the
+ * convolution's taps), against the reference on the same runs and a
+ * float64 sum: every row count from direct_rows (or mr) to mr, one and two
+ * vectors of columns and a partial one, runs of 8, 16 and 21 columns at
+ * scattered offsets (NaN between them, never read), the last run short. */
+Test(kernels_gemm, direct_runs_against_ref) {
+  for (int isa = 0; isa < CMX_ISA_COUNT; isa++) {
+    struct cmx_dispatch t;
+    if (cmx_dispatch_for(&t, (enum cmx_isa_level)isa) ||
+        !t.gemm_f32.direct_runs)
+      continue;
+    const struct cmx_gemm_config *g = &t.gemm_f32;
+    const size_t mr = g->mr, nr = g->nr, lda = 1000;
+    const size_t m0 = g->direct_rows ? g->direct_rows : mr;
+    static const size_t rl[] = {8, 16, 21}, nq[] = {1, 3, 9};
+    uint64_t s = 7;
+    for (size_t m = m0; m <= mr; m++)
+      for (size_t ri = 0; ri < 3; ri++)
+        for (size_t qi = 0; qi < 3; qi++)
+          for (size_t n = 1; n <= nr; n += n == 1 ? nr / 2 - 1 : nr / 2) {
+            const size_t L = rl[ri], q = nq[qi], k = q * L - (q > 1 ? 3 : 0);
+            size_t roff[9];
+            for (size_t u = 0; u < q; u++) roff[u] = (q - u) * 31 + u * 40;
+            float *a = malloc(mr * lda * sizeof(float));
+            float *b = aligned_alloc(64, ((k * nr * 4 + 63) / 64) * 64);
+            float c0[16 * 64], c1[16 * 64], cin[16 * 64];
+            for (size_t i = 0; i < mr * lda; i++) a[i] = NAN;
+            for (size_t i = 0; i < m; i++)
+              for (size_t p = 0; p < k; p++)
+                a[i * lda + roff[p / L] + p % L] = rnd(&s);
+            for (size_t p = 0; p < k * nr; p++)
+              b[p] = p % nr < n ? rnd(&s) : 0.0f;
+            for (size_t i = 0; i < 16 * 64; i++)
+              cin[i] = c0[i] = c1[i] = rnd(&s);
+            struct cmx_f32_gemm_aux aux = {1.0f, 0.5f, 0,    mr, nr,
+                                           NULL, lda,  roff, L};
+            cmx_f32_gemm_ukr_ref(m, n, k, a, b, c0, 64, &aux);
+            g->ukr(m, n, k, a, b, c1, 64, &aux);
+            for (size_t i = 0; i < 16; i++)
+              for (size_t j = 0; j < 64; j++) {
+                const float got = c1[i * 64 + j];
+                if (i >= m || j >= n) {
+                  cr_assert(got == c0[i * 64 + j],
+                            "level %d: (%zu,%zu) "
+                            "outside the %zux%zu tile written",
+                            isa, i, j, m, n);
+                  continue;
+                }
+                double want = 0, mag = 0;
+                for (size_t p = 0; p < k; p++) {
+                  const double v =
+                      (double)a[i * lda + roff[p / L] + p % L] * b[p * nr + j];
+                  want += v, mag += fabs(v);
+                }
+                cr_assert(!isnan(got) &&
+                              fabsf(got - c0[i * 64 + j]) <=
+                                  1e-5f * (float)(mag + 1) &&
+                              fabs(got - (want + 0.5 * cin[i * 64 + j])) <=
+                                  1e-5 * (mag + 1),
+                          "level %d m=%zu n=%zu runs %zu of %zu, k %zu: "
+                          "(%zu,%zu) got %.9g ref %.9g",
+                          isa, m, n, q, L, k, i, j, got, c0[i * 64 + j]);
+              }
+            free(a), free(b);
+          }
   }
 }
 

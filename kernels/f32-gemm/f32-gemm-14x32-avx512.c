@@ -54,20 +54,30 @@ body(int rows, size_t m, size_t n, size_t k, const float *a, const float *b,
    * thread, interleaved: 1024^3 170-174 -> 171-178 GFLOP/s, 4 x
    * (128,64)@(64,128) (in cache) 176-182 -> 180-186; four steps the
    * same as two. */
+  /* Unpacked A in runs (aux->roff): each run's row pointers set at its
+   * start; one run of k otherwise. */
+  const int runs = direct && aux->roff;
+  const size_t rl = runs ? aux->rlen : k;
+  for (size_t p0 = 0, q = 0; p0 < k; p0 += rl, q++) {
+    if (runs) {
+#pragma GCC unroll 5
+      for (int u = 0; u < 5; u++) r[u] = a + aux->roff[q] + 3 * (size_t)u * lda;
+    }
+    const size_t pe = k - p0 < rl ? k : p0 + rl;
 #pragma GCC unroll 2
-  for (size_t p = 0; p < k; p++) {
-    __m512 b0, b1;
-    if (p == pn && pi < pre) {
-      cmx_tile_pf_row(c + pi * ldc, n);
-      pi++, pn += CMX_TILE_PF_STEP;
-    }
-    if (bmask) {
-      b0 = _mm512_maskz_loadu_ps(m0, b);
-      b1 = nv == 2 ? _mm512_maskz_loadu_ps(m1, b + 16) : b0;
-    } else {
-      b0 = _mm512_loadu_ps(b);
-      b1 = nv == 2 ? _mm512_loadu_ps(b + 16) : b0;
-    }
+    for (size_t p = p0; p < pe; p++) {
+      __m512 b0, b1;
+      if (p == pn && pi < pre) {
+        cmx_tile_pf_row(c + pi * ldc, n);
+        pi++, pn += CMX_TILE_PF_STEP;
+      }
+      if (bmask) {
+        b0 = _mm512_maskz_loadu_ps(m0, b);
+        b1 = nv == 2 ? _mm512_maskz_loadu_ps(m1, b + 16) : b0;
+      } else {
+        b0 = _mm512_loadu_ps(b);
+        b1 = nv == 2 ? _mm512_loadu_ps(b + 16) : b0;
+      }
 #pragma GCC unroll 14
     for (int i = 0; i < rows; i++) {
       __m512 ai = _mm512_set1_ps(direct ? r[i / 3][(size_t)(i % 3) * lda]
@@ -85,6 +95,7 @@ body(int rows, size_t m, size_t n, size_t k, const float *a, const float *b,
       a += MR;
     }
     b += ldb;
+    }
   }
   cmx_tile_store_x32(rows, nv, acc, m, n, c, ldc, aux);
 }
@@ -129,8 +140,10 @@ void cmx_f32_gemm_ukr_14x32__avx512(size_t m, size_t n, size_t k,
    * @ 16x16 521 -> 397 (347), 16384x64 @ 64x8 479 -> 353 (303); 100^3
    * 15.7 -> 14.3. */
   if (n <= 16) {
-    if (aux->lda)
+    if (aux->lda && aux->ldb)
       body(MR, m, n, k, a, b, ldb, 1, 1, 1, aux->lda, c, ldc, aux);
+    else if (aux->lda) /* packed B: zero past n, read whole */
+      body(MR, m, n, k, a, b, ldb, 1, 0, 1, aux->lda, c, ldc, aux);
     else
       body(MR, m, n, k, a, b, ldb, 1, 1, 0, 0, c, ldc, aux);
   } else if (aux->lda) {

@@ -15,7 +15,11 @@ void cmx_f32_gemm_ukr_ref(size_t m, size_t n, size_t k, const float *a,
     for (size_t j = 0; j < n; j++) acc[i * 64 + j] = 0.0f;
   for (size_t p = 0; p < k; p++)
     for (size_t i = 0; i < m; i++) {
-      float ai = aux->lda ? a[i * aux->lda + p] : a[p * mr + i];
+      float ai =
+          !aux->lda ? a[p * mr + i]
+          : aux->roff
+              ? a[i * aux->lda + aux->roff[p / aux->rlen] + p % aux->rlen]
+              : a[i * aux->lda + p];
       const float *bp = b + p * ldb;
       float *ac = acc + i * 64;
       for (size_t j = 0; j < n; j++) ac[j] += ai * bp[j];

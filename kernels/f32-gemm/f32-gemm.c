@@ -553,7 +553,8 @@ static int gemm_part(const struct job *j, size_t t, size_t m0, size_t m1,
   float *cw = (float *)(tmp16 + lt) + 16;
   struct src sa = src_a(p, t), sb = src_b(p, t);
   float *c = p->c + t * p->ldcb;
-  struct cmx_f32_gemm_aux aux = {p->alpha, p->beta, 0, mr, nr, NULL, 0};
+  struct cmx_f32_gemm_aux aux = {p->alpha, p->beta, 0,    mr,
+                                 nr,       NULL,    0,    NULL, 0};
   const float *bu = NULL; /* unpacked B (small path) */
   if (j->small) {
     aux.ldb = (size_t)p->b.rs;
@@ -692,7 +693,8 @@ static int gemm_part_amx(const struct job *j, size_t t, size_t m0,
   uint32_t *bp = (uint32_t *)(w + la);
   struct src sa = src_a(p, t), sb = src_b(p, t);
   float *c = p->c + t * p->ldcb;
-  struct cmx_f32_gemm_aux aux = {p->alpha, p->beta, 0, 32, 32, NULL, 0};
+  struct cmx_f32_gemm_aux aux = {p->alpha, p->beta, 0,    32,
+                                 32,       NULL,    0,    NULL, 0};
   cfg->amx_begin();
   for (size_t jc = n0; jc < n1; jc += nc) {
     size_t ncur = n1 - jc < nc ? n1 - jc : nc;

@@ -12,6 +12,9 @@
  *     a[i * aux->lda + p] (small-k path: no packing of A; the driver packs
  *     a partial panel as usual), of m rows with dmin <= m <= MR (dmin in
  *     the kernel's .inc row; rows m..MR-1 are never read).
+ *   - With aux->lda and aux->roff, A(i, p) = a[i * aux->lda +
+ *     aux->roff[p / aux->rlen] + p % aux->rlen] (k a multiple of rlen or
+ *     the last run shorter), for the kernels that take runs.
  *   - B is a packed panel, B(p, j) = b[p * NR + j], rows zero-padded to NR,
  *     when aux->ldb == 0; otherwise it is an unpacked row-major f32 matrix,
  *     B(p, j) = b[p * aux->ldb + j], of which only columns j < n may be
@@ -43,6 +46,11 @@ struct cmx_f32_gemm_aux {
   const float *a_next; /* prefetch hint: the next A panel (may be NULL) */
   size_t lda;          /* 0: A packed (row stride MR); else A's row stride,
                           and m == MR */
+  /* With lda: A in runs of rlen columns (NULL: one run), run q at roff[q]
+   * floats from a (the convolution's taps: a whole patch depth in one
+   * call). Kernels whose config sets direct_runs, and the reference. */
+  const size_t *roff;
+  size_t rlen;
 };
 
 typedef void (*cmx_f32_gemm_ukr_fn)(size_t m, size_t n, size_t k,
@@ -234,6 +242,7 @@ struct cmx_gemm_config {
    * tiles, only those rows' FMAs (0: mr only; the convolution's output-row
    * segments). */
   size_t direct_rows;
+  int direct_runs; /* ukr takes unpacked A in runs (aux->roff) */
   /* A second microkernel with fewer rows for short A (NULL: none): the
    * driver takes it for skinny A (m <= 32) when m rounded up to skinny_mr
    * pads fewer rows than m rounded up to mr. Same contract and nr as ukr. */

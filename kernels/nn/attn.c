@@ -384,8 +384,9 @@ static void block(const struct job *j, struct ws *w, size_t nrows,
            w->rows[0].q + (int64_t)ir * qlds, qlds, w->qp + ir * D, mr);
   j->k->mul(nrp * D, w->qp, 1, &io->scale, 0, w->qp);
   const size_t kend = kv_end(w, nrows, j1);
-  struct cmx_f32_gemm_aux qk = {1.0f, 0.0f, 0, mr, nr, NULL, 0};
-  struct cmx_f32_gemm_aux pv = {1.0f, 1.0f, (size_t)io->vs[2], mr, nr, NULL, 0};
+  struct cmx_f32_gemm_aux qk = {1.0f, 0.0f, 0, mr, nr, NULL, 0, NULL, 0};
+  struct cmx_f32_gemm_aux pv = {1.0f, 1.0f, (size_t)io->vs[2], mr, nr,
+                                NULL, 0, NULL, 0};
   for (size_t kb = j0; kb < kend; kb += bk) {
     const size_t nk = min_sz(bk, kend - kb), nkp = rup(nk, nr);
     /* Keys [kb, kb + nk) into nr-column panels: kp[c / nr][p][c % nr]. */

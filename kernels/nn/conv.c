@@ -58,6 +58,12 @@
  * the GEMM's tile is full: 14x14x512, groups 32, 0.71 against 4.7-7.0. */
 #define EXPAND_NG 8
 #define EXPAND_CGNG 64
+/* The implicit GEMM's padded x and packed weights come from the calling
+ * thread's scratch up to this size (the team reads them; kept for the
+ * next call), larger ones are allocated per call: a fresh mapping was 17%
+ * of 14x14x512 -> 512 3x3, groups 32, in page faults (perf), and about 1%
+ * of the large convolutions, whose scratch would stay held. */
+#define SHARED_SCRATCH ((size_t)8 << 20)
 
 static size_t rup(size_t x, size_t r) { return (x + r - 1) / r * r; }
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
@@ -80,6 +86,9 @@ struct job {
   size_t Hp, Wp;
   struct run *runs; /* nrun runs of the patch depth */
   size_t nrun;
+  size_t *roff; /* runs[u].off (nrun), the microkernel's run offsets */
+  size_t per;   /* direct: runs a depth block (the microkernel reads them
+                   all, aux.roff), or 0: a call per run */
   int direct; /* depth blocks along the runs, A panels read in place */
   size_t segs; /* direct, by output rows: each split into segs panels of
                   the microkernel's direct_rows ... mr pixels (0: not) */
@@ -348,6 +357,14 @@ static const float *b_block(const struct job *j, size_t gi, size_t jr,
   return bp;
 }
 
+/* Where depth pc of run rn lies from a pixel's window origin: in the
+ * run, or (the microkernel reading several runs, aux->roff) at the
+ * origin, the runs' offsets in aux->roff. */
+static size_t run_at(const struct run *rn, size_t pc,
+                     const struct cmx_f32_gemm_aux *aux) {
+  return aux->roff ? 0 : rn->off + (pc - rn->p0);
+}
+
 /* What tile_block does for a tile of whole output rows (j->segs): each row as segs
  * panels of nearly equal length (16 pixels: 8 + 8; 32: 11 + 11 + 10),
  * every one read in place by the microkernel's direct_rows form; none is
@@ -367,7 +384,7 @@ static void segment_block(const struct job *j, size_t gi, size_t m0,
       const size_t n = r / io->Ho, ho = r % io->Ho;
       const float *row =
           j->xp + (n * j->Hp + ho * (size_t)io->stride[0]) * j->Wp * Cin +
-          gi * j->Cg + rn->off + (pc - rn->p0);
+          gi * j->Cg + run_at(rn, pc, aux);
       for (size_t s = 0; s < q; s++) {
         const size_t w0 = Wo * s / q, w1 = Wo * (s + 1) / q;
         j->g->ukr(w1 - w0, min_sz(nr, c1 - jr), kc, row + w0 * aux->lda, bt,
@@ -410,9 +427,11 @@ static void tile_block(const struct job *j, size_t gi, size_t m0,
       aux->a_next = ir + mr < rows ? at + mr * kc : ap;
       if (rn && rows - ir >= mr && m % io->Wo + mr <= io->Wo) {
         const size_t n = m / HoWo, ho = m / io->Wo % io->Ho, wo = m % io->Wo;
-        at = j->xp + ((n * j->Hp + ho * (size_t)io->stride[0]) * j->Wp +
-                      wo * (size_t)io->stride[1]) * Cin +
-             gi * j->Cg + rn->off + (pc - rn->p0);
+        at = j->xp +
+             ((n * j->Hp + ho * (size_t)io->stride[0]) * j->Wp +
+              wo * (size_t)io->stride[1]) *
+                 Cin +
+             gi * j->Cg + run_at(rn, pc, aux);
         aux->lda = lds;
         aux->a_next = NULL;
       }
@@ -443,7 +462,18 @@ static void gemm_tiles(void *ctx, size_t b0, size_t e0) {
                  c1 = min_sz(j->Ng, c0 + j->cw);
     const size_t m0 = it % j->ntile * j->mt, rows = min_sz(j->mt, M - m0);
     float *yt = io->y + m0 * io->Cout + gi * j->Ng;
-    struct cmx_f32_gemm_aux aux = {1.0f, 0.0f, 0, mr, nr, NULL, 0};
+    struct cmx_f32_gemm_aux aux = {1.0f, 0.0f, 0, mr, nr, NULL, 0, NULL, 0};
+    if (j->direct && j->per) { /* depth blocks of j->per whole runs */
+      const size_t L = j->runs[0].len;
+      for (size_t u = 0; u < j->nrun; u += j->per) {
+        const size_t q = min_sz(j->per, j->nrun - u);
+        aux.roff = j->roff + u;
+        aux.rlen = L;
+        tile_block(j, gi, m0, rows, c0, c1, j->runs[u].p0, q * L, &j->runs[u],
+                   ap, bp, yt, &aux);
+      }
+      continue;
+    }
     if (j->direct) { /* depth blocks along the runs (a long one split) */
       for (size_t u = 0; u < j->nrun; u++) {
         const struct run *rn = &j->runs[u];
@@ -556,22 +586,15 @@ int cmx_conv_run(const struct cmx_conv_io *io, const struct cmx_gemm_config *g,
   j.Wp = io->W + 2 * (size_t)io->pad[1];
   const int merge = io->dil[1] == 1 && io->groups == 1;
   j.nrun = merge ? io->KH : taps;
-  j.runs = malloc(j.nrun * sizeof *j.runs);
+  j.runs = malloc(j.nrun * (sizeof *j.runs + sizeof *j.roff));
   if (!j.runs) return -1;
+  j.roff = (size_t *)(j.runs + j.nrun);
   for (size_t u = 0; u < j.nrun; u++) {
     const size_t kh = merge ? u : u / io->KW, kw = merge ? 0 : u % io->KW;
     j.runs[u] = (struct run){
         (kh * io->KW + kw) * j.Cg, merge ? io->KW * j.Cg : j.Cg,
         (kh * (size_t)io->dil[0] * j.Wp + kw * (size_t)io->dil[1]) * io->Cin};
-  }
-  if (io->pad[0] || io->pad[1]) {
-    if (posix_memalign((void **)&j.xpad, 64,
-                       io->N * j.Hp * j.Wp * io->Cin * sizeof(float) + 1)) {
-      free(j.runs);
-      return -1;
-    }
-    cmx_parallel_for(nthreads, io->N * j.Hp, 1, 16, pad_rows, &j);
-    j.xp = j.xpad;
+    j.roff[u] = j.runs[u].off;
   }
   size_t shortest = j.Kg;
   for (size_t u = 0; u < j.nrun; u++)
@@ -583,6 +606,10 @@ int cmx_conv_run(const struct cmx_conv_io *io, const struct cmx_gemm_config *g,
   if (shortest >= DIRECT_RUN && g->direct_rows &&
       io->Wo / segs >= g->direct_rows)
     j.direct = 1, j.segs = segs;
+  /* Runs (all of one length) of at most half KC: the microkernel reads
+   * KC / len of them a call where it can (direct_runs), its sums held in
+   * registers across them. */
+  if (j.direct && g->direct_runs && 2 * shortest <= KC) j.per = KC / shortest;
   /* Tiles of about MT_ROWS pixels, a multiple of the tile's rows or of
    * whole output rows; on a team, the output channels split into blocks
    * too until there are three items a thread (7x7 pixels by 512 channels
@@ -602,23 +629,38 @@ int cmx_conv_run(const struct cmx_conv_io *io, const struct cmx_gemm_config *g,
   if (j.ncb > panels) j.ncb = panels;
   j.cw = (panels + j.ncb - 1) / j.ncb * nr;
   j.ncb = (j.Ng + j.cw - 1) / j.cw;
+  /* The padded copy and the packed weights in one block: this thread's
+   * scratch up to SHARED_SCRATCH bytes (kept for the next call), else
+   * allocated and freed here. */
+  const size_t xb = io->pad[0] || io->pad[1]
+                        ? rup(io->N * j.Hp * j.Wp * io->Cin, 16)
+                        : 0,
+               wb = j.ntile > 1 ? io->groups * panels * nr * j.Kg : 0;
+  const size_t bytes = (xb + wb + 16) * sizeof(float);
+  float *blk = NULL;
+  if (bytes <= SHARED_SCRATCH)
+    blk = cmx_scratch(CMX_SCRATCH_NN_OUT, bytes);
+  else if (!posix_memalign((void **)&wp, 64, bytes))
+    blk = wp;
+  if (!blk) {
+    free(j.runs);
+    return -1;
+  }
+  if (xb) {
+    j.xpad = blk;
+    cmx_parallel_for(nthreads, io->N * j.Hp, 1, 16, pad_rows, &j);
+    j.xp = j.xpad;
+  }
   /* Weights of group gi as nr-column panels over the whole depth Kg:
    * wp[gi][jr / nr][p][jr % nr] = w[gi Ng + jr][p], transposed by the
    * packing microkernel, the panels split over the team; with one tile of
    * pixels each block serves one item and is packed as it is used. */
-  if (j.ntile > 1) {
-    if (posix_memalign((void **)&wp, 64,
-                       (io->groups * panels * nr * j.Kg + 1) * sizeof(float))) {
-      free(j.xpad);
-      free(j.runs);
-      return -1;
-    }
-    j.wp = wp;
+  if (wb) {
+    j.wp = blk + xb;
     cmx_parallel_for(nthreads, io->groups * panels, 1, 1, pack_weights, &j);
   }
   cmx_parallel_for(nthreads, io->groups * j.ncb * j.ntile, 1, 1, gemm_tiles,
                    &j);
-  free(j.xpad);
   free(j.runs);
   free(wp);
   return atomic_load(&j.fail) ? -1 : 0;
