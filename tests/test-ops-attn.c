@@ -531,6 +531,9 @@ Test(ops_nn_conv, conv2d_general) {
       {2, 7, 29, 80, 33, 1, 1, {1, 1}, {0, 0}, {1, 1}, 1, 0},
       /* runs of 384 (KW Cin) split into two depth blocks */
       {1, 6, 30, 128, 24, 3, 3, {1, 1}, {1, 1}, {1, 1}, 1, 0},
+      /* 8 groups of 8 in and 8 out: runs of 8 floats, a tap each, read
+       * a block of runs a call (AVX-512) */
+      {2, 7, 20, 64, 64, 3, 3, {1, 1}, {1, 1}, {1, 1}, 8, 0},
       /* two groups: runs of one tap's 64 channels, at an offset */
       {1, 5, 20, 128, 32, 3, 3, {1, 1}, {1, 1}, {1, 1}, 2, 0},
       /* width dilation: runs per tap */
@@ -573,11 +576,12 @@ Test(ops_nn_conv, depthwise) {
     check_conv(&cs[i], CMX_F32, 200 + i);
 }
 
-/* Groups of few channels (Ng <= 8, Cg Ng <= 64): the depthwise
+/* Groups of few channels (Ng <= 8, Cg Ng <= 64, not Cg and Ng 8 or more
+ * where the GEMM microkernel reads runs in blocks): the depthwise
  * microkernel over taps (kh, kw, ci) of a copy of x with each group's
  * inputs repeated for its outputs; 4 and 8 outputs a group by vector
  * stores, 1, 2 and 3 by the plain loop; stride, dilation, padding; the
- * last case's rows (128 pixels of 8 x 128 floats) take several bands of
+ * last case's rows (128 pixels of 4 x 128 floats) take several bands of
  * output rows with their input rows expanded, the bands overlapping. */
 Test(ops_nn_conv, grouped_expanded) {
   struct conv_case cs[] = {
@@ -586,7 +590,7 @@ Test(ops_nn_conv, grouped_expanded) {
       {1, 8, 9, 12, 8, 3, 3, {1, 1}, {1, 1}, {1, 1}, 4, 0},    /* 3 x 2 */
       {1, 7, 8, 16, 4, 3, 3, {1, 2}, {0, 1}, {1, 1}, 4, 0},    /* 4 x 1 */
       {2, 6, 7, 24, 18, 2, 3, {1, 1}, {1, 0}, {2, 1}, 6, 0},   /* 4 x 3 */
-      {1, 12, 128, 128, 128, 3, 3, {1, 1}, {1, 1}, {1, 1}, 16, 0},
+      {1, 12, 128, 64, 128, 3, 3, {1, 1}, {1, 1}, {1, 1}, 16, 0},
   };
   for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
     check_conv(&cs[i], CMX_F32, 250 + i);

@@ -53,9 +53,11 @@
  * the depthwise microkernel on an expanded copy of x (dw_run); more, the
  * implicit GEMM. 2-core Xeon VM, 1 thread, 3x3 on 56x56, ms (medians of
  * three interleaved runs), GEMM -> expanded: Cg 2 Ng 4 1.51 -> 0.21; Cg 4
- * Ng 8 1.82 -> 0.81; Cg 16 Ng 4 1.60 -> 1.17; Cg 8 Ng 8 1.04 -> 0.81
- * (28x28x256: 1.18 -> 1.14); but Cg 16 Ng 8 1.62 -> 2.22, and with Ng 16
- * the GEMM's tile is full: 14x14x512, groups 32, 0.71 against 4.7-7.0. */
+ * Ng 8 1.69 -> 0.81; Cg 16 Ng 4 1.12 -> 1.0; but Cg 16 Ng 8 1.62 -> 2.22,
+ * with Ng 16 the GEMM's tile is full (14x14x512, groups 32, 0.71 against
+ * 4.7-7.0), and once the GEMM microkernel reads a block of runs at once
+ * (direct_runs) Cg 8 Ng 8 goes the other way: 0.56 against 0.79
+ * (28x28x256: 0.57-0.60 against 1.11-1.14). */
 #define EXPAND_NG 8
 #define EXPAND_CGNG 64
 /* The implicit GEMM's padded x and packed weights come from the calling
@@ -575,8 +577,13 @@ int cmx_conv_run(const struct cmx_conv_io *io, const struct cmx_gemm_config *g,
   j.Ng = io->Cout / io->groups;
   j.Kg = taps * j.Cg;
   float *wp = NULL;
+  /* (8 outputs a group over runs of 8 or more that the GEMM microkernel
+   * reads a block of at once: the GEMM) */
+  const int gemm_reads =
+      g->direct_runs && j.Cg >= DIRECT_RUN && j.Ng >= EXPAND_NG;
   if (io->groups > 1 &&
-      (j.Cg == 1 || (j.Ng <= EXPAND_NG && j.Cg * j.Ng <= EXPAND_CGNG)))
+      (j.Cg == 1 ||
+       (j.Ng <= EXPAND_NG && j.Cg * j.Ng <= EXPAND_CGNG && !gemm_reads)))
     return dw_run(io, &j, dw, nthreads);
   const size_t nr = g->nr;
   /* A zero-padded copy of x (one extra input, never the KH KW times larger
