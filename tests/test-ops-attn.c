@@ -602,6 +602,10 @@ Test(ops_nn_conv, conv1d_and_dtypes) {
       {2, 1, 29, 7, 9, 1, 5, {1, 2}, {0, 3}, {1, 2}, 1, 1},
       {1, 1, 17, 8, 8, 1, 3, {1, 1}, {0, 1}, {1, 1}, 8, 1},
       {3, 1, 31, 6, 4, 1, 4, {1, 3}, {0, 0}, {1, 1}, 2, 1},
+      /* rows wider than a tile (AVX-512, AVX2: tiles of whole segments
+       * of an output row, starting inside it), stride 1 and 2 */
+      {1, 1, 300, 24, 20, 1, 3, {1, 1}, {0, 1}, {1, 1}, 1, 1},
+      {2, 1, 401, 16, 40, 1, 3, {1, 2}, {0, 1}, {1, 1}, 1, 1},
   };
   for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
     check_conv(&cs[i], CMX_F32, 300 + i);

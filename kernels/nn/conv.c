@@ -76,6 +76,7 @@ struct job {
   const struct cmx_conv_io *io;
   const struct cmx_gemm_config *g;
   size_t Cg, Ng, Kg, mt, ntile;
+  size_t spt;     /* segs: segments a tile (mt: the most pixels a tile) */
   size_t cw, ncb; /* columns of an item (a multiple of nr), items a tile */
   float *wp; /* depthwise: (KH KW, Cout); else per group nr panels, or
                 NULL: packed block by block as used (b_block) */
@@ -367,11 +368,18 @@ static size_t run_at(const struct run *rn, size_t pc,
   return aux->roff ? 0 : rn->off + (pc - rn->p0);
 }
 
-/* What tile_block does for a tile of whole output rows (j->segs): each row as segs
- * panels of nearly equal length (16 pixels: 8 + 8; 32: 11 + 11 + 10),
- * every one read in place by the microkernel's direct_rows form; none is
- * packed (a 14-pixel panel across two rows of 16 or 32 had to be: 11% of
- * 8 x 16 x 16 x 128 -> 128, 3x3). */
+/* The first pixel of segment g (j->segs): output row g / segs, its
+ * part g % segs of segs of nearly equal length. */
+static size_t seg_pixel(const struct job *j, size_t g) {
+  const size_t q = j->segs, Wo = j->io->Wo;
+  return g / q * Wo + Wo * (g % q) / q;
+}
+
+/* What tile_block does for a tile of whole segments (j->segs): each
+ * output row as segs panels of nearly equal length (16 pixels: 8 + 8; 32:
+ * 11 + 11 + 10), every one read in place by the microkernel's direct_rows
+ * form; none is packed (a 14-pixel panel across two rows of 16 or 32 had
+ * to be: 11% of 8 x 16 x 16 x 128 -> 128, 3x3). */
 static void segment_block(const struct job *j, size_t gi, size_t m0,
                           size_t rows, size_t c0, size_t c1, size_t pc,
                           size_t kc, const struct run *rn, float *bp, float *yt,
@@ -380,18 +388,19 @@ static void segment_block(const struct job *j, size_t gi, size_t m0,
   const size_t nr = j->g->nr, Cin = io->Cin, Wo = io->Wo, q = j->segs;
   aux->lda = (size_t)io->stride[1] * Cin;
   aux->a_next = NULL;
+  /* the tile's first segment: w0 = m0 % Wo is floor(Wo s / q) */
+  const size_t g0 = m0 / Wo * q + (m0 % Wo * q + Wo - 1) / Wo;
   for (size_t jr = c0; jr < c1; jr += nr) {
     const float *bt = b_block(j, gi, jr, pc, kc, bp);
-    for (size_t r = m0 / Wo; r < (m0 + rows) / Wo; r++) { /* n Ho + ho */
+    for (size_t g = g0; seg_pixel(j, g) < m0 + rows; g++) {
+      const size_t r = g / q, s = g % q; /* r: n Ho + ho */
       const size_t n = r / io->Ho, ho = r % io->Ho;
-      const float *row =
-          j->xp + (n * j->Hp + ho * (size_t)io->stride[0]) * j->Wp * Cin +
-          gi * j->Cg + run_at(rn, pc, aux);
-      for (size_t s = 0; s < q; s++) {
-        const size_t w0 = Wo * s / q, w1 = Wo * (s + 1) / q;
-        j->g->ukr(w1 - w0, min_sz(nr, c1 - jr), kc, row + w0 * aux->lda, bt,
-                  yt + (r * Wo + w0 - m0) * io->Cout + jr, io->Cout, aux);
-      }
+      const size_t w0 = Wo * s / q, w1 = Wo * (s + 1) / q;
+      const float *at = j->xp +
+                        (n * j->Hp + ho * (size_t)io->stride[0]) * j->Wp * Cin +
+                        gi * j->Cg + run_at(rn, pc, aux) + w0 * aux->lda;
+      j->g->ukr(w1 - w0, min_sz(nr, c1 - jr), kc, at, bt,
+                yt + (r * Wo + w0 - m0) * io->Cout + jr, io->Cout, aux);
     }
   }
   aux->beta = 1.0f;
@@ -462,7 +471,12 @@ static void gemm_tiles(void *ctx, size_t b0, size_t e0) {
     const size_t per = j->ncb * j->ntile, gi = it / per;
     const size_t c0 = it % per / j->ntile * j->cw,
                  c1 = min_sz(j->Ng, c0 + j->cw);
-    const size_t m0 = it % j->ntile * j->mt, rows = min_sz(j->mt, M - m0);
+    size_t m0 = it % j->ntile * j->mt, rows = min_sz(j->mt, M - m0);
+    if (j->segs) { /* spt segments */
+      const size_t nseg = io->N * io->Ho * j->segs, t = it % j->ntile;
+      m0 = seg_pixel(j, t * j->spt);
+      rows = seg_pixel(j, min_sz((t + 1) * j->spt, nseg)) - m0;
+    }
     float *yt = io->y + m0 * io->Cout + gi * j->Ng;
     struct cmx_f32_gemm_aux aux = {1.0f, 0.0f, 0, mr, nr, NULL, 0, NULL, 0};
     if (j->direct && j->per) { /* depth blocks of j->per whole runs */
@@ -623,13 +637,24 @@ int cmx_conv_run(const struct cmx_conv_io *io, const struct cmx_gemm_config *g,
    * was one tile, one busy thread). */
   j.ntile = (M + MT_ROWS - 1) / MT_ROWS;
   if (j.segs) {
-    const size_t orows = io->N * io->Ho;
-    j.ntile = j.ntile < orows ? j.ntile : orows;
-    j.mt = (orows + j.ntile - 1) / j.ntile * io->Wo;
+    /* whole rows, or for rows wider than MT_ROWS whole segments: a tile
+     * of one row of 1500 (conv1d) read its 4.6 MB of input once for each
+     * block of columns, from beyond L2 (1x3000x384 -> 384 k3/2: 9.4 ->
+     * 10.2 ms; in tiles of segments 8.8) */
+    const size_t orows = io->N * io->Ho, nseg = orows * j.segs;
+    const size_t len = io->Wo / j.segs;
+    if (io->Wo <= MT_ROWS) {
+      j.ntile = j.ntile < orows ? j.ntile : orows;
+      j.spt = (orows + j.ntile - 1) / j.ntile * j.segs;
+    } else {
+      j.spt = MT_ROWS / len ? MT_ROWS / len : 1;
+    }
+    j.ntile = (nseg + j.spt - 1) / j.spt;
+    j.mt = j.spt * (len + 1);
   } else {
     j.mt = rup((M + j.ntile - 1) / j.ntile, g->mr);
+    j.ntile = (M + j.mt - 1) / j.mt;
   }
-  j.ntile = (M + j.mt - 1) / j.mt;
   const size_t panels = rup(j.Ng, nr) / nr,
                want = 3 * (size_t)nthreads, items = io->groups * j.ntile;
   j.ncb = nthreads > 1 && items < want ? (want + items - 1) / items : 1;
